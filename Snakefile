@@ -1,0 +1,30 @@
+from snakemake.utils import min_version
+
+from synthval.config import validate_config
+
+min_version("9.0")
+
+
+# A --configfile replaces the embedded default instead of being merged into it, so a study's named
+# training sets and generators are exactly the ones it lists; missing keys take the schema defaults.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config/config.yaml"
+
+
+validate_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/generators.smk"
+include: "workflow/rules/classifiers.smk"
+include: "workflow/rules/evaluation.smk"
+include: "workflow/rules/selection.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        report_html(),
+    default_target: True

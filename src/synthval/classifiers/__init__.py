@@ -1,0 +1,7 @@
+"""The classifier zoo: a registry of architectures (:func:`create_classifier`) and the trainer."""
+
+from synthval.classifiers import models  # noqa: F401  (registers the architectures)
+from synthval.classifiers.registry import Classifier, create_classifier, list_classifiers, load_classifier, save_classifier
+from synthval.classifiers.trainer import TrainSettings, fit
+
+__all__ = ["Classifier", "TrainSettings", "create_classifier", "fit", "list_classifiers", "load_classifier", "save_classifier"]

@@ -1,0 +1,68 @@
+"""One registry and one entry point, :func:`create_classifier`, in the style of timm's ``create_model``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from synthval.io import load_tensors, save_tensors
+
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+
+
+class Classifier(nn.Module):
+    """A network plus its input normalisation, so saved weights carry everything predict needs.
+    Inputs are float images in [0, 1], NCHW."""
+
+    def __init__(self, body: nn.Module, in_chans: int, arch: str, config: dict[str, Any]):
+        super().__init__()
+        self.body = body
+        self.arch, self.config = arch, config
+        self.register_buffer("mean", torch.full((1, in_chans, 1, 1), 0.5))
+        self.register_buffer("std", torch.full((1, in_chans, 1, 1), 0.25))
+
+    def set_normalisation(self, images: torch.Tensor) -> None:
+        """Per-channel mean and std of a float [0, 1] NCHW tensor (the training split)."""
+        self.mean.copy_(images.mean(dim=(0, 2, 3), keepdim=True))
+        self.std.copy_(images.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body((x - self.mean) / self.std)
+
+
+def register_classifier(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if name in _REGISTRY:
+            raise ValueError(f"architecture {name!r} registered twice")
+        _REGISTRY[name] = fn
+        return fn
+
+    return wrap
+
+
+def list_classifiers() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def create_classifier(name: str, num_classes: int, in_chans: int, image_size: int, **hparams: Any) -> Classifier:
+    """Build architecture ``name`` for ``num_classes`` classes and ``in_chans`` x ``image_size``^2 inputs."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown architecture {name!r}; available: {list_classifiers()}")
+    body = _REGISTRY[name](num_classes=num_classes, in_chans=in_chans, image_size=image_size, **hparams)
+    config = {"num_classes": num_classes, "in_chans": in_chans, "image_size": image_size, "hparams": hparams}
+    return Classifier(body, in_chans, name, config)
+
+
+def save_classifier(path: str | Path, model: Classifier, **meta: Any) -> None:
+    save_tensors(path, model.state_dict(), {"arch": model.arch, **model.config, **meta})
+
+
+def load_classifier(path: str | Path, device: torch.device | str = "cpu") -> tuple[Classifier, dict[str, Any]]:
+    tensors, meta = load_tensors(path)
+    model = create_classifier(meta["arch"], meta["num_classes"], meta["in_chans"], meta["image_size"], **meta["hparams"])
+    model.load_state_dict(tensors)
+    return model.to(device).eval(), meta

@@ -1,0 +1,17 @@
+"""Datasets, deterministic splits and Parquet shard I/O."""
+
+from synthval.data.datasets import DatasetNotFoundError, ImageArray, load_dataset
+from synthval.data.shards import ImageSet, read_image_set, write_manifest, write_shard, write_sharded
+from synthval.data.splits import make_splits
+
+__all__ = [
+    "DatasetNotFoundError",
+    "ImageArray",
+    "ImageSet",
+    "load_dataset",
+    "make_splits",
+    "read_image_set",
+    "write_manifest",
+    "write_shard",
+    "write_sharded",
+]

@@ -1,0 +1,170 @@
+"""Image sources: scikit-learn digits (the offline default), CIFAR-10/100 and MNIST via torchvision,
+any ImageFolder, and a Parquet image table. Each loader returns the whole pool as uint8 NHWC."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+#: Pool sizes of the built-in sources, so the config can be checked before any job runs.
+POOL_SIZES = {"digits": 1797, "mnist": 70000, "cifar10": 60000, "cifar100": 60000}
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """The dataset is not on disk and downloading is not allowed."""
+
+
+@dataclass
+class ImageArray:
+    images: np.ndarray  # uint8, (N, H, W, C)
+    labels: np.ndarray  # int64, (N,)
+    class_names: list[str]
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != np.uint8 or self.images.ndim != 4:
+            raise ValueError(f"images must be uint8 NHWC, got {self.images.dtype} {self.images.shape}")
+        if len(self.images) != len(self.labels):
+            raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
+
+
+def load_dataset(source: str, root: str | Path, image_size: int, channels: int | None = None, download: bool = False) -> ImageArray:
+    """Load the whole pool of ``source`` resized to ``image_size`` (square), optionally converted
+    to ``channels`` (1 or 3; default: the source's own)."""
+    loaders = {
+        "digits": lambda: _digits(),
+        "cifar10": lambda: _cifar(Path(root), "cifar10", download),
+        "cifar100": lambda: _cifar(Path(root), "cifar100", download),
+        "mnist": lambda: _mnist(Path(root), download),
+        "imagefolder": lambda: _imagefolder(Path(root)),
+        "parquet": lambda: _parquet(Path(root)),
+    }
+    if source not in loaders:
+        raise ValueError(f"unknown data source {source!r}; choose one of {sorted(loaders)}")
+    data = loaders[source]()
+    return ImageArray(_resize(data.images, image_size, channels), data.labels.astype(np.int64), data.class_names)
+
+
+def _resize(images: np.ndarray, size: int, channels: int | None) -> np.ndarray:
+    n, h, w, c = images.shape
+    want_c = channels or c
+    if (h, w, c) == (size, size, want_c):
+        return images
+    mode = "L" if want_c == 1 else "RGB"
+    out = np.empty((n, size, size, want_c), np.uint8)
+    for i, img in enumerate(images):
+        pil = Image.fromarray(img[..., 0] if c == 1 else img).convert(mode)
+        if pil.size != (size, size):
+            pil = pil.resize((size, size), Image.Resampling.BILINEAR)
+        arr = np.asarray(pil)
+        out[i] = arr[..., None] if want_c == 1 else arr
+    return out
+
+
+def _digits() -> ImageArray:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = np.round(digits.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
+    return ImageArray(images, digits.target.astype(np.int64), [str(i) for i in range(10)])
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles the CIFAR python batches (dicts of numpy arrays, lists, bytes) and nothing else."""
+
+    _allowed = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+    }
+
+    def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle API
+        if (module, name) in self._allowed:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}")
+
+
+def _cifar(root: Path, name: str, download: bool) -> ImageArray:
+    folder, batches, label_key, meta_file, names_key = {
+        "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"], b"labels", "batches.meta", b"label_names"),
+        "cifar100": ("cifar-100-python", ["train", "test"], b"fine_labels", "meta", b"fine_label_names"),
+    }[name]
+    base = root / folder
+    if not base.is_dir():
+        if not download:
+            raise DatasetNotFoundError(
+                f"{name} not found: expected the extracted python version in {base} "
+                f"(set data.download: true to fetch it, or place it there by hand)"
+            )
+        from torchvision import datasets
+
+        getattr(datasets, name.upper())(str(root), train=True, download=True)
+    present = [base / b for b in batches if (base / b).exists()]
+    if not present:
+        raise DatasetNotFoundError(f"{name}: no batch files ({', '.join(batches)}) in {base}")
+    images, labels = [], []
+    for path in present:
+        with open(path, "rb") as fh:
+            batch = _ArrayUnpickler(fh, encoding="bytes").load()
+        images.append(np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+        labels.append(np.asarray(batch[label_key], np.int64))
+    n_classes = 10 if name == "cifar10" else 100
+    class_names = [str(i) for i in range(n_classes)]
+    if (base / meta_file).exists():
+        with open(base / meta_file, "rb") as fh:
+            class_names = [n.decode() for n in _ArrayUnpickler(fh, encoding="bytes").load()[names_key]]
+    return ImageArray(np.concatenate(images), np.concatenate(labels), class_names)
+
+
+def _mnist(root: Path, download: bool) -> ImageArray:
+    from torchvision import datasets
+
+    try:
+        parts = [datasets.MNIST(str(root), train=t, download=download) for t in (True, False)]
+    except RuntimeError as err:
+        raise DatasetNotFoundError(
+            f"mnist not found in {root / 'MNIST' / 'raw'} ({err}); set data.download: true or place the idx files there"
+        ) from err
+    images = np.concatenate([p.data.numpy() for p in parts])[..., None]
+    labels = np.concatenate([p.targets.numpy() for p in parts])
+    return ImageArray(images.astype(np.uint8), labels, [str(i) for i in range(10)])
+
+
+def _imagefolder(root: Path) -> ImageArray:
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"image folder not found: {root}")
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir())
+    if not classes:
+        raise DatasetNotFoundError(f"{root} has no class sub-folders (expected root/<class>/<image>)")
+    images, labels = [], []
+    for label, cls in enumerate(classes):
+        for path in sorted((root / cls).iterdir()):
+            if path.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp", ".webp"}:
+                images.append(np.asarray(Image.open(path).convert("RGB")))
+                labels.append(label)
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1:  # differing sizes: bring everything to the first image's size before stacking
+        h, w = images[0].shape[:2]
+        images = [np.asarray(Image.fromarray(im).resize((w, h), Image.Resampling.BILINEAR)) for im in images]
+    return ImageArray(np.stack(images), np.asarray(labels, np.int64), classes)
+
+
+def _parquet(path: Path) -> ImageArray:
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        raise DatasetNotFoundError(f"parquet image table not found: {path}")
+    table = pq.read_table(path, columns=["image", "label"])
+    raw = table.column("image").to_pylist()
+    blobs = [r["bytes"] if isinstance(r, dict) else r for r in raw]
+    images = [np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for b in blobs]
+    labels = np.asarray(table.column("label").to_pylist(), np.int64)
+    names = [str(i) for i in range(int(labels.max()) + 1)]
+    return ImageArray(np.stack(images), labels, names)

@@ -1,0 +1,130 @@
+"""Parquet image shards and their sha256 manifests.
+
+One row per image: ``key``, ``image`` (PNG bytes in the Hugging Face ``struct<bytes, path>`` layout),
+``label``, and provenance ``source``, ``generator``, ``seed``. A manifest lists every shard with its row
+count and sha256 and is written after all shards, so its presence means the set is complete.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image
+
+from synthval.io import IntegrityError, atomic_path, read_json, sha256_file, write_json
+
+SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+        ("label", pa.int64()),
+        ("source", pa.string()),
+        ("generator", pa.string()),
+        ("seed", pa.int64()),
+    ]
+)
+
+
+@dataclass
+class ImageSet:
+    """A decoded shard set: the unit every trainer and predictor consumes."""
+
+    keys: list[str]
+    images: np.ndarray  # uint8 (N, H, W, C)
+    labels: np.ndarray  # int64 (N,)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    arr = np.asarray(Image.open(io.BytesIO(data)))
+    return arr[..., None] if arr.ndim == 2 else arr
+
+
+def write_shard(
+    path: str | Path,
+    keys: Sequence[str],
+    images: np.ndarray,
+    labels: np.ndarray,
+    source: str,
+    generator: str = "",
+    seed: int = -1,
+) -> None:
+    """Write one shard atomically (with Parquet page checksums, so a flipped byte is detected)."""
+    table = pa.table(
+        {
+            "key": list(keys),
+            "image": [{"bytes": encode_png(img), "path": f"{k}.png"} for k, img in zip(keys, images, strict=True)],
+            "label": np.asarray(labels, np.int64),
+            "source": [source] * len(keys),
+            "generator": [generator] * len(keys),
+            "seed": [int(seed)] * len(keys),
+        },
+        schema=SCHEMA,
+    )
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd", write_page_checksum=True)
+
+
+def write_manifest(path: str | Path, shard_paths: Sequence[str | Path], **extra: object) -> dict:
+    """Write the manifest of ``shard_paths`` (relative names, counts, sha256); call after all shards."""
+    path = Path(path)
+    shards = []
+    for shard in map(Path, shard_paths):
+        shards.append({"path": str(shard.resolve().relative_to(path.parent.resolve())), "count": pq.ParquetFile(shard).metadata.num_rows, "sha256": sha256_file(shard)})
+    manifest = {**extra, "count": sum(s["count"] for s in shards), "shards": shards}
+    write_json(path, manifest)
+    return manifest
+
+
+def write_sharded(folder: str | Path, keys: Sequence[str], images: np.ndarray, labels: np.ndarray, shard_size: int, source: str, **extra: object) -> dict:
+    """Write an image set as ``shard-XXXXX.parquet`` files of ``shard_size`` rows, then its manifest."""
+    folder = Path(folder)
+    paths = []
+    for i, start in enumerate(range(0, max(len(keys), 1), shard_size)):
+        stop = start + shard_size
+        paths.append(folder / f"shard-{i:05d}.parquet")
+        write_shard(paths[-1], keys[start:stop], images[start:stop], labels[start:stop], source)
+    return write_manifest(folder / "manifest.json", paths, source=source, **extra)
+
+
+def read_image_set(manifest_path: str | Path, verify: bool = True) -> ImageSet:
+    """Decode every shard a manifest lists, after checking each one's sha256 and row count."""
+    manifest_path = Path(manifest_path)
+    if not manifest_path.exists():
+        raise IntegrityError(f"manifest not found: {manifest_path}")
+    manifest = read_json(manifest_path)
+    keys: list[str] = []
+    images: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    for entry in manifest["shards"]:
+        shard = manifest_path.parent / entry["path"]
+        if not shard.exists():
+            raise IntegrityError(f"shard {shard} listed in {manifest_path} is missing; rerun the job that writes it")
+        if verify and (digest := sha256_file(shard)) != entry["sha256"]:
+            raise IntegrityError(f"shard {shard} is corrupt: sha256 {digest[:12]}... does not match the manifest's {entry['sha256'][:12]}...")
+        try:
+            table = pq.read_table(shard, columns=["key", "image", "label"])
+        except (OSError, pa.ArrowException) as err:
+            raise IntegrityError(f"shard {shard} cannot be read: {err}") from err
+        if table.num_rows != entry["count"]:
+            raise IntegrityError(f"shard {shard} has {table.num_rows} rows, manifest says {entry['count']}")
+        keys.extend(table.column("key").to_pylist())
+        images.extend(decode_png(blob["bytes"]) for blob in table.column("image").to_pylist())
+        labels.append(table.column("label").to_numpy())
+    if not images:
+        raise IntegrityError(f"{manifest_path} lists no images")
+    return ImageSet(keys, np.stack(images), np.concatenate(labels).astype(np.int64))

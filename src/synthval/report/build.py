@@ -1,0 +1,102 @@
+"""Assemble the report from the workflow's tables and figures (it never re-runs a network)."""
+
+from __future__ import annotations
+
+import html
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from synthval.io import read_json, read_metadata
+from synthval.report.figures import generator_history
+from synthval.report.html import Report, image_tag, run_metadata, table_html
+
+
+def build_report(out: str | Path, *, title: str, config: dict, summary_path: str | Path, generators: dict[tuple[str, str], dict[str, str]],
+                 histories: list[str | Path], errors: dict[str, str | Path], ranks: dict[str, str | Path], scatters: dict[str, str | Path]) -> None:
+    """``generators`` maps (trainset, generator) to {"weights": path, "grid": path}; the dicts of
+    errors, ranks and scatters are keyed by training-set name."""
+    report = Report(title)
+    meta = run_metadata()
+    report.add("run", "Run", table_html(pl.DataFrame({"item": list(meta), "value": list(meta.values())}))
+               + f"<details><summary>configuration (defaults filled)</summary><pre>{html.escape(yaml.safe_dump(config, sort_keys=False))}</pre></details>")
+    report.add("data", "Data and splits", _data_section(read_json(summary_path)))
+    report.add("generators", "Generators", _generator_section(generators))
+    all_errors = {t: pl.read_parquet(p) for t, p in errors.items()}
+    report.add("zoo", "Classifier zoo", _zoo_section(histories, all_errors))
+    all_ranks = {t: pl.read_parquet(p) for t, p in ranks.items()}
+    report.add("rank", "Rank preservation", _rank_section(all_ranks, scatters))
+    report.add("findings", "Findings", _findings(all_errors, all_ranks))
+    report.write(out)
+
+
+def _data_section(summary: dict) -> str:
+    rows = []
+    for trainset, splits in summary["trainsets"].items():
+        for split, info in splits.items():
+            counts = info["per_class"]
+            rows.append({"training set": trainset, "split": split, "images": info["count"], "smallest class": min(counts), "largest class": max(counts)})
+    return (
+        f"<p>Source <b>{html.escape(summary['source'])}</b>: {summary['pool']} images of shape {tuple(summary['image_shape'])}, "
+        f"{len(summary['class_names'])} classes. Each training set is a seeded draw from the pool; its <b>test</b> split is the rest of the "
+        "pool and is used only for the test errors below, never for generator training, selection or calibration. "
+        "<b>fit</b>/<b>val</b> is the standard protocol's sub-split of the training set (seed 000 App. C).</p>"
+        + table_html(pl.DataFrame(rows))
+    )
+
+
+def _generator_section(generators: dict[tuple[str, str], dict[str, str]]) -> str:
+    parts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for (trainset, name), files in generators.items():
+            meta = read_metadata(files["weights"])
+            record = meta["record"]
+            hist_png = Path(tmp) / f"{trainset}-{name}.png"
+            generator_history(record["history"], hist_png, title=f"{name} on {trainset}")
+            params = ", ".join(f"{k}={v}" for k, v in sorted(meta["hparams"].items()))
+            parts.append(
+                f"<h3>{html.escape(name)} on {html.escape(trainset)}</h3><p>family <b>{html.escape(meta['family'])}</b> ({html.escape(params)}), "
+                f"trained on <code>{html.escape(record['train_split'])}</code> only; checkpoint: step {record['chosen_step']} "
+                f"({html.escape(record['selection'])}).</p>"
+                f"<figure>{image_tag(hist_png, f'training history of {name}')}<figcaption>training history</figcaption></figure>"
+                f"<figure>{image_tag(files['grid'], f'samples of {name}')}<figcaption>samples, one row per class</figcaption></figure>"
+            )
+    return "".join(parts)
+
+
+def _zoo_section(histories: list[str | Path], errors: dict[str, pl.DataFrame]) -> str:
+    parts = []
+    for trainset, err in errors.items():
+        last = err.filter(pl.col("epoch") == pl.col("epoch").max().over("model"))
+        wide = last.pivot(on="eval_set", index=["model", "epoch"], values="error").sort("model")
+        hist = pl.concat([pl.read_parquet(p) for p in histories if f"/{trainset}/" in str(p)])
+        final = hist.filter(pl.col("epoch") == pl.col("epoch").max().over("model")).select("model", "train_accuracy", "loss")
+        table = wide.join(final, on="model", how="left")
+        parts.append(f"<h3>{html.escape(trainset)}</h3><p>{len(table)} models; top-1 error per evaluation set at the last epoch "
+                     "(test = real test split, other columns = synthetic sets).</p>" + table_html(table))
+    return "".join(parts)
+
+
+def _rank_section(ranks: dict[str, pl.DataFrame], scatters: dict[str, str | Path]) -> str:
+    parts = ["<p>Spearman's rho and Kendall's tau between each synthetic set's model errors and the test errors "
+             "(seed 000 §4.1). rho near 1: the synthetic set ranks models as real data does.</p>"]
+    for trainset, rank in ranks.items():
+        parts.append(f"<h3>{html.escape(trainset)}</h3>" + table_html(rank.drop("reference")) + image_tag(scatters[trainset], f"synthetic vs test error, {trainset}"))
+    return "".join(parts)
+
+
+def _findings(errors: dict[str, pl.DataFrame], ranks: dict[str, pl.DataFrame]) -> str:
+    items = []
+    for trainset, rank in ranks.items():
+        err = errors[trainset]
+        test = err.filter((pl.col("eval_set") == "test") & (pl.col("epoch") == pl.col("epoch").max().over("model")))["error"]
+        for row in rank.iter_rows(named=True):
+            strength = "strong" if row["spearman"] >= 0.8 else "moderate" if row["spearman"] >= 0.5 else "weak"
+            items.append(
+                f"<li>On <b>{html.escape(trainset)}</b>, the <b>{html.escape(row['eval_set'])}</b> synthetic set ranks {row['n_models']} models with "
+                f"Spearman rho = {row['spearman']:.3f} (Kendall tau = {row['kendall']:.3f}): {strength} rank preservation; test errors span "
+                f"{test.min() * 100:.2f}% to {test.max() * 100:.2f}%.</li>"
+            )
+    return f"<ul>{''.join(items)}</ul>"

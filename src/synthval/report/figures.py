@@ -1,0 +1,70 @@
+"""Static matplotlib figures, written atomically as PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+from synthval.io import atomic_path  # noqa: E402
+
+
+def _save(fig: plt.Figure, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+
+
+def sample_grid(images: np.ndarray, labels: np.ndarray, path: str | Path, per_class: int = 10, title: str = "") -> None:
+    """One row per class, the first ``per_class`` images of that class."""
+    classes = np.unique(labels)
+    h, w, c = images.shape[1:]
+    grid = np.zeros((len(classes) * (h + 1), per_class * (w + 1), c), np.uint8)
+    for r, cls in enumerate(classes):
+        for k, img in enumerate(images[labels == cls][:per_class]):
+            grid[r * (h + 1) : r * (h + 1) + h, k * (w + 1) : k * (w + 1) + w] = img
+    fig, ax = plt.subplots(figsize=(per_class * 0.45 + 0.6, len(classes) * 0.45 + 0.4))
+    ax.imshow(grid[..., 0] if c == 1 else grid, cmap="gray" if c == 1 else None, interpolation="nearest")
+    ax.set_yticks([r * (h + 1) + h / 2 for r in range(len(classes))], [str(c_) for c_ in classes])
+    ax.set_xticks([])
+    ax.set_title(title, fontsize=9)
+    _save(fig, path)
+
+
+def error_scatter(errors: pl.DataFrame, rank: pl.DataFrame, path: str | Path, reference: str = "test", title: str = "") -> None:
+    """Test error against each synthetic set's error, one point per model at its last epoch (seed 000 Fig. 1)."""
+    last = errors.filter(pl.col("epoch") == pl.col("epoch").max().over("model"))
+    wide = last.pivot(on="eval_set", index="model", values="error").sort("model")
+    others = rank["eval_set"].to_list()
+    fig, axes = plt.subplots(1, max(len(others), 1), figsize=(4.2 * max(len(others), 1), 3.8), squeeze=False)
+    archs = wide["model"].str.replace(r"-s\d+$", "")
+    for ax, eval_set in zip(axes[0], others, strict=False):
+        for arch in archs.unique(maintain_order=True).sort():
+            sel = wide.filter(archs == arch)
+            ax.scatter(sel[eval_set] * 100, sel[reference] * 100, label=arch, s=22)
+        row = rank.filter(pl.col("eval_set") == eval_set).row(0, named=True)
+        ax.set_title(f"{eval_set}: Spearman rho = {row['spearman']:.2f} (n={row['n_models']})", fontsize=9)
+        ax.set_xlabel(f"synthetic error, {eval_set} (%)")
+        ax.set_ylabel(f"{reference} error (%)")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7, title="architecture", title_fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    _save(fig, path)
+
+
+def generator_history(history: list[dict], path: str | Path, title: str = "") -> None:
+    steps = [h["step"] for h in history]
+    fig, ax = plt.subplots(figsize=(4.5, 3))
+    ax.plot(steps, [h["wasserstein"] for h in history], label="critic's Wasserstein estimate")
+    ax.plot(steps, [h["gradient_penalty"] for h in history], label="gradient penalty")
+    ax.set_xlabel("generator step")
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    _save(fig, path)

@@ -1,0 +1,45 @@
+"""Process set-up shared by every job: threads, device, determinism, logging."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import torch
+
+
+def setup(threads: int, seed: int | None = None, log_file: str | None = None) -> logging.Logger:
+    """Pin torch to ``threads`` (a job uses what its rule declares), make CPU maths deterministic,
+    and send log lines to ``log_file`` and stderr."""
+    torch.set_num_threads(max(1, int(threads)))
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if seed is not None:
+        torch.manual_seed(seed)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        handlers.append(logging.FileHandler(log_file, mode="w"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True)
+    return logging.getLogger("synthval")
+
+
+def device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Progress:
+    """Log ``done/total`` with rate and ETA at most every ``every`` seconds (long loops in job logs)."""
+
+    def __init__(self, logger: logging.Logger, what: str, total: int, every: float = 10.0, start: int = 0):
+        self.logger, self.what, self.total, self.every = logger, what, total, every
+        self.start_count = start
+        self.t0 = self.last = time.monotonic()
+
+    def update(self, done: int, extra: str = "") -> None:
+        now = time.monotonic()
+        if now - self.last < self.every and done < self.total:
+            return
+        self.last = now
+        rate = (done - self.start_count) / max(now - self.t0, 1e-9)
+        eta = (self.total - done) / rate if rate > 0 else float("inf")
+        self.logger.info("%s %d/%d (%.1f/s, eta %.0fs) %s", self.what, done, self.total, rate, eta, extra)

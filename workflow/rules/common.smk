@@ -1,0 +1,157 @@
+"""Paths, wildcard constraints and input/params helpers. No rules here."""
+
+from synthval.io import derive_seed
+
+RESULTS = "results"
+TRAINSETS = list(config["data"]["train_sizes"])
+SPLITS = ["train", "test", "fit", "val"]
+GENERATORS = list(config["generators"])
+ARCHS = config["zoo"]["architectures"]
+SEEDS = config["zoo"]["seeds"]
+MODELS = [f"{arch}-s{seed}" for arch in ARCHS for seed in SEEDS]
+SHARDS = [f"{i:05d}" for i in range(config["synthesis"]["shards"])]
+SAVE_EPOCHS = sorted(set(config["zoo"]["save_epochs"]) | {config["zoo"]["epochs"]})
+EPOCH_TAGS = [f"{e:03d}" for e in SAVE_EPOCHS]
+
+
+wildcard_constraints:
+    trainset="|".join(TRAINSETS),
+    generator="|".join(GENERATORS),
+    model=r"[A-Za-z0-9_]+-s[0-9]+",
+    shard=r"[0-9]{5}",
+    split="|".join(SPLITS),
+
+
+def path(*parts):
+    return "/".join([RESULTS, *parts])
+
+
+def log_path(rule, *wildcards):
+    return path("logs", rule, *wildcards) + ".log"
+
+
+def bench_path(rule, *wildcards):
+    return path("benchmarks", rule, *wildcards) + ".tsv"
+
+
+def data_manifest(trainset, split):
+    return path("data", trainset, split, "manifest.json")
+
+
+def data_summary():
+    return path("data", "summary.json")
+
+
+def generator_weights(trainset, generator):
+    return path("generators", trainset, generator, "generator.safetensors")
+
+
+def generator_resume(wildcards):
+    return path("resume", "generators", wildcards.trainset, f"{wildcards.generator}.safetensors")
+
+
+def synthetic_shard(trainset, generator, shard):
+    return path("synthetic", trainset, generator, f"shard-{shard}.parquet")
+
+
+def synthetic_manifest(trainset, generator):
+    return path("synthetic", trainset, generator, "manifest.json")
+
+
+def sample_grid(trainset, generator):
+    return path("synthetic", trainset, generator, "samples.png")
+
+
+def classifier_weights(trainset, model, epoch):
+    return path("classifiers", trainset, model, f"epoch-{epoch}.safetensors")
+
+
+def classifier_history(trainset, model):
+    return path("classifiers", trainset, model, "history.parquet")
+
+
+def classifier_workdir(wildcards):
+    return path("resume", "classifiers", wildcards.trainset, wildcards.model)
+
+
+def predictions(trainset, model):
+    return path("predictions", trainset, f"{model}.parquet")
+
+
+def errors_table(trainset):
+    return path("selection", trainset, "errors.parquet")
+
+
+def rank_table(trainset):
+    return path("selection", trainset, "rank_correlation.parquet")
+
+
+def scatter_plot(trainset):
+    return path("selection", trainset, "scatter.png")
+
+
+def report_html():
+    return path("report", "report.html")
+
+
+# --- input and params helpers (functions of wildcards) ---
+
+
+def train_split(wildcards):
+    return data_manifest(wildcards.trainset, "train")
+
+
+def generator_of(wildcards):
+    return generator_weights(wildcards.trainset, wildcards.generator)
+
+
+def shards_of(wildcards):
+    return [synthetic_shard(wildcards.trainset, wildcards.generator, s) for s in SHARDS]
+
+
+def generator_settings(wildcards):
+    return config["generators"][wildcards.generator]
+
+
+def generator_seed(wildcards):
+    return derive_seed(config["seed"], "train_generator", wildcards.trainset, wildcards.generator)
+
+
+def shard_seed(wildcards):
+    return derive_seed(config["seed"], "synthesize", wildcards.trainset, wildcards.generator, wildcards.shard)
+
+
+def shard_index(wildcards):
+    return int(wildcards.shard)
+
+
+def model_arch(wildcards):
+    return wildcards.model.rsplit("-s", 1)[0]
+
+
+def model_seed(wildcards):
+    return int(wildcards.model.rsplit("-s", 1)[1])
+
+
+def weights_of(wildcards):
+    return [classifier_weights(wildcards.trainset, wildcards.model, e) for e in EPOCH_TAGS]
+
+
+def eval_sets(wildcards):
+    """Evaluation sets of a model: the real test split and every synthetic set of its training set."""
+    sets = {"test": data_manifest(wildcards.trainset, "test")}
+    sets.update({g: synthetic_manifest(wildcards.trainset, g) for g in GENERATORS})
+    return sets
+
+
+def predictions_of(wildcards):
+    return [predictions(wildcards.trainset, m) for m in MODELS]
+
+
+def grow_with_attempt(base):
+    """A resource that doubles, triples... with each retry of a failed job."""
+
+    def grow(wildcards, attempt):
+        return base * attempt
+
+    return grow

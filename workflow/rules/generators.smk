@@ -1,0 +1,78 @@
+rule train_generator:
+    input:
+        train=train_split,
+    output:
+        weights=generator_weights("{trainset}", "{generator}"),
+    params:
+        settings=generator_settings,
+        seed=generator_seed,
+        resume=generator_resume,
+    log:
+        log_path("train_generator", "{trainset}", "{generator}"),
+    benchmark:
+        bench_path("train_generator", "{trainset}", "{generator}")
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(4000),
+        runtime=grow_with_attempt(120),
+    script:
+        "../scripts/train_generator.py"
+
+
+rule synthesize_shard:
+    input:
+        generator=generator_of,
+    output:
+        shard=synthetic_shard("{trainset}", "{generator}", "{shard}"),
+    params:
+        per_class=config["synthesis"]["per_class"],
+        shards=len(SHARDS),
+        index=shard_index,
+        seed=shard_seed,
+        batch_size=config["synthesis"]["batch_size"],
+    log:
+        log_path("synthesize_shard", "{trainset}", "{generator}", "{shard}"),
+    benchmark:
+        bench_path("synthesize_shard", "{trainset}", "{generator}", "{shard}")
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../scripts/synthesize_shard.py"
+
+
+rule index_synthetic:
+    input:
+        shards=shards_of,
+    output:
+        manifest=synthetic_manifest("{trainset}", "{generator}"),
+    log:
+        log_path("index_synthetic", "{trainset}", "{generator}"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/index_synthetic.py"
+
+
+rule plot_samples:
+    input:
+        manifest=synthetic_manifest("{trainset}", "{generator}"),
+    output:
+        grid=report(
+            sample_grid("{trainset}", "{generator}"),
+            caption="../report/samples.rst",
+            category="Generators",
+            subcategory="{trainset}",
+            labels={"generator": "{generator}", "figure": "samples per class"},
+        ),
+    log:
+        log_path("plot_samples", "{trainset}", "{generator}"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/plot_samples.py"

@@ -1,0 +1,29 @@
+rule rank_models:
+    input:
+        predictions=predictions_of,
+    output:
+        errors=errors_table("{trainset}"),
+        rank=report(
+            rank_table("{trainset}"),
+            caption="../report/rank_correlation.rst",
+            category="Rank preservation",
+            subcategory="{trainset}",
+            labels={"table": "rank correlation"},
+        ),
+        scatter=report(
+            scatter_plot("{trainset}"),
+            caption="../report/scatter.rst",
+            category="Rank preservation",
+            subcategory="{trainset}",
+            labels={"figure": "synthetic vs test error"},
+        ),
+    params:
+        trainset="{trainset}",
+    log:
+        log_path("rank_models", "{trainset}"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/rank_models.py"

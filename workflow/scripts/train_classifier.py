@@ -1,0 +1,31 @@
+"""train_classifier: train one zoo member, keep its weights at the configured epochs."""
+
+import shutil
+
+import polars as pl
+
+from synthval.classifiers import TrainSettings, create_classifier, fit
+from synthval.data import read_image_set
+from synthval.io import atomic_path, read_json
+from synthval.runtime import setup
+
+p = snakemake.params
+log = setup(snakemake.threads, seed=p.seed, log_file=snakemake.log[0])
+zoo = p.zoo
+manifest = read_json(snakemake.input.train)
+train = read_image_set(snakemake.input.train)
+h, w, c = train.images.shape[1:]
+model = create_classifier(p.arch, manifest["num_classes"], c, h)
+settings = TrainSettings(
+    epochs=zoo["epochs"], save_epochs=p.save_epochs, seed=p.seed, batch_size=zoo["batch_size"], lr=zoo["lr"],
+    momentum=zoo["momentum"], weight_decay=zoo["weight_decay"], label_smoothing=zoo["label_smoothing"],
+    crop_padding=zoo["crop_padding"], flip=zoo["flip"], extra={"split": snakemake.input.train},
+)
+log.info("training %s (seed %d) on %d images for %d epochs", p.arch, p.seed, len(train), settings.epochs)
+history, snapshots = fit(model, train.images, train.labels, settings, p.workdir)
+for epoch, out in zip(p.save_epochs, snakemake.output.weights, strict=True):
+    with atomic_path(out) as tmp:
+        shutil.copyfile(snapshots[epoch], tmp)
+with atomic_path(snakemake.output.history) as tmp:
+    pl.DataFrame(history).with_columns(model=pl.lit(snakemake.wildcards.model)).write_parquet(tmp)
+shutil.rmtree(p.workdir)  # outputs are complete: the resume state has served its purpose

@@ -1,0 +1,18 @@
+import numpy as np
+import pytest
+import torch
+
+from synthval.runtime import setup
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    setup(1)
+    torch.manual_seed(0)
+
+
+@pytest.fixture
+def tiny_images():
+    """40 random 8x8 grey images of 4 classes."""
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8), np.arange(40, dtype=np.int64) % 4

@@ -1,0 +1,129 @@
+import pickle
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from synthval.data import DatasetNotFoundError, load_dataset, make_splits, read_image_set, write_sharded
+from synthval.data.shards import decode_png, encode_png
+from synthval.io import IntegrityError
+
+
+def test_splits_are_deterministic_disjoint_and_nested():
+    a = make_splits(1000, {"small": 100, "big": 600}, 0.25, seed=3)
+    b = make_splits(1000, {"small": 100, "big": 600}, 0.25, seed=3)
+    for name in a:
+        for split in a[name]:
+            np.testing.assert_array_equal(a[name][split], b[name][split])
+    for name, size in {"small": 100, "big": 600}.items():
+        s = a[name]
+        assert len(s["train"]) == size and len(s["test"]) == 1000 - size
+        assert not set(s["train"]) & set(s["test"])
+        assert set(s["fit"]) | set(s["val"]) == set(s["train"]) and not set(s["fit"]) & set(s["val"])
+        assert len(s["val"]) == round(size * 0.25)
+    assert set(a["small"]["train"]) <= set(a["big"]["train"])
+    other = make_splits(1000, {"small": 100}, 0.25, seed=4)
+    assert not np.array_equal(other["small"]["train"], a["small"]["train"])
+
+
+@pytest.mark.parametrize("size", [0, -1, 1000, 5000])
+def test_split_sizes_outside_the_pool_are_refused(size):
+    with pytest.raises(ValueError, match="bad"):
+        make_splits(1000, {"bad": size}, 0.25, seed=0)
+
+
+def test_digits_pool_is_real_and_resized():
+    pool = load_dataset("digits", ".", 16)
+    assert pool.images.shape == (1797, 16, 16, 1) and pool.images.dtype == np.uint8
+    assert sorted(set(pool.labels.tolist())) == list(range(10))
+    assert pool.images.max() == 255 and pool.images.min() == 0
+
+
+def test_png_round_trip_is_lossless(tiny_images):
+    images, _ = tiny_images
+    for img in images[:3]:
+        np.testing.assert_array_equal(decode_png(encode_png(img)), img)
+
+
+def test_shards_round_trip_with_manifest(tmp_path, tiny_images):
+    images, labels = tiny_images
+    keys = [f"k{i}" for i in range(len(labels))]
+    manifest = write_sharded(tmp_path, keys, images, labels, shard_size=15, source="unit")
+    assert [s["count"] for s in manifest["shards"]] == [15, 15, 10] and manifest["count"] == 40
+    back = read_image_set(tmp_path / "manifest.json")
+    assert back.keys == keys
+    np.testing.assert_array_equal(back.images, images)
+    np.testing.assert_array_equal(back.labels, labels)
+    table = pq.read_table(tmp_path / "shard-00000.parquet")
+    assert table.schema.field("image").type == pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+
+
+def test_flipped_byte_and_truncation_name_the_shard(tmp_path, tiny_images):
+    images, labels = tiny_images
+    write_sharded(tmp_path, [f"k{i}" for i in range(40)], images, labels, shard_size=20, source="unit")
+    shard = tmp_path / "shard-00001.parquet"
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    shard.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match="shard-00001.parquet is corrupt"):
+        read_image_set(tmp_path / "manifest.json")
+    shard.write_bytes(bytes(data[:100]))
+    with pytest.raises(IntegrityError, match="shard-00001.parquet"):
+        read_image_set(tmp_path / "manifest.json")
+    shard.unlink()
+    with pytest.raises(IntegrityError, match="shard-00001.parquet .* is missing"):
+        read_image_set(tmp_path / "manifest.json")
+
+
+def _write_cifar_batch(path, n, seed):
+    rng = np.random.default_rng(seed)
+    batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": rng.integers(0, 10, n).tolist()}
+    path.write_bytes(pickle.dumps(batch, protocol=2))
+    return batch
+
+
+def test_cifar_format_batch_files_are_read(tmp_path):
+    base = tmp_path / "cifar-10-batches-py"
+    base.mkdir()
+    first = _write_cifar_batch(base / "data_batch_1", 12, 0)
+    _write_cifar_batch(base / "test_batch", 5, 1)
+    pool = load_dataset("cifar10", tmp_path, 32)
+    assert pool.images.shape == (17, 32, 32, 3)
+    np.testing.assert_array_equal(pool.images[0], first[b"data"][0].reshape(3, 32, 32).transpose(1, 2, 0))
+    assert pool.labels[:12].tolist() == first[b"labels"]
+
+
+def test_missing_cifar_says_where_to_put_it(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match=r"cifar-10-batches-py.*data.download: true"):
+        load_dataset("cifar10", tmp_path, 32)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (open, ("/tmp/synthval-pwned", "w"))
+
+
+def test_malicious_cifar_pickle_is_refused(tmp_path):
+    base = tmp_path / "cifar-10-batches-py"
+    base.mkdir()
+    (base / "data_batch_1").write_bytes(pickle.dumps({b"data": _Evil(), b"labels": [0]}))
+    with pytest.raises(pickle.UnpicklingError, match="refusing"):
+        load_dataset("cifar10", tmp_path, 32)
+
+
+def test_imagefolder_and_parquet_sources(tmp_path, tiny_images):
+    images, labels = tiny_images
+    for i, (img, label) in enumerate(zip(images[:8], labels[:8], strict=True)):
+        folder = tmp_path / "folder" / f"class{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img[..., 0]).save(folder / f"{i}.png")
+    pool = load_dataset("imagefolder", tmp_path / "folder", 8, channels=1)
+    assert pool.images.shape == (8, 8, 8, 1) and pool.class_names == [f"class{c}" for c in range(4)]
+    np.testing.assert_array_equal(np.sort(pool.images.reshape(8, -1), axis=0), np.sort(images[:8].reshape(8, -1), axis=0))
+    table = pa.table({"image": [{"bytes": encode_png(im), "path": None} for im in images], "label": labels})
+    pq.write_table(table, tmp_path / "table.parquet")
+    pool = load_dataset("parquet", tmp_path / "table.parquet", 8, channels=1)
+    np.testing.assert_array_equal(pool.images, images)
+    np.testing.assert_array_equal(pool.labels, labels)

@@ -1,0 +1,52 @@
+import numpy as np
+import polars as pl
+import pytest
+
+from synthval.evaluation import prediction_table
+from synthval.data.shards import ImageSet
+from synthval.selection import model_errors, rank_correlation
+
+
+def _errors(test, synth):
+    rows = []
+    for i, (t, s) in enumerate(zip(test, synth, strict=True)):
+        rows += [{"model": f"m{i}", "epoch": 5, "eval_set": "test", "error": t}, {"model": f"m{i}", "epoch": 5, "eval_set": "gan", "error": s}]
+        rows += [{"model": f"m{i}", "epoch": 1, "eval_set": "test", "error": 0.9}, {"model": f"m{i}", "epoch": 1, "eval_set": "gan", "error": 0.1 * i}]
+    return pl.DataFrame(rows)
+
+
+def test_model_errors_count_mistakes():
+    images = ImageSet(["a", "b", "c", "d"], np.zeros((4, 2, 2, 1), np.uint8), np.array([0, 1, 2, 3]))
+    table = pl.concat([
+        prediction_table("m", 1, "test", images, np.array([0, 1, 0, 0]), np.ones(4, np.float32)),
+        prediction_table("m", 2, "test", images, np.array([0, 1, 2, 3]), np.ones(4, np.float32)),
+    ])
+    errors = model_errors(table).sort("epoch")
+    assert errors["error"].to_list() == [0.5, 0.0] and errors["n"].to_list() == [4, 4]
+
+
+def _spearman_by_hand(x, y):
+    rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
+    n = len(x)
+    return 1 - 6 * np.sum((rx - ry) ** 2) / (n * (n**2 - 1))
+
+
+def test_rank_correlation_matches_the_closed_form_on_the_last_epoch():
+    test = np.array([0.10, 0.20, 0.15, 0.40, 0.30, 0.05])
+    synth = np.array([0.12, 0.35, 0.11, 0.50, 0.33, 0.02])
+    rank = rank_correlation(_errors(test, synth)).row(0, named=True)
+    assert rank["eval_set"] == "gan" and rank["n_models"] == 6
+    assert rank["spearman"] == pytest.approx(_spearman_by_hand(synth, test))
+    concordant = sum(np.sign(synth[i] - synth[j]) * np.sign(test[i] - test[j]) for i in range(6) for j in range(i + 1, 6))
+    assert rank["kendall"] == pytest.approx(concordant / 15)
+
+
+def test_perfect_and_reversed_rankings():
+    test = np.linspace(0.1, 0.5, 5)
+    assert rank_correlation(_errors(test, test * 2))["spearman"][0] == pytest.approx(1.0)
+    assert rank_correlation(_errors(test, -test))["spearman"][0] == pytest.approx(-1.0)
+
+
+def test_missing_reference_is_an_error():
+    with pytest.raises(ValueError, match="reference set 'test'"):
+        rank_correlation(_errors([0.1, 0.2, 0.3], [0.1, 0.2, 0.3]).filter(pl.col("eval_set") != "test"))

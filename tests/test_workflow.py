@@ -1,0 +1,118 @@
+"""Integration tests: drive the Snakemake CLI on the tiny config in a temporary directory."""
+
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "configs" / "tiny.yaml"
+pytestmark = pytest.mark.integration
+
+
+def snakemake(workdir, *args, config=TINY, check=True):
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--configfile", str(config), "--cores", "2", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def dry_run_jobs(workdir):
+    """Rule name -> count of the jobs a dry run would execute."""
+    out = snakemake(workdir, "-n", "--quiet", "rules").stdout
+    jobs = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit() and parts[0] not in ("total", "job"):
+            jobs[parts[0]] = int(parts[1])
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    snakemake(workdir)
+    return workdir
+
+
+def test_lint_is_clean(tmp_path):
+    proc = snakemake(tmp_path, "--lint", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Lints for" not in proc.stdout + proc.stderr
+
+
+def test_dry_run_plans_every_stage(tmp_path):
+    jobs = dry_run_jobs(tmp_path)
+    assert jobs == {"prepare_data": 1, "train_generator": 1, "synthesize_shard": 3, "index_synthetic": 1, "plot_samples": 1,
+                    "train_classifier": 6, "predict": 6, "rank_models": 1, "render_report": 1, "all": 1}
+
+
+def test_full_run_writes_the_report_and_consistent_tables(run):
+    html = (run / "results" / "report" / "report.html").read_text()
+    for section in ("Data and splits", "Generators", "Classifier zoo", "Rank preservation", "Findings"):
+        assert section in html
+    assert "http://" not in html and "https://" not in html  # self-contained
+    errors = pl.read_parquet(run / "results" / "selection" / "train300" / "errors.parquet")
+    assert set(errors["eval_set"]) == {"test", "wgan"} and errors["model"].n_unique() == 6
+    test_rows = errors.filter(pl.col("eval_set") == "test")
+    assert (test_rows["n"] == 1797 - 300).all()
+    assert (errors.filter(pl.col("eval_set") == "wgan")["n"] == 120).all()
+    rank = pl.read_parquet(run / "results" / "selection" / "train300" / "rank_correlation.parquet").row(0, named=True)
+    assert f"{rank['spearman']:.3f}" in html
+    manifest = pl.read_json(run / "results" / "synthetic" / "train300" / "wgan" / "manifest.json")
+    assert manifest["count"][0] == 120
+
+
+def test_test_split_never_reaches_the_generator(run):
+    train = pl.read_parquet(run / "results" / "data" / "train300" / "train" / "*.parquet")["key"]
+    test = pl.read_parquet(run / "results" / "data" / "train300" / "test" / "*.parquet")["key"]
+    assert not set(train) & set(test)
+    log = (run / "results" / "logs" / "train_generator" / "train300" / "wgan.log").read_text()
+    assert "train300/train/manifest.json" in log and "/test/" not in log
+
+
+def test_rerun_does_nothing(run):
+    proc = snakemake(run, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_deleting_a_shard_reruns_only_its_dependents(run):
+    shard = run / "results" / "synthetic" / "train300" / "wgan" / "shard-00001.parquet"
+    before = hashlib.sha256(shard.read_bytes()).hexdigest()
+    shard.unlink()
+    assert dry_run_jobs(run) == {"synthesize_shard": 1, "index_synthetic": 1, "plot_samples": 1, "predict": 6, "rank_models": 1, "render_report": 1, "all": 1}
+    snakemake(run)
+    assert hashlib.sha256(shard.read_bytes()).hexdigest() == before  # same seed, same bytes
+    assert "Nothing to be done" in snakemake(run, "-n").stdout
+
+
+def test_snakemake_report_zip(run):
+    snakemake(run, "--report", "results/report/snakemake-report.zip")
+    with zipfile.ZipFile(run / "results" / "report" / "snakemake-report.zip") as zf:
+        names = zf.namelist()
+    assert any(n.endswith("scatter.png") for n in names) and any(n.endswith("samples.png") for n in names)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data:\n  train_sizes:\n    train300: -3\n", "config key data.train_sizes.train300"),
+        ("zoo:\n  architectures: [resnet9000]\n", "config key zoo.architectures.0"),
+        ("data:\n  root: ../outside\n", "config key data.root"),
+        ("generators:\n  wgan:\n    family: nope\n", "config key generators.wgan.family"),
+        ("bogus_key: 1\n", "unknown key(s): 'bogus_key'"),
+    ],
+)
+def test_bad_config_stops_before_any_job(tmp_path, override, message):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(override)
+    proc = snakemake(tmp_path, config=bad, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+    assert not (tmp_path / "results").exists()

@@ -25,6 +25,6 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
-    input:
-        report_html(),
     default_target: True
+    input:
+        all_outputs(),

@@ -2,21 +2,26 @@ rule train_classifier:
     input:
         train=train_split,
     output:
-        weights=expand(classifier_weights("{{trainset}}", "{{model}}", "{epoch}"), epoch=EPOCH_TAGS),
+        weights=expand(
+            classifier_weights("{{trainset}}", "{{model}}", "{epoch}"),
+            epoch=EPOCH_TAGS,
+        ),
         history=classifier_history("{trainset}", "{model}"),
+    log:
+        log_path("train_classifier", "{trainset}", "{model}"),
+    benchmark:
+        bench_path("train_classifier", "{trainset}", "{model}")
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(4000),
+        runtime=grow_with_attempt(60),
     params:
         arch=model_arch,
         seed=model_seed,
         zoo=config["zoo"],
         save_epochs=SAVE_EPOCHS,
         workdir=classifier_workdir,
-    log:
-        log_path("train_classifier", "{trainset}", "{model}"),
-    benchmark:
-        bench_path("train_classifier", "{trainset}", "{model}")
-    threads: 1
-    resources:
-        mem_mb=grow_with_attempt(4000),
-        runtime=grow_with_attempt(60),
     script:
         "../scripts/train_classifier.py"

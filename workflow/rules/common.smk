@@ -47,7 +47,9 @@ def generator_weights(trainset, generator):
 
 
 def generator_resume(wildcards):
-    return path("resume", "generators", wildcards.trainset, f"{wildcards.generator}.safetensors")
+    return path(
+        "resume", "generators", wildcards.trainset, f"{wildcards.generator}.safetensors"
+    )
 
 
 def synthetic_shard(trainset, generator, shard):
@@ -114,11 +116,19 @@ def generator_settings(wildcards):
 
 
 def generator_seed(wildcards):
-    return derive_seed(config["seed"], "train_generator", wildcards.trainset, wildcards.generator)
+    return derive_seed(
+        config["seed"], "train_generator", wildcards.trainset, wildcards.generator
+    )
 
 
 def shard_seed(wildcards):
-    return derive_seed(config["seed"], "synthesize", wildcards.trainset, wildcards.generator, wildcards.shard)
+    return derive_seed(
+        config["seed"],
+        "synthesize",
+        wildcards.trainset,
+        wildcards.generator,
+        wildcards.shard,
+    )
 
 
 def shard_index(wildcards):
@@ -134,7 +144,9 @@ def model_seed(wildcards):
 
 
 def weights_of(wildcards):
-    return [classifier_weights(wildcards.trainset, wildcards.model, e) for e in EPOCH_TAGS]
+    return [
+        classifier_weights(wildcards.trainset, wildcards.model, e) for e in EPOCH_TAGS
+    ]
 
 
 def eval_sets(wildcards):
@@ -155,3 +167,25 @@ def grow_with_attempt(base):
         return base * attempt
 
     return grow
+
+
+def all_outputs():
+    """Every artifact, not just the report: Snakemake does not remake a deleted intermediate file
+    whose consumers are up to date, but it does remake a missing target and then reruns every job
+    downstream of it. Listing them all makes "delete a file, rerun" redo exactly its dependents.
+    """
+    outputs = [data_summary(), report_html()]
+    for t in TRAINSETS:
+        outputs += [data_manifest(t, s) for s in SPLITS]
+        outputs += [errors_table(t), rank_table(t), scatter_plot(t)]
+        for g in GENERATORS:
+            outputs += [
+                generator_weights(t, g),
+                synthetic_manifest(t, g),
+                sample_grid(t, g),
+            ]
+            outputs += [synthetic_shard(t, g, s) for s in SHARDS]
+        for m in MODELS:
+            outputs += [classifier_history(t, m), predictions(t, m)]
+            outputs += [classifier_weights(t, m, e) for e in EPOCH_TAGS]
+    return outputs

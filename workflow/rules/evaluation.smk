@@ -4,15 +4,17 @@ rule predict:
         weights=weights_of,
     output:
         table=predictions("{trainset}", "{model}"),
-    params:
-        model_id="{model}",
     log:
         log_path("predict", "{trainset}", "{model}"),
     benchmark:
         bench_path("predict", "{trainset}", "{model}")
+    conda:
+        "../../envs/synthval.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        model_id="{model}",
     script:
         "../scripts/predict.py"

@@ -3,18 +3,20 @@ rule train_generator:
         train=train_split,
     output:
         weights=generator_weights("{trainset}", "{generator}"),
-    params:
-        settings=generator_settings,
-        seed=generator_seed,
-        resume=generator_resume,
     log:
         log_path("train_generator", "{trainset}", "{generator}"),
     benchmark:
         bench_path("train_generator", "{trainset}", "{generator}")
+    conda:
+        "../../envs/synthval.yaml"
     threads: 1
     resources:
         mem_mb=grow_with_attempt(4000),
         runtime=grow_with_attempt(120),
+    params:
+        settings=generator_settings,
+        seed=generator_seed,
+        resume=generator_resume,
     script:
         "../scripts/train_generator.py"
 
@@ -24,20 +26,22 @@ rule synthesize_shard:
         generator=generator_of,
     output:
         shard=synthetic_shard("{trainset}", "{generator}", "{shard}"),
+    log:
+        log_path("synthesize_shard", "{trainset}", "{generator}", "{shard}"),
+    benchmark:
+        bench_path("synthesize_shard", "{trainset}", "{generator}", "{shard}")
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
     params:
         per_class=config["synthesis"]["per_class"],
         shards=len(SHARDS),
         index=shard_index,
         seed=shard_seed,
         batch_size=config["synthesis"]["batch_size"],
-    log:
-        log_path("synthesize_shard", "{trainset}", "{generator}", "{shard}"),
-    benchmark:
-        bench_path("synthesize_shard", "{trainset}", "{generator}", "{shard}")
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=60,
     script:
         "../scripts/synthesize_shard.py"
 
@@ -49,6 +53,8 @@ rule index_synthetic:
         manifest=synthetic_manifest("{trainset}", "{generator}"),
     log:
         log_path("index_synthetic", "{trainset}", "{generator}"),
+    conda:
+        "../../envs/synthval.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -70,6 +76,8 @@ rule plot_samples:
         ),
     log:
         log_path("plot_samples", "{trainset}", "{generator}"),
+    conda:
+        "../../envs/synthval.yaml"
     threads: 1
     resources:
         mem_mb=2000,

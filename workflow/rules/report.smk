@@ -1,24 +1,42 @@
 rule render_report:
     input:
         summary=data_summary(),
-        generators=expand(generator_weights("{trainset}", "{generator}"), trainset=TRAINSETS, generator=GENERATORS),
-        grids=expand(sample_grid("{trainset}", "{generator}"), trainset=TRAINSETS, generator=GENERATORS),
-        histories=expand(classifier_history("{trainset}", "{model}"), trainset=TRAINSETS, model=MODELS),
+        generators=expand(
+            generator_weights("{trainset}", "{generator}"),
+            trainset=TRAINSETS,
+            generator=GENERATORS,
+        ),
+        grids=expand(
+            sample_grid("{trainset}", "{generator}"),
+            trainset=TRAINSETS,
+            generator=GENERATORS,
+        ),
+        histories=expand(
+            classifier_history("{trainset}", "{model}"),
+            trainset=TRAINSETS,
+            model=MODELS,
+        ),
         errors=expand(errors_table("{trainset}"), trainset=TRAINSETS),
         ranks=expand(rank_table("{trainset}"), trainset=TRAINSETS),
         scatters=expand(scatter_plot("{trainset}"), trainset=TRAINSETS),
     output:
-        html=report(report_html(), caption="../report/report.rst", category="Report", labels={"page": "synthval report"}),
-    params:
-        config=config,
-        trainsets=TRAINSETS,
-        generators=GENERATORS,
-        results=RESULTS,
+        html=report(
+            report_html(),
+            caption="../report/report.rst",
+            category="Report",
+            labels={"page": "synthval report"},
+        ),
     log:
         log_path("render_report", "all"),
+    conda:
+        "../../envs/synthval.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        config=config,
+        trainsets=TRAINSETS,
+        generators=GENERATORS,
     script:
         "../scripts/render_report.py"

@@ -17,13 +17,15 @@ rule rank_models:
             subcategory="{trainset}",
             labels={"figure": "synthetic vs test error"},
         ),
-    params:
-        trainset="{trainset}",
     log:
         log_path("rank_models", "{trainset}"),
+    conda:
+        "../../envs/synthval.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        trainset="{trainset}",
     script:
         "../scripts/rank_models.py"

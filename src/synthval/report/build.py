@@ -93,7 +93,9 @@ def _findings(errors: dict[str, pl.DataFrame], ranks: dict[str, pl.DataFrame]) -
         err = errors[trainset]
         test = err.filter((pl.col("eval_set") == "test") & (pl.col("epoch") == pl.col("epoch").max().over("model")))["error"]
         for row in rank.iter_rows(named=True):
-            strength = "strong" if row["spearman"] >= 0.8 else "moderate" if row["spearman"] >= 0.5 else "weak"
+            rho = row["spearman"]
+            strength = ("strong" if rho >= 0.8 else "moderate" if rho >= 0.5 else "weak" if rho > 0
+                        else "no (the synthetic set orders models against their test error)" if rho <= 0 else "undefined")
             items.append(
                 f"<li>On <b>{html.escape(trainset)}</b>, the <b>{html.escape(row['eval_set'])}</b> synthetic set ranks {row['n_models']} models with "
                 f"Spearman rho = {row['spearman']:.3f} (Kendall tau = {row['kendall']:.3f}): {strength} rank preservation; test errors span "

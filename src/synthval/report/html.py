@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 import platform
 import subprocess
 from dataclasses import dataclass, field
@@ -75,7 +76,7 @@ def run_metadata() -> dict[str, str]:
         "git commit": commit,
         "torch": torch.__version__,
         "python": platform.python_version(),
-        "machine": f"{platform.node()} ({platform.machine()}, {torch.get_num_threads()} threads, "
+        "machine": f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores, "
         f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'CPU'})",
         "rendered": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }

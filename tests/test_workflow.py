@@ -25,7 +25,11 @@ def snakemake(workdir, *args, config=TINY, check=True):
 
 def dry_run_jobs(workdir):
     """Rule name -> count of the jobs a dry run would execute."""
-    out = snakemake(workdir, "-n", "--quiet", "rules").stdout
+    return dry_run_jobs_for(workdir, TINY)
+
+
+def dry_run_jobs_for(workdir, config):
+    out = snakemake(workdir, "-n", "--quiet", "rules", config=config).stdout
     jobs = {}
     for line in out.splitlines():
         parts = line.split()
@@ -121,3 +125,8 @@ def test_bad_config_stops_before_any_job(tmp_path, override, message):
 def test_snakefmt_is_clean():
     proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/rules"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_paper_scale_config_plans_without_data(tmp_path):
+    jobs = dry_run_jobs_for(tmp_path, ROOT / "config" / "cifar10.yaml")
+    assert jobs["train_classifier"] == 3 * 5 * 10 and jobs["synthesize_shard"] == 3 * 50 and jobs["predict"] == 150

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
@@ -94,6 +95,15 @@ def test_deleting_a_shard_reruns_only_its_dependents(run):
     snakemake(run)
     assert hashlib.sha256(shard.read_bytes()).hexdigest() == before  # same seed, same bytes
     assert "Nothing to be done" in snakemake(run, "-n").stdout
+
+
+def test_growing_the_zoo_trains_only_the_new_members(run, tmp_path):
+    bigger = tmp_path / "bigger.yaml"
+    config = yaml.safe_load(TINY.read_text())
+    config["zoo"]["seeds"].append(2)
+    bigger.write_text(yaml.safe_dump(config))
+    jobs = dry_run_jobs_for(run, bigger)
+    assert jobs == {"train_classifier": 3, "predict": 3, "rank_models": 1, "render_report": 1, "all": 1}
 
 
 def test_snakemake_report_zip(run):

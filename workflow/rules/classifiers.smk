@@ -20,7 +20,7 @@ rule train_classifier:
     params:
         arch=model_arch,
         seed=model_seed,
-        zoo=config["zoo"],
+        zoo=zoo_settings,
         save_epochs=SAVE_EPOCHS,
         workdir=classifier_workdir,
     script:

@@ -38,8 +38,8 @@ def data_manifest(trainset, split):
     return path("data", trainset, split, "manifest.json")
 
 
-def data_summary():
-    return path("data", "summary.json")
+def data_summary(trainset):
+    return path("data", trainset, "summary.json")
 
 
 def generator_weights(trainset, generator):
@@ -99,6 +99,27 @@ def report_html():
 # --- input and params helpers (functions of wildcards) ---
 
 
+def canonical(settings):
+    """Settings with sorted keys: Snakemake compares params by their text, so the order in which a
+    config file happens to list keys must not count as a change."""
+    return dict(sorted(settings.items()))
+
+
+def data_settings(wildcards):
+    """What one training set's splits depend on (not the other sizes, so adding one reruns nothing)."""
+    settings = {k: v for k, v in config["data"].items() if k != "train_sizes"}
+    return canonical(
+        {**settings, "size": config["data"]["train_sizes"][wildcards.trainset]}
+    )
+
+
+def zoo_settings(wildcards):
+    """Training hyper-parameters of a zoo member (not the zoo's membership, so adding a seed or an
+    architecture retrains nothing that exists)."""
+    membership = ("architectures", "seeds")
+    return canonical({k: v for k, v in config["zoo"].items() if k not in membership})
+
+
 def train_split(wildcards):
     return data_manifest(wildcards.trainset, "train")
 
@@ -112,7 +133,7 @@ def shards_of(wildcards):
 
 
 def generator_settings(wildcards):
-    return config["generators"][wildcards.generator]
+    return canonical(config["generators"][wildcards.generator])
 
 
 def generator_seed(wildcards):
@@ -174,9 +195,9 @@ def all_outputs():
     whose consumers are up to date, but it does remake a missing target and then reruns every job
     downstream of it. Listing them all makes "delete a file, rerun" redo exactly its dependents.
     """
-    outputs = [data_summary(), report_html()]
+    outputs = [report_html()]
     for t in TRAINSETS:
-        outputs += [data_manifest(t, s) for s in SPLITS]
+        outputs += [data_summary(t)] + [data_manifest(t, s) for s in SPLITS]
         outputs += [errors_table(t), rank_table(t), scatter_plot(t)]
         for g in GENERATORS:
             outputs += [

@@ -1,13 +1,11 @@
 rule prepare_data:
     output:
-        manifests=expand(
-            data_manifest("{trainset}", "{split}"), trainset=TRAINSETS, split=SPLITS
-        ),
-        summary=data_summary(),
+        manifests=expand(data_manifest("{{trainset}}", "{split}"), split=SPLITS),
+        summary=data_summary("{trainset}"),
     log:
-        log_path("prepare_data", "all"),
+        log_path("prepare_data", "{trainset}"),
     benchmark:
-        bench_path("prepare_data", "all")
+        bench_path("prepare_data", "{trainset}")
     conda:
         "../../envs/synthval.yaml"
     threads: 1
@@ -15,7 +13,7 @@ rule prepare_data:
         mem_mb=4000,
         runtime=30,
     params:
-        data=config["data"],
+        data=data_settings,
         seed=config["seed"],
     script:
         "../scripts/prepare_data.py"

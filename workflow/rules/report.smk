@@ -1,6 +1,6 @@
 rule render_report:
     input:
-        summary=data_summary(),
+        summaries=expand(data_summary("{trainset}"), trainset=TRAINSETS),
         generators=expand(
             generator_weights("{trainset}", "{generator}"),
             trainset=TRAINSETS,

@@ -14,15 +14,15 @@ from synthval.report.figures import generator_history
 from synthval.report.html import Report, image_tag, run_metadata, table_html
 
 
-def build_report(out: str | Path, *, title: str, config: dict, summary_path: str | Path, generators: dict[tuple[str, str], dict[str, str]],
-                 histories: list[str | Path], errors: dict[str, str | Path], ranks: dict[str, str | Path], scatters: dict[str, str | Path]) -> None:
+def build_report(out: str | Path, *, title: str, config: dict, summaries: dict[str, str | Path], generators: dict[tuple[str, str], dict[str, str]],
+                 histories: dict[str, list[str | Path]], errors: dict[str, str | Path], ranks: dict[str, str | Path], scatters: dict[str, str | Path]) -> None:
     """``generators`` maps (trainset, generator) to {"weights": path, "grid": path}; the dicts of
-    errors, ranks and scatters are keyed by training-set name."""
+    histories (a list of files each), errors, ranks and scatters are keyed by training-set name."""
     report = Report(title)
     meta = run_metadata()
     report.add("run", "Run", table_html(pl.DataFrame({"item": list(meta), "value": list(meta.values())}))
                + f"<details><summary>configuration (defaults filled)</summary><pre>{html.escape(yaml.safe_dump(config, sort_keys=False))}</pre></details>")
-    report.add("data", "Data and splits", _data_section(read_json(summary_path)))
+    report.add("data", "Data and splits", _data_section({t: read_json(p) for t, p in summaries.items()}))
     report.add("generators", "Generators", _generator_section(generators))
     all_errors = {t: pl.read_parquet(p) for t, p in errors.items()}
     report.add("zoo", "Classifier zoo", _zoo_section(histories, all_errors))
@@ -32,12 +32,13 @@ def build_report(out: str | Path, *, title: str, config: dict, summary_path: str
     report.write(out)
 
 
-def _data_section(summary: dict) -> str:
+def _data_section(summaries: dict[str, dict]) -> str:
     rows = []
-    for trainset, splits in summary["trainsets"].items():
-        for split, info in splits.items():
+    for trainset, summary in summaries.items():
+        for split, info in summary["splits"].items():
             counts = info["per_class"]
             rows.append({"training set": trainset, "split": split, "images": info["count"], "smallest class": min(counts), "largest class": max(counts)})
+    summary = next(iter(summaries.values()))  # the pool is the same for every training set
     return (
         f"<p>Source <b>{html.escape(summary['source'])}</b>: {summary['pool']} images of shape {tuple(summary['image_shape'])}, "
         f"{len(summary['class_names'])} classes. Each training set is a seeded draw from the pool; its <b>test</b> split is the rest of the "
@@ -66,12 +67,12 @@ def _generator_section(generators: dict[tuple[str, str], dict[str, str]]) -> str
     return "".join(parts)
 
 
-def _zoo_section(histories: list[str | Path], errors: dict[str, pl.DataFrame]) -> str:
+def _zoo_section(histories: dict[str, list[str | Path]], errors: dict[str, pl.DataFrame]) -> str:
     parts = []
     for trainset, err in errors.items():
         last = err.filter(pl.col("epoch") == pl.col("epoch").max().over("model"))
         wide = last.pivot(on="eval_set", index=["model", "epoch"], values="error").sort("model")
-        hist = pl.concat([pl.read_parquet(p) for p in histories if f"/{trainset}/" in str(p)])
+        hist = pl.concat([pl.read_parquet(p) for p in histories[trainset]])
         final = hist.filter(pl.col("epoch") == pl.col("epoch").max().over("model")).select("model", "train_accuracy", "loss")
         table = wide.join(final, on="model", how="left")
         parts.append(f"<h3>{html.escape(trainset)}</h3><p>{len(table)} models; top-1 error per evaluation set at the last epoch "

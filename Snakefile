@@ -9,7 +9,7 @@ min_version("9.0")
 # training sets and generators are exactly the ones it lists; missing keys take the schema defaults.
 if not workflow.config_settings.configfiles:
 
-    configfile: "config/config.yaml"
+    configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 validate_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))

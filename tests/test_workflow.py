@@ -140,3 +140,12 @@ def test_snakefmt_is_clean():
 def test_paper_scale_config_plans_without_data(tmp_path):
     jobs = dry_run_jobs_for(tmp_path, ROOT / "config" / "cifar10.yaml")
     assert jobs["train_classifier"] == 3 * 5 * 10 and jobs["synthesize_shard"] == 3 * 50 and jobs["predict"] == 150
+
+
+def test_slurm_profile_resolves_from_the_repository_root(tmp_path):
+    cmd = [sys.executable, "-m", "snakemake", "--profile", "slurm", "--directory", str(tmp_path), "--configfile", str(TINY), "-n"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert f"Using profile {ROOT / 'slurm'}" in out or "Using profile slurm" in out
+    assert "train_classifier" in out

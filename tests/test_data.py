@@ -127,3 +127,27 @@ def test_imagefolder_and_parquet_sources(tmp_path, tiny_images):
     pool = load_dataset("parquet", tmp_path / "table.parquet", 8, channels=1)
     np.testing.assert_array_equal(pool.images, images)
     np.testing.assert_array_equal(pool.labels, labels)
+
+
+def test_webdataset_shards_are_deterministic_and_verified(tmp_path, tiny_images):
+    from synthval.data import write_manifest
+    from synthval.data.webdataset import write_tar_shard
+
+    images, labels = tiny_images
+    keys = [f"k{i:03d}" for i in range(len(labels))]
+    write_tar_shard(tmp_path / "a.tar", keys, images, labels, {"generator": "g"})
+    write_tar_shard(tmp_path / "b.tar", keys, images, labels, {"generator": "g"})
+    assert (tmp_path / "a.tar").read_bytes() == (tmp_path / "b.tar").read_bytes()
+    manifest = write_manifest(tmp_path / "manifest.json", [tmp_path / "a.tar"])
+    assert manifest["count"] == 40
+    back = read_image_set(tmp_path / "manifest.json")
+    assert back.keys == keys
+    np.testing.assert_array_equal(back.images, images)
+    np.testing.assert_array_equal(back.labels, labels)
+    data = bytearray((tmp_path / "a.tar").read_bytes())
+    data[700] ^= 0x01
+    (tmp_path / "a.tar").write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match="a.tar is corrupt"):
+        read_image_set(tmp_path / "manifest.json")
+    with pytest.raises(ValueError, match="may not contain"):
+        write_tar_shard(tmp_path / "c.tar", ["a.b"], images[:1], labels[:1], {})

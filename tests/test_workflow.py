@@ -7,9 +7,12 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 import yaml
+
+from synthval.data import read_image_set
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
@@ -55,6 +58,7 @@ def test_lint_is_clean(tmp_path):
 def test_dry_run_plans_every_stage(tmp_path):
     jobs = dry_run_jobs(tmp_path)
     assert jobs == {"prepare_data": 1, "train_generator": 1, "synthesize_shard": 3, "index_synthetic": 1, "plot_samples": 1,
+                    "convert_webdataset": 3, "index_webdataset": 1,
                     "train_classifier": 6, "predict": 6, "rank_models": 1, "render_report": 1, "all": 1}
 
 
@@ -74,6 +78,14 @@ def test_full_run_writes_the_report_and_consistent_tables(run):
     assert manifest["count"][0] == 120
 
 
+def test_webdataset_shards_hold_the_same_images(run):
+    folder = run / "results" / "synthetic" / "train300" / "wgan"
+    parquet, tar = read_image_set(folder / "manifest.json"), read_image_set(folder / "wds" / "manifest.json")
+    assert parquet.keys == tar.keys
+    np.testing.assert_array_equal(parquet.images, tar.images)
+    np.testing.assert_array_equal(parquet.labels, tar.labels)
+
+
 def test_test_split_never_reaches_the_generator(run):
     train = pl.read_parquet(run / "results" / "data" / "train300" / "train" / "*.parquet")["key"]
     test = pl.read_parquet(run / "results" / "data" / "train300" / "test" / "*.parquet")["key"]
@@ -91,7 +103,8 @@ def test_deleting_a_shard_reruns_only_its_dependents(run):
     shard = run / "results" / "synthetic" / "train300" / "wgan" / "shard-00001.parquet"
     before = hashlib.sha256(shard.read_bytes()).hexdigest()
     shard.unlink()
-    assert dry_run_jobs(run) == {"synthesize_shard": 1, "index_synthetic": 1, "plot_samples": 1, "predict": 6, "rank_models": 1, "render_report": 1, "all": 1}
+    assert dry_run_jobs(run) == {"synthesize_shard": 1, "index_synthetic": 1, "plot_samples": 1, "convert_webdataset": 1, "index_webdataset": 1,
+                                 "predict": 6, "rank_models": 1, "render_report": 1, "all": 1}
     snakemake(run)
     assert hashlib.sha256(shard.read_bytes()).hexdigest() == before  # same seed, same bytes
     assert "Nothing to be done" in snakemake(run, "-n").stdout

@@ -60,6 +60,14 @@ def synthetic_manifest(trainset, generator):
     return path("synthetic", trainset, generator, "manifest.json")
 
 
+def webdataset_shard(trainset, generator, shard):
+    return path("synthetic", trainset, generator, "wds", f"shard-{shard}.tar")
+
+
+def webdataset_manifest(trainset, generator):
+    return path("synthetic", trainset, generator, "wds", "manifest.json")
+
+
 def sample_grid(trainset, generator):
     return path("synthetic", trainset, generator, "samples.png")
 
@@ -130,6 +138,16 @@ def generator_of(wildcards):
 
 def shards_of(wildcards):
     return [synthetic_shard(wildcards.trainset, wildcards.generator, s) for s in SHARDS]
+
+
+def parquet_shard_of(wildcards):
+    return synthetic_shard(wildcards.trainset, wildcards.generator, wildcards.shard)
+
+
+def webdataset_shards_of(wildcards):
+    return [
+        webdataset_shard(wildcards.trainset, wildcards.generator, s) for s in SHARDS
+    ]
 
 
 def generator_settings(wildcards):
@@ -206,6 +224,9 @@ def all_outputs():
                 sample_grid(t, g),
             ]
             outputs += [synthetic_shard(t, g, s) for s in SHARDS]
+            if config["synthesis"]["webdataset"]:
+                outputs += [webdataset_manifest(t, g)]
+                outputs += [webdataset_shard(t, g, s) for s in SHARDS]
         for m in MODELS:
             outputs += [classifier_history(t, m), predictions(t, m)]
             outputs += [classifier_weights(t, m, e) for e in EPOCH_TAGS]

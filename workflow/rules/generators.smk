@@ -63,6 +63,40 @@ rule index_synthetic:
         "../scripts/index_synthetic.py"
 
 
+rule convert_webdataset:
+    input:
+        shard=parquet_shard_of,
+    output:
+        tar=webdataset_shard("{trainset}", "{generator}", "{shard}"),
+    log:
+        log_path("convert_webdataset", "{trainset}", "{generator}", "{shard}"),
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/convert_webdataset.py"
+
+
+rule index_webdataset:
+    input:
+        shards=webdataset_shards_of,
+    output:
+        manifest=webdataset_manifest("{trainset}", "{generator}"),
+    log:
+        log_path("index_webdataset", "{trainset}", "{generator}"),
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/index_synthetic.py"
+
+
 rule plot_samples:
     input:
         manifest=synthetic_manifest("{trainset}", "{generator}"),

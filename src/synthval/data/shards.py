@@ -80,11 +80,15 @@ def write_shard(
 
 
 def write_manifest(path: str | Path, shard_paths: Sequence[str | Path], **extra: object) -> dict:
-    """Write the manifest of ``shard_paths`` (relative names, counts, sha256); call after all shards."""
+    """Write the manifest of ``shard_paths`` (Parquet or WebDataset tar: relative names, counts,
+    sha256); call after all shards."""
+    from synthval.data.webdataset import count_tar_samples  # webdataset builds on this module
+
     path = Path(path)
     shards = []
     for shard in map(Path, shard_paths):
-        shards.append({"path": str(shard.resolve().relative_to(path.parent.resolve())), "count": pq.ParquetFile(shard).metadata.num_rows, "sha256": sha256_file(shard)})
+        count = count_tar_samples(shard) if shard.suffix == ".tar" else pq.ParquetFile(shard).metadata.num_rows
+        shards.append({"path": str(shard.resolve().relative_to(path.parent.resolve())), "count": count, "sha256": sha256_file(shard)})
     manifest = {**extra, "count": sum(s["count"] for s in shards), "shards": shards}
     write_json(path, manifest)
     return manifest
@@ -116,15 +120,28 @@ def read_image_set(manifest_path: str | Path, verify: bool = True) -> ImageSet:
             raise IntegrityError(f"shard {shard} listed in {manifest_path} is missing; rerun the job that writes it")
         if verify and (digest := sha256_file(shard)) != entry["sha256"]:
             raise IntegrityError(f"shard {shard} is corrupt: sha256 {digest[:12]}... does not match the manifest's {entry['sha256'][:12]}...")
-        try:
-            table = pq.read_table(shard, columns=["key", "image", "label"])
-        except (OSError, pa.ArrowException) as err:
-            raise IntegrityError(f"shard {shard} cannot be read: {err}") from err
-        if table.num_rows != entry["count"]:
-            raise IntegrityError(f"shard {shard} has {table.num_rows} rows, manifest says {entry['count']}")
-        keys.extend(table.column("key").to_pylist())
-        images.extend(decode_png(blob["bytes"]) for blob in table.column("image").to_pylist())
-        labels.append(table.column("label").to_numpy())
+        if entry["count"] == 0:  # more shards than images leaves some empty; nothing to decode
+            continue
+        part = read_shard(shard)
+        if len(part) != entry["count"]:
+            raise IntegrityError(f"shard {shard} has {len(part)} rows, manifest says {entry['count']}")
+        keys.extend(part.keys)
+        images.append(part.images)
+        labels.append(part.labels)
     if not images:
         raise IntegrityError(f"{manifest_path} lists no images")
-    return ImageSet(keys, np.stack(images), np.concatenate(labels).astype(np.int64))
+    return ImageSet(keys, np.concatenate(images), np.concatenate(labels).astype(np.int64))
+
+
+def read_shard(shard: Path) -> ImageSet:
+    if shard.suffix == ".tar":
+        from synthval.data.webdataset import read_tar_shard  # webdataset builds on this module
+
+        return read_tar_shard(shard)
+    try:
+        table = pq.read_table(shard, columns=["key", "image", "label"])
+    except (OSError, pa.ArrowException) as err:
+        raise IntegrityError(f"shard {shard} cannot be read: {err}") from err
+    images = [decode_png(blob["bytes"]) for blob in table.column("image").to_pylist()]
+    stacked = np.stack(images) if images else np.zeros((0, 0, 0, 0), np.uint8)
+    return ImageSet(table.column("key").to_pylist(), stacked, table.column("label").to_numpy().astype(np.int64))

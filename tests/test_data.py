@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from synthval.data import DatasetNotFoundError, load_dataset, make_splits, read_image_set, write_sharded
-from synthval.data.shards import decode_png, encode_png
+from synthval.data.images import decode_png, encode_png
 from synthval.io import IntegrityError
 
 

@@ -3,7 +3,7 @@ import polars as pl
 import pytest
 
 from synthval.evaluation import prediction_table
-from synthval.data.shards import ImageSet
+from synthval.data.images import ImageSet
 from synthval.selection import model_errors, rank_correlation
 
 

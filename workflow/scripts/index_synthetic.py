@@ -1,7 +1,6 @@
 """index_synthetic: write a synthetic set's manifest (counts, sha256) once all its shards exist."""
 
-from synthval.data import write_manifest
-from synthval.data.shards import read_image_set
+from synthval.data import read_image_set, write_manifest
 from synthval.runtime import setup
 
 log = setup(snakemake.threads, log_file=snakemake.log[0])

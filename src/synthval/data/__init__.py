@@ -1,7 +1,8 @@
 """Datasets, deterministic splits and Parquet shard I/O."""
 
 from synthval.data.datasets import DatasetNotFoundError, ImageArray, load_dataset
-from synthval.data.shards import ImageSet, read_image_set, write_manifest, write_shard, write_sharded
+from synthval.data.images import ImageSet
+from synthval.data.shards import read_image_set, write_manifest, write_shard, write_sharded
 from synthval.data.splits import make_splits
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Parquet image shards and their sha256 manifests.
+"""Parquet image shards, and the sha256 manifests of Parquet and WebDataset shard sets.
 
 One row per image: ``key``, ``image`` (PNG bytes in the Hugging Face ``struct<bytes, path>`` layout),
 ``label``, and provenance ``source``, ``generator``, ``seed``. A manifest lists every shard with its row
@@ -7,16 +7,15 @@ count and sha256 and is written after all shards, so its presence means the set 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from PIL import Image
 
+from synthval.data.images import ImageSet, decode_png, encode_png
+from synthval.data.webdataset import count_tar_samples, read_tar_shard
 from synthval.io import IntegrityError, atomic_path, read_json, sha256_file, write_json
 
 SCHEMA = pa.schema(
@@ -29,29 +28,6 @@ SCHEMA = pa.schema(
         ("seed", pa.int64()),
     ]
 )
-
-
-@dataclass
-class ImageSet:
-    """A decoded shard set: the unit every trainer and predictor consumes."""
-
-    keys: list[str]
-    images: np.ndarray  # uint8 (N, H, W, C)
-    labels: np.ndarray  # int64 (N,)
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(buf, format="PNG", optimize=False)
-    return buf.getvalue()
-
-
-def decode_png(data: bytes) -> np.ndarray:
-    arr = np.asarray(Image.open(io.BytesIO(data)))
-    return arr[..., None] if arr.ndim == 2 else arr
 
 
 def write_shard(
@@ -82,8 +58,6 @@ def write_shard(
 def write_manifest(path: str | Path, shard_paths: Sequence[str | Path], **extra: object) -> dict:
     """Write the manifest of ``shard_paths`` (Parquet or WebDataset tar: relative names, counts,
     sha256); call after all shards."""
-    from synthval.data.webdataset import count_tar_samples  # webdataset builds on this module
-
     path = Path(path)
     shards = []
     for shard in map(Path, shard_paths):
@@ -135,8 +109,6 @@ def read_image_set(manifest_path: str | Path, verify: bool = True) -> ImageSet:
 
 def read_shard(shard: Path) -> ImageSet:
     if shard.suffix == ".tar":
-        from synthval.data.webdataset import read_tar_shard  # webdataset builds on this module
-
         return read_tar_shard(shard)
     try:
         table = pq.read_table(shard, columns=["key", "image", "label"])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthval.data.shards import ImageSet, decode_png, encode_png
+from synthval.data.images import ImageSet, decode_png, encode_png
 from synthval.io import IntegrityError, atomic_path
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import torch
 
-from synthval.data.shards import ImageSet
+from synthval.data.images import ImageSet
 
 
 @torch.no_grad()

@@ -12,6 +12,7 @@ import yaml
 from synthval.io import read_json, read_metadata
 from synthval.report.figures import generator_history
 from synthval.report.html import Report, image_tag, run_metadata, table_html
+from synthval.selection import last_epoch
 
 
 def build_report(out: str | Path, *, title: str, config: dict, summaries: dict[str, str | Path], generators: dict[tuple[str, str], dict[str, str]],
@@ -70,10 +71,9 @@ def _generator_section(generators: dict[tuple[str, str], dict[str, str]]) -> str
 def _zoo_section(histories: dict[str, list[str | Path]], errors: dict[str, pl.DataFrame]) -> str:
     parts = []
     for trainset, err in errors.items():
-        last = err.filter(pl.col("epoch") == pl.col("epoch").max().over("model"))
-        wide = last.pivot(on="eval_set", index=["model", "epoch"], values="error").sort("model")
+        wide = last_epoch(err).pivot(on="eval_set", index=["model", "epoch"], values="error").sort("model")
         hist = pl.concat([pl.read_parquet(p) for p in histories[trainset]])
-        final = hist.filter(pl.col("epoch") == pl.col("epoch").max().over("model")).select("model", "train_accuracy", "loss")
+        final = last_epoch(hist).select("model", "train_accuracy", "loss")
         table = wide.join(final, on="model", how="left")
         parts.append(f"<h3>{html.escape(trainset)}</h3><p>{len(table)} models; top-1 error per evaluation set at the last epoch "
                      "(test = real test split, other columns = synthetic sets).</p>" + table_html(table))
@@ -92,7 +92,7 @@ def _findings(errors: dict[str, pl.DataFrame], ranks: dict[str, pl.DataFrame]) -
     items = []
     for trainset, rank in ranks.items():
         err = errors[trainset]
-        test = err.filter((pl.col("eval_set") == "test") & (pl.col("epoch") == pl.col("epoch").max().over("model")))["error"]
+        test = last_epoch(err).filter(pl.col("eval_set") == "test")["error"]
         for row in rank.iter_rows(named=True):
             rho = row["spearman"]
             strength = ("strong" if rho >= 0.8 else "moderate" if rho >= 0.5 else "weak" if rho > 0

@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from synthval.io import atomic_path  # noqa: E402
+from synthval.selection import last_epoch  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: str | Path) -> None:
@@ -38,8 +39,7 @@ def sample_grid(images: np.ndarray, labels: np.ndarray, path: str | Path, per_cl
 
 def error_scatter(errors: pl.DataFrame, rank: pl.DataFrame, path: str | Path, reference: str = "test", title: str = "") -> None:
     """Test error against each synthetic set's error, one point per model at its last epoch (seed 000 Fig. 1)."""
-    last = errors.filter(pl.col("epoch") == pl.col("epoch").max().over("model"))
-    wide = last.pivot(on="eval_set", index="model", values="error").sort("model")
+    wide = last_epoch(errors).pivot(on="eval_set", index="model", values="error").sort("model")
     others = rank["eval_set"].to_list()
     fig, axes = plt.subplots(1, max(len(others), 1), figsize=(4.2 * max(len(others), 1), 3.8), squeeze=False)
     archs = wide["model"].str.replace(r"-s\d+$", "")

@@ -6,6 +6,11 @@ import polars as pl
 from scipy import stats
 
 
+def last_epoch(table: pl.DataFrame) -> pl.DataFrame:
+    """Rows of each model's last saved epoch (the model a user would deploy)."""
+    return table.filter(pl.col("epoch") == pl.col("epoch").max().over("model"))
+
+
 def model_errors(predictions: pl.DataFrame) -> pl.DataFrame:
     """Top-1 error of every (model, epoch, eval set) from per-sample prediction tables."""
     return (
@@ -18,8 +23,7 @@ def model_errors(predictions: pl.DataFrame) -> pl.DataFrame:
 def rank_correlation(errors: pl.DataFrame, reference: str = "test") -> pl.DataFrame:
     """Spearman's rho and Kendall's tau between each eval set's errors and the ``reference`` errors,
     over all models at their last saved epoch (the models a user would deploy)."""
-    last = errors.filter(pl.col("epoch") == pl.col("epoch").max().over("model"))
-    wide = last.pivot(on="eval_set", index="model", values="error").sort("model")
+    wide = last_epoch(errors).pivot(on="eval_set", index="model", values="error").sort("model")
     if reference not in wide.columns:
         raise ValueError(f"no errors on the reference set {reference!r}; have {sorted(set(wide.columns) - {'model'})}")
     rows = []

@@ -1,0 +1,32 @@
+"""The decoded image set every trainer and predictor consumes, and the PNG codec of both shard formats."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+
+@dataclass
+class ImageSet:
+    """A decoded shard set: the unit every trainer and predictor consumes."""
+
+    keys: list[str]
+    images: np.ndarray  # uint8 (N, H, W, C)
+    labels: np.ndarray  # int64 (N,)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    arr = np.asarray(Image.open(io.BytesIO(data)))
+    return arr[..., None] if arr.ndim == 2 else arr

@@ -14,7 +14,17 @@ SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 def test_default_config_is_valid_and_defaults_are_filled():
     config = load_config(ROOT / "config" / "config.yaml", SCHEMA)
     assert config["data"]["shard_size"] == 4096
-    assert config["generators"]["wgan"]["n_critic"] == 5
+    assert config["generators"]["wgan"]["n_critic"] == 5 and config["generators"]["wgan"]["lr"] == 0.0001
+    assert config["reference"]["architecture"] == "cnn"
+
+
+def test_family_defaults_follow_the_family():
+    config = validate_config({"data": {"image_size": 16}, "generators": {"w": {}, "s": {"family": "sngan"}, "d": {"family": "ddpm"}}}, SCHEMA)
+    w, s, d = (config["generators"][k] for k in "wsd")
+    assert (w["n_critic"], w["lr"], w["gp_weight"]) == (5, 0.0001, 10)
+    assert (s["n_critic"], s["lr"]) == (2, 0.0002) and "gp_weight" not in s
+    assert d["sampler"] == "ddim" and d["ema_decay"] == 0.995 and "n_critic" not in d and "width" not in d
+    assert all(g["conditioning"] == "class" and g["eval_every"] == 100 for g in (w, s, d))
     assert config["zoo"]["momentum"] == 0.9
 
 
@@ -34,6 +44,14 @@ def test_empty_config_gets_every_default():
         ({"generators": {"test": {}}}, "config key generators"),
         ({"zoo": {"epochs": 3, "save_epochs": [5]}}, "config key zoo.save_epochs: epoch 5 is past zoo.epochs"),
         ({"zoo": {"lr": 0.1, "learning_rate": 0.1}}, "config key zoo: unknown key(s): 'learning_rate'"),
+        ({"generators": {"d": {"family": "ddpm", "n_critic": 5}}}, "config key generators.d: unknown key(s): 'n_critic' (not a setting of family 'ddpm')"),
+        ({"generators": {"g": {"family": "sngan", "gp_weight": 10}}}, "config key generators.g: unknown key(s): 'gp_weight' (not a setting of family 'sngan')"),
+        ({"generators": {"d": {"family": "ddpm", "sampler": "euler"}}}, "config key generators.d.sampler: 'euler' is not one of ['ddim', 'dpm_solver']"),
+        ({"generators": {"d": {"family": "ddpm", "guidance_scale": -1}}}, "config key generators.d.guidance_scale: -1 is less than the minimum of 0"),
+        ({"data": {"image_size": 8}, "generators": {"d": {"family": "ddpm", "block_channels": [16, 32, 32, 32, 32]}}}, "config key generators.d: ddpm with 5 resolution levels needs an image size divisible by 16, got 8"),
+        ({"generators": {"d": {"family": "ddpm", "block_channels": [6, 8]}}}, "must be multiples of norm_groups=4"),
+        ({"generators": {"g": {"conditioning": "pseudo_label", "confidence": 1.5}}}, "config key generators.g.confidence: 1.5 is greater than or equal to the maximum of 1"),
+        ({"data": {"source": "imagefolder"}, "generators": {"g": {"conditioning": "per_class"}}}, "per_class needs data.num_classes for source 'imagefolder'"),
     ],
 )
 def test_bad_values_name_the_key(config, message):
@@ -44,7 +62,7 @@ def test_bad_values_name_the_key(config, message):
 
 def test_schema_names_match_the_registries():
     schema = yaml.safe_load(SCHEMA.read_text())
-    archs = schema["properties"]["zoo"]["properties"]["architectures"]["items"]["enum"]
+    archs = schema["$defs"]["architecture"]["enum"]
     families = schema["properties"]["generators"]["additionalProperties"]["properties"]["family"]["enum"]
     assert sorted(archs) == list_classifiers()
-    assert sorted(families) == list_generators()
+    assert sorted(families) == sorted(set(list_generators()) - {"per_class"})  # per_class is assembled, via `conditioning`

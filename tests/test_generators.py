@@ -1,9 +1,44 @@
 import numpy as np
 import pytest
+import scipy.linalg
 import torch
+from torch import nn
 
-from synthval.generators import create_generator, load_generator, sample_images, save_generator, train_generator
+import synthval.generators.base as base
+from synthval.generators import (
+    Generator,
+    PerClassGenerator,
+    create_generator,
+    load_generator,
+    merge_stats,
+    pseudo_labelled_sample,
+    sample_images,
+    sample_with,
+    save_generator,
+    split_settings,
+    train_generator,
+)
 from synthval.generators.synthesis import shard_labels
+from synthval.metrics import frechet_distance, gaussian_stats
+
+# Tiny but complete settings of every trainable family (8x8 grey images, 4 classes).
+FAMILIES = {
+    "wgan_gp": {"width": 4, "latent_dim": 8, "n_critic": 2},
+    "sngan": {"width": 4, "latent_dim": 8, "n_critic": 1},
+    "ddpm": {"block_channels": [8, 8], "sampling_steps": 3, "guidance_scale": 2.0, "ema_decay": 0.9},
+}
+
+
+def build(family, num_classes=4, **overrides):
+    arch, train = split_settings(family, {**FAMILIES[family], **overrides})
+    return create_generator(family, num_classes, 1, 8, **arch), train
+
+
+def fit(family, images, labels, path, seed=0, **kwargs):
+    torch.manual_seed(seed)  # each job is a fresh process that seeds before building its model
+    model, settings = build(family)
+    record = train_generator(model, images, labels, batch_size=8, seed=seed, resume_path=path, **{"iterations": 4, "checkpoint_every": 2, **settings, **kwargs})
+    return model, record
 
 
 @pytest.mark.parametrize(("classes", "per_class", "shards"), [(10, 7, 3), (4, 5, 4), (3, 1, 5)])
@@ -16,11 +51,11 @@ def test_shard_labels_cover_the_balanced_set_exactly(classes, per_class, shards)
             assert counts.max() - counts.min() <= 1
 
 
-def test_wgan_gp_trains_samples_deterministically_and_round_trips(tmp_path, tiny_images):
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_family_trains_samples_deterministically_and_round_trips(tmp_path, tiny_images, family):
     images, labels = tiny_images
-    model = create_generator("wgan_gp", 4, 1, 8, width=4, latent_dim=8)
-    record = train_generator(model, images, labels, iterations=3, batch_size=8, seed=0, resume_path=tmp_path / "state.safetensors", n_critic=2, checkpoint_every=2)
-    assert record["chosen_step"] == 3 and record["history"][-1]["step"] == 3
+    model, record = fit(family, images, labels, tmp_path / "state.safetensors", iterations=3)
+    assert record["chosen_step"] == 3 and record["history"][-1]["step"] == 3 and record["selection"] == "last step"
     assert not (tmp_path / "state.safetensors").exists()  # cleared once training finished
     y = np.array([0, 1, 2, 3, 0, 1])
     a, b, c = sample_images(model, y, seed=1), sample_images(model, y, seed=1), sample_images(model, y, seed=2)
@@ -31,37 +66,172 @@ def test_wgan_gp_trains_samples_deterministically_and_round_trips(tmp_path, tiny
     np.testing.assert_array_equal(sample_images(load_generator(tmp_path / "g.safetensors"), y, seed=1), a)
 
 
-def test_generator_resumes_from_its_saved_state(tmp_path, tiny_images, monkeypatch):
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_a_killed_run_resumes_to_the_uninterrupted_weights(tmp_path, tiny_images, monkeypatch, family):
     images, labels = tiny_images
-    kwargs = dict(iterations=4, batch_size=8, seed=0, n_critic=1, checkpoint_every=2)
-    torch.manual_seed(0)
-    ref = create_generator("wgan_gp", 4, 1, 8, width=4, latent_dim=8)
-    train_generator(ref, images, labels, resume_path=tmp_path / "ref.safetensors", **kwargs)
-
-    import synthval.generators.wgan_gp as wgan
+    scores = iter(range(100, 0, -1))  # every score is a new best, so the best-checkpoint state is resumed too
+    kwargs = {"eval_every": 2, "iterations": 6}
+    ref, ref_record = fit(family, images, labels, tmp_path / "ref.safetensors", score=lambda sample, n: float(next(scores)), **kwargs)
 
     class Killed(RuntimeError):
         pass
 
-    real_save = wgan.ResumeState.save
+    real_save = base.ResumeState.save
+    saves = []
 
     def save_then_die(self, state):
         real_save(self, state)
-        raise Killed
+        saves.append(state["step"])
+        if state["step"] == 4:  # the second checkpoint: the first was already resumable
+            raise Killed
 
-    monkeypatch.setattr(wgan.ResumeState, "save", save_then_die)
-    torch.manual_seed(0)  # each run is a fresh process that seeds before building its model
+    monkeypatch.setattr(base.ResumeState, "save", save_then_die)
+    scores = iter(range(100, 0, -1))
     with pytest.raises(Killed):
-        train_generator(create_generator("wgan_gp", 4, 1, 8, width=4, latent_dim=8), images, labels, resume_path=tmp_path / "run.safetensors", **kwargs)
-    monkeypatch.setattr(wgan.ResumeState, "save", real_save)
-    torch.manual_seed(1)  # the resumed run takes its weights and RNG state from the saved state
-    resumed = create_generator("wgan_gp", 4, 1, 8, width=4, latent_dim=8)
-    record = train_generator(resumed, images, labels, resume_path=tmp_path / "run.safetensors", **kwargs)
-    assert [h["step"] for h in record["history"]] == [4]
+        fit(family, images, labels, tmp_path / "run.safetensors", score=lambda sample, n: float(next(scores)), **kwargs)
+    monkeypatch.setattr(base.ResumeState, "save", real_save)
+    assert saves == [2, 4]
+    scores = iter(range(98, 0, -1))  # the state carries the two scores already taken
+    resumed, record = fit(family, images, labels, tmp_path / "run.safetensors", seed=0, score=lambda sample, n: float(next(scores)), **kwargs)
+    assert [h["step"] for h in record["scores"]] == [2, 4, 6] and record["chosen_step"] == 6
+    assert record["history"] == ref_record["history"]
     for k, v in ref.state_dict().items():
         assert torch.equal(v, resumed.state_dict()[k]), k
+
+
+def test_resume_state_of_other_settings_is_ignored(tmp_path, tiny_images):
+    images, labels = tiny_images
+    path = tmp_path / "state.safetensors"
+    torch.manual_seed(0)
+    model, settings = build("wgan_gp")
+    settings["n_critic"] = 1
+    base.ResumeState(path, {"other": "settings"}).save({"step": 3})
+    record = train_generator(model, images, labels, iterations=2, batch_size=8, seed=0, resume_path=path, **settings)
+    assert [h["step"] for h in record["history"]] == [2]
+
+
+def test_the_best_scoring_checkpoint_is_kept(tmp_path, tiny_images):
+    """Scores 3, 1, 2 at steps 2, 4, 6: the weights kept are step 4's, which a 4-step run reproduces
+    (scoring samples from its own seed and never draws from the training RNG)."""
+    images, labels = tiny_images
+    scores = iter([3.0, 1.0, 2.0])
+    seen = []
+
+    def score(sample, num_classes):
+        seen.append(sample(np.arange(8) % num_classes, 0).shape)
+        return next(scores)
+
+    best, record = fit("wgan_gp", images, labels, tmp_path / "a.safetensors", iterations=6, eval_every=2, score=score)
+    assert record["chosen_step"] == 4 and record["selection"] == "lowest score"
+    assert [s["score"] for s in record["scores"]] == [3.0, 1.0, 2.0] and seen == [(8, 8, 8, 1)] * 3
+    four, _ = fit("wgan_gp", images, labels, tmp_path / "b.safetensors", iterations=4)
+    for k, v in four.state_dict().items():
+        assert torch.equal(v, best.state_dict()[k]), k
+
+
+def test_ddpm_guidance_and_samplers_change_the_samples(tiny_images):
+    torch.manual_seed(0)
+    y = np.array([0, 1, 2, 3])
+    outputs = {}
+    for name, overrides in {"guided": {}, "unguided": {"guidance_scale": 1.0}, "dpm": {"sampler": "dpm_solver"}}.items():
+        torch.manual_seed(0)
+        model, _ = build("ddpm", **overrides)
+        outputs[name] = sample_images(model.eval(), y, seed=3)
+    assert not np.array_equal(outputs["guided"], outputs["unguided"])
+    assert not np.array_equal(outputs["guided"], outputs["dpm"])
+    with pytest.raises(ValueError, match="divisible by 16"):
+        build("ddpm", block_channels=[4, 4, 4, 4, 4])
+
+
+def test_per_class_generator_draws_each_class_from_its_member(tmp_path):
+    torch.manual_seed(0)
+    members = [build("wgan_gp", num_classes=1)[0].eval() for _ in range(3)]
+    model = PerClassGenerator.assemble(members)
+    save_generator(tmp_path / "pc.safetensors", model, {})
+    loaded = load_generator(tmp_path / "pc.safetensors")
+    labels = np.array([2, 0, 0, 1])
+    got = sample_images(loaded, labels, seed=5)
+    gen = torch.Generator().manual_seed(5)  # members sample in class order from one generator
+    expected = {c: sample_with(members[c], np.zeros((labels == c).sum(), np.int64), gen) for c in (0, 1, 2)}
+    np.testing.assert_array_equal(got[[1, 2]], expected[0])
+    np.testing.assert_array_equal(got[3], expected[1][0])
+    np.testing.assert_array_equal(got[0], expected[2][0])
+    with pytest.raises(ValueError, match="one-class generators of one family"):
+        PerClassGenerator.assemble([members[0], build("sngan", num_classes=1)[0]])
+
+
+class _FlatImages(Generator):
+    """Flat images of uniform random brightness."""
+
+    family = "flat"
+
+    def __init__(self):
+        super().__init__(1, 1, 4)
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def sample_tensor(self, labels, generator):
+        return (torch.rand(len(labels), 1, 1, 1, generator=generator) * 2 - 1).expand(-1, 1, 4, 4)
+
+
+class _BrightnessClassifier(nn.Module):
+    """Class = which quarter the brightness u falls in; confidence grows with the position inside the
+    quarter, except class 3, which is never confident (softmax 0.35)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(1))
+
+    def forward(self, x):
+        u = x.mean(dim=(1, 2, 3)) * 4
+        cls = u.floor().clamp(max=3).long()
+        logits = torch.zeros(len(x), 4)
+        logits[torch.arange(len(x)), cls] = torch.where(cls == 3, 0.5, 10 * (u - cls))
+        return logits
+
+
+def test_pseudo_labels_keep_only_confident_samples_until_each_quota_is_met():
+    model, classifier, threshold = _FlatImages(), _BrightnessClassifier(), 0.8
+    quotas = np.array([5, 3, 4, 2])
+    images, labels, stats = pseudo_labelled_sample(model, classifier, quotas, seed=11, confidence=threshold, batch_size=16, max_draws=400)
+    # the same draws, labelled independently
+    drawn = sample_with(model, np.zeros(stats["drawn"], np.int64), torch.Generator().manual_seed(11), 16)
+    u = drawn[:, 0, 0, 0].astype(np.float64) / 255 * 4
+    cls = np.minimum(np.floor(u), 3).astype(int)
+    top = np.where(cls == 3, 0.5, 10 * (u - cls))
+    conf = np.exp(top) / (np.exp(top) + 3)
+    assert stats["drawn"] == 400  # class 3 is never confident, so every draw is used
+    assert [r["predicted"] for r in stats["per_class"]] == np.bincount(cls, minlength=4).tolist()
+    assert [r["confident"] for r in stats["per_class"]] == np.bincount(cls[conf >= threshold], minlength=4).tolist()
+    assert np.bincount(labels, minlength=4).tolist() == [5, 3, 4, 0] == [r["used"] for r in stats["per_class"]]
+    assert stats["per_class"][3]["kept_fraction"] == 0.0 and 0 < stats["per_class"][0]["kept_fraction"] < 1
+    # kept images are the first confident draws of their class, in draw order
+    first = np.concatenate([np.flatnonzero((cls == c) & (conf >= threshold))[: q] for c, q in enumerate([5, 3, 4, 0])])
+    np.testing.assert_array_equal(images, drawn[np.sort(first)])
+    merged = merge_stats([stats, stats])
+    assert merged["drawn"] == 800 and merged["per_class"][0]["used"] == 10
+    assert merged["per_class"][0]["kept_fraction"] == stats["per_class"][0]["kept_fraction"]
+
+
+def test_pseudo_labelling_stops_as_soon_as_quotas_are_met():
+    _, labels, stats = pseudo_labelled_sample(_FlatImages(), _BrightnessClassifier(), np.array([2, 2, 2, 0]), seed=0, confidence=0.8, batch_size=8)
+    assert np.bincount(labels, minlength=4).tolist() == [2, 2, 2, 0] and stats["drawn"] < 20 * 6
+
+
+def test_frechet_distance_matches_scipy_and_its_fixed_points():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(400, 6)), rng.normal(loc=0.5, scale=1.3, size=(300, 6)) @ rng.normal(size=(6, 6))
+    (m1, c1), (m2, c2) = gaussian_stats(a), gaussian_stats(b)
+    root = scipy.linalg.sqrtm(c1 @ c2).real
+    expected = np.sum((m1 - m2) ** 2) + np.trace(c1 + c2 - 2 * root)
+    assert frechet_distance(m1, c1, m2, c2) == pytest.approx(expected, rel=1e-6)
+    assert frechet_distance(m1, c1, m1, c1) == pytest.approx(0.0, abs=1e-8)
+    assert frechet_distance(*gaussian_stats(a[::-1]), m1, c1) == pytest.approx(0.0, abs=1e-8)  # order-free
+    # 1-D Gaussians: (mu1 - mu2)^2 + (s1 - s2)^2
+    assert frechet_distance(np.array([1.0]), np.array([[4.0]]), np.array([-1.0]), np.array([[9.0]])) == pytest.approx(4 + 1)
 
 
 def test_image_size_must_suit_the_generator():
     with pytest.raises(ValueError, match="divisible by 4"):
         create_generator("wgan_gp", 10, 1, 10)
+    with pytest.raises(ValueError, match="unknown generator family"):
+        create_generator("stylegan9", 10, 1, 8)

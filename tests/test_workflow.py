@@ -1,6 +1,7 @@
 """Integration tests: drive the Snakemake CLI on the tiny config in a temporary directory."""
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -13,9 +14,11 @@ import pytest
 import yaml
 
 from synthval.data import read_image_set
+from synthval.io import read_metadata
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
+GENERATORS = list(yaml.safe_load(TINY.read_text())["generators"])
 pytestmark = pytest.mark.integration
 
 
@@ -57,8 +60,8 @@ def test_lint_is_clean(tmp_path):
 
 def test_dry_run_plans_every_stage(tmp_path):
     jobs = dry_run_jobs(tmp_path)
-    assert jobs == {"prepare_data": 1, "train_generator": 1, "synthesize_shard": 3, "index_synthetic": 1, "plot_samples": 1,
-                    "convert_webdataset": 3, "index_webdataset": 1,
+    assert jobs == {"prepare_data": 1, "train_reference": 1, "train_generator": 3, "train_class_generator": 10, "assemble_class_generators": 1,
+                    "synthesize_shard": 12, "index_synthetic": 4, "plot_samples": 4, "convert_webdataset": 12, "index_webdataset": 4,
                     "train_classifier": 6, "predict": 6, "rank_models": 1, "render_report": 1, "all": 1}
 
 
@@ -68,14 +71,36 @@ def test_full_run_writes_the_report_and_consistent_tables(run):
         assert section in html
     assert "http://" not in html and "https://" not in html  # self-contained
     errors = pl.read_parquet(run / "results" / "selection" / "train300" / "errors.parquet")
-    assert set(errors["eval_set"]) == {"test", "wgan"} and errors["model"].n_unique() == 6
+    assert set(errors["eval_set"]) == {"test", *GENERATORS} and errors["model"].n_unique() == 6
     test_rows = errors.filter(pl.col("eval_set") == "test")
     assert (test_rows["n"] == 1797 - 300).all()
     assert (errors.filter(pl.col("eval_set") == "wgan")["n"] == 120).all()
     rank = pl.read_parquet(run / "results" / "selection" / "train300" / "rank_correlation.parquet").row(0, named=True)
     assert f"{rank['spearman']:.3f}" in html
-    manifest = pl.read_json(run / "results" / "synthetic" / "train300" / "wgan" / "manifest.json")
-    assert manifest["count"][0] == 120
+    for name in ("wgan", "sngan_pc", "ddpm"):  # class-balanced: 12 per class
+        labels = read_image_set(run / "results" / "synthetic" / "train300" / name / "manifest.json").labels
+        assert np.bincount(labels).tolist() == [12] * 10, name
+        assert f'alt="samples of {name}"' in html
+
+
+def test_generator_records_name_the_kept_checkpoint(run):
+    records = {g: read_metadata(run / "results" / "generators" / "train300" / g / "generator.safetensors")["record"] for g in GENERATORS}
+    for name, steps in (("wgan", [3, 6]), ("ddpm", [2, 4])):  # eval_every 3 and 2 in the tiny config
+        record = records[name]
+        assert [s["step"] for s in record["scores"]] == steps and record["selection"] == "lowest score"
+        assert record["chosen_step"] == min(record["scores"], key=lambda s: s["score"])["step"]
+    assert len(records["sngan_pc"]["members"]) == 10 and records["sngan_pc"]["selection"] == "last step (per class)"
+    assert records["ddpm_pl"]["conditioning"] == "pseudo_label"
+
+
+def test_pseudo_labelled_set_records_kept_fractions(run):
+    folder = run / "results" / "synthetic" / "train300" / "ddpm_pl"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    stats, labels = manifest["pseudo_labels"], read_image_set(folder / "manifest.json").labels
+    assert stats["confidence"] == 0.15 and stats["drawn"] >= len(labels) > 0
+    assert [r["used"] for r in stats["per_class"]] == np.bincount(labels, minlength=10).tolist()
+    assert all(r["used"] <= r["confident"] <= r["predicted"] and r["used"] <= r["quota"] == 12 for r in stats["per_class"])
+    assert "Pseudo-labels from the reference classifier" in (run / "results" / "report" / "report.html").read_text()
 
 
 def test_webdataset_shards_hold_the_same_images(run):
@@ -90,8 +115,12 @@ def test_test_split_never_reaches_the_generator(run):
     train = pl.read_parquet(run / "results" / "data" / "train300" / "train" / "*.parquet")["key"]
     test = pl.read_parquet(run / "results" / "data" / "train300" / "test" / "*.parquet")["key"]
     assert not set(train) & set(test)
-    log = (run / "results" / "logs" / "train_generator" / "train300" / "wgan.log").read_text()
-    assert "train300/train/manifest.json" in log and "/test/" not in log
+    logs = run / "results" / "logs"
+    generator_logs = [*(logs / "train_generator").rglob("*.log"), *(logs / "train_class_generator").rglob("*.log"), *(logs / "train_reference").rglob("*.log")]
+    assert len(generator_logs) == 3 + 10 + 1
+    for log in generator_logs:
+        text = log.read_text()
+        assert "train300/train/manifest.json" in text and "/test/" not in text, log
 
 
 def test_rerun_does_nothing(run):
@@ -99,14 +128,15 @@ def test_rerun_does_nothing(run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_deleting_a_shard_reruns_only_its_dependents(run):
-    shard = run / "results" / "synthetic" / "train300" / "wgan" / "shard-00001.parquet"
-    before = hashlib.sha256(shard.read_bytes()).hexdigest()
-    shard.unlink()
-    assert dry_run_jobs(run) == {"synthesize_shard": 1, "index_synthetic": 1, "plot_samples": 1, "convert_webdataset": 1, "index_webdataset": 1,
+def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):
+    shards = [run / "results" / "synthetic" / "train300" / g / "shard-00001.parquet" for g in ("wgan", "ddpm", "ddpm_pl")]
+    before = [hashlib.sha256(s.read_bytes()).hexdigest() for s in shards]
+    for shard in shards:
+        shard.unlink()
+    assert dry_run_jobs(run) == {"synthesize_shard": 3, "index_synthetic": 3, "plot_samples": 3, "convert_webdataset": 3, "index_webdataset": 3,
                                  "predict": 6, "rank_models": 1, "render_report": 1, "all": 1}
     snakemake(run)
-    assert hashlib.sha256(shard.read_bytes()).hexdigest() == before  # same seed, same bytes
+    assert [hashlib.sha256(s.read_bytes()).hexdigest() for s in shards] == before  # same seed, same bytes
     assert "Nothing to be done" in snakemake(run, "-n").stdout
 
 
@@ -134,6 +164,7 @@ def test_snakemake_report_zip(run):
         ("data:\n  root: ../outside\n", "config key data.root"),
         ("generators:\n  wgan:\n    family: nope\n", "config key generators.wgan.family"),
         ("bogus_key: 1\n", "unknown key(s): 'bogus_key'"),
+        ("generators:\n  d:\n    family: ddpm\n    n_critic: 5\n", "config key generators.d: unknown key(s): 'n_critic' (not a setting of family 'ddpm')"),
     ],
 )
 def test_bad_config_stops_before_any_job(tmp_path, override, message):
@@ -152,7 +183,8 @@ def test_snakefmt_is_clean():
 
 def test_paper_scale_config_plans_without_data(tmp_path):
     jobs = dry_run_jobs_for(tmp_path, ROOT / "config" / "cifar10.yaml")
-    assert jobs["train_classifier"] == 3 * 5 * 10 and jobs["synthesize_shard"] == 3 * 50 and jobs["predict"] == 150
+    assert jobs["train_classifier"] == 3 * 5 * 10 and jobs["predict"] == 150
+    assert jobs["train_generator"] == 3 * 3 and jobs["train_class_generator"] == 3 * 10 and jobs["synthesize_shard"] == 3 * 4 * 50
 
 
 def test_slurm_profile_resolves_from_the_repository_root(tmp_path):

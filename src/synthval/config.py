@@ -4,6 +4,7 @@ any job starts with a message naming the key."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker, validators
 
-from synthval.data.datasets import POOL_SIZES
+from synthval.data.datasets import NUM_CLASSES, POOL_SIZES
 
 
 class ConfigError(ValueError):
@@ -64,9 +65,11 @@ def _errors(config: dict, schema: dict) -> Iterator[str]:
         message = err.message
         if err.validator == "format" and err.validator_value == "safe-path":
             message = f"{err.instance!r} must not contain '..' (paths stay inside the project or are absolute)"
-        elif err.validator == "additionalProperties":
-            message = f"unknown key(s): {message.split('(')[-1].rstrip(')')}"
-        description = err.schema.get("description") if err.validator != "additionalProperties" else None
+        elif err.validator in ("additionalProperties", "unevaluatedProperties"):
+            message = "unknown key(s): " + ", ".join(re.findall(r"'[^']*'", message.split("(", 1)[-1]))
+            if err.validator == "unevaluatedProperties" and isinstance(err.instance, dict) and "family" in err.instance:
+                message += f" (not a setting of family {err.instance['family']!r})"
+        description = err.schema.get("description") if err.validator not in ("additionalProperties", "unevaluatedProperties") else None
         yield f"config key {_key(err.absolute_path)}: {message}" + (f"  [{description}]" if description else "")
 
 
@@ -78,10 +81,33 @@ def _semantic_errors(config: dict) -> Iterator[str]:
             yield f"config key data.train_sizes.{name}: {size} leaves no test images ({data['source']} has {pool} images)"
         if round(size * data["val_fraction"]) >= size:
             yield f"config key data.train_sizes.{name}: {size} is too small to split off a validation set"
+    classes = num_classes(config)
+    for name, gen in config["generators"].items():
+        if gen["conditioning"] == "per_class" and classes is None:
+            yield f"config key generators.{name}.conditioning: per_class needs data.num_classes for source {data['source']!r} (one job per class)"
+        if gen["family"] == "ddpm":
+            for problem in ddpm_shape_problems(data["image_size"], gen["block_channels"], gen["norm_groups"]):
+                yield f"config key generators.{name}: {problem}"
     zoo = config["zoo"]
     for epoch in zoo["save_epochs"]:
         if epoch > zoo["epochs"]:
             yield f"config key zoo.save_epochs: epoch {epoch} is past zoo.epochs ({zoo['epochs']})"
+
+
+def num_classes(config: dict) -> int | None:
+    """The class count: the source's own, or ``data.num_classes`` for folders and tables."""
+    return NUM_CLASSES.get(config["data"]["source"], config["data"].get("num_classes"))
+
+
+def ddpm_shape_problems(image_size: int, block_channels: list[int], norm_groups: int) -> list[str]:
+    """Why a DDPM UNet of these channels cannot take this image size (empty when it can)."""
+    problems = []
+    levels = len(block_channels)
+    if image_size % 2 ** (levels - 1):
+        problems.append(f"ddpm with {levels} resolution levels needs an image size divisible by {2 ** (levels - 1)}, got {image_size}")
+    if any(c % norm_groups for c in block_channels):
+        problems.append(f"ddpm block_channels {list(block_channels)} must be multiples of norm_groups={norm_groups}")
+    return problems
 
 
 def validate_config(config: dict, schema_path: str | Path) -> dict:

@@ -17,7 +17,9 @@ rule train_classifier:
     resources:
         mem_mb=grow_with_attempt(4000),
         runtime=grow_with_attempt(60),
+        gpu=1,
     params:
+        name=lambda wildcards: wildcards.model,
         arch=model_arch,
         seed=model_seed,
         zoo=zoo_settings,

@@ -1,11 +1,20 @@
 """Paths, wildcard constraints and input/params helpers. No rules here."""
 
+import re
+
+from synthval.config import num_classes
 from synthval.io import derive_seed
 
 RESULTS = "results"
 TRAINSETS = list(config["data"]["train_sizes"])
 SPLITS = ["train", "test", "fit", "val"]
 GENERATORS = list(config["generators"])
+# per_class generators are one job per class, then assembled; the others are one job each
+PER_CLASS = [
+    g for g in GENERATORS if config["generators"][g]["conditioning"] == "per_class"
+]
+WHOLE = [g for g in GENERATORS if g not in PER_CLASS]
+CLASSES = [f"{c:03d}" for c in range(num_classes(config) or 0)]
 ARCHS = config["zoo"]["architectures"]
 SEEDS = config["zoo"]["seeds"]
 MODELS = [f"{arch}-s{seed}" for arch in ARCHS for seed in SEEDS]
@@ -20,6 +29,12 @@ wildcard_constraints:
     model=r"[A-Za-z0-9_]+-s[0-9]+",
     shard=r"[0-9]{5}",
     split="|".join(SPLITS),
+    cls=r"[0-9]{3}",
+
+
+def one_of(names):
+    """A wildcard regex matching exactly ``names`` (and nothing when there are none)."""
+    return "|".join(map(re.escape, names)) or "(?!)"
 
 
 def path(*parts):
@@ -46,10 +61,30 @@ def generator_weights(trainset, generator):
     return path("generators", trainset, generator, "generator.safetensors")
 
 
+def class_generator_weights(trainset, generator, cls):
+    return path("generators", trainset, generator, f"class-{cls}.safetensors")
+
+
+def reference_weights(trainset):
+    return path("reference", trainset, "classifier.safetensors")
+
+
+def reference_history(trainset):
+    return path("reference", trainset, "history.parquet")
+
+
 def generator_resume(wildcards):
+    member = f"-class-{wildcards.cls}" if "cls" in wildcards.keys() else ""
     return path(
-        "resume", "generators", wildcards.trainset, f"{wildcards.generator}.safetensors"
+        "resume",
+        "generators",
+        wildcards.trainset,
+        f"{wildcards.generator}{member}.safetensors",
     )
+
+
+def reference_workdir(wildcards):
+    return path("resume", "reference", wildcards.trainset)
 
 
 def synthetic_shard(trainset, generator, shard):
@@ -128,12 +163,37 @@ def zoo_settings(wildcards):
     return canonical({k: v for k, v in config["zoo"].items() if k not in membership})
 
 
+def reference_settings(wildcards):
+    """The reference classifier trains like a zoo member, with its own architecture and epochs."""
+    ref = config["reference"]
+    return canonical({**zoo_settings(wildcards), "epochs": ref["epochs"]})
+
+
 def train_split(wildcards):
     return data_manifest(wildcards.trainset, "train")
 
 
-def generator_of(wildcards):
-    return generator_weights(wildcards.trainset, wildcards.generator)
+def generator_inputs(wildcards):
+    """The train split, and the reference classifier when checkpoints are scored with it."""
+    inputs = {"train": train_split(wildcards)}
+    if config["generators"][wildcards.generator]["eval_every"] > 0:
+        inputs["reference"] = reference_weights(wildcards.trainset)
+    return inputs
+
+
+def synthesis_inputs(wildcards):
+    """The generator, and the reference classifier when it labels the samples."""
+    inputs = {"generator": generator_weights(wildcards.trainset, wildcards.generator)}
+    if config["generators"][wildcards.generator]["conditioning"] == "pseudo_label":
+        inputs["reference"] = reference_weights(wildcards.trainset)
+    return inputs
+
+
+def class_generators_of(wildcards):
+    return [
+        class_generator_weights(wildcards.trainset, wildcards.generator, c)
+        for c in CLASSES
+    ]
 
 
 def shards_of(wildcards):
@@ -155,8 +215,13 @@ def generator_settings(wildcards):
 
 
 def generator_seed(wildcards):
+    member = [wildcards.cls] if "cls" in wildcards.keys() else []
     return derive_seed(
-        config["seed"], "train_generator", wildcards.trainset, wildcards.generator
+        config["seed"],
+        "train_generator",
+        wildcards.trainset,
+        wildcards.generator,
+        *member,
     )
 
 
@@ -216,6 +281,9 @@ def all_outputs():
     outputs = [report_html()]
     for t in TRAINSETS:
         outputs += [data_summary(t)] + [data_manifest(t, s) for s in SPLITS]
+        outputs += [reference_weights(t), reference_history(t)]
+        for g in PER_CLASS:
+            outputs += [class_generator_weights(t, g, c) for c in CLASSES]
         outputs += [errors_table(t), rank_table(t), scatter_plot(t)]
         for g in GENERATORS:
             outputs += [

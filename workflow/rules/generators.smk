@@ -1,18 +1,49 @@
-rule train_generator:
+rule train_reference:
     input:
         train=train_split,
+    output:
+        weights=[reference_weights("{trainset}")],
+        history=reference_history("{trainset}"),
+    log:
+        log_path("train_reference", "{trainset}"),
+    benchmark:
+        bench_path("train_reference", "{trainset}")
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(4000),
+        runtime=grow_with_attempt(60),
+        gpu=1,
+    params:
+        name="reference",
+        arch=config["reference"]["architecture"],
+        seed=config["reference"]["seed"],
+        zoo=reference_settings,
+        save_epochs=[config["reference"]["epochs"]],
+        workdir=reference_workdir,
+    script:
+        "../scripts/train_classifier.py"
+
+
+rule train_generator:
+    input:
+        unpack(generator_inputs),
     output:
         weights=generator_weights("{trainset}", "{generator}"),
     log:
         log_path("train_generator", "{trainset}", "{generator}"),
     benchmark:
         bench_path("train_generator", "{trainset}", "{generator}")
+    wildcard_constraints:
+        generator=one_of(WHOLE),
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
         mem_mb=grow_with_attempt(4000),
         runtime=grow_with_attempt(120),
+        gpu=1,
     params:
         settings=generator_settings,
         seed=generator_seed,
@@ -21,9 +52,55 @@ rule train_generator:
         "../scripts/train_generator.py"
 
 
+rule train_class_generator:
+    input:
+        unpack(generator_inputs),
+    output:
+        weights=class_generator_weights("{trainset}", "{generator}", "{cls}"),
+    log:
+        log_path("train_class_generator", "{trainset}", "{generator}", "{cls}"),
+    benchmark:
+        bench_path("train_class_generator", "{trainset}", "{generator}", "{cls}")
+    wildcard_constraints:
+        generator=one_of(PER_CLASS),
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(4000),
+        runtime=grow_with_attempt(120),
+        gpu=1,
+    params:
+        settings=generator_settings,
+        seed=generator_seed,
+        resume=generator_resume,
+        cls=lambda wildcards: int(wildcards.cls),
+    script:
+        "../scripts/train_generator.py"
+
+
+rule assemble_class_generators:
+    input:
+        members=class_generators_of,
+    output:
+        weights=generator_weights("{trainset}", "{generator}"),
+    log:
+        log_path("assemble_class_generators", "{trainset}", "{generator}"),
+    wildcard_constraints:
+        generator=one_of(PER_CLASS),
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/assemble_class_generators.py"
+
+
 rule synthesize_shard:
     input:
-        generator=generator_of,
+        unpack(synthesis_inputs),
     output:
         shard=synthetic_shard("{trainset}", "{generator}", "{shard}"),
     log:
@@ -35,9 +112,11 @@ rule synthesize_shard:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=60,
+        runtime=grow_with_attempt(60),
+        gpu=1,
     params:
         per_class=config["synthesis"]["per_class"],
+        settings=generator_settings,
         shards=len(SHARDS),
         index=shard_index,
         seed=shard_seed,

@@ -11,6 +11,12 @@ rule render_report:
             trainset=TRAINSETS,
             generator=GENERATORS,
         ),
+        manifests=expand(
+            synthetic_manifest("{trainset}", "{generator}"),
+            trainset=TRAINSETS,
+            generator=GENERATORS,
+        ),
+        references=expand(reference_history("{trainset}"), trainset=TRAINSETS),
         histories=expand(
             classifier_history("{trainset}", "{model}"),
             trainset=TRAINSETS,

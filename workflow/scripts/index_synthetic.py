@@ -1,10 +1,18 @@
-"""index_synthetic: write a synthetic set's manifest (counts, sha256) once all its shards exist."""
+"""index_synthetic and index_webdataset: write a synthetic set's manifest (counts, sha256) once all
+its shards exist; for a pseudo-labelled set it also carries the per-class kept fractions."""
 
-from synthval.data import read_image_set, write_manifest
+from pathlib import Path
+
+from synthval.data import read_image_set, read_shard_metadata, write_manifest
+from synthval.generators import merge_stats
 from synthval.runtime import setup
 
 log = setup(snakemake.threads, log_file=snakemake.log[0])
 w = snakemake.wildcards
-manifest = write_manifest(snakemake.output.manifest, snakemake.input.shards, source="synthetic", generator=w.generator, trainset=w.trainset)
+extra = {}
+parquet = [s for s in snakemake.input.shards if Path(s).suffix == ".parquet"]
+if stats := [m["pseudo_labels"] for m in map(read_shard_metadata, parquet) if "pseudo_labels" in m]:
+    extra["pseudo_labels"] = merge_stats(stats)
+manifest = write_manifest(snakemake.output.manifest, snakemake.input.shards, source="synthetic", generator=w.generator, trainset=w.trainset, **extra)
 images = read_image_set(snakemake.output.manifest)  # decodes every shard once: a bad one fails here, not downstream
 log.info("indexed %d shards, %d images %s", len(manifest["shards"]), manifest["count"], images.images.shape[1:])

@@ -1,4 +1,5 @@
-"""train_classifier: train one zoo member, keep its weights at the configured epochs."""
+"""train_classifier (and train_reference): train one classifier on a real train split, keep its weights at the
+configured epochs and its per-epoch history."""
 
 import shutil
 
@@ -21,11 +22,11 @@ settings = TrainSettings(
     momentum=zoo["momentum"], weight_decay=zoo["weight_decay"], label_smoothing=zoo["label_smoothing"],
     crop_padding=zoo["crop_padding"], flip=zoo["flip"], extra={"split": snakemake.input.train},
 )
-log.info("training %s (seed %d) on %d images for %d epochs", p.arch, p.seed, len(train), settings.epochs)
+log.info("training %s %s (seed %d) on %d images of %s for %d epochs", p.name, p.arch, p.seed, len(train), snakemake.input.train, settings.epochs)
 history, snapshots = fit(model, train.images, train.labels, settings, p.workdir)
 for epoch, out in zip(p.save_epochs, snakemake.output.weights, strict=True):
     with atomic_path(out) as tmp:
         shutil.copyfile(snapshots[epoch], tmp)
 with atomic_path(snakemake.output.history) as tmp:
-    pl.DataFrame(history).with_columns(model=pl.lit(snakemake.wildcards.model)).write_parquet(tmp)
+    pl.DataFrame(history).with_columns(model=pl.lit(p.name)).write_parquet(tmp)
 shutil.rmtree(p.workdir)  # outputs are complete: the resume state has served its purpose

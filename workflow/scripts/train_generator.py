@@ -1,16 +1,38 @@
-"""train_generator: fit one generator on one training split (never the test split)."""
+"""train_generator and train_class_generator: fit one generator on one training split (never the test
+split), scoring checkpoints with the reference classifier when ``eval_every`` > 0."""
 
+import numpy as np
+
+from synthval.classifiers import load_classifier
 from synthval.data import read_image_set
-from synthval.generators import create_generator, save_generator, train_generator
-from synthval.io import read_json
-from synthval.runtime import setup
+from synthval.generators import create_generator, save_generator, split_settings, train_generator
+from synthval.io import derive_seed, read_json
+from synthval.metrics import FIDScore
+from synthval.runtime import device, setup
 
-log = setup(snakemake.threads, seed=snakemake.params.seed, log_file=snakemake.log[0])
-s = dict(snakemake.params.settings)
-manifest = read_json(snakemake.input.train)
+p = snakemake.params
+log = setup(snakemake.threads, seed=p.seed, log_file=snakemake.log[0])
+s = dict(p.settings)
+family, conditioning, eval_samples = s.pop("family"), s.pop("conditioning"), s.pop("eval_samples")
+for key in ("confidence", "max_draws"):  # synthesis settings
+    s.pop(key)
+num_classes = read_json(snakemake.input.train)["num_classes"]
 train = read_image_set(snakemake.input.train)
-h, w, c = train.images.shape[1:]
-model = create_generator(s.pop("family"), manifest["num_classes"], c, h, width=s.pop("width"), latent_dim=s.pop("latent_dim"))
-log.info("training %s on %d images of %s", model.family, len(train), snakemake.input.train)
-record = train_generator(model, train.images, train.labels, seed=snakemake.params.seed, resume_path=snakemake.params.resume, **s)
-save_generator(snakemake.output.weights, model.cpu(), {**record, "train_split": snakemake.input.train})
+images, labels = train.images, train.labels
+if conditioning == "per_class":  # one class, trained as a one-class generator
+    keep = labels == p.cls
+    images, labels, num_classes = images[keep], np.zeros(int(keep.sum()), np.int64), 1
+    log.info("class %d: %d training images", p.cls, len(images))
+elif conditioning == "pseudo_label":  # unconditional: labels come from the reference classifier at synthesis
+    labels, num_classes = np.zeros_like(labels), 1
+h, w, c = images.shape[1:]
+arch, settings = split_settings(family, s)
+model = create_generator(family, num_classes, c, h, **arch)
+score = None
+if settings["eval_every"] > 0:
+    reference, _ = load_classifier(snakemake.input.reference, device())
+    score = FIDScore(reference, images, eval_samples, seed=derive_seed(p.seed, "score"))
+log.info("training %s (%s) on %d images of %s", family, conditioning, len(images), snakemake.input.train)
+record = train_generator(model, images, labels, seed=p.seed, resume_path=p.resume, score=score, **settings)
+record.update(train_split=snakemake.input.train, conditioning=conditioning, score="FID in reference-classifier features vs the train split" if score else None)
+save_generator(snakemake.output.weights, model.cpu(), record)

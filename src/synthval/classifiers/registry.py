@@ -33,6 +33,25 @@ class Classifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body((x - self.mean) / self.std)
 
+    @property
+    def head(self) -> nn.Linear:
+        """The final linear layer: every architecture ends with one."""
+        return [m for m in self.body.modules() if isinstance(m, nn.Linear)][-1]
+
+    @property
+    def feature_dim(self) -> int:
+        return self.head.in_features
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate-layer features (the input of the final linear layer) of float [0, 1] NCHW ``x``."""
+        captured: list[torch.Tensor] = []
+        handle = self.head.register_forward_hook(lambda module, inputs, output: captured.append(inputs[0]))
+        try:
+            self(x)
+        finally:
+            handle.remove()
+        return captured[0].flatten(1)
+
 
 def register_classifier(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:

@@ -2,7 +2,7 @@
 
 from synthval.data.datasets import DatasetNotFoundError, ImageArray, load_dataset
 from synthval.data.images import ImageSet
-from synthval.data.shards import read_image_set, write_manifest, write_shard, write_sharded
+from synthval.data.shards import read_image_set, read_shard_metadata, write_manifest, write_shard, write_sharded
 from synthval.data.splits import make_splits
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "load_dataset",
     "make_splits",
     "read_image_set",
+    "read_shard_metadata",
     "write_manifest",
     "write_shard",
     "write_sharded",

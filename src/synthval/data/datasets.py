@@ -13,6 +13,8 @@ from PIL import Image
 
 #: Pool sizes of the built-in sources, so the config can be checked before any job runs.
 POOL_SIZES = {"digits": 1797, "mnist": 70000, "cifar10": 60000, "cifar100": 60000}
+#: Class counts of the built-in sources (per-class generators need one job per class).
+NUM_CLASSES = {"digits": 10, "mnist": 10, "cifar10": 10, "cifar100": 100}
 
 
 class DatasetNotFoundError(FileNotFoundError):

@@ -7,6 +7,7 @@ count and sha256 and is written after all shards, so its presence means the set 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +31,9 @@ SCHEMA = pa.schema(
 )
 
 
+_META_KEY = b"synthval"
+
+
 def write_shard(
     path: str | Path,
     keys: Sequence[str],
@@ -38,8 +42,10 @@ def write_shard(
     source: str,
     generator: str = "",
     seed: int = -1,
+    metadata: dict | None = None,
 ) -> None:
-    """Write one shard atomically (with Parquet page checksums, so a flipped byte is detected)."""
+    """Write one shard atomically (with Parquet page checksums, so a flipped byte is detected);
+    ``metadata`` (JSON) is kept in the file's key-value metadata, see :func:`read_shard_metadata`."""
     table = pa.table(
         {
             "key": list(keys),
@@ -49,10 +55,16 @@ def write_shard(
             "generator": [generator] * len(keys),
             "seed": [int(seed)] * len(keys),
         },
-        schema=SCHEMA,
+        schema=SCHEMA.with_metadata({_META_KEY: json.dumps(metadata, sort_keys=True)}) if metadata else SCHEMA,
     )
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", write_page_checksum=True)
+
+
+def read_shard_metadata(path: str | Path) -> dict:
+    """The JSON ``metadata`` a shard was written with (empty if none)."""
+    meta = pq.read_schema(path).metadata or {}
+    return json.loads(meta[_META_KEY]) if _META_KEY in meta else {}
 
 
 def write_manifest(path: str | Path, shard_paths: Sequence[str | Path], **extra: object) -> dict:

@@ -1,10 +1,19 @@
-"""The generator interface: a registry of families, training on a labelled split, and sampling
-``n`` images for given labels from a seed."""
+"""The generator interface: a registry of families, one training loop for all of them (resume, EMA,
+checkpoint selection by a quality score), and sampling ``n`` images for given labels from a seed.
+
+A family is two classes registered together: a :class:`Generator` (the network that is saved and
+sampled) and a :class:`FamilyTrainer` (what else training needs: a critic or discriminator, optimisers,
+the loss of one step). :func:`train_generator` drives any family the same way.
+"""
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import inspect
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +21,19 @@ import numpy as np
 import torch
 from torch import nn
 
+from synthval.checkpoint import ResumeState, rng_state, set_rng_state
 from synthval.io import load_tensors, save_tensors
+from synthval.runtime import Progress, device as pick_device
 
 log = logging.getLogger("synthval.generators")
 
+Batch = Callable[[], tuple[torch.Tensor, torch.Tensor]]
+
 
 class Generator(nn.Module):
-    """A class-conditional image generator. Subclasses define ``sample_tensor`` (images in [-1, 1],
-    NCHW) and a ``fit`` classmethod-free training routine registered with :func:`register`."""
+    """A class-conditional image generator. Subclasses take their architecture hyper-parameters as
+    keyword arguments of ``__init__`` (recorded in :attr:`hparams` and saved with the weights) and
+    define :meth:`sample_tensor`."""
 
     family: str = ""
 
@@ -29,18 +43,50 @@ class Generator(nn.Module):
         self.hparams = hparams
 
     def sample_tensor(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Images in [-1, 1], NCHW, one per label; all randomness from ``generator``."""
         raise NotImplementedError
 
 
-_FAMILIES: dict[str, tuple[type[Generator], Callable[..., dict]]] = {}
+class FamilyTrainer:
+    """One family's training step around its generator ``model``. Subclasses build their other
+    networks and optimisers in ``__init__`` (keyword arguments are the family's training settings)
+    and list everything resumable in :meth:`state_dict`."""
+
+    def __init__(self, model: Generator, device: torch.device, gen: torch.Generator):
+        self.model, self.device, self.gen = model, device, gen
+
+    def step(self, batch: Batch) -> dict[str, float]:
+        """One generator update (plus whatever critic updates precede it); returns losses to log."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def noise(self, *shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=self.gen).to(self.device)
+
+    def uniform(self, *shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=self.gen).to(self.device)
 
 
-def register(name: str, trainer: Callable[..., dict]) -> Callable[[type[Generator]], type[Generator]]:
-    """Register a generator family under ``name`` with its training function."""
+@dataclass(frozen=True)
+class _Family:
+    generator: type[Generator]
+    trainer: type[FamilyTrainer] | None
+
+
+_FAMILIES: dict[str, _Family] = {}
+
+
+def register(name: str, trainer: type[FamilyTrainer] | None) -> Callable[[type[Generator]], type[Generator]]:
+    """Register a generator family under ``name`` with its trainer (``None``: assembled, not trained)."""
 
     def wrap(cls: type[Generator]) -> type[Generator]:
         cls.family = name
-        _FAMILIES[name] = (cls, trainer)
+        _FAMILIES[name] = _Family(cls, trainer)
         return cls
 
     return wrap
@@ -50,15 +96,21 @@ def list_generators() -> list[str]:
     return sorted(_FAMILIES)
 
 
-def create_generator(name: str, num_classes: int, in_chans: int, image_size: int, **hparams: Any) -> Generator:
+def _family(name: str) -> _Family:
     if name not in _FAMILIES:
-        raise ValueError(f"unknown generator {name!r}; available: {list_generators()}")
-    return _FAMILIES[name][0](num_classes=num_classes, in_chans=in_chans, image_size=image_size, **hparams)
+        raise ValueError(f"unknown generator family {name!r}; available: {list_generators()}")
+    return _FAMILIES[name]
 
 
-def train_generator(model: Generator, images: np.ndarray, labels: np.ndarray, **kwargs: Any) -> dict:
-    """Train ``model`` on uint8 NHWC ``images``; returns the training record (history, chosen step)."""
-    return _FAMILIES[model.family][1](model, images, labels, **kwargs)
+def create_generator(name: str, num_classes: int, in_chans: int, image_size: int, **hparams: Any) -> Generator:
+    return _family(name).generator(num_classes=num_classes, in_chans=in_chans, image_size=image_size, **hparams)
+
+
+def split_settings(name: str, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split one config entry's settings into the generator's architecture hyper-parameters (its
+    ``__init__`` keywords, saved with the weights) and the training settings (everything else)."""
+    arch = set(inspect.signature(_family(name).generator.__init__).parameters) - {"self", "num_classes", "in_chans", "image_size"}
+    return {k: v for k, v in settings.items() if k in arch}, {k: v for k, v in settings.items() if k not in arch}
 
 
 def save_generator(path: str | Path, model: Generator, record: dict) -> None:
@@ -85,13 +137,121 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def sample_images(model: Generator, labels: np.ndarray, seed: int, batch_size: int = 256) -> np.ndarray:
-    """Sample one image per entry of ``labels``; the same (model, labels, seed) gives the same bytes on CPU."""
+def sample_with(model: Generator, labels: np.ndarray, gen: torch.Generator, batch_size: int = 256) -> np.ndarray:
+    """Sample one image per entry of ``labels``, drawing all noise from ``gen`` (bf16 autocast on CUDA)."""
     device = next(model.parameters()).device
-    gen = torch.Generator(device=device).manual_seed(seed)
     out = []
     for start in range(0, len(labels), batch_size):
         y = torch.as_tensor(labels[start : start + batch_size], device=device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             out.append(to_uint8(model.sample_tensor(y, gen)))
     return np.concatenate(out) if out else np.zeros((0, model.image_size, model.image_size, model.in_chans), np.uint8)
+
+
+def sample_images(model: Generator, labels: np.ndarray, seed: int, batch_size: int = 256) -> np.ndarray:
+    """Sample one image per entry of ``labels``; the same (model, labels, seed) gives the same bytes on CPU."""
+    device = next(model.parameters()).device
+    return sample_with(model, labels, torch.Generator(device=device).manual_seed(seed), batch_size)
+
+
+@torch.no_grad()
+def _ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> None:
+    """Exponential moving average of the weights with the usual warm-up, ``min(decay, (1+t)/(10+t))``,
+    so early averages are not dominated by the random initialisation; buffers are copied."""
+    d = min(decay, (1 + step) / (10 + step))
+    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
+        e.lerp_(p, 1 - d)
+    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
+        e.copy_(b)
+
+
+Score = Callable[[Callable[[np.ndarray, int], np.ndarray], int], float]
+
+
+def train_generator(model: Generator, images: np.ndarray, labels: np.ndarray, *, iterations: int, batch_size: int, seed: int,
+                    resume_path: str | Path, checkpoint_every: int = 100, ema_decay: float = 0.0, eval_every: int = 0,
+                    score: Score | None = None, log_every: int = 50, **family_settings: Any) -> dict:
+    """Train ``model`` on uint8 NHWC ``images`` with integer ``labels`` for ``iterations`` steps.
+
+    - Every ``checkpoint_every`` steps the full state (generator, EMA copy, the family's networks and
+      optimisers, RNG, histories, best checkpoint so far) is saved to ``resume_path``; a rerun with the
+      same settings continues from there and ends with the same weights as an uninterrupted run.
+    - With ``ema_decay`` > 0 an exponential moving average of the weights is what gets scored and kept.
+    - With ``score`` and ``eval_every`` > 0, the generator is scored every ``eval_every`` steps and at
+      the end (lower is better), and the best-scoring weights are the ones left in ``model``, as seed 000
+      keeps the best-FID instance of each generator. Without, the last step's weights are kept.
+
+    Returns the training record: loss history, score history, the chosen step and how it was chosen.
+    """
+    family = _family(model.family)
+    if family.trainer is None:
+        raise ValueError(f"generator family {model.family!r} is assembled from trained parts, not trained itself")
+    if len(images) == 0:
+        raise ValueError("cannot train a generator on an empty split")
+    dev = pick_device()
+    torch.manual_seed(seed)
+    model.to(dev).train()
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    trainer = family.trainer(model, dev, gen, **family_settings)
+    ema = copy.deepcopy(model).eval().requires_grad_(False) if ema_decay > 0 else None
+    keeper = ema if ema is not None else model
+    data = to_unit(images).to(dev)
+    y_all = torch.as_tensor(np.asarray(labels, np.int64), device=dev)
+    fingerprint = {"family": model.family, "hparams": model.hparams, "iterations": iterations, "batch_size": batch_size, "seed": seed,
+                   "ema_decay": ema_decay, "eval_every": eval_every if score else 0, "settings": family_settings,
+                   "data": hashlib.sha256(np.ascontiguousarray(images).tobytes() + np.asarray(labels, np.int64).tobytes()).hexdigest()}
+    resume = ResumeState(resume_path, fingerprint)
+    history: list[dict] = []
+    scores: list[dict] = []
+    best: dict[str, Any] | None = None
+    best_state: dict[str, torch.Tensor] | None = None
+    start = 0
+    if (state := resume.load()) is not None:
+        model.load_state_dict(state["generator"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
+        trainer.load_state_dict(state["trainer"])
+        set_rng_state(state["rng"], gen)
+        history, scores, best, best_state, start = state["history"], state["scores"], state["best"], state["best_state"], state["step"]
+        log.info("resumed from step %d of %d (%s)", start, iterations, resume.path)
+
+    def batch() -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.randint(len(data), (batch_size,), generator=gen).to(dev)
+        return data[idx], y_all[idx]
+
+    def evaluate(step: int) -> None:
+        nonlocal best, best_state
+        keeper.eval()
+        value = score(lambda y, s: sample_images(keeper, y, s), model.num_classes)
+        if keeper is model:
+            model.train()
+        scores.append({"step": step, "score": value})
+        if best is None or value < best["score"]:
+            best = {"step": step, "score": value}
+            best_state = {k: v.detach().clone() for k, v in keeper.state_dict().items()}
+        log.info("step %d: score %.4f (best %.4f at step %d)", step, value, best["score"], best["step"])
+
+    progress = Progress(log, f"{model.family} step", iterations, start=start)
+    for step in range(start, iterations):
+        metrics = trainer.step(batch)
+        if ema is not None:
+            _ema_update(ema, model, ema_decay, step)
+        done = step + 1
+        if done % log_every == 0 or done == iterations:
+            history.append({"step": done, **metrics})
+        if score is not None and eval_every > 0 and (done % eval_every == 0 or done == iterations):
+            evaluate(done)
+        progress.update(done, " ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
+        if done % checkpoint_every == 0 and done < iterations:
+            resume.save({"generator": model.state_dict(), "ema": ema.state_dict() if ema is not None else {}, "trainer": trainer.state_dict(),
+                         "rng": rng_state(gen), "history": history, "scores": scores, "best": best, "best_state": best_state, "step": done})
+    if best_state is not None:
+        model.load_state_dict(best_state)
+        chosen, how = best["step"], "lowest score"
+    else:
+        if ema is not None:
+            model.load_state_dict(ema.state_dict())
+        chosen, how = iterations, "last step"
+    model.eval()
+    resume.clear()
+    return {"history": history, "scores": scores, "chosen_step": chosen, "selection": how, "ema_decay": ema_decay}

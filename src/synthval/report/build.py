@@ -16,15 +16,16 @@ from synthval.selection import last_epoch
 
 
 def build_report(out: str | Path, *, title: str, config: dict, summaries: dict[str, str | Path], generators: dict[tuple[str, str], dict[str, str]],
-                 histories: dict[str, list[str | Path]], errors: dict[str, str | Path], ranks: dict[str, str | Path], scatters: dict[str, str | Path]) -> None:
-    """``generators`` maps (trainset, generator) to {"weights": path, "grid": path}; the dicts of
-    histories (a list of files each), errors, ranks and scatters are keyed by training-set name."""
+                 references: dict[str, str | Path], histories: dict[str, list[str | Path]], errors: dict[str, str | Path], ranks: dict[str, str | Path], scatters: dict[str, str | Path]) -> None:
+    """``generators`` maps (trainset, generator) to {"weights", "grid", "manifest"} paths; the dicts of
+    reference-classifier histories, zoo histories (a list of files each), errors, ranks and scatters
+    are keyed by training-set name."""
     report = Report(title)
     meta = run_metadata()
     report.add("run", "Run", table_html(pl.DataFrame({"item": list(meta), "value": list(meta.values())}))
                + f"<details><summary>configuration (defaults filled)</summary><pre>{html.escape(yaml.safe_dump(config, sort_keys=False))}</pre></details>")
     report.add("data", "Data and splits", _data_section({t: read_json(p) for t, p in summaries.items()}))
-    report.add("generators", "Generators", _generator_section(generators))
+    report.add("generators", "Generators", _generator_section(generators, references))
     all_errors = {t: pl.read_parquet(p) for t, p in errors.items()}
     report.add("zoo", "Classifier zoo", _zoo_section(histories, all_errors))
     all_ranks = {t: pl.read_parquet(p) for t, p in ranks.items()}
@@ -49,21 +50,46 @@ def _data_section(summaries: dict[str, dict]) -> str:
     )
 
 
-def _generator_section(generators: dict[tuple[str, str], dict[str, str]]) -> str:
+def _describe_record(meta: dict) -> str:
+    record = meta["record"]
+    hparams = meta["hparams"]
+    family = meta["family"]
+    if family == "per_class":
+        family, hparams = hparams["member"], hparams["member_hparams"]
+    params = ", ".join(f"{k}={v}" for k, v in sorted(hparams.items()))
+    chosen = record["chosen_step"]
+    steps = f"steps {', '.join(map(str, chosen))} (class 0, 1, ...)" if isinstance(chosen, list) else f"step {chosen}"
+    return (f"family <b>{html.escape(family)}</b>, conditioning <b>{html.escape(record.get('conditioning', 'class'))}</b> ({html.escape(params)}); "
+            f"trained on <code>{html.escape(record['train_split'])}</code> only. Kept checkpoint: {steps}, by {html.escape(record['selection'])}"
+            + (f" of the {html.escape(record['score'])}" if record.get("score") else "") + ".")
+
+
+def _pseudo_label_table(stats: dict) -> str:
+    rows = pl.DataFrame(stats["per_class"]).rename({"predicted": "drawn as class", "confident": f"confidence >= {stats['confidence']}", "kept_fraction": "kept fraction"})
+    return (f"<p>Pseudo-labels from the reference classifier: {stats['drawn']} samples drawn; a sample is kept when its top class has softmax "
+            f"confidence of at least {stats['confidence']} (seed 001 §3.2), until the class quota is met.</p>" + table_html(rows, floats="{:.3f}"))
+
+
+def _generator_section(generators: dict[tuple[str, str], dict[str, str]], references: dict[str, str | Path]) -> str:
     parts = []
+    for trainset, hist in references.items():
+        last = pl.read_parquet(hist).sort("epoch").tail(1).row(0, named=True)
+        parts.append(f"<p>Reference classifier <b>{html.escape(last['model'])}</b> on <b>{html.escape(trainset)}</b>, trained on its train split only "
+                     f"(it scores generator checkpoints and labels unconditional samples): {last['epoch']} epochs, final training accuracy "
+                     f"{last['train_accuracy']:.3f}.</p>")
     with tempfile.TemporaryDirectory() as tmp:
         for (trainset, name), files in generators.items():
             meta = read_metadata(files["weights"])
             record = meta["record"]
             hist_png = Path(tmp) / f"{trainset}-{name}.png"
-            generator_history(record["history"], hist_png, title=f"{name} on {trainset}")
-            params = ", ".join(f"{k}={v}" for k, v in sorted(meta["hparams"].items()))
+            generator_history(record.get("members", [record]), hist_png, title=f"{name} on {trainset}")
+            manifest = read_json(files["manifest"])
             parts.append(
-                f"<h3>{html.escape(name)} on {html.escape(trainset)}</h3><p>family <b>{html.escape(meta['family'])}</b> ({html.escape(params)}), "
-                f"trained on <code>{html.escape(record['train_split'])}</code> only; checkpoint: step {record['chosen_step']} "
-                f"({html.escape(record['selection'])}).</p>"
+                f"<h3>{html.escape(name)} on {html.escape(trainset)}</h3><p>{_describe_record(meta)} Synthetic set: {manifest['count']} images "
+                f"in {len(manifest['shards'])} shards.</p>"
                 f"<figure>{image_tag(hist_png, f'training history of {name}')}<figcaption>training history</figcaption></figure>"
                 f"<figure>{image_tag(files['grid'], f'samples of {name}')}<figcaption>samples, one row per class</figcaption></figure>"
+                + (_pseudo_label_table(manifest["pseudo_labels"]) if "pseudo_labels" in manifest else "")
             )
     return "".join(parts)
 

@@ -58,13 +58,32 @@ def error_scatter(errors: pl.DataFrame, rank: pl.DataFrame, path: str | Path, re
     _save(fig, path)
 
 
-def generator_history(history: list[dict], path: str | Path, title: str = "") -> None:
-    steps = [h["step"] for h in history]
-    fig, ax = plt.subplots(figsize=(4.5, 3))
-    ax.plot(steps, [h["wasserstein"] for h in history], label="critic's Wasserstein estimate")
-    ax.plot(steps, [h["gradient_penalty"] for h in history], label="gradient penalty")
+def generator_history(records: list[dict], path: str | Path, title: str = "") -> None:
+    """Training losses (averaged over members when a generator is one per class) and, when
+    checkpoints were scored, the score history with the kept checkpoint marked."""
+    scored = any(r.get("scores") for r in records)
+    fig, axes = plt.subplots(1, 2 if scored else 1, figsize=(9 if scored else 4.5, 3), squeeze=False)
+    ax = axes[0][0]
+    steps = [h["step"] for h in records[0]["history"]]
+    keys = [k for k in records[0]["history"][0] if k != "step"] if steps else []
+    for key in keys:
+        ax.plot(steps, np.mean([[h[key] for h in r["history"]] for r in records], axis=0), label=key)
     ax.set_xlabel("generator step")
+    ax.set_title("losses" + (f" (mean of {len(records)} class generators)" if len(records) > 1 else ""), fontsize=8)
     ax.legend(fontsize=7)
-    ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
+    if scored:
+        ax = axes[0][1]
+        for i, r in enumerate(records):
+            pts = r.get("scores") or []
+            line = ax.plot([p["step"] for p in pts], [p["score"] for p in pts], marker=".", label=f"class {i}" if len(records) > 1 else "FID")[0]
+            chosen = [p for p in pts if p["step"] == r["chosen_step"]]
+            if chosen:
+                ax.plot(chosen[0]["step"], chosen[0]["score"], "o", ms=9, mfc="none", color=line.get_color())
+        ax.set_xlabel("generator step")
+        ax.set_title("quality score (lower is better; circled: kept)", fontsize=8)
+        ax.legend(fontsize=6, ncol=2)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
     _save(fig, path)

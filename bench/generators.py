@@ -12,7 +12,6 @@ the pipeline adds little to the network's own cost.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import tempfile
 import time
@@ -24,6 +23,9 @@ import torch
 from synthval.data import write_shard
 from synthval.generators import create_generator, sample_images, split_settings, train_generator
 from synthval.runtime import device, setup
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report import emit, machine  # noqa: E402
 
 # The embedded default's sizes (16x16 grey digits, 10 classes); see config/config.yaml.
 FAMILIES = {
@@ -92,26 +94,10 @@ def main() -> None:
         rows.append((family, args.images / t_bare, args.images / t_sample, args.images / t_rule, t_bare / t_sample, t_bare / t_rule, 1000 * t_train))
         print(f"{family}: bare {args.images / t_bare:.0f} img/s, sample_images {t_bare / t_sample:.3f}x, rule path {t_bare / t_rule:.3f}x, "
               f"train {1000 * t_train:.1f} ms/step", file=sys.stderr, flush=True)
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    machine = torch.cuda.get_device_name() if dev.type == "cuda" else f"{cpu}, {args.threads} thread(s)"
-    lines = [
-        f"Machine: {machine}; torch {torch.__version__}; {size}x{size} grey images, {classes} classes, batch {args.batch_size}; "
-        f"{args.images} images per synthesis measurement (best of 3); training batch 64, {args.steps} steps.",
-        "",
-        "| family | bare forward (img/s) | sample_images (img/s) | rule path incl. Parquet (img/s) | sample_images / bare | rule path / bare | train step (ms) |",
-        "|---|---|---|---|---|---|---|",
-        *(f"| {f} | {a:.0f} | {b:.0f} | {c:.0f} | {d:.3f} | {e:.3f} | {g:.1f} |" for f, a, b, c, d, e, g in rows),
-    ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-
+    emit(f"{machine(args.threads)}; torch {torch.__version__}; {size}x{size} grey images, {classes} classes, batch {args.batch_size}; "
+         f"{args.images} images per synthesis measurement (best of 3); training batch 64, {args.steps} steps.",
+         ["family", "bare forward (img/s)", "sample_images (img/s)", "rule path incl. Parquet (img/s)", "sample_images / bare", "rule path / bare", "train step (ms)"],
+         [(f, f"{a:.0f}", f"{b:.0f}", f"{c:.0f}", f"{d:.3f}", f"{e:.3f}", f"{g:.1f}") for f, a, b, c, d, e, g in rows], args.out)
 
 if __name__ == "__main__":
     main()

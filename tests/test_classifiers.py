@@ -7,16 +7,75 @@ import torch
 import synthval.classifiers.trainer as trainer
 from synthval.classifiers import TrainSettings, create_classifier, fit, list_classifiers, load_classifier, save_classifier
 from synthval.classifiers.trainer import augment
+from synthval.classifiers.randwire import RandWire, watts_strogatz
 from synthval.io import IntegrityError, load_tensors
+from synthval.zoo import Member, member_spec, members, parse_model
 
 
 @pytest.mark.parametrize("name", list_classifiers())
 @pytest.mark.parametrize(("size", "chans"), [(8, 1), (32, 3)])
 def test_every_architecture_builds_and_classifies(name, size, chans):
-    if name in {"resnet56", "resnet110"} and size == 32:
+    if name in {"resnet56", "resnet110", "preact_resnet56", "preact_resnet110", "wrn28_10"} and size == 32:
         pytest.skip("deep nets at 32 px are covered at 8 px; keeps the suite fast")
     model = create_classifier(name, num_classes=7, in_chans=chans, image_size=size).eval()
-    assert model(torch.rand(2, chans, size, size)).shape == (2, 7)
+    x = torch.rand(2, chans, size, size)
+    with torch.no_grad():
+        logits, features = model(x), model.features(x)
+    assert logits.shape == (2, 7) and features.shape == (2, model.feature_dim)
+    # the features are exactly what the final layer sees (they feed FID and the quality metrics)
+    torch.testing.assert_close(features @ model.head.weight.T + model.head.bias, logits, atol=1e-4, rtol=1e-4)
+
+
+def test_an_unknown_hyper_parameter_names_the_accepted_ones():
+    with pytest.raises(ValueError, match=r"architecture 'regnetx' does not take \['width'\]; its hyper-parameters are \[\]"):
+        create_classifier("regnetx", 10, 1, 8, width=8)
+    with pytest.raises(ValueError, match=r"mobilenetv3 width must be one of"):
+        create_classifier("mobilenetv3", 10, 1, 8, width=3)
+
+
+def test_watts_strogatz_graphs_are_reproducible_and_distinct():
+    ring = watts_strogatz(8, 2, 0.0, np.random.default_rng(0))
+    assert ring == sorted([(i, i + 1) for i in range(7)] + [(0, 7)])  # p = 0: the ring lattice
+    lattice = watts_strogatz(10, 4, 0.0, np.random.default_rng(0))
+    assert len(lattice) == 10 * 4 // 2 and all(np.bincount(np.array(lattice).ravel()) == 4)
+    for seed in range(20):
+        edges = watts_strogatz(12, 4, 0.25, np.random.default_rng(seed))
+        assert len(edges) == 12 * 4 // 2 and all(a < b for a, b in edges)  # rewiring keeps the edge count, no self-loops
+        assert edges == watts_strogatz(12, 4, 0.25, np.random.default_rng(seed))
+    zoo = {"random_wired": {"count": 64, "nodes": 8, "k": 2, "p": 0.25, "width": 16}, "architectures": [], "variants": {"base": {}},
+           "seeds": [0], "train_splits": ["train"], "epochs": 1, "schedule": "cosine", "milestones": [0.5], "gamma": 0.1, "crop_padding": 0,
+           "flip": False, "lr": 0.1, "batch_size": 8, "momentum": 0.9, "weight_decay": 0.0, "label_smoothing": 0.0}
+    specs = [member_spec(zoo, m, 0) for m in members(zoo)]
+    graphs = {tuple(map(tuple, RandWire(10, 1, s["hparams"]["graph_seed"], 8, 2, 0.25, 4).graphs)) for s in specs}
+    assert len(specs) == 64 and len(graphs) == 64  # seed 000's 64 distinct but similar architectures
+    with pytest.raises(ValueError, match="even k"):
+        watts_strogatz(8, 3, 0.1, np.random.default_rng(0))
+
+
+def test_zoo_members_are_named_parsed_and_specified():
+    zoo = {"architectures": ["cnn"], "random_wired": {"count": 2, "nodes": 6, "k": 2, "p": 0.25, "width": 8},
+           "variants": {"base": {}, "wide": {"width": 64, "lr": 0.2}}, "seeds": [0, 3], "train_splits": ["train", "fit"], "epochs": 4,
+           "schedule": "multistep", "milestones": [0.5], "gamma": 0.1, "crop_padding": 2, "flip": False, "lr": 0.05, "batch_size": 32,
+           "momentum": 0.9, "weight_decay": 5e-4, "label_smoothing": 0.0}
+    names = [m.name for m in members(zoo)]
+    assert len(names) == 3 * 2 * 2 * 2 and "cnn-wide-s3-fit" in names and "rwnn01-base-s0" in names
+    assert all(parse_model(n).name == n for n in names)
+    assert parse_model("rwnn01-base-s0") == Member("rwnn01", "base", 0, "train") and parse_model("rwnn01-base-s0").family == "rwnn"
+    wide = member_spec(zoo, parse_model("cnn-wide-s3-fit"), 0)
+    assert wide["arch"] == "cnn" and wide["hparams"] == {"width": 64} and wide["train"]["lr"] == 0.2 and wide["train"]["batch_size"] == 32
+    rw = member_spec(zoo, parse_model("rwnn01-wide-s0"), 0)
+    assert rw["arch"] == "rwnn" and rw["hparams"]["width"] == 64 and rw["hparams"]["nodes"] == 6
+    assert rw["hparams"]["graph_seed"] == member_spec(zoo, parse_model("rwnn01-base-s3"), 0)["hparams"]["graph_seed"]  # graph independent of the training seed
+    assert rw["hparams"]["graph_seed"] != member_spec(zoo, parse_model("rwnn00-base-s0"), 0)["hparams"]["graph_seed"]
+    with pytest.raises(ValueError, match="not a zoo member name"):
+        parse_model("cnn-s0")
+
+
+def test_learning_rate_schedules():
+    cosine = TrainSettings(epochs=2, save_epochs=[2], seed=0, lr=0.1)
+    assert cosine.lr_at(0, 100) == pytest.approx(0.1) and cosine.lr_at(50, 100) == pytest.approx(0.05) and cosine.lr_at(100, 100) == pytest.approx(0)
+    steps = TrainSettings(epochs=2, save_epochs=[2], seed=0, lr=0.1, schedule="multistep", milestones=[0.5, 0.75], gamma=0.1)
+    assert [steps.lr_at(s, 100) for s in (0, 49, 50, 74, 75, 99)] == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
 
 
 def test_unknown_architecture_lists_the_available_ones():

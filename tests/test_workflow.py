@@ -62,7 +62,7 @@ def test_dry_run_plans_every_stage(tmp_path):
     jobs = dry_run_jobs(tmp_path)
     assert jobs == {"prepare_data": 1, "train_reference": 1, "train_generator": 3, "train_class_generator": 10, "assemble_class_generators": 1,
                     "synthesize_shard": 12, "index_synthetic": 4, "plot_samples": 4, "convert_webdataset": 12, "index_webdataset": 4,
-                    "train_classifier": 6, "predict": 6, "rank_models": 1, "render_report": 1, "all": 1}
+                    "train_classifier": 12, "predict": 12, "rank_models": 1, "render_report": 1, "all": 1}
 
 
 def test_full_run_writes_the_report_and_consistent_tables(run):
@@ -103,6 +103,19 @@ def test_pseudo_labelled_set_records_kept_fractions(run):
     assert "Pseudo-labels from the reference classifier" in (run / "results" / "report" / "report.html").read_text()
 
 
+def test_fit_members_train_on_fit_and_are_validated_on_val(run):
+    predictions = run / "results" / "predictions" / "train300"
+    assert sorted(p.name for p in predictions.glob("rwnn00-*")) == ["rwnn00-base-s0-fit.parquet", "rwnn00-base-s0.parquet",
+                                                                      "rwnn00-base-s1-fit.parquet", "rwnn00-base-s1.parquet"]
+    fit_sets = set(pl.read_parquet(predictions / "resnet8-base-s1-fit.parquet")["eval_set"])
+    assert fit_sets == {"test", "val", *GENERATORS}
+    assert set(pl.read_parquet(predictions / "resnet8-base-s1.parquet")["eval_set"]) == {"test", *GENERATORS}
+    log = (run / "results" / "logs" / "train_classifier" / "train300" / "resnet8-base-s1-fit.log").read_text()
+    assert "on 225 images of results/data/train300/fit/manifest.json" in log
+    errors = pl.read_parquet(run / "results" / "selection" / "train300" / "errors.parquet")
+    assert not errors["model"].str.ends_with("-fit").any()  # ranking uses the members trained on the whole train split
+
+
 def test_webdataset_shards_hold_the_same_images(run):
     folder = run / "results" / "synthetic" / "train300" / "wgan"
     parquet, tar = read_image_set(folder / "manifest.json"), read_image_set(folder / "wds" / "manifest.json")
@@ -134,7 +147,7 @@ def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):
     for shard in shards:
         shard.unlink()
     assert dry_run_jobs(run) == {"synthesize_shard": 3, "index_synthetic": 3, "plot_samples": 3, "convert_webdataset": 3, "index_webdataset": 3,
-                                 "predict": 6, "rank_models": 1, "render_report": 1, "all": 1}
+                                 "predict": 12, "rank_models": 1, "render_report": 1, "all": 1}
     snakemake(run)
     assert [hashlib.sha256(s.read_bytes()).hexdigest() for s in shards] == before  # same seed, same bytes
     assert "Nothing to be done" in snakemake(run, "-n").stdout
@@ -146,7 +159,7 @@ def test_growing_the_zoo_trains_only_the_new_members(run, tmp_path):
     config["zoo"]["seeds"].append(2)
     bigger.write_text(yaml.safe_dump(config))
     jobs = dry_run_jobs_for(run, bigger)
-    assert jobs == {"train_classifier": 3, "predict": 3, "rank_models": 1, "render_report": 1, "all": 1}
+    assert jobs == {"train_classifier": 6, "predict": 6, "rank_models": 1, "render_report": 1, "all": 1}  # 3 architectures x 2 splits
 
 
 def test_snakemake_report_zip(run):
@@ -183,7 +196,8 @@ def test_snakefmt_is_clean():
 
 def test_paper_scale_config_plans_without_data(tmp_path):
     jobs = dry_run_jobs_for(tmp_path, ROOT / "config" / "cifar10.yaml")
-    assert jobs["train_classifier"] == 3 * 5 * 10 and jobs["predict"] == 150
+    members = 3 * (17 + 64) * 10 * 2  # training sets x (standard + randomly wired architectures) x seeds x (train, fit)
+    assert jobs["train_classifier"] == members and jobs["predict"] == members
     assert jobs["train_generator"] == 3 * 3 and jobs["train_class_generator"] == 3 * 10 and jobs["synthesize_shard"] == 3 * 4 * 50
 
 

@@ -89,6 +89,11 @@ def _semantic_errors(config: dict) -> Iterator[str]:
             for problem in ddpm_shape_problems(data["image_size"], gen["block_channels"], gen["norm_groups"]):
                 yield f"config key generators.{name}: {problem}"
     zoo = config["zoo"]
+    if not zoo["architectures"] and not zoo["random_wired"]["count"]:
+        yield "config key zoo.architectures: the zoo is empty (list architectures or set zoo.random_wired.count)"
+    rw = zoo["random_wired"]
+    if rw["count"] and rw["k"] >= rw["nodes"]:
+        yield f"config key zoo.random_wired.k: {rw['k']} needs more than {rw['nodes']} nodes (zoo.random_wired.nodes)"
     for epoch in zoo["save_epochs"]:
         if epoch > zoo["epochs"]:
             yield f"config key zoo.save_epochs: epoch {epoch} is past zoo.epochs ({zoo['epochs']})"

@@ -1,6 +1,6 @@
 rule train_classifier:
     input:
-        train=train_split,
+        train=model_split,
     output:
         weights=expand(
             classifier_weights("{{trainset}}", "{{model}}", "{epoch}"),
@@ -20,9 +20,8 @@ rule train_classifier:
         gpu=1,
     params:
         name=lambda wildcards: wildcards.model,
-        arch=model_arch,
+        spec=model_spec,
         seed=model_seed,
-        zoo=zoo_settings,
         save_epochs=SAVE_EPOCHS,
         workdir=classifier_workdir,
     script:

@@ -4,6 +4,13 @@ import re
 
 from synthval.config import num_classes
 from synthval.io import derive_seed
+from synthval.zoo import (
+    MODEL_PATTERN,
+    member_spec,
+    members,
+    parse_model,
+    train_settings,
+)
 
 RESULTS = "results"
 TRAINSETS = list(config["data"]["train_sizes"])
@@ -15,9 +22,9 @@ PER_CLASS = [
 ]
 WHOLE = [g for g in GENERATORS if g not in PER_CLASS]
 CLASSES = [f"{c:03d}" for c in range(num_classes(config) or 0)]
-ARCHS = config["zoo"]["architectures"]
-SEEDS = config["zoo"]["seeds"]
-MODELS = [f"{arch}-s{seed}" for arch in ARCHS for seed in SEEDS]
+# every zoo member, and those trained on the whole train split (the ones synthetic data must rank)
+ALL_MODELS = [m.name for m in members(config["zoo"])]
+MODELS = [m for m in ALL_MODELS if parse_model(m).split == "train"]
 SHARDS = [f"{i:05d}" for i in range(config["synthesis"]["shards"])]
 SAVE_EPOCHS = sorted(set(config["zoo"]["save_epochs"]) | {config["zoo"]["epochs"]})
 EPOCH_TAGS = [f"{e:03d}" for e in SAVE_EPOCHS]
@@ -26,7 +33,7 @@ EPOCH_TAGS = [f"{e:03d}" for e in SAVE_EPOCHS]
 wildcard_constraints:
     trainset="|".join(TRAINSETS),
     generator="|".join(GENERATORS),
-    model=r"[A-Za-z0-9_]+-s[0-9]+",
+    model=MODEL_PATTERN,
     shard=r"[0-9]{5}",
     split="|".join(SPLITS),
     cls=r"[0-9]{3}",
@@ -156,17 +163,11 @@ def data_settings(wildcards):
     )
 
 
-def zoo_settings(wildcards):
-    """Training hyper-parameters of a zoo member (not the zoo's membership, so adding a seed or an
-    architecture retrains nothing that exists)."""
-    membership = ("architectures", "seeds")
-    return canonical({k: v for k, v in config["zoo"].items() if k not in membership})
-
-
-def reference_settings(wildcards):
-    """The reference classifier trains like a zoo member, with its own architecture and epochs."""
+def reference_spec(wildcards):
+    """The reference classifier trains with the zoo-wide settings, its own architecture and epochs."""
     ref = config["reference"]
-    return canonical({**zoo_settings(wildcards), "epochs": ref["epochs"]})
+    train = {**train_settings(config["zoo"]), "epochs": ref["epochs"]}
+    return {"arch": ref["architecture"], "hparams": {}, "train": canonical(train)}
 
 
 def train_split(wildcards):
@@ -239,12 +240,18 @@ def shard_index(wildcards):
     return int(wildcards.shard)
 
 
-def model_arch(wildcards):
-    return wildcards.model.rsplit("-s", 1)[0]
+def model_spec(wildcards):
+    """Architecture, its keywords and training settings of one member (only what it depends on)."""
+    return member_spec(config["zoo"], parse_model(wildcards.model), config["seed"])
 
 
 def model_seed(wildcards):
-    return int(wildcards.model.rsplit("-s", 1)[1])
+    return parse_model(wildcards.model).seed
+
+
+def model_split(wildcards):
+    """The real split a member trains on: train, or the standard protocol's fit sub-split."""
+    return data_manifest(wildcards.trainset, parse_model(wildcards.model).split)
 
 
 def weights_of(wildcards):
@@ -254,8 +261,12 @@ def weights_of(wildcards):
 
 
 def eval_sets(wildcards):
-    """Evaluation sets of a model: the real test split and every synthetic set of its training set."""
+    """Evaluation sets of a model: the real test split and every synthetic set of its training set,
+    and the val split for members trained on fit (the standard protocol's validation set).
+    """
     sets = {"test": data_manifest(wildcards.trainset, "test")}
+    if parse_model(wildcards.model).split == "fit":
+        sets["val"] = data_manifest(wildcards.trainset, "val")
     sets.update({g: synthetic_manifest(wildcards.trainset, g) for g in GENERATORS})
     return sets
 
@@ -295,7 +306,7 @@ def all_outputs():
             if config["synthesis"]["webdataset"]:
                 outputs += [webdataset_manifest(t, g)]
                 outputs += [webdataset_shard(t, g, s) for s in SHARDS]
-        for m in MODELS:
+        for m in ALL_MODELS:
             outputs += [classifier_history(t, m), predictions(t, m)]
             outputs += [classifier_weights(t, m, e) for e in EPOCH_TAGS]
     return outputs

@@ -8,6 +8,7 @@ rule train_reference:
         log_path("train_reference", "{trainset}"),
     benchmark:
         bench_path("train_reference", "{trainset}")
+    priority: 10  # on the critical path: every prediction waits for the synthetic sets
     conda:
         "../../envs/synthval.yaml"
     threads: 1
@@ -17,9 +18,8 @@ rule train_reference:
         gpu=1,
     params:
         name="reference",
-        arch=config["reference"]["architecture"],
+        spec=reference_spec,
         seed=config["reference"]["seed"],
-        zoo=reference_settings,
         save_epochs=[config["reference"]["epochs"]],
         workdir=reference_workdir,
     script:
@@ -37,6 +37,7 @@ rule train_generator:
         bench_path("train_generator", "{trainset}", "{generator}")
     wildcard_constraints:
         generator=one_of(WHOLE),
+    priority: 10
     conda:
         "../../envs/synthval.yaml"
     threads: 1
@@ -63,6 +64,7 @@ rule train_class_generator:
         bench_path("train_class_generator", "{trainset}", "{generator}", "{cls}")
     wildcard_constraints:
         generator=one_of(PER_CLASS),
+    priority: 10
     conda:
         "../../envs/synthval.yaml"
     threads: 1
@@ -107,6 +109,7 @@ rule synthesize_shard:
         log_path("synthesize_shard", "{trainset}", "{generator}", "{shard}"),
     benchmark:
         bench_path("synthesize_shard", "{trainset}", "{generator}", "{shard}")
+    priority: 10
     conda:
         "../../envs/synthval.yaml"
     threads: 1

@@ -1,5 +1,5 @@
-"""train_classifier (and train_reference): train one classifier on a real train split, keep its weights at the
-configured epochs and its per-epoch history."""
+"""train_classifier (and train_reference): train one classifier on a real split (train, or the standard
+protocol's fit sub-split), keep its weights at the configured epochs and its per-epoch history."""
 
 import shutil
 
@@ -12,17 +12,14 @@ from synthval.runtime import setup
 
 p = snakemake.params
 log = setup(snakemake.threads, seed=p.seed, log_file=snakemake.log[0])
-zoo = p.zoo
+spec = p.spec
 manifest = read_json(snakemake.input.train)
 train = read_image_set(snakemake.input.train)
 h, w, c = train.images.shape[1:]
-model = create_classifier(p.arch, manifest["num_classes"], c, h)
-settings = TrainSettings(
-    epochs=zoo["epochs"], save_epochs=p.save_epochs, seed=p.seed, batch_size=zoo["batch_size"], lr=zoo["lr"],
-    momentum=zoo["momentum"], weight_decay=zoo["weight_decay"], label_smoothing=zoo["label_smoothing"],
-    crop_padding=zoo["crop_padding"], flip=zoo["flip"], extra={"split": snakemake.input.train},
-)
-log.info("training %s %s (seed %d) on %d images of %s for %d epochs", p.name, p.arch, p.seed, len(train), snakemake.input.train, settings.epochs)
+model = create_classifier(spec["arch"], manifest["num_classes"], c, h, **spec["hparams"])
+settings = TrainSettings(**spec["train"], save_epochs=p.save_epochs, seed=p.seed, extra={"split": snakemake.input.train, "name": p.name})
+log.info("training %s (%s %s, seed %d) on %d images of %s for %d epochs", p.name, spec["arch"], spec["hparams"], p.seed, len(train),
+         snakemake.input.train, settings.epochs)
 history, snapshots = fit(model, train.images, train.labels, settings, p.workdir)
 for epoch, out in zip(p.save_epochs, snakemake.output.weights, strict=True):
     with atomic_path(out) as tmp:

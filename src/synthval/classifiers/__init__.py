@@ -1,6 +1,6 @@
 """The classifier zoo: a registry of architectures (:func:`create_classifier`) and the trainer."""
 
-from synthval.classifiers import models  # noqa: F401  (registers the architectures)
+from synthval.classifiers import models, randwire, timm_models  # noqa: F401  (register the architectures)
 from synthval.classifiers.registry import Classifier, create_classifier, list_classifiers, load_classifier, save_classifier
 from synthval.classifiers.trainer import TrainSettings, fit
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,13 @@ def create_classifier(name: str, num_classes: int, in_chans: int, image_size: in
     """Build architecture ``name`` for ``num_classes`` classes and ``in_chans`` x ``image_size``^2 inputs."""
     if name not in _REGISTRY:
         raise ValueError(f"unknown architecture {name!r}; available: {list_classifiers()}")
-    body = _REGISTRY[name](num_classes=num_classes, in_chans=in_chans, image_size=image_size, **hparams)
+    try:
+        body = _REGISTRY[name](num_classes=num_classes, in_chans=in_chans, image_size=image_size, **hparams)
+    except TypeError as err:
+        if "unexpected keyword" not in str(err):
+            raise
+        accepted = sorted(set(inspect.signature(_REGISTRY[name]).parameters) - {"num_classes", "in_chans", "image_size"})
+        raise ValueError(f"architecture {name!r} does not take {sorted(hparams)}; its hyper-parameters are {accepted}") from err
     config = {"num_classes": num_classes, "in_chans": in_chans, "image_size": image_size, "hparams": hparams}
     return Classifier(body, in_chans, name, config)
 

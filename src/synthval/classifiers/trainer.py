@@ -1,6 +1,6 @@
 """The classifier trainer: the split lives on the device as one uint8 tensor, augmentation is done on
-whole batches, SGD with momentum and a per-step cosine schedule. The full state is saved each epoch
-outside the declared outputs, so a killed job resumes where it stopped."""
+whole batches, SGD with momentum and a per-step cosine or multistep schedule. The full state is saved
+each epoch outside the declared outputs, so a killed job resumes where it stopped."""
 
 from __future__ import annotations
 
@@ -33,12 +33,23 @@ class TrainSettings:
     label_smoothing: float = 0.0
     crop_padding: int = 2
     flip: bool = False
+    schedule: str = "cosine"  # or "multistep"
+    milestones: list[float] = field(default_factory=lambda: [0.5, 0.75])  # fractions of training (multistep)
+    gamma: float = 0.1
     extra: dict = field(default_factory=dict)  # recorded in the fingerprint and weights metadata
 
     def __post_init__(self) -> None:
         bad = [e for e in self.save_epochs if not 1 <= e <= self.epochs]
         if bad:
             raise ValueError(f"save_epochs {bad} outside 1..{self.epochs}")
+        if self.schedule not in ("cosine", "multistep"):
+            raise ValueError(f"unknown schedule {self.schedule!r}; use cosine or multistep")
+
+    def lr_at(self, step: int, total: int) -> float:
+        """Learning rate at optimiser step ``step`` of ``total``."""
+        if self.schedule == "cosine":
+            return self.lr * 0.5 * (1 + math.cos(math.pi * step / total))
+        return self.lr * self.gamma ** sum(step >= m * total for m in self.milestones)
 
 
 def augment(batch: torch.Tensor, padding: int, flip: bool, gen: torch.Generator) -> torch.Tensor:
@@ -95,7 +106,7 @@ def fit(model: Classifier, images: np.ndarray, labels: np.ndarray, settings: Tra
         correct = torch.zeros((), device=dev, dtype=torch.long)
         for i in range(steps_per_epoch):
             for group in opt.param_groups:
-                group["lr"] = settings.lr * 0.5 * (1 + math.cos(math.pi * (epoch * steps_per_epoch + i) / total))
+                group["lr"] = settings.lr_at(epoch * steps_per_epoch + i, total)
             idx = order[i * settings.batch_size : (i + 1) * settings.batch_size]
             x = augment(data[idx], settings.crop_padding, settings.flip, gen).float().div_(255)
             y = targets[idx]

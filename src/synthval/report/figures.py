@@ -13,6 +13,7 @@ import polars as pl  # noqa: E402
 
 from synthval.io import atomic_path  # noqa: E402
 from synthval.selection import last_epoch  # noqa: E402
+from synthval.zoo import parse_model  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: str | Path) -> None:
@@ -42,17 +43,17 @@ def error_scatter(errors: pl.DataFrame, rank: pl.DataFrame, path: str | Path, re
     wide = last_epoch(errors).pivot(on="eval_set", index="model", values="error").sort("model")
     others = rank["eval_set"].to_list()
     fig, axes = plt.subplots(1, max(len(others), 1), figsize=(4.2 * max(len(others), 1), 3.8), squeeze=False)
-    archs = wide["model"].str.replace(r"-s\d+$", "")
+    families = pl.Series([parse_model(m).family for m in wide["model"]])
     for ax, eval_set in zip(axes[0], others, strict=False):
-        for arch in archs.unique(maintain_order=True).sort():
-            sel = wide.filter(archs == arch)
-            ax.scatter(sel[eval_set] * 100, sel[reference] * 100, label=arch, s=22)
+        for family in families.unique().sort():
+            sel = wide.filter(families == family)
+            ax.scatter(sel[eval_set] * 100, sel[reference] * 100, label=family, s=22)
         row = rank.filter(pl.col("eval_set") == eval_set).row(0, named=True)
         ax.set_title(f"{eval_set}: Spearman rho = {row['spearman']:.2f} (n={row['n_models']})", fontsize=9)
         ax.set_xlabel(f"synthetic error, {eval_set} (%)")
         ax.set_ylabel(f"{reference} error (%)")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7, title="architecture", title_fontsize=7)
+    axes[0][0].legend(fontsize=7, title="architecture (rwnn: all random graphs)", title_fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
     _save(fig, path)

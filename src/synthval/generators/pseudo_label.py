@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from synthval.evaluation import predict
 from synthval.generators.base import Generator, sample_with
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ def pseudo_labelled_sample(model: Generator, classifier: Classifier, quotas: np.
     quotas = np.asarray(quotas, np.int64)
     need = quotas.copy()
     max_draws = int(max_draws if max_draws is not None else 20 * max(int(quotas.sum()), 1))
-    device = classifier.mean.device
     gen = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
     predicted = np.zeros(len(quotas), np.int64)
     confident = np.zeros(len(quotas), np.int64)
@@ -43,10 +43,8 @@ def pseudo_labelled_sample(model: Generator, classifier: Classifier, quotas: np.
     while need.sum() > 0 and drawn < max_draws:
         n = min(batch_size, max_draws - drawn)
         images = sample_with(model, np.zeros(n, np.int64), gen, batch_size)
-        x = torch.as_tensor(images, device=device).permute(0, 3, 1, 2).float().div(255)
-        prob = classifier(x).float().softmax(dim=1).cpu().numpy()
+        label, conf = predict(classifier, images, batch_size)
         drawn += n
-        label, conf = prob.argmax(1), prob.max(1)
         np.add.at(predicted, label, 1)
         np.add.at(confident, label[conf >= confidence], 1)
         for i in np.flatnonzero(conf >= confidence):

@@ -20,6 +20,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/generators.smk"
 include: "workflow/rules/classifiers.smk"
 include: "workflow/rules/evaluation.smk"
+include: "workflow/rules/metrics.smk"
 include: "workflow/rules/selection.smk"
 include: "workflow/rules/report.smk"
 

@@ -9,13 +9,15 @@ from synthval.classifiers import TrainSettings, create_classifier, fit, list_cla
 from synthval.classifiers.trainer import augment
 from synthval.classifiers.randwire import RandWire, watts_strogatz
 from synthval.io import IntegrityError, load_tensors
-from synthval.zoo import Member, member_spec, members, parse_model
+from synthval.zoo import Member, epoch_groups, member_spec, members, parse_model, save_epochs
 
 
 @pytest.mark.parametrize("name", list_classifiers())
 @pytest.mark.parametrize(("size", "chans"), [(8, 1), (32, 3)])
 def test_every_architecture_builds_and_classifies(name, size, chans):
-    if name in {"resnet56", "resnet110", "preact_resnet56", "preact_resnet110", "wrn28_10"} and size == 32:
+    deep = {"resnet56", "resnet110", "preact_resnet56", "preact_resnet110", "se_preact_resnet56", "se_preact_resnet110", "wrn28_10",
+            "pyramidnet110_84", "pyramidnet110_270", "shake_shake26_64d"}
+    if name in deep and size == 32:
         pytest.skip("deep nets at 32 px are covered at 8 px; keeps the suite fast")
     model = create_classifier(name, num_classes=7, in_chans=chans, image_size=size).eval()
     x = torch.rand(2, chans, size, size)
@@ -44,7 +46,8 @@ def test_watts_strogatz_graphs_are_reproducible_and_distinct():
         assert edges == watts_strogatz(12, 4, 0.25, np.random.default_rng(seed))
     zoo = {"random_wired": {"count": 64, "nodes": 8, "k": 2, "p": 0.25, "width": 16}, "architectures": [], "variants": {"base": {}},
            "seeds": [0], "train_splits": ["train"], "epochs": 1, "schedule": "cosine", "milestones": [0.5], "gamma": 0.1, "crop_padding": 0,
-           "flip": False, "lr": 0.1, "batch_size": 8, "momentum": 0.9, "weight_decay": 0.0, "label_smoothing": 0.0}
+           "flip": False, "optimizer": "sgd", "lr": 0.1, "batch_size": 8, "momentum": 0.9, "weight_decay": 0.0, "label_smoothing": 0.0,
+           "architecture_settings": {}}
     specs = [member_spec(zoo, m, 0) for m in members(zoo)]
     graphs = {tuple(map(tuple, RandWire(10, 1, s["hparams"]["graph_seed"], 8, 2, 0.25, 4).graphs)) for s in specs}
     assert len(specs) == 64 and len(graphs) == 64  # seed 000's 64 distinct but similar architectures
@@ -54,15 +57,26 @@ def test_watts_strogatz_graphs_are_reproducible_and_distinct():
 
 def test_zoo_members_are_named_parsed_and_specified():
     zoo = {"architectures": ["cnn"], "random_wired": {"count": 2, "nodes": 6, "k": 2, "p": 0.25, "width": 8},
-           "variants": {"base": {}, "wide": {"width": 64, "lr": 0.2}}, "seeds": [0, 3], "train_splits": ["train", "fit"], "epochs": 4,
-           "schedule": "multistep", "milestones": [0.5], "gamma": 0.1, "crop_padding": 2, "flip": False, "lr": 0.05, "batch_size": 32,
-           "momentum": 0.9, "weight_decay": 5e-4, "label_smoothing": 0.0}
+           "variants": {"base": {}, "wide": {"width": 64, "lr": 0.2}, "short": {"epochs": 3}, "long": {"epochs": 9}},
+           "architecture_settings": {"cnn": {"optimizer": "adamw", "lr": 0.002, "width": 16}}, "save_epochs": [2, 4, 6],
+           "seeds": [0, 3], "train_splits": ["train", "fit"], "epochs": 4, "schedule": "multistep", "milestones": [0.5], "gamma": 0.1,
+           "crop_padding": 2, "flip": False, "optimizer": "sgd", "lr": 0.05, "batch_size": 32, "momentum": 0.9, "weight_decay": 5e-4,
+           "label_smoothing": 0.0}
     names = [m.name for m in members(zoo)]
-    assert len(names) == 3 * 2 * 2 * 2 and "cnn-wide-s3-fit" in names and "rwnn01-base-s0" in names
+    assert len(names) == 3 * 4 * 2 * 2 and "cnn-wide-s3-fit" in names and "rwnn01-base-s0" in names
     assert all(parse_model(n).name == n for n in names)
     assert parse_model("rwnn01-base-s0") == Member("rwnn01", "base", 0, "train") and parse_model("rwnn01-base-s0").family == "rwnn"
+    # zoo-wide settings < the architecture's own < the variant's
     wide = member_spec(zoo, parse_model("cnn-wide-s3-fit"), 0)
     assert wide["arch"] == "cnn" and wide["hparams"] == {"width": 64} and wide["train"]["lr"] == 0.2 and wide["train"]["batch_size"] == 32
+    assert wide["train"]["optimizer"] == "adamw"
+    base = member_spec(zoo, parse_model("cnn-base-s0"), 0)
+    assert base["hparams"] == {"width": 16} and base["train"]["lr"] == 0.002 and base["train"]["epochs"] == 4
+    assert member_spec(zoo, parse_model("rwnn00-base-s0"), 0)["train"]["optimizer"] == "sgd"
+    # a variant's epochs: its training length, the zoo's save epochs within it, and its last
+    assert member_spec(zoo, parse_model("cnn-long-s0"), 0)["train"]["epochs"] == 9
+    assert save_epochs(zoo, "short") == [2, 3] and save_epochs(zoo, "long") == [2, 4, 6, 9] and save_epochs(zoo, "base") == [2, 4]
+    assert epoch_groups(zoo) == {(2, 4): ["base", "wide"], (2, 3): ["short"], (2, 4, 6, 9): ["long"]}
     rw = member_spec(zoo, parse_model("rwnn01-wide-s0"), 0)
     assert rw["arch"] == "rwnn" and rw["hparams"]["width"] == 64 and rw["hparams"]["nodes"] == 6
     assert rw["hparams"]["graph_seed"] == member_spec(zoo, parse_model("rwnn01-base-s3"), 0)["hparams"]["graph_seed"]  # graph independent of the training seed
@@ -97,12 +111,14 @@ def test_crop_augmentation_shifts_whole_images():
         assert torch.equal(flipped[i], batch[i]) or torch.equal(flipped[i], batch[i].flip(2))
 
 
-def test_training_learns_separable_data(tmp_path):
+@pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 0.05), ("adamw", 0.003)])
+def test_training_learns_separable_data(tmp_path, optimizer, lr):
     rng = np.random.default_rng(0)
     labels = np.arange(200) % 2
     images = np.where(labels[:, None, None, None] == 1, 200, 40).astype(np.uint8) + rng.integers(0, 30, (200, 8, 8, 1), dtype=np.uint8)
     model = create_classifier("cnn", 2, 1, 8, width=8)
-    history, snaps = fit(model, images, labels, TrainSettings(epochs=3, save_epochs=[1, 3], seed=0, batch_size=32, lr=0.05), tmp_path)
+    settings = TrainSettings(epochs=3, save_epochs=[1, 3], seed=0, batch_size=32, optimizer=optimizer, lr=lr)
+    history, snaps = fit(model, images, labels, settings, tmp_path)
     assert history[-1]["train_accuracy"] > 0.95
     assert sorted(snaps) == [1, 3] and all(p.exists() for p in snaps.values())
     loaded, meta = load_classifier(snaps[3])
@@ -116,10 +132,12 @@ def _settings():
     return TrainSettings(epochs=3, save_epochs=[1, 3], seed=5, batch_size=16, lr=0.05)
 
 
-def test_killed_training_resumes_bit_identically(tmp_path, tiny_images, monkeypatch):
+# shake-shake draws its mixing coefficients from the global RNG inside the forward pass
+@pytest.mark.parametrize("arch", ["resnet8", "shake_shake26_32d"])
+def test_killed_training_resumes_bit_identically(tmp_path, tiny_images, monkeypatch, arch):
     images, labels = tiny_images
     torch.manual_seed(5)  # each run is a fresh process that seeds before building its model
-    ref_model = create_classifier("resnet8", 4, 1, 8)
+    ref_model = create_classifier(arch, 4, 1, 8)
     _, ref = fit(ref_model, images, labels, _settings(), tmp_path / "ref")
 
     class Killed(RuntimeError):
@@ -135,11 +153,11 @@ def test_killed_training_resumes_bit_identically(tmp_path, tiny_images, monkeypa
     torch.manual_seed(5)
     monkeypatch.setattr(trainer.Progress, "update", die_after_epoch_2)
     with pytest.raises(Killed):
-        fit(create_classifier("resnet8", 4, 1, 8), images, labels, _settings(), tmp_path / "run")
+        fit(create_classifier(arch, 4, 1, 8), images, labels, _settings(), tmp_path / "run")
     monkeypatch.setattr(trainer.Progress, "update", real_update)
     torch.manual_seed(5)
     torch.rand(7)  # the resumed run must not depend on the global RNG position it starts from
-    _, resumed = fit(create_classifier("resnet8", 4, 1, 8), images, labels, _settings(), tmp_path / "run")
+    _, resumed = fit(create_classifier(arch, 4, 1, 8), images, labels, _settings(), tmp_path / "run")
     for epoch in (1, 3):
         a, _ = load_tensors(ref[epoch])
         b, _ = load_tensors(resumed[epoch])

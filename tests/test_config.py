@@ -56,7 +56,11 @@ def test_empty_config_gets_every_default():
         ({"zoo": {"random_wired": {"count": 4, "k": 3}}}, "config key zoo.random_wired.k: 3 is not a multiple of 2"),
         ({"zoo": {"random_wired": {"count": 4, "nodes": 4, "k": 4}}}, "config key zoo.random_wired.k: 4 needs more than 4 nodes"),
         ({"zoo": {"variants": {"big-lr": {"lr": 0.1}}}}, "config key zoo.variants: 'big-lr' does not match"),
-        ({"zoo": {"variants": {"fast": {"epochs": 3}}}}, "config key zoo.variants.fast: unknown key(s): 'epochs'"),
+        ({"zoo": {"variants": {"fast": {"epochs": 3, "dropout": 0.1}}}}, "config key zoo.variants.fast: unknown key(s): 'dropout'"),
+        ({"zoo": {"variants": {"fast": {"optimizer": "adam"}}}}, "config key zoo.variants.fast.optimizer: 'adam' is not one of ['sgd', 'adamw']"),
+        ({"zoo": {"epochs": 4, "save_epochs": [7], "variants": {"long": {"epochs": 6}}}}, "epoch 7 is past zoo.epochs (4) and every variant's epochs"),
+        ({"zoo": {"architecture_settings": {"resnet9000": {"lr": 0.1}}}}, "config key zoo.architecture_settings: 'resnet9000' is not a registered architecture or rwnn"),
+        ({"zoo": {"architecture_settings": {"cnn": {"epochs": 3}}}}, "config key zoo.architecture_settings.cnn: unknown key(s): 'epochs'"),
     ],
 )
 def test_bad_values_name_the_key(config, message):

@@ -62,12 +62,23 @@ def test_dry_run_plans_every_stage(tmp_path):
     jobs = dry_run_jobs(tmp_path)
     assert jobs == {"prepare_data": 1, "train_reference": 1, "train_generator": 3, "train_class_generator": 10, "assemble_class_generators": 1,
                     "synthesize_shard": 12, "index_synthetic": 4, "plot_samples": 4, "convert_webdataset": 12, "index_webdataset": 4,
-                    "train_classifier": 12, "predict": 12, "rank_models": 1, "render_report": 1, "all": 1}
+                    "train_classifier": 12, "predict": 12, "rank_models": 1, "features": 5, "quality": 4, "render_report": 1, "all": 1}
+
+
+def test_variants_of_other_lengths_train_in_their_own_rule(tmp_path):
+    config = yaml.safe_load(TINY.read_text())
+    config["zoo"]["variants"] = {"base": {}, "short": {"epochs": 1}, "long": {"epochs": 3, "lr": 0.1}}
+    path = tmp_path / "variants.yaml"
+    path.write_text(yaml.safe_dump(config))
+    jobs = dry_run_jobs_for(tmp_path, path)
+    assert jobs["train_classifier"] == jobs["train_classifier_1ep"] == jobs["train_classifier_3ep"] == 12 and jobs["predict"] == 36
+    out = snakemake(tmp_path, "-n", "results/classifiers/train300/mlp-long-s0/epoch-003.safetensors", config=path).stdout
+    assert "rule train_classifier_3ep:" in out
 
 
 def test_full_run_writes_the_report_and_consistent_tables(run):
     html = (run / "results" / "report" / "report.html").read_text()
-    for section in ("Data and splits", "Generators", "Classifier zoo", "Rank preservation", "Findings"):
+    for section in ("Data and splits", "Generators", "Synthetic-data quality", "Classifier zoo", "Rank preservation", "Findings"):
         assert section in html
     assert "http://" not in html and "https://" not in html  # self-contained
     errors = pl.read_parquet(run / "results" / "selection" / "train300" / "errors.parquet")
@@ -81,6 +92,24 @@ def test_full_run_writes_the_report_and_consistent_tables(run):
         labels = read_image_set(run / "results" / "synthetic" / "train300" / name / "manifest.json").labels
         assert np.bincount(labels).tolist() == [12] * 10, name
         assert f'alt="samples of {name}"' in html
+
+
+def test_quality_metrics_for_every_synthetic_set(run):
+    folder = run / "results" / "quality" / "train300"
+    html = (run / "results" / "report" / "report.html").read_text()
+    features = read_metadata(run / "results" / "features" / "train300" / "train.safetensors")
+    assert features["extractor"] == "reference" and features["count"] == 300 and features["trained_on"] == "train split"
+    for name in GENERATORS:
+        table = pl.read_parquet(folder / name / "metrics.parquet")
+        overall = dict(table.filter(pl.col("class") == "all").select("metric", "value").iter_rows())
+        assert {"fid", "kid", "precision", "recall", "density", "coverage", "prd_f8", "prd_f1_8", "tv", "arc", "mmd"} <= overall.keys()
+        assert overall["n_real"] == 300 and 0 <= overall["tv"] <= 1 and 0 <= overall["precision"] <= 1
+        if name != "ddpm_pl":  # 12 synthetic images per class: every class is measured (pseudo-labels keep only a few)
+            assert set(table["class"]) == {"all", *map(str, range(10))}, name
+        assert f"{overall['fid']:.4f}" in html
+        curves = pl.read_parquet(folder / name / "curves.parquet")
+        assert set(curves["curve"]) == {"prd", "arc"}
+    assert 'alt="PRD and ARC curves, train300"' in html and "reference</b> extractor" in html
 
 
 def test_generator_records_name_the_kept_checkpoint(run):
@@ -147,7 +176,7 @@ def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):
     for shard in shards:
         shard.unlink()
     assert dry_run_jobs(run) == {"synthesize_shard": 3, "index_synthetic": 3, "plot_samples": 3, "convert_webdataset": 3, "index_webdataset": 3,
-                                 "predict": 12, "rank_models": 1, "render_report": 1, "all": 1}
+                                 "predict": 12, "rank_models": 1, "features": 3, "quality": 3, "render_report": 1, "all": 1}
     snakemake(run)
     assert [hashlib.sha256(s.read_bytes()).hexdigest() for s in shards] == before  # same seed, same bytes
     assert "Nothing to be done" in snakemake(run, "-n").stdout

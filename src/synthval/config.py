@@ -69,6 +69,8 @@ def _errors(config: dict, schema: dict) -> Iterator[str]:
             message = "unknown key(s): " + ", ".join(re.findall(r"'[^']*'", message.split("(", 1)[-1]))
             if err.validator == "unevaluatedProperties" and isinstance(err.instance, dict) and "family" in err.instance:
                 message += f" (not a setting of family {err.instance['family']!r})"
+        elif "propertyNames" in err.schema_path and "architecture_settings" in err.absolute_path:
+            message = f"{err.instance!r} is not a registered architecture or rwnn"
         description = err.schema.get("description") if err.validator not in ("additionalProperties", "unevaluatedProperties") else None
         yield f"config key {_key(err.absolute_path)}: {message}" + (f"  [{description}]" if description else "")
 
@@ -88,15 +90,21 @@ def _semantic_errors(config: dict) -> Iterator[str]:
         if gen["family"] == "ddpm":
             for problem in ddpm_shape_problems(data["image_size"], gen["block_channels"], gen["norm_groups"]):
                 yield f"config key generators.{name}: {problem}"
+    quality = config["quality"]
+    if quality["extractor"] != "reference" and not quality["weights"]:
+        yield f"config key quality.weights: the {quality['extractor']} extractor needs a local safetensors file (nothing is downloaded)"
+    if quality["extractor"] == "timm" and not quality["timm_model"]:
+        yield "config key quality.timm_model: the timm extractor needs a model name"
     zoo = config["zoo"]
     if not zoo["architectures"] and not zoo["random_wired"]["count"]:
         yield "config key zoo.architectures: the zoo is empty (list architectures or set zoo.random_wired.count)"
     rw = zoo["random_wired"]
     if rw["count"] and rw["k"] >= rw["nodes"]:
         yield f"config key zoo.random_wired.k: {rw['k']} needs more than {rw['nodes']} nodes (zoo.random_wired.nodes)"
+    longest = max([zoo["epochs"], *(v.get("epochs", 0) for v in zoo["variants"].values())])
     for epoch in zoo["save_epochs"]:
-        if epoch > zoo["epochs"]:
-            yield f"config key zoo.save_epochs: epoch {epoch} is past zoo.epochs ({zoo['epochs']})"
+        if epoch > longest:
+            yield f"config key zoo.save_epochs: epoch {epoch} is past zoo.epochs ({zoo['epochs']}) and every variant's epochs"
 
 
 def num_classes(config: dict) -> int | None:

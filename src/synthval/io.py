@@ -13,11 +13,10 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+if TYPE_CHECKING:  # torch is imported where tensors are read or written, so planning a run stays fast
+    import torch
 
 
 _UMASK = os.umask(0)
@@ -77,6 +76,8 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 def save_tensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any] | None = None) -> None:
     """Write tensors as safetensors (atomically); ``metadata`` is stored JSON-encoded in the header."""
+    from safetensors.torch import save_file
+
     header = {"synthval": json.dumps(metadata or {}, sort_keys=True, default=_json_default)}
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     with atomic_path(path) as tmp:
@@ -85,6 +86,9 @@ def save_tensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor], m
 
 def load_tensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read a safetensors file written by :func:`save_tensors`; no pickle is ever involved."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"weights file not found: {path}")
@@ -108,7 +112,3 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         raise IntegrityError(f"{path} is not a valid safetensors file ({err})") from err
 
 
-def derive_seed(*parts: Any) -> int:
-    """A 63-bit seed that depends only on ``parts`` (stable across processes and Python versions)."""
-    text = "\x1f".join(str(p) for p in parts)
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1

@@ -9,16 +9,17 @@ architecture or ``rwnnNN``, the NN-th randomly wired network of the config.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from synthval.seeding import derive_seed
+
 MODEL_PATTERN = r"[A-Za-z0-9_]+-[A-Za-z0-9]+-s[0-9]+(?:-fit)?"
 _MODEL = re.compile(r"(?P<arch>[A-Za-z0-9_]+)-(?P<variant>[A-Za-z0-9]+)-s(?P<seed>[0-9]+)(?P<fit>-fit)?")
 _RWNN = re.compile(r"rwnn(?P<index>[0-9]+)")
-#: Settings a variant may override (architecture keyword ``width`` included).
-TRAIN_KEYS = ("lr", "batch_size", "momentum", "weight_decay", "label_smoothing")
+#: Trainer settings an architecture's own settings or a variant may override.
+TRAIN_KEYS = ("optimizer", "lr", "batch_size", "momentum", "weight_decay", "label_smoothing")
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def members(zoo: dict) -> list[Member]:
 
 def graph_seed(global_seed: int, index: int) -> int:
     """The seed of the ``index``-th random graph: from the config's seed only, never a training seed."""
-    return int.from_bytes(hashlib.sha256(f"{global_seed}\x1frwnn\x1f{index}".encode()).digest()[:4], "little")
+    return derive_seed(global_seed, "rwnn", index)
 
 
 def train_settings(zoo: dict) -> dict[str, Any]:
@@ -66,13 +67,38 @@ def train_settings(zoo: dict) -> dict[str, Any]:
     return {k: zoo[k] for k in ("epochs", "schedule", "milestones", "gamma", "crop_padding", "flip", *TRAIN_KEYS)}
 
 
+def variant_epochs(zoo: dict, variant: str) -> int:
+    """How many epochs the members of ``variant`` train for."""
+    return zoo["variants"][variant].get("epochs", zoo["epochs"])
+
+
+def save_epochs(zoo: dict, variant: str) -> list[int]:
+    """The epochs whose weights a member of ``variant`` keeps: the zoo's ``save_epochs`` within its
+    training, and always its last epoch."""
+    last = variant_epochs(zoo, variant)
+    return sorted({e for e in zoo["save_epochs"] if e <= last} | {last})
+
+
+def epoch_groups(zoo: dict) -> dict[tuple[int, ...], list[str]]:
+    """Variants grouped by the epochs they keep (one training rule per group: a rule's outputs are fixed)."""
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for variant in zoo["variants"]:
+        groups.setdefault(tuple(save_epochs(zoo, variant)), []).append(variant)
+    return groups
+
+
 def member_spec(zoo: dict, member: Member, global_seed: int) -> dict[str, Any]:
     """What to build and how to train it: ``arch`` (registry name), ``hparams`` (architecture
-    keywords) and ``train`` (trainer settings: the zoo's, overridden by the member's variant)."""
+    keywords) and ``train`` (trainer settings). Training settings are the zoo's, overridden by the
+    architecture's own (``architecture_settings``: e.g. AdamW for ConvNeXt and ViT, or ResNeXt-29's
+    width), overridden by the member's variant (the hyper-parameter axis, so it always wins)."""
     variant = zoo["variants"][member.variant]
+    own = zoo["architecture_settings"].get(member.family, {})
     train = train_settings(zoo)
-    train.update({k: v for k, v in variant.items() if k in TRAIN_KEYS})
-    hparams = {"width": variant["width"]} if "width" in variant else {}
+    hparams: dict[str, Any] = {}
+    for overrides in (own, variant):
+        train.update({k: v for k, v in overrides.items() if k in (*TRAIN_KEYS, "epochs")})
+        hparams.update({k: v for k, v in overrides.items() if k == "width"})
     arch = member.arch
     if match := _RWNN.fullmatch(arch):
         rw = zoo["random_wired"]

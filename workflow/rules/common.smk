@@ -3,12 +3,14 @@
 import re
 
 from synthval.config import num_classes
-from synthval.io import derive_seed
+from synthval.seeding import derive_seed
 from synthval.zoo import (
     MODEL_PATTERN,
+    epoch_groups,
     member_spec,
     members,
     parse_model,
+    save_epochs,
     train_settings,
 )
 
@@ -26,8 +28,11 @@ CLASSES = [f"{c:03d}" for c in range(num_classes(config) or 0)]
 ALL_MODELS = [m.name for m in members(config["zoo"])]
 MODELS = [m for m in ALL_MODELS if parse_model(m).split == "train"]
 SHARDS = [f"{i:05d}" for i in range(config["synthesis"]["shards"])]
-SAVE_EPOCHS = sorted(set(config["zoo"]["save_epochs"]) | {config["zoo"]["epochs"]})
-EPOCH_TAGS = [f"{e:03d}" for e in SAVE_EPOCHS]
+# the saved-epoch tags of each group of variants training equally long
+EPOCH_GROUPS = {
+    tuple(f"{e:03d}" for e in epochs): variants
+    for epochs, variants in epoch_groups(config["zoo"]).items()
+}
 
 
 wildcard_constraints:
@@ -37,6 +42,7 @@ wildcard_constraints:
     shard=r"[0-9]{5}",
     split="|".join(SPLITS),
     cls=r"[0-9]{3}",
+    dataset="|".join(["train", *GENERATORS]),
 
 
 def one_of(names):
@@ -124,6 +130,19 @@ def classifier_history(trainset, model):
 
 def classifier_workdir(wildcards):
     return path("resume", "classifiers", wildcards.trainset, wildcards.model)
+
+
+def features_file(trainset, dataset):
+    """Features of the real train split (``dataset`` = train) or of a synthetic set."""
+    return path("features", trainset, f"{dataset}.safetensors")
+
+
+def quality_table(trainset, generator):
+    return path("quality", trainset, generator, "metrics.parquet")
+
+
+def quality_curves(trainset, generator):
+    return path("quality", trainset, generator, "curves.parquet")
 
 
 def predictions(trainset, model):
@@ -254,9 +273,30 @@ def model_split(wildcards):
     return data_manifest(wildcards.trainset, parse_model(wildcards.model).split)
 
 
+def epoch_tags(model):
+    """The saved epochs of a member, as they appear in its weights' file names."""
+    return [f"{e:03d}" for e in save_epochs(config["zoo"], parse_model(model).variant)]
+
+
+def training_rule_name(tags):
+    """train_classifier for the zoo-wide epochs, train_classifier_<N>ep for other lengths."""
+    last = int(tags[-1])
+    return (
+        "train_classifier"
+        if last == config["zoo"]["epochs"]
+        else f"train_classifier_{last}ep"
+    )
+
+
+def member_pattern(variants):
+    """The member-name regex restricted to ``variants``."""
+    return MODEL_PATTERN.replace("-[A-Za-z0-9]+-", f"-(?:{one_of(variants)})-", 1)
+
+
 def weights_of(wildcards):
     return [
-        classifier_weights(wildcards.trainset, wildcards.model, e) for e in EPOCH_TAGS
+        classifier_weights(wildcards.trainset, wildcards.model, e)
+        for e in epoch_tags(wildcards.model)
     ]
 
 
@@ -269,6 +309,39 @@ def eval_sets(wildcards):
         sets["val"] = data_manifest(wildcards.trainset, "val")
     sets.update({g: synthetic_manifest(wildcards.trainset, g) for g in GENERATORS})
     return sets
+
+
+def feature_inputs(wildcards):
+    """The images (train split or a synthetic set) and the extractor's weights."""
+    images = (
+        train_split(wildcards)
+        if wildcards.dataset == "train"
+        else synthetic_manifest(wildcards.trainset, wildcards.dataset)
+    )
+    inputs = {"images": images}
+    if config["quality"]["extractor"] == "reference":
+        inputs["extractor"] = reference_weights(wildcards.trainset)
+    else:
+        inputs["extractor"] = config["quality"]["weights"]
+    return inputs
+
+
+EXTRACTOR_KEYS = ("extractor", "weights", "timm_model", "input_size")
+
+
+def extractor_settings(wildcards):
+    """What features depend on: the extractor, not the metrics' settings."""
+    return canonical({k: config["quality"][k] for k in EXTRACTOR_KEYS})
+
+
+def metric_settings(wildcards):
+    return canonical(config["quality"])
+
+
+def quality_seed(wildcards):
+    return derive_seed(
+        config["seed"], "quality", wildcards.trainset, wildcards.generator
+    )
 
 
 def predictions_of(wildcards):
@@ -296,11 +369,14 @@ def all_outputs():
         for g in PER_CLASS:
             outputs += [class_generator_weights(t, g, c) for c in CLASSES]
         outputs += [errors_table(t), rank_table(t), scatter_plot(t)]
+        outputs += [features_file(t, d) for d in ["train", *GENERATORS]]
         for g in GENERATORS:
             outputs += [
                 generator_weights(t, g),
                 synthetic_manifest(t, g),
                 sample_grid(t, g),
+                quality_table(t, g),
+                quality_curves(t, g),
             ]
             outputs += [synthetic_shard(t, g, s) for s in SHARDS]
             if config["synthesis"]["webdataset"]:
@@ -308,5 +384,5 @@ def all_outputs():
                 outputs += [webdataset_shard(t, g, s) for s in SHARDS]
         for m in ALL_MODELS:
             outputs += [classifier_history(t, m), predictions(t, m)]
-            outputs += [classifier_weights(t, m, e) for e in EPOCH_TAGS]
+            outputs += [classifier_weights(t, m, e) for e in epoch_tags(m)]
     return outputs

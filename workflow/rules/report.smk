@@ -25,6 +25,16 @@ rule render_report:
         errors=expand(errors_table("{trainset}"), trainset=TRAINSETS),
         ranks=expand(rank_table("{trainset}"), trainset=TRAINSETS),
         scatters=expand(scatter_plot("{trainset}"), trainset=TRAINSETS),
+        quality_tables=expand(
+            quality_table("{trainset}", "{generator}"),
+            trainset=TRAINSETS,
+            generator=GENERATORS,
+        ),
+        quality_curves=expand(
+            quality_curves("{trainset}", "{generator}"),
+            trainset=TRAINSETS,
+            generator=GENERATORS,
+        ),
     output:
         html=report(
             report_html(),

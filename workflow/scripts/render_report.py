@@ -21,5 +21,8 @@ build_report(
     errors=dict(zip(p.trainsets, snakemake.input.errors, strict=True)),
     ranks=dict(zip(p.trainsets, snakemake.input.ranks, strict=True)),
     scatters=dict(zip(p.trainsets, snakemake.input.scatters, strict=True)),
+    quality={t: {"tables": [snakemake.input.quality_tables[i * len(p.generators) + j] for j in range(len(p.generators))],
+                 "curves": [snakemake.input.quality_curves[i * len(p.generators) + j] for j in range(len(p.generators))]}
+             for i, t in enumerate(p.trainsets)},
 )
 log.info("report written to %s", snakemake.output.html)

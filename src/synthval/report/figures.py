@@ -88,3 +88,27 @@ def generator_history(records: list[dict], path: str | Path, title: str = "") ->
     if title:
         fig.suptitle(title, fontsize=10)
     _save(fig, path)
+
+
+def quality_curves(curves: pl.DataFrame, path: str | Path, title: str = "") -> None:
+    """PRD curves (Sajjadi et al. 2018: precision alpha against recall beta) and ARC curves (robust
+    real-vs-synthetic accuracy against the ball radius) of every generator, whole sets only."""
+    fig, (prd_ax, arc_ax) = plt.subplots(1, 2, figsize=(9, 3.2))
+    overall = curves.filter(pl.col("class") == "all")
+    for generator in overall["generator"].unique(maintain_order=True):
+        one = overall.filter(pl.col("generator") == generator)
+        p = one.filter(pl.col("curve") == "prd")
+        prd_ax.plot(p["x"], p["y"], label=generator)
+        a = one.filter(pl.col("curve") == "arc")
+        arc_ax.plot(a["x"], a["y"], marker=".", label=generator)
+    prd_ax.set(xlabel="recall (beta)", ylabel="precision (alpha)", xlim=(0, 1.02), ylim=(0, 1.02))
+    prd_ax.set_title("PRD: curve meets alpha = beta at 1 - TV", fontsize=8)
+    arc_ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+    arc_ax.set(xlabel="ball radius epsilon (x real RMS radius)", ylabel="robust accuracy", ylim=(0.4, 1.02))
+    arc_ax.set_title("ARC: real vs synthetic epsilon-balls (0.5 = chance)", fontsize=8)
+    for ax in (prd_ax, arc_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    _save(fig, path)

@@ -1,0 +1,122 @@
+"""Feature extractors for the quality metrics. Every metric of one run is computed in one feature space,
+and the features file records which extractor made it.
+
+- ``reference`` (the offline default): the penultimate layer of the classifier the pipeline trained on
+  the real train split only (the test split never reaches it).
+- ``inception``: torchvision's Inception-v3 pool features (2048-d, the FID convention of Heusel et al.
+  2017), images resized to 299 px, from a local safetensors file of its weights.
+- ``timm``: any timm model's pooled features (e.g. ``vit_small_patch14_dinov2`` or a CLIP image tower),
+  from a local safetensors file, images resized to the model's input size.
+
+Nothing is downloaded: a missing weights file is an error that says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from synthval.io import load_tensors
+from synthval.metrics.features import extract_features
+from synthval.runtime import device as _device
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class Extractor:
+    """``network`` maps float [0, 1] NCHW images at ``input_size`` (RGB, normalised by mean/std) to features."""
+
+    name: str
+    network: nn.Module
+    input_size: int
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @torch.no_grad()
+    def __call__(self, images: np.ndarray, batch_size: int = 128) -> np.ndarray:
+        """Features (float32, one row per image) of uint8 NHWC ``images``."""
+        device = next(self.network.parameters()).device
+        mean = torch.tensor(self.mean, device=device).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, device=device).view(1, -1, 1, 1)
+        out = []
+        for start in range(0, len(images), batch_size):
+            x = torch.as_tensor(images[start : start + batch_size], device=device).permute(0, 3, 1, 2).float().div(255)
+            if x.shape[1] == 1:
+                x = x.expand(-1, 3, -1, -1)
+            if x.shape[-1] != self.input_size:
+                x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False, antialias=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                out.append(self.network((x - mean) / std).float().flatten(1).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def _load_weights(module: nn.Module, path: str | Path, what: str) -> None:
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{what} weights not found at {path}: nothing is downloaded, put a safetensors file there "
+                                "(convert a .pth with safetensors.torch.save_file(torch.load(p, weights_only=True), out))")
+    tensors, _ = load_tensors(path)
+    missing, unexpected = module.load_state_dict(tensors, strict=False)
+    missing = [k for k in missing if not k.startswith(("fc.", "head.", "AuxLogits."))]
+    if missing or unexpected:
+        raise ValueError(f"{path} does not hold {what} weights: missing {missing[:5]}, unexpected {unexpected[:5]}")
+
+
+def inception_extractor(weights: str | Path) -> Extractor:
+    from torchvision.models import inception_v3
+
+    net = inception_v3(weights=None, aux_logits=False, init_weights=False)
+    _load_weights(net, weights, "Inception-v3")
+    net.fc = nn.Identity()
+    return Extractor("inception", net.to(_device()).eval(), 299, info={"weights": str(weights), "dim": 2048})
+
+
+def timm_extractor(model: str, weights: str | Path, input_size: int | None = None) -> Extractor:
+    import timm
+
+    net = timm.create_model(model, pretrained=False, num_classes=0)
+    _load_weights(net, weights, f"timm {model}")
+    config = timm.data.resolve_data_config({}, model=net)
+    size = input_size or config["input_size"][-1]
+    return Extractor("timm", net.to(_device()).eval(), size, tuple(config["mean"]), tuple(config["std"]),
+                     info={"model": model, "weights": str(weights), "dim": net.num_features})
+
+
+class ReferenceExtractor:
+    """The reference classifier's penultimate layer, at the data's own resolution and normalisation."""
+
+    name = "reference"
+
+    def __init__(self, weights: str | Path):
+        from synthval.classifiers import load_classifier
+
+        self.classifier, meta = load_classifier(weights, _device())
+        self.info = {"weights": str(weights), "arch": meta["arch"], "epoch": meta.get("epoch"), "dim": self.classifier.feature_dim,
+                     "trained_on": "train split"}
+
+    def __call__(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        return extract_features(self.classifier, images, batch_size).astype(np.float32)
+
+
+def build_extractor(settings: dict[str, Any], reference: str | Path | None) -> Extractor | ReferenceExtractor:
+    """The extractor that ``settings`` (the config's ``quality`` section) names."""
+    kind = settings["extractor"]
+    if kind == "reference":
+        if reference is None:
+            raise ValueError("the reference extractor needs the reference classifier's weights")
+        return ReferenceExtractor(reference)
+    if not settings.get("weights"):
+        raise ValueError(f"quality.extractor {kind} needs quality.weights, a local safetensors file")
+    if kind == "inception":
+        return inception_extractor(settings["weights"])
+    if kind == "timm":
+        return timm_extractor(settings["timm_model"], settings["weights"], settings.get("input_size"))
+    raise ValueError(f"unknown extractor {kind!r}; use reference, inception or timm")

@@ -1,0 +1,101 @@
+"""Every quality metric of one synthetic set against the real train split, overall and per class, on
+one feature space: FID, KID, precision/recall, density/coverage, PRD (F_8, F_1/8) and TV, ARC, MMD."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from synthval.metrics.arc import arc
+from synthval.metrics.frechet import frechet_distance, gaussian_stats
+from synthval.metrics.kernel import kid, median_distance, mmd_rbf
+from synthval.metrics.neighbours import manifold_metrics
+from synthval.metrics.prd import prd
+
+log = logging.getLogger("synthval.metrics")
+
+#: Metric names in report order; lower is better for the first group, higher for the second.
+LOWER_IS_BETTER = ("fid", "kid", "kid_std", "tv", "tv_std", "arc", "mmd")
+HIGHER_IS_BETTER = ("precision", "recall", "density", "coverage", "prd_f8", "prd_f1_8")
+
+
+@dataclass
+class QualitySettings:
+    """The config's ``quality`` section, less the extractor keys."""
+
+    max_samples: int = 5000
+    k_precision: int = 3
+    k_density: int = 5
+    prd_clusters: int = 20
+    prd_runs: int = 10
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    mmd_bandwidths: tuple[float, ...] = (0.5, 1.0, 2.0)
+    arc_eps_max: float = 1.0
+    arc_epsilons: int = 6
+    arc_steps: int = 150
+    per_class: bool = True
+
+    @classmethod
+    def from_config(cls, quality: dict[str, Any]) -> QualitySettings:
+        fields = cls.__dataclass_fields__
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in quality.items() if k in fields})
+
+
+def canonical(x: np.ndarray) -> np.ndarray:
+    """The rows of ``x`` in lexicographic order: every seeded choice below (subsampling, k-means
+    initialisation, ARC splits) then sees the same input whatever order the images came in."""
+    x = np.asarray(x, np.float64)
+    return x[np.lexsort(x.T[::-1])] if len(x) else x
+
+
+def _subsample(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    return x if len(x) <= n else x[np.sort(rng.choice(len(x), n, replace=False))]
+
+
+def compare(real: np.ndarray, fake: np.ndarray, settings: QualitySettings, seed: int) -> tuple[dict[str, float], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """All metrics of ``fake`` against ``real`` features, and the PRD and ARC curves."""
+    rng = np.random.default_rng(seed)
+    real = _subsample(canonical(real), settings.max_samples, rng)
+    fake = _subsample(canonical(fake), settings.max_samples, rng)
+    values: dict[str, float] = {"n_real": len(real), "n_fake": len(fake)}
+    values["fid"] = frechet_distance(*gaussian_stats(real), *gaussian_stats(fake))
+    values["kid"], values["kid_std"] = kid(real, fake, settings.kid_subsets, settings.kid_subset_size, seed)
+    m = manifold_metrics(real, fake, settings.k_precision, settings.k_density)
+    values.update(precision=m.precision, recall=m.recall, density=m.density, coverage=m.coverage)
+    curve = prd(real, fake, settings.prd_clusters, settings.prd_runs, seed=seed)
+    values.update(prd_f8=curve.f_8, prd_f1_8=curve.f_1_8, tv=curve.tv, tv_std=curve.tv_std)
+    scale = median_distance(real, seed=seed)
+    values["mmd"] = mmd_rbf(real, fake, [b * scale for b in settings.mmd_bandwidths])
+    a = arc(real, fake, settings.arc_eps_max, settings.arc_epsilons, settings.arc_steps, seed=seed)
+    values["arc"] = a.area
+    curves = {"prd": (curve.recall, curve.precision), "arc": (a.epsilons, a.accuracy)}
+    return values, curves
+
+
+def quality_tables(real: np.ndarray, real_labels: np.ndarray, fake: np.ndarray, fake_labels: np.ndarray, settings: QualitySettings,
+                   seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Metric rows ``{class, metric, value}`` and curve rows ``{class, curve, x, y}``, for the whole
+    sets (class ``all``) and, with ``per_class``, for each class present in both."""
+    scopes: list[tuple[str, np.ndarray, np.ndarray]] = [("all", real, fake)]
+    if settings.per_class:
+        minimum = max(settings.k_density, settings.k_precision) + 2
+        for c in np.union1d(np.unique(real_labels), np.unique(fake_labels)):
+            r, f = real[real_labels == c], fake[fake_labels == c]
+            if min(len(r), len(f)) < minimum:
+                log.warning("class %d: %d real and %d synthetic points, fewer than %d: no per-class metrics", c, len(r), len(f), minimum)
+                continue
+            scopes.append((str(int(c)), r, f))
+    rows, curve_rows = [], []
+    seed %= 2**31  # numpy's legacy RandomState (KID) and scikit-learn take 32-bit seeds
+    for i, (scope, r, f) in enumerate(scopes):
+        values, curves = compare(r, f, settings, seed + i)
+        rows += [{"class": scope, "metric": k, "value": float(v)} for k, v in values.items()]
+        for name, (x, y) in curves.items():
+            curve_rows += [{"class": scope, "curve": name, "x": float(a), "y": float(b)} for a, b in zip(x, y, strict=True)]
+        log.info("%s: FID %.3f, TV %.3f, precision %.3f, recall %.3f, ARC %.3f", scope, values["fid"], values["tv"], values["precision"],
+                 values["recall"], values["arc"])
+    return rows, curve_rows

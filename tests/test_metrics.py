@@ -1,0 +1,149 @@
+"""Quality metrics against independent numpy/scipy computations on fixed features."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from safetensors.torch import save_file
+from scipy.spatial.distance import cdist
+
+from synthval.metrics import arc, frechet_distance, gaussian_stats, kid, manifold_metrics, mmd_rbf, prd
+from synthval.metrics.extractors import build_extractor
+from synthval.metrics.prd import prd_curve
+from synthval.metrics.quality import QualitySettings, compare, quality_tables
+
+
+@pytest.fixture
+def sets():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(120, 6))
+    fake = rng.normal(size=(100, 6)) * 1.3 + 0.4
+    return real, fake
+
+
+def test_fid_matches_the_scipy_formula(sets):
+    real, fake = sets
+    mu1, s1, mu2, s2 = real.mean(0), np.cov(real.T), fake.mean(0), np.cov(fake.T)
+    expected = np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2 * scipy.linalg.sqrtm(s1 @ s2).real)
+    assert frechet_distance(*gaussian_stats(real), *gaussian_stats(fake)) == pytest.approx(expected, rel=1e-8)
+    assert frechet_distance(*gaussian_stats(real), *gaussian_stats(real.copy())) == pytest.approx(0, abs=1e-9)
+
+
+def test_kid_is_the_unbiased_polynomial_mmd(sets):
+    real, fake = sets
+    n = 100
+    x, y = real[:n], fake
+
+    def k(a, b):
+        return (a @ b.T / a.shape[1] + 1) ** 3
+
+    kxx, kyy, kxy = k(x, x), k(y, y), k(x, y)
+    expected = (kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2 * kxy.mean()
+    mean, std = kid(x, y, subsets=3, subset_size=n)  # a subset of all n points is the whole set, reordered
+    assert mean == pytest.approx(expected, rel=1e-9) and std == pytest.approx(0, abs=1e-12)
+
+
+def _reference_manifold(real, fake, k_pr, k_dc):
+    """Kynkäänniemi et al. and Naeem et al. written out with full distance matrices."""
+    rr, ff, rf = cdist(real, real), cdist(fake, fake), cdist(real, fake)
+    real_radius = np.sort(rr, axis=1)[:, k_pr]  # column 0 is the point itself
+    fake_radius = np.sort(ff, axis=1)[:, k_pr]
+    precision = np.mean((rf <= real_radius[:, None]).any(axis=0))
+    recall = np.mean((rf <= fake_radius[None, :]).any(axis=1))
+    real_radius_dc = np.sort(rr, axis=1)[:, k_dc]
+    density = (rf < real_radius_dc[:, None]).sum() / (k_dc * len(fake))
+    coverage = np.mean(rf.min(axis=1) < real_radius_dc)
+    return precision, recall, density, coverage
+
+
+@pytest.mark.parametrize("chunk", [7, 4096])  # blocks smaller than the sets must give the same answer
+def test_precision_recall_density_coverage_match_full_matrices(sets, chunk):
+    real, fake = sets
+    m = manifold_metrics(real, fake, k_pr=3, k_dc=5, chunk=chunk)
+    expected = _reference_manifold(real, fake, 3, 5)
+    assert (m.precision, m.recall, m.density, m.coverage) == pytest.approx(expected, abs=1e-12)
+    same = manifold_metrics(real, real.copy(), chunk=chunk)
+    assert same.precision == same.recall == same.coverage == 1.0
+    perm = np.random.default_rng(1).permutation(len(fake))
+    assert manifold_metrics(real[::-1], fake[perm], chunk=chunk) == m  # no dependence on sample order
+
+
+@pytest.mark.parametrize("chunk", [9, 4096])
+def test_mmd_matches_the_full_kernel_matrices(sets, chunk):
+    real, fake = sets
+    bandwidths = [0.5, 2.0]
+
+    def k(a, b):
+        d = cdist(a, b, "sqeuclidean")
+        return sum(np.exp(-d / (2 * s * s)) for s in bandwidths)
+
+    n, m = len(real), len(fake)
+    kxx, kyy, kxy = k(real, real), k(fake, fake), k(real, fake)
+    expected = (kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean()
+    assert mmd_rbf(real, fake, bandwidths, chunk=chunk) == pytest.approx(expected, rel=1e-9)
+
+
+def test_prd_curve_and_total_variation_on_histograms():
+    p, q = np.array([0.5, 0.3, 0.2, 0.0]), np.array([0.1, 0.3, 0.3, 0.3])
+    precision, recall = prd_curve(p, q, angles=1001)
+    tv = 0.5 * np.abs(p - q).sum()  # the textbook definition
+    assert precision[500] == pytest.approx(1 - tv, abs=1e-9) and recall[500] == pytest.approx(1 - tv, abs=1e-9)  # lambda = 1
+    assert precision[-1] == pytest.approx(np.minimum(p > 0, 1) @ q, abs=1e-6)  # lambda -> inf: Q's mass where P has support
+    assert recall[0] == pytest.approx((q > 0) @ p, abs=1e-6)  # lambda -> 0: P's mass where Q has support
+
+
+def test_prd_total_variation_for_identical_and_separated_sets(sets):
+    real, _ = sets
+    same = prd(real, real.copy(), clusters=10, runs=3)
+    assert same.tv == pytest.approx(0, abs=1e-12) and same.f_8 == pytest.approx(1, abs=1e-6) and same.f_1_8 == pytest.approx(1, abs=1e-6)
+    far = prd(real, real + 100, clusters=10, runs=3)
+    assert far.tv == pytest.approx(1, abs=1e-12) and far.f_8 < 1e-6
+
+
+def test_arc_is_near_zero_for_one_distribution_and_one_for_separated_sets():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(300, 8))
+    twin = rng.normal(size=(300, 8))
+    far = rng.normal(size=(300, 8)) + 6
+    near = arc(real, twin, steps=60, num_eps=4)
+    apart = arc(real, far, steps=60, num_eps=4)
+    assert near.area < 0.15 and apart.area > 0.9
+    assert apart.accuracy[0] == 1.0 and len(near.epsilons) == 4 and near.epsilons[-1] == 1.0
+
+
+def test_quality_tables_cover_every_metric_overall_and_per_class(sets):
+    real, fake = sets
+    real_labels, fake_labels = np.arange(len(real)) % 2, np.arange(len(fake)) % 2
+    settings = QualitySettings(prd_runs=2, arc_steps=20, arc_epsilons=3, kid_subsets=5)
+    rows, curves = quality_tables(real, real_labels, fake, fake_labels, settings, seed=0)
+    metrics = {r["metric"] for r in rows}
+    assert {"fid", "kid", "precision", "recall", "density", "coverage", "prd_f8", "prd_f1_8", "tv", "arc", "mmd"} <= metrics
+    assert {r["class"] for r in rows} == {"all", "0", "1"} and {c["curve"] for c in curves} == {"prd", "arc"}
+    # the same sets in another order give the same numbers
+    perm_r, perm_f = np.random.default_rng(2).permutation(len(real)), np.random.default_rng(3).permutation(len(fake))
+    again, _ = compare(real[perm_r], fake[perm_f], settings, seed=0)
+    first, _ = compare(real, fake, settings, seed=0)
+    assert again == first
+
+
+def test_extractors_load_local_weights_and_refuse_missing_ones(tmp_path):
+    from torchvision.models import inception_v3
+
+    torch.manual_seed(0)
+    net = inception_v3(weights=None, aux_logits=False, init_weights=True)
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "inception.safetensors"))
+    extractor = build_extractor({"extractor": "inception", "weights": str(tmp_path / "inception.safetensors")}, None)
+    images = np.random.default_rng(0).integers(0, 255, (2, 16, 16, 1), dtype=np.uint8)
+    features = extractor(images)
+    assert features.shape == (2, 2048) and extractor.info["weights"].endswith("inception.safetensors")
+
+    import timm
+
+    small = timm.create_model("resnet10t", pretrained=False, num_classes=0)
+    save_file(small.state_dict(), str(tmp_path / "timm.safetensors"))
+    extractor = build_extractor({"extractor": "timm", "timm_model": "resnet10t", "weights": str(tmp_path / "timm.safetensors"), "input_size": 32}, None)
+    assert extractor(images).shape == (2, small.num_features) and extractor.info["model"] == "resnet10t"
+    with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
+        build_extractor({"extractor": "inception", "weights": str(tmp_path / "missing.safetensors")}, None)
+    with pytest.raises(ValueError, match="does not hold timm resnet10t weights"):
+        build_extractor({"extractor": "timm", "timm_model": "resnet10t", "weights": str(tmp_path / "inception.safetensors")}, None)

@@ -65,6 +65,8 @@ def test_zoo_members_are_named_parsed_and_specified():
     names = [m.name for m in members(zoo)]
     assert len(names) == 3 * 4 * 2 * 2 and "cnn-wide-s3-fit" in names and "rwnn01-base-s0" in names
     assert all(parse_model(n).name == n for n in names)
+    few = [m for m in members({**zoo, "fit_seeds": [3]}) if m.split == "fit"]
+    assert len(few) == 3 * 4 and {m.seed for m in few} == {3}  # the fit sub-split's members only for fit_seeds
     assert parse_model("rwnn01-base-s0") == Member("rwnn01", "base", 0, "train") and parse_model("rwnn01-base-s0").family == "rwnn"
     # zoo-wide settings < the architecture's own < the variant's
     wide = member_spec(zoo, parse_model("cnn-wide-s3-fit"), 0)

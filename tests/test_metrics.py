@@ -7,9 +7,10 @@ import torch
 from safetensors.torch import save_file
 from scipy.spatial.distance import cdist
 
-from synthval.metrics import arc, frechet_distance, gaussian_stats, kid, manifold_metrics, mmd_rbf, prd
+from synthval.metrics import frechet_distance, gaussian_stats, kid, manifold_metrics, mmd_rbf
+from synthval.metrics.arc import arc
 from synthval.metrics.extractors import build_extractor
-from synthval.metrics.prd import prd_curve
+from synthval.metrics.prd import prd, prd_curve
 from synthval.metrics.quality import QualitySettings, compare, quality_tables
 
 

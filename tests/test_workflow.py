@@ -62,7 +62,8 @@ def test_dry_run_plans_every_stage(tmp_path):
     jobs = dry_run_jobs(tmp_path)
     assert jobs == {"prepare_data": 1, "train_reference": 1, "train_generator": 3, "train_class_generator": 10, "assemble_class_generators": 1,
                     "synthesize_shard": 12, "index_synthetic": 4, "plot_samples": 4, "convert_webdataset": 12, "index_webdataset": 4,
-                    "train_classifier": 12, "predict": 12, "rank_models": 1, "features": 5, "quality": 4, "render_report": 1, "all": 1}
+                    "train_classifier": 12, "predict": 12, "rank_models": 1, "features": 5, "quality": 4, "select_models": 1, "render_report": 1,
+                    "all": 1}
 
 
 def test_variants_of_other_lengths_train_in_their_own_rule(tmp_path):
@@ -78,7 +79,8 @@ def test_variants_of_other_lengths_train_in_their_own_rule(tmp_path):
 
 def test_full_run_writes_the_report_and_consistent_tables(run):
     html = (run / "results" / "report" / "report.html").read_text()
-    for section in ("Data and splits", "Generators", "Synthetic-data quality", "Classifier zoo", "Rank preservation", "Findings"):
+    for section in ("Data and splits", "Generators", "Synthetic-data quality", "Classifier zoo", "Rank preservation", "Selection protocols",
+                    "Calibration", "Corollary 3.3", "Findings"):
         assert section in html
     assert "http://" not in html and "https://" not in html  # self-contained
     errors = pl.read_parquet(run / "results" / "selection" / "train300" / "errors.parquet")
@@ -110,6 +112,24 @@ def test_quality_metrics_for_every_synthetic_set(run):
         curves = pl.read_parquet(folder / name / "curves.parquet")
         assert set(curves["curve"]) == {"prd", "arc"}
     assert 'alt="PRD and ARC curves, train300"' in html and "reference</b> extractor" in html
+
+
+def test_selection_protocols_calibration_and_corollary_tables(run):
+    folder = run / "results" / "selection" / "train300"
+    protocols = pl.read_parquet(folder / "protocols.parquet")
+    assert set(protocols["generator"]) == set(GENERATORS)
+    assert set(protocols["protocol"]) == {"baseline (last epoch, any seed)", "ES", "RSS", "ES + RSS", "random model", "standard protocol",
+                                          "synthetic protocol", "oracle"}
+    assert (protocols["regret"] >= -1e-12).all() and (protocols["low"] <= protocols["high"]).all()
+    oracle = protocols.filter(pl.col("protocol") == "oracle")["test_error"]
+    errors = pl.read_parquet(folder / "errors.parquet").filter(pl.col("eval_set") == "test")
+    assert (oracle == errors["error"].min()).all()  # the oracle is the best test error of any model and epoch
+    calibration = pl.read_parquet(folder / "calibration.parquet")
+    assert set(calibration["calibration_models"]) == {1, 5, 6} and (calibration["evaluation_models"] == 6).all()  # 6 fit members calibrate
+    corollary = pl.read_parquet(folder / "corollary.parquet")
+    assert (corollary["pairs"] == 15).all() and (corollary["pairs_above_tv"] + corollary["pairs_below_tv"] == 15).all()
+    html = (run / "results" / "report" / "report.html").read_text()
+    assert "val</b> split, never the test split" in html
 
 
 def test_generator_records_name_the_kept_checkpoint(run):
@@ -176,7 +196,7 @@ def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):
     for shard in shards:
         shard.unlink()
     assert dry_run_jobs(run) == {"synthesize_shard": 3, "index_synthetic": 3, "plot_samples": 3, "convert_webdataset": 3, "index_webdataset": 3,
-                                 "predict": 12, "rank_models": 1, "features": 3, "quality": 3, "render_report": 1, "all": 1}
+                                 "predict": 12, "rank_models": 1, "features": 3, "quality": 3, "select_models": 1, "render_report": 1, "all": 1}
     snakemake(run)
     assert [hashlib.sha256(s.read_bytes()).hexdigest() for s in shards] == before  # same seed, same bytes
     assert "Nothing to be done" in snakemake(run, "-n").stdout
@@ -188,7 +208,7 @@ def test_growing_the_zoo_trains_only_the_new_members(run, tmp_path):
     config["zoo"]["seeds"].append(2)
     bigger.write_text(yaml.safe_dump(config))
     jobs = dry_run_jobs_for(run, bigger)
-    assert jobs == {"train_classifier": 6, "predict": 6, "rank_models": 1, "render_report": 1, "all": 1}  # 3 architectures x 2 splits
+    assert jobs == {"train_classifier": 6, "predict": 6, "rank_models": 1, "select_models": 1, "render_report": 1, "all": 1}  # 3 architectures x 2 splits
 
 
 def test_snakemake_report_zip(run):

@@ -53,8 +53,10 @@ def architectures(zoo: dict) -> list[str]:
 
 
 def members(zoo: dict) -> list[Member]:
-    """Every member, architectures x variants x seeds x training splits."""
-    return [Member(a, v, s, split) for split in zoo["train_splits"] for a in architectures(zoo) for v in zoo["variants"] for s in zoo["seeds"]]
+    """Every member, architectures x variants x seeds x training splits (``fit_seeds``, when set, are
+    the seeds of the fit sub-split's members)."""
+    seeds = {"train": zoo["seeds"], "fit": zoo.get("fit_seeds") or zoo["seeds"]}
+    return [Member(a, v, s, split) for split in zoo["train_splits"] for a in architectures(zoo) for v in zoo["variants"] for s in seeds[split]]
 
 
 def graph_seed(global_seed: int, index: int) -> int:

@@ -28,6 +28,7 @@ CLASSES = [f"{c:03d}" for c in range(num_classes(config) or 0)]
 ALL_MODELS = [m.name for m in members(config["zoo"])]
 MODELS = [m for m in ALL_MODELS if parse_model(m).split == "train"]
 SHARDS = [f"{i:05d}" for i in range(config["synthesis"]["shards"])]
+SELECTION_TABLES = ["protocols", "calibration", "corollary"]
 # the saved-epoch tags of each group of variants training equally long
 EPOCH_GROUPS = {
     tuple(f"{e:03d}" for e in epochs): variants
@@ -155,6 +156,11 @@ def errors_table(trainset):
 
 def rank_table(trainset):
     return path("selection", trainset, "rank_correlation.parquet")
+
+
+def selection_table(trainset, name):
+    """Protocol, calibration and Corollary 3.3 tables of one training set."""
+    return path("selection", trainset, f"{name}.parquet")
 
 
 def scatter_plot(trainset):
@@ -344,6 +350,15 @@ def quality_seed(wildcards):
     )
 
 
+def selection_inputs(wildcards):
+    """Predictions of every member (the fit members are the standard protocol's and calibration's),
+    and the quality tables (their total variation)."""
+    return {
+        "predictions": [predictions(wildcards.trainset, m) for m in ALL_MODELS],
+        "quality": [quality_table(wildcards.trainset, g) for g in GENERATORS],
+    }
+
+
 def predictions_of(wildcards):
     return [predictions(wildcards.trainset, m) for m in MODELS]
 
@@ -369,6 +384,7 @@ def all_outputs():
         for g in PER_CLASS:
             outputs += [class_generator_weights(t, g, c) for c in CLASSES]
         outputs += [errors_table(t), rank_table(t), scatter_plot(t)]
+        outputs += [selection_table(t, n) for n in SELECTION_TABLES]
         outputs += [features_file(t, d) for d in ["train", *GENERATORS]]
         for g in GENERATORS:
             outputs += [

@@ -35,6 +35,11 @@ rule render_report:
             trainset=TRAINSETS,
             generator=GENERATORS,
         ),
+        selection=expand(
+            selection_table("{trainset}", "{name}"),
+            trainset=TRAINSETS,
+            name=SELECTION_TABLES,
+        ),
     output:
         html=report(
             report_html(),
@@ -54,5 +59,6 @@ rule render_report:
         config=config,
         trainsets=TRAINSETS,
         generators=GENERATORS,
+        tables=SELECTION_TABLES,
     script:
         "../scripts/render_report.py"

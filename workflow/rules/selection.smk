@@ -29,3 +29,30 @@ rule rank_models:
         trainset="{trainset}",
     script:
         "../scripts/rank_models.py"
+
+
+rule select_models:
+    input:
+        unpack(selection_inputs),
+    output:
+        protocols=selection_table("{trainset}", "protocols"),
+        calibration=selection_table("{trainset}", "calibration"),
+        corollary=selection_table("{trainset}", "corollary"),
+    log:
+        log_path("select_models", "{trainset}"),
+    benchmark:
+        bench_path("select_models", "{trainset}")
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(4000),
+        runtime=grow_with_attempt(30),
+    params:
+        settings=lambda wildcards: canonical(config["selection"]),
+        generators=GENERATORS,
+        seed=lambda wildcards: derive_seed(
+            config["seed"], "selection", wildcards.trainset
+        ),
+    script:
+        "../scripts/select_models.py"

@@ -24,5 +24,6 @@ build_report(
     quality={t: {"tables": [snakemake.input.quality_tables[i * len(p.generators) + j] for j in range(len(p.generators))],
                  "curves": [snakemake.input.quality_curves[i * len(p.generators) + j] for j in range(len(p.generators))]}
              for i, t in enumerate(p.trainsets)},
+    selection={t: {name: snakemake.input.selection[i * len(p.tables) + j] for j, name in enumerate(p.tables)} for i, t in enumerate(p.trainsets)},
 )
 log.info("report written to %s", snakemake.output.html)

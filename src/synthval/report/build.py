@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 import yaml
@@ -15,13 +17,16 @@ from synthval.report.figures import generator_history, quality_curves
 from synthval.report.html import Report, image_tag, run_metadata, table_html
 from synthval.selection import last_epoch
 
+T = TypeVar("T")
+
 
 def build_report(out: str | Path, *, title: str, config: dict, summaries: dict[str, str | Path], generators: dict[tuple[str, str], dict[str, str]],
                  references: dict[str, str | Path], histories: dict[str, list[str | Path]], errors: dict[str, str | Path], ranks: dict[str, str | Path], scatters: dict[str, str | Path],
-                 quality: dict[str, dict[str, list[str | Path]]]) -> None:
+                 quality: dict[str, dict[str, list[str | Path]]], selection: dict[str, dict[str, str | Path]]) -> None:
     """``generators`` maps (trainset, generator) to {"weights", "grid", "manifest"} paths; the dicts of
     reference-classifier histories, zoo histories (a list of files each), errors, ranks, scatters and
-    quality ({"tables": [...], "curves": [...]}, one file per generator) are keyed by training-set name."""
+    quality ({"tables": [...], "curves": [...]}, one file per generator) and selection ({"protocols",
+    "calibration", "corollary"} tables) are keyed by training-set name."""
     report = Report(title)
     meta = run_metadata()
     report.add("run", "Run", table_html(pl.DataFrame({"item": list(meta), "value": list(meta.values())}))
@@ -33,7 +38,11 @@ def build_report(out: str | Path, *, title: str, config: dict, summaries: dict[s
     all_errors = {t: pl.read_parquet(p) for t, p in errors.items()}
     report.add("zoo", "Classifier zoo", _zoo_section(histories, all_errors))
     report.add("rank", "Rank preservation", _rank_section(all_ranks, scatters))
-    report.add("findings", "Findings", _findings(all_errors, all_ranks))
+    tables = {t: {k: pl.read_parquet(p) for k, p in files.items()} for t, files in selection.items()}
+    report.add("protocols", "Selection protocols", _protocol_section(tables))
+    report.add("calibration", "Calibration", _calibration_section(tables))
+    report.add("corollary", "Corollary 3.3", _corollary_section(tables))
+    report.add("findings", "Findings", _findings(all_errors, all_ranks, tables))
     report.write(out)
 
 
@@ -142,15 +151,59 @@ def _zoo_section(histories: dict[str, list[str | Path]], errors: dict[str, pl.Da
     return "".join(parts)
 
 
+def _per_trainset(intro: str, items: dict[str, T], render: Callable[[str, T], str]) -> str:
+    """An introductory paragraph, then one sub-section per training set."""
+    return f"<p>{intro}</p>" + "".join(f"<h3>{html.escape(t)}</h3>{render(t, item)}" for t, item in items.items())
+
+
 def _rank_section(ranks: dict[str, pl.DataFrame], scatters: dict[str, str | Path]) -> str:
-    parts = ["<p>Spearman's rho and Kendall's tau between each synthetic set's model errors and the test errors "
-             "(seed 000 §4.1). rho near 1: the synthetic set ranks models as real data does.</p>"]
-    for trainset, rank in ranks.items():
-        parts.append(f"<h3>{html.escape(trainset)}</h3>" + table_html(rank.drop("reference")) + image_tag(scatters[trainset], f"synthetic vs test error, {trainset}"))
-    return "".join(parts)
+    intro = ("Spearman's rho and Kendall's tau between each synthetic set's model errors and the test errors (seed 000 §4.1), with 95% "
+             "bootstrap intervals over models (<code>_low</code>, <code>_high</code>), over the members trained on the train split at their "
+             "last epoch. rho near 1: the synthetic set ranks models as real data does.")
+    return _per_trainset(intro, ranks, lambda t, rank: table_html(rank.drop("reference")) + image_tag(scatters[t], f"synthetic vs test error, {t}"))
 
 
-def _findings(errors: dict[str, pl.DataFrame], ranks: dict[str, pl.DataFrame]) -> str:
+def _protocol_section(tables: dict[str, dict[str, pl.DataFrame]]) -> str:
+    intro = ("Seed 000 §4.2. Every protocol chooses by the set in the <i>selection</i> column (a synthetic set; <b>val</b>: the standard "
+             "protocol's real validation split, scored with the members trained on the fit sub-split; <b>test</b>: the oracle, a lower bound "
+             "no protocol can reach) and is scored by the <b>test</b> error of what it chose. ES: best synthetic epoch per training run; RSS: "
+             "best seed per configuration at the last epoch; ES + RSS: best (seed, epoch) per configuration; the baseline is the last epoch "
+             "of any seed. HPS: random model, the standard protocol, the synthetic protocol (best model and epoch over the whole zoo) and "
+             "the oracle. Intervals: 95% bootstrap over configurations; regret: test error minus the oracle's.")
+
+    def render(trainset: str, t: dict[str, pl.DataFrame]) -> str:
+        return table_html(t["protocols"].select("generator", "protocol", "selection", pl.col("test_error").alias("test error"),
+                                                pl.col("low").alias("95% low"), pl.col("high").alias("95% high"), "regret",
+                                                pl.col("units").alias("runs or configurations")))
+
+    return _per_trainset(intro, tables, render)
+
+
+def _calibration_section(tables: dict[str, dict[str, pl.DataFrame]]) -> str:
+    intro = ("Seed 000 §4.4, eq. 1: per-class ridge weights over the synthetic images, fitted so that the weighted synthetic errors of the "
+             "calibration models match their real per-class errors. Calibration models are the members trained on the <b>fit</b> sub-split, "
+             "and their real errors come from the <b>val</b> split, never the test split; the calibrated errors of the members trained on "
+             "the whole train split (never used to calibrate) are then ranked against their test errors. Spearman rho is the mean over "
+             "random draws of the calibration models (min and max alongside), next to the uncalibrated rho. With a single calibration "
+             "model the centred regression has nothing to fit and every model gets the same estimate, so rho is undefined (NaN).")
+
+    def render(trainset: str, t: dict[str, pl.DataFrame]) -> str:
+        if t["calibration"].height == 0:
+            return "<p>Not computed: calibration needs members trained on the fit sub-split (<code>zoo.train_splits: [train, fit]</code>).</p>"
+        return table_html(t["calibration"].drop("real_split"))
+
+    return _per_trainset(intro, tables, render)
+
+
+def _corollary_section(tables: dict[str, dict[str, pl.DataFrame]]) -> str:
+    intro = ("Seed 000 Corollary 3.3: a pair of models whose synthetic errors differ by more than the total variation TV between the real "
+             "and synthetic distributions (estimated from PRD, see the quality section) keeps its order on the test split. Over all pairs "
+             "of models trained on the train split, at their last epoch: the share of pairs above TV whose test order agrees (the corollary "
+             "predicts 1) and the same share among the other pairs.")
+    return _per_trainset(intro, tables, lambda t, item: table_html(item["corollary"]))
+
+
+def _findings(errors: dict[str, pl.DataFrame], ranks: dict[str, pl.DataFrame], tables: dict[str, dict[str, pl.DataFrame]]) -> str:
     items = []
     for trainset, rank in ranks.items():
         err = errors[trainset]
@@ -164,4 +217,23 @@ def _findings(errors: dict[str, pl.DataFrame], ranks: dict[str, pl.DataFrame]) -
                 f"Spearman rho = {row['spearman']:.3f} (Kendall tau = {row['kendall']:.3f}): {strength} rank preservation; test errors span "
                 f"{test.min() * 100:.2f}% to {test.max() * 100:.2f}%.</li>"
             )
+    for trainset, t in tables.items():
+        hps = t["protocols"].filter(pl.col("protocol").is_in(["synthetic protocol", "standard protocol"]))
+        for generator in hps["generator"].unique(maintain_order=True):
+            rows = {r["protocol"]: r for r in hps.filter(pl.col("generator") == generator).iter_rows(named=True)}
+            if len(rows) < 2:
+                continue
+            syn, std = rows["synthetic protocol"], rows["standard protocol"]
+            verdict = "beats" if syn["test_error"] < std["test_error"] else "does not beat"
+            items.append(f"<li>On <b>{html.escape(trainset)}</b>, choosing with <b>{html.escape(generator)}</b> (synthetic protocol, test error "
+                         f"{syn['test_error'] * 100:.2f}%) {verdict} the standard protocol ({std['test_error'] * 100:.2f}%).</li>")
+        cal = t["calibration"]
+        if cal.height:
+            for generator in cal["generator"].unique(maintain_order=True):
+                defined = cal.filter(pl.col("generator") == generator, pl.col("spearman").is_not_nan())
+                if defined.height == 0:
+                    continue
+                best = defined.sort("spearman", descending=True).row(0, named=True)
+                items.append(f"<li>Calibrating <b>{html.escape(generator)}</b> on {trainset}: rho {best['uncalibrated_spearman']:.3f} uncalibrated, "
+                             f"{best['spearman']:.3f} at best ({best['calibration_models']} calibration models, lambda {best['ridge']:g}).</li>")
     return f"<ul>{''.join(items)}</ul>"

@@ -49,7 +49,8 @@ def error_scatter(errors: pl.DataFrame, rank: pl.DataFrame, path: str | Path, re
             sel = wide.filter(families == family)
             ax.scatter(sel[eval_set] * 100, sel[reference] * 100, label=family, s=22)
         row = rank.filter(pl.col("eval_set") == eval_set).row(0, named=True)
-        ax.set_title(f"{eval_set}: Spearman rho = {row['spearman']:.2f} (n={row['n_models']})", fontsize=9)
+        interval = f" [{row['spearman_low']:.2f}, {row['spearman_high']:.2f}]" if "spearman_low" in row else ""
+        ax.set_title(f"{eval_set}: Spearman rho = {row['spearman']:.2f}{interval} (n={row['n_models']})", fontsize=9)
         ax.set_xlabel(f"synthetic error, {eval_set} (%)")
         ax.set_ylabel(f"{reference} error (%)")
         ax.grid(alpha=0.3)

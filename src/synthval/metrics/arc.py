@@ -52,7 +52,7 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: flo
         return float(((model(adv).squeeze(1) > 0).float() == y).float().mean())
 
 
-def arc(real: np.ndarray, fake: np.ndarray, eps_max: float = 1.0, num_eps: int = 6, steps: int = 150, pgd_steps: int = 5,
+def arc(real: np.ndarray, fake: np.ndarray, eps_max: float = 0.5, num_eps: int = 6, steps: int = 150, pgd_steps: int = 5,
         hidden: int = 128, batch_size: int = 256, test_fraction: float = 0.3, seed: int = 0) -> ARC:
     """ARC of ``fake`` against ``real`` features (see the module docstring)."""
     gen = np.random.default_rng(seed)

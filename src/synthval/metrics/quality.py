@@ -34,7 +34,7 @@ class QualitySettings:
     kid_subsets: int = 100
     kid_subset_size: int = 1000
     mmd_bandwidths: tuple[float, ...] = (0.5, 1.0, 2.0)
-    arc_eps_max: float = 1.0
+    arc_eps_max: float = 0.5
     arc_epsilons: int = 6
     arc_steps: int = 150
     per_class: bool = True

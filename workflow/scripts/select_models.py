@@ -11,12 +11,14 @@ from synthval.selection.protocols import es_rss_table, hps_table, summaries_fram
 from synthval.selection.ranking import last_epoch
 
 p = snakemake.params
-log = setup(snakemake.threads, seed=p.seed % 2**31, log_file=snakemake.log[0])
+seed = p.seed % 2**31  # numpy's and scipy's bootstraps take 32-bit seeds
+log = setup(snakemake.threads, seed=seed, log_file=snakemake.log[0])
 settings = p.settings
 predictions = pl.concat([pl.read_parquet(f) for f in snakemake.input.predictions])
 errors = model_errors(predictions)
 members = with_members(errors)
-last = last_epoch(members)
+train_last = last_epoch(members).filter(pl.col("split") == "train")
+test = dict(train_last.filter(pl.col("eval_set") == "test").select("model", "error").iter_rows())
 tv = {}
 for path in snakemake.input.quality:
     table = pl.read_parquet(path).filter(pl.col("class") == "all", pl.col("metric") == "tv")
@@ -24,16 +26,14 @@ for path in snakemake.input.quality:
 
 protocols, calibration, corollary = [], [], []
 for generator in p.generators:
-    rows = es_rss_table(errors, generator, settings["repeats"], p.seed % 2**31) + hps_table(errors, generator, settings["repeats"], p.seed % 2**31)
+    rows = es_rss_table(errors, generator, settings["repeats"], seed) + hps_table(errors, generator, settings["repeats"], seed)
     protocols.append(summaries_frame(rows, generator=generator))
     for row in rows:
         log.info("%s %s: test error %.4f [%.4f, %.4f], regret %.4f", generator, row.protocol, row.test_error, row.low, row.high, row.regret)
-    train_last = last.filter(pl.col("split") == "train")
     synthetic = dict(train_last.filter(pl.col("eval_set") == generator).select("model", "error").iter_rows())
-    test = dict(train_last.filter(pl.col("eval_set") == "test").select("model", "error").iter_rows())
     corollary.append({"generator": generator, **corollary_check(synthetic, test, tv[generator])})
     sweep = calibration_sweep(predictions, members, generator, settings["calibration_models"], settings["ridge"], settings["calibration_draws"],
-                              p.seed % 2**31)
+                              seed)
     if sweep.height:
         calibration.append(sweep)
         for best in sweep.filter(pl.col("spearman").is_not_nan()).sort("spearman", descending=True).head(1).iter_rows(named=True):

@@ -19,6 +19,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from synthval.selection.ranking import last_epoch
+
 
 def fit_ridge(correct: np.ndarray, real_error: np.ndarray, lam: float) -> tuple[np.ndarray, float]:
     """Closed-form ridge regression with an unpenalised intercept: ``real_error ~ correct @ w + b``."""
@@ -77,7 +79,7 @@ def calibration_sweep(predictions: pl.DataFrame, members: pl.DataFrame, generato
     ridge strength, ``draws`` random draws each. Calibration models are the members trained on the
     fit sub-split; their real per-class errors come from the val split (never the test split, which
     only scores the result). Empty when the zoo has no fit members."""
-    last = members.filter(pl.col("epoch") == pl.col("epoch").max().over("model"))
+    last = last_epoch(members)
     epoch_of = dict(last.select("model", "epoch").unique().iter_rows())
     calibration_models = sorted(last.filter(pl.col("split") == "fit")["model"].unique().to_list())
     evaluation_models = sorted(last.filter(pl.col("split") == "train")["model"].unique().to_list())

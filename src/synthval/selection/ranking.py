@@ -52,7 +52,7 @@ def rank_correlation(errors: pl.DataFrame, reference: str = "test", repeats: int
         constant = len(ref) < 3 or ref.std() == 0 or other.std() == 0
         rho, p_rho = (float("nan"), float("nan")) if constant else stats.spearmanr(other, ref)
         tau, p_tau = (float("nan"), float("nan")) if constant else stats.kendalltau(other, ref)
-        intervals = _bootstrap_correlations(ref, other, repeats, seed) if not constant else _bootstrap_correlations(ref[:0], other[:0], 0, seed)
+        intervals = _bootstrap_correlations(ref, other, 0 if constant else repeats, seed)
         rows.append({"eval_set": eval_set, "reference": reference, "n_models": len(ref), "spearman": float(rho), "spearman_p": float(p_rho),
                      "kendall": float(tau), "kendall_p": float(p_tau), **intervals})
     schema = {"eval_set": pl.String, "reference": pl.String, "n_models": pl.Int64, "spearman": pl.Float64, "spearman_p": pl.Float64,

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from synthval.data import DatasetNotFoundError, load_dataset, make_splits, read_image_set, write_sharded
-from synthval.data.images import decode_png, encode_png
+from synthval.data.augment import augment_images, augmented_set
+from synthval.data.images import ImageSet, decode_png, encode_png
 from synthval.io import IntegrityError
 
 
@@ -151,3 +152,44 @@ def test_webdataset_shards_are_deterministic_and_verified(tmp_path, tiny_images)
         read_image_set(tmp_path / "manifest.json")
     with pytest.raises(ValueError, match="may not contain"):
         write_tar_shard(tmp_path / "c.tar", ["a.b"], images[:1], labels[:1], {})
+
+
+NO_CHANGE = {"rotation": 0, "scale": 0, "shift": 0, "brightness": 0, "contrast": 0, "flip": False}
+
+
+def test_augmentation_without_changes_is_the_identity():
+    images = np.random.default_rng(0).integers(0, 256, (20, 12, 12, 3), dtype=np.uint8)
+    assert np.array_equal(augment_images(images, NO_CHANGE, seed=1), images)
+
+
+def test_augmentation_flips_half_the_images_exactly():
+    images = np.random.default_rng(1).integers(0, 256, (200, 8, 8, 1), dtype=np.uint8)
+    out = augment_images(images, {**NO_CHANGE, "flip": True}, seed=3)
+    mirrored = np.array([np.array_equal(o, i[:, ::-1]) for o, i in zip(out, images, strict=True)])
+    unchanged = np.array([np.array_equal(o, i) for o, i in zip(out, images, strict=True)])
+    assert (mirrored | unchanged).all() and 70 < mirrored.sum() < 130
+
+
+def test_augmentation_shift_of_one_pixel_moves_the_image():
+    # a 1/8 shift of an 8-pixel image is one pixel; with scale/rotation off, the content moves by 0 or 1
+    # pixel (rounded bilinear), and the photometric terms follow numpy's formula
+    images = np.zeros((50, 8, 8, 1), np.uint8)
+    images[:, 3:5, 3:5] = 200
+    out = augment_images(images, {**NO_CHANGE, "shift": 1 / 8}, seed=0)
+    assert (out.reshape(50, -1).sum(1) > 0).all()
+    assert not np.array_equal(out, images)
+    bright = augment_images(images, {**NO_CHANGE, "brightness": 0.5}, seed=0).astype(float)
+    factor = bright.max(axis=(1, 2, 3)) / 200
+    assert ((factor > 0.49) & (factor < 1.51)).all() and np.allclose(bright, np.round(np.clip(images * factor[:, None, None, None], 0, 255)), atol=1)
+
+
+def test_augmented_set_is_seeded_and_keys_every_copy():
+    images = np.random.default_rng(2).integers(0, 256, (10, 8, 8, 1), dtype=np.uint8)
+    base = ImageSet([f"k{i}" for i in range(10)], images, np.arange(10))
+    one = augmented_set(base, {"copies": 1}, seed=5)
+    two = augmented_set(base, {"copies": 2}, seed=5)
+    assert two.keys[:10] == one.keys and two.keys[10] == "k0-aug1" and np.array_equal(two.labels, np.tile(np.arange(10), 2))
+    assert np.array_equal(two.images[:10], one.images)  # adding copies keeps the earlier ones
+    assert np.array_equal(augmented_set(base, {"copies": 1}, seed=5).images, one.images)
+    assert not np.array_equal(augmented_set(base, {"copies": 1}, seed=6).images, one.images)
+    assert not np.array_equal(one.images, images)

@@ -66,6 +66,18 @@ def test_hps_protocols_against_the_oracle(zoo):
     assert table["random model"].test_error == pytest.approx((0.20 + 0.22 + 0.15 + 0.11) / 4)
 
 
+def test_hps_bootstrap_weighs_configurations_drawn_twice():
+    # one seed per configuration: the random model's bootstrap means must be the means over multisets
+    # of configurations (a draw of a, a, b averages a twice, not the set {a, b})
+    errs = {"a": 0.05, "b": 0.1, "c": 0.2, "d": 0.3, "e": 0.5, "f": 0.8}
+    zoo = _errors([(f"{c}-base-s0", 1, e_set, e) for c, e in errs.items() for e_set in ("test", "syn")])
+    table = {r.protocol: r for r in hps_table(zoo, "syn", repeats=400, seed=11)}
+    rng = np.random.default_rng(11)
+    means = [np.mean([errs[c] for c in rng.choice(sorted(errs), len(errs), replace=True)]) for _ in range(400)]
+    assert table["random model"].low == pytest.approx(np.percentile(means, 2.5))
+    assert table["random model"].high == pytest.approx(np.percentile(means, 97.5))
+
+
 def test_a_set_that_copies_the_test_labels_ranks_perfectly(zoo):
     copy = pl.concat([zoo, zoo.filter(pl.col("eval_set") == "test").with_columns(eval_set=pl.lit("copy"))])
     rank = rank_correlation(copy.filter(~pl.col("model").str.ends_with("-fit")), repeats=200).filter(pl.col("eval_set") == "copy").row(0, named=True)

@@ -62,7 +62,7 @@ def test_dry_run_plans_every_stage(tmp_path):
     jobs = dry_run_jobs(tmp_path)
     assert jobs == {"prepare_data": 1, "train_reference": 1, "train_generator": 3, "train_class_generator": 10, "assemble_class_generators": 1,
                     "synthesize_shard": 12, "index_synthetic": 4, "plot_samples": 4, "convert_webdataset": 12, "index_webdataset": 4,
-                    "train_classifier": 12, "predict": 12, "rank_models": 1, "features": 5, "quality": 4, "select_models": 1, "render_report": 1,
+                    "augment_split": 2, "train_classifier": 12, "predict": 12, "rank_models": 1, "features": 5, "quality": 4, "select_models": 1, "render_report": 1,
                     "all": 1}
 
 
@@ -84,10 +84,11 @@ def test_full_run_writes_the_report_and_consistent_tables(run):
         assert section in html
     assert "http://" not in html and "https://" not in html  # self-contained
     errors = pl.read_parquet(run / "results" / "selection" / "train300" / "errors.parquet")
-    assert set(errors["eval_set"]) == {"test", *GENERATORS} and errors["model"].n_unique() == 6
+    assert set(errors["eval_set"]) == {"test", "augmented", *GENERATORS} and errors["model"].n_unique() == 6
     test_rows = errors.filter(pl.col("eval_set") == "test")
     assert (test_rows["n"] == 1797 - 300).all()
     assert (errors.filter(pl.col("eval_set") == "wgan")["n"] == 120).all()
+    assert (errors.filter(pl.col("eval_set") == "augmented")["n"] == 300).all()  # one copy of each train image
     rank = pl.read_parquet(run / "results" / "selection" / "train300" / "rank_correlation.parquet").row(0, named=True)
     assert f"{rank['spearman']:.3f}" in html
     for name in ("wgan", "sngan_pc", "ddpm"):  # class-balanced: 12 per class
@@ -117,7 +118,7 @@ def test_quality_metrics_for_every_synthetic_set(run):
 def test_selection_protocols_calibration_and_corollary_tables(run):
     folder = run / "results" / "selection" / "train300"
     protocols = pl.read_parquet(folder / "protocols.parquet")
-    assert set(protocols["generator"]) == set(GENERATORS)
+    assert set(protocols["eval_set"]) == {"augmented", *GENERATORS}
     assert set(protocols["protocol"]) == {"baseline (last epoch, any seed)", "ES", "RSS", "ES + RSS", "random model", "standard protocol",
                                           "synthetic protocol", "oracle"}
     assert (protocols["regret"] >= -1e-12).all() and (protocols["low"] <= protocols["high"]).all()
@@ -156,9 +157,14 @@ def test_fit_members_train_on_fit_and_are_validated_on_val(run):
     predictions = run / "results" / "predictions" / "train300"
     assert sorted(p.name for p in predictions.glob("rwnn00-*")) == ["rwnn00-base-s0-fit.parquet", "rwnn00-base-s0.parquet",
                                                                       "rwnn00-base-s1-fit.parquet", "rwnn00-base-s1.parquet"]
-    fit_sets = set(pl.read_parquet(predictions / "resnet8-base-s1-fit.parquet")["eval_set"])
-    assert fit_sets == {"test", "val", *GENERATORS}
-    assert set(pl.read_parquet(predictions / "resnet8-base-s1.parquet")["eval_set"]) == {"test", *GENERATORS}
+    fit = pl.read_parquet(predictions / "resnet8-base-s1-fit.parquet")
+    assert set(fit["eval_set"]) == {"test", "val", "augmented", *GENERATORS}
+    assert set(pl.read_parquet(predictions / "resnet8-base-s1.parquet")["eval_set"]) == {"test", "augmented", *GENERATORS}
+    # a fit member's augmented set is its own 225-image fit split, augmented
+    augmented = read_image_set(run / "results" / "data" / "train300" / "augmented-fit" / "manifest.json")
+    fit_keys = set(read_image_set(run / "results" / "data" / "train300" / "fit" / "manifest.json").keys)
+    assert len(augmented) == 225 and {k.removesuffix("-aug0") for k in augmented.keys} == fit_keys
+    assert fit.filter(pl.col("eval_set") == "augmented", pl.col("epoch") == 2).height == 225
     log = (run / "results" / "logs" / "train_classifier" / "train300" / "resnet8-base-s1-fit.log").read_text()
     assert "on 225 images of results/data/train300/fit/manifest.json" in log
     errors = pl.read_parquet(run / "results" / "selection" / "train300" / "errors.parquet")

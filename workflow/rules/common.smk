@@ -29,6 +29,13 @@ ALL_MODELS = [m.name for m in members(config["zoo"])]
 MODELS = [m for m in ALL_MODELS if parse_model(m).split == "train"]
 SHARDS = [f"{i:05d}" for i in range(config["synthesis"]["shards"])]
 SELECTION_TABLES = ["protocols", "calibration", "corollary"]
+# the augmented training split as a validation set (Li et al. 2020), an eval set beside the synthetic ones
+AUGMENTED = config["augmented_validation"]["enabled"]
+AUGMENTED_SPLITS = (
+    sorted({parse_model(m).split for m in ALL_MODELS}) if AUGMENTED else []
+)
+# the sets that rank and select models: every synthetic set, and the augmented training split
+SELECTION_SETS = GENERATORS + (["augmented"] if AUGMENTED else [])
 # the saved-epoch tags of each group of variants training equally long
 EPOCH_GROUPS = {
     tuple(f"{e:03d}" for e in epochs): variants
@@ -65,6 +72,10 @@ def bench_path(rule, *wildcards):
 
 def data_manifest(trainset, split):
     return path("data", trainset, split, "manifest.json")
+
+
+def augmented_manifest(trainset, split):
+    return path("data", trainset, f"augmented-{split}", "manifest.json")
 
 
 def data_summary(trainset):
@@ -308,11 +319,15 @@ def weights_of(wildcards):
 
 def eval_sets(wildcards):
     """Evaluation sets of a model: the real test split and every synthetic set of its training set,
-    and the val split for members trained on fit (the standard protocol's validation set).
+    the val split for members trained on fit (the standard protocol's validation set), and augmented
+    copies of the split the model was trained on.
     """
+    split = parse_model(wildcards.model).split
     sets = {"test": data_manifest(wildcards.trainset, "test")}
-    if parse_model(wildcards.model).split == "fit":
+    if split == "fit":
         sets["val"] = data_manifest(wildcards.trainset, "val")
+    if AUGMENTED:
+        sets["augmented"] = augmented_manifest(wildcards.trainset, split)
     sets.update({g: synthetic_manifest(wildcards.trainset, g) for g in GENERATORS})
     return sets
 
@@ -380,6 +395,7 @@ def all_outputs():
     outputs = [report_html()]
     for t in TRAINSETS:
         outputs += [data_summary(t)] + [data_manifest(t, s) for s in SPLITS]
+        outputs += [augmented_manifest(t, s) for s in AUGMENTED_SPLITS]
         outputs += [reference_weights(t), reference_history(t)]
         for g in PER_CLASS:
             outputs += [class_generator_weights(t, g, c) for c in CLASSES]

@@ -17,3 +17,30 @@ rule prepare_data:
         seed=config["seed"],
     script:
         "../scripts/prepare_data.py"
+
+
+rule augment_split:
+    input:
+        split=data_manifest("{trainset}", "{split}"),
+    output:
+        manifest=augmented_manifest("{trainset}", "{split}"),
+    log:
+        log_path("augment_split", "{trainset}", "{split}"),
+    benchmark:
+        bench_path("augment_split", "{trainset}", "{split}")
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        settings=lambda wildcards: canonical(
+            {k: v for k, v in config["augmented_validation"].items() if k != "enabled"}
+        ),
+        seed=lambda wildcards: derive_seed(
+            config["seed"], "augmented", wildcards.trainset, wildcards.split
+        ),
+        shard_size=config["data"]["shard_size"],
+    script:
+        "../scripts/augment_split.py"

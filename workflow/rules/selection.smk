@@ -51,6 +51,7 @@ rule select_models:
     params:
         settings=lambda wildcards: canonical(config["selection"]),
         generators=GENERATORS,
+        selection_sets=SELECTION_SETS,
         seed=lambda wildcards: derive_seed(
             config["seed"], "selection", wildcards.trainset
         ),

@@ -1,5 +1,6 @@
 """select_models: seed 000's selection protocols (ES, RSS, ES + RSS, HPS against random, the standard
-protocol and the oracle), the calibration sweep and the Corollary 3.3 check, for every synthetic set."""
+protocol and the oracle) for every selection set (the synthetic sets and the augmented training split),
+and the calibration sweep and the Corollary 3.3 check for every synthetic set."""
 
 import polars as pl
 
@@ -25,11 +26,12 @@ for path in snakemake.input.quality:
     tv[table["generator"][0]] = float(table["value"][0])
 
 protocols, calibration, corollary = [], [], []
-for generator in p.generators:
-    rows = es_rss_table(errors, generator, settings["repeats"], seed) + hps_table(errors, generator, settings["repeats"], seed)
-    protocols.append(summaries_frame(rows, generator=generator))
+for eval_set in p.selection_sets:
+    rows = es_rss_table(errors, eval_set, settings["repeats"], seed) + hps_table(errors, eval_set, settings["repeats"], seed)
+    protocols.append(summaries_frame(rows, eval_set=eval_set))
     for row in rows:
-        log.info("%s %s: test error %.4f [%.4f, %.4f], regret %.4f", generator, row.protocol, row.test_error, row.low, row.high, row.regret)
+        log.info("%s %s: test error %.4f [%.4f, %.4f], regret %.4f", eval_set, row.protocol, row.test_error, row.low, row.high, row.regret)
+for generator in p.generators:
     synthetic = dict(train_last.filter(pl.col("eval_set") == generator).select("model", "error").iter_rows())
     corollary.append({"generator": generator, **corollary_check(synthetic, test, tv[generator])})
     sweep = calibration_sweep(predictions, members, generator, settings["calibration_models"], settings["ridge"], settings["calibration_draws"],

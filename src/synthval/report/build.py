@@ -31,13 +31,15 @@ def build_report(out: str | Path, *, title: str, config: dict, summaries: dict[s
     meta = run_metadata()
     report.add("run", "Run", table_html(pl.DataFrame({"item": list(meta), "value": list(meta.values())}))
                + f"<details><summary>configuration (defaults filled)</summary><pre>{html.escape(yaml.safe_dump(config, sort_keys=False))}</pre></details>")
-    report.add("data", "Data and splits", _data_section({t: read_json(p) for t, p in summaries.items()}))
+    data = {t: read_json(p) for t, p in summaries.items()}
+    report.add("data", "Data and splits", _data_section(data))
     report.add("generators", "Generators", _generator_section(generators, references))
     all_ranks = {t: pl.read_parquet(p) for t, p in ranks.items()}
     report.add("quality", "Synthetic-data quality", _quality_section(quality, all_ranks))
     all_errors = {t: pl.read_parquet(p) for t, p in errors.items()}
     report.add("zoo", "Classifier zoo", _zoo_section(histories, all_errors))
-    report.add("rank", "Rank preservation", _rank_section(all_ranks, scatters))
+    sizes = {t: d["splits"]["train"]["count"] for t, d in data.items()}
+    report.add("rank", "Rank preservation", _rank_section(all_ranks, scatters) + _rank_by_size(all_ranks, sizes))
     tables = {t: {k: pl.read_parquet(p) for k, p in files.items()} for t, files in selection.items()}
     report.add("protocols", "Selection protocols", _protocol_section(tables))
     report.add("calibration", "Calibration", _calibration_section(tables))
@@ -147,8 +149,19 @@ def _zoo_section(histories: dict[str, list[str | Path]], errors: dict[str, pl.Da
         final = last_epoch(hist).select("model", "train_accuracy", "loss")
         table = wide.join(final, on="model", how="left")
         parts.append(f"<h3>{html.escape(trainset)}</h3><p>{len(table)} models; top-1 error per evaluation set at the last epoch "
-                     "(test = real test split, other columns = synthetic sets).</p>" + table_html(table))
+                     "(test = real test split, augmented = the model's own training split augmented, other columns = synthetic sets).</p>" + table_html(table))
     return "".join(parts)
+
+
+_AUGMENTED = ("<b>augmented</b> is the baseline of Li et al. (2020) (seed 000 §2): augmented copies of each model's own training split "
+              "(see <code>augmented_validation</code> in the configuration), no held-out or synthetic images.")
+
+
+def _set_name(eval_set: str) -> str:
+    """How findings name an evaluation set."""
+    if eval_set == "augmented":
+        return "the <b>augmented training split</b> (Li et al. 2020)"
+    return f"the <b>{html.escape(eval_set)}</b> synthetic set"
 
 
 def _per_trainset(intro: str, items: dict[str, T], render: Callable[[str, T], str]) -> str:
@@ -157,22 +170,39 @@ def _per_trainset(intro: str, items: dict[str, T], render: Callable[[str, T], st
 
 
 def _rank_section(ranks: dict[str, pl.DataFrame], scatters: dict[str, str | Path]) -> str:
-    intro = ("Spearman's rho and Kendall's tau between each synthetic set's model errors and the test errors (seed 000 §4.1), with 95% "
+    intro = ("Spearman's rho and Kendall's tau between each evaluation set's model errors and the test errors (seed 000 §4.1), with 95% "
              "bootstrap intervals over models (<code>_low</code>, <code>_high</code>), over the members trained on the train split at their "
-             "last epoch. rho near 1: the synthetic set ranks models as real data does.")
+             f"last epoch. rho near 1: the set ranks models as real data does. {_AUGMENTED}")
     return _per_trainset(intro, ranks, lambda t, rank: table_html(rank.drop("reference")) + image_tag(scatters[t], f"synthetic vs test error, {t}"))
 
 
+def rank_by_size(ranks: dict[str, pl.DataFrame], sizes: dict[str, int]) -> pl.DataFrame:
+    """Spearman's rho of every evaluation set on every training set, one row per (set, training-set
+    size), smallest training set first: how rank preservation changes with the amount of real data."""
+    frames = [rank.select("eval_set", "n_models", "spearman", "spearman_low", "spearman_high").with_columns(
+        trainset=pl.lit(t), train_images=pl.lit(sizes[t], pl.Int64)) for t, rank in ranks.items()]
+    return pl.concat(frames).select("eval_set", "trainset", "train_images", "n_models", "spearman", "spearman_low", "spearman_high").sort(
+        "eval_set", "train_images")
+
+
+def _rank_by_size(ranks: dict[str, pl.DataFrame], sizes: dict[str, int]) -> str:
+    if len(ranks) < 2:
+        return ("<p>Rank preservation by training-set size needs more than one entry in <code>data.train_sizes</code>; this run has "
+                f"one ({', '.join(f'{html.escape(t)}: {n} images' for t, n in sizes.items())}).</p>")
+    return ("<h3>By training-set size</h3><p>Spearman rho of each evaluation set on every training set (each with its own generators, "
+            "zoo and test split), smallest first.</p>" + table_html(rank_by_size(ranks, sizes)))
+
+
 def _protocol_section(tables: dict[str, dict[str, pl.DataFrame]]) -> str:
-    intro = ("Seed 000 §4.2. Every protocol chooses by the set in the <i>selection</i> column (a synthetic set; <b>val</b>: the standard "
+    intro = ("Seed 000 §4.2. Every protocol chooses by the set in the <i>selection</i> column (a synthetic set or <b>augmented</b>; <b>val</b>: the standard "
              "protocol's real validation split, scored with the members trained on the fit sub-split; <b>test</b>: the oracle, a lower bound "
              "no protocol can reach) and is scored by the <b>test</b> error of what it chose. ES: best synthetic epoch per training run; RSS: "
              "best seed per configuration at the last epoch; ES + RSS: best (seed, epoch) per configuration; the baseline is the last epoch "
-             "of any seed. HPS: random model, the standard protocol, the synthetic protocol (best model and epoch over the whole zoo) and "
+             "of any seed. HPS: random model, the standard protocol, the synthetic protocol (best model and epoch over the whole zoo on the selection set) and "
              "the oracle. Intervals: 95% bootstrap over configurations; regret: test error minus the oracle's.")
 
     def render(trainset: str, t: dict[str, pl.DataFrame]) -> str:
-        return table_html(t["protocols"].select("generator", "protocol", "selection", pl.col("test_error").alias("test error"),
+        return table_html(t["protocols"].select(pl.col("eval_set").alias("selection set"), "protocol", "selection", pl.col("test_error").alias("test error"),
                                                 pl.col("low").alias("95% low"), pl.col("high").alias("95% high"), "regret",
                                                 pl.col("units").alias("runs or configurations")))
 
@@ -213,19 +243,19 @@ def _findings(errors: dict[str, pl.DataFrame], ranks: dict[str, pl.DataFrame], t
             strength = ("strong" if rho >= 0.8 else "moderate" if rho >= 0.5 else "weak" if rho > 0
                         else "no (the synthetic set orders models against their test error)" if rho <= 0 else "undefined")
             items.append(
-                f"<li>On <b>{html.escape(trainset)}</b>, the <b>{html.escape(row['eval_set'])}</b> synthetic set ranks {row['n_models']} models with "
+                f"<li>On <b>{html.escape(trainset)}</b>, {_set_name(row['eval_set'])} ranks {row['n_models']} models with "
                 f"Spearman rho = {row['spearman']:.3f} (Kendall tau = {row['kendall']:.3f}): {strength} rank preservation; test errors span "
                 f"{test.min() * 100:.2f}% to {test.max() * 100:.2f}%.</li>"
             )
     for trainset, t in tables.items():
         hps = t["protocols"].filter(pl.col("protocol").is_in(["synthetic protocol", "standard protocol"]))
-        for generator in hps["generator"].unique(maintain_order=True):
-            rows = {r["protocol"]: r for r in hps.filter(pl.col("generator") == generator).iter_rows(named=True)}
+        for eval_set in hps["eval_set"].unique(maintain_order=True):
+            rows = {r["protocol"]: r for r in hps.filter(pl.col("eval_set") == eval_set).iter_rows(named=True)}
             if len(rows) < 2:
                 continue
             syn, std = rows["synthetic protocol"], rows["standard protocol"]
             verdict = "beats" if syn["test_error"] < std["test_error"] else "does not beat"
-            items.append(f"<li>On <b>{html.escape(trainset)}</b>, choosing with <b>{html.escape(generator)}</b> (synthetic protocol, test error "
+            items.append(f"<li>On <b>{html.escape(trainset)}</b>, choosing with {_set_name(eval_set)} (test error "
                          f"{syn['test_error'] * 100:.2f}%) {verdict} the standard protocol ({std['test_error'] * 100:.2f}%).</li>")
         cal = t["calibration"]
         if cal.height:

@@ -39,7 +39,7 @@ def sample_grid(images: np.ndarray, labels: np.ndarray, path: str | Path, per_cl
 
 
 def error_scatter(errors: pl.DataFrame, rank: pl.DataFrame, path: str | Path, reference: str = "test", title: str = "") -> None:
-    """Test error against each synthetic set's error, one point per model at its last epoch (seed 000 Fig. 1)."""
+    """Test error against each evaluation set's error, one point per model at its last epoch (seed 000 Fig. 1)."""
     wide = last_epoch(errors).pivot(on="eval_set", index="model", values="error").sort("model")
     others = rank["eval_set"].to_list()
     fig, axes = plt.subplots(1, max(len(others), 1), figsize=(4.2 * max(len(others), 1), 3.8), squeeze=False)
@@ -51,7 +51,7 @@ def error_scatter(errors: pl.DataFrame, rank: pl.DataFrame, path: str | Path, re
         row = rank.filter(pl.col("eval_set") == eval_set).row(0, named=True)
         interval = f" [{row['spearman_low']:.2f}, {row['spearman_high']:.2f}]" if "spearman_low" in row else ""
         ax.set_title(f"{eval_set}: Spearman rho = {row['spearman']:.2f}{interval} (n={row['n_models']})", fontsize=9)
-        ax.set_xlabel(f"synthetic error, {eval_set} (%)")
+        ax.set_xlabel(f"{'augmented training split' if eval_set == 'augmented' else 'synthetic'} error, {eval_set} (%)")
         ax.set_ylabel(f"{reference} error (%)")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7, title="architecture (rwnn: all random graphs)", title_fontsize=7)

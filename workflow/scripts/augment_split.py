@@ -1,0 +1,18 @@
+"""augment_split: the augmented training split, a validation set of Li et al. (2020) (seed 000 §2)."""
+
+from pathlib import Path
+
+from synthval.data import read_image_set, write_sharded
+from synthval.data.augment import augmented_set
+from synthval.io import read_json
+from synthval.runtime import setup
+
+p = snakemake.params
+log = setup(snakemake.threads, log_file=snakemake.log[0])
+manifest = read_json(snakemake.input.split)
+split = read_image_set(snakemake.input.split)
+augmented = augmented_set(split, p.settings, p.seed)
+log.info("%s: %d images -> %d augmented with %s", snakemake.input.split, len(split), len(augmented), p.settings)
+write_sharded(Path(snakemake.output.manifest).parent, augmented.keys, augmented.images, augmented.labels, p.shard_size,
+              source=manifest["source"], split=f"augmented-{manifest['split']}", trainset=manifest["trainset"],
+              num_classes=manifest["num_classes"], image_shape=manifest["image_shape"], augmentation=p.settings)

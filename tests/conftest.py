@@ -16,3 +16,4 @@ def tiny_images():
     """40 random 8x8 grey images of 4 classes."""
     rng = np.random.default_rng(0)
     return rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8), np.arange(40, dtype=np.int64) % 4
+

@@ -3,8 +3,11 @@
 import hashlib
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -13,21 +16,12 @@ import polars as pl
 import pytest
 import yaml
 
+from snakemake_runs import GENERATORS, ROOT, TINY, dry_run_jobs_for_output, snakemake
+
 from synthval.data import read_image_set
 from synthval.io import read_metadata
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY = ROOT / "tests" / "configs" / "tiny.yaml"
-GENERATORS = list(yaml.safe_load(TINY.read_text())["generators"])
 pytestmark = pytest.mark.integration
-
-
-def snakemake(workdir, *args, config=TINY, check=True):
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--configfile", str(config), "--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
-    return proc
 
 
 def dry_run_jobs(workdir):
@@ -36,13 +30,7 @@ def dry_run_jobs(workdir):
 
 
 def dry_run_jobs_for(workdir, config):
-    out = snakemake(workdir, "-n", "--quiet", "rules", config=config).stdout
-    jobs = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit() and parts[0] not in ("total", "job"):
-            jobs[parts[0]] = int(parts[1])
-    return jobs
+    return dry_run_jobs_for_output(snakemake(workdir, "-n", "--quiet", "rules", config=config).stdout)
 
 
 @pytest.fixture(scope="module")
@@ -196,6 +184,30 @@ def test_rerun_does_nothing(run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+def test_editing_library_code_reruns_exactly_the_jobs_that_run_it(run, tmp_path):
+    # a copy of the library, imported first: its edits must rerun only the jobs whose scripts import
+    # the edited module, and a docstring or comment edit must rerun nothing
+    shutil.copytree(ROOT / "src" / "synthval", tmp_path / "src" / "synthval")
+    env = {"PYTHONPATH": str(tmp_path / "src")}
+
+    def planned():
+        proc = snakemake(run, "-n", env=env)
+        jobs = dry_run_jobs_for_output(proc.stdout)
+        return jobs, proc.stdout
+
+    assert planned()[0] == {}
+    build = tmp_path / "src" / "synthval" / "report" / "build.py"
+    build.write_text(build.read_text().replace('"""Assemble the report', '"""Assemble (edited docstring) the report') + "\n# a comment\n")
+    assert planned()[0] == {}
+    build.write_text(build.read_text() + "\nEDITED = True\n")
+    jobs, out = planned()
+    assert jobs == {"render_report": 1, "all": 1}, jobs
+    assert "Params have changed since last execution" in out
+    protocols = tmp_path / "src" / "synthval" / "selection" / "protocols.py"
+    protocols.write_text(protocols.read_text() + "\nEDITED = True\n")
+    assert planned()[0] == {"render_report": 1, "select_models": 1, "all": 1}
+
+
 def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):
     shards = [run / "results" / "synthetic" / "train300" / g / "shard-00001.parquet" for g in ("wgan", "ddpm", "ddpm_pl")]
     before = [hashlib.sha256(s.read_bytes()).hexdigest() for s in shards]
@@ -251,7 +263,7 @@ def test_snakefmt_is_clean():
 
 def test_paper_scale_config_plans_without_data(tmp_path):
     jobs = dry_run_jobs_for(tmp_path, ROOT / "config" / "cifar10.yaml")
-    members = 3 * (17 + 64) * 10 * 2  # training sets x (standard + randomly wired architectures) x seeds x (train, fit)
+    members = 3 * (17 + 64) * (10 + 3)  # training sets x (standard + randomly wired architectures) x (train seeds + fit seeds)
     assert jobs["train_classifier"] == members and jobs["predict"] == members
     assert jobs["train_generator"] == 3 * 3 and jobs["train_class_generator"] == 3 * 10 and jobs["synthesize_shard"] == 3 * 4 * 50
 
@@ -263,3 +275,32 @@ def test_slurm_profile_resolves_from_the_repository_root(tmp_path):
     assert proc.returncode == 0, out
     assert f"Using profile {ROOT / 'slurm'}" in out or "Using profile slurm" in out
     assert "train_classifier" in out
+
+
+def test_a_generator_job_killed_with_sigkill_resumes_to_the_uninterrupted_weights(tmp_path):
+    config = yaml.safe_load(TINY.read_text())
+    config["generators"] = {"wgan": {**config["generators"]["wgan"], "iterations": 300, "checkpoint_every": 25, "eval_every": 0}}
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(config))
+    target = "results/generators/train300/wgan/generator.safetensors"
+    snakemake(tmp_path / "whole", target, config=path)
+
+    killed = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(killed), "--configfile", str(path), "--cores", "2", target]
+    workflow = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = killed / "results" / "resume" / "generators" / "train300" / "wgan.safetensors"
+    deadline = time.monotonic() + 300
+    while not state.exists() and time.monotonic() < deadline and workflow.poll() is None:
+        time.sleep(0.05)
+    assert state.exists(), "no resume state was written"
+    time.sleep(0.2)  # let the job go on past the saved step
+    job = subprocess.run(["pgrep", "-f", str(killed / ".snakemake" / "scripts")], capture_output=True, text=True).stdout.split()
+    assert job, "the training job finished before it could be killed"
+    for pid in job:
+        os.kill(int(pid), signal.SIGKILL)
+    assert workflow.wait(timeout=120) != 0 and not (killed / target).exists()
+
+    snakemake(killed, target, config=path)  # the rerun resumes from the saved state
+    log = (killed / "results" / "logs" / "train_generator" / "train300" / "wgan.log").read_text()
+    assert "resumed from step" in log
+    assert hashlib.sha256((killed / target).read_bytes()).digest() == hashlib.sha256((tmp_path / "whole" / target).read_bytes()).digest()

@@ -25,8 +25,9 @@ for _tags, _variants in EPOCH_GROUPS.items():
         resources:
             mem_mb=grow_with_attempt(4000),
             runtime=grow_with_attempt(60),
-            gpu=1,
+            gpu=config["gpus"],
         params:
+            code=code("train_classifier.py"),
             name=lambda wildcards: wildcards.model,
             spec=model_spec,
             seed=model_seed,

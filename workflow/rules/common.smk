@@ -1,8 +1,10 @@
 """Paths, wildcard constraints and input/params helpers. No rules here."""
 
 import re
+from pathlib import Path
 
 from synthval.config import num_classes
+from synthval.provenance import code_digest
 from synthval.seeding import derive_seed
 from synthval.zoo import (
     MODEL_PATTERN,
@@ -183,6 +185,16 @@ def report_html():
 
 
 # --- input and params helpers (functions of wildcards) ---
+
+
+SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+
+
+def code(script):
+    """A params entry that changes when library code ``script`` runs changes, so such an edit reruns
+    exactly the jobs that run it (Snakemake itself only tracks the script; see synthval.provenance).
+    """
+    return code_digest(SCRIPTS / script)
 
 
 def canonical(settings):

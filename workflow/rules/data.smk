@@ -10,9 +10,10 @@ rule prepare_data:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=grow_with_attempt(4000),
+        runtime=grow_with_attempt(30),
     params:
+        code=code("prepare_data.py"),
         data=data_settings,
         seed=config["seed"],
     script:
@@ -32,9 +33,10 @@ rule augment_split:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=grow_with_attempt(4000),
+        runtime=grow_with_attempt(30),
     params:
+        code=code("augment_split.py"),
         settings=lambda wildcards: canonical(
             {k: v for k, v in config["augmented_validation"].items() if k != "enabled"}
         ),

@@ -12,9 +12,10 @@ rule predict:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=grow_with_attempt(4000),
+        runtime=grow_with_attempt(30),
     params:
+        code=code("predict.py"),
         model_id="{model}",
     script:
         "../scripts/predict.py"

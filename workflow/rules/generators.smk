@@ -15,8 +15,9 @@ rule train_reference:
     resources:
         mem_mb=grow_with_attempt(4000),
         runtime=grow_with_attempt(60),
-        gpu=1,
+        gpu=config["gpus"],
     params:
+        code=code("train_classifier.py"),
         name="reference",
         spec=reference_spec,
         seed=config["reference"]["seed"],
@@ -44,8 +45,9 @@ rule train_generator:
     resources:
         mem_mb=grow_with_attempt(4000),
         runtime=grow_with_attempt(120),
-        gpu=1,
+        gpu=config["gpus"],
     params:
+        code=code("train_generator.py"),
         settings=generator_settings,
         seed=generator_seed,
         resume=generator_resume,
@@ -71,8 +73,9 @@ rule train_class_generator:
     resources:
         mem_mb=grow_with_attempt(4000),
         runtime=grow_with_attempt(120),
-        gpu=1,
+        gpu=config["gpus"],
     params:
+        code=code("train_generator.py"),
         settings=generator_settings,
         seed=generator_seed,
         resume=generator_resume,
@@ -94,8 +97,10 @@ rule assemble_class_generators:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=grow_with_attempt(2000),
+        runtime=grow_with_attempt(10),
+    params:
+        code=code("assemble_class_generators.py"),
     script:
         "../scripts/assemble_class_generators.py"
 
@@ -114,10 +119,11 @@ rule synthesize_shard:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=grow_with_attempt(4000),
         runtime=grow_with_attempt(60),
-        gpu=1,
+        gpu=config["gpus"],
     params:
+        code=code("synthesize_shard.py"),
         per_class=config["synthesis"]["per_class"],
         settings=generator_settings,
         shards=len(SHARDS),
@@ -139,8 +145,10 @@ rule index_synthetic:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=grow_with_attempt(1000),
+        runtime=grow_with_attempt(10),
+    params:
+        code=code("index_synthetic.py"),
     script:
         "../scripts/index_synthetic.py"
 
@@ -156,8 +164,10 @@ rule convert_webdataset:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=grow_with_attempt(2000),
+        runtime=grow_with_attempt(10),
+    params:
+        code=code("convert_webdataset.py"),
     script:
         "../scripts/convert_webdataset.py"
 
@@ -173,8 +183,10 @@ rule index_webdataset:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=grow_with_attempt(1000),
+        runtime=grow_with_attempt(10),
+    params:
+        code=code("index_synthetic.py"),
     script:
         "../scripts/index_synthetic.py"
 
@@ -196,7 +208,9 @@ rule plot_samples:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=grow_with_attempt(2000),
+        runtime=grow_with_attempt(10),
+    params:
+        code=code("plot_samples.py"),
     script:
         "../scripts/plot_samples.py"

@@ -13,8 +13,9 @@ rule features:
     resources:
         mem_mb=grow_with_attempt(4000),
         runtime=grow_with_attempt(30),
-        gpu=1,
+        gpu=config["gpus"],
     params:
+        code=code("features.py"),
         quality=extractor_settings,
         dataset="{dataset}",
     script:
@@ -39,6 +40,7 @@ rule quality:
         mem_mb=grow_with_attempt(4000),
         runtime=grow_with_attempt(60),
     params:
+        code=code("quality.py"),
         quality=metric_settings,
         seed=quality_seed,
         generator="{generator}",

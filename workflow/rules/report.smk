@@ -53,9 +53,10 @@ rule render_report:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=grow_with_attempt(2000),
+        runtime=grow_with_attempt(10),
     params:
+        code=code("render_report.py"),
         config=config,
         trainsets=TRAINSETS,
         generators=GENERATORS,

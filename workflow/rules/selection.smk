@@ -23,9 +23,10 @@ rule rank_models:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=grow_with_attempt(2000),
+        runtime=grow_with_attempt(10),
     params:
+        code=code("rank_models.py"),
         trainset="{trainset}",
     script:
         "../scripts/rank_models.py"
@@ -49,6 +50,7 @@ rule select_models:
         mem_mb=grow_with_attempt(4000),
         runtime=grow_with_attempt(30),
     params:
+        code=code("select_models.py"),
         settings=lambda wildcards: canonical(config["selection"]),
         generators=GENERATORS,
         selection_sets=SELECTION_SETS,

@@ -1,0 +1,103 @@
+"""Which library code a workflow script runs, as a digest that rules put in their ``params``.
+
+Snakemake reruns a job when its script changes, but not when a library module the script imports
+changes. :func:`code_digest` follows the script's ``synthval`` imports (every ``import`` statement,
+including those inside functions, and the ``__init__`` of every package on the way) and hashes what
+it reaches, so editing ``synthval/report/build.py`` reruns the report and nothing else, and editing
+``synthval/io.py``, which every job uses, reruns everything.
+
+Each module is hashed as its syntax tree with docstrings removed (``ast.unparse``), so comments,
+docstrings and formatting can change without rerunning a multi-day study; a new Python version may
+unparse differently and rerun jobs once. Torch-free: this runs while Snakemake builds the DAG.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from functools import cache
+from pathlib import Path
+
+PACKAGE = "synthval"
+SOURCE_ROOT = Path(__file__).resolve().parent.parent  # the folder that holds the synthval package
+
+
+def _module_file(module: str, root: Path) -> Path | None:
+    """The file of ``synthval.x.y`` under ``root``: ``synthval/x/y.py`` or ``synthval/x/y/__init__.py``."""
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _with_parents(module: str) -> list[str]:
+    """``synthval.a.b`` -> [synthval, synthval.a, synthval.a.b]: importing a module runs its packages' __init__."""
+    parts = module.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _imports(tree: ast.AST, module: str, is_package: bool) -> set[str]:
+    """The synthval modules a syntax tree imports (``from x import name`` may name a submodule)."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative import: resolve against this module's package
+                package = module.split(".") if is_package else module.split(".")[:-1]
+                base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in found if name == PACKAGE or name.startswith(PACKAGE + ".")}
+
+
+def _strip_docstrings(tree: ast.Module) -> ast.Module:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+    return tree
+
+
+def _parsed(path: Path) -> tuple[str, ast.Module]:
+    """A file's normalised text (docstrings removed, formatting canonical) and its tree."""
+    stat = path.stat()
+    return _parse(path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _parse(path: Path, mtime_ns: int, size: int) -> tuple[str, ast.Module]:
+    tree = _strip_docstrings(ast.parse(path.read_text(), filename=str(path)))
+    return ast.unparse(tree), tree
+
+
+def library_modules(script: str | Path, root: Path = SOURCE_ROOT) -> dict[str, Path]:
+    """Every synthval module ``script`` runs, by name, found under ``root``."""
+    _, tree = _parsed(Path(script).resolve())
+    pending = sorted(_imports(tree, "__main__", False))
+    seen: dict[str, Path] = {}
+    while pending:
+        name = pending.pop()
+        for module in _with_parents(name):
+            if module in seen:
+                continue
+            path = _module_file(module, root)
+            if path is None:  # a name imported from a module, not a submodule
+                continue
+            seen[module] = path
+            pending.extend(_imports(_parsed(path)[1], module, path.name == "__init__.py"))
+    return dict(sorted(seen.items()))
+
+
+@cache
+def code_digest(script: str | Path, root: Path = SOURCE_ROOT) -> str:
+    """sha256 (first 16 hex digits) over the normalised text of every synthval module ``script`` runs.
+    Cached for the life of the process (one Snakemake invocation)."""
+    digest = hashlib.sha256()
+    for module, path in library_modules(script, root).items():
+        digest.update(module.encode() + b"\0" + _parsed(path)[0].encode() + b"\0")
+    return digest.hexdigest()[:16]

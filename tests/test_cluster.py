@@ -1,0 +1,109 @@
+"""The workflow on a real SLURM cluster through `snakemake --profile slurm`, as the README documents.
+
+`.ci/run` starts a single-node cluster first (tests/cluster/start_slurm.sh: Debian's slurm-wlm and
+munge). Without one, every test here is skipped with the reason, never passed. There is no accounting
+database, so the executor is told to query job states with squeue and to submit without an account,
+and this cluster has no GPUs, so the rules' gpu=1 is overridden as the profile describes.
+"""
+
+import hashlib
+import os
+import signal
+import subprocess
+import time
+
+import polars as pl
+import pytest
+import yaml
+from snakemake_runs import ROOT, run_slurm, slurm_command, slurm_problem, snakemake
+
+from synthval.io import sha256_file
+
+CLUSTER = ROOT / "tests" / "configs" / "cluster.yaml"
+pytestmark = [pytest.mark.integration, pytest.mark.skipif(bool(problem := slurm_problem()), reason=problem or "")]
+
+
+@pytest.fixture(scope="module")
+def cluster_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("cluster")
+    proc = run_slurm(workdir, config=CLUSTER)
+    return workdir, proc.stdout + proc.stderr
+
+
+def test_every_stage_runs_through_the_profile(cluster_run):
+    workdir, out = cluster_run
+    assert f"Using profile {ROOT / 'slurm'}" in out or "Using profile slurm" in out
+    submitted = [line for line in out.splitlines() if "has been submitted with SLURM jobid" in line]
+    assert len(submitted) >= 15, out[-3000:]
+    assert any("group_shard" in line for line in submitted) and any("group_predict" in line for line in submitted)  # short jobs grouped
+    html = (workdir / "results" / "report" / "report.html").read_text()
+    for section in ("Generators", "Synthetic-data quality", "Rank preservation", "Selection protocols", "Calibration", "Corollary 3.3"):
+        assert section in html
+    protocols = pl.read_parquet(workdir / "results" / "selection" / "train300" / "protocols.parquet")
+    assert set(protocols["eval_set"]) == {"wgan", "augmented"} and "standard protocol" in set(protocols["protocol"])
+    rerun = run_slurm(workdir, "-n", config=CLUSTER)
+    assert "Nothing to be done" in rerun.stdout + rerun.stderr
+
+
+def _digests(workdir):
+    """sha256 of every shard and weights file a run wrote."""
+    results = workdir / "results"
+    files = [*results.glob("data/*/*/shard-*.parquet"), *results.glob("synthetic/*/*/shard-*.parquet"),
+             *results.glob("generators/*/*/generator.safetensors"), *results.glob("classifiers/*/*/epoch-*.safetensors"),
+             *results.glob("reference/*/*.safetensors")]
+    return {str(f.relative_to(results)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+
+
+def test_a_local_run_of_the_same_config_writes_identical_files(cluster_run, tmp_path):
+    # determinism on CPU, across executors: the same config gives byte-identical shards and weights
+    workdir, _ = cluster_run
+    snakemake(tmp_path, config=CLUSTER)
+    slurm, local = _digests(workdir), _digests(tmp_path)
+    assert len(slurm) >= 20 and slurm == local
+
+
+def _running_job(rule, workflow, timeout=300):
+    """The id of a running SLURM job whose comment names ``rule`` (the executor puts the rule there)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if workflow.poll() is not None:
+            raise AssertionError(f"the workflow ended before a {rule} job ran:\n{workflow.stdout.read()[-3000:]}")
+        listing = subprocess.run(["squeue", "-h", "-o", "%i %T %k"], capture_output=True, text=True).stdout
+        for line in listing.splitlines():
+            job, state, comment = (line.split(maxsplit=2) + ["", ""])[:3]
+            if state == "RUNNING" and rule in comment:
+                return job
+        time.sleep(0.2)
+    raise AssertionError(f"no {rule} job started within {timeout} s")
+
+
+def test_a_cancelled_job_is_rerun_to_completion(tmp_path):
+    config = yaml.safe_load(CLUSTER.read_text())
+    config["zoo"]["epochs"] = 300  # a training job long enough (about 12 s here) to be cancelled while it trains
+    config["zoo"]["save_epochs"] = [300]
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(config))
+    target = "results/classifiers/train300/mlp-base-s0/epoch-300.safetensors"
+    state = tmp_path / "run" / "results" / "resume" / "classifiers" / "train300" / "mlp-base-s0" / "state.safetensors"
+    (tmp_path / "run").mkdir()
+    workflow = subprocess.Popen(slurm_command(tmp_path / "run", path, target, "--retries", "0"), cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        job = _running_job("train_classifier", workflow)
+        deadline = time.monotonic() + 120
+        while not state.exists() and time.monotonic() < deadline:  # cancel it mid-training, after an epoch is saved
+            time.sleep(0.05)
+        subprocess.run(["scancel", job], check=True)
+        out, _ = workflow.communicate(timeout=600)
+    finally:
+        if workflow.poll() is None:
+            workflow.send_signal(signal.SIGINT)
+            workflow.wait(timeout=60)
+    assert workflow.returncode != 0, out[-3000:]  # the cancelled job failed the workflow ...
+    assert not (tmp_path / "run" / target).exists()
+    run_slurm(tmp_path / "run", target, config=path)  # ... and a rerun completes it
+    log = (tmp_path / "run" / "results" / "logs" / "train_classifier" / "train300" / "mlp-base-s0.log").read_text()
+    assert "resumed after epoch" in log, log[-2000:]
+    # the same weights as an uninterrupted local run (resumed from the last finished epoch, if any)
+    snakemake(tmp_path / "local", target, config=path)
+    assert sha256_file(tmp_path / "run" / target) == sha256_file(tmp_path / "local" / target), log[-2000:]

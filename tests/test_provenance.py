@@ -1,0 +1,51 @@
+"""Code provenance: which library modules a workflow script runs, and a digest that ignores docs."""
+
+from pathlib import Path
+
+from synthval.provenance import code_digest, library_modules
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _library(tmp_path):
+    """A small package tree: a script imports synthval.a (lazily, inside a function) and synthval.b.c."""
+    pkg = tmp_path / "src" / "synthval"
+    (pkg / "b").mkdir(parents=True)
+    (pkg / "__init__.py").write_text('"""root"""\n')
+    (pkg / "a.py").write_text('"""module a"""\nfrom synthval.b import c\n\n\ndef f():\n    """doc"""\n    return c.g() + 1\n')
+    (pkg / "b" / "__init__.py").write_text("")
+    (pkg / "b" / "c.py").write_text("from . import d\n\n\ndef g():\n    return 1\n")
+    (pkg / "b" / "d.py").write_text("X = 1\n")
+    (pkg / "unused.py").write_text("Y = 2\n")
+    script = tmp_path / "script.py"
+    script.write_text("import numpy\n\n\ndef main():\n    from synthval import a\n    return a.f()\n")
+    return tmp_path / "src", script
+
+
+def test_imports_are_followed_through_packages_functions_and_relative_imports(tmp_path):
+    root, script = _library(tmp_path)
+    assert list(library_modules(script, root)) == ["synthval", "synthval.a", "synthval.b", "synthval.b.c", "synthval.b.d"]
+
+
+def test_digest_ignores_docstrings_comments_and_formatting_but_not_code(tmp_path):
+    root, script = _library(tmp_path)
+    before = code_digest(script, root)
+    code_digest.cache_clear()
+    a = root / "synthval" / "a.py"
+    a.write_text(a.read_text().replace('"""doc"""', '"""another doc"""').replace("c.g() + 1", "c.g()  +  1  # same"))
+    (root / "synthval" / "unused.py").write_text("Y = 3\n")  # not imported by the script
+    assert code_digest(script, root) == before
+    code_digest.cache_clear()
+    (root / "synthval" / "b" / "d.py").write_text("X = 2\n")
+    assert code_digest(script, root) != before
+
+
+def test_every_workflow_script_reaches_the_modules_it_uses():
+    scripts = ROOT / "workflow" / "scripts"
+    report = library_modules(scripts / "render_report.py")
+    assert "synthval.report.build" in report and "synthval.selection.ranking" in report
+    assert "synthval.report.build" not in library_modules(scripts / "select_models.py")
+    assert "synthval.generators.ddpm" in library_modules(scripts / "train_generator.py")
+    assert "synthval.data.augment" in library_modules(scripts / "augment_split.py")
+    for script in scripts.glob("*.py"):
+        assert "synthval.io" in library_modules(script) or "synthval.runtime" in library_modules(script), script.name

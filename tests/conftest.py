@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from snakemake_runs import snakemake
 
 from synthval.runtime import setup
 
@@ -17,3 +18,12 @@ def tiny_images():
     rng = np.random.default_rng(0)
     return rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8), np.arange(40, dtype=np.int64) % 4
 
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One local end-to-end run of the tiny config, shared by the workflow tests and the cluster
+    test's determinism check."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    snakemake(workdir)
+    return workdir

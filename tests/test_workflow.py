@@ -34,10 +34,8 @@ def dry_run_jobs_for(workdir, config):
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tiny")
-    snakemake(workdir)
-    return workdir
+def run(tiny_run):
+    return tiny_run
 
 
 def test_lint_is_clean(tmp_path):

@@ -193,8 +193,13 @@ SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 def code(script):
     """A params entry that changes when library code ``script`` runs changes, so such an edit reruns
     exactly the jobs that run it (Snakemake itself only tracks the script; see synthval.provenance).
+    A function, so that a job step on a cluster digests its own script only.
     """
-    return code_digest(SCRIPTS / script)
+
+    def digest(wildcards):
+        return code_digest(SCRIPTS / script)
+
+    return digest
 
 
 def canonical(settings):

@@ -128,13 +128,12 @@ def hps_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed: i
 
     def run(draw: list[str]) -> dict[str, float]:
         pool = train.filter(pl.col("config").is_in(draw))
-        lasts = last.filter(pl.col("config").is_in(draw))
         random = sum(per_config[c][0] for c in draw) / sum(per_config[c][1] for c in draw)
         out = {"random model": float(random), "synthetic protocol": float(_pick(pool, [])["test"][0]), "oracle": float(pool["test"].min())}
         if has_standard:
             val = fit.filter(pl.col("config").is_in(draw)).group_by("config").agg(val=pl.col("error").mean()).sort("val", "config")
             if val.height:
-                out["standard protocol"] = float(lasts.filter(pl.col("config") == val["config"][0])["test"].mean())
+                out["standard protocol"] = float(last.filter(pl.col("config") == val["config"][0])["test"].mean())
         return out
 
     point = run(configs)

@@ -29,3 +29,11 @@ rule all:
     default_target: True
     input:
         all_outputs(),
+
+
+onsuccess:
+    leave_partial_report(log)
+
+
+onerror:
+    leave_partial_report(log)

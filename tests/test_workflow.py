@@ -48,8 +48,8 @@ def test_dry_run_plans_every_stage(tmp_path):
     jobs = dry_run_jobs(tmp_path)
     assert jobs == {"prepare_data": 1, "train_reference": 1, "train_generator": 3, "train_class_generator": 10, "assemble_class_generators": 1,
                     "synthesize_shard": 12, "index_synthetic": 4, "plot_samples": 4, "convert_webdataset": 12, "index_webdataset": 4,
-                    "augment_split": 2, "train_classifier": 12, "predict": 12, "rank_models": 1, "features": 5, "quality": 4, "select_models": 1, "render_report": 1,
-                    "all": 1}
+                    "augment_split": 2, "train_classifier": 12, "predict": 12, "rank_models": 1, "features": 5, "quality": 4, "select_models": 1, "plot_results": 1,
+                    "render_report": 1, "all": 1}
 
 
 def test_variants_of_other_lengths_train_in_their_own_rule(tmp_path):
@@ -212,7 +212,8 @@ def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):
     for shard in shards:
         shard.unlink()
     assert dry_run_jobs(run) == {"synthesize_shard": 3, "index_synthetic": 3, "plot_samples": 3, "convert_webdataset": 3, "index_webdataset": 3,
-                                 "predict": 12, "rank_models": 1, "features": 3, "quality": 3, "select_models": 1, "render_report": 1, "all": 1}
+                                 "predict": 12, "rank_models": 1, "features": 3, "quality": 3, "select_models": 1, "plot_results": 1, "render_report": 1,
+                                 "all": 1}
     snakemake(run)
     assert [hashlib.sha256(s.read_bytes()).hexdigest() for s in shards] == before  # same seed, same bytes
     assert "Nothing to be done" in snakemake(run, "-n").stdout
@@ -231,7 +232,10 @@ def test_snakemake_report_zip(run):
     snakemake(run, "--report", "results/report/snakemake-report.zip")
     with zipfile.ZipFile(run / "results" / "report" / "snakemake-report.zip") as zf:
         names = zf.namelist()
-    assert any(n.endswith("scatter.png") for n in names) and any(n.endswith("samples.png") for n in names)
+    # every figure and table the report is built from, and the report itself, each with its caption
+    for suffix in ("scatter.png", "samples.png", "history.png", "quality.png", "protocols.png", "calibration.png", "report.html",
+                   "errors.parquet", "metrics.parquet", "rank_correlation.parquet", "protocols.parquet", "calibration.parquet", "corollary.parquet"):
+        assert any(n.endswith(suffix) for n in names), suffix
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,11 @@
 import re
 from pathlib import Path
 
+from snakemake.logging import logger
+
 from synthval.config import num_classes
 from synthval.provenance import code_digest
+from synthval.report import leaves
 from synthval.seeding import derive_seed
 from synthval.zoo import (
     MODEL_PATTERN,
@@ -180,8 +183,24 @@ def scatter_plot(trainset):
     return path("selection", trainset, "scatter.png")
 
 
+def generator_history_plot(trainset, generator):
+    return path("generators", trainset, generator, "history.png")
+
+
+RESULT_PLOTS = ["quality", "protocols", "calibration"]
+
+
+def result_plot(trainset, name):
+    """The per-training-set figures of the report: quality curves, protocols, calibration sweep."""
+    return path("report", trainset, f"{name}.png")
+
+
 def report_html():
     return path("report", "report.html")
+
+
+def partial_report_html():
+    return path("report", "partial-report.html")
 
 
 # --- input and params helpers (functions of wildcards) ---
@@ -395,6 +414,36 @@ def predictions_of(wildcards):
     return [predictions(wildcards.trainset, m) for m in MODELS]
 
 
+def report_files():
+    """Everything the report reads, nested per training set and generator (see
+    synthval.report.build); render_report's inputs are its leaves."""
+    trainsets = {}
+    for t in TRAINSETS:
+        generators = {
+            g: {
+                "weights": generator_weights(t, g),
+                "history_plot": generator_history_plot(t, g),
+                "manifest": synthetic_manifest(t, g),
+                "grid": sample_grid(t, g),
+                "quality": quality_table(t, g),
+                "curves": quality_curves(t, g),
+            }
+            for g in GENERATORS
+        }
+        trainsets[t] = {
+            "summary": data_summary(t),
+            "reference": reference_history(t),
+            "generators": generators,
+            "histories": [classifier_history(t, m) for m in MODELS],
+            "errors": errors_table(t),
+            "rank": rank_table(t),
+            "scatter": scatter_plot(t),
+            **{name: selection_table(t, name) for name in SELECTION_TABLES},
+            **{f"{name}_plot": result_plot(t, name) for name in RESULT_PLOTS},
+        }
+    return {"benchmarks": path("benchmarks"), "trainsets": trainsets}
+
+
 def grow_with_attempt(base):
     """A resource that doubles, triples... with each retry of a failed job."""
 
@@ -418,12 +467,14 @@ def all_outputs():
             outputs += [class_generator_weights(t, g, c) for c in CLASSES]
         outputs += [errors_table(t), rank_table(t), scatter_plot(t)]
         outputs += [selection_table(t, n) for n in SELECTION_TABLES]
+        outputs += [result_plot(t, n) for n in RESULT_PLOTS]
         outputs += [features_file(t, d) for d in ["train", *GENERATORS]]
         for g in GENERATORS:
             outputs += [
                 generator_weights(t, g),
                 synthetic_manifest(t, g),
                 sample_grid(t, g),
+                generator_history_plot(t, g),
                 quality_table(t, g),
                 quality_curves(t, g),
             ]
@@ -435,3 +486,27 @@ def all_outputs():
             outputs += [classifier_history(t, m), predictions(t, m)]
             outputs += [classifier_weights(t, m, e) for e in epoch_tags(m)]
     return outputs
+
+
+def leave_partial_report(log):
+    """After a run that ends without every result the report needs (a failure, or targets short of
+    the report), write results/report/partial-report.html from what exists, saying what is missing;
+    once every result is in, remove a stale one. Never masks the run's own outcome."""
+    files = report_files()
+    partial = Path(partial_report_html())
+    try:
+        if all(Path(f).is_file() for f in leaves(files["trainsets"])):
+            partial.unlink(missing_ok=True)
+            return
+        from synthval.report.build import build_report
+
+        build_report(
+            partial,
+            title=config["report"]["title"] + " (partial)",
+            config=config,
+            files=files,
+            partial=True,
+        )
+        logger.info(f"Partial report of what exists: {partial}")
+    except Exception as err:  # noqa: BLE001 - a hook must not replace the run's error
+        logger.warning(f"Could not write the partial report {partial}: {err}")

@@ -194,7 +194,15 @@ rule index_webdataset:
 rule plot_samples:
     input:
         manifest=synthetic_manifest("{trainset}", "{generator}"),
+        weights=generator_weights("{trainset}", "{generator}"),
     output:
+        history=report(
+            generator_history_plot("{trainset}", "{generator}"),
+            caption="../report/history.rst",
+            category="Generators",
+            subcategory="{trainset}",
+            labels={"generator": "{generator}", "figure": "training history"},
+        ),
         grid=report(
             sample_grid("{trainset}", "{generator}"),
             caption="../report/samples.rst",

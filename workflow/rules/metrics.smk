@@ -27,7 +27,13 @@ rule quality:
         real=features_file("{trainset}", "train"),
         fake=features_file("{trainset}", "{generator}"),
     output:
-        table=quality_table("{trainset}", "{generator}"),
+        table=report(
+            quality_table("{trainset}", "{generator}"),
+            caption="../report/quality_table.rst",
+            category="Synthetic-data quality",
+            subcategory="{trainset}",
+            labels={"generator": "{generator}", "table": "quality metrics"},
+        ),
         curves=quality_curves("{trainset}", "{generator}"),
     log:
         log_path("quality", "{trainset}", "{generator}"),

@@ -1,45 +1,49 @@
+rule plot_results:
+    input:
+        curves=lambda wildcards: [
+            quality_curves(wildcards.trainset, g) for g in GENERATORS
+        ],
+        protocols=selection_table("{trainset}", "protocols"),
+        calibration=selection_table("{trainset}", "calibration"),
+    output:
+        quality=report(
+            result_plot("{trainset}", "quality"),
+            caption="../report/quality.rst",
+            category="Synthetic-data quality",
+            subcategory="{trainset}",
+            labels={"figure": "PRD and ARC curves"},
+        ),
+        protocols=report(
+            result_plot("{trainset}", "protocols"),
+            caption="../report/protocols.rst",
+            category="Selection",
+            subcategory="{trainset}",
+            labels={"figure": "selection protocols"},
+        ),
+        calibration=report(
+            result_plot("{trainset}", "calibration"),
+            caption="../report/calibration.rst",
+            category="Selection",
+            subcategory="{trainset}",
+            labels={"figure": "calibration sweep"},
+        ),
+    log:
+        log_path("plot_results", "{trainset}"),
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(2000),
+        runtime=grow_with_attempt(10),
+    params:
+        code=code("plot_results.py"),
+    script:
+        "../scripts/plot_results.py"
+
+
 rule render_report:
     input:
-        summaries=expand(data_summary("{trainset}"), trainset=TRAINSETS),
-        generators=expand(
-            generator_weights("{trainset}", "{generator}"),
-            trainset=TRAINSETS,
-            generator=GENERATORS,
-        ),
-        grids=expand(
-            sample_grid("{trainset}", "{generator}"),
-            trainset=TRAINSETS,
-            generator=GENERATORS,
-        ),
-        manifests=expand(
-            synthetic_manifest("{trainset}", "{generator}"),
-            trainset=TRAINSETS,
-            generator=GENERATORS,
-        ),
-        references=expand(reference_history("{trainset}"), trainset=TRAINSETS),
-        histories=expand(
-            classifier_history("{trainset}", "{model}"),
-            trainset=TRAINSETS,
-            model=MODELS,
-        ),
-        errors=expand(errors_table("{trainset}"), trainset=TRAINSETS),
-        ranks=expand(rank_table("{trainset}"), trainset=TRAINSETS),
-        scatters=expand(scatter_plot("{trainset}"), trainset=TRAINSETS),
-        quality_tables=expand(
-            quality_table("{trainset}", "{generator}"),
-            trainset=TRAINSETS,
-            generator=GENERATORS,
-        ),
-        quality_curves=expand(
-            quality_curves("{trainset}", "{generator}"),
-            trainset=TRAINSETS,
-            generator=GENERATORS,
-        ),
-        selection=expand(
-            selection_table("{trainset}", "{name}"),
-            trainset=TRAINSETS,
-            name=SELECTION_TABLES,
-        ),
+        leaves(report_files()["trainsets"]),
     output:
         html=report(
             report_html(),
@@ -49,6 +53,8 @@ rule render_report:
         ),
     log:
         log_path("render_report", "all"),
+    benchmark:
+        bench_path("render_report", "all")
     conda:
         "../../envs/synthval.yaml"
     threads: 1
@@ -58,8 +64,29 @@ rule render_report:
     params:
         code=code("render_report.py"),
         config=config,
-        trainsets=TRAINSETS,
-        generators=GENERATORS,
-        tables=SELECTION_TABLES,
+        files=report_files(),
+        partial=False,
+    script:
+        "../scripts/render_report.py"
+
+
+# The report of whatever exists (a partial or failed run): `snakemake -f partial_report`. It declares
+# no inputs, so it never starts another job; the workflow's onerror hook writes it too.
+rule partial_report:
+    output:
+        html=partial_report_html(),
+    log:
+        log_path("partial_report", "all"),
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(2000),
+        runtime=grow_with_attempt(10),
+    params:
+        code=code("render_report.py"),
+        config=config,
+        files=report_files(),
+        partial=True,
     script:
         "../scripts/render_report.py"

@@ -2,7 +2,13 @@ rule rank_models:
     input:
         predictions=predictions_of,
     output:
-        errors=errors_table("{trainset}"),
+        errors=report(
+            errors_table("{trainset}"),
+            caption="../report/errors.rst",
+            category="Classifier zoo",
+            subcategory="{trainset}",
+            labels={"table": "errors per epoch and set"},
+        ),
         rank=report(
             rank_table("{trainset}"),
             caption="../report/rank_correlation.rst",
@@ -36,9 +42,27 @@ rule select_models:
     input:
         unpack(selection_inputs),
     output:
-        protocols=selection_table("{trainset}", "protocols"),
-        calibration=selection_table("{trainset}", "calibration"),
-        corollary=selection_table("{trainset}", "corollary"),
+        protocols=report(
+            selection_table("{trainset}", "protocols"),
+            caption="../report/selection_table.rst",
+            category="Selection",
+            subcategory="{trainset}",
+            labels={"table": "protocols"},
+        ),
+        calibration=report(
+            selection_table("{trainset}", "calibration"),
+            caption="../report/selection_table.rst",
+            category="Selection",
+            subcategory="{trainset}",
+            labels={"table": "calibration"},
+        ),
+        corollary=report(
+            selection_table("{trainset}", "corollary"),
+            caption="../report/selection_table.rst",
+            category="Selection",
+            subcategory="{trainset}",
+            labels={"table": "corollary"},
+        ),
     log:
         log_path("select_models", "{trainset}"),
     benchmark:

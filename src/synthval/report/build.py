@@ -1,67 +1,166 @@
-"""Assemble the report from the workflow's tables and figures (it never re-runs a network)."""
+"""Assemble the report from the workflow's tables and figures (it never re-runs a network).
+
+Every section reads only the files it needs and, where the run has not made them yet, says which are
+missing instead of failing: the same code renders the complete report (rule ``render_report``) and the
+report of a partial or failed run (rule ``partial_report``, and the workflow's error hook).
+"""
 
 from __future__ import annotations
 
 import html
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 import polars as pl
 import yaml
 
 from synthval.io import read_json, read_metadata
+from synthval.report import leaves
 from synthval.metrics.quality import HIGHER_IS_BETTER, LOWER_IS_BETTER
-from synthval.report.figures import generator_history, quality_curves
-from synthval.report.html import Report, image_tag, run_metadata, table_html
+from synthval.report.figures import calibration_sweep, draw_generator_history, protocol_bars, quality_curves
+from synthval.report.html import Report, image_tag, missing_html, run_metadata, table_html
 from synthval.selection import last_epoch
+from synthval.zoo import member_spec, parse_model
 
-T = TypeVar("T")
+Files = dict[str, Any]
 
 
-def build_report(out: str | Path, *, title: str, config: dict, summaries: dict[str, str | Path], generators: dict[tuple[str, str], dict[str, str]],
-                 references: dict[str, str | Path], histories: dict[str, list[str | Path]], errors: dict[str, str | Path], ranks: dict[str, str | Path], scatters: dict[str, str | Path],
-                 quality: dict[str, dict[str, list[str | Path]]], selection: dict[str, dict[str, str | Path]]) -> None:
-    """``generators`` maps (trainset, generator) to {"weights", "grid", "manifest"} paths; the dicts of
-    reference-classifier histories, zoo histories (a list of files each), errors, ranks, scatters and
-    quality ({"tables": [...], "curves": [...]}, one file per generator) and selection ({"protocols",
-    "calibration", "corollary"} tables) are keyed by training-set name."""
+def _absent(*paths: str | Path) -> list[str]:
+    return [str(p) for p in paths if not Path(p).is_file()]
+
+
+class _Figures:
+    """Inline a figure the workflow made; when a partial run has not made it yet but its sources are
+    there, draw it here; otherwise say what is missing."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.count = 0
+
+    def __call__(self, path: str | Path, alt: str, draw: Callable[[Path], None], sources: Iterable[str | Path], what: str) -> str:
+        if Path(path).is_file():
+            return image_tag(path, alt)
+        absent = _absent(*sources)
+        if absent:
+            return missing_html(what, absent)
+        self.count += 1
+        tmp = self.folder / f"figure-{self.count}.png"
+        draw(tmp)
+        return image_tag(tmp, alt)
+
+
+def build_report(out: str | Path, *, title: str, config: dict, files: Files, partial: bool = False) -> None:
+    """Render ``files`` (the nested dict of ``report_files`` in the workflow: per training set its
+    summary, reference history, generators' weights, manifests, figures and quality tables, zoo
+    histories, errors, ranks, selection tables and figures; plus the benchmarks folder) to ``out``.
+    ``partial``: some of the files may not exist yet; the report says which.
+    """
+    expected = leaves(files["trainsets"])
+    absent = _absent(*expected)
+    if absent and not partial:
+        raise FileNotFoundError(f"{len(absent)} report inputs are missing, e.g. {absent[:3]}")
     report = Report(title)
-    meta = run_metadata()
-    report.add("run", "Run", table_html(pl.DataFrame({"item": list(meta), "value": list(meta.values())}))
-               + f"<details><summary>configuration (defaults filled)</summary><pre>{html.escape(yaml.safe_dump(config, sort_keys=False))}</pre></details>")
-    data = {t: read_json(p) for t, p in summaries.items()}
-    report.add("data", "Data and splits", _data_section(data))
-    report.add("generators", "Generators", _generator_section(generators, references))
-    all_ranks = {t: pl.read_parquet(p) for t, p in ranks.items()}
-    report.add("quality", "Synthetic-data quality", _quality_section(quality, all_ranks))
-    all_errors = {t: pl.read_parquet(p) for t, p in errors.items()}
-    report.add("zoo", "Classifier zoo", _zoo_section(histories, all_errors))
-    sizes = {t: d["splits"]["train"]["count"] for t, d in data.items()}
-    report.add("rank", "Rank preservation", _rank_section(all_ranks, scatters) + _rank_by_size(all_ranks, sizes))
-    tables = {t: {k: pl.read_parquet(p) for k, p in files.items()} for t, files in selection.items()}
-    report.add("protocols", "Selection protocols", _protocol_section(tables))
-    report.add("calibration", "Calibration", _calibration_section(tables))
-    report.add("corollary", "Corollary 3.3", _corollary_section(tables))
-    report.add("findings", "Findings", _findings(all_errors, all_ranks, tables))
-    report.write(out)
+    if absent:
+        report.status = (f'<div class="status partial"><b>Partial report</b>: {len(expected) - len(absent)} of {len(expected)} result files '
+                         "exist; each section says what it is missing. Run <code>snakemake</code> (or <code>snakemake --profile slurm</code>) "
+                         "to finish the run; the complete report is <code>results/report/report.html</code>.</div>")
+    else:
+        report.status = f'<div class="status ok">Complete: all {len(expected)} result files of this configuration are in.</div>'
+    trainsets: dict[str, Files] = files["trainsets"]
+    with tempfile.TemporaryDirectory() as tmp:
+        figure = _Figures(tmp)
+        report.add("run", "Run", _run_section(config, files.get("benchmarks")))
+        summaries = {t: read_json(f["summary"]) for t, f in trainsets.items() if not _absent(f["summary"])}
+        report.add("data", "Data and splits", _data_section(summaries, trainsets))
+        report.add("generators", "Generators", _generator_section(trainsets, figure))
+        ranks = {t: pl.read_parquet(f["rank"]) for t, f in trainsets.items() if not _absent(f["rank"])}
+        report.add("quality", "Synthetic-data quality", _quality_section(trainsets, ranks, figure))
+        errors = {t: pl.read_parquet(f["errors"]) for t, f in trainsets.items() if not _absent(f["errors"])}
+        report.add("zoo", "Classifier zoo", _zoo_section(config, trainsets, errors))
+        sizes = {t: s["splits"]["train"]["count"] for t, s in summaries.items()}
+        report.add("rank", "Rank preservation", _rank_section(trainsets, ranks) + _rank_by_size(ranks, sizes))
+        tables = {t: {k: pl.read_parquet(f[k]) for k in ("protocols", "calibration", "corollary") if not _absent(f[k])} for t, f in trainsets.items()}
+        report.add("protocols", "Selection protocols", _protocol_section(trainsets, tables, figure))
+        report.add("calibration", "Calibration", _calibration_section(trainsets, tables, figure))
+        report.add("corollary", "Corollary 3.3", _corollary_section(trainsets, tables, figure))
+        report.add("findings", "Findings", _findings(errors, ranks, tables, complete=not absent))
+        report.write(out)
 
 
-def _data_section(summaries: dict[str, dict]) -> str:
+# --- run ---
+
+
+def stage_times(benchmarks: str | Path) -> pl.DataFrame:
+    """Wall time per rule from Snakemake's ``benchmark:`` files (results/benchmarks/<rule>/...tsv): jobs,
+    summed and longest wall-clock seconds, CPU seconds and peak resident memory."""
     rows = []
+    for tsv in sorted(Path(benchmarks).rglob("*.tsv")):
+        rule = tsv.relative_to(benchmarks).parts[0]
+        bench = pl.read_csv(tsv, separator="\t", null_values=["NA", "-"], infer_schema_length=None)
+        for rec in bench.iter_rows(named=True):
+            rows.append({"rule": rule, "s": float(rec["s"]), "cpu_time": float(rec.get("cpu_time") or 0.0), "max_rss": float(rec.get("max_rss") or 0.0)})
+    if not rows:
+        return pl.DataFrame(schema={"stage": pl.String, "jobs": pl.Int64, "wall s (sum)": pl.Float64, "wall s (longest job)": pl.Float64,
+                                    "CPU s (sum)": pl.Float64, "peak RSS (MB)": pl.Float64})
+    return (pl.DataFrame(rows).group_by("rule").agg(pl.len().cast(pl.Int64).alias("jobs"), pl.col("s").sum().alias("wall s (sum)"),
+                                                     pl.col("s").max().alias("wall s (longest job)"), pl.col("cpu_time").sum().alias("CPU s (sum)"),
+                                                     pl.col("max_rss").max().alias("peak RSS (MB)"))
+            .rename({"rule": "stage"}).sort("wall s (sum)", descending=True))
+
+
+def _run_section(config: dict, benchmarks: str | Path | None) -> str:
+    meta = run_metadata()
+    parts = [table_html(pl.DataFrame({"item": list(meta), "value": list(meta.values())}))]
+    times = stage_times(benchmarks) if benchmarks and Path(benchmarks).is_dir() else None
+    if times is not None and times.height:
+        parts.append("<h3>Time per stage</h3><p>From each rule's <code>benchmark:</code> file (jobs that ran in parallel overlap, so the sums "
+                     "exceed the elapsed time; the longest job bounds a stage from below). The benchmarks of the latest run of each job: a job "
+                     "that did not rerun keeps its earlier figures.</p>" + table_html(times, floats="{:.1f}"))
+    else:
+        parts.append('<p class="note">No benchmark files yet (results/benchmarks).</p>')
+    parts.append(f"<details><summary>configuration (defaults filled)</summary><pre>{html.escape(yaml.safe_dump(config, sort_keys=False))}</pre></details>")
+    return "".join(parts)
+
+
+# --- data ---
+
+_SPLIT_USE = [
+    ("train", "trains the generators, the reference classifier and the zoo; the real side of every quality metric; augmented copies "
+              "of it are the augmented baseline's evaluation set"),
+    ("fit", "a sub-split of train: the standard protocol's and calibration's models train on it"),
+    ("val", "train minus fit: the standard protocol's validation set and calibration's real errors"),
+    ("test", "the rest of the pool: only the test errors (rank correlations, the score of every selection protocol); never generator "
+             "training, selection or calibration"),
+]
+
+
+def _data_section(summaries: dict[str, dict], trainsets: dict[str, Files]) -> str:
+    absent = [f["summary"] for t, f in trainsets.items() if t not in summaries]
+    if not summaries:
+        return missing_html("the data splits", absent)
+    rows, balance = [], []
     for trainset, summary in summaries.items():
         for split, info in summary["splits"].items():
             counts = info["per_class"]
-            rows.append({"training set": trainset, "split": split, "images": info["count"], "smallest class": min(counts), "largest class": max(counts)})
+            rows.append({"training set": trainset, "split": split, "images": info["count"], "smallest class": min(counts),
+                         "largest class": max(counts), "imbalance (largest / smallest)": max(counts) / max(min(counts), 1)})
+            balance.append({"training set": trainset, "split": split, **{name: n for name, n in zip(summary["class_names"], counts, strict=True)}})
     summary = next(iter(summaries.values()))  # the pool is the same for every training set
+    uses = pl.DataFrame({"split": [s for s, _ in _SPLIT_USE], "used for": [u for _, u in _SPLIT_USE]})
     return (
         f"<p>Source <b>{html.escape(summary['source'])}</b>: {summary['pool']} images of shape {tuple(summary['image_shape'])}, "
         f"{len(summary['class_names'])} classes. Each training set is a seeded draw from the pool; its <b>test</b> split is the rest of the "
-        "pool and is used only for the test errors below, never for generator training, selection or calibration. "
-        "<b>fit</b>/<b>val</b> is the standard protocol's sub-split of the training set (seed 000 App. C).</p>"
-        + table_html(pl.DataFrame(rows))
+        "pool. <b>fit</b>/<b>val</b> is the standard protocol's sub-split of the training set (seed 000 App. C).</p>"
+        + table_html(pl.DataFrame(rows), floats="{:.2f}")
+        + "<h3>Which split each number uses</h3>" + table_html(uses)
+        + f"<details><summary>class balance (images per class)</summary>{table_html(pl.DataFrame(balance))}</details>"
+        + (missing_html("some training sets' splits", absent) if absent else "")
     )
+
+
+# --- generators ---
 
 
 def _describe_record(meta: dict) -> str:
@@ -84,74 +183,114 @@ def _pseudo_label_table(stats: dict) -> str:
             f"confidence of at least {stats['confidence']} (seed 001 §3.2), until the class quota is met.</p>" + table_html(rows, floats="{:.3f}"))
 
 
-def _generator_section(generators: dict[tuple[str, str], dict[str, str]], references: dict[str, str | Path]) -> str:
+def _generator_section(trainsets: dict[str, Files], figure: _Figures) -> str:
     parts = []
-    for trainset, hist in references.items():
-        last = pl.read_parquet(hist).sort("epoch").tail(1).row(0, named=True)
-        parts.append(f"<p>Reference classifier <b>{html.escape(last['model'])}</b> on <b>{html.escape(trainset)}</b>, trained on its train split only "
-                     f"(it scores generator checkpoints and labels unconditional samples): {last['epoch']} epochs, final training accuracy "
-                     f"{last['train_accuracy']:.3f}.</p>")
-    with tempfile.TemporaryDirectory() as tmp:
-        for (trainset, name), files in generators.items():
-            meta = read_metadata(files["weights"])
-            record = meta["record"]
-            hist_png = Path(tmp) / f"{trainset}-{name}.png"
-            generator_history(record.get("members", [record]), hist_png, title=f"{name} on {trainset}")
-            manifest = read_json(files["manifest"])
-            parts.append(
-                f"<h3>{html.escape(name)} on {html.escape(trainset)}</h3><p>{_describe_record(meta)} Synthetic set: {manifest['count']} images "
-                f"in {len(manifest['shards'])} shards.</p>"
-                f"<figure>{image_tag(hist_png, f'training history of {name}')}<figcaption>training history</figcaption></figure>"
-                f"<figure>{image_tag(files['grid'], f'samples of {name}')}<figcaption>samples, one row per class</figcaption></figure>"
-                + (_pseudo_label_table(manifest["pseudo_labels"]) if "pseudo_labels" in manifest else "")
-            )
+    for trainset, f in trainsets.items():
+        if _absent(f["reference"]):
+            parts.append(missing_html(f"the reference classifier of {trainset}", [f["reference"]]))
+        else:
+            last = pl.read_parquet(f["reference"]).sort("epoch").tail(1).row(0, named=True)
+            parts.append(f"<p>Reference classifier <b>{html.escape(last['model'])}</b> on <b>{html.escape(trainset)}</b>, trained on its train split "
+                         f"only (it scores generator checkpoints and labels unconditional samples): {last['epoch']} epochs, final training "
+                         f"accuracy {last['train_accuracy']:.3f}.</p>")
+        for name, g in f["generators"].items():
+            parts.append(f"<h3>{html.escape(name)} on {html.escape(trainset)}</h3>")
+            if _absent(g["weights"]):
+                parts.append(missing_html(f"generator {name}", [g["weights"]], "It has not finished training."))
+                continue
+            text = _describe_record(read_metadata(g["weights"]))
+            manifest = None if _absent(g["manifest"]) else read_json(g["manifest"])
+            if manifest:
+                text += f" Synthetic set: {manifest['count']} images in {len(manifest['shards'])} shards."
+            history = figure(g["history_plot"], f"training history of {name}", lambda p, g=g, n=name: draw_generator_history(g["weights"], p, f"{n} on {trainset}"),
+                             [g["weights"]], f"the training history of {name}")
+            grid = image_tag(g["grid"], f"samples of {name}") if not _absent(g["grid"]) else missing_html(f"samples of {name}", [g["grid"]], "Its synthetic set is not written yet.")
+            parts.append(f"<p>{text}</p><figure>{history}<figcaption>training history; circled: the kept checkpoint</figcaption></figure>"
+                         f"<figure>{grid}<figcaption>samples, one row per class</figcaption></figure>"
+                         + (_pseudo_label_table(manifest["pseudo_labels"]) if manifest and "pseudo_labels" in manifest else ""))
     return "".join(parts)
 
+
+# --- quality ---
 
 _METRIC_NAMES = {"fid": "FID", "kid": "KID", "precision": "precision", "recall": "recall", "density": "density", "coverage": "coverage",
                  "prd_f8": "PRD F8", "prd_f1_8": "PRD F1/8", "tv": "TV", "arc": "ARC", "mmd": "MMD"}
 
 
-def _quality_section(quality: dict[str, dict[str, list[str | Path]]], ranks: dict[str, pl.DataFrame]) -> str:
+def _quality_section(trainsets: dict[str, Files], ranks: dict[str, pl.DataFrame], figure: _Figures) -> str:
     order = [m for m in _METRIC_NAMES if m in LOWER_IS_BETTER + HIGHER_IS_BETTER]
-    parts = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for trainset, files in quality.items():
-            table = pl.concat([pl.read_parquet(p) for p in files["tables"]])
-            extractor = table["extractor"][0]
-            overall = table.filter(pl.col("class") == "all").pivot(on="metric", index="generator", values="value")
+    parts = ["<p>Every synthetic set against the real <b>train split</b> (never the test split), in the features named below. Lower is better "
+             "for FID, KID, TV, ARC and MMD; higher for precision, recall, density, coverage and the PRD F-scores. TV is the total variation "
+             "read off the PRD curve (seed 000 §4.1); Corollary 3.3 says two models whose synthetic errors differ by more than TV keep their "
+             "order on real data, so a smaller TV should go with a higher Spearman rho (from the rank-preservation section).</p>"]
+    for trainset, f in trainsets.items():
+        parts.append(f"<h3>{html.escape(trainset)}</h3>")
+        present = {g: q for g, q in f["generators"].items() if not _absent(q["quality"])}
+        absent = [q["quality"] for g, q in f["generators"].items() if g not in present]
+        if not present:
+            parts.append(missing_html(f"quality metrics of {trainset}", absent))
+            continue
+        table = pl.concat([pl.read_parquet(q["quality"]) for q in present.values()])
+        overall = table.filter(pl.col("class") == "all").pivot(on="metric", index="generator", values="value")
+        columns = ["generator", *[pl.col(m).alias(_METRIC_NAMES[m]) for m in order]]
+        if trainset in ranks:
             rho = ranks[trainset].select(pl.col("eval_set").alias("generator"), pl.col("spearman").alias("Spearman rho"))
-            shown = overall.join(rho, on="generator", how="left").select(
-                "generator", *[pl.col(m).alias(_METRIC_NAMES[m]) for m in order], "Spearman rho", pl.col("n_real").cast(pl.Int64).alias("real points"),
-                pl.col("n_fake").cast(pl.Int64).alias("synthetic points"))
-            per_class = (table.filter(pl.col("class") != "all", pl.col("metric").is_in(order))
-                         .pivot(on="metric", index=["generator", "class"], values="value")
-                         .sort("generator", pl.col("class").cast(pl.Int64)))
-            png = Path(tmp) / f"quality-{trainset}.png"
-            quality_curves(pl.concat([pl.read_parquet(p) for p in files["curves"]]), png, title=f"synthetic sets of {trainset}")
-            parts.append(
-                f"<h3>{html.escape(trainset)}</h3><p>Every synthetic set against the real <b>train split</b> of {html.escape(trainset)} (never the test "
-                f"split), in the features of the <b>{html.escape(extractor)}</b> extractor. Lower is better for FID, KID, TV, ARC and MMD; higher "
-                "for precision, recall, density, coverage and the PRD F-scores. TV is the total variation read off the PRD curve (seed 000 §4.1); "
-                "Corollary 3.3 says two models whose synthetic errors differ by more than TV keep their order on real data, so a smaller TV should "
-                "go with a higher Spearman rho (from the rank-preservation section).</p>"
-                + table_html(shown) + image_tag(png, f"PRD and ARC curves, {trainset}")
-                + f"<details><summary>per class</summary>{table_html(per_class)}</details>"
-            )
+            overall, columns = overall.join(rho, on="generator", how="left"), [*columns, "Spearman rho"]
+        shown = overall.select(*columns, pl.col("n_real").cast(pl.Int64).alias("real points"), pl.col("n_fake").cast(pl.Int64).alias("synthetic points"))
+        per_class = (table.filter(pl.col("class") != "all", pl.col("metric").is_in(order))
+                     .pivot(on="metric", index=["generator", "class"], values="value").sort("generator", pl.col("class").cast(pl.Int64)))
+        curves = [q["curves"] for q in f["generators"].values()]
+        plot = figure(f["quality_plot"], f"PRD and ARC curves, {trainset}",
+                      lambda p, c=curves, t=trainset: quality_curves(pl.concat([pl.read_parquet(x) for x in c]), p, title=f"synthetic sets of {t}"),
+                      curves, f"PRD and ARC curves of {trainset}")
+        parts.append(f"<p>Features of the <b>{html.escape(table['extractor'][0])}</b> extractor.</p>" + table_html(shown) + plot
+                     + f"<details><summary>per class</summary>{table_html(per_class)}</details>"
+                     + (missing_html("the quality metrics of some generators", absent) if absent else ""))
     return "".join(parts)
 
 
-def _zoo_section(histories: dict[str, list[str | Path]], errors: dict[str, pl.DataFrame]) -> str:
-    parts = []
-    for trainset, err in errors.items():
-        wide = last_epoch(err).pivot(on="eval_set", index=["model", "epoch"], values="error").sort("model")
-        hist = pl.concat([pl.read_parquet(p) for p in histories[trainset]])
-        final = last_epoch(hist).select("model", "train_accuracy", "loss")
-        table = wide.join(final, on="model", how="left")
-        parts.append(f"<h3>{html.escape(trainset)}</h3><p>{len(table)} models; top-1 error per evaluation set at the last epoch "
-                     "(test = real test split, augmented = the model's own training split augmented, other columns = synthetic sets).</p>" + table_html(table))
+# --- zoo ---
+
+
+def zoo_table(config: dict, models: Iterable[str]) -> pl.DataFrame:
+    """Architecture, hyper-parameters, seed and training settings of zoo members, from the configuration
+    exactly as their training jobs received it (``member_spec``)."""
+    rows = []
+    for name in models:
+        member = parse_model(name)
+        spec = member_spec(config["zoo"], member, config["seed"])
+        hparams = ", ".join(f"{k}={v}" for k, v in sorted(spec["hparams"].items()) if k != "graph_seed")
+        train = spec["train"]
+        rows.append({"model": name, "architecture": member.arch, "hyper-parameters": hparams or "-", "variant": member.variant, "seed": member.seed,
+                     "trained on": member.split, "epochs": train["epochs"], "optimizer": train["optimizer"], "lr": train["lr"],
+                     "batch": train["batch_size"], "weight decay": train["weight_decay"], "schedule": train["schedule"]})
+    return pl.DataFrame(rows)
+
+
+def _zoo_section(config: dict, trainsets: dict[str, Files], errors: dict[str, pl.DataFrame]) -> str:
+    parts = ["<p>Top-1 error per evaluation set at each model's last epoch (<b>test</b> = the real test split, <b>augmented</b> = the "
+             "model's own training split augmented, other columns = synthetic sets). Click a column to sort. Architectures <code>rwnnNN</code> "
+             "are random-graph networks, one graph per NN (seed 000 App. C). The table lists the members trained on the train split; the "
+             "members trained on the fit sub-split serve only the standard protocol and calibration.</p>"]
+    for trainset, f in trainsets.items():
+        parts.append(f"<h3>{html.escape(trainset)}</h3>")
+        present = [p for p in f["histories"] if not _absent(p)]
+        if not present:
+            parts.append(missing_html(f"the zoo of {trainset}", f["histories"], "No classifier has finished training."))
+            continue
+        hist = last_epoch(pl.concat([pl.read_parquet(p) for p in present])).select("model", pl.col("train_accuracy").alias("train accuracy"),
+                                                                                   pl.col("loss").alias("train loss"))
+        table = zoo_table(config, hist["model"].sort()).join(hist, on="model", how="left")
+        if trainset in errors:
+            wide = last_epoch(errors[trainset]).pivot(on="eval_set", index="model", values="error")
+            sets = ["test", *sorted(c for c in wide.columns if c not in ("model", "test"))]
+            table = table.join(wide.select("model", *[pl.col(s).alias(f"{s} error") for s in sets]), on="model", how="left")
+        parts.append(f"<p>{table.height} of {len(f['histories'])} models trained.</p>" + table_html(table)
+                     + ("" if trainset in errors else missing_html(f"the errors of {trainset}'s models", [f["errors"]], "Predictions are not all in.")))
     return "".join(parts)
 
+
+# --- rank ---
 
 _AUGMENTED = ("<b>augmented</b> is the baseline of Li et al. (2020) (seed 000 §2): augmented copies of each model's own training split "
               "(see <code>augmented_validation</code> in the configuration), no held-out or synthetic images.")
@@ -164,106 +303,148 @@ def _set_name(eval_set: str) -> str:
     return f"the <b>{html.escape(eval_set)}</b> synthetic set"
 
 
-def _per_trainset(intro: str, items: dict[str, T], render: Callable[[str, T], str]) -> str:
+def _per_trainset(intro: str, trainsets: dict[str, Files], render: Callable[[str, Files], str]) -> str:
     """An introductory paragraph, then one sub-section per training set."""
-    return f"<p>{intro}</p>" + "".join(f"<h3>{html.escape(t)}</h3>{render(t, item)}" for t, item in items.items())
+    return f"<p>{intro}</p>" + "".join(f"<h3>{html.escape(t)}</h3>{render(t, f)}" for t, f in trainsets.items())
 
 
-def _rank_section(ranks: dict[str, pl.DataFrame], scatters: dict[str, str | Path]) -> str:
+def _rank_section(trainsets: dict[str, Files], ranks: dict[str, pl.DataFrame]) -> str:
     intro = ("Spearman's rho and Kendall's tau between each evaluation set's model errors and the test errors (seed 000 §4.1), with 95% "
              "bootstrap intervals over models (<code>_low</code>, <code>_high</code>), over the members trained on the train split at their "
              f"last epoch. rho near 1: the set ranks models as real data does. {_AUGMENTED}")
-    return _per_trainset(intro, ranks, lambda t, rank: table_html(rank.drop("reference")) + image_tag(scatters[t], f"synthetic vs test error, {t}"))
+
+    def render(t: str, f: Files) -> str:
+        if t not in ranks:
+            return missing_html(f"rank correlations of {t}", [f["rank"]])
+        scatter = image_tag(f["scatter"], f"synthetic vs test error, {t}") if not _absent(f["scatter"]) else missing_html("the scatter plot", [f["scatter"]])
+        return table_html(ranks[t].drop("reference")) + scatter
+
+    return _per_trainset(intro, trainsets, render)
 
 
 def rank_by_size(ranks: dict[str, pl.DataFrame], sizes: dict[str, int]) -> pl.DataFrame:
     """Spearman's rho of every evaluation set on every training set, one row per (set, training-set
     size), smallest training set first: how rank preservation changes with the amount of real data."""
     frames = [rank.select("eval_set", "n_models", "spearman", "spearman_low", "spearman_high").with_columns(
-        trainset=pl.lit(t), train_images=pl.lit(sizes[t], pl.Int64)) for t, rank in ranks.items()]
+        trainset=pl.lit(t), train_images=pl.lit(sizes[t], pl.Int64)) for t, rank in ranks.items() if t in sizes]
     return pl.concat(frames).select("eval_set", "trainset", "train_images", "n_models", "spearman", "spearman_low", "spearman_high").sort(
         "eval_set", "train_images")
 
 
 def _rank_by_size(ranks: dict[str, pl.DataFrame], sizes: dict[str, int]) -> str:
-    if len(ranks) < 2:
+    if len(sizes) < 2:
         return ("<p>Rank preservation by training-set size needs more than one entry in <code>data.train_sizes</code>; this run has "
                 f"one ({', '.join(f'{html.escape(t)}: {n} images' for t, n in sizes.items())}).</p>")
+    if len([t for t in ranks if t in sizes]) < 2:
+        return "<p>Rank preservation by training-set size: waiting for the rank correlations of at least two training sets.</p>"
     return ("<h3>By training-set size</h3><p>Spearman rho of each evaluation set on every training set (each with its own generators, "
             "zoo and test split), smallest first.</p>" + table_html(rank_by_size(ranks, sizes)))
 
 
-def _protocol_section(tables: dict[str, dict[str, pl.DataFrame]]) -> str:
+# --- selection ---
+
+
+def _selection_render(tables: dict[str, dict[str, pl.DataFrame]], figure: _Figures, key: str, what: str,
+                      draw: Callable[[pl.DataFrame, Path, str], None] | None = None, shown: Callable[[pl.DataFrame], pl.DataFrame] = lambda df: df,
+                      empty: str = "") -> Callable[[str, Files], str]:
+    """One training set's part of a selection section: the figure (when ``draw``) and the table, or
+    what is missing; ``empty``: the text for a table with no rows."""
+
+    def render(trainset: str, f: Files) -> str:
+        if key not in tables[trainset]:
+            return missing_html(f"the {what} of {trainset}", [f[key]])
+        table = tables[trainset][key]
+        if table.height == 0 and empty:
+            return empty
+        plot = (figure(f[f"{key}_plot"], f"{what}, {trainset}", lambda p: draw(table, p, trainset), [f[key]], f"the {what} figure")
+                if draw else "")
+        return plot + table_html(shown(table))
+
+    return render
+
+
+def _protocol_section(trainsets: dict[str, Files], tables: dict[str, dict[str, pl.DataFrame]], figure: _Figures) -> str:
     intro = ("Seed 000 §4.2. Every protocol chooses by the set in the <i>selection</i> column (a synthetic set or <b>augmented</b>; <b>val</b>: the standard "
              "protocol's real validation split, scored with the members trained on the fit sub-split; <b>test</b>: the oracle, a lower bound "
              "no protocol can reach) and is scored by the <b>test</b> error of what it chose. ES: best synthetic epoch per training run; RSS: "
              "best seed per configuration at the last epoch; ES + RSS: best (seed, epoch) per configuration; the baseline is the last epoch "
              "of any seed. HPS: random model, the standard protocol, the synthetic protocol (best model and epoch over the whole zoo on the selection set) and "
-             "the oracle. Intervals: 95% bootstrap over configurations; regret: test error minus the oracle's.")
-
-    def render(trainset: str, t: dict[str, pl.DataFrame]) -> str:
-        return table_html(t["protocols"].select(pl.col("eval_set").alias("selection set"), "protocol", "selection", pl.col("test_error").alias("test error"),
-                                                pl.col("low").alias("95% low"), pl.col("high").alias("95% high"), "regret",
-                                                pl.col("units").alias("runs or configurations")))
-
-    return _per_trainset(intro, tables, render)
+             "the oracle. Intervals: 95% bootstrap over configurations; regret: test error minus the oracle's. In the figure the oracle is dashed.")
+    return _per_trainset(intro, trainsets, _selection_render(
+        tables, figure, "protocols", "selection protocols", lambda df, p, t: protocol_bars(df, p, title=t),
+        lambda df: df.select(pl.col("eval_set").alias("selection set"), "protocol", "selection", pl.col("test_error").alias("test error"),
+                             pl.col("low").alias("95% low"), pl.col("high").alias("95% high"), "regret", pl.col("units").alias("runs or configurations"))))
 
 
-def _calibration_section(tables: dict[str, dict[str, pl.DataFrame]]) -> str:
+def _calibration_section(trainsets: dict[str, Files], tables: dict[str, dict[str, pl.DataFrame]], figure: _Figures) -> str:
     intro = ("Seed 000 §4.4, eq. 1: per-class ridge weights over the synthetic images, fitted so that the weighted synthetic errors of the "
              "calibration models match their real per-class errors. Calibration models are the members trained on the <b>fit</b> sub-split, "
              "and their real errors come from the <b>val</b> split, never the test split; the calibrated errors of the members trained on "
              "the whole train split (never used to calibrate) are then ranked against their test errors. Spearman rho is the mean over "
-             "random draws of the calibration models (min and max alongside), next to the uncalibrated rho. With a single calibration "
-             "model the centred regression has nothing to fit and every model gets the same estimate, so rho is undefined (NaN).")
-
-    def render(trainset: str, t: dict[str, pl.DataFrame]) -> str:
-        if t["calibration"].height == 0:
-            return "<p>Not computed: calibration needs members trained on the fit sub-split (<code>zoo.train_splits: [train, fit]</code>).</p>"
-        return table_html(t["calibration"].drop("real_split"))
-
-    return _per_trainset(intro, tables, render)
+             "random draws of the calibration models (min and max alongside; the band in the figure), against the uncalibrated rho (dashed). "
+             "With a single calibration model the centred regression has nothing to fit and every model gets the same estimate, so rho is "
+             "undefined (NaN).")
+    empty = "<p>Not computed: calibration needs members trained on the fit sub-split (<code>zoo.train_splits: [train, fit]</code>).</p>"
+    return _per_trainset(intro, trainsets, _selection_render(tables, figure, "calibration", "calibration sweep",
+                                                              lambda df, p, t: calibration_sweep(df, p, title=t), lambda df: df.drop("real_split"), empty))
 
 
-def _corollary_section(tables: dict[str, dict[str, pl.DataFrame]]) -> str:
+def _corollary_section(trainsets: dict[str, Files], tables: dict[str, dict[str, pl.DataFrame]], figure: _Figures) -> str:
     intro = ("Seed 000 Corollary 3.3: a pair of models whose synthetic errors differ by more than the total variation TV between the real "
              "and synthetic distributions (estimated from PRD, see the quality section) keeps its order on the test split. Over all pairs "
              "of models trained on the train split, at their last epoch: the share of pairs above TV whose test order agrees (the corollary "
              "predicts 1) and the same share among the other pairs.")
-    return _per_trainset(intro, tables, lambda t, item: table_html(item["corollary"]))
+    return _per_trainset(intro, trainsets, _selection_render(tables, figure, "corollary", "Corollary 3.3 check"))
 
 
-def _findings(errors: dict[str, pl.DataFrame], ranks: dict[str, pl.DataFrame], tables: dict[str, dict[str, pl.DataFrame]]) -> str:
+# --- findings ---
+
+
+def _findings(errors: dict[str, pl.DataFrame], ranks: dict[str, pl.DataFrame], tables: dict[str, dict[str, pl.DataFrame]], complete: bool) -> str:
     items = []
     for trainset, rank in ranks.items():
-        err = errors[trainset]
-        test = last_epoch(err).filter(pl.col("eval_set") == "test")["error"]
+        test = last_epoch(errors[trainset]).filter(pl.col("eval_set") == "test")["error"] if trainset in errors else None
         for row in rank.iter_rows(named=True):
             rho = row["spearman"]
             strength = ("strong" if rho >= 0.8 else "moderate" if rho >= 0.5 else "weak" if rho > 0
-                        else "no (the synthetic set orders models against their test error)" if rho <= 0 else "undefined")
+                        else "no (the set orders models against their test error)" if rho <= 0 else "undefined")
+            span = f"; test errors span {test.min() * 100:.2f}% to {test.max() * 100:.2f}%" if test is not None else ""
             items.append(
                 f"<li>On <b>{html.escape(trainset)}</b>, {_set_name(row['eval_set'])} ranks {row['n_models']} models with "
-                f"Spearman rho = {row['spearman']:.3f} (Kendall tau = {row['kendall']:.3f}): {strength} rank preservation; test errors span "
-                f"{test.min() * 100:.2f}% to {test.max() * 100:.2f}%.</li>"
+                f"Spearman rho = {row['spearman']:.3f} [{row['spearman_low']:.3f}, {row['spearman_high']:.3f}] (Kendall tau = {row['kendall']:.3f}): "
+                f"{strength} rank preservation{span}.</li>"
             )
     for trainset, t in tables.items():
-        hps = t["protocols"].filter(pl.col("protocol").is_in(["synthetic protocol", "standard protocol"]))
-        for eval_set in hps["eval_set"].unique(maintain_order=True):
-            rows = {r["protocol"]: r for r in hps.filter(pl.col("eval_set") == eval_set).iter_rows(named=True)}
-            if len(rows) < 2:
-                continue
-            syn, std = rows["synthetic protocol"], rows["standard protocol"]
-            verdict = "beats" if syn["test_error"] < std["test_error"] else "does not beat"
-            items.append(f"<li>On <b>{html.escape(trainset)}</b>, choosing with {_set_name(eval_set)} (test error "
-                         f"{syn['test_error'] * 100:.2f}%) {verdict} the standard protocol ({std['test_error'] * 100:.2f}%).</li>")
-        cal = t["calibration"]
-        if cal.height:
+        if "protocols" in t:
+            hps = t["protocols"].filter(pl.col("protocol").is_in(["synthetic protocol", "standard protocol", "oracle"]))
+            for eval_set in hps["eval_set"].unique(maintain_order=True):
+                rows = {r["protocol"]: r for r in hps.filter(pl.col("eval_set") == eval_set).iter_rows(named=True)}
+                if not {"synthetic protocol", "standard protocol"} <= rows.keys():
+                    continue
+                syn, std = rows["synthetic protocol"], rows["standard protocol"]
+                verdict = "beats" if syn["test_error"] < std["test_error"] else "ties" if syn["test_error"] == std["test_error"] else "does not beat"
+                oracle = f"; the oracle reaches {rows['oracle']['test_error'] * 100:.2f}%" if "oracle" in rows else ""
+                items.append(f"<li>On <b>{html.escape(trainset)}</b>, choosing with {_set_name(eval_set)} (test error "
+                             f"{syn['test_error'] * 100:.2f}%) {verdict} the standard protocol ({std['test_error'] * 100:.2f}%){oracle}.</li>")
+        cal = t.get("calibration")
+        if cal is not None and cal.height:
             for generator in cal["generator"].unique(maintain_order=True):
                 defined = cal.filter(pl.col("generator") == generator, pl.col("spearman").is_not_nan())
                 if defined.height == 0:
                     continue
                 best = defined.sort("spearman", descending=True).row(0, named=True)
-                items.append(f"<li>Calibrating <b>{html.escape(generator)}</b> on {trainset}: rho {best['uncalibrated_spearman']:.3f} uncalibrated, "
-                             f"{best['spearman']:.3f} at best ({best['calibration_models']} calibration models, lambda {best['ridge']:g}).</li>")
-    return f"<ul>{''.join(items)}</ul>"
+                change = "raises" if best["spearman"] > best["uncalibrated_spearman"] else "does not raise"
+                items.append(f"<li>Calibrating <b>{html.escape(generator)}</b> on {html.escape(trainset)} {change} rho: "
+                             f"{best['uncalibrated_spearman']:.3f} uncalibrated, {best['spearman']:.3f} at best ({best['calibration_models']} "
+                             f"calibration models, lambda {best['ridge']:g}).</li>")
+        cor = t.get("corollary")
+        if cor is not None:
+            for row in cor.iter_rows(named=True):
+                if row["pairs_above_tv"]:
+                    items.append(f"<li>Corollary 3.3 on {html.escape(trainset)}, <b>{html.escape(row['generator'])}</b> (TV {row['tv']:.3f}): "
+                                 f"{row['preserved_above_tv'] * 100:.1f}% of the {row['pairs_above_tv']} pairs above TV keep their order on "
+                                 f"test (predicted: 100%).</li>")
+    if not items:
+        return missing_html("findings", [], "They follow from the rank and selection tables, which are not written yet.")
+    caveat = "" if complete else '<p class="note">From a partial run: these findings cover only what has finished.</p>'
+    return f"{caveat}<ul>{''.join(items)}</ul>"

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from synthval.io import atomic_path  # noqa: E402
+from synthval.io import atomic_path, read_metadata  # noqa: E402
 from synthval.selection import last_epoch  # noqa: E402
 from synthval.zoo import parse_model  # noqa: E402
 
@@ -91,6 +91,12 @@ def generator_history(records: list[dict], path: str | Path, title: str = "") ->
     _save(fig, path)
 
 
+def draw_generator_history(weights: str | Path, path: str | Path, title: str = "") -> None:
+    """The training-history figure of a generator, from the record in its weights' metadata."""
+    record = read_metadata(weights)["record"]
+    generator_history(record.get("members", [record]), path, title=title)
+
+
 def quality_curves(curves: pl.DataFrame, path: str | Path, title: str = "") -> None:
     """PRD curves (Sajjadi et al. 2018: precision alpha against recall beta) and ARC curves (robust
     real-vs-synthetic accuracy against the ball radius) of every generator, whole sets only."""
@@ -110,6 +116,65 @@ def quality_curves(curves: pl.DataFrame, path: str | Path, title: str = "") -> N
     for ax in (prd_ax, arc_ax):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    _save(fig, path)
+
+
+_PROTOCOL_COLOURS = {"baseline (last epoch, any seed)": "#999999", "random model": "#999999", "ES": "#4c72b0", "RSS": "#4c72b0",
+                     "ES + RSS": "#4c72b0", "standard protocol": "#dd8452", "synthetic protocol": "#55a868", "oracle": "#222222"}
+
+
+def protocol_bars(protocols: pl.DataFrame, path: str | Path, title: str = "") -> None:
+    """Test error of what each selection protocol chose (seed 000 §4.2), one panel per selection set,
+    with the 95% bootstrap interval as an error bar; the oracle's error is a dashed line."""
+    sets = protocols["eval_set"].unique(maintain_order=True).to_list()
+    fig, axes = plt.subplots(1, len(sets), figsize=(4.4 * len(sets), 0.32 * protocols["protocol"].n_unique() + 1.4), squeeze=False, sharex=True)
+    for ax, eval_set in zip(axes[0], sets, strict=True):
+        rows = protocols.filter(pl.col("eval_set") == eval_set)
+        names = rows["protocol"].to_list()
+        err = rows["test_error"].to_numpy() * 100
+        span = np.stack([err - rows["low"].to_numpy() * 100, rows["high"].to_numpy() * 100 - err]).clip(min=0)
+        y = np.arange(len(names))[::-1]
+        ax.barh(y, err, xerr=span, color=[_PROTOCOL_COLOURS.get(n, "#8172b3") for n in names], capsize=2.5, height=0.65,
+                error_kw={"elinewidth": 0.8, "ecolor": "#555"})
+        oracle = rows.filter(pl.col("protocol") == "oracle")["test_error"]
+        if oracle.len():
+            ax.axvline(oracle[0] * 100, color="#222", lw=0.8, ls="--")
+        ax.set_yticks(y, names, fontsize=7)
+        ax.set_xlabel("test error of the choice (%)", fontsize=8)
+        ax.set_title(f"selection set: {eval_set}", fontsize=9)
+        ax.grid(alpha=0.3, axis="x")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def calibration_sweep(calibration: pl.DataFrame, path: str | Path, title: str = "") -> None:
+    """Spearman rho after calibration (seed 000 §4.4) against the number of calibration models, one
+    line per ridge strength with the min-max band over draws, and the uncalibrated rho dashed."""
+    generators = calibration["generator"].unique(maintain_order=True).to_list()
+    if not generators:  # no fit members: nothing was calibrated
+        fig, ax = plt.subplots(figsize=(4.2, 1.2))
+        ax.text(0.5, 0.5, "not computed: no calibration models\n(zoo.train_splits has no fit)", ha="center", va="center", fontsize=9)
+        ax.set_axis_off()
+        _save(fig, path)
+        return
+    fig, axes = plt.subplots(1, len(generators), figsize=(4.2 * len(generators), 3.2), squeeze=False, sharey=True)
+    for ax, generator in zip(axes[0], generators, strict=True):
+        rows = calibration.filter(pl.col("generator") == generator).sort("calibration_models")
+        for ridge in rows["ridge"].unique().sort():
+            one = rows.filter(pl.col("ridge") == ridge)
+            x = one["calibration_models"].to_numpy()
+            line = ax.plot(x, one["spearman"].to_numpy(), marker="o", ms=3.5, label=f"lambda = {ridge:g}")[0]
+            ax.fill_between(x, one["spearman_min"].to_numpy(), one["spearman_max"].to_numpy(), color=line.get_color(), alpha=0.15, lw=0)
+        ax.axhline(rows["uncalibrated_spearman"][0], color="#222", lw=0.9, ls="--", label="uncalibrated")
+        ax.set_xlabel("calibration models (trained on fit)", fontsize=8)
+        ax.set_title(generator, fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("Spearman rho vs test error")
+    axes[0][0].legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
     _save(fig, path)

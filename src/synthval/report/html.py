@@ -1,4 +1,5 @@
-"""The self-contained HTML report: every figure inline as base64, no external request."""
+"""The self-contained HTML report: every figure inline as base64, styles and the table-sorting script
+inline, and a Content-Security-Policy that forbids the page any network request."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import html
 import os
 import platform
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,15 +17,48 @@ import polars as pl
 
 from synthval.io import write_bytes
 
+# data: images, inline styles and script only: a report opened offline or from an archive can neither
+# leak that it was opened nor break because a host is gone
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+
 STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #bbb;margin-top:2em}
-table{border-collapse:collapse;margin:.8em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}
+table{border-collapse:collapse;margin:.8em 0;font-size:.88em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}
+th{background:#f0f0f0;position:sticky;top:0;white-space:nowrap}td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+table.sortable th{cursor:pointer}table.sortable th:after{content:" \\2195";color:#aaa;font-size:.8em}
+table.sortable th.asc:after{content:" \\2191";color:#333}table.sortable th.desc:after{content:" \\2193";color:#333}
+.wide{overflow-x:auto;max-width:100%}.scroll{max-height:34em;overflow:auto;display:inline-block;max-width:100%;border:1px solid #ddd}.scroll table{margin:0}
 img{max-width:100%;border:1px solid #ddd;margin:.3em 0}.note{color:#555;font-size:.9em}
-.missing{background:#fff4e5;border-left:4px solid #f0a030;padding:.4em .8em}nav li{margin:.1em 0}
-figure{display:inline-block;margin:.4em 1em .4em 0;vertical-align:top}figcaption{font-size:.85em;color:#555}
+.missing{background:#fff4e5;border-left:4px solid #f0a030;padding:.4em .8em;margin:.6em 0}.missing code{font-size:.85em}
+.status{padding:.5em .9em;margin:1em 0}.status.ok{background:#eaf6ea;border-left:4px solid #3a3}.status.partial{background:#fff4e5;border-left:4px solid #f0a030}
+nav li{margin:.1em 0}figure{display:inline-block;margin:.4em 1em .4em 0;vertical-align:top}figcaption{font-size:.85em;color:#555}
 """
+
+# click a header to sort by that column (numbers as numbers, NaN last), again to reverse
+SCRIPT = """
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  table.querySelectorAll("th").forEach(function (th, col) {
+    th.addEventListener("click", function () {
+      var asc = !th.classList.contains("asc");
+      table.querySelectorAll("th").forEach(function (h) { h.classList.remove("asc", "desc"); });
+      th.classList.add(asc ? "asc" : "desc");
+      var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+      function key(row) { var t = row.cells[col].textContent, n = parseFloat(t); return isNaN(n) ? t : n; }
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b), c;
+        if (typeof x === "number" && typeof y === "number") c = x - y;
+        else if (typeof x === "number") c = -1; else if (typeof y === "number") c = 1;
+        else c = x.localeCompare(y, undefined, {numeric: true});
+        return asc ? c : -c;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+});
+"""
+
+SCROLL_ROWS = 25  # longer tables scroll under a sticky header
 
 
 def image_tag(path: str | Path, alt: str) -> str:
@@ -31,19 +66,36 @@ def image_tag(path: str | Path, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
+def _cell(value: object, floats: str) -> str:
+    if isinstance(value, float):
+        return "NaN" if value != value else floats.format(value)
+    return "" if value is None else str(value)
+
+
 def table_html(df: pl.DataFrame, floats: str = "{:.4f}") -> str:
+    """A sortable table; one of more than SCROLL_ROWS rows scrolls inside its own box."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
-    rows = []
-    for row in df.iter_rows():
-        cells = "".join(f"<td>{html.escape(floats.format(v) if isinstance(v, float) else str(v))}</td>" for v in row)
-        rows.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    opens = ['<td class="n">' if dtype.is_numeric() else "<td>" for dtype in df.dtypes]  # numbers right-aligned
+    rows = "".join("<tr>" + "".join(f"{o}{html.escape(_cell(v, floats))}</td>" for o, v in zip(opens, row, strict=True)) + "</tr>"
+                   for row in df.iter_rows())
+    table = f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+    return f'<div class="{"scroll" if df.height > SCROLL_ROWS else "wide"}">{table}</div>'
+
+
+def missing_html(what: str, files: Iterable[str | Path], hint: str = "") -> str:
+    """The box a section shows in place of what the run has not made yet."""
+    files = sorted(map(str, files))
+    shown = "".join(f"<li><code>{html.escape(f)}</code></li>" for f in files[:8])
+    more = f"<li>... and {len(files) - 8} more</li>" if len(files) > 8 else ""
+    return (f'<div class="missing"><b>Not available yet: {html.escape(what)}.</b> {hint} Missing '
+            f"{len(files)} file{'s' if len(files) != 1 else ''}:<ul>{shown}{more}</ul></div>")
 
 
 @dataclass
 class Report:
     title: str
     sections: list[tuple[str, str, str]] = field(default_factory=list)  # (anchor, heading, body html)
+    status: str = ""
 
     def add(self, anchor: str, heading: str, body: str) -> None:
         self.sections.append((anchor, heading, body))
@@ -52,8 +104,10 @@ class Report:
         toc = "".join(f'<li><a href="#{a}">{html.escape(h)}</a></li>' for a, h, _ in self.sections)
         body = "".join(f'<section id="{a}"><h2>{html.escape(h)}</h2>{b}</section>' for a, h, b in self.sections)
         return (
-            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(self.title)}</title>'
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(self.title)}</h1><nav><ol>{toc}</ol></nav>{body}</body></html>\n"
+            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{CSP}">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(self.title)}</title>'
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(self.title)}</h1>{self.status}<nav><ol>{toc}</ol></nav>{body}"
+            f"<script>{SCRIPT}</script></body></html>\n"
         )
 
     def write(self, path: str | Path) -> None:
@@ -69,14 +123,23 @@ def run_metadata() -> dict[str, str]:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, timeout=10,
                                 cwd=Path(__file__).parent).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True, timeout=10,
+                               cwd=Path(__file__).parent).stdout.strip()
+        commit += " (with uncommitted changes)" if dirty else ""
     except (OSError, subprocess.SubprocessError):
-        commit = "unknown"
+        commit = "unknown (not run from a git checkout)"
+    import matplotlib
+    import snakemake
+
     return {
         "synthval": __version__,
         "git commit": commit,
+        "snakemake": snakemake.__version__,
         "torch": torch.__version__,
+        "polars": pl.__version__,
+        "matplotlib": matplotlib.__version__,
         "python": platform.python_version(),
         "machine": f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores, "
-        f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'CPU'})",
+        f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}) (the machine that rendered the report)",
         "rendered": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }

@@ -1,0 +1,198 @@
+"""The HTML report: rendered in headless Chromium, checked against the tables it summarises, and
+rendered from a partial run. Unit tests of its building blocks come first."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+from snakemake_runs import GENERATORS, ROOT, snakemake
+
+from synthval.report import leaves
+from synthval.report.build import stage_times
+from synthval.report.figures import calibration_sweep, protocol_bars
+from synthval.report.html import CSP, SCROLL_ROWS, Report, missing_html, table_html
+
+SECTIONS = {"run": "Run", "data": "Data and splits", "generators": "Generators", "quality": "Synthetic-data quality", "zoo": "Classifier zoo",
+            "rank": "Rank preservation", "protocols": "Selection protocols", "calibration": "Calibration", "corollary": "Corollary 3.3",
+            "findings": "Findings"}
+SCREENSHOTS = ROOT / "results" / "ci"  # kept as CI artifacts
+
+
+def test_table_html_marks_numbers_escapes_text_and_scrolls_long_tables():
+    df = pl.DataFrame({"model": ["<b>", "a"], "error": [0.5, float("nan")], "n": [3, 4]})
+    out = table_html(df)
+    assert '<table class="sortable">' in out and "<td>&lt;b&gt;</td>" in out
+    assert '<td class="n">0.5000</td>' in out and '<td class="n">NaN</td>' in out and '<td class="n">3</td>' in out and "<td>a</td>" in out
+    assert 'class="wide"' in out
+    assert 'class="scroll"' in table_html(pl.DataFrame({"x": list(range(SCROLL_ROWS + 1))}))
+
+
+def test_missing_html_lists_the_files_and_counts_the_rest():
+    out = missing_html("the zoo", [f"results/f{i}.parquet" for i in range(10)], "Not trained yet.")
+    assert "Not available yet: the zoo." in out and "Missing 10 files" in out and "results/f0.parquet" in out and "... and 2 more" in out
+
+
+def test_report_page_forbids_network_requests():
+    page = Report("t")
+    page.add("a", "A", "<p>x</p>")
+    html = page.render()
+    assert f'content="{CSP}"' in html and "default-src 'none'" in CSP and "img-src data:" in CSP
+    assert '<section id="a"><h2>A</h2>' in html and '<a href="#a">A</a>' in html
+
+
+def test_leaves_walks_nested_files_in_order():
+    assert leaves({"a": "x", "b": {"c": ["y", "z"], "d": "w"}}) == ["x", "y", "z", "w"]
+
+
+def test_stage_times_sums_benchmark_files(tmp_path):
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    for rule, name, s, rss in (("train", "a", 2.0, 100.0), ("train", "b", 3.5, 250.0), ("predict", "x/y", 1.0, 50.0)):
+        path = tmp_path / rule / f"{name}.tsv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + f"{s}\t0:00:0{int(s)}\t{rss}\t1\t1\t1\t0\t0\t90\t{s / 2}\n")
+    table = {r["stage"]: r for r in stage_times(tmp_path).iter_rows(named=True)}
+    assert table["train"]["jobs"] == 2 and table["train"]["wall s (sum)"] == 5.5 and table["train"]["wall s (longest job)"] == 3.5
+    assert table["train"]["peak RSS (MB)"] == 250.0 and table["train"]["CPU s (sum)"] == 2.75 and table["predict"]["jobs"] == 1
+    assert stage_times(tmp_path / "none").height == 0
+
+
+def test_protocol_and_calibration_figures_are_drawn(tmp_path):
+    protocols = pl.DataFrame({"eval_set": ["g"] * 3, "protocol": ["ES", "standard protocol", "oracle"], "selection": ["g", "val", "test"],
+                              "test_error": [0.3, 0.2, 0.1], "low": [0.2, 0.1, 0.1], "high": [0.4, 0.3, 0.1], "regret": [0.2, 0.1, 0.0], "units": [4, 4, 4]})
+    protocol_bars(protocols, tmp_path / "p.png")
+    calibration = pl.DataFrame({"generator": ["g"] * 4, "calibration_models": [2, 2, 4, 4], "ridge": [0.1, 1.0, 0.1, 1.0], "draws": [3] * 4,
+                                "spearman": [0.5, 0.6, 0.7, 0.8], "spearman_min": [0.4, 0.5, 0.6, 0.7], "spearman_max": [0.6, 0.7, 0.8, 0.9],
+                                "uncalibrated_spearman": [0.55] * 4})
+    calibration_sweep(calibration, tmp_path / "c.png")
+    calibration_sweep(calibration.clear(), tmp_path / "empty.png")  # no fit members: a figure that says so
+    for name in ("p", "c", "empty"):
+        assert (tmp_path / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- the rendered report of the tiny run ---
+
+
+def chromium():
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)")
+    pytest.importorskip("playwright.sync_api")
+    return path
+
+
+def render_in_chromium(page_path: Path, screenshot: Path) -> dict:
+    """Open the page in headless Chromium: every request it makes, console errors, which sections and
+    images are there, whether sorting a table works; and a full-page screenshot."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        requests, errors = [], []
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_path.resolve().as_uri(), wait_until="load")
+        result = page.evaluate("""() => ({
+            sections: Array.from(document.querySelectorAll("section")).map(s => [s.id, s.querySelector("h2").textContent]),
+            images: Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0]),
+            missing: document.querySelectorAll(".missing").length,
+            tables: document.querySelectorAll("table.sortable").length,
+            width: document.documentElement.scrollWidth,
+        })""")
+        # sort the zoo table by its test-error column, ascending then descending
+        table = page.locator("#zoo table").first
+        if table.count():
+            headers = table.locator("th").all_text_contents()
+            col = headers.index("test error") if "test error" in headers else 0
+            cells = lambda: table.locator(f"tbody tr td:nth-child({col + 1})").all_text_contents()  # noqa: E731
+            table.locator("th").nth(col).click()
+            result["ascending"] = cells()
+            table.locator("th").nth(col).click()
+            result["descending"] = cells()
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot), full_page=True)
+        browser.close()
+    result["requests"], result["errors"] = requests, errors
+    return result
+
+
+@pytest.mark.integration
+def test_report_renders_in_chromium_with_every_section_and_image_and_no_network(tiny_run):
+    page = tiny_run / "results" / "report" / "report.html"
+    seen = render_in_chromium(page, SCREENSHOTS / "report-tiny.png")
+    assert seen["requests"] == [page.resolve().as_uri()]  # the page itself, nothing else
+    assert seen["errors"] == []  # no script error, no blocked (CSP) resource
+    assert [tuple(s) for s in seen["sections"]] == list(SECTIONS.items())
+    alts = [alt for alt, _ in seen["images"]]
+    assert all(ok for _, ok in seen["images"]), [alt for alt, ok in seen["images"] if not ok]
+    for name in GENERATORS:
+        assert f"samples of {name}" in alts and f"training history of {name}" in alts
+    for alt in ("PRD and ARC curves, train300", "synthetic vs test error, train300", "selection protocols, train300", "calibration sweep, train300"):
+        assert alt in alts
+    assert seen["missing"] == 0 and seen["tables"] >= 10 and seen["width"] <= 1280  # nothing spills sideways
+    numbers = [float(x) for x in seen["ascending"]]
+    assert numbers == sorted(numbers) and [float(x) for x in seen["descending"]] == sorted(numbers, reverse=True)
+    assert (SCREENSHOTS / "report-tiny.png").stat().st_size > 10_000
+
+
+def _pct(x):
+    return f"{x * 100:.2f}%"
+
+
+@pytest.mark.integration
+def test_headline_numbers_in_the_report_match_the_tables(tiny_run):
+    """Recompute a few headline numbers from the Parquet tables, independently of synthval's own code,
+    and find them in the HTML."""
+    folder = tiny_run / "results" / "selection" / "train300"
+    html = (tiny_run / "results" / "report" / "report.html").read_text()
+    errors = pl.read_parquet(folder / "errors.parquet")
+    last = errors.filter(pl.col("epoch") == pl.col("epoch").max().over("model")).pivot(on="eval_set", index="model", values="error")
+    for eval_set in ["augmented", *GENERATORS]:
+        rho = stats.spearmanr(last[eval_set], last["test"]).statistic
+        assert f"{rho:.3f}" in html, eval_set  # the findings quote rho to three places
+    test = last["test"].to_numpy()
+    assert f"test errors span {_pct(test.min())} to {_pct(test.max())}" in html
+    oracle = errors.filter(pl.col("eval_set") == "test")["error"].min()  # best test error of any model and epoch
+    assert f"the oracle reaches {_pct(oracle)}" in html
+    protocols = pl.read_parquet(folder / "protocols.parquet")
+    standard = protocols.filter(pl.col("protocol") == "standard protocol")["test_error"][0]
+    assert f"the standard protocol ({_pct(standard)})" in html
+    for name in GENERATORS:
+        metrics = pl.read_parquet(tiny_run / "results" / "quality" / "train300" / name / "metrics.parquet")
+        fid = metrics.filter(pl.col("class") == "all", pl.col("metric") == "fid")["value"][0]
+        assert f"<td class=\"n\">{fid:.4f}</td>" in html, name
+    assert "6 of 6 models trained." in html
+    for model in last["model"]:
+        assert f"<td>{model}</td>" in html
+    corollary = pl.read_parquet(folder / "corollary.parquet").row(0, named=True)
+    if corollary["pairs_above_tv"]:
+        assert f"{corollary['preserved_above_tv'] * 100:.1f}% of the {corollary['pairs_above_tv']} pairs above TV" in html
+    assert np.isfinite(test).all() and "Complete: all" in html
+
+
+@pytest.mark.integration
+def test_partial_run_leaves_a_report_that_says_what_is_missing(tiny_run, tmp_path):
+    # a run that has its data, reference classifier and generators, and nothing after them
+    for part in ("data", "reference", "generators"):
+        shutil.copytree(tiny_run / "results" / part, tmp_path / "results" / part)
+    for png in (tmp_path / "results" / "generators").rglob("history.png"):
+        png.unlink()  # the partial report draws these from the generators' records itself
+    snakemake(tmp_path, "-f", "partial_report")
+    page = tmp_path / "results" / "report" / "partial-report.html"
+    html = page.read_text()
+    assert "Partial report" in html and "Not available yet: the zoo of train300" in html and "Not available yet: rank correlations" in html
+    assert 'alt="training history of wgan"' in html and "Not available yet: samples of wgan" in html
+    assert not (tmp_path / "results" / "synthetic").exists() and not (tmp_path / "results" / "report" / "report.html").exists()
+    seen = render_in_chromium(page, SCREENSHOTS / "partial-report-tiny.png")
+    assert all(ok for _, ok in seen["images"]) and seen["missing"] > 5 and seen["errors"] == []
+    assert [tuple(s) for s in seen["sections"]] == list(SECTIONS.items())
+    # a run that stops short of the report (here: one augmented split) leaves a partial report too
+    page.unlink()
+    shutil.rmtree(tmp_path / "results" / "data" / "train300" / "augmented-fit")
+    proc = snakemake(tmp_path, "results/data/train300/augmented-fit/manifest.json")
+    assert "Partial report of what exists" in proc.stderr + proc.stdout
+    assert "Partial report" in page.read_text() and "Not available yet: samples of ddpm" in page.read_text()

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import yaml
 from scipy import stats
 from snakemake_runs import GENERATORS, ROOT, snakemake
 
@@ -143,35 +144,49 @@ def _pct(x):
     return f"{x * 100:.2f}%"
 
 
-@pytest.mark.integration
-def test_headline_numbers_in_the_report_match_the_tables(tiny_run):
+def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) -> None:
     """Recompute a few headline numbers from the Parquet tables, independently of synthval's own code,
     and find them in the HTML."""
-    folder = tiny_run / "results" / "selection" / "train300"
-    html = (tiny_run / "results" / "report" / "report.html").read_text()
+    folder = workdir / "results" / "selection" / trainset
+    html = (workdir / "results" / "report" / "report.html").read_text()
     errors = pl.read_parquet(folder / "errors.parquet")
     last = errors.filter(pl.col("epoch") == pl.col("epoch").max().over("model")).pivot(on="eval_set", index="model", values="error")
-    for eval_set in ["augmented", *GENERATORS]:
+    for eval_set in ["augmented", *generators]:
         rho = stats.spearmanr(last[eval_set], last["test"]).statistic
         assert f"{rho:.3f}" in html, eval_set  # the findings quote rho to three places
     test = last["test"].to_numpy()
-    assert f"test errors span {_pct(test.min())} to {_pct(test.max())}" in html
+    assert np.isfinite(test).all() and f"test errors span {_pct(test.min())} to {_pct(test.max())}" in html
     oracle = errors.filter(pl.col("eval_set") == "test")["error"].min()  # best test error of any model and epoch
     assert f"the oracle reaches {_pct(oracle)}" in html
     protocols = pl.read_parquet(folder / "protocols.parquet")
     standard = protocols.filter(pl.col("protocol") == "standard protocol")["test_error"][0]
     assert f"the standard protocol ({_pct(standard)})" in html
-    for name in GENERATORS:
-        metrics = pl.read_parquet(tiny_run / "results" / "quality" / "train300" / name / "metrics.parquet")
+    for name in generators:
+        metrics = pl.read_parquet(workdir / "results" / "quality" / trainset / name / "metrics.parquet")
         fid = metrics.filter(pl.col("class") == "all", pl.col("metric") == "fid")["value"][0]
         assert f"<td class=\"n\">{fid:.4f}</td>" in html, name
-    assert "6 of 6 models trained." in html
+    assert f"{last.height} of {last.height} models trained." in html
     for model in last["model"]:
         assert f"<td>{model}</td>" in html
-    corollary = pl.read_parquet(folder / "corollary.parquet").row(0, named=True)
-    if corollary["pairs_above_tv"]:
-        assert f"{corollary['preserved_above_tv'] * 100:.1f}% of the {corollary['pairs_above_tv']} pairs above TV" in html
-    assert np.isfinite(test).all() and "Complete: all" in html
+    for row in pl.read_parquet(folder / "corollary.parquet").iter_rows(named=True):
+        if row["pairs_above_tv"]:
+            assert f"{row['preserved_above_tv'] * 100:.1f}% of the {row['pairs_above_tv']} pairs above TV" in html
+    assert "Complete: all" in html
+
+
+@pytest.mark.integration
+def test_headline_numbers_in_the_report_match_the_tables(tiny_run):
+    check_headline_numbers(tiny_run, "train300", GENERATORS)
+
+
+def test_headline_numbers_of_the_default_run_match_its_tables():
+    """The embedded default's report, where `make demo` has made it in this checkout."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    trainsets = list(config["data"]["train_sizes"])
+    if not all((ROOT / "results" / "selection" / t / "corollary.parquet").is_file() for t in trainsets) or not (ROOT / "results" / "report" / "report.html").is_file():
+        pytest.skip("the default run's results are not in this checkout (make demo)")
+    for trainset in trainsets:
+        check_headline_numbers(ROOT, trainset, list(config["generators"]))
 
 
 @pytest.mark.integration

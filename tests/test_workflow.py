@@ -203,7 +203,7 @@ def test_editing_library_code_reruns_exactly_the_jobs_that_run_it(run, tmp_path)
     assert "Params have changed since last execution" in out
     protocols = tmp_path / "src" / "synthval" / "selection" / "protocols.py"
     protocols.write_text(protocols.read_text() + "\nEDITED = True\n")
-    assert planned()[0] == {"render_report": 1, "select_models": 1, "all": 1}
+    assert planned()[0] == {"render_report": 1, "select_models": 1, "plot_results": 1, "all": 1}  # its figures import selection too
 
 
 def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):
@@ -225,7 +225,7 @@ def test_growing_the_zoo_trains_only_the_new_members(run, tmp_path):
     config["zoo"]["seeds"].append(2)
     bigger.write_text(yaml.safe_dump(config))
     jobs = dry_run_jobs_for(run, bigger)
-    assert jobs == {"train_classifier": 6, "predict": 6, "rank_models": 1, "select_models": 1, "render_report": 1, "all": 1}  # 3 architectures x 2 splits
+    assert jobs == {"train_classifier": 6, "predict": 6, "rank_models": 1, "select_models": 1, "plot_results": 1, "render_report": 1, "all": 1}  # 3 architectures x 2 splits
 
 
 def test_snakemake_report_zip(run):

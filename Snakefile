@@ -22,6 +22,7 @@ include: "workflow/rules/classifiers.smk"
 include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/selection.smk"
+include: "workflow/rules/training.smk"
 include: "workflow/rules/report.smk"
 
 

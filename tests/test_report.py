@@ -18,7 +18,7 @@ from synthval.report.html import CSP, SCROLL_ROWS, Report, missing_html, table_h
 
 SECTIONS = {"run": "Run", "data": "Data and splits", "generators": "Generators", "quality": "Synthetic-data quality", "zoo": "Classifier zoo",
             "rank": "Rank preservation", "protocols": "Selection protocols", "calibration": "Calibration", "corollary": "Corollary 3.3",
-            "findings": "Findings"}
+            "training": "Training with synthetic data", "findings": "Findings"}
 SCREENSHOTS = ROOT / "results" / "ci"  # kept as CI artifacts
 
 
@@ -132,7 +132,8 @@ def test_report_renders_in_chromium_with_every_section_and_image_and_no_network(
     assert all(ok for _, ok in seen["images"]), [alt for alt, ok in seen["images"] if not ok]
     for name in GENERATORS:
         assert f"samples of {name}" in alts and f"training history of {name}" in alts
-    for alt in ("PRD and ARC curves, train300", "synthetic vs test error, train300", "selection protocols, train300", "calibration sweep, train300"):
+    for alt in ("PRD and ARC curves, train300", "synthetic vs test error, train300", "selection protocols, train300", "calibration sweep, train300",
+                "scaling, train300", "content gap, train300"):
         assert alt in alts
     assert seen["missing"] == 0 and seen["tables"] >= 10 and seen["width"] <= 1280  # nothing spills sideways
     numbers = [float(x) for x in seen["ascending"]]
@@ -171,6 +172,20 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
     for row in pl.read_parquet(folder / "corollary.parquet").iter_rows(named=True):
         if row["pairs_above_tv"]:
             assert f"{row['preserved_above_tv'] * 100:.1f}% of the {row['pairs_above_tv']} pairs above TV" in html
+    accuracy_file = workdir / "results" / "training" / trainset / "accuracy.parquet"
+    if accuracy_file.is_file():  # the training study: real-only accuracy and each run's paired gain, recomputed with numpy
+        acc = pl.read_parquet(accuracy_file).filter(pl.col("eval_set") == "test")
+        real = acc.filter(pl.col("method") == "real").sort("seed")
+        values = real["accuracy"].to_numpy()
+        half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+        assert (f"real-only training reaches {values.mean() * 100:.2f} [{(values.mean() - half) * 100:.1f}, "
+                f"{(values.mean() + half) * 100:.1f}]%") in html
+        for run in acc.filter(pl.col("method") != "real")["run"].unique().sort():
+            gains = acc.filter(pl.col("run") == run).sort("seed")["accuracy"].to_numpy() - values
+            assert f"{run}: " in html and f"{gains.mean() * 100:+.2f} points" in html, run
+        cas = acc.filter(pl.col("method") == "synthetic")
+        for name in cas["generator"].unique():
+            assert f"<td class=\"n\">{cas.filter(pl.col('generator') == name)['accuracy'].mean():.4f}</td>" in html, name  # CAS in the quality table
     assert "Complete: all" in html
 
 

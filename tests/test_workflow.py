@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import torch
 import yaml
 
 from snakemake_runs import GENERATORS, ROOT, TINY, dry_run_jobs_for_output, snakemake
 
 from synthval.data import read_image_set
-from synthval.io import read_metadata
+from synthval.io import load_tensors, read_metadata
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +50,7 @@ def test_dry_run_plans_every_stage(tmp_path):
     assert jobs == {"prepare_data": 1, "train_reference": 1, "train_generator": 3, "train_class_generator": 10, "assemble_class_generators": 1,
                     "synthesize_shard": 12, "index_synthetic": 4, "plot_samples": 4, "convert_webdataset": 12, "index_webdataset": 4,
                     "augment_split": 2, "train_classifier": 12, "predict": 12, "rank_models": 1, "features": 5, "quality": 4, "select_models": 1, "plot_results": 1,
-                    "render_report": 1, "all": 1}
+                    "render_report": 1, "synthesize_train_shard": 2, "index_train_pool": 2, "train_recipe": 16, "summarize_training": 1, "all": 1}
 
 
 def test_variants_of_other_lengths_train_in_their_own_rule(tmp_path):
@@ -177,6 +178,41 @@ def test_test_split_never_reaches_the_generator(run):
         assert "train300/train/manifest.json" in text and "/test/" not in text, log
 
 
+def test_training_study_runs_every_method_and_summarises_it(run):
+    folder = run / "results" / "training" / "train300"
+    accuracy = pl.read_parquet(folder / "accuracy.parquet")
+    runs = {"real", "synthetic-wgan", "augmentation-wgan", "zero_ratio-wgan", "two_stage-wgan", "real_guidance-wgan", "pg_both-wgan", "synthetic_x2-wgan"}
+    assert set(accuracy["run"]) == runs
+    test_count = json.loads((run / "results" / "data" / "train300" / "test" / "manifest.json").read_text())["count"]
+    for eval_set in ("test", "test_pgd"):  # the robust setting adds accuracy under PGD
+        rows = accuracy.filter(pl.col("eval_set") == eval_set)
+        assert rows.height == 2 * len(runs) and set(rows["n"]) == {test_count}  # the whole test split
+    # ratio 0 is real-only training, bit for bit: the same weights and the same predictions
+    for seed in (0, 1):
+        real, zero = (load_tensors(folder / name / f"s{seed}" / "classifier.safetensors")[0] for name in ("real", "zero_ratio-wgan"))
+        assert all(torch.equal(real[k], zero[k]) for k in real)
+        predictions = [pl.read_parquet(folder / name / f"s{seed}" / "predictions.parquet").filter(pl.col("eval_set") == "test").drop("run")
+                       for name in ("real", "zero_ratio-wgan")]
+        assert predictions[0].equals(predictions[1])
+    # synthetic training images are their own set: a train-size multiple per shard, none of the validation set's
+    pool = read_image_set(run / "results" / "synthetic" / "train300" / "wgan" / "train" / "manifest-x2.json")
+    validation = read_image_set(run / "results" / "synthetic" / "train300" / "wgan" / "manifest.json")
+    assert len(pool) == 2 * 300 and not set(pool.keys) & set(validation.keys)
+    assert np.bincount(pool.labels[:300]).tolist() == [30] * 10
+    # the content gap: synthetic samples under the real-trained runs, real train samples under the synthetic-trained ones
+    gap = pl.read_parquet(folder / "content_gap.parquet")
+    counts = {d: g.height for (d,), g in gap.group_by(["direction"])}
+    assert counts == {"synthetic under real": 2 * 300, "real under synthetic": 2 * 300}
+    train_keys = set(pl.read_parquet(run / "results" / "data" / "train300" / "train" / "*.parquet")["key"])
+    assert set(gap.filter(pl.col("direction") == "real under synthetic")["key"]) == train_keys
+    # every run's job log: trained first, then scored; the history of a two-stage run has both stages
+    history = pl.read_parquet(folder / "two_stage-wgan" / "s0" / "history.parquet")
+    assert history["stage"].to_list() == ["synthetic", "real"]
+    for log in (run / "results" / "logs" / "train_recipe" / "train300").rglob("*.log"):
+        text = log.read_text()
+        assert text.index("epoch 1/1") < text.index("test: accuracy"), log
+
+
 def test_rerun_does_nothing(run):
     proc = snakemake(run, "-n")
     assert "Nothing to be done" in proc.stdout + proc.stderr
@@ -203,7 +239,8 @@ def test_editing_library_code_reruns_exactly_the_jobs_that_run_it(run, tmp_path)
     assert "Params have changed since last execution" in out
     protocols = tmp_path / "src" / "synthval" / "selection" / "protocols.py"
     protocols.write_text(protocols.read_text() + "\nEDITED = True\n")
-    assert planned()[0] == {"render_report": 1, "select_models": 1, "plot_results": 1, "all": 1}  # its figures import selection too
+    # the figures (plot_results, summarize_training) import selection too
+    assert planned()[0] == {"render_report": 1, "select_models": 1, "plot_results": 1, "summarize_training": 1, "all": 1}
 
 
 def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):
@@ -234,7 +271,8 @@ def test_snakemake_report_zip(run):
         names = zf.namelist()
     # every figure and table the report is built from, and the report itself, each with its caption
     for suffix in ("scatter.png", "samples.png", "history.png", "quality.png", "protocols.png", "calibration.png", "report.html",
-                   "errors.parquet", "metrics.parquet", "rank_correlation.parquet", "protocols.parquet", "calibration.parquet", "corollary.parquet"):
+                   "errors.parquet", "metrics.parquet", "rank_correlation.parquet", "protocols.parquet", "calibration.parquet", "corollary.parquet",
+                   "scaling.png", "content_gap.png", "accuracy.parquet"):
         assert any(n.endswith(suffix) for n in names), suffix
 
 

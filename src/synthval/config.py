@@ -13,6 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker, validators
 
 from synthval.data.datasets import NUM_CLASSES, POOL_SIZES
+from synthval.recipes import method_problems
 
 
 class ConfigError(ValueError):
@@ -101,6 +102,10 @@ def _semantic_errors(config: dict) -> Iterator[str]:
     rw = zoo["random_wired"]
     if rw["count"] and rw["k"] >= rw["nodes"]:
         yield f"config key zoo.random_wired.k: {rw['k']} needs more than {rw['nodes']} nodes (zoo.random_wired.nodes)"
+    training = config["training"]
+    yield from method_problems(training, list(config["generators"]))
+    if training["enabled"] and training["pretrained_guidance"]["guide"] == "weights" and not training["pretrained_guidance"]["weights"]:
+        yield "config key training.pretrained_guidance.weights: guide 'weights' needs a classifier safetensors file"
     longest = max([zoo["epochs"], *(v.get("epochs", 0) for v in zoo["variants"].values())])
     for epoch in zoo["save_epochs"]:
         if epoch > longest:

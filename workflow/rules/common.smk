@@ -7,6 +7,7 @@ from snakemake.logging import logger
 
 from synthval.config import num_classes
 from synthval.provenance import code_digest
+from synthval.recipes import pool_scale, runs, study_generators
 from synthval.report import leaves
 from synthval.seeding import derive_seed
 from synthval.zoo import (
@@ -41,6 +42,17 @@ AUGMENTED_SPLITS = (
 )
 # the sets that rank and select models: every synthetic set, and the augmented training split
 SELECTION_SETS = GENERATORS + (["augmented"] if AUGMENTED else [])
+# the training study (seeds 001-003): its runs, each trained once per seed, and their generators
+TRAINING = config["training"]
+RUNS = {r.name: r for r in runs(config)}
+STUDY_GENERATORS = study_generators(config) if RUNS else []
+TRAIN_POOL_SHARDS = {
+    g: [f"{i:05d}" for i in range(pool_scale(config, g) * TRAINING["shards_per_x"])]
+    for g in STUDY_GENERATORS
+}
+TRAINING_TABLES = ["accuracy", "content_gap"]
+TRAINING_PLOTS = ["scaling", "content_gap"]
+RECIPE_FILES = ["classifier.safetensors", "history.parquet", "predictions.parquet"]
 # the saved-epoch tags of each group of variants training equally long
 EPOCH_GROUPS = {
     tuple(f"{e:03d}" for e in epochs): variants
@@ -193,6 +205,32 @@ RESULT_PLOTS = ["quality", "protocols", "calibration"]
 def result_plot(trainset, name):
     """The per-training-set figures of the report: quality curves, protocols, calibration sweep."""
     return path("report", trainset, f"{name}.png")
+
+
+def train_pool_shard(trainset, generator, shard):
+    """A shard of a generator's synthetic training images (the study's, apart from its validation set)."""
+    return path("synthetic", trainset, generator, "train", f"shard-{shard}.parquet")
+
+
+def train_pool_manifest(trainset, generator, scale):
+    """The first ``scale`` train-size multiples of a generator's synthetic training images."""
+    return path("synthetic", trainset, generator, "train", f"manifest-x{scale}.json")
+
+
+def recipe_file(trainset, run, seed, name):
+    """weights (classifier.safetensors), history.parquet or predictions.parquet of one study run."""
+    return path("training", trainset, run, f"s{seed}", name)
+
+
+def recipe_workdir(wildcards):
+    return path(
+        "resume", "training", wildcards.trainset, wildcards.run, f"s{wildcards.seed}"
+    )
+
+
+def training_table(trainset, name):
+    """The study's accuracy per run and seed, and its content-gap losses."""
+    return path("training", trainset, f"{name}.parquet")
 
 
 def report_html():
@@ -414,6 +452,86 @@ def predictions_of(wildcards):
     return [predictions(wildcards.trainset, m) for m in MODELS]
 
 
+def pool_shards_of(wildcards):
+    count = int(wildcards.scale) * TRAINING["shards_per_x"]
+    return [
+        train_pool_shard(wildcards.trainset, wildcards.generator, f"{i:05d}")
+        for i in range(count)
+    ]
+
+
+def pool_per_class(wildcards):
+    """Synthetic training images per class and train-size multiple: the training set's size spread
+    evenly over the classes."""
+    size = config["data"]["train_sizes"][wildcards.trainset]
+    return max(1, round(size / len(CLASSES)))
+
+
+def pool_shard_index(wildcards):
+    """The shard's place within its train-size multiple (each multiple is class-balanced)."""
+    return int(wildcards.shard) % TRAINING["shards_per_x"]
+
+
+def run_of(wildcards):
+    return RUNS[wildcards.run]
+
+
+def recipe_inputs(wildcards):
+    """What a run trains on, its guide, the test split, and the content-gap sets: every generator's
+    synthetic training images for a real-only run, the real train split for a synthetic-only one.
+    """
+    run, t = run_of(wildcards), wildcards.trainset
+    inputs = {"test": data_manifest(t, "test")}
+    if run.uses_real:
+        inputs["real"] = data_manifest(t, "train")
+    if run.uses_synthetic:
+        inputs["synthetic"] = train_pool_manifest(t, run.generator, run.scale)
+    if run.pretrained_guidance:
+        pg = TRAINING["pretrained_guidance"]
+        inputs["guide"] = (
+            reference_weights(t) if pg["guide"] == "reference" else pg["weights"]
+        )
+    inputs |= {key: value for key, (value, _) in gap_sets(wildcards, t).items()}
+    return inputs
+
+
+def gap_sets(wildcards, trainset):
+    """Content-gap evaluation sets of a run: {input name: (manifest, eval-set name)}."""
+    run = run_of(wildcards)
+    if run.data == "real":
+        return {
+            f"gap_{g}": (train_pool_manifest(trainset, g, 1), g)
+            for g in STUDY_GENERATORS
+        }
+    if run.data == "synthetic" and run.scale == 1 and not run.pretrained_guidance:
+        return {"gap_real": (data_manifest(trainset, "train"), "real_train")}
+    return {}
+
+
+def gap_set_names(wildcards):
+    return {
+        key: name for key, (_, name) in gap_sets(wildcards, wildcards.trainset).items()
+    }
+
+
+def recipe_spec(wildcards):
+    """The study's network and its training: the zoo's settings (and the architecture's own), with
+    the study's epochs."""
+    arch = TRAINING["architecture"]
+    own = config["zoo"]["architecture_settings"].get(arch, {})
+    train = {**train_settings(config["zoo"]), "epochs": TRAINING["epochs"]}
+    train |= {k: v for k, v in own.items() if k in train and k != "epochs"}
+    return {"arch": arch, "hparams": {}, "train": canonical(train)}
+
+
+def recipe_predictions_of(wildcards):
+    return [
+        recipe_file(wildcards.trainset, r, s, "predictions.parquet")
+        for r in RUNS
+        for s in TRAINING["seeds"]
+    ]
+
+
 def report_files():
     """Everything the report reads, nested per training set and generator (see
     synthval.report.build); render_report's inputs are its leaves."""
@@ -441,6 +559,11 @@ def report_files():
             **{name: selection_table(t, name) for name in SELECTION_TABLES},
             **{f"{name}_plot": result_plot(t, name) for name in RESULT_PLOTS},
         }
+        if RUNS:
+            trainsets[t]["training"] = {
+                **{name: training_table(t, name) for name in TRAINING_TABLES},
+                **{f"{name}_plot": result_plot(t, name) for name in TRAINING_PLOTS},
+            }
     return {"benchmarks": path("benchmarks"), "trainsets": trainsets}
 
 
@@ -482,6 +605,20 @@ def all_outputs():
             if config["synthesis"]["webdataset"]:
                 outputs += [webdataset_manifest(t, g)]
                 outputs += [webdataset_shard(t, g, s) for s in SHARDS]
+        for g, shards in TRAIN_POOL_SHARDS.items():
+            outputs += [train_pool_shard(t, g, s) for s in shards]
+        outputs += [
+            train_pool_manifest(t, r.generator, r.scale)
+            for r in RUNS.values()
+            if r.uses_synthetic
+        ]
+        outputs += [train_pool_manifest(t, g, 1) for g in STUDY_GENERATORS]
+        for r in RUNS:
+            for s in TRAINING["seeds"]:
+                outputs += [recipe_file(t, r, s, name) for name in RECIPE_FILES]
+        if RUNS:
+            outputs += [training_table(t, n) for n in TRAINING_TABLES]
+            outputs += [result_plot(t, n) for n in TRAINING_PLOTS]
         for m in ALL_MODELS:
             outputs += [classifier_history(t, m), predictions(t, m)]
             outputs += [classifier_weights(t, m, e) for e in epoch_tags(m)]

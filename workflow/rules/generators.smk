@@ -130,6 +130,7 @@ rule synthesize_shard:
         index=shard_index,
         seed=shard_seed,
         batch_size=config["synthesis"]["batch_size"],
+        key_prefix=lambda wildcards: f"{wildcards.trainset}-{wildcards.generator}-{wildcards.shard}",
     script:
         "../scripts/synthesize_shard.py"
 

@@ -1,4 +1,5 @@
-"""synthesize_shard: sample one class-balanced shard of a synthetic set from its own derived seed;
+"""synthesize_shard and synthesize_train_shard: sample one class-balanced shard of a synthetic set (the
+validation set, or the training images of the training study) from its own derived seed;
 samples of an unconditional generator are labelled by the reference classifier (pseudo_label)."""
 
 import numpy as np
@@ -27,6 +28,6 @@ else:
     labels = shard_labels(model.num_classes, p.per_class, p.shards, p.index)
     images = sample_images(model, labels, p.seed, p.batch_size)
 name = snakemake.wildcards.generator
-keys = [f"{snakemake.wildcards.trainset}-{name}-{p.index:05d}-{i:06d}" for i in range(len(labels))]
+keys = [f"{p.key_prefix}-{i:06d}" for i in range(len(labels))]
 write_shard(snakemake.output.shard, keys, images, labels, source="synthetic", generator=name, seed=p.seed, metadata=metadata)
 log.info("wrote %d images (seed %d) to %s", len(labels), p.seed, snakemake.output.shard)

@@ -43,15 +43,20 @@ class Classifier(nn.Module):
     def feature_dim(self) -> int:
         return self.head.in_features
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Penultimate-layer features (the input of the final linear layer) of float [0, 1] NCHW ``x``."""
+    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and penultimate-layer features (the input of the final linear layer) of float [0, 1]
+        NCHW ``x``, from one forward pass (gradients flow through both)."""
         captured: list[torch.Tensor] = []
         handle = self.head.register_forward_hook(lambda module, inputs, output: captured.append(inputs[0]))
         try:
-            self(x)
+            logits = self(x)
         finally:
             handle.remove()
-        return captured[0].flatten(1)
+        return logits, captured[0].flatten(1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate-layer features of float [0, 1] NCHW ``x``."""
+        return self.forward_features(x)[1]
 
 
 def register_classifier(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:

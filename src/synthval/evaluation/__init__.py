@@ -1,5 +1,5 @@
 """Predictions of trained classifiers on evaluation sets, as tables."""
 
-from synthval.evaluation.predict import predict, prediction_table
+from synthval.evaluation.predict import predict, predict_under_attack, predict_with_loss, prediction_table
 
-__all__ = ["predict", "prediction_table"]
+__all__ = ["predict", "predict_under_attack", "predict_with_loss", "prediction_table"]

@@ -7,23 +7,69 @@ import numpy as np
 import polars as pl
 import torch
 
+from synthval.classifiers.guidance import pgd_attack
 from synthval.data.images import ImageSet
+
+
+def _probabilities(model: torch.nn.Module, images: np.ndarray, batch_size: int):
+    """Softmax probabilities of uint8 NHWC ``images``, batch by batch (float32, on the model's device)."""
+    device = next(model.parameters()).device
+    model.eval()
+    for start in range(0, len(images), batch_size):
+        x = torch.as_tensor(images[start : start + batch_size], device=device).permute(0, 3, 1, 2).float().div_(255)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            yield model(x).float().softmax(1)
 
 
 @torch.no_grad()
 def predict(model: torch.nn.Module, images: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """Predicted class and its softmax probability for uint8 NHWC ``images``."""
-    device = next(model.parameters()).device
-    model.eval()
     preds, confs = [], []
-    for start in range(0, len(images), batch_size):
-        x = torch.as_tensor(images[start : start + batch_size], device=device).permute(0, 3, 1, 2).float().div_(255)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            probs = model(x).float().softmax(1)
+    for probs in _probabilities(model, images, batch_size):
         conf, pred = probs.max(1)
         preds.append(pred.cpu().numpy())
         confs.append(conf.cpu().numpy())
     return np.concatenate(preds).astype(np.int64), np.concatenate(confs).astype(np.float32)
+
+
+@torch.no_grad()
+def predict_with_loss(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Predicted class, its probability, and every sample's cross-entropy ``-log p(label)`` (the
+    per-sample loss of seed 001 Observation 3)."""
+    outcomes, start = [], 0
+    for probs in _probabilities(model, images, batch_size):
+        outcomes.append(_outcomes(probs, labels[start : start + len(probs)]))
+        start += len(probs)
+    return _concatenate(outcomes)
+
+
+def _outcomes(probs: torch.Tensor, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    y = torch.as_tensor(labels, device=probs.device)
+    conf, pred = probs.max(1)
+    loss = -probs.gather(1, y[:, None]).squeeze(1).clamp_min(1e-12).log()
+    return pred.cpu().numpy(), conf.cpu().numpy(), loss.cpu().numpy()
+
+
+def _concatenate(outcomes: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pred, conf, loss = (np.concatenate(parts) for parts in zip(*outcomes, strict=True))
+    return pred.astype(np.int64), conf.astype(np.float32), loss.astype(np.float32)
+
+
+def predict_under_attack(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilon: float, step_size: float, steps: int,
+                         seed: int, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`predict_with_loss` on l-infinity PGD adversarial versions of ``images`` (seed 002's robust
+    accuracy), the attack's random starts seeded by ``seed``."""
+    device = next(model.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    model.eval()
+    outcomes = []
+    for start in range(0, len(images), batch_size):
+        x = torch.as_tensor(images[start : start + batch_size], device=device).permute(0, 3, 1, 2).float().div_(255)
+        y = labels[start : start + batch_size]
+        adv = pgd_attack(model, x, torch.as_tensor(y, device=device), epsilon, step_size, steps, gen)
+        with torch.no_grad():
+            outcomes.append(_outcomes(model(adv).float().softmax(1), y))
+    return _concatenate(outcomes)
 
 
 def prediction_table(model_id: str, epoch: int, eval_set: str, images: ImageSet, pred: np.ndarray, conf: np.ndarray) -> pl.DataFrame:

@@ -16,10 +16,11 @@ from typing import Any
 import polars as pl
 import yaml
 
+from synthval.evaluation.study import method_summary, scaling_table
 from synthval.io import read_json, read_metadata
 from synthval.report import leaves
 from synthval.metrics.quality import HIGHER_IS_BETTER, LOWER_IS_BETTER
-from synthval.report.figures import calibration_sweep, draw_generator_history, protocol_bars, quality_curves
+from synthval.report.figures import calibration_sweep, content_gap_histograms, draw_generator_history, protocol_bars, quality_curves, scaling_curve
 from synthval.report.html import Report, image_tag, missing_html, run_metadata, table_html
 from synthval.selection import last_epoch
 from synthval.zoo import member_spec, parse_model
@@ -76,7 +77,9 @@ def build_report(out: str | Path, *, title: str, config: dict, files: Files, par
         report.add("data", "Data and splits", _data_section(summaries, trainsets))
         report.add("generators", "Generators", _generator_section(trainsets, figure))
         ranks = {t: pl.read_parquet(f["rank"]) for t, f in trainsets.items() if not _absent(f["rank"])}
-        report.add("quality", "Synthetic-data quality", _quality_section(trainsets, ranks, figure))
+        studies = {t: method_summary(pl.read_parquet(f["training"]["accuracy"])) for t, f in trainsets.items()
+                   if "training" in f and not _absent(f["training"]["accuracy"])}
+        report.add("quality", "Synthetic-data quality", _quality_section(trainsets, ranks, figure, studies))
         errors = {t: pl.read_parquet(f["errors"]) for t, f in trainsets.items() if not _absent(f["errors"])}
         report.add("zoo", "Classifier zoo", _zoo_section(config, trainsets, errors))
         sizes = {t: s["splits"]["train"]["count"] for t, s in summaries.items()}
@@ -85,7 +88,9 @@ def build_report(out: str | Path, *, title: str, config: dict, files: Files, par
         report.add("protocols", "Selection protocols", _protocol_section(trainsets, tables, figure))
         report.add("calibration", "Calibration", _calibration_section(trainsets, tables, figure))
         report.add("corollary", "Corollary 3.3", _corollary_section(trainsets, tables, figure))
-        report.add("findings", "Findings", _findings(errors, ranks, tables, complete=not absent))
+        if any("training" in f for f in trainsets.values()):
+            report.add("training", "Training with synthetic data", _training_section(trainsets, studies, figure))
+        report.add("findings", "Findings", _findings(errors, ranks, tables, complete=not absent) + _training_findings(studies))
         report.write(out)
 
 
@@ -217,12 +222,14 @@ _METRIC_NAMES = {"fid": "FID", "kid": "KID", "precision": "precision", "recall":
                  "prd_f8": "PRD F8", "prd_f1_8": "PRD F1/8", "tv": "TV", "arc": "ARC", "mmd": "MMD"}
 
 
-def _quality_section(trainsets: dict[str, Files], ranks: dict[str, pl.DataFrame], figure: _Figures) -> str:
+def _quality_section(trainsets: dict[str, Files], ranks: dict[str, pl.DataFrame], figure: _Figures, studies: dict[str, pl.DataFrame]) -> str:
     order = [m for m in _METRIC_NAMES if m in LOWER_IS_BETTER + HIGHER_IS_BETTER]
     parts = ["<p>Every synthetic set against the real <b>train split</b> (never the test split), in the features named below. Lower is better "
              "for FID, KID, TV, ARC and MMD; higher for precision, recall, density, coverage and the PRD F-scores. TV is the total variation "
              "read off the PRD curve (seed 000 §4.1); Corollary 3.3 says two models whose synthetic errors differ by more than TV keep their "
-             "order on real data, so a smaller TV should go with a higher Spearman rho (from the rank-preservation section).</p>"]
+             "order on real data, so a smaller TV should go with a higher Spearman rho (from the rank-preservation section). CAS, the "
+             "Classification Accuracy Score, is the real test accuracy of the study's network trained on 1x synthetic data only (mean over "
+             "seeds; see the training section).</p>"]
     for trainset, f in trainsets.items():
         parts.append(f"<h3>{html.escape(trainset)}</h3>")
         present = {g: q for g, q in f["generators"].items() if not _absent(q["quality"])}
@@ -236,6 +243,8 @@ def _quality_section(trainsets: dict[str, Files], ranks: dict[str, pl.DataFrame]
         if trainset in ranks:
             rho = ranks[trainset].select(pl.col("eval_set").alias("generator"), pl.col("spearman").alias("Spearman rho"))
             overall, columns = overall.join(rho, on="generator", how="left"), [*columns, "Spearman rho"]
+        if trainset in studies and (cas := cas_table(studies[trainset])).height:
+            overall, columns = overall.join(cas, on="generator", how="left"), [*columns, "CAS"]
         shown = overall.select(*columns, pl.col("n_real").cast(pl.Int64).alias("real points"), pl.col("n_fake").cast(pl.Int64).alias("synthetic points"))
         per_class = (table.filter(pl.col("class") != "all", pl.col("metric").is_in(order))
                      .pivot(on="metric", index=["generator", "class"], values="value").sort("generator", pl.col("class").cast(pl.Int64)))
@@ -395,6 +404,104 @@ def _corollary_section(trainsets: dict[str, Files], tables: dict[str, dict[str, 
              "of models trained on the train split, at their last epoch: the share of pairs above TV whose test order agrees (the corollary "
              "predicts 1) and the same share among the other pairs.")
     return _per_trainset(intro, trainsets, _selection_render(tables, figure, "corollary", "Corollary 3.3 check"))
+
+
+# --- training with synthetic data ---
+
+
+def cas_table(summary: pl.DataFrame) -> pl.DataFrame:
+    """The Classification Accuracy Score per generator: test accuracy of 1x synthetic-only training."""
+    scaling = scaling_table(summary)
+    if scaling.is_empty():
+        return pl.DataFrame(schema={"generator": pl.String, "CAS": pl.Float64})
+    return scaling.filter(pl.col("scale") == 1).select("generator", CAS=pl.col("accuracy"))
+
+
+def _cell(mean: float, low: float, high: float) -> str:
+    interval = f" [{low * 100:.1f}, {high * 100:.1f}]" if low == low else ""
+    return f"{mean * 100:.2f}{interval}"
+
+
+def study_table(summary: pl.DataFrame) -> pl.DataFrame:
+    """Seed 001 Table 4's layout: one row per method, one column per generator, cells "mean [95% t
+    interval]" of test accuracy in %; real-only training (no generator) is repeated in every column."""
+    generators = sorted(g for g in summary["generator"].unique().to_list() if g is not None)
+    order = {"real": 0, "synthetic": 1, "synthetic>real": 2, "real+synthetic": 3}
+    rows = []
+    for method in summary["method"].unique(maintain_order=True):
+        runs = summary.filter(pl.col("method") == method)
+        data = runs["data"][0]
+        row = {"method": method, "data": data}
+        for g in generators:
+            hit = runs if data == "real" else runs.filter(pl.col("generator") == g)
+            row[g] = _cell(hit["accuracy"][0], hit["low"][0], hit["high"][0]) if hit.height else "-"
+        rows.append(row)
+    if not rows:
+        return pl.DataFrame()
+    return pl.DataFrame(rows).sort(pl.col("data").replace_strict(order, default=9, return_dtype=pl.Int64), "method")
+
+
+def _training_section(trainsets: dict[str, Files], studies: dict[str, pl.DataFrame], figure: _Figures) -> str:
+    intro = ("Seeds 001-003: the same network trained on the real train split (<b>real</b>), on synthetic data only (<b>synthetic</b>; at 1x "
+             "its accuracy is the CAS), on both in every batch (<b>real+synthetic</b>, a synthetic-to-real ratio per batch: seed 001's "
+             "augmentation baseline), or first on synthetic then on real data (<b>synthetic&gt;real</b>, the two-stage baseline), with "
+             "Pretrained Guidance (a frozen guide's pairwise feature distances, eq. 1) or Real Guidance (the synthetic gradient projected to "
+             "at most perpendicular to the real one, eq. 2) where named. Every number is accuracy on the real <b>test</b> split, read only after "
+             "training; cells are the mean over seeds with a 95% Student-t interval. The gain over real-only training is paired by seed. "
+             "The generators are the ones trained on the train split above; their training images are drawn apart from the synthetic "
+             "validation sets.")
+
+    def render(t: str, f: Files) -> str:
+        files = f["training"]
+        if t not in studies:
+            return missing_html(f"the training study of {t}", [files["accuracy"]], "Its runs have not all finished.")
+        summary = studies[t]
+        gains = summary.filter(pl.col("data") != "real").select(
+            "method", "generator", "seeds", (pl.col("accuracy") * 100).alias("accuracy %"), (pl.col("low") * 100).alias("low"),
+            (pl.col("high") * 100).alias("high"), (pl.col("gain") * 100).alias("gain (points)"),
+            (pl.col("gain_low") * 100).alias("gain low"), (pl.col("gain_high") * 100).alias("gain high"))
+        scaling = figure(files["scaling_plot"], f"scaling, {t}", lambda p: scaling_curve(summary, p, title=f"scaling on {t}"), [files["accuracy"]],
+                         "the scaling figure")
+        gap_plot = figure(files["content_gap_plot"], f"content gap, {t}",
+                          lambda p: content_gap_histograms(pl.read_parquet(files["content_gap"]), p, title=f"content gap on {t}"),
+                          [files["content_gap"]], "the content-gap figure")
+        parts = ["<h4>Test accuracy (%) by method and generator (seed 001 Table 4)</h4>", table_html(study_table(summary)),
+                 "<h4>Every run against real-only training</h4><p>Accuracy in %, its 95% interval over seeds (low, high), and the "
+                 "gain over real-only training in points with its interval.</p>", table_html(gains, floats="{:.2f}"),
+                 "<h4>Scaling the synthetic set (seed 003)</h4>", scaling,
+                 "<h4>Content gap (seed 001 Observation 3)</h4>", gap_plot]
+        if not _absent(files["content_gap"]):
+            gap = pl.read_parquet(files["content_gap"])
+            if gap.height:
+                parts.append(table_html(gap.group_by("direction", "generator").agg(
+                    samples=pl.len(), median_loss=pl.col("loss").median(), mean_loss=pl.col("loss").mean(),
+                    **{"share below 0.01": (pl.col("loss") < 0.01).mean()}).sort("generator", "direction"), floats="{:.3f}"))
+        robust = pl.read_parquet(files["accuracy"]).filter(pl.col("eval_set") == "test_pgd")
+        if robust.height:
+            parts += ["<h4>Robust accuracy under PGD (seed 002)</h4>",
+                      table_html(method_summary(robust.with_columns(eval_set=pl.lit("test")))
+                                 .select("run", "seeds", (pl.col("accuracy") * 100).alias("robust accuracy %"),
+                                         (pl.col("low") * 100).alias("95% low"), (pl.col("high") * 100).alias("95% high")), floats="{:.2f}")]
+        return "".join(parts)
+
+    return _per_trainset(intro, {t: f for t, f in trainsets.items() if "training" in f}, render)
+
+
+def _training_findings(studies: dict[str, pl.DataFrame]) -> str:
+    items = []
+    for trainset, summary in studies.items():
+        real = summary.filter(pl.col("data") == "real")
+        if real.is_empty():
+            continue
+        base = real.row(0, named=True)
+        items.append(f"<li>On <b>{html.escape(trainset)}</b>, real-only training reaches {_cell(base['accuracy'], base['low'], base['high'])}% "
+                     f"test accuracy over {base['seeds']} seeds.</li>")
+        for row in summary.filter(pl.col("data") != "real").sort("gain", descending=True).iter_rows(named=True):
+            low, high = row["gain_low"], row["gain_high"]
+            verdict = ("helps" if low > 0 else "hurts" if high < 0 else "has no clear effect") if low == low else "(one seed: no interval)"
+            items.append(f"<li>{html.escape(row['run'])}: {verdict}, {row['gain'] * 100:+.2f} points [{low * 100:+.2f}, {high * 100:+.2f}] "
+                         f"over real-only training ({row['accuracy'] * 100:.2f}%).</li>")
+    return f"<h3>Training with synthetic data</h3><ul>{''.join(items)}</ul>" if items else ""
 
 
 # --- findings ---

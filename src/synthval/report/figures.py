@@ -156,10 +156,7 @@ def calibration_sweep(calibration: pl.DataFrame, path: str | Path, title: str = 
     line per ridge strength with the min-max band over draws, and the uncalibrated rho dashed."""
     generators = calibration["generator"].unique(maintain_order=True).to_list()
     if not generators:  # no fit members: nothing was calibrated
-        fig, ax = plt.subplots(figsize=(4.2, 1.2))
-        ax.text(0.5, 0.5, "not computed: no calibration models\n(zoo.train_splits has no fit)", ha="center", va="center", fontsize=9)
-        ax.set_axis_off()
-        _save(fig, path)
+        _empty_figure(path, "not computed: no calibration models\n(zoo.train_splits has no fit)")
         return
     fig, axes = plt.subplots(1, len(generators), figsize=(4.2 * len(generators), 3.2), squeeze=False, sharey=True)
     for ax, generator in zip(axes[0], generators, strict=True):
@@ -177,4 +174,73 @@ def calibration_sweep(calibration: pl.DataFrame, path: str | Path, title: str = 
     axes[0][0].legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
+    _save(fig, path)
+
+
+def _empty_figure(path: str | Path, text: str) -> None:
+    fig, ax = plt.subplots(figsize=(4.2, 1.2))
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=9)
+    ax.set_axis_off()
+    _save(fig, path)
+
+
+def scaling_curve(summary: pl.DataFrame, path: str | Path, title: str = "") -> None:
+    """Test accuracy of synthetic-only training against the synthetic set's size in multiples of the
+    real training set (seed 003's scaling), one line per generator with the 95% t-interval over seeds
+    as a band, and real-only training (with its interval) as the dashed reference."""
+    if summary.is_empty() or not (scaling := summary.filter((pl.col("data") == "synthetic") & ~pl.col("pretrained_guidance"))).height:
+        _empty_figure(path, "not computed: no synthetic-only runs\n(training.scaling and training.methods)")
+        return
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    for generator in scaling["generator"].unique(maintain_order=True).sort():
+        rows = scaling.filter(pl.col("generator") == generator).sort("scale")
+        x = rows["scale"].to_numpy()
+        line = ax.plot(x, rows["accuracy"].to_numpy() * 100, marker="o", ms=4, label=f"synthetic only: {generator}")[0]
+        band = np.clip(np.stack([rows["low"].to_numpy(), rows["high"].to_numpy()]) * 100, 0, 100)  # accuracy lies in [0, 100]
+        ax.fill_between(x, band[0], band[1], color=line.get_color(), alpha=0.15, lw=0)
+    real = summary.filter(pl.col("data") == "real")
+    if real.height:
+        row = real.row(0, named=True)
+        ax.axhline(row["accuracy"] * 100, color="#222", lw=0.9, ls="--", label=f"real only ({row['method']})")
+        if np.isfinite(row["low"]):
+            ax.axhspan(max(row["low"], 0) * 100, min(row["high"], 1) * 100, color="#222", alpha=0.08, lw=0)
+    ax.set_xscale("log")
+    ticks = sorted(scaling["scale"].unique().to_list())
+    ax.set_xticks(ticks, [f"{t}x" for t in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("synthetic training images (multiples of the real training set)", fontsize=8)
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    _save(fig, path)
+
+
+def content_gap_histograms(gap: pl.DataFrame, path: str | Path, title: str = "") -> None:
+    """Seed 001 Fig. 3, one panel per generator: the per-sample cross-entropy of synthetic training
+    images under real-only classifiers (solid) and of real training images under synthetic-only
+    classifiers (outlined), all seeds pooled; low loss means the sample adds little the classifier
+    has not learnt."""
+    generators = gap["generator"].unique().sort().to_list() if gap.height else []
+    if not generators:
+        _empty_figure(path, "not computed: no real-only or synthetic-only run")
+        return
+    top = max(float(gap["loss"].quantile(0.99)), 1e-3)
+    bins = np.linspace(0, top, 31)
+    fig, axes = plt.subplots(1, len(generators), figsize=(4.2 * len(generators), 3.0), squeeze=False, sharey=True)
+    for ax, generator in zip(axes[0], generators, strict=True):
+        for direction, style in (("synthetic under real", {"alpha": 0.6}), ("real under synthetic", {"histtype": "step", "lw": 1.4, "ls": "--"})):
+            losses = gap.filter((pl.col("generator") == generator) & (pl.col("direction") == direction))["loss"].to_numpy()
+            if len(losses):
+                ax.hist(np.clip(losses, 0, top), bins=bins, weights=np.full(len(losses), 100 / len(losses)),
+                        label=f"{direction} (median {np.median(losses):.3f})", **style)
+        ax.set_xlabel("per-sample cross-entropy", fontsize=8)
+        ax.set_title(generator, fontsize=9)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("% of samples")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     _save(fig, path)

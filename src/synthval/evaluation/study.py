@@ -1,0 +1,80 @@
+"""Tables of the training-with-generated-data study (seeds 001-003), computed from the runs'
+prediction tables: accuracy per run and seed, means with intervals over seeds, each method's paired
+gain over real-only training, the scaling series, and the content-gap losses (seed 001 Obs. 3)."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+from scipy import stats
+
+#: run fields carried into every table
+RUN_COLUMNS = ("method", "generator", "data", "ratio", "scale", "pretrained_guidance", "real_guidance")
+
+
+def _runs_frame(runs: dict[str, dict]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"run": name, **{k: run[k] for k in RUN_COLUMNS}} for name, run in runs.items()],
+        schema={"run": pl.String, "method": pl.String, "generator": pl.String, "data": pl.String, "ratio": pl.Float64, "scale": pl.Int64,
+                "pretrained_guidance": pl.Boolean, "real_guidance": pl.Boolean},
+    )
+
+
+def accuracy_table(predictions: pl.DataFrame, runs: dict[str, dict]) -> pl.DataFrame:
+    """Accuracy of every run and seed on the real test split (``test``) and, in the robust setting,
+    under PGD (``test_pgd``): one row per (run, seed, eval_set), with the run's recipe fields."""
+    acc = (
+        predictions.filter(pl.col("eval_set").is_in(["test", "test_pgd"]))
+        .group_by("run", "seed", "eval_set")
+        .agg(accuracy=(pl.col("prediction") == pl.col("label")).mean(), n=pl.len())
+    )
+    return acc.join(_runs_frame(runs), on="run", how="left").sort("run", "eval_set", "seed")
+
+
+def t_interval(values: list[float], level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t interval over seeds (NaN bounds with fewer than two values)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, math.nan, math.nan
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def method_summary(accuracy: pl.DataFrame, baseline: str = "real", eval_set: str = "test") -> pl.DataFrame:
+    """Per run: mean accuracy with a 95% t-interval over seeds, and the gain over the ``baseline``
+    method (real-only training) paired by seed (same seed: same initialisation), with its interval."""
+    acc = accuracy.filter(pl.col("eval_set") == eval_set)
+    base = acc.filter(pl.col("method") == baseline).select("seed", base=pl.col("accuracy"))
+    rows = []
+    for (run,), group in acc.group_by(["run"], maintain_order=True):
+        first = group.row(0, named=True)
+        mean, lo, hi = t_interval(group["accuracy"].to_list())
+        paired = group.join(base, on="seed", how="inner")
+        gain = t_interval((paired["accuracy"] - paired["base"]).to_list()) if len(paired) else (math.nan,) * 3
+        rows.append({"run": run, **{k: first[k] for k in RUN_COLUMNS}, "seeds": len(group), "accuracy": mean, "low": lo, "high": hi,
+                     "gain": gain[0], "gain_low": gain[1], "gain_high": gain[2]})
+    return pl.DataFrame(rows).sort("data", "method", "generator", nulls_last=False) if rows else pl.DataFrame()
+
+
+def scaling_table(summary: pl.DataFrame) -> pl.DataFrame:
+    """The synthetic-only runs without guidance, by generator and scale (seed 003's scaling curve)."""
+    if summary.is_empty():
+        return summary
+    return summary.filter((pl.col("data") == "synthetic") & ~pl.col("pretrained_guidance")).sort("generator", "scale")
+
+
+def content_gap_table(predictions: pl.DataFrame, runs: dict[str, dict]) -> pl.DataFrame:
+    """Per-sample cross-entropy of each source's training samples under a classifier trained on the
+    other source (seed 001 Observation 3): ``synthetic under real`` (a real-only run scoring a
+    generator's synthetic training images) and ``real under synthetic`` (a synthetic-only run scoring
+    the real train split). Columns: direction, generator, seed, key, loss."""
+    runs_frame = _runs_frame(runs)
+    table = predictions.filter(~pl.col("eval_set").is_in(["test", "test_pgd"])).join(runs_frame, on="run", how="left")
+    synthetic_under_real = table.filter(pl.col("data") == "real").select(
+        direction=pl.lit("synthetic under real"), generator=pl.col("eval_set"), seed="seed", key="key", loss="loss")
+    real_under_synthetic = table.filter(pl.col("data") == "synthetic").select(
+        direction=pl.lit("real under synthetic"), generator="generator", seed="seed", key="key", loss="loss")
+    return pl.concat([synthetic_under_real, real_under_synthetic]).sort("direction", "generator", "seed", "key")

@@ -1,0 +1,142 @@
+"""Training-set recipes: how the studies of training with generated data (seeds 001-003) are laid out
+from the config's ``training`` section. Torch-free, so the Snakefile can plan jobs quickly.
+
+A *method* is one row of seed 001's Table 4: what a classifier trains on (``data``) and how:
+
+* ``real``: the real train split only (the baseline every method is compared with);
+* ``synthetic``: a synthetic set of ``scale`` x the train split's size only (zero-shot; with scale 1
+  its test accuracy is the Classification Accuracy Score, CAS);
+* ``real+synthetic``: both, ``ratio`` synthetic images per real image in every batch (simple
+  augmentation, seed 001's "Aug." and seed 002's mixing);
+* ``synthetic>real``: two stages, ``pretrain_epochs`` on the synthetic set, then the usual epochs on
+  the real split (seed 001's "Adp." baseline);
+
+each optionally with Pretrained Guidance and, with both sources in a batch, Real Guidance (seed 001 §4).
+A *run* is a method applied to one generator (or to none, for ``real``); it is named ``<method>`` or
+``<method>-<generator>`` and trained once per seed. The recipe string of a run is the design's
+notation: ``real``, ``synthetic:<generator>``, ``real+synthetic:<generator>:<ratio>``, plus ``+pg``,
+``+rg``, ``xN`` for a scaled synthetic set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+DATA = ("real", "synthetic", "real+synthetic", "synthetic>real")
+#: settings a method may set, and their defaults
+METHOD_DEFAULTS: dict[str, Any] = {"ratio": 1.0, "scale": 1, "pretrained_guidance": False, "real_guidance": False, "pretrain_epochs": None}
+
+
+@dataclass(frozen=True)
+class Run:
+    method: str
+    generator: str | None
+    data: str
+    ratio: float = 1.0
+    scale: int = 1
+    pretrained_guidance: bool = False
+    real_guidance: bool = False
+    pretrain_epochs: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.method if self.generator is None else f"{self.method}-{self.generator}"
+
+    @property
+    def uses_real(self) -> bool:
+        return self.data != "synthetic"
+
+    @property
+    def uses_synthetic(self) -> bool:
+        return self.data != "real"
+
+    @property
+    def recipe(self) -> str:
+        """The design's notation: ``real``, ``synthetic:wgan``, ``real+synthetic:wgan:1``, ..."""
+        if self.data == "real":
+            text = "real"
+        elif self.data == "real+synthetic":
+            text = f"real+synthetic:{self.generator}:{self.ratio:g}"
+        else:
+            text = f"{self.data}:{self.generator}"
+        if self.uses_synthetic and self.scale != 1:
+            text += f" x{self.scale}"
+        return text + "".join(f" +{tag}" for tag, on in (("pg", self.pretrained_guidance), ("rg", self.real_guidance)) if on)
+
+    def settings(self) -> dict[str, Any]:
+        """What this run's training depends on (Snakemake params: changing one reruns just its jobs)."""
+        out: dict[str, Any] = {"data": self.data, "pretrained_guidance": self.pretrained_guidance}
+        if self.data == "real+synthetic":
+            out |= {"ratio": self.ratio, "real_guidance": self.real_guidance}
+        if self.uses_synthetic:
+            out["scale"] = self.scale
+        if self.data == "synthetic>real":
+            out["pretrain_epochs"] = self.pretrain_epochs
+        return out
+
+
+def study_generators(config: dict) -> list[str]:
+    """The generators whose data the study trains on: ``training.generators``, or every generator."""
+    return list(config["training"]["generators"] or config["generators"])
+
+
+def methods(training: dict) -> dict[str, dict[str, Any]]:
+    """The configured methods with defaults filled, then one synthetic-only method per entry of the
+    scaling series that no configured method already is (named ``synthetic_x<N>``)."""
+    out = {}
+    for name, given in training["methods"].items():
+        method = {**METHOD_DEFAULTS, **given}
+        if method["data"] == "synthetic>real" and method["pretrain_epochs"] is None:
+            method["pretrain_epochs"] = training["epochs"]
+        out[name] = method
+    plain = {**METHOD_DEFAULTS, "data": "synthetic"}
+    for scale in training["scaling"]:
+        wanted = {**plain, "scale": scale}
+        if not any(_same(m, wanted) for m in out.values()):
+            out[f"synthetic_x{scale}"] = wanted
+    return out
+
+
+def _same(a: dict, b: dict) -> bool:
+    return Run("m", "g", **a).settings() == Run("m", "g", **b).settings()
+
+
+def runs(config: dict) -> list[Run]:
+    """Every run of the study: each method once if it uses only real data, else once per generator."""
+    training = config["training"]
+    if not training["enabled"]:
+        return []
+    out = []
+    for name, method in methods(training).items():
+        targets = [None] if method["data"] == "real" else study_generators(config)
+        out += [Run(name, g, **method) for g in targets]
+    return out
+
+
+def run_by_name(config: dict, name: str) -> Run:
+    for run in runs(config):
+        if run.name == name:
+            return run
+    raise ValueError(f"{name!r} is not a run of the training study")
+
+
+def pool_scale(config: dict, generator: str) -> int:
+    """How many train-size units of synthetic training images a generator must provide (the largest
+    scale a run asks of it; at least 1, for CAS and the content-gap analysis)."""
+    return max([1, *(r.scale for r in runs(config) if r.generator == generator)])
+
+
+def method_problems(training: dict, generators: list[str]) -> list[str]:
+    """What the schema cannot check: guidance that needs what a method lacks, unknown generators."""
+    problems = []
+    for name, method in training["methods"].items():
+        method = {**METHOD_DEFAULTS, **method}
+        if method["real_guidance"] and method["data"] != "real+synthetic":
+            problems.append(f"config key training.methods.{name}.real_guidance: Real Guidance needs data real+synthetic (a real and a synthetic batch each step)")
+        if method["data"] == "real+synthetic" and method["ratio"] <= 0 and method["real_guidance"]:
+            problems.append(f"config key training.methods.{name}.ratio: Real Guidance needs a ratio above 0")
+    for g in training["generators"]:
+        if g not in generators:
+            problems.append(f"config key training.generators: {g!r} is not a configured generator ({', '.join(generators)})")
+    return problems

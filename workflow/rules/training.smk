@@ -1,0 +1,134 @@
+# Training with generated data (seeds 001-003): synthetic training images in shards of one training-set
+# size each, one job per (run, seed) of the study, and one summary per training set.
+
+
+rule synthesize_train_shard:
+    input:
+        unpack(synthesis_inputs),
+    output:
+        shard=train_pool_shard("{trainset}", "{generator}", "{shard}"),
+    log:
+        log_path("synthesize_train_shard", "{trainset}", "{generator}", "{shard}"),
+    benchmark:
+        bench_path("synthesize_train_shard", "{trainset}", "{generator}", "{shard}")
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(4000),
+        runtime=grow_with_attempt(60),
+        gpu=config["gpus"],
+    params:
+        code=code("synthesize_shard.py"),
+        per_class=pool_per_class,
+        settings=generator_settings,
+        shards=TRAINING["shards_per_x"],
+        index=pool_shard_index,
+        seed=lambda wildcards: derive_seed(
+            config["seed"],
+            "synthesize_train",
+            wildcards.trainset,
+            wildcards.generator,
+            wildcards.shard,
+        ),
+        batch_size=config["synthesis"]["batch_size"],
+        key_prefix=lambda wildcards: f"{wildcards.trainset}-{wildcards.generator}-train-{wildcards.shard}",
+    script:
+        "../scripts/synthesize_shard.py"
+
+
+rule index_train_pool:
+    input:
+        shards=pool_shards_of,
+    output:
+        manifest=train_pool_manifest("{trainset}", "{generator}", "{scale}"),
+    log:
+        log_path("index_train_pool", "{trainset}", "{generator}", "x{scale}"),
+    wildcard_constraints:
+        scale=r"[0-9]+",
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(2000),
+        runtime=grow_with_attempt(10),
+    params:
+        code=code("index_synthetic.py"),
+    script:
+        "../scripts/index_synthetic.py"
+
+
+rule train_recipe:
+    input:
+        unpack(recipe_inputs),
+    output:
+        weights=recipe_file("{trainset}", "{run}", "{seed}", "classifier.safetensors"),
+        history=recipe_file("{trainset}", "{run}", "{seed}", "history.parquet"),
+        predictions=recipe_file("{trainset}", "{run}", "{seed}", "predictions.parquet"),
+    log:
+        log_path("train_recipe", "{trainset}", "{run}", "s{seed}"),
+    benchmark:
+        bench_path("train_recipe", "{trainset}", "{run}", "s{seed}")
+    wildcard_constraints:
+        run=one_of(RUNS),
+        seed=r"[0-9]+",
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(4000),
+        runtime=grow_with_attempt(120),
+        gpu=config["gpus"],
+    params:
+        code=code("train_recipe.py"),
+        run=lambda wildcards: run_of(wildcards).__dict__,
+        spec=recipe_spec,
+        seed=lambda wildcards: int(wildcards.seed),
+        gap_sets=gap_set_names,
+        pretrained_guidance=TRAINING["pretrained_guidance"],
+        real_guidance=TRAINING["real_guidance"],
+        robust=TRAINING["robust"],
+        workdir=recipe_workdir,
+    script:
+        "../scripts/train_recipe.py"
+
+
+rule summarize_training:
+    input:
+        predictions=recipe_predictions_of,
+    output:
+        accuracy=report(
+            training_table("{trainset}", "accuracy"),
+            caption="../report/training_table.rst",
+            category="Training with synthetic data",
+            subcategory="{trainset}",
+            labels={"table": "accuracy per run and seed"},
+        ),
+        content_gap=training_table("{trainset}", "content_gap"),
+        scaling=report(
+            result_plot("{trainset}", "scaling"),
+            caption="../report/scaling.rst",
+            category="Training with synthetic data",
+            subcategory="{trainset}",
+            labels={"figure": "scaling"},
+        ),
+        content_gap_plot=report(
+            result_plot("{trainset}", "content_gap"),
+            caption="../report/content_gap.rst",
+            category="Training with synthetic data",
+            subcategory="{trainset}",
+            labels={"figure": "content gap"},
+        ),
+    log:
+        log_path("summarize_training", "{trainset}"),
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(2000),
+        runtime=grow_with_attempt(10),
+    params:
+        code=code("summarize_training.py"),
+        runs=lambda wildcards: {name: run.__dict__ for name, run in RUNS.items()},
+    script:
+        "../scripts/summarize_training.py"

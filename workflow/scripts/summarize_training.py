@@ -1,0 +1,23 @@
+"""summarize_training: the training study's tables (accuracy per run and seed, content-gap losses)
+and figures (scaling curve, loss histograms) of one training set, from the runs' prediction tables."""
+
+import polars as pl
+
+from synthval.evaluation.study import accuracy_table, content_gap_table, method_summary
+from synthval.io import atomic_path
+from synthval.report.figures import content_gap_histograms, scaling_curve
+from synthval.runtime import setup
+
+log = setup(snakemake.threads, log_file=snakemake.log[0])
+trainset = snakemake.wildcards.trainset
+predictions = pl.concat([pl.read_parquet(p) for p in snakemake.input.predictions])
+accuracy = accuracy_table(predictions, snakemake.params.runs)
+gap = content_gap_table(predictions, snakemake.params.runs)
+for table, out in ((accuracy, snakemake.output.accuracy), (gap, snakemake.output.content_gap)):
+    with atomic_path(out) as tmp:
+        table.write_parquet(tmp)
+summary = method_summary(accuracy)
+for row in summary.iter_rows(named=True):
+    log.info("%-28s accuracy %.4f [%.4f, %.4f], gain over real %+.4f", row["run"], row["accuracy"], row["low"], row["high"], row["gain"])
+scaling_curve(summary, snakemake.output.scaling, title=f"scaling on {trainset}")
+content_gap_histograms(gap, snakemake.output.content_gap_plot, title=f"content gap on {trainset}")

@@ -1,0 +1,73 @@
+"""train_recipe: train one run of the training-with-generated-data study (synthval.recipes) with one
+seed, then score it on the real test split (and under PGD in the robust setting) and, for the
+content-gap analysis (seed 001 Observation 3), on the training samples of the other source: a
+real-trained run on every generator's synthetic training set, a synthetic-trained run on the real
+train split. The test split is read only after training ends."""
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+from synthval.classifiers import Guidance, TrainSettings, create_classifier, fit, load_classifier
+from synthval.data import read_image_set
+from synthval.evaluation import predict_under_attack, predict_with_loss
+from synthval.io import atomic_path, read_json
+from synthval.recipes import Run
+from synthval.runtime import device, setup
+
+p = snakemake.params
+inp = snakemake.input
+log = setup(snakemake.threads, seed=p.seed, log_file=snakemake.log[0])
+run = Run(**p.run)
+spec, robust, workdir = p.spec, p.robust, Path(p.workdir)
+real = read_image_set(inp.real) if run.uses_real else None
+synthetic = read_image_set(inp.synthetic) if run.uses_synthetic else None
+first = real if real is not None else synthetic
+num_classes = read_json(inp.test)["num_classes"]
+h, w, c = first.images.shape[1:]
+guide = load_classifier(inp.guide, device())[0] if run.pretrained_guidance else None
+pg, rg = p.pretrained_guidance, p.real_guidance
+guidance = Guidance(guide=guide, pg_weight=pg["weight"], pg_distance=pg["distance"], pg_loss=pg["loss"], pg_on=tuple(pg["on"]),
+                    real_guidance=run.real_guidance, lambda_real=rg["lambda_real"], lambda_synthetic=rg["lambda_synthetic"],
+                    adversarial={k: robust[k] for k in ("epsilon", "step_size", "steps")} if robust["enabled"] else None)
+model = create_classifier(spec["arch"], num_classes, c, h, **spec["hparams"])
+extra = {"run": run.name, "recipe": run.recipe}
+settings = TrainSettings(**spec["train"], save_epochs=[spec["train"]["epochs"]], seed=p.seed, extra=extra)
+log.info("run %s (%s), seed %d: %s on %s real and %s synthetic images", run.name, run.recipe, p.seed, spec["arch"],
+         len(real) if real is not None else 0, len(synthetic) if synthetic is not None else 0)
+histories = []
+if run.data == "synthetic>real":
+    pre = TrainSettings(**{**spec["train"], "epochs": run.pretrain_epochs}, save_epochs=[run.pretrain_epochs], seed=p.seed, extra=extra)
+    history, _ = fit(model, synthetic.images, synthetic.labels, pre, workdir / "stage1", source="synthetic", guidance=guidance)
+    histories.append(pl.DataFrame(history).with_columns(stage=pl.lit("synthetic")))
+    history, snapshots = fit(model, real.images, real.labels, settings, workdir / "stage2", guidance=guidance, normalise=False)
+    histories.append(pl.DataFrame(history).with_columns(stage=pl.lit("real")))
+elif run.data == "synthetic":
+    history, snapshots = fit(model, synthetic.images, synthetic.labels, settings, workdir, source="synthetic", guidance=guidance)
+    histories.append(pl.DataFrame(history).with_columns(stage=pl.lit("synthetic")))
+else:
+    mix = (synthetic.images, synthetic.labels) if run.data == "real+synthetic" else None
+    history, snapshots = fit(model, real.images, real.labels, settings, workdir, synthetic=mix, ratio=run.ratio, guidance=guidance)
+    histories.append(pl.DataFrame(history).with_columns(stage=pl.lit(run.data)))
+
+# evaluation: the test split, and the other source's training samples (content gap)
+eval_sets = {"test": inp.test, **{name: inp[key] for key, name in p.gap_sets.items()}}
+tables = []
+for eval_set, manifest in eval_sets.items():
+    images = read_image_set(manifest)
+    outcomes = {eval_set: predict_with_loss(model, images.images, images.labels)}
+    if robust["enabled"] and eval_set == "test":
+        outcomes["test_pgd"] = predict_under_attack(model, images.images, images.labels, robust["epsilon"], robust["step_size"],
+                                                    robust["eval_steps"], seed=p.seed)
+    for name, (pred, conf, loss) in outcomes.items():
+        tables.append(pl.DataFrame({"eval_set": name, "key": images.keys, "label": images.labels, "prediction": pred, "confidence": conf, "loss": loss}))
+        log.info("%s: accuracy %.4f, mean loss %.4f on %d images", name, float((pred == images.labels).mean()), float(loss.mean()), len(images))
+table = pl.concat(tables).with_columns(run=pl.lit(run.name), seed=pl.lit(p.seed, pl.Int64))
+with atomic_path(snakemake.output.predictions) as tmp:
+    table.write_parquet(tmp)
+with atomic_path(snakemake.output.weights) as tmp:
+    shutil.copyfile(snapshots[settings.epochs], tmp)
+with atomic_path(snakemake.output.history) as tmp:
+    pl.concat(histories, how="diagonal").with_columns(run=pl.lit(run.name), seed=pl.lit(p.seed, pl.Int64)).write_parquet(tmp)
+shutil.rmtree(workdir)  # outputs are complete: the resume state has served its purpose

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import platform
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,3 +33,23 @@ def emit(setting: str, header: Sequence[str], rows: Sequence[Sequence[str]], out
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
     return text
+
+
+def training_parser(description: str, archs: Sequence[str]) -> argparse.ArgumentParser:
+    """The options the training benchmarks share: threads, epochs, images, size, batch size, archs, out."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--images", type=int, default=1000)
+    parser.add_argument("--size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--archs", nargs="*", default=list(archs))
+    parser.add_argument("--out", type=Path, default=None)
+    return parser
+
+
+def sgd_step(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One plain optimiser step, as the bare loops take it."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()

@@ -12,7 +12,6 @@ random crops), loss/accuracy bookkeeping, and the resume state saved every epoch
 
 from __future__ import annotations
 
-import argparse
 import copy
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from synthval.classifiers import TrainSettings, create_classifier, fit
 from synthval.runtime import device, setup
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import emit, machine  # noqa: E402
+from report import emit, machine, sgd_step, training_parser  # noqa: E402
 
 ARCHS = ["mlp", "cnn", "resnet8", "resnet20", "preact_resnet20", "wrn16_2", "resnext29", "timm_resnet18", "densenet", "mobilenetv3", "regnetx", "convnext", "vit", "rwnn"]
 
@@ -43,23 +42,13 @@ def bare_loop(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, ep
         for i in range(0, len(x_all), batch_size):
             idx = order[i : i + batch_size]
             loss = F.cross_entropy(model(x_all[idx]), y_all[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            sgd_step(opt, loss)
     if dev.type == "cuda":
         torch.cuda.synchronize()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--images", type=int, default=1000)
-    parser.add_argument("--size", type=int, default=16)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--archs", nargs="*", default=ARCHS)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
+    args = training_parser(__doc__, ARCHS).parse_args()
     setup(args.threads, seed=0)
     dev = device()
     rng = np.random.default_rng(0)

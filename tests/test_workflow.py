@@ -244,12 +244,13 @@ def test_editing_library_code_reruns_exactly_the_jobs_that_run_it(run, tmp_path)
 
 
 def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):
-    shards = [run / "results" / "synthetic" / "train300" / g / "shard-00001.parquet" for g in ("wgan", "ddpm", "ddpm_pl")]
+    # a validation shard of a generator the training study also draws from (its training images are other shards)
+    shards = [run / "results" / "synthetic" / "train300" / g / "shard-00001.parquet" for g in ("wgan",)]
     before = [hashlib.sha256(s.read_bytes()).hexdigest() for s in shards]
     for shard in shards:
         shard.unlink()
-    assert dry_run_jobs(run) == {"synthesize_shard": 3, "index_synthetic": 3, "plot_samples": 3, "convert_webdataset": 3, "index_webdataset": 3,
-                                 "predict": 12, "rank_models": 1, "features": 3, "quality": 3, "select_models": 1, "plot_results": 1, "render_report": 1,
+    assert dry_run_jobs(run) == {"synthesize_shard": 1, "index_synthetic": 1, "plot_samples": 1, "convert_webdataset": 1, "index_webdataset": 1,
+                                 "predict": 12, "rank_models": 1, "features": 1, "quality": 1, "select_models": 1, "plot_results": 1, "render_report": 1,
                                  "all": 1}
     snakemake(run)
     assert [hashlib.sha256(s.read_bytes()).hexdigest() for s in shards] == before  # same seed, same bytes

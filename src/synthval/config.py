@@ -13,7 +13,6 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker, validators
 
 from synthval.data.datasets import NUM_CLASSES, POOL_SIZES
-from synthval.recipes import method_problems
 
 
 class ConfigError(ValueError):
@@ -110,6 +109,21 @@ def _semantic_errors(config: dict) -> Iterator[str]:
     for epoch in zoo["save_epochs"]:
         if epoch > longest:
             yield f"config key zoo.save_epochs: epoch {epoch} is past zoo.epochs ({zoo['epochs']}) and every variant's epochs"
+
+
+def method_problems(training: dict, generators: list[str]) -> list[str]:
+    """What the schema cannot check in the training study (synthval.recipes): Real Guidance without both
+    sources in every batch, and generators that are not configured."""
+    problems = []
+    for name, method in training["methods"].items():
+        if method.get("real_guidance") and method["data"] != "real+synthetic":
+            problems.append(f"config key training.methods.{name}.real_guidance: Real Guidance needs data real+synthetic (a real and a synthetic batch each step)")
+        elif method.get("real_guidance") and method.get("ratio", 1.0) <= 0:
+            problems.append(f"config key training.methods.{name}.ratio: Real Guidance needs a ratio above 0")
+    for g in training["generators"]:
+        if g not in generators:
+            problems.append(f"config key training.generators: {g!r} is not a configured generator ({', '.join(generators)})")
+    return problems
 
 
 def num_classes(config: dict) -> int | None:

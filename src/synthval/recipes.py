@@ -11,6 +11,11 @@ A *method* is one row of seed 001's Table 4: what a classifier trains on (``data
 * ``synthetic>real``: two stages, ``pretrain_epochs`` on the synthetic set, then the usual epochs on
   the real split (seed 001's "Adp." baseline);
 
+and trains for the study's ``epochs`` unless it sets its own. An epoch is one pass over the run's first
+source (the real split, or the synthetic set for synthetic-only runs), so a ``real+synthetic`` run at
+ratio r takes (1 + r) times as many optimiser steps as real-only training, and a synthetic-only run at
+scale N takes N times as many: a ``real`` method with more epochs is the compute-matched control;
+
 each optionally with Pretrained Guidance and, with both sources in a batch, Real Guidance (seed 001 §4).
 A *run* is a method applied to one generator (or to none, for ``real``); it is named ``<method>`` or
 ``<method>-<generator>`` and trained once per seed. The recipe string of a run is the design's
@@ -25,7 +30,7 @@ from typing import Any
 
 DATA = ("real", "synthetic", "real+synthetic", "synthetic>real")
 #: settings a method may set, and their defaults
-METHOD_DEFAULTS: dict[str, Any] = {"ratio": 1.0, "scale": 1, "pretrained_guidance": False, "real_guidance": False, "pretrain_epochs": None}
+METHOD_DEFAULTS: dict[str, Any] = {"ratio": 1.0, "scale": 1, "pretrained_guidance": False, "real_guidance": False, "pretrain_epochs": None, "epochs": None}
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class Run:
     pretrained_guidance: bool = False
     real_guidance: bool = False
     pretrain_epochs: int | None = None
+    epochs: int | None = None
 
     @property
     def name(self) -> str:
@@ -66,7 +72,7 @@ class Run:
 
     def settings(self) -> dict[str, Any]:
         """What this run's training depends on (Snakemake params: changing one reruns just its jobs)."""
-        out: dict[str, Any] = {"data": self.data, "pretrained_guidance": self.pretrained_guidance}
+        out: dict[str, Any] = {"data": self.data, "pretrained_guidance": self.pretrained_guidance, "epochs": self.epochs}
         if self.data == "real+synthetic":
             out |= {"ratio": self.ratio, "real_guidance": self.real_guidance}
         if self.uses_synthetic:
@@ -87,10 +93,12 @@ def methods(training: dict) -> dict[str, dict[str, Any]]:
     out = {}
     for name, given in training["methods"].items():
         method = {**METHOD_DEFAULTS, **given}
+        if method["epochs"] is None:
+            method["epochs"] = training["epochs"]
         if method["data"] == "synthetic>real" and method["pretrain_epochs"] is None:
             method["pretrain_epochs"] = training["epochs"]
         out[name] = method
-    plain = {**METHOD_DEFAULTS, "data": "synthetic"}
+    plain = {**METHOD_DEFAULTS, "data": "synthetic", "epochs": training["epochs"]}
     for scale in training["scaling"]:
         wanted = {**plain, "scale": scale}
         if not any(_same(m, wanted) for m in out.values()):
@@ -125,18 +133,3 @@ def pool_scale(config: dict, generator: str) -> int:
     """How many train-size units of synthetic training images a generator must provide (the largest
     scale a run asks of it; at least 1, for CAS and the content-gap analysis)."""
     return max([1, *(r.scale for r in runs(config) if r.generator == generator)])
-
-
-def method_problems(training: dict, generators: list[str]) -> list[str]:
-    """What the schema cannot check: guidance that needs what a method lacks, unknown generators."""
-    problems = []
-    for name, method in training["methods"].items():
-        method = {**METHOD_DEFAULTS, **method}
-        if method["real_guidance"] and method["data"] != "real+synthetic":
-            problems.append(f"config key training.methods.{name}.real_guidance: Real Guidance needs data real+synthetic (a real and a synthetic batch each step)")
-        if method["data"] == "real+synthetic" and method["ratio"] <= 0 and method["real_guidance"]:
-            problems.append(f"config key training.methods.{name}.ratio: Real Guidance needs a ratio above 0")
-    for g in training["generators"]:
-        if g not in generators:
-            problems.append(f"config key training.generators: {g!r} is not a configured generator ({', '.join(generators)})")
-    return problems

@@ -516,10 +516,10 @@ def gap_set_names(wildcards):
 
 def recipe_spec(wildcards):
     """The study's network and its training: the zoo's settings (and the architecture's own), with
-    the study's epochs."""
+    the run's epochs."""
     arch = TRAINING["architecture"]
     own = config["zoo"]["architecture_settings"].get(arch, {})
-    train = {**train_settings(config["zoo"]), "epochs": TRAINING["epochs"]}
+    train = {**train_settings(config["zoo"]), "epochs": run_of(wildcards).epochs}
     train |= {k: v for k, v in own.items() if k in train and k != "epochs"}
     return {"arch": arch, "hparams": {}, "train": canonical(train)}
 

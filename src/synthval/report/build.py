@@ -446,7 +446,10 @@ def _training_section(trainsets: dict[str, Files], studies: dict[str, pl.DataFra
              "its accuracy is the CAS), on both in every batch (<b>real+synthetic</b>, a synthetic-to-real ratio per batch: seed 001's "
              "augmentation baseline), or first on synthetic then on real data (<b>synthetic&gt;real</b>, the two-stage baseline), with "
              "Pretrained Guidance (a frozen guide's pairwise feature distances, eq. 1) or Real Guidance (the synthetic gradient projected to "
-             "at most perpendicular to the real one, eq. 2) where named. Every number is accuracy on the real <b>test</b> split, read only after "
+             "at most perpendicular to the real one, eq. 2) where named. An epoch is one pass over the real split (over the synthetic set "
+             "when there is no real data), so a real+synthetic run at ratio r takes (1 + r) times the optimiser steps of real-only training "
+             "and a synthetic run at N x takes N times as many; a real method with more epochs is the compute-matched control. "
+             "Every number is accuracy on the real <b>test</b> split, read only after "
              "training; cells are the mean over seeds with a 95% Student-t interval. The gain over real-only training is paired by seed. "
              "The generators are the ones trained on the train split above; their training images are drawn apart from the synthetic "
              "validation sets.")
@@ -456,7 +459,7 @@ def _training_section(trainsets: dict[str, Files], studies: dict[str, pl.DataFra
         if t not in studies:
             return missing_html(f"the training study of {t}", [files["accuracy"]], "Its runs have not all finished.")
         summary = studies[t]
-        gains = summary.filter(pl.col("data") != "real").select(
+        gains = summary.filter(pl.col("method") != "real").select(
             "method", "generator", "seeds", (pl.col("accuracy") * 100).alias("accuracy %"), (pl.col("low") * 100).alias("low"),
             (pl.col("high") * 100).alias("high"), (pl.col("gain") * 100).alias("gain (points)"),
             (pl.col("gain_low") * 100).alias("gain low"), (pl.col("gain_high") * 100).alias("gain high"))
@@ -490,13 +493,13 @@ def _training_section(trainsets: dict[str, Files], studies: dict[str, pl.DataFra
 def _training_findings(studies: dict[str, pl.DataFrame]) -> str:
     items = []
     for trainset, summary in studies.items():
-        real = summary.filter(pl.col("data") == "real")
+        real = summary.filter(pl.col("method") == "real")
         if real.is_empty():
             continue
         base = real.row(0, named=True)
         items.append(f"<li>On <b>{html.escape(trainset)}</b>, real-only training reaches {_cell(base['accuracy'], base['low'], base['high'])}% "
                      f"test accuracy over {base['seeds']} seeds.</li>")
-        for row in summary.filter(pl.col("data") != "real").sort("gain", descending=True).iter_rows(named=True):
+        for row in summary.filter(pl.col("method") != "real").sort("gain", descending=True).iter_rows(named=True):
             low, high = row["gain_low"], row["gain_high"]
             verdict = ("helps" if low > 0 else "hurts" if high < 0 else "has no clear effect") if low == low else "(one seed: no interval)"
             items.append(f"<li>{html.escape(row['run'])}: {verdict}, {row['gain'] * 100:+.2f} points [{low * 100:+.2f}, {high * 100:+.2f}] "

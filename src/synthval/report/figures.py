@@ -198,7 +198,7 @@ def scaling_curve(summary: pl.DataFrame, path: str | Path, title: str = "") -> N
         line = ax.plot(x, rows["accuracy"].to_numpy() * 100, marker="o", ms=4, label=f"synthetic only: {generator}")[0]
         band = np.clip(np.stack([rows["low"].to_numpy(), rows["high"].to_numpy()]) * 100, 0, 100)  # accuracy lies in [0, 100]
         ax.fill_between(x, band[0], band[1], color=line.get_color(), alpha=0.15, lw=0)
-    real = summary.filter(pl.col("data") == "real")
+    real = summary.filter(pl.col("method") == "real")
     if real.height:
         row = real.row(0, named=True)
         ax.axhline(row["accuracy"] * 100, color="#222", lw=0.9, ls="--", label=f"real only ({row['method']})")

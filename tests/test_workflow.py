@@ -241,6 +241,9 @@ def test_editing_library_code_reruns_exactly_the_jobs_that_run_it(run, tmp_path)
     protocols.write_text(protocols.read_text() + "\nEDITED = True\n")
     # the figures (plot_results, summarize_training) import selection too
     assert planned()[0] == {"render_report": 1, "select_models": 1, "plot_results": 1, "summarize_training": 1, "all": 1}
+    recipes = tmp_path / "src" / "synthval" / "recipes.py"
+    recipes.write_text(recipes.read_text() + "\nEDITED = True\n")  # only the study's training jobs run it
+    assert planned()[0] == {"render_report": 1, "select_models": 1, "plot_results": 1, "summarize_training": 1, "train_recipe": 16, "all": 1}
 
 
 def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):

@@ -84,10 +84,10 @@ rule train_recipe:
         run=lambda wildcards: run_of(wildcards).__dict__,
         spec=recipe_spec,
         seed=lambda wildcards: int(wildcards.seed),
-        gap_sets=gap_set_names,
-        pretrained_guidance=TRAINING["pretrained_guidance"],
-        real_guidance=TRAINING["real_guidance"],
-        robust=TRAINING["robust"],
+        gap_sets=lambda wildcards: canonical(gap_set_names(wildcards)),
+        pretrained_guidance=canonical(TRAINING["pretrained_guidance"]),
+        real_guidance=canonical(TRAINING["real_guidance"]),
+        robust=canonical(TRAINING["robust"]),
         workdir=recipe_workdir,
     script:
         "../scripts/train_recipe.py"
@@ -129,6 +129,8 @@ rule summarize_training:
         runtime=grow_with_attempt(10),
     params:
         code=code("summarize_training.py"),
-        runs=lambda wildcards: {name: run.__dict__ for name, run in RUNS.items()},
+        runs=lambda wildcards: canonical(
+            {name: run.__dict__ for name, run in RUNS.items()}
+        ),
     script:
         "../scripts/summarize_training.py"

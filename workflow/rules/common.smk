@@ -496,8 +496,13 @@ def recipe_inputs(wildcards):
 
 
 def gap_sets(wildcards, trainset):
-    """Content-gap evaluation sets of a run: {input name: (manifest, eval-set name)}."""
+    """Content-gap evaluation sets of a run: {input name: (manifest, eval-set name)}; only plain
+    real-only and 1x synthetic-only runs at the study's epochs are scored for it."""
     run = run_of(wildcards)
+    if (
+        run.epochs != TRAINING["epochs"]
+    ):  # a longer or shorter control: the gap is the plain runs'
+        return {}
     if run.data == "real":
         return {
             f"gap_{g}": (train_pool_manifest(trainset, g, 1), g)

@@ -70,11 +70,12 @@ def content_gap_table(predictions: pl.DataFrame, runs: dict[str, dict]) -> pl.Da
     """Per-sample cross-entropy of each source's training samples under a classifier trained on the
     other source (seed 001 Observation 3): ``synthetic under real`` (a real-only run scoring a
     generator's synthetic training images) and ``real under synthetic`` (a synthetic-only run scoring
-    the real train split). Columns: direction, generator, seed, key, loss."""
+    the real train split). Columns: direction, generator, run, seed, key, loss; one row per sample, in
+    a total order."""
     runs_frame = _runs_frame(runs)
     table = predictions.filter(~pl.col("eval_set").is_in(["test", "test_pgd"])).join(runs_frame, on="run", how="left")
     synthetic_under_real = table.filter(pl.col("data") == "real").select(
-        direction=pl.lit("synthetic under real"), generator=pl.col("eval_set"), seed="seed", key="key", loss="loss")
+        direction=pl.lit("synthetic under real"), generator=pl.col("eval_set"), run="run", seed="seed", key="key", loss="loss")
     real_under_synthetic = table.filter(pl.col("data") == "synthetic").select(
-        direction=pl.lit("real under synthetic"), generator="generator", seed="seed", key="key", loss="loss")
-    return pl.concat([synthetic_under_real, real_under_synthetic]).sort("direction", "generator", "seed", "key")
+        direction=pl.lit("real under synthetic"), generator="generator", run="run", seed="seed", key="key", loss="loss")
+    return pl.concat([synthetic_under_real, real_under_synthetic]).sort("direction", "generator", "run", "seed", "key")

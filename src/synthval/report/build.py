@@ -77,8 +77,9 @@ def build_report(out: str | Path, *, title: str, config: dict, files: Files, par
         report.add("data", "Data and splits", _data_section(summaries, trainsets))
         report.add("generators", "Generators", _generator_section(trainsets, figure))
         ranks = {t: pl.read_parquet(f["rank"]) for t, f in trainsets.items() if not _absent(f["rank"])}
-        studies = {t: method_summary(pl.read_parquet(f["training"]["accuracy"])) for t, f in trainsets.items()
-                   if "training" in f and not _absent(f["training"]["accuracy"])}
+        accuracies = {t: pl.read_parquet(f["training"]["accuracy"]) for t, f in trainsets.items()
+                      if "training" in f and not _absent(f["training"]["accuracy"])}
+        studies = {t: method_summary(accuracy) for t, accuracy in accuracies.items()}
         report.add("quality", "Synthetic-data quality", _quality_section(trainsets, ranks, figure, studies))
         errors = {t: pl.read_parquet(f["errors"]) for t, f in trainsets.items() if not _absent(f["errors"])}
         report.add("zoo", "Classifier zoo", _zoo_section(config, trainsets, errors))
@@ -89,7 +90,7 @@ def build_report(out: str | Path, *, title: str, config: dict, files: Files, par
         report.add("calibration", "Calibration", _calibration_section(trainsets, tables, figure))
         report.add("corollary", "Corollary 3.3", _corollary_section(trainsets, tables, figure))
         if any("training" in f for f in trainsets.values()):
-            report.add("training", "Training with synthetic data", _training_section(trainsets, studies, figure))
+            report.add("training", "Training with synthetic data", _training_section(trainsets, accuracies, studies, figure))
         report.add("findings", "Findings", _findings(errors, ranks, tables, complete=not absent) + _training_findings(studies))
         report.write(out)
 
@@ -441,7 +442,8 @@ def study_table(summary: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows).sort(pl.col("data").replace_strict(order, default=9, return_dtype=pl.Int64), "method")
 
 
-def _training_section(trainsets: dict[str, Files], studies: dict[str, pl.DataFrame], figure: _Figures) -> str:
+def _training_section(trainsets: dict[str, Files], accuracies: dict[str, pl.DataFrame], studies: dict[str, pl.DataFrame],
+                      figure: _Figures) -> str:
     intro = ("Seeds 001-003: the same network trained on the real train split (<b>real</b>), on synthetic data only (<b>synthetic</b>; at 1x "
              "its accuracy is the CAS), on both in every batch (<b>real+synthetic</b>, a synthetic-to-real ratio per batch: seed 001's "
              "augmentation baseline), or first on synthetic then on real data (<b>synthetic&gt;real</b>, the two-stage baseline), with "
@@ -479,10 +481,9 @@ def _training_section(trainsets: dict[str, Files], studies: dict[str, pl.DataFra
                 parts.append(table_html(gap.group_by("direction", "generator").agg(
                     samples=pl.len(), median_loss=pl.col("loss").median(), mean_loss=pl.col("loss").mean(),
                     **{"share below 0.01": (pl.col("loss") < 0.01).mean()}).sort("generator", "direction"), floats="{:.3f}"))
-        robust = pl.read_parquet(files["accuracy"]).filter(pl.col("eval_set") == "test_pgd")
-        if robust.height:
+        if (accuracies[t]["eval_set"] == "test_pgd").any():
             parts += ["<h4>Robust accuracy under PGD (seed 002)</h4>",
-                      table_html(method_summary(robust.with_columns(eval_set=pl.lit("test")))
+                      table_html(method_summary(accuracies[t], eval_set="test_pgd")
                                  .select("run", "seeds", (pl.col("accuracy") * 100).alias("robust accuracy %"),
                                          (pl.col("low") * 100).alias("95% low"), (pl.col("high") * 100).alias("95% high")), floats="{:.2f}")]
         return "".join(parts)

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
+from synthval.evaluation.study import scaling_table  # noqa: E402
 from synthval.io import atomic_path, read_metadata  # noqa: E402
 from synthval.selection import last_epoch  # noqa: E402
 from synthval.zoo import parse_model  # noqa: E402
@@ -188,7 +189,7 @@ def scaling_curve(summary: pl.DataFrame, path: str | Path, title: str = "") -> N
     """Test accuracy of synthetic-only training against the synthetic set's size in multiples of the
     real training set (seed 003's scaling), one line per generator with the 95% t-interval over seeds
     as a band, and real-only training (with its interval) as the dashed reference."""
-    if summary.is_empty() or not (scaling := summary.filter((pl.col("data") == "synthetic") & ~pl.col("pretrained_guidance"))).height:
+    if not (scaling := scaling_table(summary)).height:
         _empty_figure(path, "not computed: no synthetic-only runs\n(training.scaling and training.methods)")
         return
     fig, ax = plt.subplots(figsize=(5.2, 3.4))

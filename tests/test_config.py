@@ -61,6 +61,10 @@ def test_empty_config_gets_every_default():
         ({"zoo": {"epochs": 4, "save_epochs": [7], "variants": {"long": {"epochs": 6}}}}, "epoch 7 is past zoo.epochs (4) and every variant's epochs"),
         ({"zoo": {"architecture_settings": {"resnet9000": {"lr": 0.1}}}}, "config key zoo.architecture_settings: 'resnet9000' is not a registered architecture or rwnn"),
         ({"zoo": {"architecture_settings": {"cnn": {"epochs": 3}}}}, "config key zoo.architecture_settings.cnn: unknown key(s): 'epochs'"),
+        ({"zoo": {"architectures": ["mlp", "cnn"], "groups": {"small": ["mlp"]}}}, "config key zoo.groups: ['cnn'] belong to no group"),
+        ({"zoo": {"architectures": ["mlp"], "groups": {"a": ["mlp"], "b": ["mlp"]}}}, "config key zoo.groups: 'mlp' is in both 'a' and 'b'"),
+        ({"selection": {"calibration_point": {"models": 5, "ridge": 3.0}}}, "config key selection.calibration_point.ridge: 3.0 is not one of selection.ridge"),
+        ({"selection": {"calibration_point": "best"}}, "config key selection.calibration_point"),
     ],
 )
 def test_bad_values_name_the_key(config, message):

@@ -127,6 +127,18 @@ def test_quality_tables_cover_every_metric_overall_and_per_class(sets):
     assert again == first
 
 
+def test_tv_floor_is_the_estimator_between_two_real_halves_at_the_synthetic_size():
+    rng = np.random.default_rng(4)
+    real = rng.normal(size=(400, 4))
+    settings = QualitySettings(prd_runs=2, prd_clusters=10, arc_steps=10, arc_epsilons=2, kid_subsets=2, kid_subset_size=50)
+    close, _ = compare(real, rng.normal(size=(150, 4)), settings, seed=0)
+    apart, _ = compare(real, rng.normal(size=(150, 4)) + 3, settings, seed=0)
+    assert close["tv_floor_n"] == apart["tv_floor_n"] == 150  # the synthetic set's size (the real set has 2 x 200 to split)
+    assert 0 < close["tv_floor"] < 0.5 < apart["tv"]  # finite samples put the floor above 0; a shifted set is far above it
+    small, _ = compare(real[:100], rng.normal(size=(150, 4)), settings, seed=0)
+    assert small["tv_floor_n"] == 50  # capped by the halves of the real set
+
+
 def test_extractors_load_local_weights_and_refuse_missing_ones(tmp_path):
     from torchvision.models import inception_v3
 

@@ -3,10 +3,13 @@
 import numpy as np
 import polars as pl
 import pytest
+from scipy import stats
 
 from synthval.selection import rank_correlation
 from synthval.selection.calibration import calibration_sweep, corollary_check, fit_ridge
-from synthval.selection.protocols import early_stopping, es_rss_table, hps_table, seed_selection, with_members
+from synthval.selection.intervals import BCA, NO_INTERVAL, PERCENTILE, POOL_SENSITIVITY
+from synthval.selection.protocols import _pick, early_stopping, es_rss_table, hps_table, protocol_tables, seed_selection, with_members
+from synthval.selection.ranking import CONFIGURATIONS, FIT_MEMBERS, TRAIN_MEMBERS, model_errors, pooled_note
 
 
 def _errors(rows):
@@ -54,7 +57,9 @@ def test_seed_selection_with_and_without_early_stopping(zoo):
     assert (both["b-base"]["chosen_model"], both["b-base"]["chosen_epoch"], both["b-base"]["chosen"]) == ("b-base-s0", 1, 0.10)
     table = {r.protocol: r for r in es_rss_table(zoo, "syn", repeats=50)}
     assert table["ES + RSS"].test_error == pytest.approx((0.20 + 0.10) / 2) and table["ES + RSS"].regret == pytest.approx(0)
-    assert table["ES"].units == 4 and table["RSS"].units == 2 and table["ES"].low <= table["ES"].test_error <= table["ES"].high
+    assert table["ES"].units == 4 and table["RSS"].units == 2
+    # two configurations are too few to resample: no interval rather than one over near-duplicate seeds
+    assert np.isnan(table["ES"].low) and table["ES"].interval == NO_INTERVAL and table["ES"].interval_unit == "configurations"
 
 
 def test_hps_protocols_against_the_oracle(zoo):
@@ -78,11 +83,14 @@ def test_hps_bootstrap_weighs_configurations_drawn_twice():
     assert table["random model"].high == pytest.approx(np.percentile(means, 97.5))
 
 
-def test_a_set_that_copies_the_test_labels_ranks_perfectly(zoo):
+def test_a_set_that_copies_the_test_labels_ranks_perfectly():
+    test = {"a": 0.10, "b": 0.20, "c": 0.15, "d": 0.40}
+    zoo = _zoo_errors(test, test, seeds=2, jitter=0.01)
     copy = pl.concat([zoo, zoo.filter(pl.col("eval_set") == "test").with_columns(eval_set=pl.lit("copy"))])
-    rank = rank_correlation(copy.filter(~pl.col("model").str.ends_with("-fit")), repeats=200).filter(pl.col("eval_set") == "copy").row(0, named=True)
+    rank = rank_correlation(copy, repeats=200).filter(pl.col("eval_set") == "copy").row(0, named=True)
     assert rank["spearman"] == pytest.approx(1) and rank["kendall"] == pytest.approx(1)
-    assert rank["spearman_low"] == pytest.approx(1) and rank["spearman_high"] == pytest.approx(1)
+    # every resample gives 1: BCa is undefined on a degenerate distribution, the percentile interval is [1, 1]
+    assert rank["spearman_low"] == pytest.approx(1) and rank["spearman_high"] == pytest.approx(1) and rank["interval"] == PERCENTILE
 
 
 def test_ridge_recovers_planted_weights():
@@ -102,6 +110,8 @@ def test_corollary_check_counts_pairs_above_and_below_tv():
     out = corollary_check(synthetic, real, tv=0.1)
     assert (out["pairs"], out["pairs_above_tv"], out["pairs_below_tv"]) == (3, 2, 1)
     assert out["preserved_above_tv"] == 1.0 and out["preserved_below_tv"] == 0.0  # b, c: 0.02 apart on synthetic data, flipped on real
+    # 2 TV (each error may move by TV): only a-c (0.22) clears 0.2; a-b is 0.20, not above
+    assert out["pairs_above_2tv"] == 1 and out["preserved_above_2tv"] == 1.0
 
 
 def test_calibration_repairs_a_biased_synthetic_set():
@@ -134,3 +144,131 @@ def test_calibration_repairs_a_biased_synthetic_set():
     full = sweep.filter(pl.col("calibration_models") == 40).row(0, named=True)
     assert full["spearman"] > 0.9 > full["uncalibrated_spearman"]
     assert full["real_split"].startswith("val") and full["evaluation_models"] == 25
+
+
+def _zoo_errors(test: dict[str, float], syn: dict[str, float], seeds: int = 1, jitter: float = 0.0) -> pl.DataFrame:
+    """One last epoch per member: ``seeds`` copies of each configuration's errors (near-duplicates with ``jitter``)."""
+    rows = []
+    for i, config in enumerate(test):
+        for s in range(seeds):
+            rows += [(f"{config}-base-s{s}", 3, "test", test[config] + jitter * s), (f"{config}-base-s{s}", 3, "syn", syn[config] + jitter * s * i)]
+    return _errors(rows)
+
+
+def test_intervals_resample_configurations_so_duplicated_seeds_do_not_narrow_them():
+    test = {"a": 0.10, "b": 0.20, "c": 0.15, "d": 0.40, "e": 0.30, "f": 0.05, "g": 0.25}
+    syn = {"a": 0.12, "b": 0.35, "c": 0.11, "d": 0.50, "e": 0.23, "f": 0.02, "g": 0.40}
+    one = rank_correlation(_zoo_errors(test, syn), repeats=300, seed=3).row(0, named=True)
+    five = rank_correlation(_zoo_errors(test, syn, seeds=5), repeats=300, seed=3).row(0, named=True)
+    assert (one["n_models"], one["n_configs"], five["n_models"], five["n_configs"]) == (7, 7, 35, 7)
+    assert one["interval"] == BCA and one["interval_unit"] == "configurations"
+    # five identical seeds per configuration carry no more information than one: the same interval
+    assert five["spearman"] == pytest.approx(one["spearman"])
+    assert (five["spearman_low"], five["spearman_high"]) == pytest.approx((one["spearman_low"], one["spearman_high"]))
+    # resampling single models would have treated the copies as evidence and narrowed it
+    rng = np.random.default_rng(3)
+    e = _zoo_errors(test, syn, seeds=5).pivot(on="eval_set", index="model", values="error")
+    rhos = [stats.spearmanr(e["syn"].to_numpy()[i], e["test"].to_numpy()[i])[0] for i in rng.integers(0, 35, (300, 35))]
+    assert np.percentile(rhos, 97.5) - np.percentile(rhos, 2.5) < five["spearman_high"] - five["spearman_low"]
+
+
+def test_ties_are_broken_by_model_name_whatever_the_row_order():
+    frame = pl.DataFrame({"model": ["b-base-s0", "a-base-s1", "a-base-s0", "c-base-s0"], "config": ["b-base", "a-base", "a-base", "c-base"],
+                          "seed": [0, 1, 0, 0], "epoch": [2, 2, 2, 1], "sel": [0.1, 0.1, 0.1, 0.1], "test": [0.3, 0.2, 0.25, 0.1]})
+    for order in ([0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2]):
+        shuffled = frame[order]
+        assert _pick(shuffled, [])["model"][0] == "a-base-s0"  # the later epoch, then the first name
+        assert _pick(shuffled, ["config"]).sort("config")["model"].to_list() == ["a-base-s0", "b-base-s0", "c-base-s0"]
+
+
+def _predicted_zoo(seed: int = 0) -> pl.DataFrame:
+    """Per-sample predictions of a zoo with two groups (6 configurations x 2 seeds on train, one fit
+    member per configuration validated on val), on a synthetic set ``syn`` and the test split."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for arch in ("cnn", "mlp", "resnet8", "rwnn00", "rwnn01", "rwnn02"):
+        skill = rng.uniform(0.05, 0.5)
+        for name, sets in ((f"{arch}-base-s0", ("syn", "test")), (f"{arch}-base-s1", ("syn", "test")), (f"{arch}-base-s0-fit", ("syn", "val", "test"))):
+            for epoch in (1, 2):
+                p_wrong = np.clip(skill + rng.normal(0, 0.05) + 0.1 * (epoch == 1), 0.01, 0.95)
+                for eval_set in sets:
+                    for c in range(2):
+                        for i in range(25):
+                            rows.append((name, epoch, eval_set, f"{eval_set}{c}-{i}", c, 1 - c if rng.random() < p_wrong else c))
+    return pl.DataFrame(rows, schema=["model", "epoch", "eval_set", "key", "label", "prediction"], orient="row")
+
+
+GROUPS = {"cnn": "standard", "mlp": "standard", "resnet8": "standard", "rwnn00": "randomly wired", "rwnn01": "randomly wired",
+          "rwnn02": "randomly wired"}
+
+
+def _choices(predictions: pl.DataFrame, point="auto") -> dict:
+    errors = model_errors(predictions)
+    protocols = protocol_tables(errors, "syn", GROUPS, repeats=20, seed=1)
+    sweep = calibration_sweep(predictions, with_members(errors, GROUPS), "syn", [1, 3, 6], [0.1, 10.0], draws=3, seed=0, point=point)
+    return {"es": early_stopping(errors, "syn").select("model", "chosen_epoch").rows(),
+            "rss": seed_selection(errors, "syn", early_stop=True).select("config", "chosen_model", "chosen_epoch").rows(),
+            "hps": protocols.select("group", "protocol", "chosen").rows(),
+            "calibration": sweep.filter(pl.col("chosen")).select("group", "calibration_models", "ridge").rows()}
+
+
+def test_permuting_the_test_errors_changes_no_choice():
+    """The test split only scores: giving every model another model's test predictions must leave
+    every choice as it was (ES epochs, RSS seeds, the HPS pick, the standard protocol's configuration,
+    the calibration operating point), while the scores move."""
+    predictions = _predicted_zoo()
+    models = sorted(predictions["model"].unique().to_list())
+    shuffled = dict(zip(models, np.random.default_rng(5).permutation(models).tolist(), strict=True))
+    test = predictions.filter(pl.col("eval_set") == "test").with_columns(pl.col("model").replace_strict(shuffled))
+    permuted = pl.concat([predictions.filter(pl.col("eval_set") != "test"), test])
+    before, after = _choices(predictions), _choices(permuted)
+    assert before["calibration"] and any(c for _, _, c in before["hps"])
+    assert before == after
+    scores = [protocol_tables(model_errors(p), "syn", GROUPS, repeats=20, seed=1)["test_error"].to_list() for p in (predictions, permuted)]
+    assert scores[0] != scores[1]
+    fixed = _choices(predictions, point={"models": 3, "ridge": 10.0})["calibration"]
+    assert {(m, r) for _, m, r in fixed} == {(3, 10.0)}
+
+
+def test_protocols_and_calibration_per_group_and_pooled():
+    errors = model_errors(_predicted_zoo())
+    table = protocol_tables(errors, "syn", GROUPS, repeats=50, seed=0)
+    assert table["group"].unique().sort().to_list() == ["all", "randomly wired", "standard"]
+    for group, configs in (("all", 6), ("standard", 3), ("randomly wired", 3)):
+        rows = {r["protocol"]: r for r in table.filter(pl.col("group") == group).iter_rows(named=True)}
+        assert rows["RSS"]["units"] == configs
+        diff = rows["synthetic minus standard"]
+        assert diff["test_error"] == pytest.approx(rows["synthetic protocol"]["test_error"] - rows["standard protocol"]["test_error"])
+        assert diff["low"] <= diff["test_error"] <= diff["high"] and diff["interval"] == POOL_SENSITIVITY
+        assert rows["oracle"]["interval"] == POOL_SENSITIVITY and rows["ES"]["interval_unit"] == "configurations"
+    rss = {r["group"]: r["test_error"] for r in table.filter(pl.col("protocol") == "RSS").iter_rows(named=True)}
+    assert rss["all"] == pytest.approx((rss["standard"] + rss["randomly wired"]) / 2)  # a mean over configurations, 3 + 3
+
+
+def test_rank_rows_include_the_real_val_baseline_and_the_architecture_shift():
+    errors = model_errors(_predicted_zoo())
+    rank = rank_correlation(errors, GROUPS, repeats=50)
+    kinds = set(rank.select("eval_set", "ranked").unique().rows())
+    assert kinds == {("syn", TRAIN_MEMBERS), ("val", FIT_MEMBERS), ("val", CONFIGURATIONS)}
+    last = errors.filter(pl.col("epoch") == 2)
+    wide = last.pivot(on="eval_set", index="model", values="error")
+    fit = wide.filter(pl.col("model").str.ends_with("-fit"))
+    val = rank.filter(pl.col("ranked") == FIT_MEMBERS, pl.col("group") == "all").row(0, named=True)
+    assert val["n_models"] == 6 and val["spearman"] == pytest.approx(stats.spearmanr(fit["val"], fit["test"])[0])
+    shift = rank.filter(pl.col("ranked") == CONFIGURATIONS, pl.col("group") == "all").row(0, named=True)
+    train = wide.filter(~pl.col("model").str.ends_with("-fit")).with_columns(config=pl.col("model").str.replace(r"-s[0-9]+$", ""))
+    by_config = train.group_by("config").agg(pl.col("test").mean()).sort("config")
+    assert shift["n_models"] == 6 and shift["spearman"] == pytest.approx(stats.spearmanr(fit.sort("model")["val"], by_config["test"])[0])
+    standard = rank.filter(pl.col("eval_set") == "syn", pl.col("group") == "standard").row(0, named=True)
+    assert standard["n_models"] == 6 and standard["n_configs"] == 3
+
+
+def test_a_pooled_rho_carried_by_the_gap_between_groups_says_so():
+    # two groups far apart in error; within each, the synthetic set orders the models backwards
+    test = {"cnn": 0.02, "mlp": 0.03, "resnet8": 0.04, "rwnn00": 0.40, "rwnn01": 0.50, "rwnn02": 0.60}
+    syn = {"cnn": 0.05, "mlp": 0.04, "resnet8": 0.03, "rwnn00": 0.70, "rwnn01": 0.60, "rwnn02": 0.50}
+    rank = rank_correlation(_zoo_errors(test, syn), GROUPS, repeats=50)
+    assert rank.filter(pl.col("group") == "all")["spearman"][0] > 0.5
+    assert "hides" in pooled_note(rank, "syn")
+    agree = rank_correlation(_zoo_errors(test, test), GROUPS, repeats=50)
+    assert pooled_note(agree, "syn") is None

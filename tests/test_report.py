@@ -151,17 +151,27 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
     folder = workdir / "results" / "selection" / trainset
     html = (workdir / "results" / "report" / "report.html").read_text()
     errors = pl.read_parquet(folder / "errors.parquet")
-    last = errors.filter(pl.col("epoch") == pl.col("epoch").max().over("model")).pivot(on="eval_set", index="model", values="error")
+    every = errors.filter(pl.col("epoch") == pl.col("epoch").max().over("model")).pivot(on="eval_set", index="model", values="error")
+    last = every.filter(~pl.col("model").str.ends_with("-fit"))
+    fit = every.filter(pl.col("model").str.ends_with("-fit"))
     for eval_set in ["augmented", *generators]:
         rho = stats.spearmanr(last[eval_set], last["test"]).statistic
-        assert f"{rho:.3f}" in html, eval_set  # the findings quote rho to three places
+        assert f"ranks the train members with Spearman rho = {rho:.3f}" in html, eval_set  # the findings quote rho to three places
+    val = stats.spearmanr(fit["val"], fit["test"]).statistic  # the real baseline beside them
+    assert f"the <b>val split</b>, ranks the fit members against their test errors with Spearman rho = {val:.3f}" in html
     test = last["test"].to_numpy()
     assert np.isfinite(test).all() and f"test errors span {_pct(test.min())} to {_pct(test.max())}" in html
     oracle = errors.filter(pl.col("eval_set") == "test")["error"].min()  # best test error of any model and epoch
     assert f"the oracle reaches {_pct(oracle)}" in html
-    protocols = pl.read_parquet(folder / "protocols.parquet")
+    protocols = pl.read_parquet(folder / "protocols.parquet").filter(pl.col("group") == "all")
     standard = protocols.filter(pl.col("protocol") == "standard protocol")["test_error"][0]
-    assert f"the standard protocol ({_pct(standard)})" in html
+    assert f"the standard protocol ({_pct(standard)}" in html
+    for eval_set in ["augmented", *generators]:
+        rows = {r["protocol"]: r["test_error"] for r in protocols.filter(pl.col("eval_set") == eval_set).iter_rows(named=True)}
+        assert f"synthetic minus standard {(rows['synthetic protocol'] - standard) * 100:+.2f} points" in html, eval_set
+    calibration = pl.read_parquet(folder / "calibration.parquet")
+    for point in calibration.filter(pl.col("chosen"), pl.col("group") == "all").iter_rows(named=True):
+        assert f"{point['uncalibrated_spearman']:.3f} uncalibrated, {point['spearman']:.3f} calibrated" in html
     for name in generators:
         metrics = pl.read_parquet(workdir / "results" / "quality" / trainset / name / "metrics.parquet")
         fid = metrics.filter(pl.col("class") == "all", pl.col("metric") == "fid")["value"][0]

@@ -10,8 +10,9 @@ from synthval.selection import model_errors, rank_correlation
 def _errors(test, synth):
     rows = []
     for i, (t, s) in enumerate(zip(test, synth, strict=True)):
-        rows += [{"model": f"m{i}", "epoch": 5, "eval_set": "test", "error": t}, {"model": f"m{i}", "epoch": 5, "eval_set": "gan", "error": s}]
-        rows += [{"model": f"m{i}", "epoch": 1, "eval_set": "test", "error": 0.9}, {"model": f"m{i}", "epoch": 1, "eval_set": "gan", "error": 0.1 * i}]
+        m = f"arch{i}-base-s0"  # one model per configuration
+        rows += [{"model": m, "epoch": 5, "eval_set": "test", "error": t}, {"model": m, "epoch": 5, "eval_set": "gan", "error": s}]
+        rows += [{"model": m, "epoch": 1, "eval_set": "test", "error": 0.9}, {"model": m, "epoch": 1, "eval_set": "gan", "error": 0.1 * i}]
     return pl.DataFrame(rows)
 
 

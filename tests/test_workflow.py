@@ -107,15 +107,27 @@ def test_selection_protocols_calibration_and_corollary_tables(run):
     protocols = pl.read_parquet(folder / "protocols.parquet")
     assert set(protocols["eval_set"]) == {"augmented", *GENERATORS}
     assert set(protocols["protocol"]) == {"baseline (last epoch, any seed)", "ES", "RSS", "ES + RSS", "random model", "standard protocol",
-                                          "synthetic protocol", "oracle"}
-    assert (protocols["regret"] >= -1e-12).all() and (protocols["low"] <= protocols["high"]).all()
+                                          "synthetic protocol", "oracle", "synthetic minus standard"}
+    assert set(protocols["group"]) == {"all", "standard", "randomly wired"}  # mlp and resnet8 apart from rwnn00
+    scored = protocols.filter(pl.col("protocol") != "synthetic minus standard")
+    assert (scored["regret"] >= -1e-12).all() and (protocols.filter(pl.col("low").is_not_nan())["low"] <= protocols.filter(pl.col("low").is_not_nan())["high"]).all()
+    assert set(protocols["interval_unit"]) == {"configurations"}
+    rank = pl.read_parquet(folder / "rank_correlation.parquet")
+    assert {("val", "fit members"), ("val", "configurations (fit on val vs train on test)")} <= set(rank.select("eval_set", "ranked").rows())
     oracle = protocols.filter(pl.col("protocol") == "oracle")["test_error"]
     errors = pl.read_parquet(folder / "errors.parquet").filter(pl.col("eval_set") == "test")
     assert (oracle == errors["error"].min()).all()  # the oracle is the best test error of any model and epoch
     calibration = pl.read_parquet(folder / "calibration.parquet")
-    assert set(calibration["calibration_models"]) == {1, 5, 6} and (calibration["evaluation_models"] == 6).all()  # 6 fit members calibrate
+    pooled = calibration.filter(pl.col("group") == "all")
+    assert set(pooled["calibration_models"]) == {1, 5, 6} and (pooled["evaluation_models"] == 6).all()  # 6 fit members calibrate
+    # one operating point per generator and group, the same point in every group, chosen without the test split
+    points = calibration.filter(pl.col("chosen"))
+    assert points.group_by("generator", "group").len()["len"].to_list() == [1] * points.height
+    assert points.select("generator", "calibration_models", "ridge").unique().height == points["generator"].n_unique()
+    assert set(points["chosen_by"]) == {"leave-one-model-out on the calibration models' val errors"}
     corollary = pl.read_parquet(folder / "corollary.parquet")
     assert (corollary["pairs"] == 15).all() and (corollary["pairs_above_tv"] + corollary["pairs_below_tv"] == 15).all()
+    assert (corollary["pairs_above_2tv"] <= corollary["pairs_above_tv"]).all() and (corollary["tv_floor"] > 0).all()
     html = (run / "results" / "report" / "report.html").read_text()
     assert "val</b> split, never the test split" in html
 
@@ -194,6 +206,12 @@ def test_training_study_runs_every_method_and_summarises_it(run):
         predictions = [pl.read_parquet(folder / name / f"s{seed}" / "predictions.parquet").filter(pl.col("eval_set") == "test").drop("run")
                        for name in ("real", "zero_ratio-wgan")]
         assert predictions[0].equals(predictions[1])
+    # every run of one seed starts from the same weights, Pretrained Guidance (whose guide is loaded first) included
+    for seed in (0, 1):
+        starts = {name: pl.read_parquet(folder / name / f"s{seed}" / "history.parquet")["init_sha256"].unique().to_list()
+                  for name in ("real", "pg_both-wgan", "augmentation-wgan", "synthetic-wgan")}
+        assert all(v == starts["real"] for v in starts.values()) and len(starts["real"]) == 1, starts
+    assert starts["real"] != [pl.read_parquet(folder / "real" / "s0" / "history.parquet")["init_sha256"][0]]  # seeds differ
     # synthetic training images are their own set: a train-size multiple per shard, none of the validation set's
     pool = read_image_set(run / "results" / "synthetic" / "train300" / "wgan" / "train" / "manifest-x2.json")
     validation = read_image_set(run / "results" / "synthetic" / "train300" / "wgan" / "manifest.json")

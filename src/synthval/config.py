@@ -13,6 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker, validators
 
 from synthval.data.datasets import NUM_CLASSES, POOL_SIZES
+from synthval.zoo import groups
 
 
 class ConfigError(ValueError):
@@ -101,6 +102,16 @@ def _semantic_errors(config: dict) -> Iterator[str]:
     rw = zoo["random_wired"]
     if rw["count"] and rw["k"] >= rw["nodes"]:
         yield f"config key zoo.random_wired.k: {rw['k']} needs more than {rw['nodes']} nodes (zoo.random_wired.nodes)"
+    try:
+        groups(zoo)
+    except ValueError as err:
+        yield str(err)
+    point = config["selection"]["calibration_point"]
+    if isinstance(point, dict) and point["ridge"] not in config["selection"]["ridge"]:
+        yield f"config key selection.calibration_point.ridge: {point['ridge']} is not one of selection.ridge {config['selection']['ridge']}"
+    if isinstance(point, dict) and point["models"] not in config["selection"]["calibration_models"]:
+        yield (f"config key selection.calibration_point.models: {point['models']} is not one of selection.calibration_models "
+               f"{config['selection']['calibration_models']}")
     training = config["training"]
     yield from method_problems(training, list(config["generators"]))
     if training["enabled"] and training["pretrained_guidance"]["guide"] == "weights" and not training["pretrained_guidance"]["weights"]:

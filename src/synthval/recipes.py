@@ -28,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from synthval.seeding import derive_seed
+
 DATA = ("real", "synthetic", "real+synthetic", "synthetic>real")
 #: settings a method may set, and their defaults
 METHOD_DEFAULTS: dict[str, Any] = {"ratio": 1.0, "scale": 1, "pretrained_guidance": False, "real_guidance": False, "pretrain_epochs": None, "epochs": None}
@@ -80,6 +82,13 @@ class Run:
         if self.data == "synthetic>real":
             out["pretrain_epochs"] = self.pretrain_epochs
         return out
+
+
+def run_seed(global_seed: int, trainset: str, seed: int) -> int:
+    """The seed of the study's ``seed``-th replicate on ``trainset``: the same for every run, so the runs
+    the report pairs by seed (a method against real-only training) start from the same initial weights
+    and see the real images in the same order; only what the method adds differs."""
+    return derive_seed(global_seed, "training", trainset, seed)
 
 
 def study_generators(config: dict) -> list[str]:

@@ -59,6 +59,46 @@ def members(zoo: dict) -> list[Member]:
     return [Member(a, v, s, split) for split in zoo["train_splits"] for a in architectures(zoo) for v in zoo["variants"] for s in seeds[split]]
 
 
+def member_seed(global_seed: int, trainset: str, member: Member) -> int:
+    """The seed of everything random in a member's training (initial weights, data order, augmentation):
+    from the config's seed and the member's whole identity, so no two members, and no member and the
+    reference classifier, share a random stream (seed 000 §4 trains each member independently)."""
+    return derive_seed(global_seed, "member", trainset, member.arch, member.variant, member.split, member.seed)
+
+
+def reference_seed(global_seed: int, trainset: str, seed: int) -> int:
+    """The reference classifier's seed: its own stream, never a zoo member's, although it may share a
+    member's architecture (it is also the feature extractor, pseudo-labeller and PG guide)."""
+    return derive_seed(global_seed, "reference", trainset, seed)
+
+
+#: The groups a zoo falls into unless ``zoo.groups`` names its own: seed 000 keeps its standard
+#: architectures (§4.1) apart from its similar randomly wired networks (§4.2).
+STANDARD, RANDOM_WIRED = "standard", "randomly wired"
+
+
+def groups(zoo: dict) -> dict[str, str]:
+    """Architecture -> group. ``zoo.groups`` (group name -> architectures, ``rwnn`` standing for every
+    randomly wired one) when given, which must place every architecture exactly once; otherwise the
+    standard architectures and the randomly wired networks. Selection figures exist per group and
+    pooled, since differences between groups can carry a pooled figure."""
+    archs = architectures(zoo)
+    named = zoo.get("groups") or {}
+    if not named:
+        return {a: RANDOM_WIRED if _RWNN.fullmatch(a) else STANDARD for a in archs}
+    out: dict[str, str] = {}
+    for group, listed in named.items():
+        for arch in archs:
+            family = "rwnn" if _RWNN.fullmatch(arch) else arch
+            if arch in listed or family in listed:
+                if arch in out:
+                    raise ValueError(f"config key zoo.groups: {arch!r} is in both {out[arch]!r} and {group!r}")
+                out[arch] = group
+    if missing := [a for a in archs if a not in out]:
+        raise ValueError(f"config key zoo.groups: {missing} belong to no group; groups: {sorted(named)}")
+    return out
+
+
 def graph_seed(global_seed: int, index: int) -> int:
     """The seed of the ``index``-th random graph: from the config's seed only, never a training seed."""
     return derive_seed(global_seed, "rwnn", index)

@@ -7,15 +7,18 @@ from snakemake.logging import logger
 
 from synthval.config import num_classes
 from synthval.provenance import code_digest
-from synthval.recipes import pool_scale, runs, study_generators
+from synthval.recipes import pool_scale, run_seed, runs, study_generators
 from synthval.report import leaves
 from synthval.seeding import derive_seed
 from synthval.zoo import (
     MODEL_PATTERN,
     epoch_groups,
+    groups,
+    member_seed,
     member_spec,
     members,
     parse_model,
+    reference_seed,
     save_epochs,
     train_settings,
 )
@@ -356,7 +359,22 @@ def model_spec(wildcards):
 
 
 def model_seed(wildcards):
-    return parse_model(wildcards.model).seed
+    return member_seed(config["seed"], wildcards.trainset, parse_model(wildcards.model))
+
+
+def get_reference_seed(wildcards):
+    return reference_seed(
+        config["seed"], wildcards.trainset, config["reference"]["seed"]
+    )
+
+
+def get_run_seed(wildcards):
+    return run_seed(config["seed"], wildcards.trainset, int(wildcards.seed))
+
+
+def get_groups(wildcards):
+    """Architecture -> group of the zoo (what the selection figures are split by)."""
+    return groups(config["zoo"])
 
 
 def model_split(wildcards):
@@ -443,13 +461,27 @@ def selection_inputs(wildcards):
     """Predictions of every member (the fit members are the standard protocol's and calibration's),
     and the quality tables (their total variation)."""
     return {
-        "predictions": [predictions(wildcards.trainset, m) for m in ALL_MODELS],
+        "predictions": all_predictions_of(wildcards),
         "quality": [quality_table(wildcards.trainset, g) for g in GENERATORS],
     }
 
 
-def predictions_of(wildcards):
-    return [predictions(wildcards.trainset, m) for m in MODELS]
+def all_predictions_of(wildcards):
+    """Every member's predictions: the train members rank on every selection set, the fit members on
+    val (the real baseline)."""
+    return [predictions(wildcards.trainset, m) for m in ALL_MODELS]
+
+
+def get_selection_settings(wildcards):
+    return canonical(config["selection"])
+
+
+def get_selection_repeats(wildcards):
+    return config["selection"]["repeats"]
+
+
+def get_selection_seed(wildcards):
+    return derive_seed(config["seed"], "selection", wildcards.trainset)
 
 
 def pool_shards_of(wildcards):

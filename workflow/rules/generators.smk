@@ -20,7 +20,7 @@ rule train_reference:
         code=code("train_classifier.py"),
         name="reference",
         spec=reference_spec,
-        seed=config["reference"]["seed"],
+        seed=get_reference_seed,
         save_epochs=[config["reference"]["epochs"]],
         workdir=reference_workdir,
     script:

@@ -1,6 +1,6 @@
 rule rank_models:
     input:
-        predictions=predictions_of,
+        predictions=all_predictions_of,
     output:
         errors=report(
             errors_table("{trainset}"),
@@ -34,6 +34,9 @@ rule rank_models:
     params:
         code=code("rank_models.py"),
         trainset="{trainset}",
+        groups=get_groups,
+        repeats=get_selection_repeats,
+        seed=get_selection_seed,
     script:
         "../scripts/rank_models.py"
 
@@ -75,11 +78,10 @@ rule select_models:
         runtime=grow_with_attempt(30),
     params:
         code=code("select_models.py"),
-        settings=lambda wildcards: canonical(config["selection"]),
+        settings=get_selection_settings,
         generators=GENERATORS,
         selection_sets=SELECTION_SETS,
-        seed=lambda wildcards: derive_seed(
-            config["seed"], "selection", wildcards.trainset
-        ),
+        groups=get_groups,
+        seed=get_selection_seed,
     script:
         "../scripts/select_models.py"

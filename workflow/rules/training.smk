@@ -83,7 +83,7 @@ rule train_recipe:
         code=code("train_recipe.py"),
         run=lambda wildcards: run_of(wildcards).__dict__,
         spec=recipe_spec,
-        seed=lambda wildcards: int(wildcards.seed),
+        seed=get_run_seed,
         gap_sets=lambda wildcards: canonical(gap_set_names(wildcards)),
         pretrained_guidance=canonical(TRAINING["pretrained_guidance"]),
         real_guidance=canonical(TRAINING["real_guidance"]),

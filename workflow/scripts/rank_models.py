@@ -1,4 +1,5 @@
-"""rank_models: per-model errors on every evaluation set and their rank correlation with test error."""
+"""rank_models: per-model errors on every evaluation set, and rank correlations with test error of every
+selection set, the val baseline and the architecture shift, per group and pooled."""
 
 import polars as pl
 
@@ -7,13 +8,17 @@ from synthval.report.figures import error_scatter
 from synthval.runtime import setup
 from synthval.selection import model_errors, rank_correlation
 
+p = snakemake.params
+seed = p.seed % 2**31  # scipy's bootstrap takes 32-bit seeds
 log = setup(snakemake.threads, log_file=snakemake.log[0])
-errors = model_errors(pl.concat([pl.read_parquet(p) for p in snakemake.input.predictions]))
-rank = rank_correlation(errors)
+errors = model_errors(pl.concat([pl.read_parquet(f) for f in snakemake.input.predictions]))
+rank = rank_correlation(errors, p.groups, repeats=p.repeats, seed=seed)
 for row in rank.iter_rows(named=True):
-    log.info("%s: spearman %.3f kendall %.3f over %d models", row["eval_set"], row["spearman"], row["kendall"], row["n_models"])
+    log.info("%s (%s, group %s): spearman %.3f [%.3f, %.3f] (%s over %d %s), kendall %.3f over %d models", row["eval_set"], row["ranked"],
+             row["group"], row["spearman"], row["spearman_low"], row["spearman_high"], row["interval"], row["n_configs"], row["interval_unit"],
+             row["kendall"], row["n_models"])
 with atomic_path(snakemake.output.errors) as tmp:
     errors.write_parquet(tmp)
 with atomic_path(snakemake.output.rank) as tmp:
     rank.write_parquet(tmp)
-error_scatter(errors, rank, snakemake.output.scatter, title=snakemake.params.trainset)
+error_scatter(errors, rank, snakemake.output.scatter, groups=p.groups, title=p.trainset)

@@ -1,6 +1,7 @@
 """select_models: seed 000's selection protocols (ES, RSS, ES + RSS, HPS against random, the standard
-protocol and the oracle) for every selection set (the synthetic sets and the augmented training split),
-and the calibration sweep and the Corollary 3.3 check for every synthetic set."""
+protocol and the oracle, and the paired synthetic-minus-standard difference) for every selection set
+(the synthetic sets and the augmented training split), per group of the zoo and pooled; and the
+calibration sweep with its operating point and the Corollary 3.3 check for every synthetic set."""
 
 import polars as pl
 
@@ -8,8 +9,8 @@ from synthval.io import atomic_path
 from synthval.runtime import setup
 from synthval.selection import model_errors
 from synthval.selection.calibration import calibration_sweep, corollary_check
-from synthval.selection.protocols import es_rss_table, hps_table, summaries_frame, with_members
-from synthval.selection.ranking import last_epoch
+from synthval.selection.protocols import protocol_tables
+from synthval.selection.ranking import last_epoch, with_members
 
 p = snakemake.params
 seed = p.seed % 2**31  # numpy's and scipy's bootstraps take 32-bit seeds
@@ -17,30 +18,33 @@ log = setup(snakemake.threads, seed=seed, log_file=snakemake.log[0])
 settings = p.settings
 predictions = pl.concat([pl.read_parquet(f) for f in snakemake.input.predictions])
 errors = model_errors(predictions)
-members = with_members(errors)
+members = with_members(errors, p.groups)
 train_last = last_epoch(members).filter(pl.col("split") == "train")
 test = dict(train_last.filter(pl.col("eval_set") == "test").select("model", "error").iter_rows())
 tv = {}
 for path in snakemake.input.quality:
-    table = pl.read_parquet(path).filter(pl.col("class") == "all", pl.col("metric") == "tv")
-    tv[table["generator"][0]] = float(table["value"][0])
+    table = pl.read_parquet(path).filter(pl.col("class") == "all")
+    values = dict(table.select("metric", "value").iter_rows())
+    tv[table["generator"][0]] = (values["tv"], values.get("tv_floor", float("nan")))
 
 protocols, calibration, corollary = [], [], []
 for eval_set in p.selection_sets:
-    rows = es_rss_table(errors, eval_set, settings["repeats"], seed) + hps_table(errors, eval_set, settings["repeats"], seed)
-    protocols.append(summaries_frame(rows, eval_set=eval_set))
-    for row in rows:
-        log.info("%s %s: test error %.4f [%.4f, %.4f], regret %.4f", eval_set, row.protocol, row.test_error, row.low, row.high, row.regret)
+    table = protocol_tables(errors, eval_set, p.groups, settings["repeats"], seed)
+    protocols.append(table)
+    for row in table.iter_rows(named=True):
+        log.info("%s, group %s, %s: test error %.4f [%.4f, %.4f] (%s), regret %.4f %s", eval_set, row["group"], row["protocol"], row["test_error"],
+                 row["low"], row["high"], row["interval"], row["regret"], row["chosen"])
 for generator in p.generators:
     synthetic = dict(train_last.filter(pl.col("eval_set") == generator).select("model", "error").iter_rows())
-    corollary.append({"generator": generator, **corollary_check(synthetic, test, tv[generator])})
+    corollary.append({"generator": generator, **corollary_check(synthetic, test, *tv[generator])})
     sweep = calibration_sweep(predictions, members, generator, settings["calibration_models"], settings["ridge"], settings["calibration_draws"],
-                              seed)
+                              seed, settings["calibration_point"])
     if sweep.height:
         calibration.append(sweep)
-        for best in sweep.filter(pl.col("spearman").is_not_nan()).sort("spearman", descending=True).head(1).iter_rows(named=True):
-            log.info("%s calibration: rho %.3f uncalibrated, %.3f with %d models and lambda %g", generator, best["uncalibrated_spearman"],
-                     best["spearman"], best["calibration_models"], best["ridge"])
+        for point in sweep.filter(pl.col("chosen")).iter_rows(named=True):
+            log.info("%s calibration, group %s: rho %.3f uncalibrated, %.3f at the operating point (%d models, lambda %g; chosen by %s)",
+                     generator, point["group"], point["uncalibrated_spearman"], point["spearman"], point["calibration_models"], point["ridge"],
+                     point["chosen_by"])
     else:
         log.warning("no calibration for %s: it needs members trained on the fit sub-split (zoo.train_splits: [train, fit])", generator)
 

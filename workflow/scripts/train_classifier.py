@@ -16,7 +16,7 @@ spec = p.spec
 manifest = read_json(snakemake.input.train)
 train = read_image_set(snakemake.input.train)
 h, w, c = train.images.shape[1:]
-model = create_classifier(spec["arch"], manifest["num_classes"], c, h, **spec["hparams"])
+model = create_classifier(spec["arch"], manifest["num_classes"], c, h, seed=p.seed, **spec["hparams"])
 settings = TrainSettings(**spec["train"], save_epochs=p.save_epochs, seed=p.seed, extra={"split": snakemake.input.train, "name": p.name})
 log.info("training %s (%s %s, seed %d) on %d images of %s for %d epochs", p.name, spec["arch"], spec["hparams"], p.seed, len(train),
          snakemake.input.train, settings.epochs)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from synthval.classifiers import Guidance, TrainSettings, create_classifier, fit, load_classifier
+from synthval.classifiers import Guidance, TrainSettings, create_classifier, fit, load_classifier, state_digest
 from synthval.data import read_image_set
 from synthval.evaluation import predict_under_attack, predict_with_loss
 from synthval.io import atomic_path, read_json
@@ -31,10 +31,14 @@ pg, rg = p.pretrained_guidance, p.real_guidance
 guidance = Guidance(guide=guide, pg_weight=pg["weight"], pg_distance=pg["distance"], pg_loss=pg["loss"], pg_on=tuple(pg["on"]),
                     real_guidance=run.real_guidance, lambda_real=rg["lambda_real"], lambda_synthetic=rg["lambda_synthetic"],
                     adversarial={k: robust[k] for k in ("epsilon", "step_size", "steps")} if robust["enabled"] else None)
-model = create_classifier(spec["arch"], num_classes, c, h, **spec["hparams"])
+# every run of one seed starts from these weights, whatever the run loaded before (its PG guide): the
+# report pairs runs by seed; init_sha256 in the history lets that be checked
+model = create_classifier(spec["arch"], num_classes, c, h, seed=p.seed, **spec["hparams"])
+init = state_digest(model)
+replicate = int(snakemake.wildcards.seed)
 extra = {"run": run.name, "recipe": run.recipe}
 settings = TrainSettings(**spec["train"], save_epochs=[spec["train"]["epochs"]], seed=p.seed, extra=extra)
-log.info("run %s (%s), seed %d: %s on %s real and %s synthetic images", run.name, run.recipe, p.seed, spec["arch"],
+log.info("run %s (%s), seed %d (%d): %s on %s real and %s synthetic images", run.name, run.recipe, replicate, p.seed, spec["arch"],
          len(real) if real is not None else 0, len(synthetic) if synthetic is not None else 0)
 histories = []
 if run.data == "synthetic>real":
@@ -63,11 +67,12 @@ for eval_set, manifest in eval_sets.items():
     for name, (pred, conf, loss) in outcomes.items():
         tables.append(pl.DataFrame({"eval_set": name, "key": images.keys, "label": images.labels, "prediction": pred, "confidence": conf, "loss": loss}))
         log.info("%s: accuracy %.4f, mean loss %.4f on %d images", name, float((pred == images.labels).mean()), float(loss.mean()), len(images))
-table = pl.concat(tables).with_columns(run=pl.lit(run.name), seed=pl.lit(p.seed, pl.Int64))
+table = pl.concat(tables).with_columns(run=pl.lit(run.name), seed=pl.lit(replicate, pl.Int64))
 with atomic_path(snakemake.output.predictions) as tmp:
     table.write_parquet(tmp)
 with atomic_path(snakemake.output.weights) as tmp:
     shutil.copyfile(snapshots[settings.epochs], tmp)
 with atomic_path(snakemake.output.history) as tmp:
-    pl.concat(histories, how="diagonal").with_columns(run=pl.lit(run.name), seed=pl.lit(p.seed, pl.Int64)).write_parquet(tmp)
+    (pl.concat(histories, how="diagonal").with_columns(run=pl.lit(run.name), seed=pl.lit(replicate, pl.Int64), init_sha256=pl.lit(init))
+     .write_parquet(tmp))
 shutil.rmtree(workdir)  # outputs are complete: the resume state has served its purpose

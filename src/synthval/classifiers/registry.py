@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -73,12 +74,17 @@ def list_classifiers() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def create_classifier(name: str, num_classes: int, in_chans: int, image_size: int, **hparams: Any) -> Classifier:
-    """Build architecture ``name`` for ``num_classes`` classes and ``in_chans`` x ``image_size``^2 inputs."""
+def create_classifier(name: str, num_classes: int, in_chans: int, image_size: int, seed: int | None = None, **hparams: Any) -> Classifier:
+    """Build architecture ``name`` for ``num_classes`` classes and ``in_chans`` x ``image_size``^2 inputs.
+    With ``seed`` the initial weights depend on it alone, not on what drew from torch's global RNG before
+    (a guide network loaded first, say); the global RNG is left as it was."""
     if name not in _REGISTRY:
         raise ValueError(f"unknown architecture {name!r}; available: {list_classifiers()}")
     try:
-        body = _REGISTRY[name](num_classes=num_classes, in_chans=in_chans, image_size=image_size, **hparams)
+        with torch.random.fork_rng(devices=[], enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            body = _REGISTRY[name](num_classes=num_classes, in_chans=in_chans, image_size=image_size, **hparams)
     except TypeError as err:
         if "unexpected keyword" not in str(err):
             raise
@@ -86,6 +92,17 @@ def create_classifier(name: str, num_classes: int, in_chans: int, image_size: in
         raise ValueError(f"architecture {name!r} does not take {sorted(hparams)}; its hyper-parameters are {accepted}") from err
     config = {"num_classes": num_classes, "in_chans": in_chans, "image_size": image_size, "hparams": hparams}
     return Classifier(body, in_chans, name, config)
+
+
+def state_digest(model: nn.Module) -> str:
+    """sha256 of a model's parameters and buffers (names, dtypes, shapes and values in name order): two
+    runs that should start from the same weights can be checked to."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def save_classifier(path: str | Path, model: Classifier, **meta: Any) -> None:

@@ -22,7 +22,7 @@ from synthval.report import leaves
 from synthval.metrics.quality import HIGHER_IS_BETTER, LOWER_IS_BETTER
 from synthval.report.figures import calibration_sweep, content_gap_histograms, draw_generator_history, protocol_bars, quality_curves, scaling_curve
 from synthval.report.html import Report, image_tag, missing_html, run_metadata, table_html
-from synthval.selection import last_epoch
+from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, last_epoch, pooled_note, with_members
 from synthval.zoo import member_spec, parse_model
 
 Files = dict[str, Any]
@@ -220,11 +220,11 @@ def _generator_section(trainsets: dict[str, Files], figure: _Figures) -> str:
 # --- quality ---
 
 _METRIC_NAMES = {"fid": "FID", "kid": "KID", "precision": "precision", "recall": "recall", "density": "density", "coverage": "coverage",
-                 "prd_f8": "PRD F8", "prd_f1_8": "PRD F1/8", "tv": "TV", "arc": "ARC", "mmd": "MMD"}
+                 "prd_f8": "PRD F8", "prd_f1_8": "PRD F1/8", "tv": "TV", "tv_floor": "TV floor", "arc": "ARC", "mmd": "MMD"}
 
 
 def _quality_section(trainsets: dict[str, Files], ranks: dict[str, pl.DataFrame], figure: _Figures, studies: dict[str, pl.DataFrame]) -> str:
-    order = [m for m in _METRIC_NAMES if m in LOWER_IS_BETTER + HIGHER_IS_BETTER]
+    order = [m for m in _METRIC_NAMES if m in (*LOWER_IS_BETTER, *HIGHER_IS_BETTER, "tv_floor")]
     parts = ["<p>Every synthetic set against the real <b>train split</b> (never the test split), in the features named below. Lower is better "
              "for FID, KID, TV, ARC and MMD; higher for precision, recall, density, coverage and the PRD F-scores. TV is the total variation "
              "read off the PRD curve (seed 000 §4.1); Corollary 3.3 says two models whose synthetic errors differ by more than TV keep their "
@@ -240,9 +240,10 @@ def _quality_section(trainsets: dict[str, Files], ranks: dict[str, pl.DataFrame]
             continue
         table = pl.concat([pl.read_parquet(q["quality"]) for q in present.values()])
         overall = table.filter(pl.col("class") == "all").pivot(on="metric", index="generator", values="value")
-        columns = ["generator", *[pl.col(m).alias(_METRIC_NAMES[m]) for m in order]]
+        columns = ["generator", *[pl.col(m).alias(_METRIC_NAMES[m]) for m in order if m in overall.columns]]
         if trainset in ranks:
-            rho = ranks[trainset].select(pl.col("eval_set").alias("generator"), pl.col("spearman").alias("Spearman rho"))
+            rho = ranks[trainset].filter(pl.col("ranked") == TRAIN_MEMBERS, pl.col("group") == ALL).select(
+                pl.col("eval_set").alias("generator"), pl.col("spearman").alias("Spearman rho"))
             overall, columns = overall.join(rho, on="generator", how="left"), [*columns, "Spearman rho"]
         if trainset in studies and (cas := cas_table(studies[trainset])).height:
             overall, columns = overall.join(cas, on="generator", how="left"), [*columns, "CAS"]
@@ -319,15 +320,28 @@ def _per_trainset(intro: str, trainsets: dict[str, Files], render: Callable[[str
 
 
 def _rank_section(trainsets: dict[str, Files], ranks: dict[str, pl.DataFrame]) -> str:
-    intro = ("Spearman's rho and Kendall's tau between each evaluation set's model errors and the test errors (seed 000 §4.1), with 95% "
-             "bootstrap intervals over models (<code>_low</code>, <code>_high</code>), over the members trained on the train split at their "
-             f"last epoch. rho near 1: the set ranks models as real data does. {_AUGMENTED}")
+    intro = ("Spearman's rho and Kendall's tau between the errors on a set (the set that ranks) and the errors on the <b>test</b> split "
+             "(the split that scores), at each model's last epoch (seed 000 §4.1, Fig. 3). <i>train members</i>: the models trained on the "
+             "whole train split, ranked by a synthetic set or the augmented training split. The real baselines: <b>val</b> over "
+             "<i>fit members</i> ranks the models trained on the fit sub-split by their val errors against their own test errors (Fig. 3 "
+             "row 2), and <b>val</b> over <i>configurations</i> ranks each configuration by its fit members' mean val error against its "
+             "train members' mean test error, the architecture-ranking shift the standard protocol lives with (Fig. 3 row 3). Every row is "
+             "given pooled (group <b>all</b>) and per group of similar models; a pooled rho can be carried by the gap between groups while "
+             "each group is ranked poorly, so read them together. Intervals: 95%, resampling <b>configurations</b> (all seeds of a drawn "
+             "configuration together; seeds of one configuration are near-duplicates), BCa bootstrap where defined, else percentile; the "
+             f"<i>interval</i> column names the method. {_AUGMENTED}")
 
     def render(t: str, f: Files) -> str:
         if t not in ranks:
             return missing_html(f"rank correlations of {t}", [f["rank"]])
         scatter = image_tag(f["scatter"], f"synthetic vs test error, {t}") if not _absent(f["scatter"]) else missing_html("the scatter plot", [f["scatter"]])
-        return table_html(ranks[t].drop("reference")) + scatter
+        notes = [f"<li>{html.escape(s)}: {html.escape(n)}.</li>" for s in ranks[t]["eval_set"].unique(maintain_order=True)
+                 if (n := pooled_note(ranks[t], s))]
+        shown = ranks[t].select(pl.col("eval_set").alias("ranked by"), pl.col("ranked").alias("models"), "group", pl.col("n_models").alias("models (n)"),
+                                pl.col("n_configs").alias("configurations"), pl.col("spearman").alias("Spearman rho"),
+                                pl.col("spearman_low").alias("95% low"), pl.col("spearman_high").alias("95% high"),
+                                pl.col("kendall").alias("Kendall tau"), "interval", pl.col("interval_unit").alias("unit"))
+        return table_html(shown, floats="{:.3f}") + (f"<ul>{''.join(notes)}</ul>" if notes else "") + scatter
 
     return _per_trainset(intro, trainsets, render)
 
@@ -335,10 +349,10 @@ def _rank_section(trainsets: dict[str, Files], ranks: dict[str, pl.DataFrame]) -
 def rank_by_size(ranks: dict[str, pl.DataFrame], sizes: dict[str, int]) -> pl.DataFrame:
     """Spearman's rho of every evaluation set on every training set, one row per (set, training-set
     size), smallest training set first: how rank preservation changes with the amount of real data."""
-    frames = [rank.select("eval_set", "n_models", "spearman", "spearman_low", "spearman_high").with_columns(
+    frames = [rank.filter(pl.col("group") == ALL).select("eval_set", "ranked", "n_models", "spearman", "spearman_low", "spearman_high").with_columns(
         trainset=pl.lit(t), train_images=pl.lit(sizes[t], pl.Int64)) for t, rank in ranks.items() if t in sizes]
-    return pl.concat(frames).select("eval_set", "trainset", "train_images", "n_models", "spearman", "spearman_low", "spearman_high").sort(
-        "eval_set", "train_images")
+    return pl.concat(frames).select("eval_set", "ranked", "trainset", "train_images", "n_models", "spearman", "spearman_low", "spearman_high").sort(
+        "eval_set", "ranked", "train_images")
 
 
 def _rank_by_size(ranks: dict[str, pl.DataFrame], sizes: dict[str, int]) -> str:
@@ -374,36 +388,54 @@ def _selection_render(tables: dict[str, dict[str, pl.DataFrame]], figure: _Figur
 
 
 def _protocol_section(trainsets: dict[str, Files], tables: dict[str, dict[str, pl.DataFrame]], figure: _Figures) -> str:
-    intro = ("Seed 000 §4.2. Every protocol chooses by the set in the <i>selection</i> column (a synthetic set or <b>augmented</b>; <b>val</b>: the standard "
-             "protocol's real validation split, scored with the members trained on the fit sub-split; <b>test</b>: the oracle, a lower bound "
-             "no protocol can reach) and is scored by the <b>test</b> error of what it chose. ES: best synthetic epoch per training run; RSS: "
-             "best seed per configuration at the last epoch; ES + RSS: best (seed, epoch) per configuration; the baseline is the last epoch "
-             "of any seed. HPS: random model, the standard protocol, the synthetic protocol (best model and epoch over the whole zoo on the selection set) and "
-             "the oracle. Intervals: 95% bootstrap over configurations; regret: test error minus the oracle's. In the figure the oracle is dashed.")
+    intro = ("Seed 000 §4.2. Every protocol chooses by the set in the <i>chosen by</i> column (a synthetic set or <b>augmented</b>; <b>val</b>: the standard "
+             "protocol's real validation split, with the members trained on the fit sub-split; <b>test</b>: the oracle, a lower bound "
+             "no protocol can reach; <b>none</b>: random) and is scored by the <b>test</b> error of what it chose. ES: best epoch per training "
+             "run; RSS: best seed per configuration at the last epoch; ES + RSS: best (seed, epoch) per configuration; the baseline is the last "
+             "epoch of any seed. HPS: random model, the standard protocol, the synthetic protocol (best model and epoch over the whole zoo on "
+             "the selection set) and the oracle; <b>synthetic minus standard</b> is their paired difference in test error on the same "
+             "resamples (negative: the selection set chose better than the 25% hold-out). Rows for the pooled zoo (group <b>all</b>) and each "
+             "group. Intervals resample configurations: BCa bootstrap for the ES/RSS means; the HPS figures are minima over the pool, which "
+             "have no valid bootstrap confidence interval, so their range is labelled as the sensitivity to the configuration pool. Regret: "
+             "test error minus the oracle's. The figure shows the pooled zoo; the oracle is dashed.")
     return _per_trainset(intro, trainsets, _selection_render(
         tables, figure, "protocols", "selection protocols", lambda df, p, t: protocol_bars(df, p, title=t),
-        lambda df: df.select(pl.col("eval_set").alias("selection set"), "protocol", "selection", pl.col("test_error").alias("test error"),
-                             pl.col("low").alias("95% low"), pl.col("high").alias("95% high"), "regret", pl.col("units").alias("runs or configurations"))))
+        lambda df: df.select(pl.col("eval_set").alias("selection set"), "group", "protocol", pl.col("selection").alias("chosen by"),
+                             pl.col("test_error").alias("test error"), pl.col("low").alias("95% low"), pl.col("high").alias("95% high"), "regret",
+                             pl.col("units").alias("runs or configurations"), "interval", "chosen")))
 
 
 def _calibration_section(trainsets: dict[str, Files], tables: dict[str, dict[str, pl.DataFrame]], figure: _Figures) -> str:
     intro = ("Seed 000 §4.4, eq. 1: per-class ridge weights over the synthetic images, fitted so that the weighted synthetic errors of the "
              "calibration models match their real per-class errors. Calibration models are the members trained on the <b>fit</b> sub-split, "
              "and their real errors come from the <b>val</b> split, never the test split; the calibrated errors of the members trained on "
-             "the whole train split (never used to calibrate) are then ranked against their test errors. Spearman rho is the mean over "
-             "random draws of the calibration models (min and max alongside; the band in the figure), against the uncalibrated rho (dashed). "
-             "With a single calibration model the centred regression has nothing to fit and every model gets the same estimate, so rho is "
-             "undefined (NaN).")
+             "the whole train split (never used to calibrate) are then ranked against their <b>test</b> errors, pooled and per group. The "
+             "sweep over (calibration models, ridge) is shown as a sweep: rho is the mean over random draws of the calibration models (min "
+             "and max alongside; the band in the figure), against the uncalibrated rho (dashed). The <b>operating point</b> the findings "
+             "quote (starred, <i>chosen</i>) is fixed in the config or chosen by leave-one-model-out on the calibration models alone "
+             "(<i>loo rho</i>, <i>loo MAE</i>: each calibration model's calibrated error, predicted from the others, against its own val "
+             "error); the test split never chooses it. With a single calibration model the centred regression has nothing to fit and every "
+             "model gets the same estimate, so rho is undefined (NaN).")
     empty = "<p>Not computed: calibration needs members trained on the fit sub-split (<code>zoo.train_splits: [train, fit]</code>).</p>"
+
+    def shown(df: pl.DataFrame) -> pl.DataFrame:
+        return df.select("generator", "group", pl.col("calibration_models").alias("calibration models"), "ridge", "draws",
+                         pl.col("spearman").alias("rho vs test"), pl.col("spearman_min").alias("min"), pl.col("spearman_max").alias("max"),
+                         pl.col("uncalibrated_spearman").alias("uncalibrated rho"), pl.col("loo_spearman").alias("loo rho"),
+                         pl.col("loo_mae").alias("loo MAE"), "chosen", pl.col("evaluation_models").alias("ranked models"))
+
     return _per_trainset(intro, trainsets, _selection_render(tables, figure, "calibration", "calibration sweep",
-                                                              lambda df, p, t: calibration_sweep(df, p, title=t), lambda df: df.drop("real_split"), empty))
+                                                              lambda df, p, t: calibration_sweep(df, p, title=t), shown, empty))
 
 
 def _corollary_section(trainsets: dict[str, Files], tables: dict[str, dict[str, pl.DataFrame]], figure: _Figures) -> str:
     intro = ("Seed 000 Corollary 3.3: a pair of models whose synthetic errors differ by more than the total variation TV between the real "
-             "and synthetic distributions (estimated from PRD, see the quality section) keeps its order on the test split. Over all pairs "
-             "of models trained on the train split, at their last epoch: the share of pairs above TV whose test order agrees (the corollary "
-             "predicts 1) and the same share among the other pairs.")
+             "and synthetic distributions keeps its order on the test split. TV is estimated from PRD (the quality section) as "
+             "1 - sum min(P, Q), the half-L1 convention; each error can move by up to TV between the domains, so under it the gap that "
+             "guarantees the order is 2 TV, and both thresholds are counted. Over all pairs of models trained on the train split, at their "
+             "last epoch: the share of pairs above each threshold whose test order agrees (the corollary predicts 1) and the same share "
+             "among the pairs below TV. <i>TV floor</i>: the same estimator between two disjoint halves of the real train split at the "
+             "synthetic set's sample size (or half the train split, if smaller): a TV near its floor is at the estimator's resolution.")
     return _per_trainset(intro, trainsets, _selection_render(tables, figure, "corollary", "Corollary 3.3 check"))
 
 
@@ -511,50 +543,120 @@ def _training_findings(studies: dict[str, pl.DataFrame]) -> str:
 # --- findings ---
 
 
+def _strength(row: dict) -> str:
+    """The wording of a rank correlation follows its interval, not its point estimate."""
+    rho, low, high = row["spearman"], row["spearman_low"], row["spearman_high"]
+    if rho != rho:
+        return "undefined rank preservation (too few models, or constant errors)"
+    if low != low:
+        return "rank preservation without an interval (fewer than 3 configurations)"
+    if low >= 0.7:
+        return "strong rank preservation (the whole interval is at or above 0.7)"
+    if low > 0:
+        return "positive rank preservation (the interval excludes 0)"
+    if high < 0:
+        return "a reversed ranking (the whole interval is below 0: the set orders models against their test error)"
+    return "no clear rank preservation (the interval includes 0)"
+
+
+def _rho(row: dict) -> str:
+    interval = f" [{row['spearman_low']:.3f}, {row['spearman_high']:.3f}]" if row["spearman_low"] == row["spearman_low"] else ""
+    return f"rho = {row['spearman']:.3f}{interval}"
+
+
+def _rank_findings(trainset: str, rank: pl.DataFrame, test_errors: pl.Series | None) -> list[str]:
+    items = []
+    where = f"On <b>{html.escape(trainset)}</b>, "
+    for (eval_set, ranked), rows in rank.group_by("eval_set", "ranked", maintain_order=True):
+        pooled = rows.filter(pl.col("group") == ALL).row(0, named=True)
+        groups = [r for r in rows.iter_rows(named=True) if r["group"] != ALL]
+        per_group = ("; by group: " + ", ".join(f"{html.escape(r['group'])} {_rho(r)} over {r['n_configs']} configurations ({_strength(r)})"
+                                                for r in groups)) if groups else ""
+        note = pooled_note(rank, eval_set, ranked)
+        note = f". Note: {html.escape(note)}" if note else ""
+        unit = f"{pooled['n_models']} models, {pooled['n_configs']} configurations; 95% {pooled['interval']} over {pooled['interval_unit']}"
+        if ranked == TRAIN_MEMBERS:
+            span = (f"; test errors span {test_errors.min() * 100:.2f}% to {test_errors.max() * 100:.2f}%" if test_errors is not None
+                    and test_errors.len() else "")
+            items.append(f"<li>{where}{_set_name(eval_set)} ranks the train members with Spearman {_rho(pooled)} (Kendall tau = "
+                         f"{pooled['kendall']:.3f}; {unit}): {_strength(pooled)}{span}{per_group}{note}.</li>")
+        elif ranked == FIT_MEMBERS:
+            items.append(f"<li>{where}the real baseline, the <b>val split</b>, ranks the fit members against their test errors with Spearman "
+                         f"{_rho(pooled)} ({unit}): {_strength(pooled)}{per_group}{note}.</li>")
+        else:
+            items.append(f"<li>{where}configurations ranked by their fit members' val error against their train members' test error "
+                         f"(the architecture shift the standard protocol relies on): Spearman {_rho(pooled)} ({unit}): {_strength(pooled)}"
+                         f"{per_group}{note}.</li>")
+    return items
+
+
+def _protocol_findings(trainset: str, protocols: pl.DataFrame) -> list[str]:
+    items = []
+    hps = protocols.filter(pl.col("group") == ALL)
+    for eval_set in hps["eval_set"].unique(maintain_order=True):
+        rows = {r["protocol"]: r for r in hps.filter(pl.col("eval_set") == eval_set).iter_rows(named=True)}
+        if not {"synthetic protocol", "standard protocol", "synthetic minus standard"} <= rows.keys():
+            continue
+        syn, std, diff = rows["synthetic protocol"], rows["standard protocol"], rows["synthetic minus standard"]
+        verdict = ("chooses better than" if diff["high"] < 0 else "chooses worse than" if diff["low"] > 0
+                   else "is not clearly different from")
+        oracle = f"; the oracle reaches {rows['oracle']['test_error'] * 100:.2f}%" if "oracle" in rows else ""
+        groups = protocols.filter(pl.col("group") != ALL, pl.col("eval_set") == eval_set, pl.col("protocol") == "synthetic minus standard")
+        per_group = ("; within groups: " + ", ".join(f"{html.escape(r['group'])} {r['test_error'] * 100:+.2f} [{r['low'] * 100:+.2f}, "
+                                                     f"{r['high'] * 100:+.2f}]" for r in groups.iter_rows(named=True))) if groups.height else ""
+        items.append(f"<li>On <b>{html.escape(trainset)}</b>, choosing with {_set_name(eval_set)} (HPS pick {html.escape(syn['chosen'])}, test "
+                     f"error {syn['test_error'] * 100:.2f}%) {verdict} the standard protocol ({std['test_error'] * 100:.2f}%, configuration "
+                     f"{html.escape(std['chosen'])} chosen on val){oracle}: synthetic minus standard {diff['test_error'] * 100:+.2f} points "
+                     f"[{diff['low'] * 100:+.2f}, {diff['high'] * 100:+.2f}] (range over configuration resamples, a sensitivity, not a "
+                     f"confidence interval){per_group}. The sets chose; the test split only scored.</li>")
+    return items
+
+
+def _calibration_findings(trainset: str, cal: pl.DataFrame) -> list[str]:
+    items = []
+    for point in cal.filter(pl.col("chosen"), pl.col("group") == ALL).iter_rows(named=True):
+        if point["spearman"] != point["spearman"]:
+            continue
+        change = ("raises" if point["spearman"] > point["uncalibrated_spearman"] else "lowers" if point["spearman"] < point["uncalibrated_spearman"]
+                  else "does not change")
+        groups = cal.filter(pl.col("chosen"), pl.col("group") != ALL, pl.col("generator") == point["generator"])
+        per_group = ("; by group: " + ", ".join(f"{html.escape(r['group'])} {r['uncalibrated_spearman']:.3f} -> {r['spearman']:.3f}"
+                                                for r in groups.iter_rows(named=True))) if groups.height else ""
+        items.append(f"<li>Calibrating <b>{html.escape(point['generator'])}</b> on {html.escape(trainset)} at its operating point "
+                     f"({point['calibration_models']} calibration models, lambda {point['ridge']:g}; chosen by {html.escape(point['chosen_by'])}) "
+                     f"{change} rho against test error: {point['uncalibrated_spearman']:.3f} uncalibrated, {point['spearman']:.3f} calibrated "
+                     f"over {point['evaluation_models']} models{per_group}.</li>")
+    return items
+
+
+def _corollary_findings(trainset: str, cor: pl.DataFrame) -> list[str]:
+    items = []
+    for row in cor.iter_rows(named=True):
+        if not row["pairs_above_tv"]:
+            continue
+        floor = f", estimator floor {row['tv_floor']:.3f}" if row.get("tv_floor") == row.get("tv_floor") and "tv_floor" in row else ""
+        twice = (f"; {row['preserved_above_2tv'] * 100:.1f}% of the {row['pairs_above_2tv']} pairs above 2 TV" if row.get("pairs_above_2tv")
+                 else "; no pair is above 2 TV")
+        items.append(f"<li>Corollary 3.3 on {html.escape(trainset)}, <b>{html.escape(row['generator'])}</b> (TV {row['tv']:.3f}{floor}): "
+                     f"{row['preserved_above_tv'] * 100:.1f}% of the {row['pairs_above_tv']} pairs above TV keep their order on "
+                     f"test{twice} (predicted: 100%).</li>")
+    return items
+
+
 def _findings(errors: dict[str, pl.DataFrame], ranks: dict[str, pl.DataFrame], tables: dict[str, dict[str, pl.DataFrame]], complete: bool) -> str:
     items = []
     for trainset, rank in ranks.items():
-        test = last_epoch(errors[trainset]).filter(pl.col("eval_set") == "test")["error"] if trainset in errors else None
-        for row in rank.iter_rows(named=True):
-            rho = row["spearman"]
-            strength = ("strong" if rho >= 0.8 else "moderate" if rho >= 0.5 else "weak" if rho > 0
-                        else "no (the set orders models against their test error)" if rho <= 0 else "undefined")
-            span = f"; test errors span {test.min() * 100:.2f}% to {test.max() * 100:.2f}%" if test is not None else ""
-            items.append(
-                f"<li>On <b>{html.escape(trainset)}</b>, {_set_name(row['eval_set'])} ranks {row['n_models']} models with "
-                f"Spearman rho = {row['spearman']:.3f} [{row['spearman_low']:.3f}, {row['spearman_high']:.3f}] (Kendall tau = {row['kendall']:.3f}): "
-                f"{strength} rank preservation{span}.</li>"
-            )
+        test = None
+        if trainset in errors:
+            test = with_members(last_epoch(errors[trainset])).filter(pl.col("eval_set") == "test", pl.col("split") == "train")["error"]
+        items += _rank_findings(trainset, rank, test)
     for trainset, t in tables.items():
         if "protocols" in t:
-            hps = t["protocols"].filter(pl.col("protocol").is_in(["synthetic protocol", "standard protocol", "oracle"]))
-            for eval_set in hps["eval_set"].unique(maintain_order=True):
-                rows = {r["protocol"]: r for r in hps.filter(pl.col("eval_set") == eval_set).iter_rows(named=True)}
-                if not {"synthetic protocol", "standard protocol"} <= rows.keys():
-                    continue
-                syn, std = rows["synthetic protocol"], rows["standard protocol"]
-                verdict = "beats" if syn["test_error"] < std["test_error"] else "ties" if syn["test_error"] == std["test_error"] else "does not beat"
-                oracle = f"; the oracle reaches {rows['oracle']['test_error'] * 100:.2f}%" if "oracle" in rows else ""
-                items.append(f"<li>On <b>{html.escape(trainset)}</b>, choosing with {_set_name(eval_set)} (test error "
-                             f"{syn['test_error'] * 100:.2f}%) {verdict} the standard protocol ({std['test_error'] * 100:.2f}%){oracle}.</li>")
-        cal = t.get("calibration")
-        if cal is not None and cal.height:
-            for generator in cal["generator"].unique(maintain_order=True):
-                defined = cal.filter(pl.col("generator") == generator, pl.col("spearman").is_not_nan())
-                if defined.height == 0:
-                    continue
-                best = defined.sort("spearman", descending=True).row(0, named=True)
-                change = "raises" if best["spearman"] > best["uncalibrated_spearman"] else "does not raise"
-                items.append(f"<li>Calibrating <b>{html.escape(generator)}</b> on {html.escape(trainset)} {change} rho: "
-                             f"{best['uncalibrated_spearman']:.3f} uncalibrated, {best['spearman']:.3f} at best ({best['calibration_models']} "
-                             f"calibration models, lambda {best['ridge']:g}).</li>")
-        cor = t.get("corollary")
-        if cor is not None:
-            for row in cor.iter_rows(named=True):
-                if row["pairs_above_tv"]:
-                    items.append(f"<li>Corollary 3.3 on {html.escape(trainset)}, <b>{html.escape(row['generator'])}</b> (TV {row['tv']:.3f}): "
-                                 f"{row['preserved_above_tv'] * 100:.1f}% of the {row['pairs_above_tv']} pairs above TV keep their order on "
-                                 f"test (predicted: 100%).</li>")
+            items += _protocol_findings(trainset, t["protocols"])
+        if (cal := t.get("calibration")) is not None and cal.height:
+            items += _calibration_findings(trainset, cal)
+        if (cor := t.get("corollary")) is not None:
+            items += _corollary_findings(trainset, cor)
     if not items:
         return missing_html("findings", [], "They follow from the rank and selection tables, which are not written yet.")
     caveat = "" if complete else '<p class="note">From a partial run: these findings cover only what has finished.</p>'

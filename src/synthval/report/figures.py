@@ -13,8 +13,7 @@ import polars as pl  # noqa: E402
 
 from synthval.evaluation.study import scaling_table  # noqa: E402
 from synthval.io import atomic_path, read_metadata  # noqa: E402
-from synthval.selection import last_epoch  # noqa: E402
-from synthval.zoo import parse_model  # noqa: E402
+from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, last_epoch, with_members  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: str | Path) -> None:
@@ -39,25 +38,32 @@ def sample_grid(images: np.ndarray, labels: np.ndarray, path: str | Path, per_cl
     _save(fig, path)
 
 
-def error_scatter(errors: pl.DataFrame, rank: pl.DataFrame, path: str | Path, reference: str = "test", title: str = "") -> None:
-    """Test error against each evaluation set's error, one point per model at its last epoch (seed 000 Fig. 1)."""
-    wide = last_epoch(errors).pivot(on="eval_set", index="model", values="error").sort("model")
-    others = rank["eval_set"].to_list()
-    fig, axes = plt.subplots(1, max(len(others), 1), figsize=(4.2 * max(len(others), 1), 3.8), squeeze=False)
-    families = pl.Series([parse_model(m).family for m in wide["model"]])
-    for ax, eval_set in zip(axes[0], others, strict=False):
-        for family in families.unique().sort():
-            sel = wide.filter(families == family)
-            ax.scatter(sel[eval_set] * 100, sel[reference] * 100, label=family, s=22)
-        row = rank.filter(pl.col("eval_set") == eval_set).row(0, named=True)
-        interval = f" [{row['spearman_low']:.2f}, {row['spearman_high']:.2f}]" if "spearman_low" in row else ""
-        ax.set_title(f"{eval_set}: Spearman rho = {row['spearman']:.2f}{interval} (n={row['n_models']})", fontsize=9)
-        ax.set_xlabel(f"{'augmented training split' if eval_set == 'augmented' else 'synthetic'} error, {eval_set} (%)")
+def error_scatter(errors: pl.DataFrame, rank: pl.DataFrame, path: str | Path, groups: dict[str, str] | None = None, reference: str = "test",
+                  title: str = "") -> None:
+    """Test error against each evaluation set's error, one point per model at its last epoch, coloured by
+    group (seed 000 Fig. 1); the last panel is the real baseline, the fit members' val error (Fig. 3 row 2).
+    Titles give the pooled rho with its interval and each group's rho."""
+    wide = with_members(last_epoch(errors), groups).pivot(on="eval_set", index=["model", "split", "group"], values="error").sort("model")
+    panels = rank.filter(pl.col("ranked").is_in([TRAIN_MEMBERS, FIT_MEMBERS])).select("eval_set", "ranked").unique(maintain_order=True).rows()
+    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(4.2 * max(len(panels), 1), 3.9), squeeze=False)
+    for ax, (eval_set, ranked) in zip(axes[0], panels, strict=False):
+        members = wide.filter(pl.col("split") == ("train" if ranked == TRAIN_MEMBERS else "fit"))
+        for group in members["group"].unique().sort():
+            sel = members.filter(pl.col("group") == group)
+            ax.scatter(sel[eval_set] * 100, sel[reference] * 100, label=group, s=22)
+        rows = rank.filter(pl.col("eval_set") == eval_set, pl.col("ranked") == ranked)
+        pooled = rows.filter(pl.col("group") == ALL).row(0, named=True)
+        parts = "; ".join(f"{r['group']} {r['spearman']:.2f}" for r in rows.filter(pl.col("group") != ALL).iter_rows(named=True))
+        ax.set_title(f"{eval_set} ({ranked}): rho = {pooled['spearman']:.2f} [{pooled['spearman_low']:.2f}, {pooled['spearman_high']:.2f}]"
+                     + (f"\n{parts}" if parts else ""), fontsize=8)
+        kind = "real val split" if eval_set == "val" else "augmented training split" if eval_set == "augmented" else "synthetic"
+        ax.set_xlabel(f"{kind} error, {eval_set} (%)")
         ax.set_ylabel(f"{reference} error (%)")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7, title="architecture (rwnn: all random graphs)", title_fontsize=7)
+    axes[0][0].legend(fontsize=7, title="group", title_fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     _save(fig, path)
 
 
@@ -129,6 +135,9 @@ _PROTOCOL_COLOURS = {"baseline (last epoch, any seed)": "#999999", "random model
 def protocol_bars(protocols: pl.DataFrame, path: str | Path, title: str = "") -> None:
     """Test error of what each selection protocol chose (seed 000 §4.2), one panel per selection set,
     with the 95% bootstrap interval as an error bar; the oracle's error is a dashed line."""
+    if "group" in protocols.columns:  # the pooled zoo; per-group rows are in the tables
+        protocols = protocols.filter(pl.col("group") == ALL)
+    protocols = protocols.filter(pl.col("protocol") != "synthetic minus standard")  # a difference, not an error
     sets = protocols["eval_set"].unique(maintain_order=True).to_list()
     fig, axes = plt.subplots(1, len(sets), figsize=(4.4 * len(sets), 0.32 * protocols["protocol"].n_unique() + 1.4), squeeze=False, sharex=True)
     for ax, eval_set in zip(axes[0], sets, strict=True):
@@ -155,7 +164,9 @@ def protocol_bars(protocols: pl.DataFrame, path: str | Path, title: str = "") ->
 def calibration_sweep(calibration: pl.DataFrame, path: str | Path, title: str = "") -> None:
     """Spearman rho after calibration (seed 000 §4.4) against the number of calibration models, one
     line per ridge strength with the min-max band over draws, and the uncalibrated rho dashed."""
-    generators = calibration["generator"].unique(maintain_order=True).to_list()
+    if "group" in calibration.columns:
+        calibration = calibration.filter(pl.col("group") == ALL)
+    generators = calibration["generator"].unique(maintain_order=True).to_list() if calibration.height else []
     if not generators:  # no fit members: nothing was calibrated
         _empty_figure(path, "not computed: no calibration models\n(zoo.train_splits has no fit)")
         return
@@ -168,6 +179,10 @@ def calibration_sweep(calibration: pl.DataFrame, path: str | Path, title: str = 
             line = ax.plot(x, one["spearman"].to_numpy(), marker="o", ms=3.5, label=f"lambda = {ridge:g}")[0]
             ax.fill_between(x, one["spearman_min"].to_numpy(), one["spearman_max"].to_numpy(), color=line.get_color(), alpha=0.15, lw=0)
         ax.axhline(rows["uncalibrated_spearman"][0], color="#222", lw=0.9, ls="--", label="uncalibrated")
+        if "chosen" in rows.columns and rows["chosen"].any():
+            point = rows.filter(pl.col("chosen")).row(0, named=True)
+            ax.plot([point["calibration_models"]], [point["spearman"]], marker="*", ms=12, color="#c44e52", ls="none",
+                    label="operating point (not chosen on test)")
         ax.set_xlabel("calibration models (trained on fit)", fontsize=8)
         ax.set_title(generator, fontsize=9)
         ax.grid(alpha=0.3)

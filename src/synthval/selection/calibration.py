@@ -72,13 +72,64 @@ def calibrated_error(correct: dict[int, np.ndarray], calibration: dict[int, tupl
     return sum(class_weights[c] / total * (correct[c] @ w + b) for c, (w, b) in calibration.items())
 
 
+def _sample(models: list[str], size: int, draws: int, rng: np.random.Generator) -> list[list[str]]:
+    """``draws`` random subsets of ``size`` of ``models`` (one, all of them, when ``size`` covers them)."""
+    if size >= len(models):
+        return [list(models)]
+    return [sorted(rng.choice(models, size, replace=False).tolist()) for _ in range(draws)]
+
+
+def leave_one_out(correct: Correctness, real_error: dict[int, np.ndarray], class_weights: dict[int, float], size: int, lam: float,
+                  draws: int, seed: int) -> tuple[float, float]:
+    """Score a calibration operating point on the calibration models alone: each calibration model in
+    turn is held out, the others (``size`` of them, ``draws`` random draws) calibrate, and the held-out
+    model's calibrated synthetic error is compared with its own val error. Returns Spearman's rho and the
+    mean absolute error over the held-out models; the test split is never read."""
+    models = correct.models
+    total = sum(class_weights[c] for c in real_error)
+    val = sum(class_weights[c] / total * e for c, e in real_error.items())  # each calibration model's val error
+    rng = np.random.default_rng(seed)
+    predicted = []
+    for i, held in enumerate(models):
+        rest = [m for m in models if m != held]
+        estimates = []
+        for chosen in _sample(rest, min(size, len(rest)), draws, rng):
+            index = [models.index(m) for m in chosen]
+            weights = calibrate(correct.rows(chosen), {c: e[index] for c, e in real_error.items()}, lam)
+            estimates.append(float(calibrated_error(correct.rows([held]), weights, class_weights)[0]))
+        predicted.append(np.mean(estimates))
+    predicted = np.array(predicted)
+    rho = float(stats.spearmanr(predicted, val)[0]) if np.std(predicted) > 0 and np.std(val) > 0 else float("nan")
+    return rho, float(np.abs(predicted - val).mean())
+
+
+def choose_point(sweep: pl.DataFrame, point: str | dict) -> tuple[int, float]:
+    """The operating point: fixed in the config (``{models, ridge}``, models capped at the calibration
+    models there are), or ``auto``: the best leave-one-model-out rho, then the lower leave-one-out error,
+    then fewer calibration models and the stronger ridge. Reads no test error."""
+    sizes = sorted(sweep["calibration_models"].unique().to_list())
+    if isinstance(point, dict):
+        return min(point["models"], sizes[-1]), float(point["ridge"])
+    if sweep["loo_spearman"].is_nan().all():  # too few calibration models to hold one out: all of them, the middle ridge
+        ridges = sorted(sweep["ridge"].unique().to_list())
+        return sizes[-1], float(ridges[len(ridges) // 2])
+    ranked = sweep.unique(["calibration_models", "ridge"]).sort(
+        pl.col("loo_spearman").fill_nan(None).fill_null(-2.0), pl.col("loo_mae").fill_nan(None).fill_null(np.inf), "calibration_models", "ridge",
+        descending=[True, False, False, True])
+    best = ranked.row(0, named=True)
+    return best["calibration_models"], float(best["ridge"])
+
+
 def calibration_sweep(predictions: pl.DataFrame, members: pl.DataFrame, generator: str, sizes: list[int], ridges: list[float], draws: int,
-                      seed: int) -> pl.DataFrame:
+                      seed: int, point: str | dict = "auto") -> pl.DataFrame:
     """Seed 000 Table 3/4: Spearman's rho between calibrated synthetic errors and test errors of the
     evaluation models (trained on the whole train split) for each number of calibration models and
-    ridge strength, ``draws`` random draws each. Calibration models are the members trained on the
-    fit sub-split; their real per-class errors come from the val split (never the test split, which
-    only scores the result). Empty when the zoo has no fit members."""
+    ridge strength, ``draws`` random draws each, pooled (group ``all``) and per group of ``members``.
+    Calibration models are the members trained on the fit sub-split; their real per-class errors come
+    from the val split (never the test split, which only scores the result). Every point also carries
+    its leave-one-model-out score on the calibration models (:func:`leave_one_out`), and the operating
+    point (``point``, :func:`choose_point`) is marked ``chosen``: the test split never chooses it.
+    Empty when the zoo has no fit members."""
     last = last_epoch(members)
     epoch_of = dict(last.select("model", "epoch").unique().iter_rows())
     calibration_models = sorted(last.filter(pl.col("split") == "fit")["model"].unique().to_list())
@@ -89,44 +140,72 @@ def calibration_sweep(predictions: pl.DataFrame, members: pl.DataFrame, generato
     val = Correctness.from_predictions(predictions, "val", {m: epoch_of[m] for m in calibration_models})
     real_error = {c: 1 - a.mean(axis=1) for c, a in val.per_class.items()}  # per calibration model, val split
     class_weights = {c: float(a.shape[1]) for c, a in val.per_class.items()}  # the val split's class frequencies
+    calibrators = Correctness(calibration_models, {c: correct.rows(calibration_models)[c] for c in correct.per_class})
+    group_of = dict(last.select("model", "group").unique().iter_rows()) if "group" in last.columns else {}
+    scopes = {"all": np.arange(len(evaluation_models))}
+    named = sorted({group_of[m] for m in evaluation_models} - {"all"}) if group_of else []
+    if len(named) > 1:
+        scopes |= {g: np.array([i for i, m in enumerate(evaluation_models) if group_of[m] == g]) for g in named}
     test = last.filter(pl.col("eval_set") == "test", pl.col("split") == "train")
     test_error = dict(test.select("model", "error").iter_rows())
     target = np.array([test_error[m] for m in evaluation_models])
     synthetic = last.filter(pl.col("eval_set") == generator, pl.col("split") == "train")
     synthetic_error = dict(synthetic.select("model", "error").iter_rows())
-    uncalibrated = stats.spearmanr([synthetic_error[m] for m in evaluation_models], target)[0]
+    uncalibrated = np.array([synthetic_error[m] for m in evaluation_models])
     evaluation = correct.rows(evaluation_models)
+
+    def rho(estimate: np.ndarray, index: np.ndarray) -> float:
+        a, b = estimate[index], target[index]
+        return float(stats.spearmanr(a, b)[0]) if len(index) >= 3 and np.std(a) > 0 and np.std(b) > 0 else float("nan")
+
     rng = np.random.default_rng(seed)
     rows = []
     for size in sorted({min(s, len(calibration_models)) for s in sizes}):
         for lam in ridges:
-            rhos = []
-            for _ in range(draws if size < len(calibration_models) else 1):
-                chosen = sorted(rng.choice(calibration_models, size, replace=False).tolist())
+            loo_rho, loo_mae = (leave_one_out(calibrators, real_error, class_weights, size, lam, draws, seed)
+                                if len(calibration_models) >= 3 else (float("nan"), float("nan")))
+            estimates = []
+            for chosen in _sample(calibration_models, size, draws, rng):
                 index = [calibration_models.index(m) for m in chosen]
                 weights = calibrate(correct.rows(chosen), {c: e[index] for c, e in real_error.items()}, lam)
-                estimate = calibrated_error(evaluation, weights, class_weights)
-                rhos.append(float(stats.spearmanr(estimate, target)[0]) if np.std(estimate) > 0 else float("nan"))
-            rows.append({"generator": generator, "calibration_models": size, "ridge": lam, "draws": len(rhos),
-                         "spearman": float(np.nanmean(rhos)), "spearman_min": float(np.nanmin(rhos)), "spearman_max": float(np.nanmax(rhos)),
-                         "uncalibrated_spearman": float(uncalibrated), "evaluation_models": len(evaluation_models),
-                         "real_split": "val (calibration models trained on fit)"})
-    return pl.DataFrame(rows)
+                estimates.append(calibrated_error(evaluation, weights, class_weights))
+            for group, index in scopes.items():
+                rhos = [rho(e, index) for e in estimates]
+                defined = [r for r in rhos if r == r]
+                rows.append({"generator": generator, "group": group, "calibration_models": size, "ridge": lam, "draws": len(rhos),
+                             "spearman": float(np.mean(defined)) if defined else float("nan"),
+                             "spearman_min": float(np.min(defined)) if defined else float("nan"),
+                             "spearman_max": float(np.max(defined)) if defined else float("nan"),
+                             "uncalibrated_spearman": rho(uncalibrated, index), "evaluation_models": len(index),
+                             "loo_spearman": loo_rho, "loo_mae": loo_mae, "real_split": "val (calibration models trained on fit)"})
+    sweep = pl.DataFrame(rows)
+    size, lam = choose_point(sweep, point)
+    chosen_by = ("config (selection.calibration_point)" if isinstance(point, dict)
+                 else "leave-one-model-out on the calibration models' val errors")
+    return sweep.with_columns(chosen=(pl.col("calibration_models") == size) & (pl.col("ridge") == lam), chosen_by=pl.lit(chosen_by))
 
 
-def corollary_check(synthetic: dict[str, float], real: dict[str, float], tv: float) -> dict[str, float]:
+def corollary_check(synthetic: dict[str, float], real: dict[str, float], tv: float, tv_floor: float = float("nan")) -> dict[str, float]:
     """Seed 000 Corollary 3.3: a pair of models whose synthetic errors differ by more than the total
-    variation keeps its order on real data. Returns, over all model pairs, how many have a synthetic
-    gap above ``tv`` and the share of those whose real order agrees (the theorem predicts 1), next to
-    the same share among the other pairs. A pair is flipped when the real and synthetic differences
-    have opposite signs; equal real errors do not count as a flip."""
+    variation keeps its order on real data. TV here is PRD's ``1 - sum min(P, Q)``, the half-L1
+    convention; a pair's errors can each move by up to TV between the domains, so the gap that
+    guarantees the order under that convention is 2 TV: both thresholds are counted. For each, how many
+    pairs of models have a synthetic gap above it and the share of those whose real order agrees (the
+    theorem predicts 1), next to the same share among the pairs below TV. ``tv_floor`` is the same
+    estimator between two halves of the real train split (:func:`synthval.metrics.quality.compare`):
+    a TV near it is at the estimator's resolution. A pair is flipped when the real and synthetic
+    differences have opposite signs; equal real errors do not count as a flip."""
     models = sorted(set(synthetic) & set(real))
     s = np.array([synthetic[m] for m in models])
     r = np.array([real[m] for m in models])
     i, j = np.triu_indices(len(models), 1)
     gap = np.abs(s[i] - s[j])
     kept = (s[i] - s[j]) * (r[i] - r[j]) >= 0
-    above = gap > tv
-    return {"tv": tv, "pairs": int(len(i)), "pairs_above_tv": int(above.sum()),
-            "preserved_above_tv": float(kept[above].mean()) if above.any() else float("nan"),
-            "pairs_below_tv": int((~above).sum()), "preserved_below_tv": float(kept[~above].mean()) if (~above).any() else float("nan")}
+
+    def share(mask: np.ndarray) -> float:
+        return float(kept[mask].mean()) if mask.any() else float("nan")
+
+    above, above2 = gap > tv, gap > 2 * tv
+    return {"tv": tv, "tv_floor": tv_floor, "pairs": int(len(i)), "pairs_above_tv": int(above.sum()), "preserved_above_tv": share(above),
+            "pairs_above_2tv": int(above2.sum()), "preserved_above_2tv": share(above2),
+            "pairs_below_tv": int((~above).sum()), "preserved_below_tv": share(~above)}

@@ -15,28 +15,25 @@ is only ever read to score, never to choose (except by the oracle, which is the 
   ``fit`` sub-split, report the mean test error of that configuration trained on the whole train
   split, §4.2.3 step 3) and the oracle (lowest test error).
 
-Intervals are 95% percentile bootstraps over configurations (``repeats`` resamples, seeded).
-Ties in a selection error are broken towards the later epoch, then the lower seed.
+Intervals resample configurations (all seeds of a drawn configuration together, ``repeats`` resamples,
+seeded; :mod:`synthval.selection.intervals`): BCa for the ES/RSS means; for the HPS protocols, whose
+figures are minima over the pool, the percentile range over resamples, labelled as the sensitivity to
+the configuration pool it is. The paired comparison ``synthetic minus standard`` runs both protocols on
+the same resamples. Ties in a selection error are broken towards the later epoch, then by model name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-from synthval.selection.ranking import last_epoch
-from synthval.zoo import parse_model
+from synthval.selection.intervals import CONFIGURATIONS, PERCENTILE, POOL_SENSITIVITY, cluster_bootstrap
+from synthval.selection.ranking import group_names, in_group, last_epoch, with_members
 
-
-def with_members(errors: pl.DataFrame) -> pl.DataFrame:
-    """``errors`` plus the member's ``config`` (architecture-variant), ``seed`` and training ``split``."""
-    names = errors["model"].unique().to_list()
-    members = {n: parse_model(n) for n in names}
-    lookup = pl.DataFrame({"model": names, "config": [f"{m.arch}-{m.variant}" for m in members.values()],
-                           "seed": [m.seed for m in members.values()], "split": [m.split for m in members.values()]})
-    return errors.join(lookup, on="model", how="left")
+__all__ = ["early_stopping", "es_rss_table", "hps_table", "protocol_tables", "seed_selection", "summaries_frame", "with_members"]
 
 
 def _wide(errors: pl.DataFrame, selection: str) -> pl.DataFrame:
@@ -50,8 +47,8 @@ def _wide(errors: pl.DataFrame, selection: str) -> pl.DataFrame:
 
 
 def _pick(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
-    """Per group ``by``, the row with the lowest ``sel`` (ties: later epoch, then lower seed)."""
-    ordered = frame.sort(["sel", "epoch", "seed"], descending=[False, True, False])
+    """Per group ``by``, the row with the lowest ``sel`` (ties: later epoch, then model name), whatever the row order."""
+    ordered = frame.sort(["sel", "epoch", "model"], descending=[False, True, False])
     return ordered.group_by(by, maintain_order=True).first() if by else ordered.head(1)
 
 
@@ -76,29 +73,24 @@ def seed_selection(errors: pl.DataFrame, selection: str, early_stop: bool = Fals
     return baseline.join(picked, on="config").join(best, on="config").sort("config")
 
 
-def _bootstrap(values: np.ndarray, repeats: int, seed: int) -> tuple[float, float]:
-    """95% percentile interval of the mean of ``values`` over resamples."""
-    if len(values) == 0:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), (repeats, len(values)))].mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
-
-
 @dataclass(frozen=True)
 class Summary:
     protocol: str
     selection: str  # the set that chose: a synthetic set, val, test (oracle) or none (random)
-    test_error: float  # mean test error of what the protocol picked
+    test_error: float  # mean test error of what the protocol picked (a difference for the paired row)
     low: float
     high: float
     regret: float  # test_error minus the oracle's
     units: int  # runs or configurations averaged over
+    interval: str  # how low/high were made (synthval.selection.intervals)
+    interval_unit: str = CONFIGURATIONS
+    chosen: str = ""  # what the protocol picked on the whole pool (HPS: model@epoch; standard: configuration)
 
 
 def es_rss_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed: int = 0) -> list[Summary]:
     """Table 1 of seed 000: baseline, ES, RSS and ES + RSS, each the mean test error over runs or
-    configurations with a bootstrap interval, and its regret against choosing by the test split."""
+    configurations with a BCa interval over configurations, and its regret against choosing by the test
+    split."""
     rows = []
     es = early_stopping(errors, selection)
     rss = seed_selection(errors, selection)
@@ -106,17 +98,19 @@ def es_rss_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed
     for name, table, column in (("baseline (last epoch, any seed)", rss, "baseline"), ("ES", es, "chosen"), ("RSS", rss, "chosen"),
                                 ("ES + RSS", both, "chosen")):
         values = table[column].to_numpy()
-        low, high = _bootstrap(values, repeats, seed)
-        rows.append(Summary(name, selection if column == "chosen" else "none", float(values.mean()), low, high,
-                            float(values.mean() - table["oracle"].to_numpy().mean()), len(values)))
+        ci = cluster_bootstrap(lambda rows, v=values: v[rows].mean(), table["config"].to_numpy(), repeats, seed)
+        rows.append(Summary(name, selection if column == "chosen" else "none", float(values.mean()), ci.low, ci.high,
+                            float(values.mean() - table["oracle"].to_numpy().mean()), len(values), ci.method))
     return rows
 
 
 def hps_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed: int = 0) -> list[Summary]:
     """Table 2 of seed 000 (§4.2.3): random model, standard protocol, synthetic protocol and oracle
-    over every configuration. Intervals come from resampling configurations: each repeat draws the
-    configurations with replacement and runs every protocol on that draw (a configuration drawn twice
-    weighs twice in the random model's mean; the minima the other protocols take are unchanged by it)."""
+    over every configuration, and the paired difference synthetic minus standard protocol. Each repeat
+    draws the configurations with replacement and runs every protocol on that draw (a configuration
+    drawn twice weighs twice in the random model's mean; the minima the other protocols take are
+    unchanged by it). The random model's range is a percentile bootstrap of a mean; the others are
+    minima over the pool, so their ranges are labelled as sensitivity to the configuration pool."""
     e = with_members(errors)
     train = _wide(errors, selection)
     configs = sorted(train["config"].unique().to_list())
@@ -126,28 +120,49 @@ def hps_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed: i
     # the random model's error is a mean over models, so a configuration drawn twice counts twice
     per_config = {c: (total, n) for c, total, n in last.group_by("config").agg(pl.col("test").sum(), pl.len()).iter_rows()}
 
-    def run(draw: list[str]) -> dict[str, float]:
+    def run(draw: list[str]) -> tuple[dict[str, float], dict[str, str]]:
         pool = train.filter(pl.col("config").is_in(draw))
         random = sum(per_config[c][0] for c in draw) / sum(per_config[c][1] for c in draw)
-        out = {"random model": float(random), "synthetic protocol": float(_pick(pool, [])["test"][0]), "oracle": float(pool["test"].min())}
+        pick = _pick(pool, []).row(0, named=True)
+        out = {"random model": float(random), "synthetic protocol": float(pick["test"]), "oracle": float(pool["test"].min())}
+        chosen = {"synthetic protocol": f"{pick['model']} epoch {pick['epoch']}"}
         if has_standard:
             val = fit.filter(pl.col("config").is_in(draw)).group_by("config").agg(val=pl.col("error").mean()).sort("val", "config")
             if val.height:
                 out["standard protocol"] = float(last.filter(pl.col("config") == val["config"][0])["test"].mean())
-        return out
+                out["synthetic minus standard"] = out["synthetic protocol"] - out["standard protocol"]
+                chosen["standard protocol"] = val["config"][0]
+        return out, chosen
 
-    point = run(configs)
+    point, chosen = run(configs)
     rng = np.random.default_rng(seed)
-    draws = [run(rng.choice(configs, len(configs), replace=True).tolist()) for _ in range(repeats)]
-    sources = {"random model": "none", "standard protocol": "val", "synthetic protocol": selection, "oracle": "test"}
+    draws = [run(rng.choice(configs, len(configs), replace=True).tolist())[0] for _ in range(repeats)]
+    sources = {"random model": "none", "standard protocol": "val", "synthetic protocol": selection, "oracle": "test",
+               "synthetic minus standard": f"{selection} vs val"}
     rows = []
-    for name in ("random model", "standard protocol", "synthetic protocol", "oracle"):
+    for name in ("random model", "standard protocol", "synthetic protocol", "oracle", "synthetic minus standard"):
         if name not in point:
             continue
         values = np.array([d[name] for d in draws if name in d])
-        rows.append(Summary(name, sources[name], point[name], float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)),
-                            point[name] - point["oracle"], len(configs)))
+        low, high = (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))) if len(values) else (float("nan"),) * 2
+        regret = point[name] - point["oracle"] if name != "synthetic minus standard" else float("nan")
+        rows.append(Summary(name, sources[name], point[name], low, high, regret, len(configs),
+                            PERCENTILE if name == "random model" else POOL_SENSITIVITY, chosen=chosen.get(name, "")))
     return rows
+
+
+def protocol_tables(errors: pl.DataFrame, selection: str, groups: Mapping[str, str] | None = None, repeats: int = 1000,
+                    seed: int = 0) -> pl.DataFrame:
+    """ES/RSS and HPS tables of one selection set for the pooled zoo (group ``all``) and each group."""
+    members = with_members(errors, groups)
+    frames = []
+    for group in group_names(members):
+        part = errors.join(in_group(members, group).select("model").unique(), on="model", how="semi")
+        if part.filter(pl.col("eval_set") == selection).is_empty():
+            continue
+        rows = es_rss_table(part, selection, repeats, seed) + hps_table(part, selection, repeats, seed)
+        frames.append(summaries_frame(rows, eval_set=selection, group=group))
+    return pl.concat(frames)
 
 
 def summaries_frame(rows: list[Summary], **columns: str) -> pl.DataFrame:

@@ -1,10 +1,32 @@
-"""Rank preservation (seed 000 §4.1): do models rank the same on a synthetic set as on the test split?"""
+"""Rank preservation (seed 000 §4.1, Fig. 3): do models rank the same on a selection set as on the test split?
+
+Three kinds of rows, each per group of the zoo and pooled (group ``all``):
+
+- every selection set (synthetic sets, the augmented training split) ranks the members trained on the
+  whole train split against their test errors (Fig. 1, Fig. 3 row 2);
+- the real baseline: the val split ranks the members trained on the fit sub-split against their own
+  test errors (Fig. 3 row 2, "real data validation set");
+- the architecture-ranking shift (Fig. 3 row 3): configurations ranked by their fit members' mean val
+  error against their train members' mean test error, what the standard protocol relies on.
+
+Intervals resample configurations (:mod:`synthval.selection.intervals`), never single models.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
 from scipy import stats
+
+from synthval.selection.intervals import cluster_bootstrap
+from synthval.zoo import parse_model
+
+ALL = "all"  # the pooled zoo, next to its groups
+TRAIN_MEMBERS = "train members"
+FIT_MEMBERS = "fit members"
+CONFIGURATIONS = "configurations (fit on val vs train on test)"
 
 
 def last_epoch(table: pl.DataFrame) -> pl.DataFrame:
@@ -21,41 +43,95 @@ def model_errors(predictions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _bootstrap_correlations(ref: np.ndarray, other: np.ndarray, repeats: int, seed: int) -> dict[str, float]:
-    """95% percentile intervals of Spearman's rho and Kendall's tau over models resampled with replacement."""
-    rng = np.random.default_rng(seed)
-    rhos, taus = [], []
-    for _ in range(repeats):
-        idx = rng.integers(0, len(ref), len(ref))
-        a, b = ref[idx], other[idx]
-        if a.std() == 0 or b.std() == 0:
-            continue
-        rhos.append(stats.spearmanr(b, a)[0])
-        taus.append(stats.kendalltau(b, a)[0])
-    if not rhos:
-        return dict.fromkeys(("spearman_low", "spearman_high", "kendall_low", "kendall_high"), float("nan"))
-    return {"spearman_low": float(np.percentile(rhos, 2.5)), "spearman_high": float(np.percentile(rhos, 97.5)),
-            "kendall_low": float(np.percentile(taus, 2.5)), "kendall_high": float(np.percentile(taus, 97.5))}
+def with_members(errors: pl.DataFrame, groups: Mapping[str, str] | None = None) -> pl.DataFrame:
+    """``errors`` plus the member's ``config`` (architecture-variant), ``seed``, training ``split`` and
+    ``group`` (``groups``: architecture -> group; without it every member is in one group)."""
+    names = errors["model"].unique().sort().to_list()
+    members = [parse_model(n) for n in names]
+    lookup = pl.DataFrame({"model": names, "config": [f"{m.arch}-{m.variant}" for m in members], "seed": [m.seed for m in members],
+                           "split": [m.split for m in members], "group": [(groups or {}).get(m.arch, ALL) for m in members]})
+    return errors.join(lookup, on="model", how="left")
 
 
-def rank_correlation(errors: pl.DataFrame, reference: str = "test", repeats: int = 1000, seed: int = 0) -> pl.DataFrame:
-    """Spearman's rho and Kendall's tau between each eval set's errors and the ``reference`` errors,
-    over all models at their last saved epoch (the models a user would deploy), with 95% bootstrap
-    intervals over models (``repeats`` resamples)."""
-    wide = last_epoch(errors).pivot(on="eval_set", index="model", values="error").sort("model")
-    if reference not in wide.columns:
-        raise ValueError(f"no errors on the reference set {reference!r}; have {sorted(set(wide.columns) - {'model'})}")
+def group_names(table: pl.DataFrame) -> list[str]:
+    """``all``, then the table's groups when there is more than one."""
+    named = sorted(set(table["group"].to_list()) - {ALL})
+    return [ALL, *named] if len(named) > 1 else [ALL]
+
+
+def in_group(table: pl.DataFrame, group: str) -> pl.DataFrame:
+    return table if group == ALL else table.filter(pl.col("group") == group)
+
+
+def correlation_row(x: np.ndarray, y: np.ndarray, clusters: np.ndarray, repeats: int, seed: int) -> dict[str, float | str]:
+    """Spearman's rho and Kendall's tau of ``x`` against ``y`` with BCa intervals over ``clusters``."""
+    constant = len(x) < 3 or np.std(x) == 0 or np.std(y) == 0
+    rho, p_rho = (float("nan"), float("nan")) if constant else map(float, stats.spearmanr(x, y))
+    tau, p_tau = (float("nan"), float("nan")) if constant else map(float, stats.kendalltau(x, y))
+
+    def statistic(kind):
+        def run(rows: np.ndarray) -> float:
+            a, b = x[rows], y[rows]
+            if np.std(a) == 0 or np.std(b) == 0:
+                return float("nan")
+            return float((stats.spearmanr if kind == "spearman" else stats.kendalltau)(a, b)[0])
+        return run
+
+    rho_ci = cluster_bootstrap(statistic("spearman"), clusters, 0 if constant else repeats, seed)
+    tau_ci = cluster_bootstrap(statistic("kendall"), clusters, 0 if constant else repeats, seed)
+    return {"spearman": rho, "spearman_p": p_rho, "kendall": tau, "kendall_p": p_tau, "spearman_low": rho_ci.low,
+            "spearman_high": rho_ci.high, "kendall_low": tau_ci.low, "kendall_high": tau_ci.high, "interval": rho_ci.method,
+            "interval_unit": rho_ci.unit}
+
+
+SCHEMA = {"eval_set": pl.String, "ranked": pl.String, "group": pl.String, "reference": pl.String, "n_models": pl.Int64,
+          "n_configs": pl.Int64, "spearman": pl.Float64, "spearman_p": pl.Float64, "kendall": pl.Float64, "kendall_p": pl.Float64,
+          "spearman_low": pl.Float64, "spearman_high": pl.Float64, "kendall_low": pl.Float64, "kendall_high": pl.Float64,
+          "interval": pl.String, "interval_unit": pl.String}
+
+
+def rank_correlation(errors: pl.DataFrame, groups: Mapping[str, str] | None = None, reference: str = "test", repeats: int = 1000,
+                     seed: int = 0) -> pl.DataFrame:
+    """Spearman's rho and Kendall's tau of every selection set, the val baseline and the architecture
+    shift (see the module docstring), at each model's last saved epoch (the model a user would
+    deploy), per group and pooled, with 95% BCa intervals over configurations (``repeats`` resamples)."""
+    members = with_members(last_epoch(errors), groups)
+    if reference not in members["eval_set"].unique().to_list():
+        raise ValueError(f"no errors on the reference set {reference!r}; have {sorted(members['eval_set'].unique().to_list())}")
+    wide = members.pivot(on="eval_set", index=["model", "config", "split", "group"], values="error").sort("model")
+    train, fit = wide.filter(pl.col("split") == "train"), wide.filter(pl.col("split") == "fit")
+    sets = sorted(c for c in train.columns if c not in ("model", "config", "split", "group", reference, "val") and train[c].is_not_null().any())
     rows = []
-    for eval_set in sorted(c for c in wide.columns if c not in ("model", reference)):
-        pair = wide.select(reference, eval_set).drop_nulls()
-        ref, other = pair[reference].to_numpy(), pair[eval_set].to_numpy()
-        constant = len(ref) < 3 or ref.std() == 0 or other.std() == 0
-        rho, p_rho = (float("nan"), float("nan")) if constant else stats.spearmanr(other, ref)
-        tau, p_tau = (float("nan"), float("nan")) if constant else stats.kendalltau(other, ref)
-        intervals = _bootstrap_correlations(ref, other, 0 if constant else repeats, seed)
-        rows.append({"eval_set": eval_set, "reference": reference, "n_models": len(ref), "spearman": float(rho), "spearman_p": float(p_rho),
-                     "kendall": float(tau), "kendall_p": float(p_tau), **intervals})
-    schema = {"eval_set": pl.String, "reference": pl.String, "n_models": pl.Int64, "spearman": pl.Float64, "spearman_p": pl.Float64,
-              "kendall": pl.Float64, "kendall_p": pl.Float64, "spearman_low": pl.Float64, "spearman_high": pl.Float64,
-              "kendall_low": pl.Float64, "kendall_high": pl.Float64}
-    return pl.DataFrame(rows, schema=schema)
+
+    def add(table: pl.DataFrame, x: str, y: str, eval_set: str, ranked: str) -> None:
+        for group in group_names(wide):
+            pair = in_group(table, group).select("config", x, y).drop_nulls()
+            row = correlation_row(pair[x].to_numpy(), pair[y].to_numpy(), pair["config"].to_numpy(), repeats, seed)
+            rows.append({"eval_set": eval_set, "ranked": ranked, "group": group, "reference": reference, "n_models": pair.height,
+                         "n_configs": pair["config"].n_unique(), **row})
+
+    for eval_set in sets:
+        add(train, eval_set, reference, eval_set, TRAIN_MEMBERS)
+    if "val" in fit.columns and fit.height:
+        add(fit, "val", reference, "val", FIT_MEMBERS)
+        shift = (fit.group_by("config", "group").agg(pl.col("val").mean())
+                 .join(train.group_by("config").agg(pl.col(reference).mean()), on="config").sort("config"))
+        add(shift, "val", reference, "val", CONFIGURATIONS)
+    return pl.DataFrame(rows, schema=SCHEMA)
+
+
+def pooled_note(rank: pl.DataFrame, eval_set: str, ranked: str = TRAIN_MEMBERS, margin: float = 0.2) -> str | None:
+    """Whether a pooled rho is carried by differences between groups or hides one: ``None`` when the
+    groups agree with the pool (or there is one group); else a sentence saying which."""
+    rows = rank.filter(pl.col("eval_set") == eval_set, pl.col("ranked") == ranked)
+    pooled = rows.filter(pl.col("group") == ALL)
+    parts = rows.filter(pl.col("group") != ALL, pl.col("spearman").is_not_nan())
+    if pooled.is_empty() or parts.is_empty() or np.isnan(pooled["spearman"][0]):
+        return None
+    rho = pooled["spearman"][0]
+    hidden = parts.filter(pl.col("spearman") <= 0)["group"].to_list()
+    if rho > 0 and hidden:
+        return f"the pooled rho hides the {', '.join(hidden)} group{'s' if len(hidden) > 1 else ''}, ranked at rho <= 0"
+    if (parts["spearman"] < rho - margin).all():
+        return f"the pooled rho is carried by differences between groups: every group ranks its own models at rho below {rho - margin:.2f}"
+    return None

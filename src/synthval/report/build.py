@@ -436,7 +436,13 @@ def _corollary_section(trainsets: dict[str, Files], tables: dict[str, dict[str, 
              "last epoch: the share of pairs above each threshold whose test order agrees (the corollary predicts 1) and the same share "
              "among the pairs below TV. <i>TV floor</i>: the same estimator between two disjoint halves of the real train split at the "
              "synthetic set's sample size (or half the train split, if smaller): a TV near its floor is at the estimator's resolution.")
-    return _per_trainset(intro, trainsets, _selection_render(tables, figure, "corollary", "Corollary 3.3 check"))
+    def shown(df: pl.DataFrame) -> pl.DataFrame:
+        names = {"tv": "TV", "tv_floor": "TV floor", "pairs": "pairs", "pairs_above_tv": "pairs above TV", "preserved_above_tv": "kept above TV",
+                 "pairs_above_2tv": "pairs above 2 TV", "preserved_above_2tv": "kept above 2 TV", "pairs_below_tv": "pairs below TV",
+                 "preserved_below_tv": "kept below TV"}
+        return df.rename({k: v for k, v in names.items() if k in df.columns})
+
+    return _per_trainset(intro, trainsets, _selection_render(tables, figure, "corollary", "Corollary 3.3 check", shown=shown))
 
 
 # --- training with synthetic data ---
@@ -564,17 +570,26 @@ def _rho(row: dict) -> str:
     return f"rho = {row['spearman']:.3f}{interval}"
 
 
+def _group_rho(row: dict) -> str:
+    name = html.escape(row["group"])
+    if row["spearman"] != row["spearman"]:
+        return f"{name} undefined ({row['n_configs']} configuration{'s' if row['n_configs'] != 1 else ''})"
+    if row["spearman_low"] != row["spearman_low"]:
+        return f"{name} rho = {row['spearman']:.3f} (no interval: {row['n_configs']} configurations)"
+    return f"{name} {_rho(row)} over {row['n_configs']} configurations ({_strength(row)})"
+
+
 def _rank_findings(trainset: str, rank: pl.DataFrame, test_errors: pl.Series | None) -> list[str]:
     items = []
     where = f"On <b>{html.escape(trainset)}</b>, "
     for (eval_set, ranked), rows in rank.group_by("eval_set", "ranked", maintain_order=True):
         pooled = rows.filter(pl.col("group") == ALL).row(0, named=True)
         groups = [r for r in rows.iter_rows(named=True) if r["group"] != ALL]
-        per_group = ("; by group: " + ", ".join(f"{html.escape(r['group'])} {_rho(r)} over {r['n_configs']} configurations ({_strength(r)})"
-                                                for r in groups)) if groups else ""
+        per_group = ("; by group: " + ", ".join(_group_rho(r) for r in groups)) if groups else ""
         note = pooled_note(rank, eval_set, ranked)
         note = f". Note: {html.escape(note)}" if note else ""
-        unit = f"{pooled['n_models']} models, {pooled['n_configs']} configurations; 95% {pooled['interval']} over {pooled['interval_unit']}"
+        unit = f"{pooled['n_models']} models, {pooled['n_configs']} configurations" + (
+            f"; 95% {pooled['interval']} over {pooled['interval_unit']}" if pooled["spearman_low"] == pooled["spearman_low"] else "")
         if ranked == TRAIN_MEMBERS:
             span = (f"; test errors span {test_errors.min() * 100:.2f}% to {test_errors.max() * 100:.2f}%" if test_errors is not None
                     and test_errors.len() else "")

@@ -132,6 +132,6 @@ def pooled_note(rank: pl.DataFrame, eval_set: str, ranked: str = TRAIN_MEMBERS, 
     hidden = parts.filter(pl.col("spearman") <= 0)["group"].to_list()
     if rho > 0 and hidden:
         return f"the pooled rho hides the {', '.join(hidden)} group{'s' if len(hidden) > 1 else ''}, ranked at rho <= 0"
-    if (parts["spearman"] < rho - margin).all():
+    if parts.height > 1 and (parts["spearman"] < rho - margin).all():
         return f"the pooled rho is carried by differences between groups: every group ranks its own models at rho below {rho - margin:.2f}"
     return None

@@ -171,7 +171,8 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
         assert f"synthetic minus standard {(rows['synthetic protocol'] - standard) * 100:+.2f} points" in html, eval_set
     calibration = pl.read_parquet(folder / "calibration.parquet")
     for point in calibration.filter(pl.col("chosen"), pl.col("group") == "all").iter_rows(named=True):
-        assert f"{point['uncalibrated_spearman']:.3f} uncalibrated, {point['spearman']:.3f} calibrated" in html
+        calibrated = "undefined" if np.isnan(point["spearman"]) else f"{point['spearman']:.3f}"
+        assert f"{point['uncalibrated_spearman']:.3f} uncalibrated, {calibrated} calibrated" in html
     for name in generators:
         metrics = pl.read_parquet(workdir / "results" / "quality" / trainset / name / "metrics.parquet")
         fid = metrics.filter(pl.col("class") == "all", pl.col("metric") == "fid")["value"][0]

@@ -631,6 +631,9 @@ def _calibration_findings(trainset: str, cal: pl.DataFrame) -> list[str]:
     items = []
     for point in cal.filter(pl.col("chosen"), pl.col("group") == ALL).iter_rows(named=True):
         if point["spearman"] != point["spearman"]:
+            items.append(f"<li>Calibrating <b>{html.escape(point['generator'])}</b> on {html.escape(trainset)} at its operating point "
+                         f"({point['calibration_models']} calibration models, lambda {point['ridge']:g}): rho "
+                         f"{point['uncalibrated_spearman']:.3f} uncalibrated, undefined calibrated (every model gets the same estimate).</li>")
             continue
         change = ("raises" if point["spearman"] > point["uncalibrated_spearman"] else "lowers" if point["spearman"] < point["uncalibrated_spearman"]
                   else "does not change")

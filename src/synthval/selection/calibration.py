@@ -106,14 +106,17 @@ def leave_one_out(correct: Correctness, real_error: dict[int, np.ndarray], class
 def choose_point(sweep: pl.DataFrame, point: str | dict) -> tuple[int, float]:
     """The operating point: fixed in the config (``{models, ridge}``, models capped at the calibration
     models there are), or ``auto``: the best leave-one-model-out rho, then the lower leave-one-out error,
-    then fewer calibration models and the stronger ridge. Reads no test error."""
+    then fewer calibration models and the stronger ridge, among the points with more than one calibration
+    model. Reads no test error."""
     sizes = sorted(sweep["calibration_models"].unique().to_list())
     if isinstance(point, dict):
         return min(point["models"], sizes[-1]), float(point["ridge"])
     if sweep["loo_spearman"].is_nan().all():  # too few calibration models to hold one out: all of them, the middle ridge
         ridges = sorted(sweep["ridge"].unique().to_list())
         return sizes[-1], float(ridges[len(ridges) // 2])
-    ranked = sweep.unique(["calibration_models", "ridge"]).sort(
+    # one calibration model gives every model the same estimate (the centred regression has nothing to fit)
+    candidates = sweep.filter(pl.col("calibration_models") > 1) if sizes[-1] > 1 else sweep
+    ranked = candidates.unique(["calibration_models", "ridge"]).sort(
         pl.col("loo_spearman").fill_nan(None).fill_null(-2.0), pl.col("loo_mae").fill_nan(None).fill_null(np.inf), "calibration_models", "ridge",
         descending=[True, False, False, True])
     best = ranked.row(0, named=True)

@@ -168,7 +168,7 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
     assert f"the standard protocol ({_pct(standard)}" in html
     for eval_set in ["augmented", *generators]:
         rows = {r["protocol"]: r["test_error"] for r in protocols.filter(pl.col("eval_set") == eval_set).iter_rows(named=True)}
-        assert f"synthetic minus standard {(rows['synthetic protocol'] - standard) * 100:+.2f} points" in html, eval_set
+        assert f"set minus standard {(rows['synthetic protocol'] - standard) * 100:+.2f} points" in html, eval_set
     calibration = pl.read_parquet(folder / "calibration.parquet")
     for point in calibration.filter(pl.col("chosen"), pl.col("group") == "all").iter_rows(named=True):
         calibrated = "undefined" if np.isnan(point["spearman"]) else f"{point['spearman']:.3f}"

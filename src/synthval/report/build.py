@@ -621,7 +621,7 @@ def _protocol_findings(trainset: str, protocols: pl.DataFrame) -> list[str]:
                                                      f"{r['high'] * 100:+.2f}]" for r in groups.iter_rows(named=True))) if groups.height else ""
         items.append(f"<li>On <b>{html.escape(trainset)}</b>, choosing with {_set_name(eval_set)} (HPS pick {html.escape(syn['chosen'])}, test "
                      f"error {syn['test_error'] * 100:.2f}%) {verdict} the standard protocol ({std['test_error'] * 100:.2f}%, configuration "
-                     f"{html.escape(std['chosen'])} chosen on val){oracle}: synthetic minus standard {diff['test_error'] * 100:+.2f} points "
+                     f"{html.escape(std['chosen'])} chosen on val){oracle}: set minus standard {diff['test_error'] * 100:+.2f} points "
                      f"[{diff['low'] * 100:+.2f}, {diff['high'] * 100:+.2f}] (range over configuration resamples, a sensitivity, not a "
                      f"confidence interval){per_group}. The sets chose; the test split only scored.</li>")
     return items

@@ -90,7 +90,7 @@ def leave_one_out(correct: Correctness, real_error: dict[int, np.ndarray], class
     val = sum(class_weights[c] / total * e for c, e in real_error.items())  # each calibration model's val error
     rng = np.random.default_rng(seed)
     predicted = []
-    for i, held in enumerate(models):
+    for held in models:
         rest = [m for m in models if m != held]
         estimates = []
         for chosen in _sample(rest, min(size, len(rest)), draws, rng):
@@ -143,7 +143,7 @@ def calibration_sweep(predictions: pl.DataFrame, members: pl.DataFrame, generato
     val = Correctness.from_predictions(predictions, "val", {m: epoch_of[m] for m in calibration_models})
     real_error = {c: 1 - a.mean(axis=1) for c, a in val.per_class.items()}  # per calibration model, val split
     class_weights = {c: float(a.shape[1]) for c, a in val.per_class.items()}  # the val split's class frequencies
-    calibrators = Correctness(calibration_models, {c: correct.rows(calibration_models)[c] for c in correct.per_class})
+    calibrators = Correctness(calibration_models, correct.rows(calibration_models))
     group_of = dict(last.select("model", "group").unique().iter_rows()) if "group" in last.columns else {}
     scopes = {"all": np.arange(len(evaluation_models))}
     named = sorted({group_of[m] for m in evaluation_models} - {"all"}) if group_of else []

@@ -640,10 +640,13 @@ def _calibration_findings(trainset: str, cal: pl.DataFrame) -> list[str]:
         groups = cal.filter(pl.col("chosen"), pl.col("group") != ALL, pl.col("generator") == point["generator"])
         per_group = ("; by group: " + ", ".join(f"{html.escape(r['group'])} {r['uncalibrated_spearman']:.3f} -> {r['spearman']:.3f}"
                                                 for r in groups.iter_rows(named=True))) if groups.height else ""
+        best_loo = cal.filter(pl.col("generator") == point["generator"])["loo_spearman"].fill_nan(None).max()
+        caveat = (f" No point of the sweep ranks held-out calibration models (best leave-one-out rho {best_loo:.3f}), so the calibration "
+                  "data do not support calibrating this set." if best_loo is not None and best_loo <= 0 else "")
         items.append(f"<li>Calibrating <b>{html.escape(point['generator'])}</b> on {html.escape(trainset)} at its operating point "
                      f"({point['calibration_models']} calibration models, lambda {point['ridge']:g}; chosen by {html.escape(point['chosen_by'])}) "
                      f"{change} rho against test error: {point['uncalibrated_spearman']:.3f} uncalibrated, {point['spearman']:.3f} calibrated "
-                     f"over {point['evaluation_models']} models{per_group}.</li>")
+                     f"over {point['evaluation_models']} models{per_group}.{caveat}</li>")
     return items
 
 
@@ -651,6 +654,9 @@ def _corollary_findings(trainset: str, cor: pl.DataFrame) -> list[str]:
     items = []
     for row in cor.iter_rows(named=True):
         if not row["pairs_above_tv"]:
+            items.append(f"<li>Corollary 3.3 on {html.escape(trainset)}, <b>{html.escape(row['generator'])}</b> (TV {row['tv']:.3f}): no pair "
+                         f"of models is further apart than TV on the synthetic set, so the corollary guarantees no order; "
+                         f"{row['preserved_below_tv'] * 100:.1f}% of the {row['pairs_below_tv']} pairs keep their order on test anyway.</li>")
             continue
         floor = f", estimator floor {row['tv_floor']:.3f}" if row.get("tv_floor") == row.get("tv_floor") and "tv_floor" in row else ""
         twice = (f"; {row['preserved_above_2tv'] * 100:.1f}% of the {row['pairs_above_2tv']} pairs above 2 TV" if row.get("pairs_above_2tv")

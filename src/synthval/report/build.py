@@ -630,13 +630,12 @@ def _protocol_findings(trainset: str, protocols: pl.DataFrame) -> list[str]:
 def _calibration_findings(trainset: str, cal: pl.DataFrame) -> list[str]:
     items = []
     for point in cal.filter(pl.col("chosen"), pl.col("group") == ALL).iter_rows(named=True):
-        if point["spearman"] != point["spearman"]:
-            items.append(f"<li>Calibrating <b>{html.escape(point['generator'])}</b> on {html.escape(trainset)} at its operating point "
-                         f"({point['calibration_models']} calibration models, lambda {point['ridge']:g}): rho "
-                         f"{point['uncalibrated_spearman']:.3f} uncalibrated, undefined calibrated (every model gets the same estimate).</li>")
-            continue
-        change = ("raises" if point["spearman"] > point["uncalibrated_spearman"] else "lowers" if point["spearman"] < point["uncalibrated_spearman"]
-                  else "does not change")
+        before, after = point["uncalibrated_spearman"], point["spearman"]
+        if after != after:  # one calibration model: every model gets the same estimate
+            change, calibrated = "leaves undefined", "undefined calibrated (every model gets the same estimate)"
+        else:
+            change = "raises" if after > before else "lowers" if after < before else "does not change"
+            calibrated = f"{after:.3f} calibrated over {point['evaluation_models']} models"
         groups = cal.filter(pl.col("chosen"), pl.col("group") != ALL, pl.col("generator") == point["generator"])
         per_group = ("; by group: " + ", ".join(f"{html.escape(r['group'])} {r['uncalibrated_spearman']:.3f} -> {r['spearman']:.3f}"
                                                 for r in groups.iter_rows(named=True))) if groups.height else ""
@@ -645,8 +644,7 @@ def _calibration_findings(trainset: str, cal: pl.DataFrame) -> list[str]:
                   "data do not support calibrating this set." if best_loo is not None and best_loo <= 0 else "")
         items.append(f"<li>Calibrating <b>{html.escape(point['generator'])}</b> on {html.escape(trainset)} at its operating point "
                      f"({point['calibration_models']} calibration models, lambda {point['ridge']:g}; chosen by {html.escape(point['chosen_by'])}) "
-                     f"{change} rho against test error: {point['uncalibrated_spearman']:.3f} uncalibrated, {point['spearman']:.3f} calibrated "
-                     f"over {point['evaluation_models']} models{per_group}.{caveat}</li>")
+                     f"{change} rho against test error: {before:.3f} uncalibrated, {calibrated}{per_group}.{caveat}</li>")
     return items
 
 

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
-from synthval.selection.ranking import last_epoch
+from synthval.selection.ranking import ALL, group_names, last_epoch, rank_statistic
 
 
 def fit_ridge(correct: np.ndarray, real_error: np.ndarray, lam: float) -> tuple[np.ndarray, float]:
@@ -99,8 +98,7 @@ def leave_one_out(correct: Correctness, real_error: dict[int, np.ndarray], class
             estimates.append(float(calibrated_error(correct.rows([held]), weights, class_weights)[0]))
         predicted.append(np.mean(estimates))
     predicted = np.array(predicted)
-    rho = float(stats.spearmanr(predicted, val)[0]) if np.std(predicted) > 0 and np.std(val) > 0 else float("nan")
-    return rho, float(np.abs(predicted - val).mean())
+    return rank_statistic(predicted, val), float(np.abs(predicted - val).mean())
 
 
 def choose_point(sweep: pl.DataFrame, point: str | dict) -> tuple[int, float]:
@@ -127,7 +125,8 @@ def calibration_sweep(predictions: pl.DataFrame, members: pl.DataFrame, generato
                       seed: int, point: str | dict = "auto") -> pl.DataFrame:
     """Seed 000 Table 3/4: Spearman's rho between calibrated synthetic errors and test errors of the
     evaluation models (trained on the whole train split) for each number of calibration models and
-    ridge strength, ``draws`` random draws each, pooled (group ``all``) and per group of ``members``.
+    ridge strength, ``draws`` random draws each, pooled (group ``all``) and per group of ``members``
+    (the errors table with its members, :func:`synthval.selection.ranking.with_members`).
     Calibration models are the members trained on the fit sub-split; their real per-class errors come
     from the val split (never the test split, which only scores the result). Every point also carries
     its leave-one-model-out score on the calibration models (:func:`leave_one_out`), and the operating
@@ -135,8 +134,9 @@ def calibration_sweep(predictions: pl.DataFrame, members: pl.DataFrame, generato
     Empty when the zoo has no fit members."""
     last = last_epoch(members)
     epoch_of = dict(last.select("model", "epoch").unique().iter_rows())
+    evaluated = last.filter(pl.col("split") == "train")  # the members the calibrated errors rank
     calibration_models = sorted(last.filter(pl.col("split") == "fit")["model"].unique().to_list())
-    evaluation_models = sorted(last.filter(pl.col("split") == "train")["model"].unique().to_list())
+    evaluation_models = sorted(evaluated["model"].unique().to_list())
     if not calibration_models or len(evaluation_models) < 3:
         return pl.DataFrame()
     correct = Correctness.from_predictions(predictions, generator, epoch_of)
@@ -144,22 +144,16 @@ def calibration_sweep(predictions: pl.DataFrame, members: pl.DataFrame, generato
     real_error = {c: 1 - a.mean(axis=1) for c, a in val.per_class.items()}  # per calibration model, val split
     class_weights = {c: float(a.shape[1]) for c, a in val.per_class.items()}  # the val split's class frequencies
     calibrators = Correctness(calibration_models, correct.rows(calibration_models))
-    group_of = dict(last.select("model", "group").unique().iter_rows()) if "group" in last.columns else {}
-    scopes = {"all": np.arange(len(evaluation_models))}
-    named = sorted({group_of[m] for m in evaluation_models} - {"all"}) if group_of else []
-    if len(named) > 1:
-        scopes |= {g: np.array([i for i, m in enumerate(evaluation_models) if group_of[m] == g]) for g in named}
-    test = last.filter(pl.col("eval_set") == "test", pl.col("split") == "train")
-    test_error = dict(test.select("model", "error").iter_rows())
+    group_of = dict(evaluated.select("model", "group").unique().iter_rows())
+    scopes = {g: np.array([i for i, m in enumerate(evaluation_models) if g in (ALL, group_of[m])]) for g in group_names(evaluated)}
+    test_error = dict(evaluated.filter(pl.col("eval_set") == "test").select("model", "error").iter_rows())
     target = np.array([test_error[m] for m in evaluation_models])
-    synthetic = last.filter(pl.col("eval_set") == generator, pl.col("split") == "train")
-    synthetic_error = dict(synthetic.select("model", "error").iter_rows())
+    synthetic_error = dict(evaluated.filter(pl.col("eval_set") == generator).select("model", "error").iter_rows())
     uncalibrated = np.array([synthetic_error[m] for m in evaluation_models])
     evaluation = correct.rows(evaluation_models)
 
     def rho(estimate: np.ndarray, index: np.ndarray) -> float:
-        a, b = estimate[index], target[index]
-        return float(stats.spearmanr(a, b)[0]) if len(index) >= 3 and np.std(a) > 0 and np.std(b) > 0 else float("nan")
+        return rank_statistic(estimate[index], target[index])
 
     rng = np.random.default_rng(seed)
     rows = []

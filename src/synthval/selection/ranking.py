@@ -63,22 +63,21 @@ def in_group(table: pl.DataFrame, group: str) -> pl.DataFrame:
     return table if group == ALL else table.filter(pl.col("group") == group)
 
 
+def rank_statistic(a: np.ndarray, b: np.ndarray, kind: str = "spearman") -> float:
+    """Spearman's rho (or Kendall's tau, ``kind="kendall"``) of ``a`` against ``b``; NaN where it is
+    undefined: fewer than 3 points, or either side constant."""
+    if len(a) < 3 or np.std(a) == 0 or np.std(b) == 0:
+        return float("nan")
+    return float((stats.spearmanr if kind == "spearman" else stats.kendalltau)(a, b)[0])
+
+
 def correlation_row(x: np.ndarray, y: np.ndarray, clusters: np.ndarray, repeats: int, seed: int) -> dict[str, float | str]:
     """Spearman's rho and Kendall's tau of ``x`` against ``y`` with BCa intervals over ``clusters``."""
     constant = len(x) < 3 or np.std(x) == 0 or np.std(y) == 0
     rho, p_rho = (float("nan"), float("nan")) if constant else map(float, stats.spearmanr(x, y))
     tau, p_tau = (float("nan"), float("nan")) if constant else map(float, stats.kendalltau(x, y))
-
-    def statistic(kind):
-        def run(rows: np.ndarray) -> float:
-            a, b = x[rows], y[rows]
-            if np.std(a) == 0 or np.std(b) == 0:
-                return float("nan")
-            return float((stats.spearmanr if kind == "spearman" else stats.kendalltau)(a, b)[0])
-        return run
-
-    rho_ci = cluster_bootstrap(statistic("spearman"), clusters, 0 if constant else repeats, seed)
-    tau_ci = cluster_bootstrap(statistic("kendall"), clusters, 0 if constant else repeats, seed)
+    rho_ci = cluster_bootstrap(lambda rows: rank_statistic(x[rows], y[rows]), clusters, 0 if constant else repeats, seed)
+    tau_ci = cluster_bootstrap(lambda rows: rank_statistic(x[rows], y[rows], "kendall"), clusters, 0 if constant else repeats, seed)
     return {"spearman": rho, "spearman_p": p_rho, "kendall": tau, "kendall_p": p_tau, "spearman_low": rho_ci.low,
             "spearman_high": rho_ci.high, "kendall_low": tau_ci.low, "kendall_high": tau_ci.high, "interval": rho_ci.method,
             "interval_unit": rho_ci.unit}

@@ -49,7 +49,8 @@ def main() -> None:
                 fit(model, images, labels, s, Path(tmp) / str(s.seed))
         separate = time.perf_counter() - t0
         t0 = time.perf_counter()
-        fit_batched(batched, images, labels, settings)
+        with tempfile.TemporaryDirectory() as tmp:
+            fit_batched(batched, images, labels, settings, tmp)
         if device().type == "cuda":
             torch.cuda.synchronize()
         together = time.perf_counter() - t0

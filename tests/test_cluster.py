@@ -81,12 +81,12 @@ def _running_job(rule, workflow, timeout=300):
 
 def test_a_cancelled_job_is_rerun_to_completion(tmp_path):
     config = yaml.safe_load(CLUSTER.read_text())
-    config["zoo"]["epochs"] = 300  # a training job long enough (about 12 s here) to be cancelled while it trains
+    config["zoo"]["epochs"] = 300  # a training job long enough (tens of seconds here) to be cancelled while it trains
     config["zoo"]["save_epochs"] = [300]
     path = tmp_path / "long.yaml"
     path.write_text(yaml.safe_dump(config))
     target = "results/classifiers/train300/mlp-base-s0/epoch-300.safetensors"
-    state = tmp_path / "run" / "results" / "resume" / "classifiers" / "train300" / "mlp-base-s0" / "state.safetensors"
+    state = tmp_path / "run" / "results" / "resume" / "classifiers" / "train300" / "mlp-base" / "train" / "state.safetensors"
     (tmp_path / "run").mkdir()
     workflow = subprocess.Popen(slurm_command(tmp_path / "run", path, target, "--retries", "0"), cwd=ROOT, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -104,7 +104,7 @@ def test_a_cancelled_job_is_rerun_to_completion(tmp_path):
     assert workflow.returncode != 0, out[-3000:]  # the cancelled job failed the workflow ...
     assert not (tmp_path / "run" / target).exists()
     run_slurm(tmp_path / "run", target, config=path)  # ... and a rerun completes it
-    log = (tmp_path / "run" / "results" / "logs" / "train_classifier" / "train300" / "mlp-base-s0.log").read_text()
+    log = (tmp_path / "run" / "results" / "logs" / "train_classifier" / "train300" / "mlp-base.log").read_text()
     assert "resumed after epoch" in log, log[-2000:]
     # the same weights as an uninterrupted local run (resumed from the last finished epoch, if any)
     snakemake(tmp_path / "local", target, config=path)

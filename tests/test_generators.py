@@ -19,7 +19,7 @@ from synthval.generators import (
     train_generator,
 )
 from synthval.generators.synthesis import shard_labels
-from synthval.metrics import frechet_distance, gaussian_stats
+from synthval.metrics.frechet import frechet_distance, gaussian_stats
 
 # Tiny but complete settings of every trainable family (8x8 grey images, 4 classes).
 FAMILIES = {

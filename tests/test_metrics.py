@@ -7,7 +7,9 @@ import torch
 from safetensors.torch import save_file
 from scipy.spatial.distance import cdist
 
-from synthval.metrics import frechet_distance, gaussian_stats, kid, manifold_metrics, mmd_rbf
+from synthval.metrics.frechet import frechet_distance, gaussian_stats
+from synthval.metrics.kernel import kid, mmd_rbf
+from synthval.metrics.neighbours import manifold_metrics
 from synthval.metrics.arc import arc
 from synthval.metrics.extractors import build_extractor
 from synthval.metrics.prd import prd, prd_curve

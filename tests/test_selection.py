@@ -2,7 +2,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from synthval.evaluation import prediction_table
+from synthval.evaluation.predict import prediction_table
 from synthval.data.images import ImageSet
 from synthval.selection import model_errors, rank_correlation
 

@@ -20,7 +20,7 @@ from synthval.classifiers.guidance import (
 )
 from synthval.classifiers.trainer import batch_split
 from synthval.config import ConfigError, validate_config
-from synthval.evaluation import predict_with_loss
+from synthval.evaluation.predict import predict_with_loss
 from synthval.evaluation.study import accuracy_table, content_gap_table, method_summary, scaling_table
 from synthval.recipes import Run, pool_scale, runs
 

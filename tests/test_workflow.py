@@ -49,7 +49,7 @@ def test_dry_run_plans_every_stage(tmp_path):
     jobs = dry_run_jobs(tmp_path)
     assert jobs == {"prepare_data": 1, "train_reference": 1, "train_generator": 3, "train_class_generator": 10, "assemble_class_generators": 1,
                     "synthesize_shard": 12, "index_synthetic": 4, "plot_samples": 4, "convert_webdataset": 12, "index_webdataset": 4,
-                    "augment_split": 2, "train_classifier": 12, "predict": 12, "rank_models": 1, "features": 5, "quality": 4, "select_models": 1, "plot_results": 1,
+                    "augment_split": 2, "train_classifier": 3, "predict": 3, "rank_models": 1, "features": 5, "quality": 4, "select_models": 1, "plot_results": 1,
                     "render_report": 1, "synthesize_train_shard": 2, "index_train_pool": 2, "train_recipe": 16, "summarize_training": 1, "all": 1}
 
 
@@ -59,7 +59,8 @@ def test_variants_of_other_lengths_train_in_their_own_rule(tmp_path):
     path = tmp_path / "variants.yaml"
     path.write_text(yaml.safe_dump(config))
     jobs = dry_run_jobs_for(tmp_path, path)
-    assert jobs["train_classifier"] == jobs["train_classifier_1ep"] == jobs["train_classifier_3ep"] == 12 and jobs["predict"] == 36
+    # one job per configuration (architecture x variant) trains all its seeds on both splits
+    assert jobs["train_classifier"] == jobs["train_classifier_1ep"] == jobs["train_classifier_3ep"] == 3 and jobs["predict"] == 9
     out = snakemake(tmp_path, "-n", "results/classifiers/train300/mlp-long-s0/epoch-003.safetensors", config=path).stdout
     assert "rule train_classifier_3ep:" in out
 
@@ -168,8 +169,9 @@ def test_fit_members_train_on_fit_and_are_validated_on_val(run):
     fit_keys = set(read_image_set(run / "results" / "data" / "train300" / "fit" / "manifest.json").keys)
     assert len(augmented) == 225 and {k.removesuffix("-aug0") for k in augmented.keys} == fit_keys
     assert fit.filter(pl.col("eval_set") == "augmented", pl.col("epoch") == 2).height == 225
-    log = (run / "results" / "logs" / "train_classifier" / "train300" / "resnet8-base-s1-fit.log").read_text()
-    assert "on 225 images of results/data/train300/fit/manifest.json" in log
+    log = (run / "results" / "logs" / "train_classifier" / "train300" / "resnet8-base.log").read_text()
+    assert "training resnet8-base-s0-fit, resnet8-base-s1-fit (" in log and "on 225 images of results/data/train300/fit/manifest.json" in log
+    assert "training resnet8-base-s0, resnet8-base-s1 (" in log and "on 300 images of results/data/train300/train/manifest.json" in log
     errors = pl.read_parquet(run / "results" / "selection" / "train300" / "errors.parquet")
     # the fit members are ranked only by val (the real baseline); the selection sets rank the train members
     rank = pl.read_parquet(run / "results" / "selection" / "train300" / "rank_correlation.parquet").filter(pl.col("group") == "all")
@@ -278,7 +280,7 @@ def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):
     for shard in shards:
         shard.unlink()
     assert dry_run_jobs(run) == {"synthesize_shard": 1, "index_synthetic": 1, "plot_samples": 1, "convert_webdataset": 1, "index_webdataset": 1,
-                                 "predict": 12, "rank_models": 1, "features": 1, "quality": 1, "select_models": 1, "plot_results": 1, "render_report": 1,
+                                 "predict": 3, "rank_models": 1, "features": 1, "quality": 1, "select_models": 1, "plot_results": 1, "render_report": 1,
                                  "all": 1}
     snakemake(run)
     assert [hashlib.sha256(s.read_bytes()).hexdigest() for s in shards] == before  # same seed, same bytes
@@ -291,7 +293,24 @@ def test_growing_the_zoo_trains_only_the_new_members(run, tmp_path):
     config["zoo"]["seeds"].append(2)
     bigger.write_text(yaml.safe_dump(config))
     jobs = dry_run_jobs_for(run, bigger)
-    assert jobs == {"train_classifier": 6, "predict": 6, "rank_models": 1, "select_models": 1, "plot_results": 1, "render_report": 1, "all": 1}  # 3 architectures x 2 splits
+    # one training and one prediction job per configuration (3 architectures), nothing upstream
+    assert jobs == {"train_classifier": 3, "predict": 3, "rank_models": 1, "select_models": 1, "plot_results": 1, "render_report": 1, "all": 1}
+    # the configuration's job keeps the members it has (same bytes) and trains the new seed only, on
+    # each split; a member whose files are deleted is retrained, to float tolerance of what it was
+    grown = tmp_path / "grown"
+    shutil.copytree(run, grown, symlinks=True)
+    members = grown / "results" / "classifiers" / "train300"
+    kept = {m: hashlib.sha256((members / m / "epoch-002.safetensors").read_bytes()).hexdigest() for m in ("mlp-base-s0", "mlp-base-s1-fit")}
+    before, _ = load_tensors(members / "mlp-base-s1" / "epoch-002.safetensors")
+    shutil.rmtree(members / "mlp-base-s1")
+    snakemake(grown, "results/classifiers/train300/mlp-base-s2/epoch-002.safetensors", config=bigger)
+    log = (grown / "results" / "logs" / "train_classifier" / "train300" / "mlp-base.log").read_text()
+    assert "kept mlp-base-s0:" in log and "kept mlp-base-s0-fit, mlp-base-s1-fit:" in log, log
+    assert "training mlp-base-s1, mlp-base-s2 (" in log and "training mlp-base-s2-fit (" in log, log
+    assert {m: hashlib.sha256((members / m / "epoch-002.safetensors").read_bytes()).hexdigest() for m in kept} == kept
+    after, _ = load_tensors(members / "mlp-base-s1" / "epoch-002.safetensors")
+    for name, tensor in before.items():
+        torch.testing.assert_close(after[name], tensor, rtol=1e-5, atol=1e-6, msg=name)
 
 
 def test_snakemake_report_zip(run):
@@ -332,8 +351,8 @@ def test_snakefmt_is_clean():
 
 def test_paper_scale_config_plans_without_data(tmp_path):
     jobs = dry_run_jobs_for(tmp_path, ROOT / "config" / "cifar10.yaml")
-    members = 3 * (17 + 64) * (10 + 3)  # training sets x (standard + randomly wired architectures) x (train seeds + fit seeds)
-    assert jobs["train_classifier"] == members and jobs["predict"] == members
+    configurations = 3 * (17 + 64)  # training sets x (standard + randomly wired architectures), each 10 train + 3 fit seeds
+    assert jobs["train_classifier"] == configurations and jobs["predict"] == configurations
     assert jobs["train_generator"] == 3 * 3 and jobs["train_class_generator"] == 3 * 10 and jobs["synthesize_shard"] == 3 * 4 * 50
 
 

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
+
+#: Thread pools of the numerical libraries a job may load, pinned before any of them starts.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "POLARS_MAX_THREADS")
 
 
 def setup(threads: int, seed: int | None = None, log_file: str | None = None) -> logging.Logger:
-    """Pin torch to ``threads`` (a job uses what its rule declares), make CPU maths deterministic,
-    and send log lines to ``log_file`` and stderr."""
-    torch.set_num_threads(max(1, int(threads)))
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    if seed is not None:
-        torch.manual_seed(seed)
+    """Pin the job to ``threads`` (a job uses what its rule declares), make torch's CPU maths
+    deterministic, and send log lines to ``log_file`` and stderr.
+
+    Torch is configured only when the job has imported it: the jobs that never touch a tensor
+    (indexing, selection, figures, the report) start without paying for its import."""
+    threads = max(1, int(threads))
+    for variable in THREAD_VARIABLES:
+        os.environ.setdefault(variable, str(threads))
+    if (torch := sys.modules.get("torch")) is not None:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        if seed is not None:
+            torch.manual_seed(seed)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         handlers.append(logging.FileHandler(log_file, mode="w"))
@@ -24,6 +37,8 @@ def setup(threads: int, seed: int | None = None, log_file: str | None = None) ->
 
 
 def device() -> torch.device:
+    import torch
+
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from synthval.seeding import derive_seed
 
-MODEL_PATTERN = r"[A-Za-z0-9_]+-[A-Za-z0-9]+-s[0-9]+(?:-fit)?"
+CONFIGURATION_PATTERN = r"[A-Za-z0-9_]+-[A-Za-z0-9]+"
+MODEL_PATTERN = CONFIGURATION_PATTERN + r"-s[0-9]+(?:-fit)?"
 _MODEL = re.compile(r"(?P<arch>[A-Za-z0-9_]+)-(?P<variant>[A-Za-z0-9]+)-s(?P<seed>[0-9]+)(?P<fit>-fit)?")
 _RWNN = re.compile(r"rwnn(?P<index>[0-9]+)")
 #: Trainer settings an architecture's own settings or a variant may override.
@@ -31,7 +32,17 @@ class Member:
 
     @property
     def name(self) -> str:
-        return f"{self.arch}-{self.variant}-s{self.seed}" + ("-fit" if self.split == "fit" else "")
+        return self.configuration + self.suffix
+
+    @property
+    def configuration(self) -> str:
+        """``<arch>-<variant>``: what the member's seeds share (one training job trains them all)."""
+        return f"{self.arch}-{self.variant}"
+
+    @property
+    def suffix(self) -> str:
+        """What tells the member apart within its configuration: ``-s<seed>``, plus ``-fit``."""
+        return f"-s{self.seed}" + ("-fit" if self.split == "fit" else "")
 
     @property
     def family(self) -> str:
@@ -57,6 +68,18 @@ def members(zoo: dict) -> list[Member]:
     the seeds of the fit sub-split's members)."""
     seeds = {"train": zoo["seeds"], "fit": zoo.get("fit_seeds") or zoo["seeds"]}
     return [Member(a, v, s, split) for split in zoo["train_splits"] for a in architectures(zoo) for v in zoo["variants"] for s in seeds[split]]
+
+
+def configurations(zoo: dict) -> list[str]:
+    """Every ``<arch>-<variant>``, in the order of :func:`members`."""
+    return [f"{a}-{v}" for a in architectures(zoo) for v in zoo["variants"]]
+
+
+def seed_suffixes(zoo: dict) -> list[str]:
+    """The member suffixes every configuration has (its seeds on each training split), in the order of
+    :func:`members`: a configuration's members are its name plus each of these."""
+    first = architectures(zoo)[0], next(iter(zoo["variants"]))
+    return [m.suffix for m in members(zoo) if (m.arch, m.variant) == first]
 
 
 def member_seed(global_seed: int, trainset: str, member: Member) -> int:

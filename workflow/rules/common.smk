@@ -11,6 +11,7 @@ from synthval.recipes import pool_scale, run_seed, runs, study_generators
 from synthval.report import leaves
 from synthval.seeding import derive_seed
 from synthval.zoo import (
+    CONFIGURATION_PATTERN,
     MODEL_PATTERN,
     epoch_groups,
     groups,
@@ -20,6 +21,7 @@ from synthval.zoo import (
     parse_model,
     reference_seed,
     save_epochs,
+    seed_suffixes,
     train_settings,
 )
 
@@ -36,6 +38,8 @@ CLASSES = [f"{c:03d}" for c in range(num_classes(config) or 0)]
 # every zoo member, and those trained on the whole train split (the ones synthetic data must rank)
 ALL_MODELS = [m.name for m in members(config["zoo"])]
 MODELS = [m for m in ALL_MODELS if parse_model(m).split == "train"]
+# what tells a configuration's members apart (-s<seed>, -s<seed>-fit): one job trains them all
+SUFFIXES = seed_suffixes(config["zoo"])
 SHARDS = [f"{i:05d}" for i in range(config["synthesis"]["shards"])]
 SELECTION_TABLES = ["protocols", "calibration", "corollary"]
 # the augmented training split as a validation set (Li et al. 2020), an eval set beside the synthetic ones
@@ -67,6 +71,7 @@ wildcard_constraints:
     trainset="|".join(TRAINSETS),
     generator="|".join(GENERATORS),
     model=MODEL_PATTERN,
+    configuration=CONFIGURATION_PATTERN,
     shard=r"[0-9]{5}",
     split="|".join(SPLITS),
     cls=r"[0-9]{3}",
@@ -161,7 +166,7 @@ def classifier_history(trainset, model):
 
 
 def classifier_workdir(wildcards):
-    return path("resume", "classifiers", wildcards.trainset, wildcards.model)
+    return path("resume", "classifiers", wildcards.trainset, wildcards.configuration)
 
 
 def features_file(trainset, dataset):
@@ -353,19 +358,32 @@ def shard_index(wildcards):
     return int(wildcards.shard)
 
 
-def model_spec(wildcards):
-    """Architecture, its keywords and training settings of one member (only what it depends on)."""
-    return member_spec(config["zoo"], parse_model(wildcards.model), config["seed"])
+def configuration_members(wildcards):
+    """Name, training split and seed of each member of a configuration, in the order of its outputs."""
+    members = [parse_model(wildcards.configuration + s) for s in SUFFIXES]
+    return [
+        {
+            "name": m.name,
+            "split": m.split,
+            "seed": member_seed(config["seed"], wildcards.trainset, m),
+        }
+        for m in members
+    ]
 
 
-def model_seed(wildcards):
-    return member_seed(config["seed"], wildcards.trainset, parse_model(wildcards.model))
+def configuration_spec(wildcards):
+    """Architecture, its keywords and training settings of a configuration's members (only what they
+    depend on: the same for each seed and split)."""
+    member = parse_model(wildcards.configuration + SUFFIXES[0])
+    return member_spec(config["zoo"], member, config["seed"])
 
 
-def get_reference_seed(wildcards):
-    return reference_seed(
+def reference_members(wildcards):
+    """The reference classifier, as train_classifier.py takes members."""
+    seed = reference_seed(
         config["seed"], wildcards.trainset, config["reference"]["seed"]
     )
+    return [{"name": "reference", "split": "train", "seed": seed}]
 
 
 def get_run_seed(wildcards):
@@ -377,9 +395,12 @@ def get_groups(wildcards):
     return groups(config["zoo"])
 
 
-def model_split(wildcards):
-    """The real split a member trains on: train, or the standard protocol's fit sub-split."""
-    return data_manifest(wildcards.trainset, parse_model(wildcards.model).split)
+def configuration_splits(wildcards):
+    """The real splits a configuration's members train on: train, and the standard protocol's fit."""
+    return {
+        split: data_manifest(wildcards.trainset, split)
+        for split in config["zoo"]["train_splits"]
+    }
 
 
 def epoch_tags(model):
@@ -397,31 +418,50 @@ def training_rule_name(tags):
     )
 
 
-def member_pattern(variants):
-    """The member-name regex restricted to ``variants``."""
-    return MODEL_PATTERN.replace("-[A-Za-z0-9]+-", f"-(?:{one_of(variants)})-", 1)
+def configuration_pattern(variants):
+    """The configuration-name regex restricted to ``variants``."""
+    return CONFIGURATION_PATTERN.replace("-[A-Za-z0-9]+", f"-(?:{one_of(variants)})", 1)
 
 
-def weights_of(wildcards):
+def configuration_weights(wildcards):
     return [
-        classifier_weights(wildcards.trainset, wildcards.model, e)
-        for e in epoch_tags(wildcards.model)
+        classifier_weights(wildcards.trainset, wildcards.configuration + s, e)
+        for s in SUFFIXES
+        for e in epoch_tags(wildcards.configuration + s)
     ]
 
 
-def eval_sets(wildcards):
-    """Evaluation sets of a model: the real test split and every synthetic set of its training set,
-    the val split for members trained on fit (the standard protocol's validation set), and augmented
-    copies of the split the model was trained on.
-    """
-    split = parse_model(wildcards.model).split
-    sets = {"test": data_manifest(wildcards.trainset, "test")}
-    if split == "fit":
-        sets["val"] = data_manifest(wildcards.trainset, "val")
-    if AUGMENTED:
-        sets["augmented"] = augmented_manifest(wildcards.trainset, split)
-    sets.update({g: synthetic_manifest(wildcards.trainset, g) for g in GENERATORS})
+def member_eval_sets(wildcards):
+    """Member -> {evaluation set: predict's input holding it}: the real test split and every synthetic
+    set of its training set, the val split for members trained on fit (the standard protocol's
+    validation set), and augmented copies of the split the member was trained on."""
+    sets = {}
+    for s in SUFFIXES:
+        split = parse_model(wildcards.configuration + s).split
+        names = {"test": "test", **({"val": "val"} if split == "fit" else {})}
+        if AUGMENTED:
+            names["augmented"] = f"augmented_{split}"
+        sets[wildcards.configuration + s] = names | {g: g for g in GENERATORS}
     return sets
+
+
+def configuration_eval_sets(wildcards):
+    """Every evaluation set of a configuration's members, by predict's input name."""
+    inputs = {}
+    for names in member_eval_sets(wildcards).values():
+        inputs |= {
+            key: eval_set_manifest(wildcards.trainset, key) for key in names.values()
+        }
+    return inputs
+
+
+def eval_set_manifest(trainset, key):
+    """The manifest behind one of predict's inputs (see member_eval_sets)."""
+    if key in ("test", "val"):
+        return data_manifest(trainset, key)
+    if key.startswith("augmented_"):
+        return augmented_manifest(trainset, key.removeprefix("augmented_"))
+    return synthetic_manifest(trainset, key)
 
 
 def feature_inputs(wildcards):

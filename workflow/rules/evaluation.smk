@@ -1,13 +1,16 @@
+# One job predicts every member of one configuration: its saved epochs on each of its evaluation sets.
 rule predict:
     input:
-        unpack(eval_sets),
-        weights=weights_of,
+        unpack(configuration_eval_sets),
+        weights=configuration_weights,
     output:
-        table=predictions("{trainset}", "{model}"),
+        tables=expand(
+            predictions("{{trainset}}", "{{configuration}}{suffix}"), suffix=SUFFIXES
+        ),
     log:
-        log_path("predict", "{trainset}", "{model}"),
+        log_path("predict", "{trainset}", "{configuration}"),
     benchmark:
-        bench_path("predict", "{trainset}", "{model}")
+        bench_path("predict", "{trainset}", "{configuration}")
     conda:
         "../../envs/synthval.yaml"
     threads: 1
@@ -16,6 +19,6 @@ rule predict:
         runtime=grow_with_attempt(30),
     params:
         code=code("predict.py"),
-        model_id="{model}",
+        sets=member_eval_sets,
     script:
         "../scripts/predict.py"

@@ -3,7 +3,7 @@ rule train_reference:
         train=train_split,
     output:
         weights=[reference_weights("{trainset}")],
-        history=reference_history("{trainset}"),
+        histories=[reference_history("{trainset}")],
     log:
         log_path("train_reference", "{trainset}"),
     benchmark:
@@ -18,9 +18,8 @@ rule train_reference:
         gpu=config["gpus"],
     params:
         code=code("train_classifier.py"),
-        name="reference",
+        members=reference_members,
         spec=reference_spec,
-        seed=get_reference_seed,
         save_epochs=[config["reference"]["epochs"]],
         workdir=reference_workdir,
     script:

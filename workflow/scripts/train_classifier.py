@@ -1,29 +1,81 @@
-"""train_classifier (and train_reference): train one classifier on a real split (train, or the standard
-protocol's fit sub-split), keep its weights at the configured epochs and its per-epoch history."""
+"""train_classifier (and train_reference): train the members of one zoo configuration (its seeds on the
+train split and on the standard protocol's fit sub-split; the reference classifier is a configuration
+of one), the members of each split batched on one device, keeping their weights at the configured
+epochs and their per-epoch histories.
 
+A member whose outputs exist and carry this job's training key (the same code, settings, seed and
+split data) is kept as it is; the zoo's outputs are flagged ``update``, so Snakemake leaves them in
+place. Adding a seed to the config thus trains the new member only, and deleting a member's files
+retrains that member only.
+"""
+
+import hashlib
+import json
 import shutil
+from pathlib import Path
 
 import polars as pl
 
 from synthval.classifiers import TrainSettings, create_classifier, fit
+from synthval.classifiers.batched import fit_batched
 from synthval.data import read_image_set
-from synthval.io import atomic_path, read_json
+from synthval.io import IntegrityError, atomic_path, read_json, read_metadata
 from synthval.runtime import setup
 
 p = snakemake.params
-log = setup(snakemake.threads, seed=p.seed, log_file=snakemake.log[0])
-spec = p.spec
-manifest = read_json(snakemake.input.train)
-train = read_image_set(snakemake.input.train)
-h, w, c = train.images.shape[1:]
-model = create_classifier(spec["arch"], manifest["num_classes"], c, h, seed=p.seed, **spec["hparams"])
-settings = TrainSettings(**spec["train"], save_epochs=p.save_epochs, seed=p.seed, extra={"split": snakemake.input.train, "name": p.name})
-log.info("training %s (%s %s, seed %d) on %d images of %s for %d epochs", p.name, spec["arch"], spec["hparams"], p.seed, len(train),
-         snakemake.input.train, settings.epochs)
-history, snapshots = fit(model, train.images, train.labels, settings, p.workdir)
-for epoch, out in zip(p.save_epochs, snakemake.output.weights, strict=True):
-    with atomic_path(out) as tmp:
-        shutil.copyfile(snapshots[epoch], tmp)
-with atomic_path(snakemake.output.history) as tmp:
-    pl.DataFrame(history).with_columns(model=pl.lit(p.name)).write_parquet(tmp)
-shutil.rmtree(p.workdir)  # outputs are complete: the resume state has served its purpose
+log = setup(snakemake.threads, log_file=snakemake.log[0])
+spec, save_epochs, workdir = p.spec, p.save_epochs, Path(p.workdir)
+weights, histories = list(snakemake.output.weights), list(snakemake.output.histories)
+per = len(save_epochs)
+outputs = {m["name"]: (weights[i * per : (i + 1) * per], histories[i]) for i, m in enumerate(p.members)}
+assert len(weights) == per * len(p.members) and len(histories) == len(p.members), "outputs and members disagree"
+data_digest = {split: hashlib.sha256(Path(getattr(snakemake.input, split)).read_bytes()).hexdigest() for split in {m["split"] for m in p.members}}
+
+
+def training_key(member: dict) -> str:
+    """What a member's weights depend on: code, settings, its seed and its split's data."""
+    what = {"code": p.code, "spec": spec, "save_epochs": save_epochs, "seed": member["seed"], "split": member["split"],
+            "data": data_digest[member["split"]]}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
+def is_current(member: dict, key: str) -> bool:
+    files, history = outputs[member["name"]]
+    if not all(Path(f).is_file() for f in [*files, history]):
+        return False
+    try:
+        return all(read_metadata(f).get("train", {}).get("key") == key for f in files)
+    except IntegrityError:
+        return False
+
+
+for split in dict.fromkeys(m["split"] for m in p.members):
+    group = [m for m in p.members if m["split"] == split]
+    keys = {m["name"]: training_key(m) for m in group}
+    todo = [m for m in group if not is_current(m, keys[m["name"]])]
+    if kept := [m["name"] for m in group if m not in todo]:
+        log.info("kept %s: their outputs carry this job's training key (delete a member's files to retrain it)", ", ".join(kept))
+    if not todo:
+        continue
+    manifest = getattr(snakemake.input, split)
+    train = read_image_set(manifest)
+    num_classes = read_json(manifest)["num_classes"]
+    h, w, c = train.images.shape[1:]
+    models = [create_classifier(spec["arch"], num_classes, c, h, seed=m["seed"], **spec["hparams"]) for m in todo]
+    settings = [TrainSettings(**spec["train"], save_epochs=save_epochs, seed=m["seed"], extra={"split": manifest, "name": m["name"], "key": keys[m["name"]]})
+                for m in todo]
+    log.info("training %s (%s %s, seeds %s) on %d images of %s for %d epochs%s", ", ".join(m["name"] for m in todo), spec["arch"], spec["hparams"],
+             [m["seed"] for m in todo], len(train), manifest, settings[0].epochs, f", {len(todo)} batched on one device" if len(todo) > 1 else "")
+    if len(todo) == 1:
+        history, snapshots = fit(models[0], train.images, train.labels, settings[0], workdir / todo[0]["name"])
+        results = [(history, snapshots)]
+    else:
+        results = list(zip(*fit_batched(models, train.images, train.labels, settings, workdir / split), strict=True))
+    for member, (history, snapshots) in zip(todo, results, strict=True):
+        files, history_file = outputs[member["name"]]
+        for epoch, out in zip(save_epochs, files, strict=True):
+            with atomic_path(out) as tmp:
+                shutil.copyfile(snapshots[epoch], tmp)
+        with atomic_path(history_file) as tmp:
+            pl.DataFrame(history).with_columns(model=pl.lit(member["name"])).write_parquet(tmp)
+shutil.rmtree(workdir, ignore_errors=True)  # outputs are complete: the resume state has served its purpose

@@ -8,7 +8,7 @@ from synthval.data import read_image_set
 from synthval.generators import create_generator, save_generator, split_settings, train_generator
 from synthval.io import read_json
 from synthval.seeding import derive_seed
-from synthval.metrics import FIDScore
+from synthval.metrics.frechet import FIDScore
 from synthval.runtime import device, setup
 
 p = snakemake.params

@@ -11,7 +11,7 @@ import polars as pl
 
 from synthval.classifiers import Guidance, TrainSettings, create_classifier, fit, load_classifier, state_digest
 from synthval.data import read_image_set
-from synthval.evaluation import predict_under_attack, predict_with_loss
+from synthval.evaluation.predict import predict_under_attack, predict_with_loss
 from synthval.io import atomic_path, read_json
 from synthval.recipes import Run
 from synthval.runtime import device, setup

@@ -1,5 +1,3 @@
-"""Predictions of trained classifiers on evaluation sets, as tables."""
-
-from synthval.evaluation.predict import predict, predict_under_attack, predict_with_loss, prediction_table
-
-__all__ = ["predict", "predict_under_attack", "predict_with_loss", "prediction_table"]
+"""Predictions of trained classifiers on evaluation sets, as tables (:mod:`.predict`), and the training
+study's tables (:mod:`.study`). Nothing is re-exported here, so the study's torch-free tables load
+without torch (jobs that only read tables start in a fraction of a second)."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from synthval.evaluation import predict
+from synthval.evaluation.predict import predict
 from synthval.generators.base import Generator, sample_with
 
 if TYPE_CHECKING:

@@ -18,8 +18,6 @@ from synthval.metrics.prd import prd
 log = logging.getLogger("synthval.metrics")
 
 #: Metric names in report order; lower is better for the first group, higher for the second.
-LOWER_IS_BETTER = ("fid", "kid", "kid_std", "tv", "tv_std", "arc", "mmd")
-HIGHER_IS_BETTER = ("precision", "recall", "density", "coverage", "prd_f8", "prd_f1_8")
 
 
 @dataclass

@@ -19,7 +19,7 @@ import yaml
 from synthval.evaluation.study import method_summary, scaling_table
 from synthval.io import read_json, read_metadata
 from synthval.report import leaves
-from synthval.metrics.quality import HIGHER_IS_BETTER, LOWER_IS_BETTER
+from synthval.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER
 from synthval.report.figures import calibration_sweep, content_gap_histograms, draw_generator_history, protocol_bars, quality_curves, scaling_curve
 from synthval.report.html import Report, image_tag, missing_html, run_metadata, table_html
 from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, last_epoch, pooled_note, with_members

@@ -9,7 +9,7 @@ from synthval.classifiers import TrainSettings, create_classifier, fit, list_cla
 from synthval.classifiers.trainer import augment
 from synthval.classifiers.randwire import RandWire, watts_strogatz
 from synthval.io import IntegrityError, load_tensors
-from synthval.zoo import Member, epoch_groups, member_spec, members, parse_model, save_epochs
+from synthval.zoo import Member, epoch_groups, member_spec, members, parse_model, save_epochs, seed_suffixes, training_spec
 
 
 @pytest.mark.parametrize("name", list_classifiers())
@@ -85,6 +85,11 @@ def test_zoo_members_are_named_parsed_and_specified():
     assert rw["hparams"]["graph_seed"] != member_spec(zoo, parse_model("rwnn00-base-s0"), 0)["hparams"]["graph_seed"]
     with pytest.raises(ValueError, match="not a zoo member name"):
         parse_model("cnn-s0")
+    # the reference classifier and the study's runs follow the same rule, their own epochs winning
+    reference = training_spec(zoo, "cnn", 0, epochs=15)
+    assert reference == {**base, "train": {**base["train"], "epochs": 15}}  # an AdamW architecture trains with AdamW everywhere
+    assert training_spec(zoo, "rwnn01", 0, epochs=2)["hparams"] == member_spec(zoo, parse_model("rwnn01-base-s0"), 0)["hparams"]
+    assert [m.suffix for m in members(zoo) if m.configuration == "cnn-wide"] == seed_suffixes(zoo) == ["-s0", "-s3", "-s0-fit", "-s3-fit"]
 
 
 def test_learning_rate_schedules():

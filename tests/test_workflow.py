@@ -287,6 +287,15 @@ def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):
     assert "Nothing to be done" in snakemake(run, "-n").stdout
 
 
+def test_editing_a_synthesis_setting_resamples_without_retraining(run, tmp_path):
+    edited = tmp_path / "confidence.yaml"
+    config = yaml.safe_load(TINY.read_text())
+    config["generators"]["ddpm_pl"]["confidence"] = 0.2
+    edited.write_text(yaml.safe_dump(config))
+    jobs = dry_run_jobs_for(run, edited)
+    assert "train_generator" not in jobs and jobs["synthesize_shard"] == 3, jobs  # the pseudo-labelled set's shards, not its generator
+
+
 def test_growing_the_zoo_trains_only_the_new_members(run, tmp_path):
     bigger = tmp_path / "bigger.yaml"
     config = yaml.safe_load(TINY.read_text())

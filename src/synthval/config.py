@@ -137,6 +137,21 @@ def method_problems(training: dict, generators: list[str]) -> list[str]:
     return problems
 
 
+#: Generator settings that only synthesis reads (pseudo-labelling); what training reads is the rest.
+SYNTHESIS_KEYS = ("conditioning", "confidence", "max_draws")
+
+
+def generator_training_settings(section: dict) -> dict:
+    """What training one generator depends on: its section less the synthesis-only keys (editing
+    ``confidence`` resamples, it does not retrain)."""
+    return {k: v for k, v in sorted(section.items()) if k not in SYNTHESIS_KEYS[1:]}
+
+
+def generator_synthesis_settings(section: dict) -> dict:
+    """What sampling a shard depends on besides the generator's weights: how its labels are made."""
+    return {k: section[k] for k in SYNTHESIS_KEYS if k in section}
+
+
 def num_classes(config: dict) -> int | None:
     """The class count: the source's own, or ``data.num_classes`` for folders and tables."""
     return NUM_CLASSES.get(config["data"]["source"], config["data"].get("num_classes"))

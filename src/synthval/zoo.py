@@ -153,18 +153,27 @@ def epoch_groups(zoo: dict) -> dict[tuple[int, ...], list[str]]:
 
 
 def member_spec(zoo: dict, member: Member, global_seed: int) -> dict[str, Any]:
-    """What to build and how to train it: ``arch`` (registry name), ``hparams`` (architecture
-    keywords) and ``train`` (trainer settings). Training settings are the zoo's, overridden by the
-    architecture's own (``architecture_settings``: e.g. AdamW for ConvNeXt and ViT, or ResNeXt-29's
-    width), overridden by the member's variant (the hyper-parameter axis, so it always wins)."""
-    variant = zoo["variants"][member.variant]
-    own = zoo["architecture_settings"].get(member.family, {})
+    """What to build and how to train a zoo member: :func:`training_spec` with its variant."""
+    return training_spec(zoo, member.arch, global_seed, variant=zoo["variants"][member.variant])
+
+
+def training_spec(zoo: dict, arch: str, global_seed: int, *, variant: dict | None = None, epochs: int | None = None) -> dict[str, Any]:
+    """What to build and how to train it: ``arch`` (registry name), ``hparams`` (architecture keywords)
+    and ``train`` (trainer settings). One override rule for every network the workflow trains (zoo
+    members, the reference classifier, the training study's runs): the zoo's settings, overridden by
+    the architecture's own (``architecture_settings``: e.g. AdamW for ConvNeXt and ViT, or ResNeXt-29's
+    width), overridden by a member's variant (the hyper-parameter axis, so it always wins); ``epochs``,
+    when given (the reference's, a study run's), is the training length whatever the others say.
+    ``arch`` may be ``rwnnNN``, the config's NN-th randomly wired network."""
+    family = "rwnn" if _RWNN.fullmatch(arch) else arch
+    own = zoo["architecture_settings"].get(family, {})
     train = train_settings(zoo)
     hparams: dict[str, Any] = {}
-    for overrides in (own, variant):
+    for overrides in (own, variant or {}):
         train.update({k: v for k, v in overrides.items() if k in (*TRAIN_KEYS, "epochs")})
         hparams.update({k: v for k, v in overrides.items() if k == "width"})
-    arch = member.arch
+    if epochs is not None:
+        train["epochs"] = epochs
     if match := _RWNN.fullmatch(arch):
         rw = zoo["random_wired"]
         hparams = {"graph_seed": graph_seed(global_seed, int(match["index"])), "nodes": rw["nodes"], "k": rw["k"], "p": rw["p"], "width": rw["width"], **hparams}

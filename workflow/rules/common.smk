@@ -5,7 +5,11 @@ from pathlib import Path
 
 from snakemake.logging import logger
 
-from synthval.config import num_classes
+from synthval.config import (
+    generator_synthesis_settings,
+    generator_training_settings,
+    num_classes,
+)
 from synthval.provenance import code_digest
 from synthval.recipes import pool_scale, run_seed, runs, study_generators
 from synthval.report import leaves
@@ -22,7 +26,7 @@ from synthval.zoo import (
     reference_seed,
     save_epochs,
     seed_suffixes,
-    train_settings,
+    training_spec,
 )
 
 RESULTS = "results"
@@ -282,10 +286,11 @@ def data_settings(wildcards):
 
 
 def reference_spec(wildcards):
-    """The reference classifier trains with the zoo-wide settings, its own architecture and epochs."""
+    """The reference classifier: its architecture, trained as the zoo trains it, for its own epochs."""
     ref = config["reference"]
-    train = {**train_settings(config["zoo"]), "epochs": ref["epochs"]}
-    return {"arch": ref["architecture"], "hparams": {}, "train": canonical(train)}
+    return training_spec(
+        config["zoo"], ref["architecture"], config["seed"], epochs=ref["epochs"]
+    )
 
 
 def train_split(wildcards):
@@ -330,28 +335,59 @@ def webdataset_shards_of(wildcards):
 
 
 def generator_settings(wildcards):
-    return canonical(config["generators"][wildcards.generator])
+    """What training a generator reads of its section (not the synthesis-only keys)."""
+    return generator_training_settings(config["generators"][wildcards.generator])
+
+
+def synthesis_settings(wildcards):
+    """What sampling a shard reads of its generator's section (its weights are an input)."""
+    return generator_synthesis_settings(config["generators"][wildcards.generator])
+
+
+def job_seed(*identity):
+    """The seed of one job's randomness: the config's seed and the identity of what it seeds."""
+    return derive_seed(config["seed"], *identity)
 
 
 def generator_seed(wildcards):
     member = [wildcards.cls] if "cls" in wildcards.keys() else []
-    return derive_seed(
-        config["seed"],
-        "train_generator",
-        wildcards.trainset,
-        wildcards.generator,
-        *member,
-    )
+    return job_seed("train_generator", wildcards.trainset, wildcards.generator, *member)
 
 
 def shard_seed(wildcards):
-    return derive_seed(
-        config["seed"],
-        "synthesize",
-        wildcards.trainset,
-        wildcards.generator,
-        wildcards.shard,
+    return job_seed(
+        "synthesize", wildcards.trainset, wildcards.generator, wildcards.shard
     )
+
+
+def train_shard_seed(wildcards):
+    """A synthetic training shard's seed: its own stream, apart from the validation shards'."""
+    return job_seed(
+        "synthesize_train", wildcards.trainset, wildcards.generator, wildcards.shard
+    )
+
+
+def shard_key_prefix(wildcards):
+    """Image keys of a validation shard: unique across training sets, generators and shards."""
+    return f"{wildcards.trainset}-{wildcards.generator}-{wildcards.shard}"
+
+
+def train_shard_key_prefix(wildcards):
+    return f"{wildcards.trainset}-{wildcards.generator}-train-{wildcards.shard}"
+
+
+def class_index(wildcards):
+    return int(wildcards.cls)
+
+
+def augmented_settings(wildcards):
+    """What the augmented splits depend on (not whether they are enabled)."""
+    settings = config["augmented_validation"]
+    return canonical({k: v for k, v in settings.items() if k != "enabled"})
+
+
+def augmented_seed(wildcards):
+    return job_seed("augmented", wildcards.trainset, wildcards.split)
 
 
 def shard_index(wildcards):
@@ -492,9 +528,7 @@ def metric_settings(wildcards):
 
 
 def quality_seed(wildcards):
-    return derive_seed(
-        config["seed"], "quality", wildcards.trainset, wildcards.generator
-    )
+    return job_seed("quality", wildcards.trainset, wildcards.generator)
 
 
 def selection_inputs(wildcards):
@@ -521,7 +555,7 @@ def get_selection_repeats(wildcards):
 
 
 def get_selection_seed(wildcards):
-    return derive_seed(config["seed"], "selection", wildcards.trainset)
+    return job_seed("selection", wildcards.trainset)
 
 
 def pool_shards_of(wildcards):
@@ -586,19 +620,32 @@ def gap_sets(wildcards, trainset):
 
 
 def gap_set_names(wildcards):
-    return {
-        key: name for key, (_, name) in gap_sets(wildcards, wildcards.trainset).items()
-    }
+    """Content-gap input -> eval-set name of a run (train_recipe's params)."""
+    names = gap_sets(wildcards, wildcards.trainset)
+    return canonical({key: name for key, (_, name) in names.items()})
+
+
+def run_settings(wildcards):
+    return run_of(wildcards).__dict__
+
+
+def study_runs(wildcards):
+    """Every run of the study and its settings (summarize_training's params)."""
+    return canonical({name: run.__dict__ for name, run in RUNS.items()})
+
+
+def quality_curves_of(wildcards):
+    return [quality_curves(wildcards.trainset, g) for g in GENERATORS]
 
 
 def recipe_spec(wildcards):
-    """The study's network and its training: the zoo's settings (and the architecture's own), with
-    the run's epochs."""
-    arch = TRAINING["architecture"]
-    own = config["zoo"]["architecture_settings"].get(arch, {})
-    train = {**train_settings(config["zoo"]), "epochs": run_of(wildcards).epochs}
-    train |= {k: v for k, v in own.items() if k in train and k != "epochs"}
-    return {"arch": arch, "hparams": {}, "train": canonical(train)}
+    """The study's network, trained as the zoo trains it, for the run's epochs."""
+    return training_spec(
+        config["zoo"],
+        TRAINING["architecture"],
+        config["seed"],
+        epochs=run_of(wildcards).epochs,
+    )
 
 
 def recipe_predictions_of(wildcards):

@@ -37,12 +37,8 @@ rule augment_split:
         runtime=grow_with_attempt(30),
     params:
         code=code("augment_split.py"),
-        settings=lambda wildcards: canonical(
-            {k: v for k, v in config["augmented_validation"].items() if k != "enabled"}
-        ),
-        seed=lambda wildcards: derive_seed(
-            config["seed"], "augmented", wildcards.trainset, wildcards.split
-        ),
+        settings=augmented_settings,
+        seed=augmented_seed,
         shard_size=config["data"]["shard_size"],
     script:
         "../scripts/augment_split.py"

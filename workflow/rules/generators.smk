@@ -78,7 +78,7 @@ rule train_class_generator:
         settings=generator_settings,
         seed=generator_seed,
         resume=generator_resume,
-        cls=lambda wildcards: int(wildcards.cls),
+        cls=class_index,
     script:
         "../scripts/train_generator.py"
 
@@ -124,12 +124,12 @@ rule synthesize_shard:
     params:
         code=code("synthesize_shard.py"),
         per_class=config["synthesis"]["per_class"],
-        settings=generator_settings,
+        settings=synthesis_settings,
         shards=len(SHARDS),
         index=shard_index,
         seed=shard_seed,
         batch_size=config["synthesis"]["batch_size"],
-        key_prefix=lambda wildcards: f"{wildcards.trainset}-{wildcards.generator}-{wildcards.shard}",
+        key_prefix=shard_key_prefix,
     script:
         "../scripts/synthesize_shard.py"
 

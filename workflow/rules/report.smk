@@ -1,8 +1,6 @@
 rule plot_results:
     input:
-        curves=lambda wildcards: [
-            quality_curves(wildcards.trainset, g) for g in GENERATORS
-        ],
+        curves=quality_curves_of,
         protocols=selection_table("{trainset}", "protocols"),
         calibration=selection_table("{trainset}", "calibration"),
     output:

@@ -21,18 +21,12 @@ rule synthesize_train_shard:
     params:
         code=code("synthesize_shard.py"),
         per_class=pool_per_class,
-        settings=generator_settings,
+        settings=synthesis_settings,
         shards=TRAINING["shards_per_x"],
         index=pool_shard_index,
-        seed=lambda wildcards: derive_seed(
-            config["seed"],
-            "synthesize_train",
-            wildcards.trainset,
-            wildcards.generator,
-            wildcards.shard,
-        ),
+        seed=train_shard_seed,
         batch_size=config["synthesis"]["batch_size"],
-        key_prefix=lambda wildcards: f"{wildcards.trainset}-{wildcards.generator}-train-{wildcards.shard}",
+        key_prefix=train_shard_key_prefix,
     script:
         "../scripts/synthesize_shard.py"
 
@@ -81,10 +75,10 @@ rule train_recipe:
         gpu=config["gpus"],
     params:
         code=code("train_recipe.py"),
-        run=lambda wildcards: run_of(wildcards).__dict__,
+        run=run_settings,
         spec=recipe_spec,
         seed=get_run_seed,
-        gap_sets=lambda wildcards: canonical(gap_set_names(wildcards)),
+        gap_sets=gap_set_names,
         pretrained_guidance=canonical(TRAINING["pretrained_guidance"]),
         real_guidance=canonical(TRAINING["real_guidance"]),
         robust=canonical(TRAINING["robust"]),
@@ -129,8 +123,6 @@ rule summarize_training:
         runtime=grow_with_attempt(10),
     params:
         code=code("summarize_training.py"),
-        runs=lambda wildcards: canonical(
-            {name: run.__dict__ for name, run in RUNS.items()}
-        ),
+        runs=study_runs,
     script:
         "../scripts/summarize_training.py"

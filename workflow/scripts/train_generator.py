@@ -15,8 +15,6 @@ p = snakemake.params
 log = setup(snakemake.threads, seed=p.seed, log_file=snakemake.log[0])
 s = dict(p.settings)
 family, conditioning, eval_samples = s.pop("family"), s.pop("conditioning"), s.pop("eval_samples")
-for key in ("confidence", "max_draws"):  # synthesis settings
-    s.pop(key)
 num_classes = read_json(snakemake.input.train)["num_classes"]
 train = read_image_set(snakemake.input.train)
 images, labels = train.images, train.labels

@@ -23,6 +23,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile $(CONFIG)
 	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf results .snakemake

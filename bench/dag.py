@@ -21,8 +21,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def dry_run(config: Path, workdir: Path) -> tuple[float, int]:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--configfile", str(config),
-           "--cores", "1", "-n", "--quiet", "rules"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--cores",
+        "1",
+        "-n",
+        "--quiet",
+        "rules",
+    ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - start
@@ -35,7 +49,19 @@ def profile(config: Path, workdir: Path, top: int) -> str:
     from snakemake.cli import main
 
     profiler = cProfile.Profile()
-    args = ["-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--configfile", str(config), "--cores", "1", "-n", "--quiet", "rules"]
+    args = [
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--cores",
+        "1",
+        "-n",
+        "--quiet",
+        "rules",
+    ]
     profiler.enable()
     try:
         main(args)
@@ -49,7 +75,11 @@ def profile(config: Path, workdir: Path, top: int) -> str:
 
 def cpu_name() -> str:
     try:
-        return next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+        return next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         return platform.processor() or "unknown CPU"
 
@@ -65,10 +95,17 @@ def main() -> None:
         runs = [dry_run(args.config, Path(tmp)) for _ in range(args.repeats)]
         report = profile(args.config, Path(tmp), args.profile) if args.profile else ""
     walls = sorted(w for w, _ in runs)
-    lines = [f"# Dry run of `{args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config}`", "",
-             f"Machine: {cpu_name()}, {len(__import__('os').sched_getaffinity(0))} cores available; Python {platform.python_version()}.", "",
-             "| jobs | runs | fastest (s) | median (s) | slowest (s) |", "| --- | --- | --- | --- | --- |",
-             f"| {runs[0][1]} | {len(runs)} | {walls[0]:.1f} | {walls[len(walls) // 2]:.1f} | {walls[-1]:.1f} |", ""]
+    lines = [
+        f"# Dry run of `{args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config}`",
+        "",
+        f"Machine: {cpu_name()}, {len(__import__('os').sched_getaffinity(0))} cores available; Python "
+        f"{platform.python_version()}.",
+        "",
+        "| jobs | runs | fastest (s) | median (s) | slowest (s) |",
+        "| --- | --- | --- | --- | --- |",
+        f"| {runs[0][1]} | {len(runs)} | {walls[0]:.1f} | {walls[len(walls) // 2]:.1f} | {walls[-1]:.1f} |",
+        "",
+    ]
     text = "\n".join(lines)
     print(text)
     if report:

@@ -81,7 +81,15 @@ def main() -> None:
             keys = [f"k{i:06d}" for i in range(args.images)]
 
             def rule_path() -> None:
-                write_shard(Path(tmp) / "shard.parquet", keys, sample_images(model, labels, 0, args.batch_size), labels, source="synthetic", generator=family, seed=0)
+                write_shard(
+                    Path(tmp) / "shard.parquet",
+                    keys,
+                    sample_images(model, labels, 0, args.batch_size),
+                    labels,
+                    source="synthetic",
+                    generator=family,
+                    seed=0,
+                )
 
             bare()  # warm-up
             t_bare, t_sample, t_rule = best_of(bare), best_of(sample), best_of(rule_path)
@@ -89,15 +97,53 @@ def main() -> None:
             trainee = create_generator(family, classes, 1, size, **arch)
             resume = Path(tmp) / "state.safetensors"
             t0 = time.perf_counter()
-            train_generator(trainee, real, real_labels, iterations=args.steps, batch_size=64, seed=0, resume_path=resume, checkpoint_every=10**9, **train)
+            train_generator(
+                trainee,
+                real,
+                real_labels,
+                iterations=args.steps,
+                batch_size=64,
+                seed=0,
+                resume_path=resume,
+                checkpoint_every=10**9,
+                **train,
+            )
             t_train = (time.perf_counter() - t0) / args.steps
-        rows.append((family, args.images / t_bare, args.images / t_sample, args.images / t_rule, t_bare / t_sample, t_bare / t_rule, 1000 * t_train))
-        print(f"{family}: bare {args.images / t_bare:.0f} img/s, sample_images {t_bare / t_sample:.3f}x, rule path {t_bare / t_rule:.3f}x, "
-              f"train {1000 * t_train:.1f} ms/step", file=sys.stderr, flush=True)
-    emit(f"{machine(args.threads)}; torch {torch.__version__}; {size}x{size} grey images, {classes} classes, batch {args.batch_size}; "
-         f"{args.images} images per synthesis measurement (best of 3); training batch 64, {args.steps} steps.",
-         ["family", "bare forward (img/s)", "sample_images (img/s)", "rule path incl. Parquet (img/s)", "sample_images / bare", "rule path / bare", "train step (ms)"],
-         [(f, f"{a:.0f}", f"{b:.0f}", f"{c:.0f}", f"{d:.3f}", f"{e:.3f}", f"{g:.1f}") for f, a, b, c, d, e, g in rows], args.out)
+        rows.append(
+            (
+                family,
+                args.images / t_bare,
+                args.images / t_sample,
+                args.images / t_rule,
+                t_bare / t_sample,
+                t_bare / t_rule,
+                1000 * t_train,
+            )
+        )
+        print(
+            f"{family}: bare {args.images / t_bare:.0f} img/s, sample_images {t_bare / t_sample:.3f}x, rule path "
+            f"{t_bare / t_rule:.3f}x, "
+            f"train {1000 * t_train:.1f} ms/step",
+            file=sys.stderr,
+            flush=True,
+        )
+    emit(
+        f"{machine(args.threads)}; torch {torch.__version__}; {size}x{size} grey images, {classes} classes, batch "
+        f"{args.batch_size}; "
+        f"{args.images} images per synthesis measurement (best of 3); training batch 64, {args.steps} steps.",
+        [
+            "family",
+            "bare forward (img/s)",
+            "sample_images (img/s)",
+            "rule path incl. Parquet (img/s)",
+            "sample_images / bare",
+            "rule path / bare",
+            "train step (ms)",
+        ],
+        [(f, f"{a:.0f}", f"{b:.0f}", f"{c:.0f}", f"{d:.3f}", f"{e:.3f}", f"{g:.1f}") for f, a, b, c, d, e, g in rows],
+        args.out,
+    )
+
 
 if __name__ == "__main__":
     main()

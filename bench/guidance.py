@@ -31,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from report import emit, machine, sgd_step, training_parser  # noqa: E402
 
 
-def bare_mixed_loop(model: torch.nn.Module, real: np.ndarray, synthetic: np.ndarray, labels: np.ndarray, epochs: int, batch_size: int) -> None:
+def bare_mixed_loop(
+    model: torch.nn.Module, real: np.ndarray, synthetic: np.ndarray, labels: np.ndarray, epochs: int, batch_size: int
+) -> None:
     dev = next(model.parameters()).device
     x_real = torch.as_tensor(real).permute(0, 3, 1, 2).float().div(255).to(dev)
     x_syn = torch.as_tensor(synthetic).permute(0, 3, 1, 2).float().div(255).to(dev)
@@ -69,23 +71,41 @@ def main() -> None:
     for arch in args.archs:
         torch.manual_seed(0)
         model = create_classifier(arch, 10, 1, args.size)
-        bare_mixed_loop(copy.deepcopy(model).body.to(dev), real, synthetic, labels, 1, args.batch_size)  # warm-up: first-call costs
+        bare_mixed_loop(
+            copy.deepcopy(model).body.to(dev), real, synthetic, labels, 1, args.batch_size
+        )  # warm-up: first-call costs
         t0 = time.perf_counter()
         bare_mixed_loop(copy.deepcopy(model).body.to(dev), real, synthetic, labels, args.epochs, args.batch_size)
         bare = time.perf_counter() - t0
         for name, guidance in variants.items():
             with tempfile.TemporaryDirectory() as tmp:
-                settings = TrainSettings(epochs=args.epochs, save_epochs=[args.epochs], seed=0, batch_size=args.batch_size, crop_padding=0)
+                settings = TrainSettings(
+                    epochs=args.epochs, save_epochs=[args.epochs], seed=0, batch_size=args.batch_size, crop_padding=0
+                )
                 t0 = time.perf_counter()
-                fit(copy.deepcopy(model), real, labels, settings, tmp, synthetic=(synthetic, labels), ratio=1.0, guidance=guidance)
+                fit(
+                    copy.deepcopy(model),
+                    real,
+                    labels,
+                    settings,
+                    tmp,
+                    synthetic=(synthetic, labels),
+                    ratio=1.0,
+                    guidance=guidance,
+                )
                 took = time.perf_counter() - t0
             n = 2 * args.images * args.epochs  # images seen: every real image and as many synthetic ones
             rows.append((arch, name, n / bare, n / took, bare / took))
             print(f"{arch} {name}: {rows[-1][3]:.0f} img/s, {rows[-1][4]:.3f}x of bare", file=sys.stderr, flush=True)
-    emit(f"{machine(args.threads)}; torch {torch.__version__}; {args.images} real and {args.images} synthetic grey {args.size}x{args.size} "
-         f"images, batch {args.batch_size} (half synthetic), {args.epochs} epochs per measurement, no crop augmentation; PG's guide: cnn.",
-         ["architecture", "variant", "bare mixed loop (img/s)", "fit (img/s)", "fit / bare"],
-         [(a, v, f"{b:.0f}", f"{f:.0f}", f"{r:.3f}") for a, v, b, f, r in rows], args.out)
+    emit(
+        f"{machine(args.threads)}; torch {torch.__version__}; {args.images} real and {args.images} synthetic grey "
+        f"{args.size}x{args.size} "
+        f"images, batch {args.batch_size} (half synthetic), {args.epochs} epochs per measurement, no crop "
+        "augmentation; PG's guide: cnn.",
+        ["architecture", "variant", "bare mixed loop (img/s)", "fit (img/s)", "fit / bare"],
+        [(a, v, f"{b:.0f}", f"{f:.0f}", f"{r:.3f}") for a, v, b, f, r in rows],
+        args.out,
+    )
 
 
 if __name__ == "__main__":

@@ -55,10 +55,30 @@ def main() -> None:
             out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
             result = json.loads(out.strip().splitlines()[-1])
             full = n * n * 8 / 2**20
-            rows.append([f"{n:,} x {n:,}", name, f"{result['seconds']:.1f}", f"{result['before_mib']:.0f}", f"{result['peak_mib']:.0f}", f"{full:,.0f}"])
+            rows.append(
+                [
+                    f"{n:,} x {n:,}",
+                    name,
+                    f"{result['seconds']:.1f}",
+                    f"{result['before_mib']:.0f}",
+                    f"{result['peak_mib']:.0f}",
+                    f"{full:,.0f}",
+                ]
+            )
             print(rows[-1], flush=True)
-    emit(f"{machine(args.threads)}; features {args.dim}-d float64, blocks of 4096 x 4096",
-         ["real x synthetic", "metric", "seconds", "RSS before (MiB)", "peak RSS (MiB)", "one full N x N float64 matrix (MiB)"], rows, args.out)
+    emit(
+        f"{machine(args.threads)}; features {args.dim}-d float64, blocks of 4096 x 4096",
+        [
+            "real x synthetic",
+            "metric",
+            "seconds",
+            "RSS before (MiB)",
+            "peak RSS (MiB)",
+            "one full N x N float64 matrix (MiB)",
+        ],
+        rows,
+        args.out,
+    )
 
 
 if __name__ == "__main__":

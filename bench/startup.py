@@ -44,7 +44,9 @@ def import_seconds(tree: Path, script: Path, repeats: int) -> tuple[float, bool]
     times, uses_torch = [], False
     for _ in range(repeats):
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", program], cwd=tree, env=env, capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", program], cwd=tree, env=env, capture_output=True, text=True, check=True
+        ).stdout
         times.append(time.perf_counter() - t0)
         uses_torch = out.strip().endswith("True")
     return statistics.median(times), uses_torch
@@ -70,9 +72,25 @@ def rule_scripts(tree: Path) -> dict[str, str]:
 def job_counts(tree: Path, config: Path) -> dict[str, int]:
     """Rule -> jobs of a dry run of ``config`` in ``tree``."""
     with tempfile.TemporaryDirectory() as workdir:
-        cmd = [sys.executable, "-m", "snakemake", "-s", str(tree / "Snakefile"), "--directory", workdir, "--configfile", str(config),
-               "-n", "--quiet", "rules", "--cores", "2"]
-        out = subprocess.run(cmd, env={**os.environ, "PYTHONPATH": str(tree / "src")}, capture_output=True, text=True, check=True).stdout
+        cmd = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(tree / "Snakefile"),
+            "--directory",
+            workdir,
+            "--configfile",
+            str(config),
+            "-n",
+            "--quiet",
+            "rules",
+            "--cores",
+            "2",
+        ]
+        out = subprocess.run(
+            cmd, env={**os.environ, "PYTHONPATH": str(tree / "src")}, capture_output=True, text=True, check=True
+        ).stdout
     counts = {}
     for line in out.splitlines():
         parts = line.split()
@@ -81,7 +99,9 @@ def job_counts(tree: Path, config: Path) -> dict[str, int]:
     return counts
 
 
-def measure(tree: Path, config: Path, repeats: int) -> tuple[dict[str, tuple[float, bool]], dict[str, int], dict[str, str]]:
+def measure(
+    tree: Path, config: Path, repeats: int
+) -> tuple[dict[str, tuple[float, bool]], dict[str, int], dict[str, str]]:
     scripts = sorted((tree / "workflow" / "scripts").glob("*.py"))
     seconds = {s.name: import_seconds(tree, s, repeats) for s in scripts}
     return seconds, job_counts(tree, config), rule_scripts(tree)
@@ -96,18 +116,30 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         before_tree = Path(tmp) / "before"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(before_tree), args.before], check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(before_tree), args.before],
+            check=True,
+            capture_output=True,
+        )
         try:
             before = measure(before_tree, args.config.resolve(), args.repeats)
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before_tree)], check=True, capture_output=True)
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before_tree)],
+                check=True,
+                capture_output=True,
+            )
     after = measure(ROOT, args.config.resolve(), args.repeats)
     rows, totals = [], {"before": [0, 0.0], "after": [0, 0.0]}
     for script in sorted(set(before[0]) | set(after[0])):
         cells = [f"`{script}`"]
         for label, (seconds, counts, scripts) in (("before", before), ("after", after)):
-            jobs = sum(n for rule, n in counts.items() if scripts.get(rule) == script
-                       or (script == "train_classifier.py" and rule.startswith("train_classifier_")))
+            jobs = sum(
+                n
+                for rule, n in counts.items()
+                if scripts.get(rule) == script
+                or (script == "train_classifier.py" and rule.startswith("train_classifier_"))
+            )
             if script in seconds:
                 s, torch_used = seconds[script]
                 cells += [str(jobs), f"{s:.2f}" + ("" if torch_used else " (no torch)"), f"{jobs * s:.0f}"]
@@ -116,11 +148,25 @@ def main() -> None:
             else:
                 cells += ["-", "-", "-"]
         rows.append(cells)
-    rows.append(["**all scripted jobs**", str(totals["before"][0]), "", f"**{totals['before'][1]:.0f}**",
-                 str(totals["after"][0]), "", f"**{totals['after'][1]:.0f}**"])
-    emit(f"{machine(1)} (one job at a time, idle machine); Python {sys.version.split()[0]}; config {args.config.name}; before = {args.before}, "
-         f"after = this checkout; median of {args.repeats} fresh interpreters per script",
-         ["script", "jobs before", "start-up s before", "job-s before", "jobs after", "start-up s after", "job-s after"], rows, args.out)
+    rows.append(
+        [
+            "**all scripted jobs**",
+            str(totals["before"][0]),
+            "",
+            f"**{totals['before'][1]:.0f}**",
+            str(totals["after"][0]),
+            "",
+            f"**{totals['after'][1]:.0f}**",
+        ]
+    )
+    emit(
+        f"{machine(1)} (one job at a time, idle machine); Python {sys.version.split()[0]}; config {args.config.name}; "
+        f"before = {args.before}, "
+        f"after = this checkout; median of {args.repeats} fresh interpreters per script",
+        ["script", "jobs before", "start-up s before", "job-s before", "jobs after", "start-up s after", "job-s after"],
+        rows,
+        args.out,
+    )
 
 
 if __name__ == "__main__":

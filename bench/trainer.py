@@ -28,10 +28,27 @@ from synthval.runtime import device, setup
 sys.path.insert(0, str(Path(__file__).parent))
 from report import emit, machine, sgd_step, training_parser  # noqa: E402
 
-ARCHS = ["mlp", "cnn", "resnet8", "resnet20", "preact_resnet20", "wrn16_2", "resnext29", "timm_resnet18", "densenet", "mobilenetv3", "regnetx", "convnext", "vit", "rwnn"]
+ARCHS = [
+    "mlp",
+    "cnn",
+    "resnet8",
+    "resnet20",
+    "preact_resnet20",
+    "wrn16_2",
+    "resnext29",
+    "timm_resnet18",
+    "densenet",
+    "mobilenetv3",
+    "regnetx",
+    "convnext",
+    "vit",
+    "rwnn",
+]
 
 
-def bare_loop(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epochs: int, batch_size: int, lr: float) -> None:
+def bare_loop(
+    model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epochs: int, batch_size: int, lr: float
+) -> None:
     dev = next(model.parameters()).device
     x_all = torch.as_tensor(images).permute(0, 3, 1, 2).float().div(255).to(dev)
     y_all = torch.as_tensor(labels, device=dev)
@@ -62,8 +79,14 @@ def main() -> None:
         for name in ("bare", "fit", "fit+crop"):
             trial = copy.deepcopy(model).to(dev)
             with tempfile.TemporaryDirectory() as tmp:
-                settings = TrainSettings(epochs=args.epochs, save_epochs=[args.epochs], seed=0, batch_size=args.batch_size, lr=0.05,
-                                         crop_padding=2 if name == "fit+crop" else 0)
+                settings = TrainSettings(
+                    epochs=args.epochs,
+                    save_epochs=[args.epochs],
+                    seed=0,
+                    batch_size=args.batch_size,
+                    lr=0.05,
+                    crop_padding=2 if name == "fit+crop" else 0,
+                )
                 t0 = time.perf_counter()
                 if name == "bare":
                     bare_loop(trial.body, images, labels, args.epochs, args.batch_size, 0.05)
@@ -71,12 +94,30 @@ def main() -> None:
                     fit(trial, images, labels, settings, tmp)
                 times[name] = time.perf_counter() - t0
         n = args.images * args.epochs
-        rows.append((arch, n / times["bare"], n / times["fit"], n / times["fit+crop"], times["bare"] / times["fit"], times["bare"] / times["fit+crop"]))
-        print(f"{arch}: bare {rows[-1][1]:.0f} img/s, fit {rows[-1][4]:.3f}x, fit+crop {rows[-1][5]:.3f}x", file=sys.stderr, flush=True)
-    emit(f"{machine(args.threads)}; torch {torch.__version__}; {args.images} grey {args.size}x{args.size} images, batch {args.batch_size}, "
-         f"{args.epochs} epochs per measurement (the first included, so start-up costs count against fit).",
-         ["architecture", "bare loop (img/s)", "fit (img/s)", "fit + crop (img/s)", "fit / bare", "fit + crop / bare"],
-         [(a, f"{b:.0f}", f"{c:.0f}", f"{d:.0f}", f"{e:.3f}", f"{f:.3f}") for a, b, c, d, e, f in rows], args.out)
+        rows.append(
+            (
+                arch,
+                n / times["bare"],
+                n / times["fit"],
+                n / times["fit+crop"],
+                times["bare"] / times["fit"],
+                times["bare"] / times["fit+crop"],
+            )
+        )
+        print(
+            f"{arch}: bare {rows[-1][1]:.0f} img/s, fit {rows[-1][4]:.3f}x, fit+crop {rows[-1][5]:.3f}x",
+            file=sys.stderr,
+            flush=True,
+        )
+    emit(
+        f"{machine(args.threads)}; torch {torch.__version__}; {args.images} grey {args.size}x{args.size} images, "
+        f"batch {args.batch_size}, "
+        f"{args.epochs} epochs per measurement (the first included, so start-up costs count against fit).",
+        ["architecture", "bare loop (img/s)", "fit (img/s)", "fit + crop (img/s)", "fit / bare", "fit + crop / bare"],
+        [(a, f"{b:.0f}", f"{c:.0f}", f"{d:.0f}", f"{e:.3f}", f"{f:.3f}") for a, b, c, d, e, f in rows],
+        args.out,
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -19,7 +19,6 @@ def tiny_images():
     return rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8), np.arange(40, dtype=np.int64) % 4
 
 
-
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """One local end-to-end run of the tiny config, shared by the workflow tests and the cluster

@@ -15,10 +15,27 @@ GENERATORS = list(yaml.safe_load(TINY.read_text())["generators"])
 
 def snakemake(workdir, *args, config=TINY, check=True, env=None):
     """The local executor, as `make demo` runs it."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--configfile", str(config), "--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--cores",
+        "2",
+        *args,
+    ]
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=900, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+        )
     return proc
 
 
@@ -31,7 +48,10 @@ def slurm_problem():
     except (OSError, subprocess.TimeoutExpired) as err:
         return f"sinfo failed: {err}"
     if proc.returncode != 0 or not set(proc.stdout.split()) & {"idle", "mix", "alloc"}:
-        return f"no SLURM node accepts jobs (sinfo: {proc.stdout.strip() or proc.stderr.strip()}); run tests/cluster/start_slurm.sh"
+        return (
+            f"no SLURM node accepts jobs (sinfo: {proc.stdout.strip() or proc.stderr.strip()}); run "
+            "tests/cluster/start_slurm.sh"
+        )
     return None
 
 
@@ -39,18 +59,44 @@ def slurm_command(workdir, config, *args):
     """`snakemake --profile slurm` as the README documents it (run from the repository root), with
     this cluster's overrides: no accounting database, no GPUs (``--config gpus=0``)."""
     # targets and flags first: the multi-valued options below would swallow them
-    return [sys.executable, "-m", "snakemake", *args, "--profile", "slurm", "--directory", str(workdir), "--configfile", str(config),
-            "--slurm-no-account", "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "1",
-            "--config", "gpus=0",
-            # a group asks for the sum of its members' threads: two predictions fit this 2-CPU node
-            "--group-components", "predict=2", "index=2"]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *args,
+        "--profile",
+        "slurm",
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--slurm-no-account",
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        "--config",
+        "gpus=0",
+        # a group asks for the sum of its members' threads: two predictions fit this 2-CPU node
+        "--group-components",
+        "predict=2",
+        "index=2",
+    ]
 
 
 def run_slurm(workdir, *args, config=TINY, check=True):
-    proc = subprocess.run(slurm_command(workdir, config, *args), cwd=ROOT, capture_output=True, text=True, timeout=2400,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.run(
+        slurm_command(workdir, config, *args),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=2400,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake --profile slurm failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+        raise AssertionError(
+            f"snakemake --profile slurm failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+        )
     return proc
 
 

@@ -1,15 +1,17 @@
 """Members of one configuration trained batched on one device end where each ends alone."""
 
-import numpy as np
 import pytest
 import torch
 
-from synthval.classifiers import TrainSettings, create_classifier, fit, load_classifier
 from synthval.checkpoint import ResumeState
+from synthval.classifiers import TrainSettings, create_classifier, fit, load_classifier
 from synthval.classifiers.batched import fit_batched
 
 
-@pytest.mark.parametrize(("arch", "hparams"), [("mlp", {}), ("cnn", {}), ("resnet8", {}), ("rwnn", {"graph_seed": 1, "nodes": 4, "width": 4})])
+@pytest.mark.parametrize(
+    ("arch", "hparams"),
+    [("mlp", {}), ("cnn", {}), ("resnet8", {}), ("rwnn", {"graph_seed": 1, "nodes": 4, "width": 4})],
+)
 def test_batched_training_gives_every_member_its_weights_alone(arch, hparams, tiny_images, tmp_path):
     images, labels = tiny_images
     seeds = [3, 4, 5]
@@ -37,8 +39,16 @@ def test_batched_training_refuses_members_of_different_configurations(tiny_image
     images, labels = tiny_images
     models = [create_classifier("mlp", 4, 1, 8, seed=s) for s in (0, 1)]
     with pytest.raises(ValueError, match="differ only in the seed"):
-        fit_batched(models, images, labels, [TrainSettings(epochs=1, save_epochs=[1], seed=0),
-                                             TrainSettings(epochs=1, save_epochs=[1], seed=1, lr=0.1)], tmp_path)
+        fit_batched(
+            models,
+            images,
+            labels,
+            [
+                TrainSettings(epochs=1, save_epochs=[1], seed=0),
+                TrainSettings(epochs=1, save_epochs=[1], seed=1, lr=0.1),
+            ],
+            tmp_path,
+        )
 
 
 def test_batched_training_resumes_to_the_uninterrupted_weights(tiny_images, tmp_path, monkeypatch):

@@ -5,18 +5,44 @@ import pytest
 import torch
 
 import synthval.classifiers.trainer as trainer
-from synthval.classifiers import TrainSettings, create_classifier, fit, list_classifiers, load_classifier, save_classifier
-from synthval.classifiers.trainer import augment
+from synthval.classifiers import (
+    TrainSettings,
+    create_classifier,
+    fit,
+    list_classifiers,
+    load_classifier,
+    save_classifier,
+)
 from synthval.classifiers.randwire import RandWire, watts_strogatz
+from synthval.classifiers.trainer import augment
 from synthval.io import IntegrityError, load_tensors
-from synthval.zoo import Member, epoch_groups, member_spec, members, parse_model, save_epochs, seed_suffixes, training_spec
+from synthval.zoo import (
+    Member,
+    epoch_groups,
+    member_spec,
+    members,
+    parse_model,
+    save_epochs,
+    seed_suffixes,
+    training_spec,
+)
 
 
 @pytest.mark.parametrize("name", list_classifiers())
 @pytest.mark.parametrize(("size", "chans"), [(8, 1), (32, 3)])
 def test_every_architecture_builds_and_classifies(name, size, chans):
-    deep = {"resnet56", "resnet110", "preact_resnet56", "preact_resnet110", "se_preact_resnet56", "se_preact_resnet110", "wrn28_10",
-            "pyramidnet110_84", "pyramidnet110_270", "shake_shake26_64d"}
+    deep = {
+        "resnet56",
+        "resnet110",
+        "preact_resnet56",
+        "preact_resnet110",
+        "se_preact_resnet56",
+        "se_preact_resnet110",
+        "wrn28_10",
+        "pyramidnet110_84",
+        "pyramidnet110_270",
+        "shake_shake26_64d",
+    }
     if name in deep and size == 32:
         pytest.skip("deep nets at 32 px are covered at 8 px; keeps the suite fast")
     model = create_classifier(name, num_classes=7, in_chans=chans, image_size=size).eval()
@@ -29,7 +55,9 @@ def test_every_architecture_builds_and_classifies(name, size, chans):
 
 
 def test_an_unknown_hyper_parameter_names_the_accepted_ones():
-    with pytest.raises(ValueError, match=r"architecture 'regnetx' does not take \['width'\]; its hyper-parameters are \[\]"):
+    with pytest.raises(
+        ValueError, match=r"architecture 'regnetx' does not take \['width'\]; its hyper-parameters are \[\]"
+    ):
         create_classifier("regnetx", 10, 1, 8, width=8)
     with pytest.raises(ValueError, match=r"mobilenetv3 width must be one of"):
         create_classifier("mobilenetv3", 10, 1, 8, width=3)
@@ -42,12 +70,30 @@ def test_watts_strogatz_graphs_are_reproducible_and_distinct():
     assert len(lattice) == 10 * 4 // 2 and all(np.bincount(np.array(lattice).ravel()) == 4)
     for seed in range(20):
         edges = watts_strogatz(12, 4, 0.25, np.random.default_rng(seed))
-        assert len(edges) == 12 * 4 // 2 and all(a < b for a, b in edges)  # rewiring keeps the edge count, no self-loops
+        assert len(edges) == 12 * 4 // 2 and all(
+            a < b for a, b in edges
+        )  # rewiring keeps the edge count, no self-loops
         assert edges == watts_strogatz(12, 4, 0.25, np.random.default_rng(seed))
-    zoo = {"random_wired": {"count": 64, "nodes": 8, "k": 2, "p": 0.25, "width": 16}, "architectures": [], "variants": {"base": {}},
-           "seeds": [0], "train_splits": ["train"], "epochs": 1, "schedule": "cosine", "milestones": [0.5], "gamma": 0.1, "crop_padding": 0,
-           "flip": False, "optimizer": "sgd", "lr": 0.1, "batch_size": 8, "momentum": 0.9, "weight_decay": 0.0, "label_smoothing": 0.0,
-           "architecture_settings": {}}
+    zoo = {
+        "random_wired": {"count": 64, "nodes": 8, "k": 2, "p": 0.25, "width": 16},
+        "architectures": [],
+        "variants": {"base": {}},
+        "seeds": [0],
+        "train_splits": ["train"],
+        "epochs": 1,
+        "schedule": "cosine",
+        "milestones": [0.5],
+        "gamma": 0.1,
+        "crop_padding": 0,
+        "flip": False,
+        "optimizer": "sgd",
+        "lr": 0.1,
+        "batch_size": 8,
+        "momentum": 0.9,
+        "weight_decay": 0.0,
+        "label_smoothing": 0.0,
+        "architecture_settings": {},
+    }
     specs = [member_spec(zoo, m, 0) for m in members(zoo)]
     graphs = {tuple(map(tuple, RandWire(10, 1, s["hparams"]["graph_seed"], 8, 2, 0.25, 4).graphs)) for s in specs}
     assert len(specs) == 64 and len(graphs) == 64  # seed 000's 64 distinct but similar architectures
@@ -56,46 +102,91 @@ def test_watts_strogatz_graphs_are_reproducible_and_distinct():
 
 
 def test_zoo_members_are_named_parsed_and_specified():
-    zoo = {"architectures": ["cnn"], "random_wired": {"count": 2, "nodes": 6, "k": 2, "p": 0.25, "width": 8},
-           "variants": {"base": {}, "wide": {"width": 64, "lr": 0.2}, "short": {"epochs": 3}, "long": {"epochs": 9}},
-           "architecture_settings": {"cnn": {"optimizer": "adamw", "lr": 0.002, "width": 16}}, "save_epochs": [2, 4, 6],
-           "seeds": [0, 3], "train_splits": ["train", "fit"], "epochs": 4, "schedule": "multistep", "milestones": [0.5], "gamma": 0.1,
-           "crop_padding": 2, "flip": False, "optimizer": "sgd", "lr": 0.05, "batch_size": 32, "momentum": 0.9, "weight_decay": 5e-4,
-           "label_smoothing": 0.0}
+    zoo = {
+        "architectures": ["cnn"],
+        "random_wired": {"count": 2, "nodes": 6, "k": 2, "p": 0.25, "width": 8},
+        "variants": {"base": {}, "wide": {"width": 64, "lr": 0.2}, "short": {"epochs": 3}, "long": {"epochs": 9}},
+        "architecture_settings": {"cnn": {"optimizer": "adamw", "lr": 0.002, "width": 16}},
+        "save_epochs": [2, 4, 6],
+        "seeds": [0, 3],
+        "train_splits": ["train", "fit"],
+        "epochs": 4,
+        "schedule": "multistep",
+        "milestones": [0.5],
+        "gamma": 0.1,
+        "crop_padding": 2,
+        "flip": False,
+        "optimizer": "sgd",
+        "lr": 0.05,
+        "batch_size": 32,
+        "momentum": 0.9,
+        "weight_decay": 5e-4,
+        "label_smoothing": 0.0,
+    }
     names = [m.name for m in members(zoo)]
     assert len(names) == 3 * 4 * 2 * 2 and "cnn-wide-s3-fit" in names and "rwnn01-base-s0" in names
     assert all(parse_model(n).name == n for n in names)
     few = [m for m in members({**zoo, "fit_seeds": [3]}) if m.split == "fit"]
     assert len(few) == 3 * 4 and {m.seed for m in few} == {3}  # the fit sub-split's members only for fit_seeds
-    assert parse_model("rwnn01-base-s0") == Member("rwnn01", "base", 0, "train") and parse_model("rwnn01-base-s0").family == "rwnn"
+    assert (
+        parse_model("rwnn01-base-s0") == Member("rwnn01", "base", 0, "train")
+        and parse_model("rwnn01-base-s0").family == "rwnn"
+    )
     # zoo-wide settings < the architecture's own < the variant's
     wide = member_spec(zoo, parse_model("cnn-wide-s3-fit"), 0)
-    assert wide["arch"] == "cnn" and wide["hparams"] == {"width": 64} and wide["train"]["lr"] == 0.2 and wide["train"]["batch_size"] == 32
+    assert (
+        wide["arch"] == "cnn"
+        and wide["hparams"] == {"width": 64}
+        and wide["train"]["lr"] == 0.2
+        and wide["train"]["batch_size"] == 32
+    )
     assert wide["train"]["optimizer"] == "adamw"
     base = member_spec(zoo, parse_model("cnn-base-s0"), 0)
     assert base["hparams"] == {"width": 16} and base["train"]["lr"] == 0.002 and base["train"]["epochs"] == 4
     assert member_spec(zoo, parse_model("rwnn00-base-s0"), 0)["train"]["optimizer"] == "sgd"
     # a variant's epochs: its training length, the zoo's save epochs within it, and its last
     assert member_spec(zoo, parse_model("cnn-long-s0"), 0)["train"]["epochs"] == 9
-    assert save_epochs(zoo, "short") == [2, 3] and save_epochs(zoo, "long") == [2, 4, 6, 9] and save_epochs(zoo, "base") == [2, 4]
+    assert (
+        save_epochs(zoo, "short") == [2, 3]
+        and save_epochs(zoo, "long") == [2, 4, 6, 9]
+        and save_epochs(zoo, "base") == [2, 4]
+    )
     assert epoch_groups(zoo) == {(2, 4): ["base", "wide"], (2, 3): ["short"], (2, 4, 6, 9): ["long"]}
     rw = member_spec(zoo, parse_model("rwnn01-wide-s0"), 0)
     assert rw["arch"] == "rwnn" and rw["hparams"]["width"] == 64 and rw["hparams"]["nodes"] == 6
-    assert rw["hparams"]["graph_seed"] == member_spec(zoo, parse_model("rwnn01-base-s3"), 0)["hparams"]["graph_seed"]  # graph independent of the training seed
+    assert (
+        rw["hparams"]["graph_seed"] == member_spec(zoo, parse_model("rwnn01-base-s3"), 0)["hparams"]["graph_seed"]
+    )  # graph independent of the training seed
     assert rw["hparams"]["graph_seed"] != member_spec(zoo, parse_model("rwnn00-base-s0"), 0)["hparams"]["graph_seed"]
     with pytest.raises(ValueError, match="not a zoo member name"):
         parse_model("cnn-s0")
     # the reference classifier and the study's runs follow the same rule, their own epochs winning
     reference = training_spec(zoo, "cnn", 0, epochs=15)
-    assert reference == {**base, "train": {**base["train"], "epochs": 15}}  # an AdamW architecture trains with AdamW everywhere
-    assert training_spec(zoo, "rwnn01", 0, epochs=2)["hparams"] == member_spec(zoo, parse_model("rwnn01-base-s0"), 0)["hparams"]
-    assert [m.suffix for m in members(zoo) if m.configuration == "cnn-wide"] == seed_suffixes(zoo) == ["-s0", "-s3", "-s0-fit", "-s3-fit"]
+    assert reference == {
+        **base,
+        "train": {**base["train"], "epochs": 15},
+    }  # an AdamW architecture trains with AdamW everywhere
+    assert (
+        training_spec(zoo, "rwnn01", 0, epochs=2)["hparams"]
+        == member_spec(zoo, parse_model("rwnn01-base-s0"), 0)["hparams"]
+    )
+    assert (
+        [m.suffix for m in members(zoo) if m.configuration == "cnn-wide"]
+        == seed_suffixes(zoo)
+        == ["-s0", "-s3", "-s0-fit", "-s3-fit"]
+    )
 
 
 def test_learning_rate_schedules():
     cosine = TrainSettings(epochs=2, save_epochs=[2], seed=0, lr=0.1)
-    assert cosine.lr_at(0, 100) == pytest.approx(0.1) and cosine.lr_at(50, 100) == pytest.approx(0.05) and cosine.lr_at(100, 100) == pytest.approx(0)
-    steps = TrainSettings(epochs=2, save_epochs=[2], seed=0, lr=0.1, schedule="multistep", milestones=[0.5, 0.75], gamma=0.1)
+    assert (
+        cosine.lr_at(0, 100) == pytest.approx(0.1)
+        and cosine.lr_at(50, 100) == pytest.approx(0.05)
+        and cosine.lr_at(100, 100) == pytest.approx(0)
+    )
+    steps = TrainSettings(
+        epochs=2, save_epochs=[2], seed=0, lr=0.1, schedule="multistep", milestones=[0.5, 0.75], gamma=0.1
+    )
     assert [steps.lr_at(s, 100) for s in (0, 49, 50, 74, 75, 99)] == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
 
 
@@ -122,7 +213,9 @@ def test_crop_augmentation_shifts_whole_images():
 def test_training_learns_separable_data(tmp_path, optimizer, lr):
     rng = np.random.default_rng(0)
     labels = np.arange(200) % 2
-    images = np.where(labels[:, None, None, None] == 1, 200, 40).astype(np.uint8) + rng.integers(0, 30, (200, 8, 8, 1), dtype=np.uint8)
+    images = np.where(labels[:, None, None, None] == 1, 200, 40).astype(np.uint8) + rng.integers(
+        0, 30, (200, 8, 8, 1), dtype=np.uint8
+    )
     model = create_classifier("cnn", 2, 1, 8, width=8)
     settings = TrainSettings(epochs=3, save_epochs=[1, 3], seed=0, batch_size=32, optimizer=optimizer, lr=lr)
     history, snaps = fit(model, images, labels, settings, tmp_path)
@@ -176,7 +269,9 @@ def test_killed_training_resumes_bit_identically(tmp_path, tiny_images, monkeypa
 def test_resume_state_of_other_settings_is_not_used(tmp_path, tiny_images):
     images, labels = tiny_images
     fit(create_classifier("mlp", 4, 1, 8), images, labels, TrainSettings(epochs=1, save_epochs=[1], seed=0), tmp_path)
-    history, _ = fit(create_classifier("mlp", 4, 1, 8), images, labels, TrainSettings(epochs=2, save_epochs=[2], seed=0), tmp_path)
+    history, _ = fit(
+        create_classifier("mlp", 4, 1, 8), images, labels, TrainSettings(epochs=2, save_epochs=[2], seed=0), tmp_path
+    )
     assert [h["epoch"] for h in history] == [1, 2]
 
 

@@ -35,9 +35,18 @@ def test_every_stage_runs_through_the_profile(cluster_run):
     assert f"Using profile {ROOT / 'slurm'}" in out or "Using profile slurm" in out
     submitted = [line for line in out.splitlines() if "has been submitted with SLURM jobid" in line]
     assert len(submitted) >= 15, out[-3000:]
-    assert any("group_shard" in line for line in submitted) and any("group_predict" in line for line in submitted)  # short jobs grouped
+    assert any("group_shard" in line for line in submitted) and any(
+        "group_predict" in line for line in submitted
+    )  # short jobs grouped
     html = (workdir / "results" / "report" / "report.html").read_text()
-    for section in ("Generators", "Synthetic-data quality", "Rank preservation", "Selection protocols", "Calibration", "Corollary 3.3"):
+    for section in (
+        "Generators",
+        "Synthetic-data quality",
+        "Rank preservation",
+        "Selection protocols",
+        "Calibration",
+        "Corollary 3.3",
+    ):
         assert section in html
     protocols = pl.read_parquet(workdir / "results" / "selection" / "train300" / "protocols.parquet")
     assert set(protocols["eval_set"]) == {"wgan", "augmented"} and "standard protocol" in set(protocols["protocol"])
@@ -48,9 +57,13 @@ def test_every_stage_runs_through_the_profile(cluster_run):
 def _digests(workdir):
     """sha256 of every shard and weights file a run wrote."""
     results = workdir / "results"
-    files = [*results.glob("data/*/*/shard-*.parquet"), *results.glob("synthetic/*/*/shard-*.parquet"),
-             *results.glob("generators/*/*/generator.safetensors"), *results.glob("classifiers/*/*/epoch-*.safetensors"),
-             *results.glob("reference/*/*.safetensors")]
+    files = [
+        *results.glob("data/*/*/shard-*.parquet"),
+        *results.glob("synthetic/*/*/shard-*.parquet"),
+        *results.glob("generators/*/*/generator.safetensors"),
+        *results.glob("classifiers/*/*/epoch-*.safetensors"),
+        *results.glob("reference/*/*.safetensors"),
+    ]
     return {str(f.relative_to(results)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
 
@@ -60,7 +73,11 @@ def test_the_local_tiny_run_wrote_identical_files(cluster_run, tiny_run):
     workdir, _ = cluster_run
     slurm, local = _digests(workdir), _digests(tiny_run)
     shared = slurm.keys() & local.keys()
-    assert len(shared) >= 20 and any(k.startswith("synthetic/") for k in shared) and any(k.startswith("classifiers/") for k in shared)
+    assert (
+        len(shared) >= 20
+        and any(k.startswith("synthetic/") for k in shared)
+        and any(k.startswith("classifiers/") for k in shared)
+    )
     assert {k: slurm[k] for k in shared} == {k: local[k] for k in shared}
 
 
@@ -86,10 +103,26 @@ def test_a_cancelled_job_is_rerun_to_completion(tmp_path):
     path = tmp_path / "long.yaml"
     path.write_text(yaml.safe_dump(config))
     target = "results/classifiers/train300/mlp-base-s0/epoch-300.safetensors"
-    state = tmp_path / "run" / "results" / "resume" / "classifiers" / "train300" / "mlp-base" / "train" / "state.safetensors"
+    state = (
+        tmp_path
+        / "run"
+        / "results"
+        / "resume"
+        / "classifiers"
+        / "train300"
+        / "mlp-base"
+        / "train"
+        / "state.safetensors"
+    )
     (tmp_path / "run").mkdir()
-    workflow = subprocess.Popen(slurm_command(tmp_path / "run", path, target, "--retries", "0"), cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    workflow = subprocess.Popen(
+        slurm_command(tmp_path / "run", path, target, "--retries", "0"),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         job = _running_job("train_classifier", workflow)
         deadline = time.monotonic() + 120

@@ -19,7 +19,9 @@ def test_default_config_is_valid_and_defaults_are_filled():
 
 
 def test_family_defaults_follow_the_family():
-    config = validate_config({"data": {"image_size": 16}, "generators": {"w": {}, "s": {"family": "sngan"}, "d": {"family": "ddpm"}}}, SCHEMA)
+    config = validate_config(
+        {"data": {"image_size": 16}, "generators": {"w": {}, "s": {"family": "sngan"}, "d": {"family": "ddpm"}}}, SCHEMA
+    )
     w, s, d = (config["generators"][k] for k in "wsd")
     assert (w["n_critic"], w["lr"], w["gp_weight"]) == (5, 0.0001, 10)
     assert (s["n_critic"], s["lr"]) == (2, 0.0002) and "gp_weight" not in s
@@ -36,34 +38,91 @@ def test_empty_config_gets_every_default():
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"data": {"train_sizes": {"train100": -5}}}, "config key data.train_sizes.train100: -5 is less than the minimum of 1"),
-        ({"data": {"train_sizes": {"train9k": 9000}}}, "config key data.train_sizes.train9k: 9000 leaves no test images"),
+        (
+            {"data": {"train_sizes": {"train100": -5}}},
+            "config key data.train_sizes.train100: -5 is less than the minimum of 1",
+        ),
+        (
+            {"data": {"train_sizes": {"train9k": 9000}}},
+            "config key data.train_sizes.train9k: 9000 leaves no test images",
+        ),
         ({"data": {"root": "../elsewhere"}}, "config key data.root: '../elsewhere' must not contain '..'"),
         ({"zoo": {"architectures": ["resnet9000"]}}, "config key zoo.architectures.0: 'resnet9000' is not one of"),
         ({"generators": {"g": {"family": "stylegan9"}}}, "config key generators.g.family: 'stylegan9' is not one of"),
         ({"generators": {"test": {}}}, "config key generators"),
         ({"zoo": {"epochs": 3, "save_epochs": [5]}}, "config key zoo.save_epochs: epoch 5 is past zoo.epochs"),
         ({"zoo": {"lr": 0.1, "learning_rate": 0.1}}, "config key zoo: unknown key(s): 'learning_rate'"),
-        ({"generators": {"d": {"family": "ddpm", "n_critic": 5}}}, "config key generators.d: unknown key(s): 'n_critic' (not a setting of family 'ddpm')"),
-        ({"generators": {"g": {"family": "sngan", "gp_weight": 10}}}, "config key generators.g: unknown key(s): 'gp_weight' (not a setting of family 'sngan')"),
-        ({"generators": {"d": {"family": "ddpm", "sampler": "euler"}}}, "config key generators.d.sampler: 'euler' is not one of ['ddim', 'dpm_solver']"),
-        ({"generators": {"d": {"family": "ddpm", "guidance_scale": -1}}}, "config key generators.d.guidance_scale: -1 is less than the minimum of 0"),
-        ({"data": {"image_size": 8}, "generators": {"d": {"family": "ddpm", "block_channels": [16, 32, 32, 32, 32]}}}, "config key generators.d: ddpm with 5 resolution levels needs an image size divisible by 16, got 8"),
+        (
+            {"generators": {"d": {"family": "ddpm", "n_critic": 5}}},
+            "config key generators.d: unknown key(s): 'n_critic' (not a setting of family 'ddpm')",
+        ),
+        (
+            {"generators": {"g": {"family": "sngan", "gp_weight": 10}}},
+            "config key generators.g: unknown key(s): 'gp_weight' (not a setting of family 'sngan')",
+        ),
+        (
+            {"generators": {"d": {"family": "ddpm", "sampler": "euler"}}},
+            "config key generators.d.sampler: 'euler' is not one of ['ddim', 'dpm_solver']",
+        ),
+        (
+            {"generators": {"d": {"family": "ddpm", "guidance_scale": -1}}},
+            "config key generators.d.guidance_scale: -1 is less than the minimum of 0",
+        ),
+        (
+            {
+                "data": {"image_size": 8},
+                "generators": {"d": {"family": "ddpm", "block_channels": [16, 32, 32, 32, 32]}},
+            },
+            "config key generators.d: ddpm with 5 resolution levels needs an image size divisible by 16, got 8",
+        ),
         ({"generators": {"d": {"family": "ddpm", "block_channels": [6, 8]}}}, "must be multiples of norm_groups=4"),
-        ({"generators": {"g": {"conditioning": "pseudo_label", "confidence": 1.5}}}, "config key generators.g.confidence: 1.5 is greater than or equal to the maximum of 1"),
-        ({"data": {"source": "imagefolder"}, "generators": {"g": {"conditioning": "per_class"}}}, "per_class needs data.num_classes for source 'imagefolder'"),
+        (
+            {"generators": {"g": {"conditioning": "pseudo_label", "confidence": 1.5}}},
+            "config key generators.g.confidence: 1.5 is greater than or equal to the maximum of 1",
+        ),
+        (
+            {"data": {"source": "imagefolder"}, "generators": {"g": {"conditioning": "per_class"}}},
+            "per_class needs data.num_classes for source 'imagefolder'",
+        ),
         ({"zoo": {"architectures": []}}, "config key zoo.architectures: the zoo is empty"),
         ({"zoo": {"random_wired": {"count": 4, "k": 3}}}, "config key zoo.random_wired.k: 3 is not a multiple of 2"),
-        ({"zoo": {"random_wired": {"count": 4, "nodes": 4, "k": 4}}}, "config key zoo.random_wired.k: 4 needs more than 4 nodes"),
+        (
+            {"zoo": {"random_wired": {"count": 4, "nodes": 4, "k": 4}}},
+            "config key zoo.random_wired.k: 4 needs more than 4 nodes",
+        ),
         ({"zoo": {"variants": {"big-lr": {"lr": 0.1}}}}, "config key zoo.variants: 'big-lr' does not match"),
-        ({"zoo": {"variants": {"fast": {"epochs": 3, "dropout": 0.1}}}}, "config key zoo.variants.fast: unknown key(s): 'dropout'"),
-        ({"zoo": {"variants": {"fast": {"optimizer": "adam"}}}}, "config key zoo.variants.fast.optimizer: 'adam' is not one of ['sgd', 'adamw']"),
-        ({"zoo": {"epochs": 4, "save_epochs": [7], "variants": {"long": {"epochs": 6}}}}, "epoch 7 is past zoo.epochs (4) and every variant's epochs"),
-        ({"zoo": {"architecture_settings": {"resnet9000": {"lr": 0.1}}}}, "config key zoo.architecture_settings: 'resnet9000' is not a registered architecture or rwnn"),
-        ({"zoo": {"architecture_settings": {"cnn": {"epochs": 3}}}}, "config key zoo.architecture_settings.cnn: unknown key(s): 'epochs'"),
-        ({"zoo": {"architectures": ["mlp", "cnn"], "groups": {"small": ["mlp"]}}}, "config key zoo.groups: ['cnn'] belong to no group"),
-        ({"zoo": {"architectures": ["mlp"], "groups": {"a": ["mlp"], "b": ["mlp"]}}}, "config key zoo.groups: 'mlp' is in both 'a' and 'b'"),
-        ({"selection": {"calibration_point": {"models": 5, "ridge": 3.0}}}, "config key selection.calibration_point.ridge: 3.0 is not one of selection.ridge"),
+        (
+            {"zoo": {"variants": {"fast": {"epochs": 3, "dropout": 0.1}}}},
+            "config key zoo.variants.fast: unknown key(s): 'dropout'",
+        ),
+        (
+            {"zoo": {"variants": {"fast": {"optimizer": "adam"}}}},
+            "config key zoo.variants.fast.optimizer: 'adam' is not one of ['sgd', 'adamw']",
+        ),
+        (
+            {"zoo": {"epochs": 4, "save_epochs": [7], "variants": {"long": {"epochs": 6}}}},
+            "epoch 7 is past zoo.epochs (4) and every variant's epochs",
+        ),
+        (
+            {"zoo": {"architecture_settings": {"resnet9000": {"lr": 0.1}}}},
+            "config key zoo.architecture_settings: 'resnet9000' is not a registered architecture or rwnn",
+        ),
+        (
+            {"zoo": {"architecture_settings": {"cnn": {"epochs": 3}}}},
+            "config key zoo.architecture_settings.cnn: unknown key(s): 'epochs'",
+        ),
+        (
+            {"zoo": {"architectures": ["mlp", "cnn"], "groups": {"small": ["mlp"]}}},
+            "config key zoo.groups: ['cnn'] belong to no group",
+        ),
+        (
+            {"zoo": {"architectures": ["mlp"], "groups": {"a": ["mlp"], "b": ["mlp"]}}},
+            "config key zoo.groups: 'mlp' is in both 'a' and 'b'",
+        ),
+        (
+            {"selection": {"calibration_point": {"models": 5, "ridge": 3.0}}},
+            "config key selection.calibration_point.ridge: 3.0 is not one of selection.ridge",
+        ),
         ({"selection": {"calibration_point": "best"}}, "config key selection.calibration_point"),
     ],
 )
@@ -78,4 +137,6 @@ def test_schema_names_match_the_registries():
     archs = schema["$defs"]["architecture"]["enum"]
     families = schema["properties"]["generators"]["additionalProperties"]["properties"]["family"]["enum"]
     assert sorted(archs) == sorted(set(list_classifiers()) - {"rwnn"})  # rwnn comes from zoo.random_wired
-    assert sorted(families) == sorted(set(list_generators()) - {"per_class"})  # per_class is assembled, via `conditioning`
+    assert sorted(families) == sorted(
+        set(list_generators()) - {"per_class"}
+    )  # per_class is assembled, via `conditioning`

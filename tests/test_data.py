@@ -122,7 +122,9 @@ def test_imagefolder_and_parquet_sources(tmp_path, tiny_images):
         Image.fromarray(img[..., 0]).save(folder / f"{i}.png")
     pool = load_dataset("imagefolder", tmp_path / "folder", 8, channels=1)
     assert pool.images.shape == (8, 8, 8, 1) and pool.class_names == [f"class{c}" for c in range(4)]
-    np.testing.assert_array_equal(np.sort(pool.images.reshape(8, -1), axis=0), np.sort(images[:8].reshape(8, -1), axis=0))
+    np.testing.assert_array_equal(
+        np.sort(pool.images.reshape(8, -1), axis=0), np.sort(images[:8].reshape(8, -1), axis=0)
+    )
     table = pa.table({"image": [{"bytes": encode_png(im), "path": None} for im in images], "label": labels})
     pq.write_table(table, tmp_path / "table.parquet")
     pool = load_dataset("parquet", tmp_path / "table.parquet", 8, channels=1)
@@ -180,7 +182,9 @@ def test_augmentation_shift_of_one_pixel_moves_the_image():
     assert not np.array_equal(out, images)
     bright = augment_images(images, {**NO_CHANGE, "brightness": 0.5}, seed=0).astype(float)
     factor = bright.max(axis=(1, 2, 3)) / 200
-    assert ((factor > 0.49) & (factor < 1.51)).all() and np.allclose(bright, np.round(np.clip(images * factor[:, None, None, None], 0, 255)), atol=1)
+    assert ((factor > 0.49) & (factor < 1.51)).all() and np.allclose(
+        bright, np.round(np.clip(images * factor[:, None, None, None], 0, 255)), atol=1
+    )
 
 
 def test_augmented_set_is_seeded_and_keys_every_copy():
@@ -188,7 +192,11 @@ def test_augmented_set_is_seeded_and_keys_every_copy():
     base = ImageSet([f"k{i}" for i in range(10)], images, np.arange(10))
     one = augmented_set(base, {"copies": 1}, seed=5)
     two = augmented_set(base, {"copies": 2}, seed=5)
-    assert two.keys[:10] == one.keys and two.keys[10] == "k0-aug1" and np.array_equal(two.labels, np.tile(np.arange(10), 2))
+    assert (
+        two.keys[:10] == one.keys
+        and two.keys[10] == "k0-aug1"
+        and np.array_equal(two.labels, np.tile(np.arange(10), 2))
+    )
     assert np.array_equal(two.images[:10], one.images)  # adding copies keeps the earlier ones
     assert np.array_equal(augmented_set(base, {"copies": 1}, seed=5).images, one.images)
     assert not np.array_equal(augmented_set(base, {"copies": 1}, seed=6).images, one.images)

@@ -37,7 +37,15 @@ def build(family, num_classes=4, **overrides):
 def fit(family, images, labels, path, seed=0, **kwargs):
     torch.manual_seed(seed)  # each job is a fresh process that seeds before building its model
     model, settings = build(family)
-    record = train_generator(model, images, labels, batch_size=8, seed=seed, resume_path=path, **{"iterations": 4, "checkpoint_every": 2, **settings, **kwargs})
+    record = train_generator(
+        model,
+        images,
+        labels,
+        batch_size=8,
+        seed=seed,
+        resume_path=path,
+        **{"iterations": 4, "checkpoint_every": 2, **settings, **kwargs},
+    )
     return model, record
 
 
@@ -71,7 +79,9 @@ def test_a_killed_run_resumes_to_the_uninterrupted_weights(tmp_path, tiny_images
     images, labels = tiny_images
     scores = iter(range(100, 0, -1))  # every score is a new best, so the best-checkpoint state is resumed too
     kwargs = {"eval_every": 2, "iterations": 6}
-    ref, ref_record = fit(family, images, labels, tmp_path / "ref.safetensors", score=lambda sample, n: float(next(scores)), **kwargs)
+    ref, ref_record = fit(
+        family, images, labels, tmp_path / "ref.safetensors", score=lambda sample, n: float(next(scores)), **kwargs
+    )
 
     class Killed(RuntimeError):
         pass
@@ -92,7 +102,15 @@ def test_a_killed_run_resumes_to_the_uninterrupted_weights(tmp_path, tiny_images
     monkeypatch.setattr(base.ResumeState, "save", real_save)
     assert saves == [2, 4]
     scores = iter(range(98, 0, -1))  # the state carries the two scores already taken
-    resumed, record = fit(family, images, labels, tmp_path / "run.safetensors", seed=0, score=lambda sample, n: float(next(scores)), **kwargs)
+    resumed, record = fit(
+        family,
+        images,
+        labels,
+        tmp_path / "run.safetensors",
+        seed=0,
+        score=lambda sample, n: float(next(scores)),
+        **kwargs,
+    )
     assert [h["step"] for h in record["scores"]] == [2, 4, 6] and record["chosen_step"] == 6
     assert record["history"] == ref_record["history"]
     for k, v in ref.state_dict().items():
@@ -133,7 +151,11 @@ def test_ddpm_guidance_and_samplers_change_the_samples(tiny_images):
     torch.manual_seed(0)
     y = np.array([0, 1, 2, 3])
     outputs = {}
-    for name, overrides in {"guided": {}, "unguided": {"guidance_scale": 1.0}, "dpm": {"sampler": "dpm_solver"}}.items():
+    for name, overrides in {
+        "guided": {},
+        "unguided": {"guidance_scale": 1.0},
+        "dpm": {"sampler": "dpm_solver"},
+    }.items():
         torch.manual_seed(0)
         model, _ = build("ddpm", **overrides)
         outputs[name] = sample_images(model.eval(), y, seed=3)
@@ -192,7 +214,9 @@ class _BrightnessClassifier(nn.Module):
 def test_pseudo_labels_keep_only_confident_samples_until_each_quota_is_met():
     model, classifier, threshold = _FlatImages(), _BrightnessClassifier(), 0.8
     quotas = np.array([5, 3, 4, 2])
-    images, labels, stats = pseudo_labelled_sample(model, classifier, quotas, seed=11, confidence=threshold, batch_size=16, max_draws=400)
+    images, labels, stats = pseudo_labelled_sample(
+        model, classifier, quotas, seed=11, confidence=threshold, batch_size=16, max_draws=400
+    )
     # the same draws, labelled independently
     drawn = sample_with(model, np.zeros(stats["drawn"], np.int64), torch.Generator().manual_seed(11), 16)
     u = drawn[:, 0, 0, 0].astype(np.float64) / 255 * 4
@@ -205,7 +229,7 @@ def test_pseudo_labels_keep_only_confident_samples_until_each_quota_is_met():
     assert np.bincount(labels, minlength=4).tolist() == [5, 3, 4, 0] == [r["used"] for r in stats["per_class"]]
     assert stats["per_class"][3]["kept_fraction"] == 0.0 and 0 < stats["per_class"][0]["kept_fraction"] < 1
     # kept images are the first confident draws of their class, in draw order
-    first = np.concatenate([np.flatnonzero((cls == c) & (conf >= threshold))[: q] for c, q in enumerate([5, 3, 4, 0])])
+    first = np.concatenate([np.flatnonzero((cls == c) & (conf >= threshold))[:q] for c, q in enumerate([5, 3, 4, 0])])
     np.testing.assert_array_equal(images, drawn[np.sort(first)])
     merged = merge_stats([stats, stats])
     assert merged["drawn"] == 800 and merged["per_class"][0]["used"] == 10
@@ -213,7 +237,9 @@ def test_pseudo_labels_keep_only_confident_samples_until_each_quota_is_met():
 
 
 def test_pseudo_labelling_stops_as_soon_as_quotas_are_met():
-    _, labels, stats = pseudo_labelled_sample(_FlatImages(), _BrightnessClassifier(), np.array([2, 2, 2, 0]), seed=0, confidence=0.8, batch_size=8)
+    _, labels, stats = pseudo_labelled_sample(
+        _FlatImages(), _BrightnessClassifier(), np.array([2, 2, 2, 0]), seed=0, confidence=0.8, batch_size=8
+    )
     assert np.bincount(labels, minlength=4).tolist() == [2, 2, 2, 0] and stats["drawn"] < 20 * 6
 
 
@@ -227,7 +253,9 @@ def test_frechet_distance_matches_scipy_and_its_fixed_points():
     assert frechet_distance(m1, c1, m1, c1) == pytest.approx(0.0, abs=1e-8)
     assert frechet_distance(*gaussian_stats(a[::-1]), m1, c1) == pytest.approx(0.0, abs=1e-8)  # order-free
     # 1-D Gaussians: (mu1 - mu2)^2 + (s1 - s2)^2
-    assert frechet_distance(np.array([1.0]), np.array([[4.0]]), np.array([-1.0]), np.array([[9.0]])) == pytest.approx(4 + 1)
+    assert frechet_distance(np.array([1.0]), np.array([[4.0]]), np.array([-1.0]), np.array([[9.0]])) == pytest.approx(
+        4 + 1
+    )
 
 
 def test_image_size_must_suit_the_generator():

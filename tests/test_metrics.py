@@ -7,11 +7,11 @@ import torch
 from safetensors.torch import save_file
 from scipy.spatial.distance import cdist
 
+from synthval.metrics.arc import arc
+from synthval.metrics.extractors import build_extractor
 from synthval.metrics.frechet import frechet_distance, gaussian_stats
 from synthval.metrics.kernel import kid, mmd_rbf
 from synthval.metrics.neighbours import manifold_metrics
-from synthval.metrics.arc import arc
-from synthval.metrics.extractors import build_extractor
 from synthval.metrics.prd import prd, prd_curve
 from synthval.metrics.quality import QualitySettings, compare, quality_tables
 
@@ -41,7 +41,9 @@ def test_kid_is_the_unbiased_polynomial_mmd(sets):
         return (a @ b.T / a.shape[1] + 1) ** 3
 
     kxx, kyy, kxy = k(x, x), k(y, y), k(x, y)
-    expected = (kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2 * kxy.mean()
+    expected = (
+        (kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2 * kxy.mean()
+    )
     mean, std = kid(x, y, subsets=3, subset_size=n)  # a subset of all n points is the whole set, reordered
     assert mean == pytest.approx(expected, rel=1e-9) and std == pytest.approx(0, abs=1e-12)
 
@@ -82,7 +84,9 @@ def test_mmd_matches_the_full_kernel_matrices(sets, chunk):
 
     n, m = len(real), len(fake)
     kxx, kyy, kxy = k(real, real), k(fake, fake), k(real, fake)
-    expected = (kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean()
+    expected = (
+        (kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean()
+    )
     assert mmd_rbf(real, fake, bandwidths, chunk=chunk) == pytest.approx(expected, rel=1e-9)
 
 
@@ -90,15 +94,23 @@ def test_prd_curve_and_total_variation_on_histograms():
     p, q = np.array([0.5, 0.3, 0.2, 0.0]), np.array([0.1, 0.3, 0.3, 0.3])
     precision, recall = prd_curve(p, q, angles=1001)
     tv = 0.5 * np.abs(p - q).sum()  # the textbook definition
-    assert precision[500] == pytest.approx(1 - tv, abs=1e-9) and recall[500] == pytest.approx(1 - tv, abs=1e-9)  # lambda = 1
-    assert precision[-1] == pytest.approx(np.minimum(p > 0, 1) @ q, abs=1e-6)  # lambda -> inf: Q's mass where P has support
+    assert precision[500] == pytest.approx(1 - tv, abs=1e-9) and recall[500] == pytest.approx(
+        1 - tv, abs=1e-9
+    )  # lambda = 1
+    assert precision[-1] == pytest.approx(
+        np.minimum(p > 0, 1) @ q, abs=1e-6
+    )  # lambda -> inf: Q's mass where P has support
     assert recall[0] == pytest.approx((q > 0) @ p, abs=1e-6)  # lambda -> 0: P's mass where Q has support
 
 
 def test_prd_total_variation_for_identical_and_separated_sets(sets):
     real, _ = sets
     same = prd(real, real.copy(), clusters=10, runs=3)
-    assert same.tv == pytest.approx(0, abs=1e-12) and same.f_8 == pytest.approx(1, abs=1e-6) and same.f_1_8 == pytest.approx(1, abs=1e-6)
+    assert (
+        same.tv == pytest.approx(0, abs=1e-12)
+        and same.f_8 == pytest.approx(1, abs=1e-6)
+        and same.f_1_8 == pytest.approx(1, abs=1e-6)
+    )
     far = prd(real, real + 100, clusters=10, runs=3)
     assert far.tv == pytest.approx(1, abs=1e-12) and far.f_8 < 1e-6
 
@@ -120,7 +132,19 @@ def test_quality_tables_cover_every_metric_overall_and_per_class(sets):
     settings = QualitySettings(prd_runs=2, arc_steps=20, arc_epsilons=3, kid_subsets=5)
     rows, curves = quality_tables(real, real_labels, fake, fake_labels, settings, seed=0)
     metrics = {r["metric"] for r in rows}
-    assert {"fid", "kid", "precision", "recall", "density", "coverage", "prd_f8", "prd_f1_8", "tv", "arc", "mmd"} <= metrics
+    assert {
+        "fid",
+        "kid",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+        "prd_f8",
+        "prd_f1_8",
+        "tv",
+        "arc",
+        "mmd",
+    } <= metrics
     assert {r["class"] for r in rows} == {"all", "0", "1"} and {c["curve"] for c in curves} == {"prd", "arc"}
     # the same sets in another order give the same numbers
     perm_r, perm_f = np.random.default_rng(2).permutation(len(real)), np.random.default_rng(3).permutation(len(fake))
@@ -132,11 +156,17 @@ def test_quality_tables_cover_every_metric_overall_and_per_class(sets):
 def test_tv_floor_is_the_estimator_between_two_real_halves_at_the_synthetic_size():
     rng = np.random.default_rng(4)
     real = rng.normal(size=(400, 4))
-    settings = QualitySettings(prd_runs=2, prd_clusters=10, arc_steps=10, arc_epsilons=2, kid_subsets=2, kid_subset_size=50)
+    settings = QualitySettings(
+        prd_runs=2, prd_clusters=10, arc_steps=10, arc_epsilons=2, kid_subsets=2, kid_subset_size=50
+    )
     close, _ = compare(real, rng.normal(size=(150, 4)), settings, seed=0)
     apart, _ = compare(real, rng.normal(size=(150, 4)) + 3, settings, seed=0)
-    assert close["tv_floor_n"] == apart["tv_floor_n"] == 150  # the synthetic set's size (the real set has 2 x 200 to split)
-    assert 0 < close["tv_floor"] < 0.5 < apart["tv"]  # finite samples put the floor above 0; a shifted set is far above it
+    assert (
+        close["tv_floor_n"] == apart["tv_floor_n"] == 150
+    )  # the synthetic set's size (the real set has 2 x 200 to split)
+    assert (
+        0 < close["tv_floor"] < 0.5 < apart["tv"]
+    )  # finite samples put the floor above 0; a shifted set is far above it
     small, _ = compare(real[:100], rng.normal(size=(150, 4)), settings, seed=0)
     assert small["tv_floor_n"] == 50  # capped by the halves of the real set
 
@@ -156,9 +186,19 @@ def test_extractors_load_local_weights_and_refuse_missing_ones(tmp_path):
 
     small = timm.create_model("resnet10t", pretrained=False, num_classes=0)
     save_file(small.state_dict(), str(tmp_path / "timm.safetensors"))
-    extractor = build_extractor({"extractor": "timm", "timm_model": "resnet10t", "weights": str(tmp_path / "timm.safetensors"), "input_size": 32}, None)
+    extractor = build_extractor(
+        {
+            "extractor": "timm",
+            "timm_model": "resnet10t",
+            "weights": str(tmp_path / "timm.safetensors"),
+            "input_size": 32,
+        },
+        None,
+    )
     assert extractor(images).shape == (2, small.num_features) and extractor.info["model"] == "resnet10t"
     with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
         build_extractor({"extractor": "inception", "weights": str(tmp_path / "missing.safetensors")}, None)
     with pytest.raises(ValueError, match="does not hold timm resnet10t weights"):
-        build_extractor({"extractor": "timm", "timm_model": "resnet10t", "weights": str(tmp_path / "inception.safetensors")}, None)
+        build_extractor(
+            {"extractor": "timm", "timm_model": "resnet10t", "weights": str(tmp_path / "inception.safetensors")}, None
+        )

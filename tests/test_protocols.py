@@ -8,7 +8,15 @@ from scipy import stats
 from synthval.selection import rank_correlation
 from synthval.selection.calibration import calibration_sweep, corollary_check, fit_ridge
 from synthval.selection.intervals import BCA, NO_INTERVAL, PERCENTILE, POOL_SENSITIVITY
-from synthval.selection.protocols import _pick, early_stopping, es_rss_table, hps_table, protocol_tables, seed_selection, with_members
+from synthval.selection.protocols import (
+    _pick,
+    early_stopping,
+    es_rss_table,
+    hps_table,
+    protocol_tables,
+    seed_selection,
+    with_members,
+)
 from synthval.selection.ranking import CONFIGURATIONS, FIT_MEMBERS, TRAIN_MEMBERS, model_errors, pooled_note
 
 
@@ -50,24 +58,40 @@ def test_early_stopping_picks_the_best_synthetic_epoch_per_run(zoo):
 
 def test_seed_selection_with_and_without_early_stopping(zoo):
     rss = {r["config"]: r for r in seed_selection(zoo, "syn").iter_rows(named=True)}
-    assert rss["a-base"]["chosen_model"] == "a-base-s0" and rss["a-base"]["chosen"] == 0.20  # last-epoch syn 0.30 < 0.33
+    assert (
+        rss["a-base"]["chosen_model"] == "a-base-s0" and rss["a-base"]["chosen"] == 0.20
+    )  # last-epoch syn 0.30 < 0.33
     assert rss["b-base"]["chosen_model"] == "b-base-s1" and rss["b-base"]["chosen"] == 0.11
     assert rss["a-base"]["baseline"] == pytest.approx(0.21)
     both = {r["config"]: r for r in seed_selection(zoo, "syn", early_stop=True).iter_rows(named=True)}
-    assert (both["b-base"]["chosen_model"], both["b-base"]["chosen_epoch"], both["b-base"]["chosen"]) == ("b-base-s0", 1, 0.10)
+    assert (both["b-base"]["chosen_model"], both["b-base"]["chosen_epoch"], both["b-base"]["chosen"]) == (
+        "b-base-s0",
+        1,
+        0.10,
+    )
     table = {r.protocol: r for r in es_rss_table(zoo, "syn", repeats=50)}
-    assert table["ES + RSS"].test_error == pytest.approx((0.20 + 0.10) / 2) and table["ES + RSS"].regret == pytest.approx(0)
+    assert table["ES + RSS"].test_error == pytest.approx((0.20 + 0.10) / 2) and table[
+        "ES + RSS"
+    ].regret == pytest.approx(0)
     assert table["ES"].units == 4 and table["RSS"].units == 2
     # two configurations are too few to resample: no interval rather than one over near-duplicate seeds
-    assert np.isnan(table["ES"].low) and table["ES"].interval == NO_INTERVAL and table["ES"].interval_unit == "configurations"
+    assert (
+        np.isnan(table["ES"].low)
+        and table["ES"].interval == NO_INTERVAL
+        and table["ES"].interval_unit == "configurations"
+    )
 
 
 def test_hps_protocols_against_the_oracle(zoo):
     table = {r.protocol: r for r in hps_table(zoo, "syn", repeats=50)}
     assert table["oracle"].test_error == 0.10 and table["oracle"].selection == "test"
-    assert table["synthetic protocol"].test_error == 0.10 and table["synthetic protocol"].regret == 0  # syn 0.20 is the lowest
+    assert (
+        table["synthetic protocol"].test_error == 0.10 and table["synthetic protocol"].regret == 0
+    )  # syn 0.20 is the lowest
     # standard protocol: config a wins on val, so the mean last-epoch test error of a's train members
-    assert table["standard protocol"].test_error == pytest.approx(0.21) and table["standard protocol"].selection == "val"
+    assert (
+        table["standard protocol"].test_error == pytest.approx(0.21) and table["standard protocol"].selection == "val"
+    )
     assert table["random model"].test_error == pytest.approx((0.20 + 0.22 + 0.15 + 0.11) / 4)
 
 
@@ -90,7 +114,11 @@ def test_a_set_that_copies_the_test_labels_ranks_perfectly():
     rank = rank_correlation(copy, repeats=200).filter(pl.col("eval_set") == "copy").row(0, named=True)
     assert rank["spearman"] == pytest.approx(1) and rank["kendall"] == pytest.approx(1)
     # every resample gives 1: BCa is undefined on a degenerate distribution, the percentile interval is [1, 1]
-    assert rank["spearman_low"] == pytest.approx(1) and rank["spearman_high"] == pytest.approx(1) and rank["interval"] == PERCENTILE
+    assert (
+        rank["spearman_low"] == pytest.approx(1)
+        and rank["spearman_high"] == pytest.approx(1)
+        and rank["interval"] == PERCENTILE
+    )
 
 
 def test_ridge_recovers_planted_weights():
@@ -109,7 +137,9 @@ def test_corollary_check_counts_pairs_above_and_below_tv():
     real = {"a": 0.20, "b": 0.50, "c": 0.45}
     out = corollary_check(synthetic, real, tv=0.1)
     assert (out["pairs"], out["pairs_above_tv"], out["pairs_below_tv"]) == (3, 2, 1)
-    assert out["preserved_above_tv"] == 1.0 and out["preserved_below_tv"] == 0.0  # b, c: 0.02 apart on synthetic data, flipped on real
+    assert (
+        out["preserved_above_tv"] == 1.0 and out["preserved_below_tv"] == 0.0
+    )  # b, c: 0.02 apart on synthetic data, flipped on real
     # 2 TV (each error may move by TV): only a-c (0.22) clears 0.2; a-b is 0.20, not above
     assert out["pairs_above_2tv"] == 1 and out["preserved_above_2tv"] == 1.0
 
@@ -139,7 +169,9 @@ def test_calibration_repairs_a_biased_synthetic_set():
     for seed in range(25):
         add(f"net{seed}-base-s0", "train")
     predictions = pl.DataFrame(rows, schema=["model", "epoch", "eval_set", "key", "label", "prediction"], orient="row")
-    errors = predictions.group_by("model", "epoch", "eval_set").agg(error=(pl.col("prediction") != pl.col("label")).mean(), n=pl.len())
+    errors = predictions.group_by("model", "epoch", "eval_set").agg(
+        error=(pl.col("prediction") != pl.col("label")).mean(), n=pl.len()
+    )
     sweep = calibration_sweep(predictions, with_members(errors), "syn", sizes=[5, 40], ridges=[0.01], draws=3, seed=0)
     full = sweep.filter(pl.col("calibration_models") == 40).row(0, named=True)
     assert full["spearman"] > 0.9 > full["uncalibrated_spearman"]
@@ -151,7 +183,10 @@ def _zoo_errors(test: dict[str, float], syn: dict[str, float], seeds: int = 1, j
     rows = []
     for i, config in enumerate(test):
         for s in range(seeds):
-            rows += [(f"{config}-base-s{s}", 3, "test", test[config] + jitter * s), (f"{config}-base-s{s}", 3, "syn", syn[config] + jitter * s * i)]
+            rows += [
+                (f"{config}-base-s{s}", 3, "test", test[config] + jitter * s),
+                (f"{config}-base-s{s}", 3, "syn", syn[config] + jitter * s * i),
+            ]
     return _errors(rows)
 
 
@@ -173,8 +208,16 @@ def test_intervals_resample_configurations_so_duplicated_seeds_do_not_narrow_the
 
 
 def test_ties_are_broken_by_model_name_whatever_the_row_order():
-    frame = pl.DataFrame({"model": ["b-base-s0", "a-base-s1", "a-base-s0", "c-base-s0"], "config": ["b-base", "a-base", "a-base", "c-base"],
-                          "seed": [0, 1, 0, 0], "epoch": [2, 2, 2, 1], "sel": [0.1, 0.1, 0.1, 0.1], "test": [0.3, 0.2, 0.25, 0.1]})
+    frame = pl.DataFrame(
+        {
+            "model": ["b-base-s0", "a-base-s1", "a-base-s0", "c-base-s0"],
+            "config": ["b-base", "a-base", "a-base", "c-base"],
+            "seed": [0, 1, 0, 0],
+            "epoch": [2, 2, 2, 1],
+            "sel": [0.1, 0.1, 0.1, 0.1],
+            "test": [0.3, 0.2, 0.25, 0.1],
+        }
+    )
     for order in ([0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2]):
         shuffled = frame[order]
         assert _pick(shuffled, [])["model"][0] == "a-base-s0"  # the later epoch, then the first name
@@ -188,28 +231,44 @@ def _predicted_zoo(seed: int = 0) -> pl.DataFrame:
     rows = []
     for arch in ("cnn", "mlp", "resnet8", "rwnn00", "rwnn01", "rwnn02"):
         skill = rng.uniform(0.05, 0.5)
-        for name, sets in ((f"{arch}-base-s0", ("syn", "test")), (f"{arch}-base-s1", ("syn", "test")), (f"{arch}-base-s0-fit", ("syn", "val", "test"))):
+        for name, sets in (
+            (f"{arch}-base-s0", ("syn", "test")),
+            (f"{arch}-base-s1", ("syn", "test")),
+            (f"{arch}-base-s0-fit", ("syn", "val", "test")),
+        ):
             for epoch in (1, 2):
                 p_wrong = np.clip(skill + rng.normal(0, 0.05) + 0.1 * (epoch == 1), 0.01, 0.95)
                 for eval_set in sets:
                     for c in range(2):
                         for i in range(25):
-                            rows.append((name, epoch, eval_set, f"{eval_set}{c}-{i}", c, 1 - c if rng.random() < p_wrong else c))
+                            rows.append(
+                                (name, epoch, eval_set, f"{eval_set}{c}-{i}", c, 1 - c if rng.random() < p_wrong else c)
+                            )
     return pl.DataFrame(rows, schema=["model", "epoch", "eval_set", "key", "label", "prediction"], orient="row")
 
 
-GROUPS = {"cnn": "standard", "mlp": "standard", "resnet8": "standard", "rwnn00": "randomly wired", "rwnn01": "randomly wired",
-          "rwnn02": "randomly wired"}
+GROUPS = {
+    "cnn": "standard",
+    "mlp": "standard",
+    "resnet8": "standard",
+    "rwnn00": "randomly wired",
+    "rwnn01": "randomly wired",
+    "rwnn02": "randomly wired",
+}
 
 
 def _choices(predictions: pl.DataFrame, point="auto") -> dict:
     errors = model_errors(predictions)
     protocols = protocol_tables(errors, "syn", GROUPS, repeats=20, seed=1)
-    sweep = calibration_sweep(predictions, with_members(errors, GROUPS), "syn", [1, 3, 6], [0.1, 10.0], draws=3, seed=0, point=point)
-    return {"es": early_stopping(errors, "syn").select("model", "chosen_epoch").rows(),
-            "rss": seed_selection(errors, "syn", early_stop=True).select("config", "chosen_model", "chosen_epoch").rows(),
-            "hps": protocols.select("group", "protocol", "chosen").rows(),
-            "calibration": sweep.filter(pl.col("chosen")).select("group", "calibration_models", "ridge").rows()}
+    sweep = calibration_sweep(
+        predictions, with_members(errors, GROUPS), "syn", [1, 3, 6], [0.1, 10.0], draws=3, seed=0, point=point
+    )
+    return {
+        "es": early_stopping(errors, "syn").select("model", "chosen_epoch").rows(),
+        "rss": seed_selection(errors, "syn", early_stop=True).select("config", "chosen_model", "chosen_epoch").rows(),
+        "hps": protocols.select("group", "protocol", "chosen").rows(),
+        "calibration": sweep.filter(pl.col("chosen")).select("group", "calibration_models", "ridge").rows(),
+    }
 
 
 def test_permuting_the_test_errors_changes_no_choice():
@@ -225,7 +284,10 @@ def test_permuting_the_test_errors_changes_no_choice():
     assert before["calibration"] and any(c for _, _, c in before["hps"])
     assert all(models > 1 for _, models, _ in before["calibration"])  # one calibration model ranks nothing
     assert before == after
-    scores = [protocol_tables(model_errors(p), "syn", GROUPS, repeats=20, seed=1)["test_error"].to_list() for p in (predictions, permuted)]
+    scores = [
+        protocol_tables(model_errors(p), "syn", GROUPS, repeats=20, seed=1)["test_error"].to_list()
+        for p in (predictions, permuted)
+    ]
     assert scores[0] != scores[1]
     fixed = _choices(predictions, point={"models": 3, "ridge": 10.0})["calibration"]
     assert {(m, r) for _, m, r in fixed} == {(3, 10.0)}
@@ -239,11 +301,15 @@ def test_protocols_and_calibration_per_group_and_pooled():
         rows = {r["protocol"]: r for r in table.filter(pl.col("group") == group).iter_rows(named=True)}
         assert rows["RSS"]["units"] == configs
         diff = rows["synthetic minus standard"]
-        assert diff["test_error"] == pytest.approx(rows["synthetic protocol"]["test_error"] - rows["standard protocol"]["test_error"])
+        assert diff["test_error"] == pytest.approx(
+            rows["synthetic protocol"]["test_error"] - rows["standard protocol"]["test_error"]
+        )
         assert diff["low"] <= diff["test_error"] <= diff["high"] and diff["interval"] == POOL_SENSITIVITY
         assert rows["oracle"]["interval"] == POOL_SENSITIVITY and rows["ES"]["interval_unit"] == "configurations"
     rss = {r["group"]: r["test_error"] for r in table.filter(pl.col("protocol") == "RSS").iter_rows(named=True)}
-    assert rss["all"] == pytest.approx((rss["standard"] + rss["randomly wired"]) / 2)  # a mean over configurations, 3 + 3
+    assert rss["all"] == pytest.approx(
+        (rss["standard"] + rss["randomly wired"]) / 2
+    )  # a mean over configurations, 3 + 3
 
 
 def test_rank_rows_include_the_real_val_baseline_and_the_architecture_shift():
@@ -257,9 +323,13 @@ def test_rank_rows_include_the_real_val_baseline_and_the_architecture_shift():
     val = rank.filter(pl.col("ranked") == FIT_MEMBERS, pl.col("group") == "all").row(0, named=True)
     assert val["n_models"] == 6 and val["spearman"] == pytest.approx(stats.spearmanr(fit["val"], fit["test"])[0])
     shift = rank.filter(pl.col("ranked") == CONFIGURATIONS, pl.col("group") == "all").row(0, named=True)
-    train = wide.filter(~pl.col("model").str.ends_with("-fit")).with_columns(config=pl.col("model").str.replace(r"-s[0-9]+$", ""))
+    train = wide.filter(~pl.col("model").str.ends_with("-fit")).with_columns(
+        config=pl.col("model").str.replace(r"-s[0-9]+$", "")
+    )
     by_config = train.group_by("config").agg(pl.col("test").mean()).sort("config")
-    assert shift["n_models"] == 6 and shift["spearman"] == pytest.approx(stats.spearmanr(fit.sort("model")["val"], by_config["test"])[0])
+    assert shift["n_models"] == 6 and shift["spearman"] == pytest.approx(
+        stats.spearmanr(fit.sort("model")["val"], by_config["test"])[0]
+    )
     standard = rank.filter(pl.col("eval_set") == "syn", pl.col("group") == "standard").row(0, named=True)
     assert standard["n_models"] == 6 and standard["n_configs"] == 3
 

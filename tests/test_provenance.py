@@ -12,7 +12,9 @@ def _library(tmp_path):
     pkg = tmp_path / "src" / "synthval"
     (pkg / "b").mkdir(parents=True)
     (pkg / "__init__.py").write_text('"""root"""\n')
-    (pkg / "a.py").write_text('"""module a"""\nfrom synthval.b import c\n\n\ndef f():\n    """doc"""\n    return c.g() + 1\n')
+    (pkg / "a.py").write_text(
+        '"""module a"""\nfrom synthval.b import c\n\n\ndef f():\n    """doc"""\n    return c.g() + 1\n'
+    )
     (pkg / "b" / "__init__.py").write_text("")
     (pkg / "b" / "c.py").write_text("from . import d\n\n\ndef g():\n    return 1\n")
     (pkg / "b" / "d.py").write_text("X = 1\n")
@@ -24,7 +26,13 @@ def _library(tmp_path):
 
 def test_imports_are_followed_through_packages_functions_and_relative_imports(tmp_path):
     root, script = _library(tmp_path)
-    assert list(library_modules(script, root)) == ["synthval", "synthval.a", "synthval.b", "synthval.b.c", "synthval.b.d"]
+    assert list(library_modules(script, root)) == [
+        "synthval",
+        "synthval.a",
+        "synthval.b",
+        "synthval.b.c",
+        "synthval.b.d",
+    ]
 
 
 def test_digest_ignores_docstrings_comments_and_formatting_but_not_code(tmp_path):

@@ -16,9 +16,19 @@ from synthval.report.build import stage_times
 from synthval.report.figures import calibration_sweep, protocol_bars
 from synthval.report.html import CSP, SCROLL_ROWS, Report, missing_html, table_html
 
-SECTIONS = {"run": "Run", "data": "Data and splits", "generators": "Generators", "quality": "Synthetic-data quality", "zoo": "Classifier zoo",
-            "rank": "Rank preservation", "protocols": "Selection protocols", "calibration": "Calibration", "corollary": "Corollary 3.3",
-            "training": "Training with synthetic data", "findings": "Findings"}
+SECTIONS = {
+    "run": "Run",
+    "data": "Data and splits",
+    "generators": "Generators",
+    "quality": "Synthetic-data quality",
+    "zoo": "Classifier zoo",
+    "rank": "Rank preservation",
+    "protocols": "Selection protocols",
+    "calibration": "Calibration",
+    "corollary": "Corollary 3.3",
+    "training": "Training with synthetic data",
+    "findings": "Findings",
+}
 SCREENSHOTS = ROOT / "results" / "ci"  # kept as CI artifacts
 
 
@@ -26,14 +36,24 @@ def test_table_html_marks_numbers_escapes_text_and_scrolls_long_tables():
     df = pl.DataFrame({"model": ["<b>", "a"], "error": [0.5, float("nan")], "n": [3, 4]})
     out = table_html(df)
     assert '<table class="sortable">' in out and "<td>&lt;b&gt;</td>" in out
-    assert '<td class="n">0.5000</td>' in out and '<td class="n">NaN</td>' in out and '<td class="n">3</td>' in out and "<td>a</td>" in out
+    assert (
+        '<td class="n">0.5000</td>' in out
+        and '<td class="n">NaN</td>' in out
+        and '<td class="n">3</td>' in out
+        and "<td>a</td>" in out
+    )
     assert 'class="wide"' in out
     assert 'class="scroll"' in table_html(pl.DataFrame({"x": list(range(SCROLL_ROWS + 1))}))
 
 
 def test_missing_html_lists_the_files_and_counts_the_rest():
     out = missing_html("the zoo", [f"results/f{i}.parquet" for i in range(10)], "Not trained yet.")
-    assert "Not available yet: the zoo." in out and "Missing 10 files" in out and "results/f0.parquet" in out and "... and 2 more" in out
+    assert (
+        "Not available yet: the zoo." in out
+        and "Missing 10 files" in out
+        and "results/f0.parquet" in out
+        and "... and 2 more" in out
+    )
 
 
 def test_report_page_forbids_network_requests():
@@ -55,18 +75,45 @@ def test_stage_times_sums_benchmark_files(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(header + f"{s}\t0:00:0{int(s)}\t{rss}\t1\t1\t1\t0\t0\t90\t{s / 2}\n")
     table = {r["stage"]: r for r in stage_times(tmp_path).iter_rows(named=True)}
-    assert table["train"]["jobs"] == 2 and table["train"]["wall s (sum)"] == 5.5 and table["train"]["wall s (longest job)"] == 3.5
-    assert table["train"]["peak RSS (MB)"] == 250.0 and table["train"]["CPU s (sum)"] == 2.75 and table["predict"]["jobs"] == 1
+    assert (
+        table["train"]["jobs"] == 2
+        and table["train"]["wall s (sum)"] == 5.5
+        and table["train"]["wall s (longest job)"] == 3.5
+    )
+    assert (
+        table["train"]["peak RSS (MB)"] == 250.0
+        and table["train"]["CPU s (sum)"] == 2.75
+        and table["predict"]["jobs"] == 1
+    )
     assert stage_times(tmp_path / "none").height == 0
 
 
 def test_protocol_and_calibration_figures_are_drawn(tmp_path):
-    protocols = pl.DataFrame({"eval_set": ["g"] * 3, "protocol": ["ES", "standard protocol", "oracle"], "selection": ["g", "val", "test"],
-                              "test_error": [0.3, 0.2, 0.1], "low": [0.2, 0.1, 0.1], "high": [0.4, 0.3, 0.1], "regret": [0.2, 0.1, 0.0], "units": [4, 4, 4]})
+    protocols = pl.DataFrame(
+        {
+            "eval_set": ["g"] * 3,
+            "protocol": ["ES", "standard protocol", "oracle"],
+            "selection": ["g", "val", "test"],
+            "test_error": [0.3, 0.2, 0.1],
+            "low": [0.2, 0.1, 0.1],
+            "high": [0.4, 0.3, 0.1],
+            "regret": [0.2, 0.1, 0.0],
+            "units": [4, 4, 4],
+        }
+    )
     protocol_bars(protocols, tmp_path / "p.png")
-    calibration = pl.DataFrame({"generator": ["g"] * 4, "calibration_models": [2, 2, 4, 4], "ridge": [0.1, 1.0, 0.1, 1.0], "draws": [3] * 4,
-                                "spearman": [0.5, 0.6, 0.7, 0.8], "spearman_min": [0.4, 0.5, 0.6, 0.7], "spearman_max": [0.6, 0.7, 0.8, 0.9],
-                                "uncalibrated_spearman": [0.55] * 4})
+    calibration = pl.DataFrame(
+        {
+            "generator": ["g"] * 4,
+            "calibration_models": [2, 2, 4, 4],
+            "ridge": [0.1, 1.0, 0.1, 1.0],
+            "draws": [3] * 4,
+            "spearman": [0.5, 0.6, 0.7, 0.8],
+            "spearman_min": [0.4, 0.5, 0.6, 0.7],
+            "spearman_max": [0.6, 0.7, 0.8, 0.9],
+            "uncalibrated_spearman": [0.55] * 4,
+        }
+    )
     calibration_sweep(calibration, tmp_path / "c.png")
     calibration_sweep(calibration.clear(), tmp_path / "empty.png")  # no fit members: a figure that says so
     for name in ("p", "c", "empty"):
@@ -98,7 +145,8 @@ def render_in_chromium(page_path: Path, screenshot: Path) -> dict:
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(page_path.resolve().as_uri(), wait_until="load")
         result = page.evaluate("""() => ({
-            sections: Array.from(document.querySelectorAll("section")).map(s => [s.id, s.querySelector("h2").textContent]),
+            sections: Array.from(document.querySelectorAll("section"))
+                .map(s => [s.id, s.querySelector("h2").textContent]),
             images: Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0]),
             missing: document.querySelectorAll(".missing").length,
             tables: document.querySelectorAll("table.sortable").length,
@@ -132,8 +180,14 @@ def test_report_renders_in_chromium_with_every_section_and_image_and_no_network(
     assert all(ok for _, ok in seen["images"]), [alt for alt, ok in seen["images"] if not ok]
     for name in GENERATORS:
         assert f"samples of {name}" in alts and f"training history of {name}" in alts
-    for alt in ("PRD and ARC curves, train300", "synthetic vs test error, train300", "selection protocols, train300", "calibration sweep, train300",
-                "scaling, train300", "content gap, train300"):
+    for alt in (
+        "PRD and ARC curves, train300",
+        "synthetic vs test error, train300",
+        "selection protocols, train300",
+        "calibration sweep, train300",
+        "scaling, train300",
+        "content gap, train300",
+    ):
         assert alt in alts
     assert seen["missing"] == 0 and seen["tables"] >= 10 and seen["width"] <= 1280  # nothing spills sideways
     numbers = [float(x) for x in seen["ascending"]]
@@ -151,14 +205,20 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
     folder = workdir / "results" / "selection" / trainset
     html = (workdir / "results" / "report" / "report.html").read_text()
     errors = pl.read_parquet(folder / "errors.parquet")
-    every = errors.filter(pl.col("epoch") == pl.col("epoch").max().over("model")).pivot(on="eval_set", index="model", values="error")
+    every = errors.filter(pl.col("epoch") == pl.col("epoch").max().over("model")).pivot(
+        on="eval_set", index="model", values="error"
+    )
     last = every.filter(~pl.col("model").str.ends_with("-fit"))
     fit = every.filter(pl.col("model").str.ends_with("-fit"))
     for eval_set in ["augmented", *generators]:
         rho = stats.spearmanr(last[eval_set], last["test"]).statistic
-        assert f"ranks the train members with Spearman rho = {rho:.3f}" in html, eval_set  # the findings quote rho to three places
+        assert f"ranks the train members with Spearman rho = {rho:.3f}" in html, (
+            eval_set
+        )  # the findings quote rho to three places
     val = stats.spearmanr(fit["val"], fit["test"]).statistic  # the real baseline beside them
-    assert f"the <b>val split</b>, ranks the fit members against their test errors with Spearman rho = {val:.3f}" in html
+    assert (
+        f"the <b>val split</b>, ranks the fit members against their test errors with Spearman rho = {val:.3f}" in html
+    )
     test = last["test"].to_numpy()
     assert np.isfinite(test).all() and f"test errors span {_pct(test.min())} to {_pct(test.max())}" in html
     oracle = errors.filter(pl.col("eval_set") == "test")["error"].min()  # best test error of any model and epoch
@@ -167,7 +227,10 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
     standard = protocols.filter(pl.col("protocol") == "standard protocol")["test_error"][0]
     assert f"the standard protocol ({_pct(standard)}" in html
     for eval_set in ["augmented", *generators]:
-        rows = {r["protocol"]: r["test_error"] for r in protocols.filter(pl.col("eval_set") == eval_set).iter_rows(named=True)}
+        rows = {
+            r["protocol"]: r["test_error"]
+            for r in protocols.filter(pl.col("eval_set") == eval_set).iter_rows(named=True)
+        }
         assert f"set minus standard {(rows['synthetic protocol'] - standard) * 100:+.2f} points" in html, eval_set
     calibration = pl.read_parquet(folder / "calibration.parquet")
     for point in calibration.filter(pl.col("chosen"), pl.col("group") == "all").iter_rows(named=True):
@@ -176,7 +239,7 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
     for name in generators:
         metrics = pl.read_parquet(workdir / "results" / "quality" / trainset / name / "metrics.parquet")
         fid = metrics.filter(pl.col("class") == "all", pl.col("metric") == "fid")["value"][0]
-        assert f"<td class=\"n\">{fid:.4f}</td>" in html, name
+        assert f'<td class="n">{fid:.4f}</td>' in html, name
     assert f"{last.height} of {last.height} models trained." in html
     for model in last["model"]:
         assert f"<td>{model}</td>" in html
@@ -184,19 +247,25 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
         if row["pairs_above_tv"]:
             assert f"{row['preserved_above_tv'] * 100:.1f}% of the {row['pairs_above_tv']} pairs above TV" in html
     accuracy_file = workdir / "results" / "training" / trainset / "accuracy.parquet"
-    if accuracy_file.is_file():  # the training study: real-only accuracy and each run's paired gain, recomputed with numpy
+    if (
+        accuracy_file.is_file()
+    ):  # the training study: real-only accuracy and each run's paired gain, recomputed with numpy
         acc = pl.read_parquet(accuracy_file).filter(pl.col("eval_set") == "test")
         real = acc.filter(pl.col("method") == "real").sort("seed")
         values = real["accuracy"].to_numpy()
         half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-        assert (f"real-only training reaches {values.mean() * 100:.2f} [{(values.mean() - half) * 100:.1f}, "
-                f"{(values.mean() + half) * 100:.1f}]%") in html
+        assert (
+            f"real-only training reaches {values.mean() * 100:.2f} [{(values.mean() - half) * 100:.1f}, "
+            f"{(values.mean() + half) * 100:.1f}]%"
+        ) in html
         for run in acc.filter(pl.col("method") != "real")["run"].unique().sort():
             gains = acc.filter(pl.col("run") == run).sort("seed")["accuracy"].to_numpy() - values
             assert f"{run}: " in html and f"{gains.mean() * 100:+.2f} points" in html, run
         cas = acc.filter(pl.col("method") == "synthetic")
         for name in cas["generator"].unique():
-            assert f"<td class=\"n\">{cas.filter(pl.col('generator') == name)['accuracy'].mean():.4f}</td>" in html, name  # CAS in the quality table
+            assert f'<td class="n">{cas.filter(pl.col("generator") == name)["accuracy"].mean():.4f}</td>' in html, (
+                name
+            )  # CAS in the quality table
     assert "Complete: all" in html
 
 
@@ -209,7 +278,10 @@ def test_headline_numbers_of_the_default_run_match_its_tables():
     """The embedded default's report, where `make demo` has made it in this checkout."""
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     trainsets = list(config["data"]["train_sizes"])
-    if not all((ROOT / "results" / "selection" / t / "corollary.parquet").is_file() for t in trainsets) or not (ROOT / "results" / "report" / "report.html").is_file():
+    if (
+        not all((ROOT / "results" / "selection" / t / "corollary.parquet").is_file() for t in trainsets)
+        or not (ROOT / "results" / "report" / "report.html").is_file()
+    ):
         pytest.skip("the default run's results are not in this checkout (make demo)")
     for trainset in trainsets:
         check_headline_numbers(ROOT, trainset, list(config["generators"]))
@@ -225,9 +297,16 @@ def test_partial_run_leaves_a_report_that_says_what_is_missing(tiny_run, tmp_pat
     snakemake(tmp_path, "-f", "partial_report")
     page = tmp_path / "results" / "report" / "partial-report.html"
     html = page.read_text()
-    assert "Partial report" in html and "Not available yet: the zoo of train300" in html and "Not available yet: rank correlations" in html
+    assert (
+        "Partial report" in html
+        and "Not available yet: the zoo of train300" in html
+        and "Not available yet: rank correlations" in html
+    )
     assert 'alt="training history of wgan"' in html and "Not available yet: samples of wgan" in html
-    assert not (tmp_path / "results" / "synthetic").exists() and not (tmp_path / "results" / "report" / "report.html").exists()
+    assert (
+        not (tmp_path / "results" / "synthetic").exists()
+        and not (tmp_path / "results" / "report" / "report.html").exists()
+    )
     seen = render_in_chromium(page, SCREENSHOTS / "partial-report-tiny.png")
     assert all(ok for _, ok in seen["images"]) and seen["missing"] > 5 and seen["errors"] == []
     assert [tuple(s) for s in seen["sections"]] == list(SECTIONS.items())

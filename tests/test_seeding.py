@@ -4,20 +4,30 @@ import torch
 
 from synthval.classifiers import create_classifier, state_digest
 from synthval.recipes import run_seed
-from synthval.zoo import Member, RANDOM_WIRED, STANDARD, groups, member_seed, members, reference_seed
+from synthval.zoo import RANDOM_WIRED, STANDARD, Member, groups, member_seed, members, reference_seed
 
-ZOO = {"architectures": ["mlp", "cnn"], "random_wired": {"count": 2}, "variants": {"base": {}, "wide": {}}, "seeds": [0, 1, 2],
-       "fit_seeds": [0], "train_splits": ["train", "fit"]}
+ZOO = {
+    "architectures": ["mlp", "cnn"],
+    "random_wired": {"count": 2},
+    "variants": {"base": {}, "wide": {}},
+    "seeds": [0, 1, 2],
+    "fit_seeds": [0],
+    "train_splits": ["train", "fit"],
+}
 
 
 def test_member_seeds_come_from_the_whole_identity_and_never_meet_the_reference():
     zoo = members(ZOO)
     seeds = {m.name: member_seed(0, "train1000", m) for m in zoo}
-    assert len(set(seeds.values())) == len(zoo) == 2 * (4 * 2 * 3) // 2 + 4 * 2  # 24 train + 8 fit members, all different
+    assert (
+        len(set(seeds.values())) == len(zoo) == 2 * (4 * 2 * 3) // 2 + 4 * 2
+    )  # 24 train + 8 fit members, all different
     # seed index 0 of every architecture is its own stream, and the fit twin of a member is another
     assert seeds["mlp-base-s0"] != seeds["cnn-base-s0"] != seeds["cnn-base-s0-fit"]
     assert reference_seed(0, "train1000", 0) not in seeds.values()
-    assert member_seed(0, "train1000", Member("cnn", "base", 0)) != member_seed(0, "train5000", Member("cnn", "base", 0))
+    assert member_seed(0, "train1000", Member("cnn", "base", 0)) != member_seed(
+        0, "train5000", Member("cnn", "base", 0)
+    )
     assert member_seed(1, "train1000", Member("cnn", "base", 0)) != seeds["cnn-base-s0"]  # the global seed matters
     assert member_seed(0, "train1000", Member("cnn", "base", 0)) == seeds["cnn-base-s0"]  # and nothing else
 

@@ -2,8 +2,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from synthval.evaluation.predict import prediction_table
 from synthval.data.images import ImageSet
+from synthval.evaluation.predict import prediction_table
 from synthval.selection import model_errors, rank_correlation
 
 
@@ -11,17 +11,25 @@ def _errors(test, synth):
     rows = []
     for i, (t, s) in enumerate(zip(test, synth, strict=True)):
         m = f"arch{i}-base-s0"  # one model per configuration
-        rows += [{"model": m, "epoch": 5, "eval_set": "test", "error": t}, {"model": m, "epoch": 5, "eval_set": "gan", "error": s}]
-        rows += [{"model": m, "epoch": 1, "eval_set": "test", "error": 0.9}, {"model": m, "epoch": 1, "eval_set": "gan", "error": 0.1 * i}]
+        rows += [
+            {"model": m, "epoch": 5, "eval_set": "test", "error": t},
+            {"model": m, "epoch": 5, "eval_set": "gan", "error": s},
+        ]
+        rows += [
+            {"model": m, "epoch": 1, "eval_set": "test", "error": 0.9},
+            {"model": m, "epoch": 1, "eval_set": "gan", "error": 0.1 * i},
+        ]
     return pl.DataFrame(rows)
 
 
 def test_model_errors_count_mistakes():
     images = ImageSet(["a", "b", "c", "d"], np.zeros((4, 2, 2, 1), np.uint8), np.array([0, 1, 2, 3]))
-    table = pl.concat([
-        prediction_table("m", 1, "test", images, np.array([0, 1, 0, 0]), np.ones(4, np.float32)),
-        prediction_table("m", 2, "test", images, np.array([0, 1, 2, 3]), np.ones(4, np.float32)),
-    ])
+    table = pl.concat(
+        [
+            prediction_table("m", 1, "test", images, np.array([0, 1, 0, 0]), np.ones(4, np.float32)),
+            prediction_table("m", 2, "test", images, np.array([0, 1, 2, 3]), np.ones(4, np.float32)),
+        ]
+    )
     errors = model_errors(table).sort("epoch")
     assert errors["error"].to_list() == [0.5, 0.0] and errors["n"].to_list() == [4, 4]
 
@@ -38,7 +46,9 @@ def test_rank_correlation_matches_the_closed_form_on_the_last_epoch():
     rank = rank_correlation(_errors(test, synth)).row(0, named=True)
     assert rank["eval_set"] == "gan" and rank["n_models"] == 6
     assert rank["spearman"] == pytest.approx(_spearman_by_hand(synth, test))
-    concordant = sum(np.sign(synth[i] - synth[j]) * np.sign(test[i] - test[j]) for i in range(6) for j in range(i + 1, 6))
+    concordant = sum(
+        np.sign(synth[i] - synth[j]) * np.sign(test[i] - test[j]) for i in range(6) for j in range(i + 1, 6)
+    )
     assert rank["kendall"] == pytest.approx(concordant / 15)
 
 

@@ -107,7 +107,9 @@ def test_ratio_zero_is_real_only_training_bit_for_bit(tiny_images, tmp_path):
     mixed_model, mixed_history = _train(images, labels, work_dir=tmp_path / "b", synthetic=synthetic, ratio=0.0)
     for key, value in real_model.state_dict().items():
         assert torch.equal(value, mixed_model.state_dict()[key]), key
-    assert [(h["loss"], h["train_accuracy"]) for h in real_history] == [(h["loss"], h["train_accuracy"]) for h in mixed_history]
+    assert [(h["loss"], h["train_accuracy"]) for h in real_history] == [
+        (h["loss"], h["train_accuracy"]) for h in mixed_history
+    ]
     # and a positive ratio does use the synthetic images
     used, _ = _train(images, labels, work_dir=tmp_path / "c", synthetic=synthetic, ratio=1.0)
     assert not torch.equal(used.head.weight, real_model.head.weight)
@@ -127,13 +129,28 @@ def test_real_guidance_without_the_synthetic_weight_trains_on_the_real_half_only
     the batch (batch-norm running statistics aside, which also see the synthetic forward pass)."""
     images, labels = tiny_images
     synthetic = (255 - images, labels)
-    guided, _ = _train(images, labels, batch_size=16, work_dir=tmp_path / "rg", synthetic=synthetic, ratio=1.0,
-                       guidance=Guidance(real_guidance=True, lambda_synthetic=0.0))
+    guided, _ = _train(
+        images,
+        labels,
+        batch_size=16,
+        work_dir=tmp_path / "rg",
+        synthetic=synthetic,
+        ratio=1.0,
+        guidance=Guidance(real_guidance=True, lambda_synthetic=0.0),
+    )
     real, _ = _train(images, labels, batch_size=8, work_dir=tmp_path / "real")
     for (name, a), b in zip(guided.named_parameters(), real.parameters(), strict=True):
         torch.testing.assert_close(a, b, msg=name)
     # with the synthetic gradient in, the weights move elsewhere
-    both, _ = _train(images, labels, batch_size=16, work_dir=tmp_path / "rg1", synthetic=synthetic, ratio=1.0, guidance=Guidance(real_guidance=True))
+    both, _ = _train(
+        images,
+        labels,
+        batch_size=16,
+        work_dir=tmp_path / "rg1",
+        synthetic=synthetic,
+        ratio=1.0,
+        guidance=Guidance(real_guidance=True),
+    )
     assert not torch.allclose(both.head.weight, real.head.weight)
 
 
@@ -147,11 +164,15 @@ def test_pretrained_guidance_changes_training_and_resumes(tiny_images, tmp_path)
     images, labels = tiny_images
     guide = create_classifier("mlp", 4, 1, 8, width=16).eval()
     plain, _ = _train(images, labels, work_dir=tmp_path / "plain", source="synthetic")
-    guided, history = _train(images, labels, work_dir=tmp_path / "pg", source="synthetic", guidance=Guidance(guide=guide, pg_weight=5.0))
+    guided, history = _train(
+        images, labels, work_dir=tmp_path / "pg", source="synthetic", guidance=Guidance(guide=guide, pg_weight=5.0)
+    )
     assert not torch.allclose(plain.head.weight, guided.head.weight)
     assert all(not p.requires_grad for p in guide.parameters())  # the guide stays frozen
     # a finished run resumes to the same weights without training again
-    again, again_history = _train(images, labels, work_dir=tmp_path / "pg", source="synthetic", guidance=Guidance(guide=guide, pg_weight=5.0))
+    again, again_history = _train(
+        images, labels, work_dir=tmp_path / "pg", source="synthetic", guidance=Guidance(guide=guide, pg_weight=5.0)
+    )
     assert torch.equal(again.head.weight, guided.head.weight) and again_history == history
 
 
@@ -189,7 +210,15 @@ def test_the_schema_default_lays_out_every_method_per_generator_and_the_scaling_
     config = _config()
     names = [r.name for r in runs(config)]
     assert names.count("real") == 1 and "real-wgan" not in names
-    for method in ("synthetic", "augmentation", "two_stage", "real_guidance", "pretrained_guidance", "synthetic_pg", "synthetic_x10"):
+    for method in (
+        "synthetic",
+        "augmentation",
+        "two_stage",
+        "real_guidance",
+        "pretrained_guidance",
+        "synthetic_pg",
+        "synthetic_x10",
+    ):
         assert {f"{method}-wgan", f"{method}-ddpm"} <= set(names)
     assert "synthetic_x1-wgan" not in names  # the scaling series' 1x is the configured synthetic method
     by_name = {r.name: r for r in runs(config)}
@@ -202,7 +231,9 @@ def test_the_schema_default_lays_out_every_method_per_generator_and_the_scaling_
 
 
 def test_training_config_errors_name_the_key():
-    with pytest.raises(ConfigError, match=r"training.methods.bad.real_guidance: Real Guidance needs data real\+synthetic"):
+    with pytest.raises(
+        ConfigError, match=r"training.methods.bad.real_guidance: Real Guidance needs data real\+synthetic"
+    ):
         _config(methods={"bad": {"data": "synthetic", "real_guidance": True}})
     with pytest.raises(ConfigError, match=r"training.generators: 'sd' is not a configured generator"):
         _config(generators=["sd"])
@@ -213,15 +244,46 @@ def test_training_config_errors_name_the_key():
 
 
 def _predictions(rows):
-    return pl.DataFrame(rows, schema={"run": pl.String, "seed": pl.Int64, "eval_set": pl.String, "key": pl.String, "label": pl.Int64,
-                                      "prediction": pl.Int64, "loss": pl.Float64})
+    return pl.DataFrame(
+        rows,
+        schema={
+            "run": pl.String,
+            "seed": pl.Int64,
+            "eval_set": pl.String,
+            "key": pl.String,
+            "label": pl.Int64,
+            "prediction": pl.Int64,
+            "loss": pl.Float64,
+        },
+    )
 
 
 def test_method_summary_pairs_seeds_with_the_real_baseline():
-    runs_ = {"real": Run("real", None, "real").__dict__, "augmentation-wgan": Run("augmentation", "wgan", "real+synthetic").__dict__}
-    correct = {("real", 0): 7, ("real", 1): 8, ("real", 2): 6, ("augmentation-wgan", 0): 9, ("augmentation-wgan", 1): 8, ("augmentation-wgan", 2): 8}
-    rows = [{"run": r, "seed": s, "eval_set": "test", "key": f"k{i}", "label": 0, "prediction": 0 if i < n else 1, "loss": 0.1}
-            for (r, s), n in correct.items() for i in range(10)]
+    runs_ = {
+        "real": Run("real", None, "real").__dict__,
+        "augmentation-wgan": Run("augmentation", "wgan", "real+synthetic").__dict__,
+    }
+    correct = {
+        ("real", 0): 7,
+        ("real", 1): 8,
+        ("real", 2): 6,
+        ("augmentation-wgan", 0): 9,
+        ("augmentation-wgan", 1): 8,
+        ("augmentation-wgan", 2): 8,
+    }
+    rows = [
+        {
+            "run": r,
+            "seed": s,
+            "eval_set": "test",
+            "key": f"k{i}",
+            "label": 0,
+            "prediction": 0 if i < n else 1,
+            "loss": 0.1,
+        }
+        for (r, s), n in correct.items()
+        for i in range(10)
+    ]
     accuracy = accuracy_table(_predictions(rows), runs_)
     summary = method_summary(accuracy)
     aug = summary.filter(pl.col("run") == "augmentation-wgan").row(0, named=True)
@@ -236,11 +298,22 @@ def test_method_summary_pairs_seeds_with_the_real_baseline():
 
 
 def test_content_gap_pairs_each_source_with_the_other_sources_classifier():
-    runs_ = {"real": Run("real", None, "real").__dict__, "synthetic-wgan": Run("synthetic", "wgan", "synthetic").__dict__}
+    runs_ = {
+        "real": Run("real", None, "real").__dict__,
+        "synthetic-wgan": Run("synthetic", "wgan", "synthetic").__dict__,
+    }
     rows = [
         {"run": "real", "seed": 0, "eval_set": "wgan", "key": "s1", "label": 1, "prediction": 1, "loss": 0.01},
         {"run": "real", "seed": 0, "eval_set": "test", "key": "t1", "label": 1, "prediction": 1, "loss": 0.2},
-        {"run": "synthetic-wgan", "seed": 0, "eval_set": "real_train", "key": "r1", "label": 2, "prediction": 0, "loss": 2.5},
+        {
+            "run": "synthetic-wgan",
+            "seed": 0,
+            "eval_set": "real_train",
+            "key": "r1",
+            "label": 2,
+            "prediction": 0,
+            "loss": 2.5,
+        },
     ]
     gap = content_gap_table(_predictions(rows), runs_)
     assert gap.select("direction", "generator", "key", "loss").rows() == [

@@ -9,14 +9,12 @@ import subprocess
 import sys
 import time
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 import torch
 import yaml
-
 from snakemake_runs import GENERATORS, ROOT, TINY, dry_run_jobs_for_output, snakemake
 
 from synthval.data import read_image_set
@@ -47,10 +45,32 @@ def test_lint_is_clean(tmp_path):
 
 def test_dry_run_plans_every_stage(tmp_path):
     jobs = dry_run_jobs(tmp_path)
-    assert jobs == {"prepare_data": 1, "train_reference": 1, "train_generator": 3, "train_class_generator": 10, "assemble_class_generators": 1,
-                    "synthesize_shard": 12, "index_synthetic": 4, "plot_samples": 4, "convert_webdataset": 12, "index_webdataset": 4,
-                    "augment_split": 2, "train_classifier": 3, "predict": 3, "rank_models": 1, "features": 5, "quality": 4, "select_models": 1, "plot_results": 1,
-                    "render_report": 1, "synthesize_train_shard": 2, "index_train_pool": 2, "train_recipe": 16, "summarize_training": 1, "all": 1}
+    assert jobs == {
+        "prepare_data": 1,
+        "train_reference": 1,
+        "train_generator": 3,
+        "train_class_generator": 10,
+        "assemble_class_generators": 1,
+        "synthesize_shard": 12,
+        "index_synthetic": 4,
+        "plot_samples": 4,
+        "convert_webdataset": 12,
+        "index_webdataset": 4,
+        "augment_split": 2,
+        "train_classifier": 3,
+        "predict": 3,
+        "rank_models": 1,
+        "features": 5,
+        "quality": 4,
+        "select_models": 1,
+        "plot_results": 1,
+        "render_report": 1,
+        "synthesize_train_shard": 2,
+        "index_train_pool": 2,
+        "train_recipe": 16,
+        "summarize_training": 1,
+        "all": 1,
+    }
 
 
 def test_variants_of_other_lengths_train_in_their_own_rule(tmp_path):
@@ -60,15 +80,29 @@ def test_variants_of_other_lengths_train_in_their_own_rule(tmp_path):
     path.write_text(yaml.safe_dump(config))
     jobs = dry_run_jobs_for(tmp_path, path)
     # one job per configuration (architecture x variant) trains all its seeds on both splits
-    assert jobs["train_classifier"] == jobs["train_classifier_1ep"] == jobs["train_classifier_3ep"] == 3 and jobs["predict"] == 9
-    out = snakemake(tmp_path, "-n", "results/classifiers/train300/mlp-long-s0/epoch-003.safetensors", config=path).stdout
+    assert (
+        jobs["train_classifier"] == jobs["train_classifier_1ep"] == jobs["train_classifier_3ep"] == 3
+        and jobs["predict"] == 9
+    )
+    out = snakemake(
+        tmp_path, "-n", "results/classifiers/train300/mlp-long-s0/epoch-003.safetensors", config=path
+    ).stdout
     assert "rule train_classifier_3ep:" in out
 
 
 def test_full_run_writes_the_report_and_consistent_tables(run):
     html = (run / "results" / "report" / "report.html").read_text()
-    for section in ("Data and splits", "Generators", "Synthetic-data quality", "Classifier zoo", "Rank preservation", "Selection protocols",
-                    "Calibration", "Corollary 3.3", "Findings"):
+    for section in (
+        "Data and splits",
+        "Generators",
+        "Synthetic-data quality",
+        "Classifier zoo",
+        "Rank preservation",
+        "Selection protocols",
+        "Calibration",
+        "Corollary 3.3",
+        "Findings",
+    ):
         assert section in html
     assert "http://" not in html and "https://" not in html  # self-contained
     errors = pl.read_parquet(run / "results" / "selection" / "train300" / "errors.parquet")
@@ -96,7 +130,19 @@ def test_quality_metrics_for_every_synthetic_set(run):
     for name in GENERATORS:
         table = pl.read_parquet(folder / name / "metrics.parquet")
         overall = dict(table.filter(pl.col("class") == "all").select("metric", "value").iter_rows())
-        assert {"fid", "kid", "precision", "recall", "density", "coverage", "prd_f8", "prd_f1_8", "tv", "arc", "mmd"} <= overall.keys()
+        assert {
+            "fid",
+            "kid",
+            "precision",
+            "recall",
+            "density",
+            "coverage",
+            "prd_f8",
+            "prd_f1_8",
+            "tv",
+            "arc",
+            "mmd",
+        } <= overall.keys()
         assert overall["n_real"] == 300 and 0 <= overall["tv"] <= 1 and 0 <= overall["precision"] <= 1
         if name != "ddpm_pl":  # 12 synthetic images per class: every class is measured (pseudo-labels keep only a few)
             assert set(table["class"]) == {"all", *map(str, range(10))}, name
@@ -110,21 +156,40 @@ def test_selection_protocols_calibration_and_corollary_tables(run):
     folder = run / "results" / "selection" / "train300"
     protocols = pl.read_parquet(folder / "protocols.parquet")
     assert set(protocols["eval_set"]) == {"augmented", *GENERATORS}
-    assert set(protocols["protocol"]) == {"baseline (last epoch, any seed)", "ES", "RSS", "ES + RSS", "random model", "standard protocol",
-                                          "synthetic protocol", "oracle", "synthetic minus standard"}
+    assert set(protocols["protocol"]) == {
+        "baseline (last epoch, any seed)",
+        "ES",
+        "RSS",
+        "ES + RSS",
+        "random model",
+        "standard protocol",
+        "synthetic protocol",
+        "oracle",
+        "synthetic minus standard",
+    }
     assert set(protocols["group"]) == {"all", "standard", "randomly wired"}  # mlp and resnet8 apart from rwnn00
     scored = protocols.filter(pl.col("protocol") != "synthetic minus standard")
-    assert (scored["regret"] >= -1e-12).all() and (protocols.filter(pl.col("low").is_not_nan())["low"] <= protocols.filter(pl.col("low").is_not_nan())["high"]).all()
+    assert (scored["regret"] >= -1e-12).all() and (
+        protocols.filter(pl.col("low").is_not_nan())["low"] <= protocols.filter(pl.col("low").is_not_nan())["high"]
+    ).all()
     assert set(protocols["interval_unit"]) == {"configurations"}
     rank = pl.read_parquet(folder / "rank_correlation.parquet")
-    assert {("val", "fit members"), ("val", "configurations (fit on val vs train on test)")} <= set(rank.select("eval_set", "ranked").rows())
+    assert {("val", "fit members"), ("val", "configurations (fit on val vs train on test)")} <= set(
+        rank.select("eval_set", "ranked").rows()
+    )
     oracle = protocols.filter(pl.col("protocol") == "oracle", pl.col("group") == "all")["test_error"]
-    errors = pl.read_parquet(folder / "errors.parquet").filter(pl.col("eval_set") == "test", ~pl.col("model").str.ends_with("-fit"))
+    errors = pl.read_parquet(folder / "errors.parquet").filter(
+        pl.col("eval_set") == "test", ~pl.col("model").str.ends_with("-fit")
+    )
     assert (oracle == errors["error"].min()).all()  # the oracle is the best test error of any train member and epoch
-    assert (protocols.filter(pl.col("protocol") == "oracle")["test_error"] >= errors["error"].min()).all()  # a group's is no better
+    assert (
+        protocols.filter(pl.col("protocol") == "oracle")["test_error"] >= errors["error"].min()
+    ).all()  # a group's is no better
     calibration = pl.read_parquet(folder / "calibration.parquet")
     pooled = calibration.filter(pl.col("group") == "all")
-    assert set(pooled["calibration_models"]) == {1, 5, 6} and (pooled["evaluation_models"] == 6).all()  # 6 fit members calibrate
+    assert (
+        set(pooled["calibration_models"]) == {1, 5, 6} and (pooled["evaluation_models"] == 6).all()
+    )  # 6 fit members calibrate
     # one operating point per generator and group, the same point in every group, chosen without the test split
     points = calibration.filter(pl.col("chosen"))
     assert points.group_by("generator", "group").len()["len"].to_list() == [1] * points.height
@@ -138,7 +203,10 @@ def test_selection_protocols_calibration_and_corollary_tables(run):
 
 
 def test_generator_records_name_the_kept_checkpoint(run):
-    records = {g: read_metadata(run / "results" / "generators" / "train300" / g / "generator.safetensors")["record"] for g in GENERATORS}
+    records = {
+        g: read_metadata(run / "results" / "generators" / "train300" / g / "generator.safetensors")["record"]
+        for g in GENERATORS
+    }
     for name, steps in (("wgan", [3, 6]), ("ddpm", [2, 4])):  # eval_every 3 and 2 in the tiny config
         record = records[name]
         assert [s["step"] for s in record["scores"]] == steps and record["selection"] == "lowest score"
@@ -153,28 +221,46 @@ def test_pseudo_labelled_set_records_kept_fractions(run):
     stats, labels = manifest["pseudo_labels"], read_image_set(folder / "manifest.json").labels
     assert stats["confidence"] == 0.15 and stats["drawn"] >= len(labels) > 0
     assert [r["used"] for r in stats["per_class"]] == np.bincount(labels, minlength=10).tolist()
-    assert all(r["used"] <= r["confident"] <= r["predicted"] and r["used"] <= r["quota"] == 12 for r in stats["per_class"])
+    assert all(
+        r["used"] <= r["confident"] <= r["predicted"] and r["used"] <= r["quota"] == 12 for r in stats["per_class"]
+    )
     assert "Pseudo-labels from the reference classifier" in (run / "results" / "report" / "report.html").read_text()
 
 
 def test_fit_members_train_on_fit_and_are_validated_on_val(run):
     predictions = run / "results" / "predictions" / "train300"
-    assert sorted(p.name for p in predictions.glob("rwnn00-*")) == ["rwnn00-base-s0-fit.parquet", "rwnn00-base-s0.parquet",
-                                                                      "rwnn00-base-s1-fit.parquet", "rwnn00-base-s1.parquet"]
+    assert sorted(p.name for p in predictions.glob("rwnn00-*")) == [
+        "rwnn00-base-s0-fit.parquet",
+        "rwnn00-base-s0.parquet",
+        "rwnn00-base-s1-fit.parquet",
+        "rwnn00-base-s1.parquet",
+    ]
     fit = pl.read_parquet(predictions / "resnet8-base-s1-fit.parquet")
     assert set(fit["eval_set"]) == {"test", "val", "augmented", *GENERATORS}
-    assert set(pl.read_parquet(predictions / "resnet8-base-s1.parquet")["eval_set"]) == {"test", "augmented", *GENERATORS}
+    assert set(pl.read_parquet(predictions / "resnet8-base-s1.parquet")["eval_set"]) == {
+        "test",
+        "augmented",
+        *GENERATORS,
+    }
     # a fit member's augmented set is its own 225-image fit split, augmented
     augmented = read_image_set(run / "results" / "data" / "train300" / "augmented-fit" / "manifest.json")
     fit_keys = set(read_image_set(run / "results" / "data" / "train300" / "fit" / "manifest.json").keys)
     assert len(augmented) == 225 and {k.removesuffix("-aug0") for k in augmented.keys} == fit_keys
     assert fit.filter(pl.col("eval_set") == "augmented", pl.col("epoch") == 2).height == 225
     log = (run / "results" / "logs" / "train_classifier" / "train300" / "resnet8-base.log").read_text()
-    assert "training resnet8-base-s0-fit, resnet8-base-s1-fit (" in log and "on 225 images of results/data/train300/fit/manifest.json" in log
-    assert "training resnet8-base-s0, resnet8-base-s1 (" in log and "on 300 images of results/data/train300/train/manifest.json" in log
+    assert (
+        "training resnet8-base-s0-fit, resnet8-base-s1-fit (" in log
+        and "on 225 images of results/data/train300/fit/manifest.json" in log
+    )
+    assert (
+        "training resnet8-base-s0, resnet8-base-s1 (" in log
+        and "on 300 images of results/data/train300/train/manifest.json" in log
+    )
     errors = pl.read_parquet(run / "results" / "selection" / "train300" / "errors.parquet")
     # the fit members are ranked only by val (the real baseline); the selection sets rank the train members
-    rank = pl.read_parquet(run / "results" / "selection" / "train300" / "rank_correlation.parquet").filter(pl.col("group") == "all")
+    rank = pl.read_parquet(run / "results" / "selection" / "train300" / "rank_correlation.parquet").filter(
+        pl.col("group") == "all"
+    )
     counts = dict(rank.select(pl.concat_str("eval_set", "ranked", separator="/"), "n_models").iter_rows())
     assert counts["val/fit members"] == errors.filter(pl.col("model").str.ends_with("-fit"))["model"].n_unique() == 6
     assert counts["wgan/train members"] == counts["augmented/train members"] == 6
@@ -193,7 +279,11 @@ def test_test_split_never_reaches_the_generator(run):
     test = pl.read_parquet(run / "results" / "data" / "train300" / "test" / "*.parquet")["key"]
     assert not set(train) & set(test)
     logs = run / "results" / "logs"
-    generator_logs = [*(logs / "train_generator").rglob("*.log"), *(logs / "train_class_generator").rglob("*.log"), *(logs / "train_reference").rglob("*.log")]
+    generator_logs = [
+        *(logs / "train_generator").rglob("*.log"),
+        *(logs / "train_class_generator").rglob("*.log"),
+        *(logs / "train_reference").rglob("*.log"),
+    ]
     assert len(generator_logs) == 3 + 10 + 1
     for log in generator_logs:
         text = log.read_text()
@@ -203,7 +293,16 @@ def test_test_split_never_reaches_the_generator(run):
 def test_training_study_runs_every_method_and_summarises_it(run):
     folder = run / "results" / "training" / "train300"
     accuracy = pl.read_parquet(folder / "accuracy.parquet")
-    runs = {"real", "synthetic-wgan", "augmentation-wgan", "zero_ratio-wgan", "two_stage-wgan", "real_guidance-wgan", "pg_both-wgan", "synthetic_x2-wgan"}
+    runs = {
+        "real",
+        "synthetic-wgan",
+        "augmentation-wgan",
+        "zero_ratio-wgan",
+        "two_stage-wgan",
+        "real_guidance-wgan",
+        "pg_both-wgan",
+        "synthetic_x2-wgan",
+    }
     assert set(accuracy["run"]) == runs
     test_count = json.loads((run / "results" / "data" / "train300" / "test" / "manifest.json").read_text())["count"]
     for eval_set in ("test", "test_pgd"):  # the robust setting adds accuracy under PGD
@@ -211,23 +310,35 @@ def test_training_study_runs_every_method_and_summarises_it(run):
         assert rows.height == 2 * len(runs) and set(rows["n"]) == {test_count}  # the whole test split
     # ratio 0 is real-only training, bit for bit: the same weights and the same predictions
     for seed in (0, 1):
-        real, zero = (load_tensors(folder / name / f"s{seed}" / "classifier.safetensors")[0] for name in ("real", "zero_ratio-wgan"))
+        real, zero = (
+            load_tensors(folder / name / f"s{seed}" / "classifier.safetensors")[0]
+            for name in ("real", "zero_ratio-wgan")
+        )
         assert all(torch.equal(real[k], zero[k]) for k in real)
-        predictions = [pl.read_parquet(folder / name / f"s{seed}" / "predictions.parquet").filter(pl.col("eval_set") == "test").drop("run")
-                       for name in ("real", "zero_ratio-wgan")]
+        predictions = [
+            pl.read_parquet(folder / name / f"s{seed}" / "predictions.parquet")
+            .filter(pl.col("eval_set") == "test")
+            .drop("run")
+            for name in ("real", "zero_ratio-wgan")
+        ]
         assert predictions[0].equals(predictions[1])
     # every run of one seed starts from the same weights, Pretrained Guidance (whose guide is loaded first) included
     for seed in (0, 1):
-        starts = {name: pl.read_parquet(folder / name / f"s{seed}" / "history.parquet")["init_sha256"].unique().to_list()
-                  for name in ("real", "pg_both-wgan", "augmentation-wgan", "synthetic-wgan")}
+        starts = {
+            name: pl.read_parquet(folder / name / f"s{seed}" / "history.parquet")["init_sha256"].unique().to_list()
+            for name in ("real", "pg_both-wgan", "augmentation-wgan", "synthetic-wgan")
+        }
         assert all(v == starts["real"] for v in starts.values()) and len(starts["real"]) == 1, starts
-    assert starts["real"] != [pl.read_parquet(folder / "real" / "s0" / "history.parquet")["init_sha256"][0]]  # seeds differ
+    assert starts["real"] != [
+        pl.read_parquet(folder / "real" / "s0" / "history.parquet")["init_sha256"][0]
+    ]  # seeds differ
     # synthetic training images are their own set: a train-size multiple per shard, none of the validation set's
     pool = read_image_set(run / "results" / "synthetic" / "train300" / "wgan" / "train" / "manifest-x2.json")
     validation = read_image_set(run / "results" / "synthetic" / "train300" / "wgan" / "manifest.json")
     assert len(pool) == 2 * 300 and not set(pool.keys) & set(validation.keys)
     assert np.bincount(pool.labels[:300]).tolist() == [30] * 10
-    # the content gap: synthetic samples under the real-trained runs, real train samples under the synthetic-trained ones
+    # the content gap: synthetic samples under the real-trained runs, real train samples under the
+    # synthetic-trained ones
     gap = pl.read_parquet(folder / "content_gap.parquet")
     counts = {d: g.height for (d,), g in gap.group_by(["direction"])}
     assert counts == {"synthetic under real": 2 * 300, "real under synthetic": 2 * 300}
@@ -259,7 +370,10 @@ def test_editing_library_code_reruns_exactly_the_jobs_that_run_it(run, tmp_path)
 
     assert planned()[0] == {}
     build = tmp_path / "src" / "synthval" / "report" / "build.py"
-    build.write_text(build.read_text().replace('"""Assemble the report', '"""Assemble (edited docstring) the report') + "\n# a comment\n")
+    build.write_text(
+        build.read_text().replace('"""Assemble the report', '"""Assemble (edited docstring) the report')
+        + "\n# a comment\n"
+    )
     assert planned()[0] == {}
     build.write_text(build.read_text() + "\nEDITED = True\n")
     jobs, out = planned()
@@ -267,10 +381,22 @@ def test_editing_library_code_reruns_exactly_the_jobs_that_run_it(run, tmp_path)
     assert "Params have changed since last execution" in out
     protocols = tmp_path / "src" / "synthval" / "selection" / "protocols.py"
     protocols.write_text(protocols.read_text() + "\nEDITED = True\n")
-    assert planned()[0] == {"render_report": 1, "select_models": 1, "plot_results": 1, "all": 1}  # its figures read selection tables too
+    assert planned()[0] == {
+        "render_report": 1,
+        "select_models": 1,
+        "plot_results": 1,
+        "all": 1,
+    }  # its figures read selection tables too
     recipes = tmp_path / "src" / "synthval" / "recipes.py"
     recipes.write_text(recipes.read_text() + "\nEDITED = True\n")  # only the study's training jobs run it
-    assert planned()[0] == {"render_report": 1, "select_models": 1, "plot_results": 1, "summarize_training": 1, "train_recipe": 16, "all": 1}
+    assert planned()[0] == {
+        "render_report": 1,
+        "select_models": 1,
+        "plot_results": 1,
+        "summarize_training": 1,
+        "train_recipe": 16,
+        "all": 1,
+    }
 
 
 def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):
@@ -279,9 +405,21 @@ def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):
     before = [hashlib.sha256(s.read_bytes()).hexdigest() for s in shards]
     for shard in shards:
         shard.unlink()
-    assert dry_run_jobs(run) == {"synthesize_shard": 1, "index_synthetic": 1, "plot_samples": 1, "convert_webdataset": 1, "index_webdataset": 1,
-                                 "predict": 3, "rank_models": 1, "features": 1, "quality": 1, "select_models": 1, "plot_results": 1, "render_report": 1,
-                                 "all": 1}
+    assert dry_run_jobs(run) == {
+        "synthesize_shard": 1,
+        "index_synthetic": 1,
+        "plot_samples": 1,
+        "convert_webdataset": 1,
+        "index_webdataset": 1,
+        "predict": 3,
+        "rank_models": 1,
+        "features": 1,
+        "quality": 1,
+        "select_models": 1,
+        "plot_results": 1,
+        "render_report": 1,
+        "all": 1,
+    }
     snakemake(run)
     assert [hashlib.sha256(s.read_bytes()).hexdigest() for s in shards] == before  # same seed, same bytes
     assert "Nothing to be done" in snakemake(run, "-n").stdout
@@ -293,7 +431,9 @@ def test_editing_a_synthesis_setting_resamples_without_retraining(run, tmp_path)
     config["generators"]["ddpm_pl"]["confidence"] = 0.2
     edited.write_text(yaml.safe_dump(config))
     jobs = dry_run_jobs_for(run, edited)
-    assert "train_generator" not in jobs and jobs["synthesize_shard"] == 3, jobs  # the pseudo-labelled set's shards, not its generator
+    assert "train_generator" not in jobs and jobs["synthesize_shard"] == 3, (
+        jobs
+    )  # the pseudo-labelled set's shards, not its generator
 
 
 def test_growing_the_zoo_trains_only_the_new_members(run, tmp_path):
@@ -303,13 +443,24 @@ def test_growing_the_zoo_trains_only_the_new_members(run, tmp_path):
     bigger.write_text(yaml.safe_dump(config))
     jobs = dry_run_jobs_for(run, bigger)
     # one training and one prediction job per configuration (3 architectures), nothing upstream
-    assert jobs == {"train_classifier": 3, "predict": 3, "rank_models": 1, "select_models": 1, "plot_results": 1, "render_report": 1, "all": 1}
+    assert jobs == {
+        "train_classifier": 3,
+        "predict": 3,
+        "rank_models": 1,
+        "select_models": 1,
+        "plot_results": 1,
+        "render_report": 1,
+        "all": 1,
+    }
     # the configuration's job keeps the members it has (same bytes) and trains the new seed only, on
     # each split; a member whose files are deleted is retrained, to float tolerance of what it was
     grown = tmp_path / "grown"
     shutil.copytree(run, grown, symlinks=True)
     members = grown / "results" / "classifiers" / "train300"
-    kept = {m: hashlib.sha256((members / m / "epoch-002.safetensors").read_bytes()).hexdigest() for m in ("mlp-base-s0", "mlp-base-s1-fit")}
+    kept = {
+        m: hashlib.sha256((members / m / "epoch-002.safetensors").read_bytes()).hexdigest()
+        for m in ("mlp-base-s0", "mlp-base-s1-fit")
+    }
     before, _ = load_tensors(members / "mlp-base-s1" / "epoch-002.safetensors")
     shutil.rmtree(members / "mlp-base-s1")
     snakemake(grown, "results/classifiers/train300/mlp-base-s2/epoch-002.safetensors", config=bigger)
@@ -327,9 +478,24 @@ def test_snakemake_report_zip(run):
     with zipfile.ZipFile(run / "results" / "report" / "snakemake-report.zip") as zf:
         names = zf.namelist()
     # every figure and table the report is built from, and the report itself, each with its caption
-    for suffix in ("scatter.png", "samples.png", "history.png", "quality.png", "protocols.png", "calibration.png", "report.html",
-                   "errors.parquet", "metrics.parquet", "rank_correlation.parquet", "protocols.parquet", "calibration.parquet", "corollary.parquet",
-                   "scaling.png", "content_gap.png", "accuracy.parquet"):
+    for suffix in (
+        "scatter.png",
+        "samples.png",
+        "history.png",
+        "quality.png",
+        "protocols.png",
+        "calibration.png",
+        "report.html",
+        "errors.parquet",
+        "metrics.parquet",
+        "rank_correlation.parquet",
+        "protocols.parquet",
+        "calibration.parquet",
+        "corollary.parquet",
+        "scaling.png",
+        "content_gap.png",
+        "accuracy.parquet",
+    ):
         assert any(n.endswith(suffix) for n in names), suffix
 
 
@@ -341,7 +507,10 @@ def test_snakemake_report_zip(run):
         ("data:\n  root: ../outside\n", "config key data.root"),
         ("generators:\n  wgan:\n    family: nope\n", "config key generators.wgan.family"),
         ("bogus_key: 1\n", "unknown key(s): 'bogus_key'"),
-        ("generators:\n  d:\n    family: ddpm\n    n_critic: 5\n", "config key generators.d: unknown key(s): 'n_critic' (not a setting of family 'ddpm')"),
+        (
+            "generators:\n  d:\n    family: ddpm\n    n_critic: 5\n",
+            "config key generators.d: unknown key(s): 'n_critic' (not a setting of family 'ddpm')",
+        ),
     ],
 )
 def test_bad_config_stops_before_any_job(tmp_path, override, message):
@@ -353,20 +522,49 @@ def test_bad_config_stops_before_any_job(tmp_path, override, message):
     assert not (tmp_path / "results").exists()
 
 
+def test_ruff_is_clean():
+    # lint and format, configured in pyproject.toml (120 columns)
+    for args in (["check", "."], ["format", "--check", "."]):
+        proc = subprocess.run([sys.executable, "-m", "ruff", *args], cwd=ROOT, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_snakefmt_is_clean():
-    proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/rules"], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/rules"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_paper_scale_config_plans_without_data(tmp_path):
     jobs = dry_run_jobs_for(tmp_path, ROOT / "config" / "cifar10.yaml")
-    configurations = 3 * (17 + 64)  # training sets x (standard + randomly wired architectures), each 10 train + 3 fit seeds
+    configurations = 3 * (
+        17 + 64
+    )  # training sets x (standard + randomly wired architectures), each 10 train + 3 fit seeds
     assert jobs["train_classifier"] == configurations and jobs["predict"] == configurations
-    assert jobs["train_generator"] == 3 * 3 and jobs["train_class_generator"] == 3 * 10 and jobs["synthesize_shard"] == 3 * 4 * 50
+    assert (
+        jobs["train_generator"] == 3 * 3
+        and jobs["train_class_generator"] == 3 * 10
+        and jobs["synthesize_shard"] == 3 * 4 * 50
+    )
 
 
 def test_slurm_profile_resolves_from_the_repository_root(tmp_path):
-    cmd = [sys.executable, "-m", "snakemake", "--profile", "slurm", "--directory", str(tmp_path), "--configfile", str(TINY), "-n"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        "slurm",
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(TINY),
+        "-n",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
@@ -376,14 +574,29 @@ def test_slurm_profile_resolves_from_the_repository_root(tmp_path):
 
 def test_a_generator_job_killed_with_sigkill_resumes_to_the_uninterrupted_weights(tmp_path):
     config = yaml.safe_load(TINY.read_text())
-    config["generators"] = {"wgan": {**config["generators"]["wgan"], "iterations": 300, "checkpoint_every": 25, "eval_every": 0}}
+    config["generators"] = {
+        "wgan": {**config["generators"]["wgan"], "iterations": 300, "checkpoint_every": 25, "eval_every": 0}
+    }
     path = tmp_path / "long.yaml"
     path.write_text(yaml.safe_dump(config))
     target = "results/generators/train300/wgan/generator.safetensors"
     snakemake(tmp_path / "whole", target, config=path)
 
     killed = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(killed), "--configfile", str(path), "--cores", "2", target]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(killed),
+        "--configfile",
+        str(path),
+        "--cores",
+        "2",
+        target,
+    ]
     workflow = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = killed / "results" / "resume" / "generators" / "train300" / "wgan.safetensors"
     deadline = time.monotonic() + 300
@@ -391,7 +604,9 @@ def test_a_generator_job_killed_with_sigkill_resumes_to_the_uninterrupted_weight
         time.sleep(0.05)
     assert state.exists(), "no resume state was written"
     time.sleep(0.2)  # let the job go on past the saved step
-    job = subprocess.run(["pgrep", "-f", str(killed / ".snakemake" / "scripts")], capture_output=True, text=True).stdout.split()
+    job = subprocess.run(
+        ["pgrep", "-f", str(killed / ".snakemake" / "scripts")], capture_output=True, text=True
+    ).stdout.split()
     assert job, "the training job finished before it could be killed"
     for pid in job:
         os.kill(int(pid), signal.SIGKILL)
@@ -400,4 +615,7 @@ def test_a_generator_job_killed_with_sigkill_resumes_to_the_uninterrupted_weight
     snakemake(killed, target, config=path)  # the rerun resumes from the saved state
     log = (killed / "results" / "logs" / "train_generator" / "train300" / "wgan.log").read_text()
     assert "resumed from step" in log
-    assert hashlib.sha256((killed / target).read_bytes()).digest() == hashlib.sha256((tmp_path / "whole" / target).read_bytes()).digest()
+    assert (
+        hashlib.sha256((killed / target).read_bytes()).digest()
+        == hashlib.sha256((tmp_path / "whole" / target).read_bytes()).digest()
+    )

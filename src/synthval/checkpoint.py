@@ -27,7 +27,10 @@ def flatten(obj: Any, tensors: dict[str, torch.Tensor], prefix: str = "s") -> An
     if isinstance(obj, dict):
         return {"__dict__": [[_key(k), flatten(v, tensors, f"{prefix}.{k}")] for k, v in obj.items()]}
     if isinstance(obj, list | tuple):
-        return {"__list__": [flatten(v, tensors, f"{prefix}.{i}") for i, v in enumerate(obj)], "tuple": isinstance(obj, tuple)}
+        return {
+            "__list__": [flatten(v, tensors, f"{prefix}.{i}") for i, v in enumerate(obj)],
+            "tuple": isinstance(obj, tuple),
+        }
     if obj is None or isinstance(obj, bool | int | float | str):
         return obj
     raise TypeError(f"cannot checkpoint a {type(obj).__name__} at {prefix}")

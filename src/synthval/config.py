@@ -62,7 +62,9 @@ def _key(path: Any) -> str:
 
 
 def _errors(config: dict, schema: dict) -> Iterator[str]:
-    for err in sorted(_Validator(schema, format_checker=_formats).iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+    for err in sorted(
+        _Validator(schema, format_checker=_formats).iter_errors(config), key=lambda e: list(map(str, e.absolute_path))
+    ):
         message = err.message
         if err.validator == "format" and err.validator_value == "safe-path":
             message = f"{err.instance!r} must not contain '..' (paths stay inside the project or are absolute)"
@@ -72,7 +74,11 @@ def _errors(config: dict, schema: dict) -> Iterator[str]:
                 message += f" (not a setting of family {err.instance['family']!r})"
         elif "propertyNames" in err.schema_path and "architecture_settings" in err.absolute_path:
             message = f"{err.instance!r} is not a registered architecture or rwnn"
-        description = err.schema.get("description") if err.validator not in ("additionalProperties", "unevaluatedProperties") else None
+        description = (
+            err.schema.get("description")
+            if err.validator not in ("additionalProperties", "unevaluatedProperties")
+            else None
+        )
         yield f"config key {_key(err.absolute_path)}: {message}" + (f"  [{description}]" if description else "")
 
 
@@ -81,19 +87,27 @@ def _semantic_errors(config: dict) -> Iterator[str]:
     pool = POOL_SIZES.get(data["source"])
     for name, size in data["train_sizes"].items():
         if pool is not None and size >= pool:
-            yield f"config key data.train_sizes.{name}: {size} leaves no test images ({data['source']} has {pool} images)"
+            yield (
+                f"config key data.train_sizes.{name}: {size} leaves no test images ({data['source']} has {pool} images)"
+            )
         if round(size * data["val_fraction"]) >= size:
             yield f"config key data.train_sizes.{name}: {size} is too small to split off a validation set"
     classes = num_classes(config)
     for name, gen in config["generators"].items():
         if gen["conditioning"] == "per_class" and classes is None:
-            yield f"config key generators.{name}.conditioning: per_class needs data.num_classes for source {data['source']!r} (one job per class)"
+            yield (
+                f"config key generators.{name}.conditioning: per_class needs data.num_classes for source "
+                f"{data['source']!r} (one job per class)"
+            )
         if gen["family"] == "ddpm":
             for problem in ddpm_shape_problems(data["image_size"], gen["block_channels"], gen["norm_groups"]):
                 yield f"config key generators.{name}: {problem}"
     quality = config["quality"]
     if quality["extractor"] != "reference" and not quality["weights"]:
-        yield f"config key quality.weights: the {quality['extractor']} extractor needs a local safetensors file (nothing is downloaded)"
+        yield (
+            f"config key quality.weights: the {quality['extractor']} extractor needs a local safetensors file "
+            "(nothing is downloaded)"
+        )
     if quality["extractor"] == "timm" and not quality["timm_model"]:
         yield "config key quality.timm_model: the timm extractor needs a model name"
     zoo = config["zoo"]
@@ -108,18 +122,31 @@ def _semantic_errors(config: dict) -> Iterator[str]:
         yield str(err)
     point = config["selection"]["calibration_point"]
     if isinstance(point, dict) and point["ridge"] not in config["selection"]["ridge"]:
-        yield f"config key selection.calibration_point.ridge: {point['ridge']} is not one of selection.ridge {config['selection']['ridge']}"
+        yield (
+            f"config key selection.calibration_point.ridge: {point['ridge']} is not one of selection.ridge "
+            f"{config['selection']['ridge']}"
+        )
     if isinstance(point, dict) and point["models"] not in config["selection"]["calibration_models"]:
-        yield (f"config key selection.calibration_point.models: {point['models']} is not one of selection.calibration_models "
-               f"{config['selection']['calibration_models']}")
+        yield (
+            f"config key selection.calibration_point.models: {point['models']} is not one of "
+            "selection.calibration_models "
+            f"{config['selection']['calibration_models']}"
+        )
     training = config["training"]
     yield from method_problems(training, list(config["generators"]))
-    if training["enabled"] and training["pretrained_guidance"]["guide"] == "weights" and not training["pretrained_guidance"]["weights"]:
+    if (
+        training["enabled"]
+        and training["pretrained_guidance"]["guide"] == "weights"
+        and not training["pretrained_guidance"]["weights"]
+    ):
         yield "config key training.pretrained_guidance.weights: guide 'weights' needs a classifier safetensors file"
     longest = max([zoo["epochs"], *(v.get("epochs", 0) for v in zoo["variants"].values())])
     for epoch in zoo["save_epochs"]:
         if epoch > longest:
-            yield f"config key zoo.save_epochs: epoch {epoch} is past zoo.epochs ({zoo['epochs']}) and every variant's epochs"
+            yield (
+                f"config key zoo.save_epochs: epoch {epoch} is past zoo.epochs ({zoo['epochs']}) and every "
+                "variant's epochs"
+            )
 
 
 def method_problems(training: dict, generators: list[str]) -> list[str]:
@@ -128,12 +155,17 @@ def method_problems(training: dict, generators: list[str]) -> list[str]:
     problems = []
     for name, method in training["methods"].items():
         if method.get("real_guidance") and method["data"] != "real+synthetic":
-            problems.append(f"config key training.methods.{name}.real_guidance: Real Guidance needs data real+synthetic (a real and a synthetic batch each step)")
+            problems.append(
+                f"config key training.methods.{name}.real_guidance: Real Guidance needs data real+synthetic (a real "
+                "and a synthetic batch each step)"
+            )
         elif method.get("real_guidance") and method.get("ratio", 1.0) <= 0:
             problems.append(f"config key training.methods.{name}.ratio: Real Guidance needs a ratio above 0")
     for g in training["generators"]:
         if g not in generators:
-            problems.append(f"config key training.generators: {g!r} is not a configured generator ({', '.join(generators)})")
+            problems.append(
+                f"config key training.generators: {g!r} is not a configured generator ({', '.join(generators)})"
+            )
     return problems
 
 
@@ -162,7 +194,10 @@ def ddpm_shape_problems(image_size: int, block_channels: list[int], norm_groups:
     problems = []
     levels = len(block_channels)
     if image_size % 2 ** (levels - 1):
-        problems.append(f"ddpm with {levels} resolution levels needs an image size divisible by {2 ** (levels - 1)}, got {image_size}")
+        problems.append(
+            f"ddpm with {levels} resolution levels needs an image size divisible by {2 ** (levels - 1)}, got "
+            f"{image_size}"
+        )
     if any(c % norm_groups for c in block_channels):
         problems.append(f"ddpm block_channels {list(block_channels)} must be multiples of norm_groups={norm_groups}")
     return problems

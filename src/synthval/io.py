@@ -74,7 +74,9 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def save_tensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any] | None = None) -> None:
+def save_tensors(
+    path: str | os.PathLike, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any] | None = None
+) -> None:
     """Write tensors as safetensors (atomically); ``metadata`` is stored JSON-encoded in the header."""
     from safetensors.torch import save_file
 
@@ -110,5 +112,3 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         return json.loads(header.get("__metadata__", {}).get("synthval", "{}"))
     except (ValueError, OSError, AttributeError) as err:
         raise IntegrityError(f"{path} is not a valid safetensors file ({err})") from err
-
-

@@ -32,7 +32,14 @@ from synthval.seeding import derive_seed
 
 DATA = ("real", "synthetic", "real+synthetic", "synthetic>real")
 #: settings a method may set, and their defaults
-METHOD_DEFAULTS: dict[str, Any] = {"ratio": 1.0, "scale": 1, "pretrained_guidance": False, "real_guidance": False, "pretrain_epochs": None, "epochs": None}
+METHOD_DEFAULTS: dict[str, Any] = {
+    "ratio": 1.0,
+    "scale": 1,
+    "pretrained_guidance": False,
+    "real_guidance": False,
+    "pretrain_epochs": None,
+    "epochs": None,
+}
 
 
 @dataclass(frozen=True)
@@ -70,11 +77,17 @@ class Run:
             text = f"{self.data}:{self.generator}"
         if self.uses_synthetic and self.scale != 1:
             text += f" x{self.scale}"
-        return text + "".join(f" +{tag}" for tag, on in (("pg", self.pretrained_guidance), ("rg", self.real_guidance)) if on)
+        return text + "".join(
+            f" +{tag}" for tag, on in (("pg", self.pretrained_guidance), ("rg", self.real_guidance)) if on
+        )
 
     def settings(self) -> dict[str, Any]:
         """What this run's training depends on (Snakemake params: changing one reruns just its jobs)."""
-        out: dict[str, Any] = {"data": self.data, "pretrained_guidance": self.pretrained_guidance, "epochs": self.epochs}
+        out: dict[str, Any] = {
+            "data": self.data,
+            "pretrained_guidance": self.pretrained_guidance,
+            "epochs": self.epochs,
+        }
         if self.data == "real+synthetic":
             out |= {"ratio": self.ratio, "real_guidance": self.real_guidance}
         if self.uses_synthetic:

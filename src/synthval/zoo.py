@@ -67,7 +67,13 @@ def members(zoo: dict) -> list[Member]:
     """Every member, architectures x variants x seeds x training splits (``fit_seeds``, when set, are
     the seeds of the fit sub-split's members)."""
     seeds = {"train": zoo["seeds"], "fit": zoo.get("fit_seeds") or zoo["seeds"]}
-    return [Member(a, v, s, split) for split in zoo["train_splits"] for a in architectures(zoo) for v in zoo["variants"] for s in seeds[split]]
+    return [
+        Member(a, v, s, split)
+        for split in zoo["train_splits"]
+        for a in architectures(zoo)
+        for v in zoo["variants"]
+        for s in seeds[split]
+    ]
 
 
 def configurations(zoo: dict) -> list[str]:
@@ -157,7 +163,9 @@ def member_spec(zoo: dict, member: Member, global_seed: int) -> dict[str, Any]:
     return training_spec(zoo, member.arch, global_seed, variant=zoo["variants"][member.variant])
 
 
-def training_spec(zoo: dict, arch: str, global_seed: int, *, variant: dict | None = None, epochs: int | None = None) -> dict[str, Any]:
+def training_spec(
+    zoo: dict, arch: str, global_seed: int, *, variant: dict | None = None, epochs: int | None = None
+) -> dict[str, Any]:
     """What to build and how to train it: ``arch`` (registry name), ``hparams`` (architecture keywords)
     and ``train`` (trainer settings). One override rule for every network the workflow trains (zoo
     members, the reference classifier, the training study's runs): the zoo's settings, overridden by
@@ -176,6 +184,13 @@ def training_spec(zoo: dict, arch: str, global_seed: int, *, variant: dict | Non
         train["epochs"] = epochs
     if match := _RWNN.fullmatch(arch):
         rw = zoo["random_wired"]
-        hparams = {"graph_seed": graph_seed(global_seed, int(match["index"])), "nodes": rw["nodes"], "k": rw["k"], "p": rw["p"], "width": rw["width"], **hparams}
+        hparams = {
+            "graph_seed": graph_seed(global_seed, int(match["index"])),
+            "nodes": rw["nodes"],
+            "k": rw["k"],
+            "p": rw["p"],
+            "width": rw["width"],
+            **hparams,
+        }
         arch = "rwnn"
     return {"arch": arch, "hparams": dict(sorted(hparams.items())), "train": dict(sorted(train.items()))}

@@ -13,6 +13,16 @@ manifest = read_json(snakemake.input.split)
 split = read_image_set(snakemake.input.split)
 augmented = augmented_set(split, p.settings, p.seed)
 log.info("%s: %d images -> %d augmented with %s", snakemake.input.split, len(split), len(augmented), p.settings)
-write_sharded(Path(snakemake.output.manifest).parent, augmented.keys, augmented.images, augmented.labels, p.shard_size,
-              source=manifest["source"], split=f"augmented-{manifest['split']}", trainset=manifest["trainset"],
-              num_classes=manifest["num_classes"], image_shape=manifest["image_shape"], augmentation=p.settings)
+write_sharded(
+    Path(snakemake.output.manifest).parent,
+    augmented.keys,
+    augmented.images,
+    augmented.labels,
+    p.shard_size,
+    source=manifest["source"],
+    split=f"augmented-{manifest['split']}",
+    trainset=manifest["trainset"],
+    num_classes=manifest["num_classes"],
+    image_shape=manifest["image_shape"],
+    augmentation=p.settings,
+)

@@ -15,6 +15,15 @@ images = read_image_set(snakemake.input.images)
 extractor = build_extractor(p.quality, snakemake.input.extractor)
 log.info("extracting %s features of %d images of %s", extractor.name, len(images), p.dataset)
 features = extractor(images.images)
-save_tensors(snakemake.output.features, {"features": torch.as_tensor(features), "labels": torch.as_tensor(np.asarray(images.labels))},
-             {"extractor": extractor.name, **extractor.info, "dataset": p.dataset, "source": snakemake.input.images, "count": len(features)})
+save_tensors(
+    snakemake.output.features,
+    {"features": torch.as_tensor(features), "labels": torch.as_tensor(np.asarray(images.labels))},
+    {
+        "extractor": extractor.name,
+        **extractor.info,
+        "dataset": p.dataset,
+        "source": snakemake.input.images,
+        "count": len(features),
+    },
+)
 log.info("%d x %d features written to %s", *features.shape, snakemake.output.features)

@@ -13,6 +13,13 @@ extra = {}
 parquet = [s for s in snakemake.input.shards if Path(s).suffix == ".parquet"]
 if stats := [m["pseudo_labels"] for m in map(read_shard_metadata, parquet) if "pseudo_labels" in m]:
     extra["pseudo_labels"] = merge_stats(stats)
-manifest = write_manifest(snakemake.output.manifest, snakemake.input.shards, source="synthetic", generator=w.generator, trainset=w.trainset, **extra)
+manifest = write_manifest(
+    snakemake.output.manifest,
+    snakemake.input.shards,
+    source="synthetic",
+    generator=w.generator,
+    trainset=w.trainset,
+    **extra,
+)
 images = read_image_set(snakemake.output.manifest)  # decodes every shard once: a bad one fails here, not downstream
 log.info("indexed %d shards, %d images %s", len(manifest["shards"]), manifest["count"], images.images.shape[1:])

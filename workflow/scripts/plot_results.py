@@ -7,7 +7,11 @@ from synthval.runtime import setup
 
 log = setup(snakemake.threads, log_file=snakemake.log[0])
 trainset = snakemake.wildcards.trainset
-quality_curves(pl.concat([pl.read_parquet(p) for p in snakemake.input.curves]), snakemake.output.quality, title=f"synthetic sets of {trainset}")
+quality_curves(
+    pl.concat([pl.read_parquet(p) for p in snakemake.input.curves]),
+    snakemake.output.quality,
+    title=f"synthetic sets of {trainset}",
+)
 protocol_bars(pl.read_parquet(snakemake.input.protocols), snakemake.output.protocols, title=trainset)
 calibration_sweep(pl.read_parquet(snakemake.input.calibration), snakemake.output.calibration, title=trainset)
 log.info("figures of %s written", trainset)

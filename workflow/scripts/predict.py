@@ -22,6 +22,8 @@ for member, table in zip(member_sets, snakemake.output.tables, strict=True):
         for name, key in member_sets[member].items():
             pred, conf = predict(model, images[key].images)
             tables.append(prediction_table(member, meta["epoch"], name, images[key], pred, conf))
-            log.info("%s epoch %d on %s: error %.4f", member, meta["epoch"], name, float((pred != images[key].labels).mean()))
+            log.info(
+                "%s epoch %d on %s: error %.4f", member, meta["epoch"], name, float((pred != images[key].labels).mean())
+            )
     with atomic_path(table) as tmp:
         pl.concat(tables).write_parquet(tmp)

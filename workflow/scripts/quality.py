@@ -16,8 +16,14 @@ if real_meta["extractor"] != fake_meta["extractor"]:
     raise ValueError(f"features from different extractors: {real_meta['extractor']} and {fake_meta['extractor']}")
 settings = QualitySettings.from_config(p.quality)
 with threadpool_limits(snakemake.threads):  # k-means and numpy BLAS use what the rule declares
-    rows, curves = quality_tables(real["features"].numpy(), real["labels"].numpy(), fake["features"].numpy(), fake["labels"].numpy(),
-                                  settings, p.seed)
+    rows, curves = quality_tables(
+        real["features"].numpy(),
+        real["labels"].numpy(),
+        fake["features"].numpy(),
+        fake["labels"].numpy(),
+        settings,
+        p.seed,
+    )
 provenance = {"generator": p.generator, "extractor": real_meta["extractor"], "real": "train split"}
 with atomic_path(snakemake.output.table) as tmp:
     pl.DataFrame(rows).with_columns(**{k: pl.lit(v) for k, v in provenance.items()}).write_parquet(tmp)

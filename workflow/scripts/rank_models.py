@@ -14,9 +14,20 @@ log = setup(snakemake.threads, log_file=snakemake.log[0])
 errors = model_errors(pl.concat([pl.read_parquet(f) for f in snakemake.input.predictions]))
 rank = rank_correlation(errors, p.groups, repeats=p.repeats, seed=seed)
 for row in rank.iter_rows(named=True):
-    log.info("%s (%s, group %s): spearman %.3f [%.3f, %.3f] (%s over %d %s), kendall %.3f over %d models", row["eval_set"], row["ranked"],
-             row["group"], row["spearman"], row["spearman_low"], row["spearman_high"], row["interval"], row["n_configs"], row["interval_unit"],
-             row["kendall"], row["n_models"])
+    log.info(
+        "%s (%s, group %s): spearman %.3f [%.3f, %.3f] (%s over %d %s), kendall %.3f over %d models",
+        row["eval_set"],
+        row["ranked"],
+        row["group"],
+        row["spearman"],
+        row["spearman_low"],
+        row["spearman_high"],
+        row["interval"],
+        row["n_configs"],
+        row["interval_unit"],
+        row["kendall"],
+        row["n_models"],
+    )
 with atomic_path(snakemake.output.errors) as tmp:
     errors.write_parquet(tmp)
 with atomic_path(snakemake.output.rank) as tmp:

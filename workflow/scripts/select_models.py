@@ -32,21 +32,50 @@ for eval_set in p.selection_sets:
     table = protocol_tables(errors, eval_set, p.groups, settings["repeats"], seed)
     protocols.append(table)
     for row in table.iter_rows(named=True):
-        log.info("%s, group %s, %s: test error %.4f [%.4f, %.4f] (%s), regret %.4f %s", eval_set, row["group"], row["protocol"], row["test_error"],
-                 row["low"], row["high"], row["interval"], row["regret"], row["chosen"])
+        log.info(
+            "%s, group %s, %s: test error %.4f [%.4f, %.4f] (%s), regret %.4f %s",
+            eval_set,
+            row["group"],
+            row["protocol"],
+            row["test_error"],
+            row["low"],
+            row["high"],
+            row["interval"],
+            row["regret"],
+            row["chosen"],
+        )
 for generator in p.generators:
     synthetic = dict(train_last.filter(pl.col("eval_set") == generator).select("model", "error").iter_rows())
     corollary.append({"generator": generator, **corollary_check(synthetic, test, *tv[generator])})
-    sweep = calibration_sweep(predictions, members, generator, settings["calibration_models"], settings["ridge"], settings["calibration_draws"],
-                              seed, settings["calibration_point"])
+    sweep = calibration_sweep(
+        predictions,
+        members,
+        generator,
+        settings["calibration_models"],
+        settings["ridge"],
+        settings["calibration_draws"],
+        seed,
+        settings["calibration_point"],
+    )
     if sweep.height:
         calibration.append(sweep)
         for point in sweep.filter(pl.col("chosen")).iter_rows(named=True):
-            log.info("%s calibration, group %s: rho %.3f uncalibrated, %.3f at the operating point (%d models, lambda %g; chosen by %s)",
-                     generator, point["group"], point["uncalibrated_spearman"], point["spearman"], point["calibration_models"], point["ridge"],
-                     point["chosen_by"])
+            log.info(
+                "%s calibration, group %s: rho %.3f uncalibrated, %.3f at the operating point (%d models, lambda %g; "
+                "chosen by %s)",
+                generator,
+                point["group"],
+                point["uncalibrated_spearman"],
+                point["spearman"],
+                point["calibration_models"],
+                point["ridge"],
+                point["chosen_by"],
+            )
     else:
-        log.warning("no calibration for %s: it needs members trained on the fit sub-split (zoo.train_splits: [train, fit])", generator)
+        log.warning(
+            "no calibration for %s: it needs members trained on the fit sub-split (zoo.train_splits: [train, fit])",
+            generator,
+        )
 
 with atomic_path(snakemake.output.protocols) as tmp:
     pl.concat(protocols).write_parquet(tmp)

@@ -18,6 +18,13 @@ for table, out in ((accuracy, snakemake.output.accuracy), (gap, snakemake.output
         table.write_parquet(tmp)
 summary = method_summary(accuracy)
 for row in summary.iter_rows(named=True):
-    log.info("%-28s accuracy %.4f [%.4f, %.4f], gain over real %+.4f", row["run"], row["accuracy"], row["low"], row["high"], row["gain"])
+    log.info(
+        "%-28s accuracy %.4f [%.4f, %.4f], gain over real %+.4f",
+        row["run"],
+        row["accuracy"],
+        row["low"],
+        row["high"],
+        row["gain"],
+    )
 scaling_curve(summary, snakemake.output.scaling, title=f"scaling on {trainset}")
 content_gap_histograms(gap, snakemake.output.content_gap_plot, title=f"content gap on {trainset}")

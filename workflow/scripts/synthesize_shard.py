@@ -16,18 +16,32 @@ model = load_generator(snakemake.input.generator, device())
 metadata = None
 if p.settings["conditioning"] == "pseudo_label":
     reference, meta = load_classifier(snakemake.input.reference, device())
-    quotas = np.bincount(shard_labels(meta["num_classes"], p.per_class, p.shards, p.index), minlength=meta["num_classes"])
-    images, labels, stats = pseudo_labelled_sample(model, reference, quotas, p.seed, p.settings["confidence"], p.batch_size,
-                                                   max_draws=p.settings["max_draws"] * int(quotas.sum()))
+    quotas = np.bincount(
+        shard_labels(meta["num_classes"], p.per_class, p.shards, p.index), minlength=meta["num_classes"]
+    )
+    images, labels, stats = pseudo_labelled_sample(
+        model,
+        reference,
+        quotas,
+        p.seed,
+        p.settings["confidence"],
+        p.batch_size,
+        max_draws=p.settings["max_draws"] * int(quotas.sum()),
+    )
     metadata = {"pseudo_labels": stats}
     if len(labels) == 0:
-        raise SystemExit(f"no sample of {snakemake.wildcards.generator} reached confidence {stats['confidence']} in {stats['drawn']} draws: "
-                         f"lower generators.{snakemake.wildcards.generator}.confidence or train the generator longer")
+        raise SystemExit(
+            f"no sample of {snakemake.wildcards.generator} reached confidence {stats['confidence']} in "
+            f"{stats['drawn']} draws: "
+            f"lower generators.{snakemake.wildcards.generator}.confidence or train the generator longer"
+        )
     log.info("pseudo-labels: drew %d, kept %d (confidence >= %.2f)", stats["drawn"], len(labels), stats["confidence"])
 else:
     labels = shard_labels(model.num_classes, p.per_class, p.shards, p.index)
     images = sample_images(model, labels, p.seed, p.batch_size)
 name = snakemake.wildcards.generator
 keys = [f"{p.key_prefix}-{i:06d}" for i in range(len(labels))]
-write_shard(snakemake.output.shard, keys, images, labels, source="synthetic", generator=name, seed=p.seed, metadata=metadata)
+write_shard(
+    snakemake.output.shard, keys, images, labels, source="synthetic", generator=name, seed=p.seed, metadata=metadata
+)
 log.info("wrote %d images (seed %d) to %s", len(labels), p.seed, snakemake.output.shard)

@@ -29,13 +29,22 @@ weights, histories = list(snakemake.output.weights), list(snakemake.output.histo
 per = len(save_epochs)
 outputs = {m["name"]: (weights[i * per : (i + 1) * per], histories[i]) for i, m in enumerate(p.members)}
 assert len(weights) == per * len(p.members) and len(histories) == len(p.members), "outputs and members disagree"
-data_digest = {split: hashlib.sha256(Path(getattr(snakemake.input, split)).read_bytes()).hexdigest() for split in {m["split"] for m in p.members}}
+data_digest = {
+    split: hashlib.sha256(Path(getattr(snakemake.input, split)).read_bytes()).hexdigest()
+    for split in {m["split"] for m in p.members}
+}
 
 
 def training_key(member: dict) -> str:
     """What a member's weights depend on: code, settings, its seed and its split's data."""
-    what = {"code": p.code, "spec": spec, "save_epochs": save_epochs, "seed": member["seed"], "split": member["split"],
-            "data": data_digest[member["split"]]}
+    what = {
+        "code": p.code,
+        "spec": spec,
+        "save_epochs": save_epochs,
+        "seed": member["seed"],
+        "split": member["split"],
+        "data": data_digest[member["split"]],
+    }
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
 
@@ -54,7 +63,10 @@ for split in dict.fromkeys(m["split"] for m in p.members):
     keys = {m["name"]: training_key(m) for m in group}
     todo = [m for m in group if not is_current(m, keys[m["name"]])]
     if kept := [m["name"] for m in group if m not in todo]:
-        log.info("kept %s: their outputs carry this job's training key (delete a member's files to retrain it)", ", ".join(kept))
+        log.info(
+            "kept %s: their outputs carry this job's training key (delete a member's files to retrain it)",
+            ", ".join(kept),
+        )
     if not todo:
         continue
     manifest = getattr(snakemake.input, split)
@@ -62,10 +74,26 @@ for split in dict.fromkeys(m["split"] for m in p.members):
     num_classes = read_json(manifest)["num_classes"]
     h, w, c = train.images.shape[1:]
     models = [create_classifier(spec["arch"], num_classes, c, h, seed=m["seed"], **spec["hparams"]) for m in todo]
-    settings = [TrainSettings(**spec["train"], save_epochs=save_epochs, seed=m["seed"], extra={"split": manifest, "name": m["name"], "key": keys[m["name"]]})
-                for m in todo]
-    log.info("training %s (%s %s, seeds %s) on %d images of %s for %d epochs%s", ", ".join(m["name"] for m in todo), spec["arch"], spec["hparams"],
-             [m["seed"] for m in todo], len(train), manifest, settings[0].epochs, f", {len(todo)} batched on one device" if len(todo) > 1 else "")
+    settings = [
+        TrainSettings(
+            **spec["train"],
+            save_epochs=save_epochs,
+            seed=m["seed"],
+            extra={"split": manifest, "name": m["name"], "key": keys[m["name"]]},
+        )
+        for m in todo
+    ]
+    log.info(
+        "training %s (%s %s, seeds %s) on %d images of %s for %d epochs%s",
+        ", ".join(m["name"] for m in todo),
+        spec["arch"],
+        spec["hparams"],
+        [m["seed"] for m in todo],
+        len(train),
+        manifest,
+        settings[0].epochs,
+        f", {len(todo)} batched on one device" if len(todo) > 1 else "",
+    )
     if len(todo) == 1:
         history, snapshots = fit(models[0], train.images, train.labels, settings[0], workdir / todo[0]["name"])
         results = [(history, snapshots)]

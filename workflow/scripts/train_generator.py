@@ -7,9 +7,9 @@ from synthval.classifiers import load_classifier
 from synthval.data import read_image_set
 from synthval.generators import create_generator, save_generator, split_settings, train_generator
 from synthval.io import read_json
-from synthval.seeding import derive_seed
 from synthval.metrics.frechet import FIDScore
 from synthval.runtime import device, setup
+from synthval.seeding import derive_seed
 
 p = snakemake.params
 log = setup(snakemake.threads, seed=p.seed, log_file=snakemake.log[0])
@@ -33,5 +33,9 @@ if settings["eval_every"] > 0:
     score = FIDScore(reference, images, eval_samples, seed=derive_seed(p.seed, "score"))
 log.info("training %s (%s) on %d images of %s", family, conditioning, len(images), snakemake.input.train)
 record = train_generator(model, images, labels, seed=p.seed, resume_path=p.resume, score=score, **settings)
-record.update(train_split=snakemake.input.train, conditioning=conditioning, score="FID in reference-classifier features vs the train split" if score else None)
+record.update(
+    train_split=snakemake.input.train,
+    conditioning=conditioning,
+    score="FID in reference-classifier features vs the train split" if score else None,
+)
 save_generator(snakemake.output.weights, model.cpu(), record)

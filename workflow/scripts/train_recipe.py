@@ -28,9 +28,17 @@ num_classes = read_json(inp.test)["num_classes"]
 h, w, c = first.images.shape[1:]
 guide = load_classifier(inp.guide, device())[0] if run.pretrained_guidance else None
 pg, rg = p.pretrained_guidance, p.real_guidance
-guidance = Guidance(guide=guide, pg_weight=pg["weight"], pg_distance=pg["distance"], pg_loss=pg["loss"], pg_on=tuple(pg["on"]),
-                    real_guidance=run.real_guidance, lambda_real=rg["lambda_real"], lambda_synthetic=rg["lambda_synthetic"],
-                    adversarial={k: robust[k] for k in ("epsilon", "step_size", "steps")} if robust["enabled"] else None)
+guidance = Guidance(
+    guide=guide,
+    pg_weight=pg["weight"],
+    pg_distance=pg["distance"],
+    pg_loss=pg["loss"],
+    pg_on=tuple(pg["on"]),
+    real_guidance=run.real_guidance,
+    lambda_real=rg["lambda_real"],
+    lambda_synthetic=rg["lambda_synthetic"],
+    adversarial={k: robust[k] for k in ("epsilon", "step_size", "steps")} if robust["enabled"] else None,
+)
 # every run of one seed starts from these weights, whatever the run loaded before (its PG guide): the
 # report pairs runs by seed; init_sha256 in the history lets that be checked
 model = create_classifier(spec["arch"], num_classes, c, h, seed=p.seed, **spec["hparams"])
@@ -38,21 +46,39 @@ init = state_digest(model)
 replicate = int(snakemake.wildcards.seed)
 extra = {"run": run.name, "recipe": run.recipe}
 settings = TrainSettings(**spec["train"], save_epochs=[spec["train"]["epochs"]], seed=p.seed, extra=extra)
-log.info("run %s (%s), seed %d (%d): %s on %s real and %s synthetic images", run.name, run.recipe, replicate, p.seed, spec["arch"],
-         len(real) if real is not None else 0, len(synthetic) if synthetic is not None else 0)
+log.info(
+    "run %s (%s), seed %d (%d): %s on %s real and %s synthetic images",
+    run.name,
+    run.recipe,
+    replicate,
+    p.seed,
+    spec["arch"],
+    len(real) if real is not None else 0,
+    len(synthetic) if synthetic is not None else 0,
+)
 histories = []
 if run.data == "synthetic>real":
-    pre = TrainSettings(**{**spec["train"], "epochs": run.pretrain_epochs}, save_epochs=[run.pretrain_epochs], seed=p.seed, extra=extra)
-    history, _ = fit(model, synthetic.images, synthetic.labels, pre, workdir / "stage1", source="synthetic", guidance=guidance)
+    pre = TrainSettings(
+        **{**spec["train"], "epochs": run.pretrain_epochs}, save_epochs=[run.pretrain_epochs], seed=p.seed, extra=extra
+    )
+    history, _ = fit(
+        model, synthetic.images, synthetic.labels, pre, workdir / "stage1", source="synthetic", guidance=guidance
+    )
     histories.append(pl.DataFrame(history).with_columns(stage=pl.lit("synthetic")))
-    history, snapshots = fit(model, real.images, real.labels, settings, workdir / "stage2", guidance=guidance, normalise=False)
+    history, snapshots = fit(
+        model, real.images, real.labels, settings, workdir / "stage2", guidance=guidance, normalise=False
+    )
     histories.append(pl.DataFrame(history).with_columns(stage=pl.lit("real")))
 elif run.data == "synthetic":
-    history, snapshots = fit(model, synthetic.images, synthetic.labels, settings, workdir, source="synthetic", guidance=guidance)
+    history, snapshots = fit(
+        model, synthetic.images, synthetic.labels, settings, workdir, source="synthetic", guidance=guidance
+    )
     histories.append(pl.DataFrame(history).with_columns(stage=pl.lit("synthetic")))
 else:
     mix = (synthetic.images, synthetic.labels) if run.data == "real+synthetic" else None
-    history, snapshots = fit(model, real.images, real.labels, settings, workdir, synthetic=mix, ratio=run.ratio, guidance=guidance)
+    history, snapshots = fit(
+        model, real.images, real.labels, settings, workdir, synthetic=mix, ratio=run.ratio, guidance=guidance
+    )
     histories.append(pl.DataFrame(history).with_columns(stage=pl.lit(run.data)))
 
 # evaluation: the test split, and the other source's training samples (content gap)
@@ -62,17 +88,44 @@ for eval_set, manifest in eval_sets.items():
     images = read_image_set(manifest)
     outcomes = {eval_set: predict_with_loss(model, images.images, images.labels)}
     if robust["enabled"] and eval_set == "test":
-        outcomes["test_pgd"] = predict_under_attack(model, images.images, images.labels, robust["epsilon"], robust["step_size"],
-                                                    robust["eval_steps"], seed=p.seed)
+        outcomes["test_pgd"] = predict_under_attack(
+            model,
+            images.images,
+            images.labels,
+            robust["epsilon"],
+            robust["step_size"],
+            robust["eval_steps"],
+            seed=p.seed,
+        )
     for name, (pred, conf, loss) in outcomes.items():
-        tables.append(pl.DataFrame({"eval_set": name, "key": images.keys, "label": images.labels, "prediction": pred, "confidence": conf, "loss": loss}))
-        log.info("%s: accuracy %.4f, mean loss %.4f on %d images", name, float((pred == images.labels).mean()), float(loss.mean()), len(images))
+        tables.append(
+            pl.DataFrame(
+                {
+                    "eval_set": name,
+                    "key": images.keys,
+                    "label": images.labels,
+                    "prediction": pred,
+                    "confidence": conf,
+                    "loss": loss,
+                }
+            )
+        )
+        log.info(
+            "%s: accuracy %.4f, mean loss %.4f on %d images",
+            name,
+            float((pred == images.labels).mean()),
+            float(loss.mean()),
+            len(images),
+        )
 table = pl.concat(tables).with_columns(run=pl.lit(run.name), seed=pl.lit(replicate, pl.Int64))
 with atomic_path(snakemake.output.predictions) as tmp:
     table.write_parquet(tmp)
 with atomic_path(snakemake.output.weights) as tmp:
     shutil.copyfile(snapshots[settings.epochs], tmp)
 with atomic_path(snakemake.output.history) as tmp:
-    (pl.concat(histories, how="diagonal").with_columns(run=pl.lit(run.name), seed=pl.lit(replicate, pl.Int64), init_sha256=pl.lit(init))
-     .write_parquet(tmp))
+    (
+        pl.concat(histories, how="diagonal")
+        .with_columns(run=pl.lit(run.name), seed=pl.lit(replicate, pl.Int64), init_sha256=pl.lit(init))
+        .write_parquet(tmp)
+    )
 shutil.rmtree(workdir)  # outputs are complete: the resume state has served its purpose

@@ -32,8 +32,13 @@ from synthval.runtime import device as pick_device
 log = logging.getLogger("synthval.classifiers")
 
 
-def fit_batched(models: list[Classifier], images: np.ndarray, labels: np.ndarray, settings: list[TrainSettings],
-                work_dir: str | Path) -> tuple[list[list[dict]], list[dict[int, Path]]]:
+def fit_batched(
+    models: list[Classifier],
+    images: np.ndarray,
+    labels: np.ndarray,
+    settings: list[TrainSettings],
+    work_dir: str | Path,
+) -> tuple[list[list[dict]], list[dict[int, Path]]]:
     """Train ``models`` (one architecture; ``settings`` equal but for their seeds and ``extra``) on uint8
     NHWC ``images``, all at once; each model's weights are replaced by its trained ones. Returns each
     model's per-epoch history and weights file of every epoch in ``save_epochs``, as
@@ -52,14 +57,21 @@ def fit_batched(models: list[Classifier], images: np.ndarray, labels: np.ndarray
     params, buffers = stack_module_state(models)
     base = copy.deepcopy(models[0]).to("meta")
     shapes = dict(models[0].named_parameters())
-    decay = [p for name, p in params.items() if shapes[name].ndim > 1]  # as make_optimizer: no decay on biases and norms
+    decay = [
+        p for name, p in params.items() if shapes[name].ndim > 1
+    ]  # as make_optimizer: no decay on biases and norms
     no_decay = [p for name, p in params.items() if shapes[name].ndim <= 1]
     groups = [{"params": decay, "weight_decay": first.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    opt = (torch.optim.AdamW(groups, lr=first.lr) if first.optimizer == "adamw"
-           else torch.optim.SGD(groups, lr=first.lr, momentum=first.momentum, nesterov=True))
+    opt = (
+        torch.optim.AdamW(groups, lr=first.lr)
+        if first.optimizer == "adamw"
+        else torch.optim.SGD(groups, lr=first.lr, momentum=first.momentum, nesterov=True)
+    )
     gens = [torch.Generator().manual_seed(s.seed) for s in settings]
-    resume = ResumeState(work_dir / "state.safetensors", {"members": [asdict(s) for s in settings], "n": len(data),
-                                                          "arch": models[0].arch, "config": models[0].config})
+    resume = ResumeState(
+        work_dir / "state.safetensors",
+        {"members": [asdict(s) for s in settings], "n": len(data), "arch": models[0].arch, "config": models[0].config},
+    )
     histories: list[list[dict]] = [[] for _ in models]
     start = 0
     if (state := resume.load()) is not None:
@@ -85,7 +97,9 @@ def fit_batched(models: list[Classifier], images: np.ndarray, labels: np.ndarray
     step = vmap(loss_of)
     steps_per_epoch = math.ceil(len(data) / first.batch_size)
     total = first.epochs * steps_per_epoch
-    snapshots = [{e: work_dir / f"member{k}-epoch-{e:03d}.safetensors" for e in first.save_epochs} for k in range(len(models))]
+    snapshots = [
+        {e: work_dir / f"member{k}-epoch-{e:03d}.safetensors" for e in first.save_epochs} for k in range(len(models))
+    ]
     progress = Progress(log, f"epoch ({len(models)} models batched)", first.epochs, every=5.0, start=start)
     for epoch in range(start, first.epochs):
         t0 = time.monotonic()
@@ -97,7 +111,12 @@ def fit_batched(models: list[Classifier], images: np.ndarray, labels: np.ndarray
             for group in opt.param_groups:
                 group["lr"] = first.lr_at(epoch * steps_per_epoch + i, total)
             idx = [o[i * first.batch_size : (i + 1) * first.batch_size] for o in orders]
-            x = torch.stack([augment(data[j], first.crop_padding, first.flip, g).float().div_(255) for j, g in zip(idx, gens, strict=True)])
+            x = torch.stack(
+                [
+                    augment(data[j], first.crop_padding, first.flip, g).float().div_(255)
+                    for j, g in zip(idx, gens, strict=True)
+                ]
+            )
             y = torch.stack([targets[j] for j in idx])
             losses, logits = step(params, buffers, x, y)
             opt.zero_grad(set_to_none=True)
@@ -108,13 +127,27 @@ def fit_batched(models: list[Classifier], images: np.ndarray, labels: np.ndarray
             seen += y.shape[1]
         seconds = time.monotonic() - t0
         for k, history in enumerate(histories):
-            history.append({"epoch": epoch + 1, "loss": loss_sum[k].item() / seen, "train_accuracy": correct[k].item() / seen, "seconds": seconds})
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "loss": loss_sum[k].item() / seen,
+                    "train_accuracy": correct[k].item() / seen,
+                    "seconds": seconds,
+                }
+            )
         if epoch + 1 in first.save_epochs:
             unstack()
             for model, s, snaps in zip(models, settings, snapshots, strict=True):
                 save_classifier(snaps[epoch + 1], model, seed=s.seed, epoch=epoch + 1, train=s.extra)
-        resume.save({"tensors": {**params, **buffers}, "optimizer": opt.state_dict(), "generators": [g.get_state() for g in gens],
-                     "histories": histories, "epoch": epoch + 1})
+        resume.save(
+            {
+                "tensors": {**params, **buffers},
+                "optimizer": opt.state_dict(),
+                "generators": [g.get_state() for g in gens],
+                "histories": histories,
+                "epoch": epoch + 1,
+            }
+        )
         progress.update(epoch + 1, f"loss={loss_sum.mean().item() / seen:.4f}")
     unstack()
     return histories, snapshots

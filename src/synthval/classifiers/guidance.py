@@ -41,7 +41,9 @@ def _affinities(distances: torch.Tensor, distance: str) -> torch.Tensor:
     return kernel / kernel.sum(1, keepdim=True).clamp_min(1e-12)
 
 
-def pretrained_guidance_loss(trained: torch.Tensor, guide: torch.Tensor, distance: str = "cosine", loss: str = "kl") -> torch.Tensor:
+def pretrained_guidance_loss(
+    trained: torch.Tensor, guide: torch.Tensor, distance: str = "cosine", loss: str = "kl"
+) -> torch.Tensor:
     """L_pg of seed 001 §4, eq. 1: how far the trained network's feature geometry over a batch is from
     the guide's. ``trained`` and ``guide`` are N x d_u and N x d_p features of the same N images
     (d_u and d_p may differ). ``kl``: the mean over rows i of KL(P_i || Q_i), P and Q the guide's and
@@ -73,13 +75,22 @@ def project_synthetic_gradient(g_synthetic: torch.Tensor, g_real: torch.Tensor) 
     return g_synthetic - (dot / norm) * g_real
 
 
-def real_guidance_update(g_real: torch.Tensor, g_synthetic: torch.Tensor, lambda_real: float = 1.0, lambda_synthetic: float = 1.0) -> torch.Tensor:
+def real_guidance_update(
+    g_real: torch.Tensor, g_synthetic: torch.Tensor, lambda_real: float = 1.0, lambda_synthetic: float = 1.0
+) -> torch.Tensor:
     """``g_update = lambda1 g_r + lambda2 g_f_new`` (seed 001 §4, below eq. 2)."""
     return lambda_real * g_real + lambda_synthetic * project_synthetic_gradient(g_synthetic, g_real)
 
 
-def pgd_attack(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, step_size: float, steps: int,
-               gen: torch.Generator | None = None) -> torch.Tensor:
+def pgd_attack(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epsilon: float,
+    step_size: float,
+    steps: int,
+    gen: torch.Generator | None = None,
+) -> torch.Tensor:
     """l-infinity PGD from a random start in the epsilon-ball: ``steps`` signed-gradient ascent steps
     on the cross-entropy, each projected back onto the ball and onto valid pixels [0, 1]. The model is
     put in eval mode for the attack (batch-norm statistics untouched) and restored after."""

@@ -2,8 +2,8 @@
 
 CIFAR-style networks of seed 000 App. F: ResNet-(6n+2) (He et al. 2016), pre-activation ResNets
 with and without squeeze-and-excitation, Wide-ResNets, PyramidNets and Shake-Shake; a small CNN and
-an MLP as baselines. Strides suit 8-32 px inputs. timm architectures are in :mod:`.timm_models`, randomly wired networks in
-:mod:`.randwire`.
+an MLP as baselines. Strides suit 8-32 px inputs. timm architectures are in :mod:`.timm_models`,
+randomly wired networks in :mod:`.randwire`.
 """
 
 from __future__ import annotations
@@ -106,7 +106,13 @@ class SqueezeExcite(nn.Module):
     def __init__(self, channels: int, reduction: int = 16):
         super().__init__()
         hidden = max(1, channels // reduction)
-        self.gate = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, channels, 1), nn.Sigmoid())
+        self.gate = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(channels, hidden, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, channels, 1),
+            nn.Sigmoid(),
+        )
 
     def forward(self, x):  # noqa: ANN001, ANN201 - nn.Module signature
         return x * self.gate(x)
@@ -135,8 +141,16 @@ class PreActResNet(nn.Module):
     """Three stages of ``n`` pre-activation blocks at ``widths``: pre-activation ResNet-(6n+2) and
     Wide-ResNet-(6n+4)-k (Zagoruyko & Komodakis 2016), both in seed 000 App. F."""
 
-    def __init__(self, n: int, widths: tuple[int, int, int], num_classes: int, in_chans: int, stem: int = 16, dropout: float = 0.0,
-                 se_reduction: int = 0):
+    def __init__(
+        self,
+        n: int,
+        widths: tuple[int, int, int],
+        num_classes: int,
+        in_chans: int,
+        stem: int = 16,
+        dropout: float = 0.0,
+        se_reduction: int = 0,
+    ):
         super().__init__()
         layers: list[nn.Module] = [nn.Conv2d(in_chans, stem, 3, 1, 1, bias=False)]
         cin = stem
@@ -144,7 +158,9 @@ class PreActResNet(nn.Module):
             for i in range(n):
                 layers.append(_PreActBlock(cin, cout, 2 if stage > 0 and i == 0 else 1, dropout, se_reduction))
                 cin = cout
-        self.features = nn.Sequential(*layers, nn.BatchNorm2d(cin), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.features = nn.Sequential(
+            *layers, nn.BatchNorm2d(cin), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten()
+        )
         self.fc = nn.Linear(cin, num_classes)
 
     def forward(self, x):  # noqa: ANN001, ANN201 - nn.Module signature
@@ -161,7 +177,9 @@ def _register_se_preact(depth: int) -> None:
     @register_classifier(f"se_preact_resnet{depth}")
     def build(num_classes: int, in_chans: int, image_size: int, width: int = 16, reduction: int = 16) -> nn.Module:
         """SE-ResNet-preact (seed 000 App. F: depth 110, reduction 16)."""
-        return PreActResNet((depth - 2) // 6, (width, 2 * width, 4 * width), num_classes, in_chans, stem=width, se_reduction=reduction)
+        return PreActResNet(
+            (depth - 2) // 6, (width, 2 * width, 4 * width), num_classes, in_chans, stem=width, se_reduction=reduction
+        )
 
 
 def _register_wrn(depth: int, k: int) -> None:
@@ -184,8 +202,12 @@ class _PyramidBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.BatchNorm2d(cin), nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
-            nn.BatchNorm2d(cout), nn.ReLU(inplace=True), nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout),
+            nn.BatchNorm2d(cin),
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(cout),
         )
         self.pool = nn.AvgPool2d(2, ceil_mode=True) if stride != 1 else nn.Identity()
         self.extra = cout - cin
@@ -212,7 +234,9 @@ class PyramidNet(nn.Module):
             cout = stem + round(alpha * (block + 1) / (3 * n))
             layers.append(_PyramidBlock(cin, cout, 2 if block in (n, 2 * n) else 1))
             cin = cout
-        self.features = nn.Sequential(*layers, nn.BatchNorm2d(cin), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.features = nn.Sequential(
+            *layers, nn.BatchNorm2d(cin), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten()
+        )
         self.fc = nn.Linear(cin, num_classes)
 
     def forward(self, x):  # noqa: ANN001, ANN201 - nn.Module signature
@@ -254,8 +278,12 @@ class _ShakeBlock(nn.Module):
 
         def branch() -> nn.Sequential:
             return nn.Sequential(
-                nn.ReLU(), nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
-                nn.ReLU(inplace=True), nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout),
+                nn.ReLU(),
+                nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+                nn.BatchNorm2d(cout),
             )
 
         self.a, self.b = branch(), branch()
@@ -272,7 +300,9 @@ class _ShakeBlock(nn.Module):
         x = torch.relu(x)
         shifted = torch.nn.functional.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
         pool = torch.nn.functional.avg_pool2d
-        return self.shortcut(torch.cat([self.path1(pool(x, 1, self.stride)), self.path2(pool(shifted, 1, self.stride))], 1))
+        return self.shortcut(
+            torch.cat([self.path1(pool(x, 1, self.stride)), self.path2(pool(shifted, 1, self.stride))], 1)
+        )
 
     def forward(self, x):  # noqa: ANN001, ANN201 - nn.Module signature
         a, b = self.a(x), self.b(x)

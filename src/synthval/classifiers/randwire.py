@@ -78,14 +78,28 @@ class _RandomStage(nn.Module):
 
 
 class RandWire(nn.Module):
-    def __init__(self, num_classes: int, in_chans: int, graph_seed: int, nodes: int = 8, k: int = 2, p: float = 0.25, width: int = 16):
+    def __init__(
+        self,
+        num_classes: int,
+        in_chans: int,
+        graph_seed: int,
+        nodes: int = 8,
+        k: int = 2,
+        p: float = 0.25,
+        width: int = 16,
+    ):
         super().__init__()
         rng = np.random.default_rng(graph_seed)
         self.graphs = [watts_strogatz(nodes, k, p, rng) for _ in range(3)]
         self.stem = nn.Sequential(nn.Conv2d(in_chans, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width))
         widths = (width, 2 * width, 4 * width)
         cins = (width, width, 2 * width)
-        self.stages = nn.Sequential(*(_RandomStage(g, nodes, ci, co, 1 if s == 0 else 2) for s, (g, ci, co) in enumerate(zip(self.graphs, cins, widths, strict=True))))
+        self.stages = nn.Sequential(
+            *(
+                _RandomStage(g, nodes, ci, co, 1 if s == 0 else 2)
+                for s, (g, ci, co) in enumerate(zip(self.graphs, cins, widths, strict=True))
+            )
+        )
         self.head = nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.fc = nn.Linear(4 * width, num_classes)
 
@@ -94,5 +108,14 @@ class RandWire(nn.Module):
 
 
 @register_classifier("rwnn")
-def rwnn(num_classes: int, in_chans: int, image_size: int, graph_seed: int = 0, nodes: int = 8, k: int = 2, p: float = 0.25, width: int = 16) -> nn.Module:
+def rwnn(
+    num_classes: int,
+    in_chans: int,
+    image_size: int,
+    graph_seed: int = 0,
+    nodes: int = 8,
+    k: int = 2,
+    p: float = 0.25,
+    width: int = 16,
+) -> nn.Module:
     return RandWire(num_classes, in_chans, graph_seed, nodes, k, p, width)

@@ -74,7 +74,9 @@ def list_classifiers() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def create_classifier(name: str, num_classes: int, in_chans: int, image_size: int, seed: int | None = None, **hparams: Any) -> Classifier:
+def create_classifier(
+    name: str, num_classes: int, in_chans: int, image_size: int, seed: int | None = None, **hparams: Any
+) -> Classifier:
     """Build architecture ``name`` for ``num_classes`` classes and ``in_chans`` x ``image_size``^2 inputs.
     With ``seed`` the initial weights depend on it alone, not on what drew from torch's global RNG before
     (a guide network loaded first, say); the global RNG is left as it was."""
@@ -88,8 +90,12 @@ def create_classifier(name: str, num_classes: int, in_chans: int, image_size: in
     except TypeError as err:
         if "unexpected keyword" not in str(err):
             raise
-        accepted = sorted(set(inspect.signature(_REGISTRY[name]).parameters) - {"num_classes", "in_chans", "image_size"})
-        raise ValueError(f"architecture {name!r} does not take {sorted(hparams)}; its hyper-parameters are {accepted}") from err
+        accepted = sorted(
+            set(inspect.signature(_REGISTRY[name]).parameters) - {"num_classes", "in_chans", "image_size"}
+        )
+        raise ValueError(
+            f"architecture {name!r} does not take {sorted(hparams)}; its hyper-parameters are {accepted}"
+        ) from err
     config = {"num_classes": num_classes, "in_chans": in_chans, "image_size": image_size, "hparams": hparams}
     return Classifier(body, in_chans, name, config)
 
@@ -111,6 +117,8 @@ def save_classifier(path: str | Path, model: Classifier, **meta: Any) -> None:
 
 def load_classifier(path: str | Path, device: torch.device | str = "cpu") -> tuple[Classifier, dict[str, Any]]:
     tensors, meta = load_tensors(path)
-    model = create_classifier(meta["arch"], meta["num_classes"], meta["in_chans"], meta["image_size"], **meta["hparams"])
+    model = create_classifier(
+        meta["arch"], meta["num_classes"], meta["in_chans"], meta["image_size"], **meta["hparams"]
+    )
     model.load_state_dict(tensors)
     return model.to(device).eval(), meta

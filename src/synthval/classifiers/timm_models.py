@@ -23,7 +23,14 @@ def timm_resnet18(num_classes: int, in_chans: int, image_size: int, width: int =
     """ResNet-18 (He et al. 2016): 4 stages of 2 basic blocks at widths w, 2w, 4w, 8w."""
     from timm.models.resnet import BasicBlock, ResNet
 
-    model = ResNet(BasicBlock, (2, 2, 2, 2), num_classes=num_classes, in_chans=in_chans, stem_width=width, channels=tuple(width * m for m in (1, 2, 4, 8)))
+    model = ResNet(
+        BasicBlock,
+        (2, 2, 2, 2),
+        num_classes=num_classes,
+        in_chans=in_chans,
+        stem_width=width,
+        channels=tuple(width * m for m in (1, 2, 4, 8)),
+    )
     model.conv1, model.maxpool = _small_stem(model.conv1), nn.Identity()
     return model
 
@@ -34,8 +41,16 @@ def resnext29(num_classes: int, in_chans: int, image_size: int, width: int = 16,
     blocks with grouped convolutions (``cardinality`` groups of ``width`` // 4 channels)."""
     from timm.models.resnet import Bottleneck, ResNet
 
-    model = ResNet(Bottleneck, (3, 3, 3), num_classes=num_classes, in_chans=in_chans, stem_width=width, channels=(width, 2 * width, 4 * width),
-                   cardinality=cardinality, base_width=max(1, width // 4))
+    model = ResNet(
+        Bottleneck,
+        (3, 3, 3),
+        num_classes=num_classes,
+        in_chans=in_chans,
+        stem_width=width,
+        channels=(width, 2 * width, 4 * width),
+        cardinality=cardinality,
+        base_width=max(1, width // 4),
+    )
     model.conv1, model.maxpool = _small_stem(model.conv1), nn.Identity()
     model.layer4 = nn.Identity()  # timm's forward always runs four stages; the CIFAR network has three
     return model
@@ -49,7 +64,9 @@ def mobilenetv3(num_classes: int, in_chans: int, image_size: int, width: float =
     variants = {0.5: "050", 0.75: "075", 1.0: "100"}
     if width not in variants:
         raise ValueError(f"mobilenetv3 width must be one of {sorted(variants)}, got {width}")
-    model = timm.create_model(f"mobilenetv3_small_{variants[width]}", pretrained=False, num_classes=num_classes, in_chans=in_chans)
+    model = timm.create_model(
+        f"mobilenetv3_small_{variants[width]}", pretrained=False, num_classes=num_classes, in_chans=in_chans
+    )
     model.conv_stem = _small_stem(model.conv_stem)
     return model
 
@@ -70,7 +87,14 @@ def convnext(num_classes: int, in_chans: int, image_size: int, width: int = 16) 
     kernels, with a stride-1 stem."""
     from timm.models.convnext import ConvNeXt
 
-    return ConvNeXt(in_chans=in_chans, num_classes=num_classes, depths=(1, 1, 2, 1), dims=(width, 2 * width, 4 * width, 8 * width), patch_size=1, kernel_sizes=3)
+    return ConvNeXt(
+        in_chans=in_chans,
+        num_classes=num_classes,
+        depths=(1, 1, 2, 1),
+        dims=(width, 2 * width, 4 * width, 8 * width),
+        patch_size=1,
+        kernel_sizes=3,
+    )
 
 
 @register_classifier("densenet")
@@ -91,5 +115,13 @@ def vit(num_classes: int, in_chans: int, image_size: int, width: int = 64, depth
     patch = max(1, image_size // 8)
     if image_size % patch:
         raise ValueError(f"vit needs an image size divisible by its patch size {patch}, got {image_size}")
-    return VisionTransformer(img_size=image_size, patch_size=patch, in_chans=in_chans, num_classes=num_classes, embed_dim=width, depth=depth,
-                             num_heads=max(1, width // 32), mlp_ratio=2.0)
+    return VisionTransformer(
+        img_size=image_size,
+        patch_size=patch,
+        in_chans=in_chans,
+        num_classes=num_classes,
+        embed_dim=width,
+        depth=depth,
+        num_heads=max(1, width // 32),
+        mlp_ratio=2.0,
+    )

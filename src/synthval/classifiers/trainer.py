@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from synthval.checkpoint import ResumeState, rng_state, set_rng_state
 from synthval.classifiers.guidance import pgd_attack, pretrained_guidance_loss, real_guidance_update
 from synthval.classifiers.registry import Classifier, save_classifier
-from synthval.runtime import Progress, device as pick_device
+from synthval.runtime import Progress
+from synthval.runtime import device as pick_device
 
 log = logging.getLogger("synthval.classifiers")
 
@@ -66,7 +67,9 @@ def augment(batch: torch.Tensor, padding: int, flip: bool, gen: torch.Generator)
         row = w + 2 * padding
         dy = torch.randint(0, 2 * padding + 1, (n,), generator=gen).to(batch.device)
         dx = torch.randint(0, 2 * padding + 1, (n,), generator=gen).to(batch.device)
-        window = (torch.arange(h, device=batch.device)[:, None] * row + torch.arange(w, device=batch.device)[None, :]).view(1, -1)
+        window = (
+            torch.arange(h, device=batch.device)[:, None] * row + torch.arange(w, device=batch.device)[None, :]
+        ).view(1, -1)
         index = (window + (dy * row + dx)[:, None])[:, None, :].expand(n, c, h * w)
         batch = padded.view(n, c, -1).gather(2, index).view(n, c, h, w)
     if flip:
@@ -150,12 +153,24 @@ def _flat_grad(loss: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
     """The gradient of ``loss`` with respect to ``params`` as one flat float32 vector (zeros for a
     parameter the loss does not reach)."""
     grads = torch.autograd.grad(loss, params, allow_unused=True)
-    return torch.cat([(torch.zeros_like(p) if g is None else g).flatten().float() for p, g in zip(params, grads, strict=True)])
+    return torch.cat(
+        [(torch.zeros_like(p) if g is None else g).flatten().float() for p, g in zip(params, grads, strict=True)]
+    )
 
 
-def fit(model: Classifier, images: np.ndarray, labels: np.ndarray, settings: TrainSettings, work_dir: str | Path, *,
-        source: str = "real", synthetic: tuple[np.ndarray, np.ndarray] | None = None, ratio: float = 0.0,
-        guidance: Guidance | None = None, normalise: bool = True) -> tuple[list[dict], dict[int, Path]]:
+def fit(
+    model: Classifier,
+    images: np.ndarray,
+    labels: np.ndarray,
+    settings: TrainSettings,
+    work_dir: str | Path,
+    *,
+    source: str = "real",
+    synthetic: tuple[np.ndarray, np.ndarray] | None = None,
+    ratio: float = 0.0,
+    guidance: Guidance | None = None,
+    normalise: bool = True,
+) -> tuple[list[dict], dict[int, Path]]:
     """Train ``model`` on uint8 NHWC ``images``; return the per-epoch history and the weights file of
     every epoch in ``settings.save_epochs`` (written into ``work_dir``, where the resume state lives).
 
@@ -178,7 +193,9 @@ def fit(model: Classifier, images: np.ndarray, labels: np.ndarray, settings: Tra
         syn_targets = torch.as_tensor(synthetic[1], dtype=torch.long, device=dev)
         stream = _Stream(len(syn_data), settings.seed + 1)
     if guidance.real_guidance and not mixed:
-        raise ValueError("Real Guidance needs real and synthetic images in every batch (synthetic images and a ratio > 0)")
+        raise ValueError(
+            "Real Guidance needs real and synthetic images in every batch (synthetic images and a ratio > 0)"
+        )
     model.to(dev)
     if guidance.guide is not None:
         guidance.guide.to(dev).eval().requires_grad_(False)
@@ -193,7 +210,12 @@ def fit(model: Classifier, images: np.ndarray, labels: np.ndarray, settings: Tra
     total = settings.epochs * steps_per_epoch
     fingerprint = {**asdict(settings), "n": len(data), "arch": model.arch, "config": model.config}
     if mixed or guidance != Guidance():
-        fingerprint |= {"source": source, "ratio": ratio, "n_synthetic": len(syn_data) if mixed else 0, "guidance": guidance.fingerprint()}
+        fingerprint |= {
+            "source": source,
+            "ratio": ratio,
+            "n_synthetic": len(syn_data) if mixed else 0,
+            "guidance": guidance.fingerprint(),
+        }
     resume = ResumeState(work_dir / "state.safetensors", fingerprint)
     history: list[dict] = []
     start = 0
@@ -228,7 +250,9 @@ def fit(model: Classifier, images: np.ndarray, labels: np.ndarray, settings: Tra
                 if part in guidance.pg_on and count > 1:
                     with torch.no_grad():
                         guide_feats = guidance.guide.features(x[row : row + count])
-                    loss = loss + guidance.pg_weight * pretrained_guidance_loss(feats[row : row + count], guide_feats, guidance.pg_distance, guidance.pg_loss)
+                    loss = loss + guidance.pg_weight * pretrained_guidance_loss(
+                        feats[row : row + count], guide_feats, guidance.pg_distance, guidance.pg_loss
+                    )
                 row += count
         return loss, logits
 
@@ -253,7 +277,12 @@ def fit(model: Classifier, images: np.ndarray, labels: np.ndarray, settings: Tra
             if mixed and guidance.real_guidance:
                 loss_r, logits_r = loss_of(x, y, sources)
                 loss_f, logits_f = loss_of(xs, ys, [("synthetic", len(sidx))])
-                flat = real_guidance_update(_flat_grad(loss_r, params), _flat_grad(loss_f, params), guidance.lambda_real, guidance.lambda_synthetic)
+                flat = real_guidance_update(
+                    _flat_grad(loss_r, params),
+                    _flat_grad(loss_f, params),
+                    guidance.lambda_real,
+                    guidance.lambda_synthetic,
+                )
                 for p, g in zip(params, flat.split([p.numel() for p in params]), strict=True):
                     p.grad = g.view_as(p).to(p.dtype)
                 loss = (loss_r * len(idx) + loss_f * len(sidx)) / (len(idx) + len(sidx))
@@ -269,10 +298,23 @@ def fit(model: Classifier, images: np.ndarray, labels: np.ndarray, settings: Tra
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == y).sum()
             seen += len(y)
-        history.append({"epoch": epoch + 1, "loss": loss_sum.item() / seen, "train_accuracy": correct.item() / seen, "seconds": time.monotonic() - t0})
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "loss": loss_sum.item() / seen,
+                "train_accuracy": correct.item() / seen,
+                "seconds": time.monotonic() - t0,
+            }
+        )
         if epoch + 1 in snapshots:
             save_classifier(snapshots[epoch + 1], model, seed=settings.seed, epoch=epoch + 1, train=settings.extra)
-        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "rng": rng_state(gen), "history": history, "epoch": epoch + 1}
+        state = {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "rng": rng_state(gen),
+            "history": history,
+            "epoch": epoch + 1,
+        }
         if mixed:
             state["stream"] = stream.state()
         resume.save(state)

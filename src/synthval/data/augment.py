@@ -19,7 +19,15 @@ import torch.nn.functional as F
 from synthval.data.images import ImageSet
 from synthval.seeding import derive_seed
 
-DEFAULTS = {"copies": 1, "rotation": 15.0, "scale": 0.1, "shift": 0.125, "flip": False, "brightness": 0.2, "contrast": 0.2}
+DEFAULTS = {
+    "copies": 1,
+    "rotation": 15.0,
+    "scale": 0.1,
+    "shift": 0.125,
+    "flip": False,
+    "brightness": 0.2,
+    "contrast": 0.2,
+}
 
 
 def _uniform(gen: torch.Generator, n: int, half_width: float) -> torch.Tensor:
@@ -39,7 +47,11 @@ def augment_images(images: np.ndarray, settings: Mapping[str, object], seed: int
     angle = _uniform(gen, n, math.radians(float(s["rotation"])))
     zoom = 1 + _uniform(gen, n, float(s["scale"]))
     tx, ty = _uniform(gen, n, 2 * float(s["shift"])), _uniform(gen, n, 2 * float(s["shift"]))  # grid units span 2
-    mirror = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0).double() if s["flip"] else torch.ones(n, dtype=torch.float64)
+    mirror = (
+        torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0).double()
+        if s["flip"]
+        else torch.ones(n, dtype=torch.float64)
+    )
     bright = 1 + _uniform(gen, n, float(s["brightness"]))
     contrast = 1 + _uniform(gen, n, float(s["contrast"]))
     # theta maps output to input coordinates: the inverse of "zoom, rotate, shift"

@@ -34,7 +34,9 @@ class ImageArray:
             raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
 
 
-def load_dataset(source: str, root: str | Path, image_size: int, channels: int | None = None, download: bool = False) -> ImageArray:
+def load_dataset(
+    source: str, root: str | Path, image_size: int, channels: int | None = None, download: bool = False
+) -> ImageArray:
     """Load the whole pool of ``source`` resized to ``image_size`` (square), optionally converted
     to ``channels`` (1 or 3; default: the source's own)."""
     loaders = {
@@ -96,7 +98,13 @@ class _ArrayUnpickler(pickle.Unpickler):
 
 def _cifar(root: Path, name: str, download: bool) -> ImageArray:
     folder, batches, label_key, meta_file, names_key = {
-        "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"], b"labels", "batches.meta", b"label_names"),
+        "cifar10": (
+            "cifar-10-batches-py",
+            [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"],
+            b"labels",
+            "batches.meta",
+            b"label_names",
+        ),
         "cifar100": ("cifar-100-python", ["train", "test"], b"fine_labels", "meta", b"fine_label_names"),
     }[name]
     base = root / folder

@@ -74,13 +74,27 @@ def write_manifest(path: str | Path, shard_paths: Sequence[str | Path], **extra:
     shards = []
     for shard in map(Path, shard_paths):
         count = count_tar_samples(shard) if shard.suffix == ".tar" else pq.ParquetFile(shard).metadata.num_rows
-        shards.append({"path": str(shard.resolve().relative_to(path.parent.resolve())), "count": count, "sha256": sha256_file(shard)})
+        shards.append(
+            {
+                "path": str(shard.resolve().relative_to(path.parent.resolve())),
+                "count": count,
+                "sha256": sha256_file(shard),
+            }
+        )
     manifest = {**extra, "count": sum(s["count"] for s in shards), "shards": shards}
     write_json(path, manifest)
     return manifest
 
 
-def write_sharded(folder: str | Path, keys: Sequence[str], images: np.ndarray, labels: np.ndarray, shard_size: int, source: str, **extra: object) -> dict:
+def write_sharded(
+    folder: str | Path,
+    keys: Sequence[str],
+    images: np.ndarray,
+    labels: np.ndarray,
+    shard_size: int,
+    source: str,
+    **extra: object,
+) -> dict:
     """Write an image set as ``shard-XXXXX.parquet`` files of ``shard_size`` rows, then its manifest."""
     folder = Path(folder)
     paths = []
@@ -105,7 +119,10 @@ def read_image_set(manifest_path: str | Path, verify: bool = True) -> ImageSet:
         if not shard.exists():
             raise IntegrityError(f"shard {shard} listed in {manifest_path} is missing; rerun the job that writes it")
         if verify and (digest := sha256_file(shard)) != entry["sha256"]:
-            raise IntegrityError(f"shard {shard} is corrupt: sha256 {digest[:12]}... does not match the manifest's {entry['sha256'][:12]}...")
+            raise IntegrityError(
+                f"shard {shard} is corrupt: sha256 {digest[:12]}... does not match the manifest's "
+                f"{entry['sha256'][:12]}..."
+            )
         if entry["count"] == 0:  # more shards than images leaves some empty; nothing to decode
             continue
         part = read_shard(shard)

@@ -8,7 +8,9 @@ from collections.abc import Mapping
 import numpy as np
 
 
-def make_splits(n: int, train_sizes: Mapping[str, int], val_fraction: float, seed: int) -> dict[str, dict[str, np.ndarray]]:
+def make_splits(
+    n: int, train_sizes: Mapping[str, int], val_fraction: float, seed: int
+) -> dict[str, dict[str, np.ndarray]]:
     """Indices of every split, for every named training-set size.
 
     One seeded permutation of the pool serves all sizes: ``train = perm[:size]`` and

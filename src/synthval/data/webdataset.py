@@ -24,14 +24,20 @@ def _member(name: str, data: bytes) -> tuple[tarfile.TarInfo, io.BytesIO]:
     return info, io.BytesIO(data)
 
 
-def write_tar_shard(path: str | Path, keys: Sequence[str], images: np.ndarray, labels: np.ndarray, provenance: dict) -> None:
+def write_tar_shard(
+    path: str | Path, keys: Sequence[str], images: np.ndarray, labels: np.ndarray, provenance: dict
+) -> None:
     with atomic_path(path) as tmp, tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tar:
         for key, image, label in zip(keys, images, labels, strict=True):
             if "." in key or "/" in key:
                 raise ValueError(f"WebDataset keys may not contain '.' or '/': {key!r}")
             tar.addfile(*_member(f"{key}.png", encode_png(image)))
             tar.addfile(*_member(f"{key}.cls", str(int(label)).encode()))
-            tar.addfile(*_member(f"{key}.json", json.dumps({"key": key, "label": int(label), **provenance}, sort_keys=True).encode()))
+            tar.addfile(
+                *_member(
+                    f"{key}.json", json.dumps({"key": key, "label": int(label), **provenance}, sort_keys=True).encode()
+                )
+            )
 
 
 def count_tar_samples(path: str | Path) -> int:
@@ -55,4 +61,8 @@ def read_tar_shard(path: str | Path) -> ImageSet:
     if incomplete:
         raise IntegrityError(f"WebDataset shard {path}: samples without image or label: {incomplete[:5]}")
     keys = list(samples)
-    return ImageSet(keys, np.stack([decode_png(samples[k]["png"]) for k in keys]), np.array([int(samples[k]["cls"]) for k in keys], np.int64))
+    return ImageSet(
+        keys,
+        np.stack([decode_png(samples[k]["png"]) for k in keys]),
+        np.array([int(samples[k]["cls"]) for k in keys], np.int64),
+    )

@@ -33,7 +33,9 @@ def predict(model: torch.nn.Module, images: np.ndarray, batch_size: int = 512) -
 
 
 @torch.no_grad()
-def predict_with_loss(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def predict_with_loss(
+    model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, batch_size: int = 512
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Predicted class, its probability, and every sample's cross-entropy ``-log p(label)`` (the
     per-sample loss of seed 001 Observation 3)."""
     outcomes, start = [], 0
@@ -55,8 +57,16 @@ def _concatenate(outcomes: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np
     return pred.astype(np.int64), conf.astype(np.float32), loss.astype(np.float32)
 
 
-def predict_under_attack(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, epsilon: float, step_size: float, steps: int,
-                         seed: int, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def predict_under_attack(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    epsilon: float,
+    step_size: float,
+    steps: int,
+    seed: int,
+    batch_size: int = 512,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`predict_with_loss` on l-infinity PGD adversarial versions of ``images`` (seed 002's robust
     accuracy), the attack's random starts seeded by ``seed``."""
     device = next(model.parameters()).device
@@ -72,7 +82,9 @@ def predict_under_attack(model: torch.nn.Module, images: np.ndarray, labels: np.
     return _concatenate(outcomes)
 
 
-def prediction_table(model_id: str, epoch: int, eval_set: str, images: ImageSet, pred: np.ndarray, conf: np.ndarray) -> pl.DataFrame:
+def prediction_table(
+    model_id: str, epoch: int, eval_set: str, images: ImageSet, pred: np.ndarray, conf: np.ndarray
+) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "model": [model_id] * len(images),

@@ -16,8 +16,16 @@ RUN_COLUMNS = ("method", "generator", "data", "ratio", "scale", "pretrained_guid
 def _runs_frame(runs: dict[str, dict]) -> pl.DataFrame:
     return pl.DataFrame(
         [{"run": name, **{k: run[k] for k in RUN_COLUMNS}} for name, run in runs.items()],
-        schema={"run": pl.String, "method": pl.String, "generator": pl.String, "data": pl.String, "ratio": pl.Float64, "scale": pl.Int64,
-                "pretrained_guidance": pl.Boolean, "real_guidance": pl.Boolean},
+        schema={
+            "run": pl.String,
+            "method": pl.String,
+            "generator": pl.String,
+            "data": pl.String,
+            "ratio": pl.Float64,
+            "scale": pl.Int64,
+            "pretrained_guidance": pl.Boolean,
+            "real_guidance": pl.Boolean,
+        },
     )
 
 
@@ -54,8 +62,19 @@ def method_summary(accuracy: pl.DataFrame, baseline: str = "real", eval_set: str
         mean, lo, hi = t_interval(group["accuracy"].to_list())
         paired = group.join(base, on="seed", how="inner")
         gain = t_interval((paired["accuracy"] - paired["base"]).to_list()) if len(paired) else (math.nan,) * 3
-        rows.append({"run": run, **{k: first[k] for k in RUN_COLUMNS}, "seeds": len(group), "accuracy": mean, "low": lo, "high": hi,
-                     "gain": gain[0], "gain_low": gain[1], "gain_high": gain[2]})
+        rows.append(
+            {
+                "run": run,
+                **{k: first[k] for k in RUN_COLUMNS},
+                "seeds": len(group),
+                "accuracy": mean,
+                "low": lo,
+                "high": hi,
+                "gain": gain[0],
+                "gain_low": gain[1],
+                "gain_high": gain[2],
+            }
+        )
     return pl.DataFrame(rows).sort("data", "method", "generator", nulls_last=False) if rows else pl.DataFrame()
 
 
@@ -75,7 +94,14 @@ def content_gap_table(predictions: pl.DataFrame, runs: dict[str, dict]) -> pl.Da
     runs_frame = _runs_frame(runs)
     table = predictions.filter(~pl.col("eval_set").is_in(["test", "test_pgd"])).join(runs_frame, on="run", how="left")
     synthetic_under_real = table.filter(pl.col("data") == "real").select(
-        direction=pl.lit("synthetic under real"), generator=pl.col("eval_set"), run="run", seed="seed", key="key", loss="loss")
+        direction=pl.lit("synthetic under real"),
+        generator=pl.col("eval_set"),
+        run="run",
+        seed="seed",
+        key="key",
+        loss="loss",
+    )
     real_under_synthetic = table.filter(pl.col("data") == "synthetic").select(
-        direction=pl.lit("real under synthetic"), generator="generator", run="run", seed="seed", key="key", loss="loss")
+        direction=pl.lit("real under synthetic"), generator="generator", run="run", seed="seed", key="key", loss="loss"
+    )
     return pl.concat([synthetic_under_real, real_under_synthetic]).sort("direction", "generator", "run", "seed", "key")

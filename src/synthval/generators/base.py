@@ -23,7 +23,8 @@ from torch import nn
 
 from synthval.checkpoint import ResumeState, rng_state, set_rng_state
 from synthval.io import load_tensors, save_tensors
-from synthval.runtime import Progress, device as pick_device
+from synthval.runtime import Progress
+from synthval.runtime import device as pick_device
 
 log = logging.getLogger("synthval.generators")
 
@@ -109,18 +110,32 @@ def create_generator(name: str, num_classes: int, in_chans: int, image_size: int
 def split_settings(name: str, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split one config entry's settings into the generator's architecture hyper-parameters (its
     ``__init__`` keywords, saved with the weights) and the training settings (everything else)."""
-    arch = set(inspect.signature(_family(name).generator.__init__).parameters) - {"self", "num_classes", "in_chans", "image_size"}
+    arch = set(inspect.signature(_family(name).generator.__init__).parameters) - {
+        "self",
+        "num_classes",
+        "in_chans",
+        "image_size",
+    }
     return {k: v for k, v in settings.items() if k in arch}, {k: v for k, v in settings.items() if k not in arch}
 
 
 def save_generator(path: str | Path, model: Generator, record: dict) -> None:
-    meta = {"family": model.family, "num_classes": model.num_classes, "in_chans": model.in_chans, "image_size": model.image_size, "hparams": model.hparams, "record": record}
+    meta = {
+        "family": model.family,
+        "num_classes": model.num_classes,
+        "in_chans": model.in_chans,
+        "image_size": model.image_size,
+        "hparams": model.hparams,
+        "record": record,
+    }
     save_tensors(path, model.state_dict(), meta)
 
 
 def load_generator(path: str | Path, device: torch.device | str = "cpu") -> Generator:
     tensors, meta = load_tensors(path)
-    model = create_generator(meta["family"], meta["num_classes"], meta["in_chans"], meta["image_size"], **meta["hparams"])
+    model = create_generator(
+        meta["family"], meta["num_classes"], meta["in_chans"], meta["image_size"], **meta["hparams"]
+    )
     model.load_state_dict(tensors)
     return model.to(device).eval()
 
@@ -168,9 +183,22 @@ def _ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> No
 Score = Callable[[Callable[[np.ndarray, int], np.ndarray], int], float]
 
 
-def train_generator(model: Generator, images: np.ndarray, labels: np.ndarray, *, iterations: int, batch_size: int, seed: int,
-                    resume_path: str | Path, checkpoint_every: int = 100, ema_decay: float = 0.0, eval_every: int = 0,
-                    score: Score | None = None, log_every: int = 50, **family_settings: Any) -> dict:
+def train_generator(
+    model: Generator,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    iterations: int,
+    batch_size: int,
+    seed: int,
+    resume_path: str | Path,
+    checkpoint_every: int = 100,
+    ema_decay: float = 0.0,
+    eval_every: int = 0,
+    score: Score | None = None,
+    log_every: int = 50,
+    **family_settings: Any,
+) -> dict:
     """Train ``model`` on uint8 NHWC ``images`` with integer ``labels`` for ``iterations`` steps.
 
     - Every ``checkpoint_every`` steps the full state (generator, EMA copy, the family's networks and
@@ -197,9 +225,19 @@ def train_generator(model: Generator, images: np.ndarray, labels: np.ndarray, *,
     keeper = ema if ema is not None else model
     data = to_unit(images).to(dev)
     y_all = torch.as_tensor(np.asarray(labels, np.int64), device=dev)
-    fingerprint = {"family": model.family, "hparams": model.hparams, "iterations": iterations, "batch_size": batch_size, "seed": seed,
-                   "ema_decay": ema_decay, "eval_every": eval_every if score else 0, "settings": family_settings,
-                   "data": hashlib.sha256(np.ascontiguousarray(images).tobytes() + np.asarray(labels, np.int64).tobytes()).hexdigest()}
+    fingerprint = {
+        "family": model.family,
+        "hparams": model.hparams,
+        "iterations": iterations,
+        "batch_size": batch_size,
+        "seed": seed,
+        "ema_decay": ema_decay,
+        "eval_every": eval_every if score else 0,
+        "settings": family_settings,
+        "data": hashlib.sha256(
+            np.ascontiguousarray(images).tobytes() + np.asarray(labels, np.int64).tobytes()
+        ).hexdigest(),
+    }
     resume = ResumeState(resume_path, fingerprint)
     history: list[dict] = []
     scores: list[dict] = []
@@ -212,7 +250,13 @@ def train_generator(model: Generator, images: np.ndarray, labels: np.ndarray, *,
             ema.load_state_dict(state["ema"])
         trainer.load_state_dict(state["trainer"])
         set_rng_state(state["rng"], gen)
-        history, scores, best, best_state, start = state["history"], state["scores"], state["best"], state["best_state"], state["step"]
+        history, scores, best, best_state, start = (
+            state["history"],
+            state["scores"],
+            state["best"],
+            state["best_state"],
+            state["step"],
+        )
         log.info("resumed from step %d of %d (%s)", start, iterations, resume.path)
 
     def batch() -> tuple[torch.Tensor, torch.Tensor]:
@@ -243,8 +287,19 @@ def train_generator(model: Generator, images: np.ndarray, labels: np.ndarray, *,
             evaluate(done)
         progress.update(done, " ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
         if done % checkpoint_every == 0 and done < iterations:
-            resume.save({"generator": model.state_dict(), "ema": ema.state_dict() if ema is not None else {}, "trainer": trainer.state_dict(),
-                         "rng": rng_state(gen), "history": history, "scores": scores, "best": best, "best_state": best_state, "step": done})
+            resume.save(
+                {
+                    "generator": model.state_dict(),
+                    "ema": ema.state_dict() if ema is not None else {},
+                    "trainer": trainer.state_dict(),
+                    "rng": rng_state(gen),
+                    "history": history,
+                    "scores": scores,
+                    "best": best,
+                    "best_state": best_state,
+                    "step": done,
+                }
+            )
     if best_state is not None:
         model.load_state_dict(best_state)
         chosen, how = best["step"], "lowest score"

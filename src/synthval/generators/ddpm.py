@@ -31,7 +31,15 @@ def _diffusers() -> Any:
 
 
 class DDPMTrainer(FamilyTrainer):
-    def __init__(self, model: "DDPM", device: torch.device, gen: torch.Generator, lr: float = 2e-4, cond_drop: float = 0.1, grad_clip: float = 1.0):
+    def __init__(
+        self,
+        model: DDPM,
+        device: torch.device,
+        gen: torch.Generator,
+        lr: float = 2e-4,
+        cond_drop: float = 0.1,
+        grad_clip: float = 1.0,
+    ):
         super().__init__(model, device, gen)
         self.cond_drop, self.grad_clip = cond_drop, grad_clip
         self.opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
@@ -68,13 +76,36 @@ class DDPM(Generator):
     self-attention at the lowest resolution.
     """
 
-    def __init__(self, num_classes: int, in_chans: int, image_size: int, block_channels: list[int] | tuple[int, ...] = (16, 16, 32),
-                 layers_per_block: int = 1, attention: bool = False, norm_groups: int = 4, train_timesteps: int = 1000,
-                 beta_schedule: str = "squaredcos_cap_v2", sampler: str = "ddim", sampling_steps: int = 20, guidance_scale: float = 1.5):
+    def __init__(
+        self,
+        num_classes: int,
+        in_chans: int,
+        image_size: int,
+        block_channels: list[int] | tuple[int, ...] = (16, 16, 32),
+        layers_per_block: int = 1,
+        attention: bool = False,
+        norm_groups: int = 4,
+        train_timesteps: int = 1000,
+        beta_schedule: str = "squaredcos_cap_v2",
+        sampler: str = "ddim",
+        sampling_steps: int = 20,
+        guidance_scale: float = 1.5,
+    ):
         block_channels = [int(c) for c in block_channels]
-        super().__init__(num_classes, in_chans, image_size, block_channels=block_channels, layers_per_block=layers_per_block, attention=attention,
-                         norm_groups=norm_groups, train_timesteps=train_timesteps, beta_schedule=beta_schedule, sampler=sampler,
-                         sampling_steps=sampling_steps, guidance_scale=guidance_scale)
+        super().__init__(
+            num_classes,
+            in_chans,
+            image_size,
+            block_channels=block_channels,
+            layers_per_block=layers_per_block,
+            attention=attention,
+            norm_groups=norm_groups,
+            train_timesteps=train_timesteps,
+            beta_schedule=beta_schedule,
+            sampler=sampler,
+            sampling_steps=sampling_steps,
+            guidance_scale=guidance_scale,
+        )
         if problems := ddpm_shape_problems(image_size, block_channels, norm_groups):
             raise ValueError("; ".join(problems))
         if sampler not in SAMPLERS:
@@ -85,18 +116,35 @@ class DDPM(Generator):
         if attention:
             down[-1], up[0] = "AttnDownBlock2D", "AttnUpBlock2D"
         self.null_class = num_classes
-        self.unet = _diffusers().UNet2DModel(sample_size=image_size, in_channels=in_chans, out_channels=in_chans, block_out_channels=tuple(block_channels),
-                                layers_per_block=layers_per_block, down_block_types=tuple(down), up_block_types=tuple(up),
-                                norm_num_groups=norm_groups, attention_head_dim=min(8, block_channels[-1]), num_class_embeds=num_classes + 1)
+        self.unet = _diffusers().UNet2DModel(
+            sample_size=image_size,
+            in_channels=in_chans,
+            out_channels=in_chans,
+            block_out_channels=tuple(block_channels),
+            layers_per_block=layers_per_block,
+            down_block_types=tuple(down),
+            up_block_types=tuple(up),
+            norm_num_groups=norm_groups,
+            attention_head_dim=min(8, block_channels[-1]),
+            num_class_embeds=num_classes + 1,
+        )
 
     def training_scheduler(self) -> Any:
-        return _diffusers().DDPMScheduler(num_train_timesteps=self.hparams["train_timesteps"], beta_schedule=self.hparams["beta_schedule"], clip_sample=True)
+        return _diffusers().DDPMScheduler(
+            num_train_timesteps=self.hparams["train_timesteps"],
+            beta_schedule=self.hparams["beta_schedule"],
+            clip_sample=True,
+        )
 
     def sample_tensor(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         h = self.hparams
-        scheduler = getattr(_diffusers(), SAMPLERS[h["sampler"]]).from_config(self.training_scheduler().config)  # fresh: multistep solvers keep state
+        scheduler = getattr(_diffusers(), SAMPLERS[h["sampler"]]).from_config(
+            self.training_scheduler().config
+        )  # fresh: multistep solvers keep state
         scheduler.set_timesteps(h["sampling_steps"], device=labels.device)
-        x = torch.randn(len(labels), self.in_chans, self.image_size, self.image_size, generator=generator, device=generator.device).to(labels.device)
+        x = torch.randn(
+            len(labels), self.in_chans, self.image_size, self.image_size, generator=generator, device=generator.device
+        ).to(labels.device)
         x = x * scheduler.init_noise_sigma
         guided = h["guidance_scale"] != 1.0
         class_labels = torch.cat([labels, torch.full_like(labels, self.null_class)]) if guided else labels

@@ -32,7 +32,9 @@ class ConvGenerator(Generator):
             raise ValueError(f"{self.family or 'this generator'} needs an image size divisible by 4, got {image_size}")
         self.base = image_size // 4
         self.embed = nn.Embedding(num_classes, latent_dim)
-        self.project = nn.Sequential(nn.Linear(2 * latent_dim, 4 * width * self.base**2), nn.BatchNorm1d(4 * width * self.base**2), nn.ReLU())
+        self.project = nn.Sequential(
+            nn.Linear(2 * latent_dim, 4 * width * self.base**2), nn.BatchNorm1d(4 * width * self.base**2), nn.ReLU()
+        )
         self.body = nn.Sequential(
             nn.Upsample(scale_factor=2),
             nn.Conv2d(4 * width, 2 * width, 3, 1, 1),
@@ -128,14 +130,25 @@ class _SNDiscriminator(nn.Module):
 class _GANTrainer(FamilyTrainer):
     """The alternating loop shared by both GANs: ``n_critic`` critic steps, then one generator step."""
 
-    def __init__(self, model: ConvGenerator, device: torch.device, gen: torch.Generator, critic: nn.Module, lr: float, n_critic: int, betas: tuple[float, float]):
+    def __init__(
+        self,
+        model: ConvGenerator,
+        device: torch.device,
+        gen: torch.Generator,
+        critic: nn.Module,
+        lr: float,
+        n_critic: int,
+        betas: tuple[float, float],
+    ):
         super().__init__(model, device, gen)
         self.critic = critic.to(device)
         self.n_critic = n_critic
         self.opt_g = torch.optim.Adam(model.parameters(), lr=lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=lr, betas=betas)
 
-    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def critic_loss(
+        self, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         raise NotImplementedError
 
     def step(self, batch: Batch) -> dict[str, float]:
@@ -164,8 +177,24 @@ class _GANTrainer(FamilyTrainer):
 
 
 class WGANGPTrainer(_GANTrainer):
-    def __init__(self, model: ConvGenerator, device: torch.device, gen: torch.Generator, lr: float = 1e-4, n_critic: int = 5, gp_weight: float = 10.0):
-        super().__init__(model, device, gen, _Critic(model.num_classes, model.in_chans, model.hparams["width"]), lr, n_critic, (0.0, 0.9))
+    def __init__(
+        self,
+        model: ConvGenerator,
+        device: torch.device,
+        gen: torch.Generator,
+        lr: float = 1e-4,
+        n_critic: int = 5,
+        gp_weight: float = 10.0,
+    ):
+        super().__init__(
+            model,
+            device,
+            gen,
+            _Critic(model.num_classes, model.in_chans, model.hparams["width"]),
+            lr,
+            n_critic,
+            (0.0, 0.9),
+        )
         self.gp_weight = gp_weight
 
     def critic_loss(self, real, fake, y):  # noqa: ANN001, ANN201 - see _GANTrainer
@@ -178,8 +207,18 @@ class WGANGPTrainer(_GANTrainer):
 
 
 class SNGANTrainer(_GANTrainer):
-    def __init__(self, model: ConvGenerator, device: torch.device, gen: torch.Generator, lr: float = 2e-4, n_critic: int = 2):
-        super().__init__(model, device, gen, _SNDiscriminator(model.num_classes, model.in_chans, model.hparams["width"]), lr, n_critic, (0.0, 0.9))
+    def __init__(
+        self, model: ConvGenerator, device: torch.device, gen: torch.Generator, lr: float = 2e-4, n_critic: int = 2
+    ):
+        super().__init__(
+            model,
+            device,
+            gen,
+            _SNDiscriminator(model.num_classes, model.in_chans, model.hparams["width"]),
+            lr,
+            n_critic,
+            (0.0, 0.9),
+        )
 
     def critic_loss(self, real, fake, y):  # noqa: ANN001, ANN201 - see _GANTrainer
         d_real, d_fake = self.critic(real, y), self.critic(fake, y)

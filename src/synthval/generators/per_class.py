@@ -17,13 +17,22 @@ class PerClassGenerator(Generator):
     member ``c``. Members sample in class order from the one random generator, so the result is
     deterministic for a given seed and label sequence."""
 
-    def __init__(self, num_classes: int, in_chans: int, image_size: int, member: str = "wgan_gp", member_hparams: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        num_classes: int,
+        in_chans: int,
+        image_size: int,
+        member: str = "wgan_gp",
+        member_hparams: dict[str, Any] | None = None,
+    ):
         member_hparams = dict(member_hparams or {})
         super().__init__(num_classes, in_chans, image_size, member=member, member_hparams=member_hparams)
-        self.members = nn.ModuleList(create_generator(member, 1, in_chans, image_size, **member_hparams) for _ in range(num_classes))
+        self.members = nn.ModuleList(
+            create_generator(member, 1, in_chans, image_size, **member_hparams) for _ in range(num_classes)
+        )
 
     @classmethod
-    def assemble(cls, members: list[Generator]) -> "PerClassGenerator":
+    def assemble(cls, members: list[Generator]) -> PerClassGenerator:
         first = members[0]
         if any(m.family != first.family or m.hparams != first.hparams or m.num_classes != 1 for m in members):
             raise ValueError("per-class members must be one-class generators of one family with equal hyper-parameters")

@@ -22,8 +22,15 @@ log = logging.getLogger("synthval.generators.pseudo_label")
 
 
 @torch.no_grad()
-def pseudo_labelled_sample(model: Generator, classifier: Classifier, quotas: np.ndarray, seed: int, confidence: float,
-                           batch_size: int = 256, max_draws: int | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+def pseudo_labelled_sample(
+    model: Generator,
+    classifier: Classifier,
+    quotas: np.ndarray,
+    seed: int,
+    confidence: float,
+    batch_size: int = 256,
+    max_draws: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Draw from ``model`` (label 0: it is unconditional) until ``quotas[c]`` confident samples of
     every class ``c`` are kept, or ``max_draws`` samples have been drawn (default: 20x the total quota).
 
@@ -54,20 +61,35 @@ def pseudo_labelled_sample(model: Generator, classifier: Classifier, quotas: np.
                 kept_labels.append(int(label[i]))
     short = {c: int(k) for c, k in enumerate(need) if k > 0}
     if short:
-        log.warning("after %d draws, classes %s are short of their quota by %s: the generator rarely makes them with confidence >= %.2f",
-                    drawn, sorted(short), list(short.values()), confidence)
+        log.warning(
+            "after %d draws, classes %s are short of their quota by %s: the generator rarely makes them with "
+            "confidence >= %.2f",
+            drawn,
+            sorted(short),
+            list(short.values()),
+            confidence,
+        )
     stats = {
         "confidence": confidence,
         "drawn": drawn,
         "per_class": [
-            {"class": c, "predicted": int(predicted[c]), "confident": int(confident[c]),
-             "kept_fraction": float(confident[c] / predicted[c]) if predicted[c] else 0.0,
-             "used": int(quotas[c] - need[c]), "quota": int(quotas[c])}
+            {
+                "class": c,
+                "predicted": int(predicted[c]),
+                "confident": int(confident[c]),
+                "kept_fraction": float(confident[c] / predicted[c]) if predicted[c] else 0.0,
+                "used": int(quotas[c] - need[c]),
+                "quota": int(quotas[c]),
+            }
             for c in range(len(quotas))
         ],
     }
     shape = (0, model.image_size, model.image_size, model.in_chans)
-    return (np.stack(kept_images) if kept_images else np.zeros(shape, np.uint8)), np.asarray(kept_labels, np.int64), stats
+    return (
+        (np.stack(kept_images) if kept_images else np.zeros(shape, np.uint8)),
+        np.asarray(kept_labels, np.int64),
+        stats,
+    )
 
 
 def merge_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:

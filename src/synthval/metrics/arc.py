@@ -52,8 +52,18 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: flo
         return float(((model(adv).squeeze(1) > 0).float() == y).float().mean())
 
 
-def arc(real: np.ndarray, fake: np.ndarray, eps_max: float = 0.5, num_eps: int = 6, steps: int = 150, pgd_steps: int = 5,
-        hidden: int = 128, batch_size: int = 256, test_fraction: float = 0.3, seed: int = 0) -> ARC:
+def arc(
+    real: np.ndarray,
+    fake: np.ndarray,
+    eps_max: float = 0.5,
+    num_eps: int = 6,
+    steps: int = 150,
+    pgd_steps: int = 5,
+    hidden: int = 128,
+    batch_size: int = 256,
+    test_fraction: float = 0.3,
+    seed: int = 0,
+) -> ARC:
     """ARC of ``fake`` against ``real`` features (see the module docstring)."""
     gen = np.random.default_rng(seed)
     n = min(len(real), len(fake))
@@ -72,7 +82,9 @@ def arc(real: np.ndarray, fake: np.ndarray, eps_max: float = 0.5, num_eps: int =
     accuracy = []
     for k, eps in enumerate(epsilons):
         torch.manual_seed(seed + k)
-        model = nn.Sequential(nn.Linear(x.shape[1], hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        model = nn.Sequential(
+            nn.Linear(x.shape[1], hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)
+        )
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         loss_fn = nn.BCEWithLogitsLoss()
         batch_gen = torch.Generator().manual_seed(seed + k)

@@ -53,7 +53,9 @@ class Extractor:
             if x.shape[1] == 1:
                 x = x.expand(-1, 3, -1, -1)
             if x.shape[-1] != self.input_size:
-                x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False, antialias=True)
+                x = F.interpolate(
+                    x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False, antialias=True
+                )
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 out.append(self.network((x - mean) / std).float().flatten(1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
@@ -61,8 +63,10 @@ class Extractor:
 
 def _load_weights(module: nn.Module, path: str | Path, what: str) -> None:
     if not Path(path).exists():
-        raise FileNotFoundError(f"{what} weights not found at {path}: nothing is downloaded, put a safetensors file there "
-                                "(convert a .pth with safetensors.torch.save_file(torch.load(p, weights_only=True), out))")
+        raise FileNotFoundError(
+            f"{what} weights not found at {path}: nothing is downloaded, put a safetensors file there "
+            "(convert a .pth with safetensors.torch.save_file(torch.load(p, weights_only=True), out))"
+        )
     tensors, _ = load_tensors(path)
     missing, unexpected = module.load_state_dict(tensors, strict=False)
     missing = [k for k in missing if not k.startswith(("fc.", "head.", "AuxLogits."))]
@@ -86,8 +90,14 @@ def timm_extractor(model: str, weights: str | Path, input_size: int | None = Non
     _load_weights(net, weights, f"timm {model}")
     config = timm.data.resolve_data_config({}, model=net)
     size = input_size or config["input_size"][-1]
-    return Extractor("timm", net.to(_device()).eval(), size, tuple(config["mean"]), tuple(config["std"]),
-                     info={"model": model, "weights": str(weights), "dim": net.num_features})
+    return Extractor(
+        "timm",
+        net.to(_device()).eval(),
+        size,
+        tuple(config["mean"]),
+        tuple(config["std"]),
+        info={"model": model, "weights": str(weights), "dim": net.num_features},
+    )
 
 
 class ReferenceExtractor:
@@ -99,8 +109,13 @@ class ReferenceExtractor:
         from synthval.classifiers import load_classifier
 
         self.classifier, meta = load_classifier(weights, _device())
-        self.info = {"weights": str(weights), "arch": meta["arch"], "epoch": meta.get("epoch"), "dim": self.classifier.feature_dim,
-                     "trained_on": "train split"}
+        self.info = {
+            "weights": str(weights),
+            "arch": meta["arch"],
+            "epoch": meta.get("epoch"),
+            "dim": self.classifier.feature_dim,
+            "trained_on": "train split",
+        }
 
     def __call__(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
         return extract_features(self.classifier, images, batch_size).astype(np.float32)

@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from synthval.classifiers import Classifier
 
 
-
 @torch.no_grad()
 def extract_features(classifier: Classifier, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
     """Penultimate-layer features (float64, one row per image) of uint8 NHWC ``images``."""

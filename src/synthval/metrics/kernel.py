@@ -12,7 +12,9 @@ import torch
 from synthval.metrics.neighbours import CHUNK, _blocks, _sqdist, _tensor
 
 
-def kid(real: np.ndarray, fake: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+def kid(
+    real: np.ndarray, fake: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0
+) -> tuple[float, float]:
     """Kernel Inception Distance: the unbiased MMD^2 under the cubic polynomial kernel
     ``(x.y / d + 1)^3``, averaged over ``subsets`` random subsets of ``subset_size`` points of each set
     (shrunk to the smaller set when it has fewer points). Returns (mean, std). Computed by
@@ -22,9 +24,18 @@ def kid(real: np.ndarray, fake: np.ndarray, subsets: int = 100, subset_size: int
     size = min(subset_size, len(real), len(fake))
     if size < 2:
         raise ValueError(f"KID needs at least 2 points per set, got {len(real)} and {len(fake)}")
-    out = kid_features_to_metric(torch.as_tensor(np.asarray(real, np.float64)), torch.as_tensor(np.asarray(fake, np.float64)),
-                                 kid_subsets=subsets, kid_subset_size=size, kid_kernel="poly", kid_kernel_poly_degree=3,
-                                 kid_kernel_poly_gamma=None, kid_kernel_poly_coef0=1, rng_seed=seed, verbose=False)
+    out = kid_features_to_metric(
+        torch.as_tensor(np.asarray(real, np.float64)),
+        torch.as_tensor(np.asarray(fake, np.float64)),
+        kid_subsets=subsets,
+        kid_subset_size=size,
+        kid_kernel="poly",
+        kid_kernel_poly_degree=3,
+        kid_kernel_poly_gamma=None,
+        kid_kernel_poly_coef0=1,
+        rng_seed=seed,
+        verbose=False,
+    )
     return out[KEY_METRIC_KID_MEAN], out[KEY_METRIC_KID_STD]
 
 
@@ -59,4 +70,8 @@ def mmd_rbf(real: np.ndarray, fake: np.ndarray, bandwidths: Sequence[float], chu
         return total
 
     n, m = len(x), len(y)
-    return kernel_sum(x, x, True) / (n * (n - 1)) + kernel_sum(y, y, True) / (m * (m - 1)) - 2 * kernel_sum(x, y, False) / (n * m)
+    return (
+        kernel_sum(x, x, True) / (n * (n - 1))
+        + kernel_sum(y, y, True) / (m * (m - 1))
+        - 2 * kernel_sum(x, y, False) / (n * m)
+    )

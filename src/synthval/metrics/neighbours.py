@@ -46,7 +46,9 @@ def knn_radii(points: np.ndarray, k: int, chunk: int = CHUNK) -> np.ndarray:
     return radii.numpy()
 
 
-def ball_counts(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray, strict: bool = False, chunk: int = CHUNK) -> np.ndarray:
+def ball_counts(
+    queries: np.ndarray, centres: np.ndarray, radii: np.ndarray, strict: bool = False, chunk: int = CHUNK
+) -> np.ndarray:
     """For each query, how many balls ``(centres[i], radii[i])`` contain it (``<=`` the radius, or
     ``<`` when ``strict``)."""
     q, c, r = _tensor(queries), _tensor(centres), torch.as_tensor(np.asarray(radii, np.float64)).pow(2)
@@ -65,7 +67,9 @@ def nearest_distance(queries: np.ndarray, points: np.ndarray, chunk: int = CHUNK
     best = torch.full((len(q),), float("inf"), dtype=torch.float64)
     for i in _blocks(len(q), chunk):
         for j in _blocks(len(p), chunk):
-            best[i : i + chunk] = torch.minimum(best[i : i + chunk], _sqdist(q[i : i + chunk], p[j : j + chunk]).min(1).values)
+            best[i : i + chunk] = torch.minimum(
+                best[i : i + chunk], _sqdist(q[i : i + chunk], p[j : j + chunk]).min(1).values
+            )
     return best.sqrt().numpy()
 
 

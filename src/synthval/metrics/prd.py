@@ -42,7 +42,9 @@ def histograms(real: np.ndarray, fake: np.ndarray, clusters: int, seed: int) -> 
     return p, q
 
 
-def prd_curve(p: np.ndarray, q: np.ndarray, angles: int = 1001, epsilon: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+def prd_curve(
+    p: np.ndarray, q: np.ndarray, angles: int = 1001, epsilon: float = 1e-10
+) -> tuple[np.ndarray, np.ndarray]:
     """alpha (precision) and beta (recall) of histogram ``q`` (synthetic) against ``p`` (real) at
     ``angles`` slopes from near 0 to near pi/2 (Sajjadi et al. Theorem 2)."""
     slopes = np.tan(np.linspace(epsilon, np.pi / 2 - epsilon, angles))[:, None]
@@ -55,8 +57,15 @@ def f_beta(precision: np.ndarray, recall: np.ndarray, beta: float, epsilon: floa
     return (1 + beta**2) * precision * recall / (beta**2 * precision + recall + epsilon)
 
 
-def prd(real: np.ndarray, fake: np.ndarray, clusters: int = 20, runs: int = 10, angles: int = 1001, seed: int = 0,
-        balance: bool = True) -> PRD:
+def prd(
+    real: np.ndarray,
+    fake: np.ndarray,
+    clusters: int = 20,
+    runs: int = 10,
+    angles: int = 1001,
+    seed: int = 0,
+    balance: bool = True,
+) -> PRD:
     """The PRD curve, F_8 / F_1/8 and TV of ``fake`` against ``real`` (features, one row per image).
     With ``balance`` both sets are subsampled to the smaller size first, as Sajjadi et al. require."""
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
@@ -73,5 +82,11 @@ def prd(real: np.ndarray, fake: np.ndarray, clusters: int = 20, runs: int = 10, 
         tvs.append(1 - np.minimum(p, q).sum())
     precision = np.mean([c[0] for c in curves], axis=0)
     recall = np.mean([c[1] for c in curves], axis=0)
-    return PRD(precision, recall, float(f_beta(precision, recall, 8).max()), float(f_beta(precision, recall, 1 / 8).max()),
-               float(np.mean(tvs)), float(np.std(tvs)))
+    return PRD(
+        precision,
+        recall,
+        float(f_beta(precision, recall, 8).max()),
+        float(f_beta(precision, recall, 1 / 8).max()),
+        float(np.mean(tvs)),
+        float(np.std(tvs)),
+    )

@@ -54,7 +54,9 @@ def _subsample(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     return x if len(x) <= n else x[np.sort(rng.choice(len(x), n, replace=False))]
 
 
-def compare(real: np.ndarray, fake: np.ndarray, settings: QualitySettings, seed: int) -> tuple[dict[str, float], dict[str, tuple[np.ndarray, np.ndarray]]]:
+def compare(
+    real: np.ndarray, fake: np.ndarray, settings: QualitySettings, seed: int
+) -> tuple[dict[str, float], dict[str, tuple[np.ndarray, np.ndarray]]]:
     """All metrics of ``fake`` against ``real`` features, and the PRD and ARC curves."""
     rng = np.random.default_rng(seed)
     real = _subsample(canonical(real), settings.max_samples, rng)
@@ -74,14 +76,22 @@ def compare(real: np.ndarray, fake: np.ndarray, settings: QualitySettings, seed:
     # as the synthetic set allows (seed 000 Corollary 3.3 is only as sharp as this estimate)
     half = min(len(fake), len(real) // 2)
     order = rng.permutation(len(real))
-    values["tv_floor"] = prd(real[order[:half]], real[order[half:2 * half]], settings.prd_clusters, settings.prd_runs, seed=seed).tv
+    values["tv_floor"] = prd(
+        real[order[:half]], real[order[half : 2 * half]], settings.prd_clusters, settings.prd_runs, seed=seed
+    ).tv
     values["tv_floor_n"] = half
     curves = {"prd": (curve.recall, curve.precision), "arc": (a.epsilons, a.accuracy)}
     return values, curves
 
 
-def quality_tables(real: np.ndarray, real_labels: np.ndarray, fake: np.ndarray, fake_labels: np.ndarray, settings: QualitySettings,
-                   seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def quality_tables(
+    real: np.ndarray,
+    real_labels: np.ndarray,
+    fake: np.ndarray,
+    fake_labels: np.ndarray,
+    settings: QualitySettings,
+    seed: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Metric rows ``{class, metric, value}`` and curve rows ``{class, curve, x, y}``, for the whole
     sets (class ``all``) and, with ``per_class``, for each class present in both."""
     scopes: list[tuple[str, np.ndarray, np.ndarray]] = [("all", real, fake)]
@@ -90,7 +100,13 @@ def quality_tables(real: np.ndarray, real_labels: np.ndarray, fake: np.ndarray, 
         for c in np.union1d(np.unique(real_labels), np.unique(fake_labels)):
             r, f = real[real_labels == c], fake[fake_labels == c]
             if min(len(r), len(f)) < minimum:
-                log.warning("class %d: %d real and %d synthetic points, fewer than %d: no per-class metrics", c, len(r), len(f), minimum)
+                log.warning(
+                    "class %d: %d real and %d synthetic points, fewer than %d: no per-class metrics",
+                    c,
+                    len(r),
+                    len(f),
+                    minimum,
+                )
                 continue
             scopes.append((str(int(c)), r, f))
     rows, curve_rows = [], []
@@ -99,7 +115,16 @@ def quality_tables(real: np.ndarray, real_labels: np.ndarray, fake: np.ndarray, 
         values, curves = compare(r, f, settings, seed + i)
         rows += [{"class": scope, "metric": k, "value": float(v)} for k, v in values.items()]
         for name, (x, y) in curves.items():
-            curve_rows += [{"class": scope, "curve": name, "x": float(a), "y": float(b)} for a, b in zip(x, y, strict=True)]
-        log.info("%s: FID %.3f, TV %.3f, precision %.3f, recall %.3f, ARC %.3f", scope, values["fid"], values["tv"], values["precision"],
-                 values["recall"], values["arc"])
+            curve_rows += [
+                {"class": scope, "curve": name, "x": float(a), "y": float(b)} for a, b in zip(x, y, strict=True)
+            ]
+        log.info(
+            "%s: FID %.3f, TV %.3f, precision %.3f, recall %.3f, ARC %.3f",
+            scope,
+            values["fid"],
+            values["tv"],
+            values["precision"],
+            values["recall"],
+            values["arc"],
+        )
     return rows, curve_rows

@@ -38,13 +38,28 @@ def sample_grid(images: np.ndarray, labels: np.ndarray, path: str | Path, per_cl
     _save(fig, path)
 
 
-def error_scatter(errors: pl.DataFrame, rank: pl.DataFrame, path: str | Path, groups: dict[str, str] | None = None, reference: str = "test",
-                  title: str = "") -> None:
+def error_scatter(
+    errors: pl.DataFrame,
+    rank: pl.DataFrame,
+    path: str | Path,
+    groups: dict[str, str] | None = None,
+    reference: str = "test",
+    title: str = "",
+) -> None:
     """Test error against each evaluation set's error, one point per model at its last epoch, coloured by
     group (seed 000 Fig. 1); the last panel is the real baseline, the fit members' val error (Fig. 3 row 2).
     Titles give the pooled rho with its interval and each group's rho."""
-    wide = with_members(last_epoch(errors), groups).pivot(on="eval_set", index=["model", "split", "group"], values="error").sort("model")
-    panels = rank.filter(pl.col("ranked").is_in([TRAIN_MEMBERS, FIT_MEMBERS])).select("eval_set", "ranked").unique(maintain_order=True).rows()
+    wide = (
+        with_members(last_epoch(errors), groups)
+        .pivot(on="eval_set", index=["model", "split", "group"], values="error")
+        .sort("model")
+    )
+    panels = (
+        rank.filter(pl.col("ranked").is_in([TRAIN_MEMBERS, FIT_MEMBERS]))
+        .select("eval_set", "ranked")
+        .unique(maintain_order=True)
+        .rows()
+    )
     fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(4.2 * max(len(panels), 1), 3.9), squeeze=False)
     for ax, (eval_set, ranked) in zip(axes[0], panels, strict=False):
         members = wide.filter(pl.col("split") == ("train" if ranked == TRAIN_MEMBERS else "fit"))
@@ -53,10 +68,21 @@ def error_scatter(errors: pl.DataFrame, rank: pl.DataFrame, path: str | Path, gr
             ax.scatter(sel[eval_set] * 100, sel[reference] * 100, label=group, s=22)
         rows = rank.filter(pl.col("eval_set") == eval_set, pl.col("ranked") == ranked)
         pooled = rows.filter(pl.col("group") == ALL).row(0, named=True)
-        parts = "; ".join(f"{r['group']} {r['spearman']:.2f}" for r in rows.filter(pl.col("group") != ALL).iter_rows(named=True))
-        ax.set_title(f"{eval_set} ({ranked}): rho = {pooled['spearman']:.2f} [{pooled['spearman_low']:.2f}, {pooled['spearman_high']:.2f}]"
-                     + (f"\n{parts}" if parts else ""), fontsize=8)
-        kind = "real val split" if eval_set == "val" else "augmented training split" if eval_set == "augmented" else "synthetic"
+        parts = "; ".join(
+            f"{r['group']} {r['spearman']:.2f}" for r in rows.filter(pl.col("group") != ALL).iter_rows(named=True)
+        )
+        ax.set_title(
+            f"{eval_set} ({ranked}): rho = {pooled['spearman']:.2f} [{pooled['spearman_low']:.2f}, "
+            f"{pooled['spearman_high']:.2f}]" + (f"\n{parts}" if parts else ""),
+            fontsize=8,
+        )
+        kind = (
+            "real val split"
+            if eval_set == "val"
+            else "augmented training split"
+            if eval_set == "augmented"
+            else "synthetic"
+        )
         ax.set_xlabel(f"{kind} error, {eval_set} (%)")
         ax.set_ylabel(f"{reference} error (%)")
         ax.grid(alpha=0.3)
@@ -85,7 +111,12 @@ def generator_history(records: list[dict], path: str | Path, title: str = "") ->
         ax = axes[0][1]
         for i, r in enumerate(records):
             pts = r.get("scores") or []
-            line = ax.plot([p["step"] for p in pts], [p["score"] for p in pts], marker=".", label=f"class {i}" if len(records) > 1 else "FID")[0]
+            line = ax.plot(
+                [p["step"] for p in pts],
+                [p["score"] for p in pts],
+                marker=".",
+                label=f"class {i}" if len(records) > 1 else "FID",
+            )[0]
             chosen = [p for p in pts if p["step"] == r["chosen_step"]]
             if chosen:
                 ax.plot(chosen[0]["step"], chosen[0]["score"], "o", ms=9, mfc="none", color=line.get_color())
@@ -128,8 +159,16 @@ def quality_curves(curves: pl.DataFrame, path: str | Path, title: str = "") -> N
     _save(fig, path)
 
 
-_PROTOCOL_COLOURS = {"baseline (last epoch, any seed)": "#999999", "random model": "#999999", "ES": "#4c72b0", "RSS": "#4c72b0",
-                     "ES + RSS": "#4c72b0", "standard protocol": "#dd8452", "synthetic protocol": "#55a868", "oracle": "#222222"}
+_PROTOCOL_COLOURS = {
+    "baseline (last epoch, any seed)": "#999999",
+    "random model": "#999999",
+    "ES": "#4c72b0",
+    "RSS": "#4c72b0",
+    "ES + RSS": "#4c72b0",
+    "standard protocol": "#dd8452",
+    "synthetic protocol": "#55a868",
+    "oracle": "#222222",
+}
 
 
 def protocol_bars(protocols: pl.DataFrame, path: str | Path, title: str = "") -> None:
@@ -139,15 +178,28 @@ def protocol_bars(protocols: pl.DataFrame, path: str | Path, title: str = "") ->
         protocols = protocols.filter(pl.col("group") == ALL)
     protocols = protocols.filter(pl.col("protocol") != "synthetic minus standard")  # a difference, not an error
     sets = protocols["eval_set"].unique(maintain_order=True).to_list()
-    fig, axes = plt.subplots(1, len(sets), figsize=(4.4 * len(sets), 0.32 * protocols["protocol"].n_unique() + 1.4), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(
+        1,
+        len(sets),
+        figsize=(4.4 * len(sets), 0.32 * protocols["protocol"].n_unique() + 1.4),
+        squeeze=False,
+        sharex=True,
+    )
     for ax, eval_set in zip(axes[0], sets, strict=True):
         rows = protocols.filter(pl.col("eval_set") == eval_set)
         names = rows["protocol"].to_list()
         err = rows["test_error"].to_numpy() * 100
         span = np.stack([err - rows["low"].to_numpy() * 100, rows["high"].to_numpy() * 100 - err]).clip(min=0)
         y = np.arange(len(names))[::-1]
-        ax.barh(y, err, xerr=span, color=[_PROTOCOL_COLOURS.get(n, "#8172b3") for n in names], capsize=2.5, height=0.65,
-                error_kw={"elinewidth": 0.8, "ecolor": "#555"})
+        ax.barh(
+            y,
+            err,
+            xerr=span,
+            color=[_PROTOCOL_COLOURS.get(n, "#8172b3") for n in names],
+            capsize=2.5,
+            height=0.65,
+            error_kw={"elinewidth": 0.8, "ecolor": "#555"},
+        )
         oracle = rows.filter(pl.col("protocol") == "oracle")["test_error"]
         if oracle.len():
             ax.axvline(oracle[0] * 100, color="#222", lw=0.8, ls="--")
@@ -177,12 +229,26 @@ def calibration_sweep(calibration: pl.DataFrame, path: str | Path, title: str = 
             one = rows.filter(pl.col("ridge") == ridge)
             x = one["calibration_models"].to_numpy()
             line = ax.plot(x, one["spearman"].to_numpy(), marker="o", ms=3.5, label=f"lambda = {ridge:g}")[0]
-            ax.fill_between(x, one["spearman_min"].to_numpy(), one["spearman_max"].to_numpy(), color=line.get_color(), alpha=0.15, lw=0)
+            ax.fill_between(
+                x,
+                one["spearman_min"].to_numpy(),
+                one["spearman_max"].to_numpy(),
+                color=line.get_color(),
+                alpha=0.15,
+                lw=0,
+            )
         ax.axhline(rows["uncalibrated_spearman"][0], color="#222", lw=0.9, ls="--", label="uncalibrated")
         if "chosen" in rows.columns and rows["chosen"].any():
             point = rows.filter(pl.col("chosen")).row(0, named=True)
-            ax.plot([point["calibration_models"]], [point["spearman"]], marker="*", ms=12, color="#c44e52", ls="none",
-                    label="operating point (not chosen on test)")
+            ax.plot(
+                [point["calibration_models"]],
+                [point["spearman"]],
+                marker="*",
+                ms=12,
+                color="#c44e52",
+                ls="none",
+                label="operating point (not chosen on test)",
+            )
         ax.set_xlabel("calibration models (trained on fit)", fontsize=8)
         ax.set_title(generator, fontsize=9)
         ax.grid(alpha=0.3)
@@ -212,7 +278,9 @@ def scaling_curve(summary: pl.DataFrame, path: str | Path, title: str = "") -> N
         rows = scaling.filter(pl.col("generator") == generator).sort("scale")
         x = rows["scale"].to_numpy()
         line = ax.plot(x, rows["accuracy"].to_numpy() * 100, marker="o", ms=4, label=f"synthetic only: {generator}")[0]
-        band = np.clip(np.stack([rows["low"].to_numpy(), rows["high"].to_numpy()]) * 100, 0, 100)  # accuracy lies in [0, 100]
+        band = np.clip(
+            np.stack([rows["low"].to_numpy(), rows["high"].to_numpy()]) * 100, 0, 100
+        )  # accuracy lies in [0, 100]
         ax.fill_between(x, band[0], band[1], color=line.get_color(), alpha=0.15, lw=0)
     real = summary.filter(pl.col("method") == "real")
     if real.height:
@@ -246,11 +314,21 @@ def content_gap_histograms(gap: pl.DataFrame, path: str | Path, title: str = "")
     bins = np.linspace(0, top, 31)
     fig, axes = plt.subplots(1, len(generators), figsize=(4.2 * len(generators), 3.0), squeeze=False, sharey=True)
     for ax, generator in zip(axes[0], generators, strict=True):
-        for direction, style in (("synthetic under real", {"alpha": 0.6}), ("real under synthetic", {"histtype": "step", "lw": 1.4, "ls": "--"})):
-            losses = gap.filter((pl.col("generator") == generator) & (pl.col("direction") == direction))["loss"].to_numpy()
+        for direction, style in (
+            ("synthetic under real", {"alpha": 0.6}),
+            ("real under synthetic", {"histtype": "step", "lw": 1.4, "ls": "--"}),
+        ):
+            losses = gap.filter((pl.col("generator") == generator) & (pl.col("direction") == direction))[
+                "loss"
+            ].to_numpy()
             if len(losses):
-                ax.hist(np.clip(losses, 0, top), bins=bins, weights=np.full(len(losses), 100 / len(losses)),
-                        label=f"{direction} (median {np.median(losses):.3f})", **style)
+                ax.hist(
+                    np.clip(losses, 0, top),
+                    bins=bins,
+                    weights=np.full(len(losses), 100 / len(losses)),
+                    label=f"{direction} (median {np.median(losses):.3f})",
+                    **style,
+                )
         ax.set_xlabel("per-sample cross-entropy", fontsize=8)
         ax.set_title(generator, fontsize=9)
         ax.legend(fontsize=7)

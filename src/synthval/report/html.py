@@ -10,7 +10,7 @@ import platform
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -76,8 +76,10 @@ def table_html(df: pl.DataFrame, floats: str = "{:.4f}") -> str:
     """A sortable table; one of more than SCROLL_ROWS rows scrolls inside its own box."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
     opens = ['<td class="n">' if dtype.is_numeric() else "<td>" for dtype in df.dtypes]  # numbers right-aligned
-    rows = "".join("<tr>" + "".join(f"{o}{html.escape(_cell(v, floats))}</td>" for o, v in zip(opens, row, strict=True)) + "</tr>"
-                   for row in df.iter_rows())
+    rows = "".join(
+        "<tr>" + "".join(f"{o}{html.escape(_cell(v, floats))}</td>" for o, v in zip(opens, row, strict=True)) + "</tr>"
+        for row in df.iter_rows()
+    )
     table = f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
     return f'<div class="{"scroll" if df.height > SCROLL_ROWS else "wide"}">{table}</div>'
 
@@ -87,8 +89,10 @@ def missing_html(what: str, files: Iterable[str | Path], hint: str = "") -> str:
     files = sorted(map(str, files))
     shown = "".join(f"<li><code>{html.escape(f)}</code></li>" for f in files[:8])
     more = f"<li>... and {len(files) - 8} more</li>" if len(files) > 8 else ""
-    return (f'<div class="missing"><b>Not available yet: {html.escape(what)}.</b> {hint} Missing '
-            f"{len(files)} file{'s' if len(files) != 1 else ''}:<ul>{shown}{more}</ul></div>")
+    return (
+        f'<div class="missing"><b>Not available yet: {html.escape(what)}.</b> {hint} Missing '
+        f"{len(files)} file{'s' if len(files) != 1 else ''}:<ul>{shown}{more}</ul></div>"
+    )
 
 
 @dataclass
@@ -104,8 +108,10 @@ class Report:
         toc = "".join(f'<li><a href="#{a}">{html.escape(h)}</a></li>' for a, h, _ in self.sections)
         body = "".join(f'<section id="{a}"><h2>{html.escape(h)}</h2>{b}</section>' for a, h, b in self.sections)
         return (
-            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{CSP}">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(self.title)}</title>'
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
+            f'content="{CSP}">'
+            '<meta name="viewport" content="width=device-width, '
+            f'initial-scale=1"><title>{html.escape(self.title)}</title>'
             f"<style>{STYLE}</style></head><body><h1>{html.escape(self.title)}</h1>{self.status}<nav><ol>{toc}</ol></nav>{body}"
             f"<script>{SCRIPT}</script></body></html>\n"
         )
@@ -121,10 +127,22 @@ def run_metadata() -> dict[str, str]:
     from synthval import __version__
 
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, timeout=10,
-                                cwd=Path(__file__).parent).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True, timeout=10,
-                               cwd=Path(__file__).parent).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
         commit += " (with uncommitted changes)" if dirty else ""
     except (OSError, subprocess.SubprocessError):
         commit = "unknown (not run from a git checkout)"
@@ -140,6 +158,7 @@ def run_metadata() -> dict[str, str]:
         "matplotlib": matplotlib.__version__,
         "python": platform.python_version(),
         "machine": f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores, "
-        f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}) (the machine that rendered the report)",
-        "rendered": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}) (the machine that "
+        "rendered the report)",
+        "rendered": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }

@@ -42,8 +42,11 @@ class Correctness:
     @classmethod
     def from_predictions(cls, predictions: pl.DataFrame, eval_set: str, epoch_of: dict[str, int]) -> Correctness:
         chosen = pl.DataFrame({"model": list(epoch_of), "epoch": list(epoch_of.values())})
-        rows = (predictions.filter(pl.col("eval_set") == eval_set).join(chosen, on=["model", "epoch"])
-                .select("model", "key", "label", correct=(pl.col("prediction") == pl.col("label")).cast(pl.Float64)))
+        rows = (
+            predictions.filter(pl.col("eval_set") == eval_set)
+            .join(chosen, on=["model", "epoch"])
+            .select("model", "key", "label", correct=(pl.col("prediction") == pl.col("label")).cast(pl.Float64))
+        )
         models = sorted(epoch_of)
         per_class = {}
         for label in sorted(rows["label"].unique().to_list()):
@@ -59,13 +62,17 @@ class Correctness:
         return {c: a[take] for c, a in self.per_class.items()}
 
 
-def calibrate(correct: dict[int, np.ndarray], real_error: dict[int, np.ndarray], lam: float) -> dict[int, tuple[np.ndarray, float]]:
+def calibrate(
+    correct: dict[int, np.ndarray], real_error: dict[int, np.ndarray], lam: float
+) -> dict[int, tuple[np.ndarray, float]]:
     """Eq. 1 per class: ``correct[c]`` (calibration models x images of class c), ``real_error[c]``
     (their real error on class c) -> (weights, intercept)."""
     return {c: fit_ridge(correct[c], real_error[c], lam) for c in correct if c in real_error}
 
 
-def calibrated_error(correct: dict[int, np.ndarray], calibration: dict[int, tuple[np.ndarray, float]], class_weights: dict[int, float]) -> np.ndarray:
+def calibrated_error(
+    correct: dict[int, np.ndarray], calibration: dict[int, tuple[np.ndarray, float]], class_weights: dict[int, float]
+) -> np.ndarray:
     """Calibrated error of each row (model): per class ``w . a + b``, averaged with ``class_weights``."""
     total = sum(class_weights[c] for c in calibration)
     return sum(class_weights[c] / total * (correct[c] @ w + b) for c, (w, b) in calibration.items())
@@ -78,8 +85,15 @@ def _sample(models: list[str], size: int, draws: int, rng: np.random.Generator) 
     return [sorted(rng.choice(models, size, replace=False).tolist()) for _ in range(draws)]
 
 
-def leave_one_out(correct: Correctness, real_error: dict[int, np.ndarray], class_weights: dict[int, float], size: int, lam: float,
-                  draws: int, seed: int) -> tuple[float, float]:
+def leave_one_out(
+    correct: Correctness,
+    real_error: dict[int, np.ndarray],
+    class_weights: dict[int, float],
+    size: int,
+    lam: float,
+    draws: int,
+    seed: int,
+) -> tuple[float, float]:
     """Score a calibration operating point on the calibration models alone: each calibration model in
     turn is held out, the others (``size`` of them, ``draws`` random draws) calibrate, and the held-out
     model's calibrated synthetic error is compared with its own val error. Returns Spearman's rho and the
@@ -109,20 +123,34 @@ def choose_point(sweep: pl.DataFrame, point: str | dict) -> tuple[int, float]:
     sizes = sorted(sweep["calibration_models"].unique().to_list())
     if isinstance(point, dict):
         return min(point["models"], sizes[-1]), float(point["ridge"])
-    if sweep["loo_spearman"].is_nan().all():  # too few calibration models to hold one out: all of them, the middle ridge
+    if (
+        sweep["loo_spearman"].is_nan().all()
+    ):  # too few calibration models to hold one out: all of them, the middle ridge
         ridges = sorted(sweep["ridge"].unique().to_list())
         return sizes[-1], float(ridges[len(ridges) // 2])
     # one calibration model gives every model the same estimate (the centred regression has nothing to fit)
     candidates = sweep.filter(pl.col("calibration_models") > 1) if sizes[-1] > 1 else sweep
     ranked = candidates.unique(["calibration_models", "ridge"]).sort(
-        pl.col("loo_spearman").fill_nan(None).fill_null(-2.0), pl.col("loo_mae").fill_nan(None).fill_null(np.inf), "calibration_models", "ridge",
-        descending=[True, False, False, True])
+        pl.col("loo_spearman").fill_nan(None).fill_null(-2.0),
+        pl.col("loo_mae").fill_nan(None).fill_null(np.inf),
+        "calibration_models",
+        "ridge",
+        descending=[True, False, False, True],
+    )
     best = ranked.row(0, named=True)
     return best["calibration_models"], float(best["ridge"])
 
 
-def calibration_sweep(predictions: pl.DataFrame, members: pl.DataFrame, generator: str, sizes: list[int], ridges: list[float], draws: int,
-                      seed: int, point: str | dict = "auto") -> pl.DataFrame:
+def calibration_sweep(
+    predictions: pl.DataFrame,
+    members: pl.DataFrame,
+    generator: str,
+    sizes: list[int],
+    ridges: list[float],
+    draws: int,
+    seed: int,
+    point: str | dict = "auto",
+) -> pl.DataFrame:
     """Seed 000 Table 3/4: Spearman's rho between calibrated synthetic errors and test errors of the
     evaluation models (trained on the whole train split) for each number of calibration models and
     ridge strength, ``draws`` random draws each, pooled (group ``all``) and per group of ``members``
@@ -145,7 +173,10 @@ def calibration_sweep(predictions: pl.DataFrame, members: pl.DataFrame, generato
     class_weights = {c: float(a.shape[1]) for c, a in val.per_class.items()}  # the val split's class frequencies
     calibrators = Correctness(calibration_models, correct.rows(calibration_models))
     group_of = dict(evaluated.select("model", "group").unique().iter_rows())
-    scopes = {g: np.array([i for i, m in enumerate(evaluation_models) if g in (ALL, group_of[m])]) for g in group_names(evaluated)}
+    scopes = {
+        g: np.array([i for i, m in enumerate(evaluation_models) if g in (ALL, group_of[m])])
+        for g in group_names(evaluated)
+    }
     test_error = dict(evaluated.filter(pl.col("eval_set") == "test").select("model", "error").iter_rows())
     target = np.array([test_error[m] for m in evaluation_models])
     synthetic_error = dict(evaluated.filter(pl.col("eval_set") == generator).select("model", "error").iter_rows())
@@ -159,8 +190,11 @@ def calibration_sweep(predictions: pl.DataFrame, members: pl.DataFrame, generato
     rows = []
     for size in sorted({min(s, len(calibration_models)) for s in sizes}):
         for lam in ridges:
-            loo_rho, loo_mae = (leave_one_out(calibrators, real_error, class_weights, size, lam, draws, seed)
-                                if len(calibration_models) >= 3 else (float("nan"), float("nan")))
+            loo_rho, loo_mae = (
+                leave_one_out(calibrators, real_error, class_weights, size, lam, draws, seed)
+                if len(calibration_models) >= 3
+                else (float("nan"), float("nan"))
+            )
             estimates = []
             for chosen in _sample(calibration_models, size, draws, rng):
                 index = [calibration_models.index(m) for m in chosen]
@@ -169,20 +203,38 @@ def calibration_sweep(predictions: pl.DataFrame, members: pl.DataFrame, generato
             for group, index in scopes.items():
                 rhos = [rho(e, index) for e in estimates]
                 defined = [r for r in rhos if r == r]
-                rows.append({"generator": generator, "group": group, "calibration_models": size, "ridge": lam, "draws": len(rhos),
-                             "spearman": float(np.mean(defined)) if defined else float("nan"),
-                             "spearman_min": float(np.min(defined)) if defined else float("nan"),
-                             "spearman_max": float(np.max(defined)) if defined else float("nan"),
-                             "uncalibrated_spearman": rho(uncalibrated, index), "evaluation_models": len(index),
-                             "loo_spearman": loo_rho, "loo_mae": loo_mae, "real_split": "val (calibration models trained on fit)"})
+                rows.append(
+                    {
+                        "generator": generator,
+                        "group": group,
+                        "calibration_models": size,
+                        "ridge": lam,
+                        "draws": len(rhos),
+                        "spearman": float(np.mean(defined)) if defined else float("nan"),
+                        "spearman_min": float(np.min(defined)) if defined else float("nan"),
+                        "spearman_max": float(np.max(defined)) if defined else float("nan"),
+                        "uncalibrated_spearman": rho(uncalibrated, index),
+                        "evaluation_models": len(index),
+                        "loo_spearman": loo_rho,
+                        "loo_mae": loo_mae,
+                        "real_split": "val (calibration models trained on fit)",
+                    }
+                )
     sweep = pl.DataFrame(rows)
     size, lam = choose_point(sweep, point)
-    chosen_by = ("config (selection.calibration_point)" if isinstance(point, dict)
-                 else "leave-one-model-out on the calibration models' val errors")
-    return sweep.with_columns(chosen=(pl.col("calibration_models") == size) & (pl.col("ridge") == lam), chosen_by=pl.lit(chosen_by))
+    chosen_by = (
+        "config (selection.calibration_point)"
+        if isinstance(point, dict)
+        else "leave-one-model-out on the calibration models' val errors"
+    )
+    return sweep.with_columns(
+        chosen=(pl.col("calibration_models") == size) & (pl.col("ridge") == lam), chosen_by=pl.lit(chosen_by)
+    )
 
 
-def corollary_check(synthetic: dict[str, float], real: dict[str, float], tv: float, tv_floor: float = float("nan")) -> dict[str, float]:
+def corollary_check(
+    synthetic: dict[str, float], real: dict[str, float], tv: float, tv_floor: float = float("nan")
+) -> dict[str, float]:
     """Seed 000 Corollary 3.3: a pair of models whose synthetic errors differ by more than the total
     variation keeps its order on real data. TV here is PRD's ``1 - sum min(P, Q)``, the half-L1
     convention; a pair's errors can each move by up to TV between the domains, so the gap that
@@ -203,6 +255,14 @@ def corollary_check(synthetic: dict[str, float], real: dict[str, float], tv: flo
         return float(kept[mask].mean()) if mask.any() else float("nan")
 
     above, above2 = gap > tv, gap > 2 * tv
-    return {"tv": tv, "tv_floor": tv_floor, "pairs": int(len(i)), "pairs_above_tv": int(above.sum()), "preserved_above_tv": share(above),
-            "pairs_above_2tv": int(above2.sum()), "preserved_above_2tv": share(above2),
-            "pairs_below_tv": int((~above).sum()), "preserved_below_tv": share(~above)}
+    return {
+        "tv": tv,
+        "tv_floor": tv_floor,
+        "pairs": int(len(i)),
+        "pairs_above_tv": int(above.sum()),
+        "preserved_above_tv": share(above),
+        "pairs_above_2tv": int(above2.sum()),
+        "preserved_above_2tv": share(above2),
+        "pairs_below_tv": int((~above).sum()),
+        "preserved_below_tv": share(~above),
+    }

@@ -25,7 +25,9 @@ from scipy import stats
 CONFIGURATIONS = "configurations"
 BCA = "BCa bootstrap"
 PERCENTILE = "percentile bootstrap"
-POOL_SENSITIVITY = "percentile range over configuration resamples (sensitivity to the configuration pool, not a confidence interval)"
+POOL_SENSITIVITY = (
+    "percentile range over configuration resamples (sensitivity to the configuration pool, not a confidence interval)"
+)
 NO_INTERVAL = "none (fewer than 3 configurations)"
 
 
@@ -37,8 +39,9 @@ class Interval:
     unit: str = CONFIGURATIONS
 
 
-def cluster_bootstrap(statistic: Callable[[np.ndarray], float], clusters: np.ndarray | list, repeats: int, seed: int,
-                      level: float = 0.95) -> Interval:
+def cluster_bootstrap(
+    statistic: Callable[[np.ndarray], float], clusters: np.ndarray | list, repeats: int, seed: int, level: float = 0.95
+) -> Interval:
     """A ``level`` interval of ``statistic(rows)`` (``rows``: indices into the data, the rows of the drawn
     clusters, repeated as often as their cluster is drawn) over ``repeats`` resamples of the clusters.
     BCa where defined, else percentile; none with fewer than 3 clusters or no resamples."""
@@ -54,8 +57,15 @@ def cluster_bootstrap(statistic: Callable[[np.ndarray], float], clusters: np.nda
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # degenerate resamples: handled below
         with np.errstate(all="ignore"):
-            result = stats.bootstrap((np.arange(len(ids)),), on, n_resamples=repeats, vectorized=False, method="BCa",
-                                     confidence_level=level, rng=np.random.default_rng(seed))
+            result = stats.bootstrap(
+                (np.arange(len(ids)),),
+                on,
+                n_resamples=repeats,
+                vectorized=False,
+                method="BCa",
+                confidence_level=level,
+                rng=np.random.default_rng(seed),
+            )
     low, high = map(float, result.confidence_interval)
     if np.isfinite(low) and np.isfinite(high):
         return Interval(low, high, BCA)

@@ -33,21 +33,32 @@ import polars as pl
 from synthval.selection.intervals import CONFIGURATIONS, PERCENTILE, POOL_SENSITIVITY, cluster_bootstrap
 from synthval.selection.ranking import group_names, in_group, last_epoch, with_members
 
-__all__ = ["early_stopping", "es_rss_table", "hps_table", "protocol_tables", "seed_selection", "summaries_frame", "with_members"]
+__all__ = [
+    "early_stopping",
+    "es_rss_table",
+    "hps_table",
+    "protocol_tables",
+    "seed_selection",
+    "summaries_frame",
+    "with_members",
+]
 
 
 def _wide(errors: pl.DataFrame, selection: str) -> pl.DataFrame:
     """Rows (model, config, seed, epoch) with the selection error ``sel`` and the ``test`` error, of
     the members trained on the whole train split."""
     e = with_members(errors).filter(pl.col("split") == "train")
-    wide = e.filter(pl.col("eval_set").is_in([selection, "test"])).pivot(on="eval_set", index=["model", "config", "seed", "epoch"], values="error")
+    wide = e.filter(pl.col("eval_set").is_in([selection, "test"])).pivot(
+        on="eval_set", index=["model", "config", "seed", "epoch"], values="error"
+    )
     if selection not in wide.columns:
         raise ValueError(f"no errors on the selection set {selection!r}")
     return wide.rename({selection: "sel"}) if selection != "test" else wide.with_columns(sel=pl.col("test"))
 
 
 def _pick(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
-    """Per group ``by``, the row with the lowest ``sel`` (ties: later epoch, then model name), whatever the row order."""
+    """Per group ``by``, the row with the lowest ``sel`` (ties: later epoch, then model name), whatever
+    the row order."""
     ordered = frame.sort(["sel", "epoch", "model"], descending=[False, True, False])
     return ordered.group_by(by, maintain_order=True).first() if by else ordered.head(1)
 
@@ -68,7 +79,9 @@ def seed_selection(errors: pl.DataFrame, selection: str, early_stop: bool = Fals
     last = last_epoch(wide)
     pool = wide if early_stop else last
     baseline = last.group_by("config").agg(baseline=pl.col("test").mean())
-    picked = _pick(pool, ["config"]).select("config", chosen=pl.col("test"), chosen_model=pl.col("model"), chosen_epoch=pl.col("epoch"))
+    picked = _pick(pool, ["config"]).select(
+        "config", chosen=pl.col("test"), chosen_model=pl.col("model"), chosen_epoch=pl.col("epoch")
+    )
     best = pool.group_by("config").agg(oracle=pl.col("test").min())
     return baseline.join(picked, on="config").join(best, on="config").sort("config")
 
@@ -95,12 +108,26 @@ def es_rss_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed
     es = early_stopping(errors, selection)
     rss = seed_selection(errors, selection)
     both = seed_selection(errors, selection, early_stop=True)
-    for name, table, column in (("baseline (last epoch, any seed)", rss, "baseline"), ("ES", es, "chosen"), ("RSS", rss, "chosen"),
-                                ("ES + RSS", both, "chosen")):
+    for name, table, column in (
+        ("baseline (last epoch, any seed)", rss, "baseline"),
+        ("ES", es, "chosen"),
+        ("RSS", rss, "chosen"),
+        ("ES + RSS", both, "chosen"),
+    ):
         values = table[column].to_numpy()
         ci = cluster_bootstrap(lambda rows, v=values: v[rows].mean(), table["config"].to_numpy(), repeats, seed)
-        rows.append(Summary(name, selection if column == "chosen" else "none", float(values.mean()), ci.low, ci.high,
-                            float(values.mean() - table["oracle"].to_numpy().mean()), len(values), ci.method))
+        rows.append(
+            Summary(
+                name,
+                selection if column == "chosen" else "none",
+                float(values.mean()),
+                ci.low,
+                ci.high,
+                float(values.mean() - table["oracle"].to_numpy().mean()),
+                len(values),
+                ci.method,
+            )
+        )
     return rows
 
 
@@ -118,16 +145,27 @@ def hps_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed: i
     has_standard = fit.height > 0
     last = last_epoch(train)
     # the random model's error is a mean over models, so a configuration drawn twice counts twice
-    per_config = {c: (total, n) for c, total, n in last.group_by("config").agg(pl.col("test").sum(), pl.len()).iter_rows()}
+    per_config = {
+        c: (total, n) for c, total, n in last.group_by("config").agg(pl.col("test").sum(), pl.len()).iter_rows()
+    }
 
     def run(draw: list[str]) -> tuple[dict[str, float], dict[str, str]]:
         pool = train.filter(pl.col("config").is_in(draw))
         random = sum(per_config[c][0] for c in draw) / sum(per_config[c][1] for c in draw)
         pick = _pick(pool, []).row(0, named=True)
-        out = {"random model": float(random), "synthetic protocol": float(pick["test"]), "oracle": float(pool["test"].min())}
+        out = {
+            "random model": float(random),
+            "synthetic protocol": float(pick["test"]),
+            "oracle": float(pool["test"].min()),
+        }
         chosen = {"synthetic protocol": f"{pick['model']} epoch {pick['epoch']}"}
         if has_standard:
-            val = fit.filter(pl.col("config").is_in(draw)).group_by("config").agg(val=pl.col("error").mean()).sort("val", "config")
+            val = (
+                fit.filter(pl.col("config").is_in(draw))
+                .group_by("config")
+                .agg(val=pl.col("error").mean())
+                .sort("val", "config")
+            )
             if val.height:
                 out["standard protocol"] = float(last.filter(pl.col("config") == val["config"][0])["test"].mean())
                 out["synthetic minus standard"] = out["synthetic protocol"] - out["standard protocol"]
@@ -137,22 +175,43 @@ def hps_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed: i
     point, chosen = run(configs)
     rng = np.random.default_rng(seed)
     draws = [run(rng.choice(configs, len(configs), replace=True).tolist())[0] for _ in range(repeats)]
-    sources = {"random model": "none", "standard protocol": "val", "synthetic protocol": selection, "oracle": "test",
-               "synthetic minus standard": f"{selection} vs val"}
+    sources = {
+        "random model": "none",
+        "standard protocol": "val",
+        "synthetic protocol": selection,
+        "oracle": "test",
+        "synthetic minus standard": f"{selection} vs val",
+    }
     rows = []
     for name in ("random model", "standard protocol", "synthetic protocol", "oracle", "synthetic minus standard"):
         if name not in point:
             continue
         values = np.array([d[name] for d in draws if name in d])
-        low, high = (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))) if len(values) else (float("nan"),) * 2
+        low, high = (
+            (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)))
+            if len(values)
+            else (float("nan"),) * 2
+        )
         regret = point[name] - point["oracle"] if name != "synthetic minus standard" else float("nan")
-        rows.append(Summary(name, sources[name], point[name], low, high, regret, len(configs),
-                            PERCENTILE if name == "random model" else POOL_SENSITIVITY, chosen=chosen.get(name, "")))
+        rows.append(
+            Summary(
+                name,
+                sources[name],
+                point[name],
+                low,
+                high,
+                regret,
+                len(configs),
+                PERCENTILE if name == "random model" else POOL_SENSITIVITY,
+                chosen=chosen.get(name, ""),
+            )
+        )
     return rows
 
 
-def protocol_tables(errors: pl.DataFrame, selection: str, groups: Mapping[str, str] | None = None, repeats: int = 1000,
-                    seed: int = 0) -> pl.DataFrame:
+def protocol_tables(
+    errors: pl.DataFrame, selection: str, groups: Mapping[str, str] | None = None, repeats: int = 1000, seed: int = 0
+) -> pl.DataFrame:
     """ES/RSS and HPS tables of one selection set for the pooled zoo (group ``all``) and each group."""
     members = with_members(errors, groups)
     frames = []

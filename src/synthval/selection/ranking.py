@@ -48,8 +48,15 @@ def with_members(errors: pl.DataFrame, groups: Mapping[str, str] | None = None) 
     ``group`` (``groups``: architecture -> group; without it every member is in one group)."""
     names = errors["model"].unique().sort().to_list()
     members = [parse_model(n) for n in names]
-    lookup = pl.DataFrame({"model": names, "config": [f"{m.arch}-{m.variant}" for m in members], "seed": [m.seed for m in members],
-                           "split": [m.split for m in members], "group": [(groups or {}).get(m.arch, ALL) for m in members]})
+    lookup = pl.DataFrame(
+        {
+            "model": names,
+            "config": [f"{m.arch}-{m.variant}" for m in members],
+            "seed": [m.seed for m in members],
+            "split": [m.split for m in members],
+            "group": [(groups or {}).get(m.arch, ALL) for m in members],
+        }
+    )
     return errors.join(lookup, on="model", how="left")
 
 
@@ -71,50 +78,103 @@ def rank_statistic(a: np.ndarray, b: np.ndarray, kind: str = "spearman") -> floa
     return float((stats.spearmanr if kind == "spearman" else stats.kendalltau)(a, b)[0])
 
 
-def correlation_row(x: np.ndarray, y: np.ndarray, clusters: np.ndarray, repeats: int, seed: int) -> dict[str, float | str]:
+def correlation_row(
+    x: np.ndarray, y: np.ndarray, clusters: np.ndarray, repeats: int, seed: int
+) -> dict[str, float | str]:
     """Spearman's rho and Kendall's tau of ``x`` against ``y`` with BCa intervals over ``clusters``."""
     constant = len(x) < 3 or np.std(x) == 0 or np.std(y) == 0
     rho, p_rho = (float("nan"), float("nan")) if constant else map(float, stats.spearmanr(x, y))
     tau, p_tau = (float("nan"), float("nan")) if constant else map(float, stats.kendalltau(x, y))
-    rho_ci = cluster_bootstrap(lambda rows: rank_statistic(x[rows], y[rows]), clusters, 0 if constant else repeats, seed)
-    tau_ci = cluster_bootstrap(lambda rows: rank_statistic(x[rows], y[rows], "kendall"), clusters, 0 if constant else repeats, seed)
-    return {"spearman": rho, "spearman_p": p_rho, "kendall": tau, "kendall_p": p_tau, "spearman_low": rho_ci.low,
-            "spearman_high": rho_ci.high, "kendall_low": tau_ci.low, "kendall_high": tau_ci.high, "interval": rho_ci.method,
-            "interval_unit": rho_ci.unit}
+    rho_ci = cluster_bootstrap(
+        lambda rows: rank_statistic(x[rows], y[rows]), clusters, 0 if constant else repeats, seed
+    )
+    tau_ci = cluster_bootstrap(
+        lambda rows: rank_statistic(x[rows], y[rows], "kendall"), clusters, 0 if constant else repeats, seed
+    )
+    return {
+        "spearman": rho,
+        "spearman_p": p_rho,
+        "kendall": tau,
+        "kendall_p": p_tau,
+        "spearman_low": rho_ci.low,
+        "spearman_high": rho_ci.high,
+        "kendall_low": tau_ci.low,
+        "kendall_high": tau_ci.high,
+        "interval": rho_ci.method,
+        "interval_unit": rho_ci.unit,
+    }
 
 
-SCHEMA = {"eval_set": pl.String, "ranked": pl.String, "group": pl.String, "reference": pl.String, "n_models": pl.Int64,
-          "n_configs": pl.Int64, "spearman": pl.Float64, "spearman_p": pl.Float64, "kendall": pl.Float64, "kendall_p": pl.Float64,
-          "spearman_low": pl.Float64, "spearman_high": pl.Float64, "kendall_low": pl.Float64, "kendall_high": pl.Float64,
-          "interval": pl.String, "interval_unit": pl.String}
+SCHEMA = {
+    "eval_set": pl.String,
+    "ranked": pl.String,
+    "group": pl.String,
+    "reference": pl.String,
+    "n_models": pl.Int64,
+    "n_configs": pl.Int64,
+    "spearman": pl.Float64,
+    "spearman_p": pl.Float64,
+    "kendall": pl.Float64,
+    "kendall_p": pl.Float64,
+    "spearman_low": pl.Float64,
+    "spearman_high": pl.Float64,
+    "kendall_low": pl.Float64,
+    "kendall_high": pl.Float64,
+    "interval": pl.String,
+    "interval_unit": pl.String,
+}
 
 
-def rank_correlation(errors: pl.DataFrame, groups: Mapping[str, str] | None = None, reference: str = "test", repeats: int = 1000,
-                     seed: int = 0) -> pl.DataFrame:
+def rank_correlation(
+    errors: pl.DataFrame,
+    groups: Mapping[str, str] | None = None,
+    reference: str = "test",
+    repeats: int = 1000,
+    seed: int = 0,
+) -> pl.DataFrame:
     """Spearman's rho and Kendall's tau of every selection set, the val baseline and the architecture
     shift (see the module docstring), at each model's last saved epoch (the model a user would
     deploy), per group and pooled, with 95% BCa intervals over configurations (``repeats`` resamples)."""
     members = with_members(last_epoch(errors), groups)
     if reference not in members["eval_set"].unique().to_list():
-        raise ValueError(f"no errors on the reference set {reference!r}; have {sorted(members['eval_set'].unique().to_list())}")
+        raise ValueError(
+            f"no errors on the reference set {reference!r}; have {sorted(members['eval_set'].unique().to_list())}"
+        )
     wide = members.pivot(on="eval_set", index=["model", "config", "split", "group"], values="error").sort("model")
     train, fit = wide.filter(pl.col("split") == "train"), wide.filter(pl.col("split") == "fit")
-    sets = sorted(c for c in train.columns if c not in ("model", "config", "split", "group", reference, "val") and train[c].is_not_null().any())
+    sets = sorted(
+        c
+        for c in train.columns
+        if c not in ("model", "config", "split", "group", reference, "val") and train[c].is_not_null().any()
+    )
     rows = []
 
     def add(table: pl.DataFrame, x: str, y: str, eval_set: str, ranked: str) -> None:
         for group in group_names(wide):
             pair = in_group(table, group).select("config", x, y).drop_nulls()
             row = correlation_row(pair[x].to_numpy(), pair[y].to_numpy(), pair["config"].to_numpy(), repeats, seed)
-            rows.append({"eval_set": eval_set, "ranked": ranked, "group": group, "reference": reference, "n_models": pair.height,
-                         "n_configs": pair["config"].n_unique(), **row})
+            rows.append(
+                {
+                    "eval_set": eval_set,
+                    "ranked": ranked,
+                    "group": group,
+                    "reference": reference,
+                    "n_models": pair.height,
+                    "n_configs": pair["config"].n_unique(),
+                    **row,
+                }
+            )
 
     for eval_set in sets:
         add(train, eval_set, reference, eval_set, TRAIN_MEMBERS)
     if "val" in fit.columns and fit.height:
         add(fit, "val", reference, "val", FIT_MEMBERS)
-        shift = (fit.group_by("config", "group").agg(pl.col("val").mean())
-                 .join(train.group_by("config").agg(pl.col(reference).mean()), on="config").sort("config"))
+        shift = (
+            fit.group_by("config", "group")
+            .agg(pl.col("val").mean())
+            .join(train.group_by("config").agg(pl.col(reference).mean()), on="config")
+            .sort("config")
+        )
         add(shift, "val", reference, "val", CONFIGURATIONS)
     return pl.DataFrame(rows, schema=SCHEMA)
 
@@ -132,5 +192,8 @@ def pooled_note(rank: pl.DataFrame, eval_set: str, ranked: str = TRAIN_MEMBERS, 
     if rho > 0 and hidden:
         return f"the pooled rho hides the {', '.join(hidden)} group{'s' if len(hidden) > 1 else ''}, ranked at rho <= 0"
     if parts.height > 1 and (parts["spearman"] < rho - margin).all():
-        return f"the pooled rho is carried by differences between groups: every group ranks its own models at rho below {rho - margin:.2f}"
+        return (
+            "the pooled rho is carried by differences between groups: every group ranks its own models at rho "
+            f"below {rho - margin:.2f}"
+        )
     return None

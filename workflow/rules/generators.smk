@@ -54,9 +54,8 @@ rule train_generator:
         "../scripts/train_generator.py"
 
 
-rule train_class_generator:
-    input:
-        unpack(generator_inputs),
+# per_class generators: one generator per class, each trained as a one-class generator
+use rule train_generator as train_class_generator with:
     output:
         weights=class_generator_weights("{trainset}", "{generator}", "{cls}"),
     log:
@@ -65,22 +64,8 @@ rule train_class_generator:
         bench_path("train_class_generator", "{trainset}", "{generator}", "{cls}")
     wildcard_constraints:
         generator=one_of(PER_CLASS),
-    priority: 10
-    conda:
-        "../../envs/synthval.yaml"
-    threads: 1
-    resources:
-        mem_mb=grow_with_attempt(4000),
-        runtime=grow_with_attempt(120),
-        gpu=config["gpus"],
     params:
-        code=code("train_generator.py"),
-        settings=generator_settings,
-        seed=generator_seed,
-        resume=generator_resume,
         cls=class_index,
-    script:
-        "../scripts/train_generator.py"
 
 
 rule assemble_class_generators:

@@ -2,33 +2,21 @@
 # size each, one job per (run, seed) of the study, and one summary per training set.
 
 
-rule synthesize_train_shard:
-    input:
-        unpack(synthesis_inputs),
+# the study's training images: validation synthesis with its own shards, seeds and keys
+use rule synthesize_shard as synthesize_train_shard with:
     output:
         shard=train_pool_shard("{trainset}", "{generator}", "{shard}"),
     log:
         log_path("synthesize_train_shard", "{trainset}", "{generator}", "{shard}"),
     benchmark:
         bench_path("synthesize_train_shard", "{trainset}", "{generator}", "{shard}")
-    conda:
-        "../../envs/synthval.yaml"
-    threads: 1
-    resources:
-        mem_mb=grow_with_attempt(4000),
-        runtime=grow_with_attempt(60),
-        gpu=config["gpus"],
+    priority: 0
     params:
-        code=code("synthesize_shard.py"),
         per_class=pool_per_class,
-        settings=synthesis_settings,
         shards=TRAINING["shards_per_x"],
         index=pool_shard_index,
         seed=train_shard_seed,
-        batch_size=config["synthesis"]["batch_size"],
         key_prefix=train_shard_key_prefix,
-    script:
-        "../scripts/synthesize_shard.py"
 
 
 rule index_train_pool:

@@ -467,37 +467,40 @@ def configuration_weights(wildcards):
     ]
 
 
+def eval_inputs(trainset, split):
+    """{evaluation set: (predict's input name, manifest)} of a member trained on ``split``: the real
+    test split and every synthetic set of its training set, the val split for members trained on fit
+    (the standard protocol's validation set), and augmented copies of the split it was trained on.
+    """
+    sets = {"test": ("test", data_manifest(trainset, "test"))}
+    if split == "fit":
+        sets["val"] = ("val", data_manifest(trainset, "val"))
+    if AUGMENTED:
+        sets["augmented"] = (f"augmented_{split}", augmented_manifest(trainset, split))
+    return sets | {g: (g, synthetic_manifest(trainset, g)) for g in GENERATORS}
+
+
+def configuration_eval_inputs(wildcards):
+    """Member -> its eval_inputs, for every member of a configuration."""
+    members = [parse_model(wildcards.configuration + s) for s in SUFFIXES]
+    return {m.name: eval_inputs(wildcards.trainset, m.split) for m in members}
+
+
 def member_eval_sets(wildcards):
-    """Member -> {evaluation set: predict's input holding it}: the real test split and every synthetic
-    set of its training set, the val split for members trained on fit (the standard protocol's
-    validation set), and augmented copies of the split the member was trained on."""
-    sets = {}
-    for s in SUFFIXES:
-        split = parse_model(wildcards.configuration + s).split
-        names = {"test": "test", **({"val": "val"} if split == "fit" else {})}
-        if AUGMENTED:
-            names["augmented"] = f"augmented_{split}"
-        sets[wildcards.configuration + s] = names | {g: g for g in GENERATORS}
-    return sets
+    """Member -> {evaluation set: predict's input holding it} (predict's params)."""
+    return {
+        member: {name: key for name, (key, _) in sets.items()}
+        for member, sets in configuration_eval_inputs(wildcards).items()
+    }
 
 
 def configuration_eval_sets(wildcards):
     """Every evaluation set of a configuration's members, by predict's input name."""
-    inputs = {}
-    for names in member_eval_sets(wildcards).values():
-        inputs |= {
-            key: eval_set_manifest(wildcards.trainset, key) for key in names.values()
-        }
-    return inputs
-
-
-def eval_set_manifest(trainset, key):
-    """The manifest behind one of predict's inputs (see member_eval_sets)."""
-    if key in ("test", "val"):
-        return data_manifest(trainset, key)
-    if key.startswith("augmented_"):
-        return augmented_manifest(trainset, key.removeprefix("augmented_"))
-    return synthetic_manifest(trainset, key)
+    return {
+        key: manifest
+        for sets in configuration_eval_inputs(wildcards).values()
+        for key, manifest in sets.values()
+    }
 
 
 def feature_inputs(wildcards):

@@ -1,74 +1,56 @@
-"""Paths, wildcard constraints and input/params helpers. No rules here."""
+"""Wildcard constraints and the rules' input/params functions, thin wrappers over the library (result paths:
+synthval.layout; the zoo: synthval.zoo; the study: synthval.recipes). No rules here."""
 
 import re
 from pathlib import Path
 
 from snakemake.logging import logger
 
-from synthval.config import (
-    generator_synthesis_settings,
-    generator_training_settings,
-    num_classes,
-)
+from synthval.config import generator_synthesis_settings, generator_training_settings
+from synthval.layout import *  # noqa: F403  (every result path, by name, for the rules)
+from synthval.layout import Study
+from synthval.layout import all_outputs as layout_all_outputs
+from synthval.layout import report_files as layout_report_files
 from synthval.provenance import code_digest
-from synthval.recipes import pool_scale, run_seed, runs, study_generators
+from synthval.recipes import run_seed
 from synthval.report import leaves
 from synthval.seeding import derive_seed
 from synthval.zoo import (
     CONFIGURATION_PATTERN,
     MODEL_PATTERN,
-    epoch_groups,
     groups,
     member_seed,
     member_spec,
-    members,
     parse_model,
     reference_seed,
-    save_epochs,
-    seed_suffixes,
     training_spec,
 )
 
-RESULTS = "results"
-TRAINSETS = list(config["data"]["train_sizes"])
-SPLITS = ["train", "test", "fit", "val"]
-GENERATORS = list(config["generators"])
+# what the config implies for the files (synthval.layout): names the rules use
+STUDY = Study.from_config(config)
+TRAINSETS = STUDY.trainsets
+GENERATORS = STUDY.generators
 # per_class generators are one job per class, then assembled; the others are one job each
-PER_CLASS = [
-    g for g in GENERATORS if config["generators"][g]["conditioning"] == "per_class"
-]
-WHOLE = [g for g in GENERATORS if g not in PER_CLASS]
-CLASSES = [f"{c:03d}" for c in range(num_classes(config) or 0)]
+PER_CLASS = STUDY.per_class
+WHOLE = STUDY.whole
+CLASSES = STUDY.classes
 # every zoo member, and those trained on the whole train split (the ones synthetic data must rank)
-ALL_MODELS = [m.name for m in members(config["zoo"])]
-MODELS = [m for m in ALL_MODELS if parse_model(m).split == "train"]
+ALL_MODELS = STUDY.all_models
+MODELS = STUDY.models
 # what tells a configuration's members apart (-s<seed>, -s<seed>-fit): one job trains them all
-SUFFIXES = seed_suffixes(config["zoo"])
-SHARDS = [f"{i:05d}" for i in range(config["synthesis"]["shards"])]
-SELECTION_TABLES = ["protocols", "calibration", "corollary"]
+SUFFIXES = STUDY.suffixes
+SHARDS = STUDY.shards
 # the augmented training split as a validation set (Li et al. 2020), an eval set beside the synthetic ones
-AUGMENTED = config["augmented_validation"]["enabled"]
-AUGMENTED_SPLITS = (
-    sorted({parse_model(m).split for m in ALL_MODELS}) if AUGMENTED else []
-)
+AUGMENTED = STUDY.augmented
+AUGMENTED_SPLITS = STUDY.augmented_splits
 # the sets that rank and select models: every synthetic set, and the augmented training split
-SELECTION_SETS = GENERATORS + (["augmented"] if AUGMENTED else [])
+SELECTION_SETS = STUDY.selection_sets
 # the training study (seeds 001-003): its runs, each trained once per seed, and their generators
 TRAINING = config["training"]
-RUNS = {r.name: r for r in runs(config)}
-STUDY_GENERATORS = study_generators(config) if RUNS else []
-TRAIN_POOL_SHARDS = {
-    g: [f"{i:05d}" for i in range(pool_scale(config, g) * TRAINING["shards_per_x"])]
-    for g in STUDY_GENERATORS
-}
-TRAINING_TABLES = ["accuracy", "content_gap"]
-TRAINING_PLOTS = ["scaling", "content_gap"]
-RECIPE_FILES = ["classifier.safetensors", "history.parquet", "predictions.parquet"]
+RUNS = STUDY.runs
+STUDY_GENERATORS = STUDY.study_generators
 # the saved-epoch tags of each group of variants training equally long
-EPOCH_GROUPS = {
-    tuple(f"{e:03d}" for e in epochs): variants
-    for epochs, variants in epoch_groups(config["zoo"]).items()
-}
+EPOCH_GROUPS = STUDY.epoch_groups
 
 
 wildcard_constraints:
@@ -87,170 +69,21 @@ def one_of(names):
     return "|".join(map(re.escape, names)) or "(?!)"
 
 
-def path(*parts):
-    return "/".join([RESULTS, *parts])
-
-
-def log_path(rule, *wildcards):
-    return path("logs", rule, *wildcards) + ".log"
-
-
-def bench_path(rule, *wildcards):
-    return path("benchmarks", rule, *wildcards) + ".tsv"
-
-
-def data_manifest(trainset, split):
-    return path("data", trainset, split, "manifest.json")
-
-
-def augmented_manifest(trainset, split):
-    return path("data", trainset, f"augmented-{split}", "manifest.json")
-
-
-def data_summary(trainset):
-    return path("data", trainset, "summary.json")
-
-
-def generator_weights(trainset, generator):
-    return path("generators", trainset, generator, "generator.safetensors")
-
-
-def class_generator_weights(trainset, generator, cls):
-    return path("generators", trainset, generator, f"class-{cls}.safetensors")
-
-
-def reference_weights(trainset):
-    return path("reference", trainset, "classifier.safetensors")
-
-
-def reference_history(trainset):
-    return path("reference", trainset, "history.parquet")
-
-
 def generator_resume(wildcards):
-    member = f"-class-{wildcards.cls}" if "cls" in wildcards.keys() else ""
-    return path(
-        "resume",
-        "generators",
-        wildcards.trainset,
-        f"{wildcards.generator}{member}.safetensors",
-    )
+    cls = wildcards.cls if "cls" in wildcards.keys() else None
+    return generator_resume_state(wildcards.trainset, wildcards.generator, cls)
 
 
 def reference_workdir(wildcards):
-    return path("resume", "reference", wildcards.trainset)
-
-
-def synthetic_shard(trainset, generator, shard):
-    return path("synthetic", trainset, generator, f"shard-{shard}.parquet")
-
-
-def synthetic_manifest(trainset, generator):
-    return path("synthetic", trainset, generator, "manifest.json")
-
-
-def webdataset_shard(trainset, generator, shard):
-    return path("synthetic", trainset, generator, "wds", f"shard-{shard}.tar")
-
-
-def webdataset_manifest(trainset, generator):
-    return path("synthetic", trainset, generator, "wds", "manifest.json")
-
-
-def sample_grid(trainset, generator):
-    return path("synthetic", trainset, generator, "samples.png")
-
-
-def classifier_weights(trainset, model, epoch):
-    return path("classifiers", trainset, model, f"epoch-{epoch}.safetensors")
-
-
-def classifier_history(trainset, model):
-    return path("classifiers", trainset, model, "history.parquet")
+    return reference_resume_dir(wildcards.trainset)
 
 
 def classifier_workdir(wildcards):
-    return path("resume", "classifiers", wildcards.trainset, wildcards.configuration)
-
-
-def features_file(trainset, dataset):
-    """Features of the real train split (``dataset`` = train) or of a synthetic set."""
-    return path("features", trainset, f"{dataset}.safetensors")
-
-
-def quality_table(trainset, generator):
-    return path("quality", trainset, generator, "metrics.parquet")
-
-
-def quality_curves(trainset, generator):
-    return path("quality", trainset, generator, "curves.parquet")
-
-
-def predictions(trainset, model):
-    return path("predictions", trainset, f"{model}.parquet")
-
-
-def errors_table(trainset):
-    return path("selection", trainset, "errors.parquet")
-
-
-def rank_table(trainset):
-    return path("selection", trainset, "rank_correlation.parquet")
-
-
-def selection_table(trainset, name):
-    """Protocol, calibration and Corollary 3.3 tables of one training set."""
-    return path("selection", trainset, f"{name}.parquet")
-
-
-def scatter_plot(trainset):
-    return path("selection", trainset, "scatter.png")
-
-
-def generator_history_plot(trainset, generator):
-    return path("generators", trainset, generator, "history.png")
-
-
-RESULT_PLOTS = ["quality", "protocols", "calibration"]
-
-
-def result_plot(trainset, name):
-    """The per-training-set figures of the report: quality curves, protocols, calibration sweep."""
-    return path("report", trainset, f"{name}.png")
-
-
-def train_pool_shard(trainset, generator, shard):
-    """A shard of a generator's synthetic training images (the study's, apart from its validation set)."""
-    return path("synthetic", trainset, generator, "train", f"shard-{shard}.parquet")
-
-
-def train_pool_manifest(trainset, generator, scale):
-    """The first ``scale`` train-size multiples of a generator's synthetic training images."""
-    return path("synthetic", trainset, generator, "train", f"manifest-x{scale}.json")
-
-
-def recipe_file(trainset, run, seed, name):
-    """weights (classifier.safetensors), history.parquet or predictions.parquet of one study run."""
-    return path("training", trainset, run, f"s{seed}", name)
+    return classifier_resume_dir(wildcards.trainset, wildcards.configuration)
 
 
 def recipe_workdir(wildcards):
-    return path(
-        "resume", "training", wildcards.trainset, wildcards.run, f"s{wildcards.seed}"
-    )
-
-
-def training_table(trainset, name):
-    """The study's accuracy per run and seed, and its content-gap losses."""
-    return path("training", trainset, f"{name}.parquet")
-
-
-def report_html():
-    return path("report", "report.html")
-
-
-def partial_report_html():
-    return path("report", "partial-report.html")
+    return recipe_resume_dir(wildcards.trainset, wildcards.run, wildcards.seed)
 
 
 # --- input and params helpers (functions of wildcards) ---
@@ -441,7 +274,7 @@ def configuration_splits(wildcards):
 
 def epoch_tags(model):
     """The saved epochs of a member, as they appear in its weights' file names."""
-    return [f"{e:03d}" for e in save_epochs(config["zoo"], parse_model(model).variant)]
+    return STUDY.epoch_tags(model)
 
 
 def training_rule_name(tags):
@@ -564,7 +397,7 @@ def get_selection_seed(wildcards):
 def pool_shards_of(wildcards):
     count = int(wildcards.scale) * TRAINING["shards_per_x"]
     return [
-        train_pool_shard(wildcards.trainset, wildcards.generator, f"{i:05d}")
+        train_pool_shard(wildcards.trainset, wildcards.generator, shard_name(i))
         for i in range(count)
     ]
 
@@ -660,38 +493,8 @@ def recipe_predictions_of(wildcards):
 
 
 def report_files():
-    """Everything the report reads, nested per training set and generator (see
-    synthval.report.build); render_report's inputs are its leaves."""
-    trainsets = {}
-    for t in TRAINSETS:
-        generators = {
-            g: {
-                "weights": generator_weights(t, g),
-                "history_plot": generator_history_plot(t, g),
-                "manifest": synthetic_manifest(t, g),
-                "grid": sample_grid(t, g),
-                "quality": quality_table(t, g),
-                "curves": quality_curves(t, g),
-            }
-            for g in GENERATORS
-        }
-        trainsets[t] = {
-            "summary": data_summary(t),
-            "reference": reference_history(t),
-            "generators": generators,
-            "histories": [classifier_history(t, m) for m in MODELS],
-            "errors": errors_table(t),
-            "rank": rank_table(t),
-            "scatter": scatter_plot(t),
-            **{name: selection_table(t, name) for name in SELECTION_TABLES},
-            **{f"{name}_plot": result_plot(t, name) for name in RESULT_PLOTS},
-        }
-        if RUNS:
-            trainsets[t]["training"] = {
-                **{name: training_table(t, name) for name in TRAINING_TABLES},
-                **{f"{name}_plot": result_plot(t, name) for name in TRAINING_PLOTS},
-            }
-    return {"benchmarks": path("benchmarks"), "trainsets": trainsets}
+    """Everything the report reads (synthval.layout.report_files)."""
+    return layout_report_files(STUDY)
 
 
 def grow_with_attempt(base):
@@ -704,52 +507,8 @@ def grow_with_attempt(base):
 
 
 def all_outputs():
-    """Every artifact, not just the report: Snakemake does not remake a deleted intermediate file
-    whose consumers are up to date, but it does remake a missing target and then reruns every job
-    downstream of it. Listing them all makes "delete a file, rerun" redo exactly its dependents.
-    """
-    outputs = [report_html()]
-    for t in TRAINSETS:
-        outputs += [data_summary(t)] + [data_manifest(t, s) for s in SPLITS]
-        outputs += [augmented_manifest(t, s) for s in AUGMENTED_SPLITS]
-        outputs += [reference_weights(t), reference_history(t)]
-        for g in PER_CLASS:
-            outputs += [class_generator_weights(t, g, c) for c in CLASSES]
-        outputs += [errors_table(t), rank_table(t), scatter_plot(t)]
-        outputs += [selection_table(t, n) for n in SELECTION_TABLES]
-        outputs += [result_plot(t, n) for n in RESULT_PLOTS]
-        outputs += [features_file(t, d) for d in ["train", *GENERATORS]]
-        for g in GENERATORS:
-            outputs += [
-                generator_weights(t, g),
-                synthetic_manifest(t, g),
-                sample_grid(t, g),
-                generator_history_plot(t, g),
-                quality_table(t, g),
-                quality_curves(t, g),
-            ]
-            outputs += [synthetic_shard(t, g, s) for s in SHARDS]
-            if config["synthesis"]["webdataset"]:
-                outputs += [webdataset_manifest(t, g)]
-                outputs += [webdataset_shard(t, g, s) for s in SHARDS]
-        for g, shards in TRAIN_POOL_SHARDS.items():
-            outputs += [train_pool_shard(t, g, s) for s in shards]
-        outputs += [
-            train_pool_manifest(t, r.generator, r.scale)
-            for r in RUNS.values()
-            if r.uses_synthetic
-        ]
-        outputs += [train_pool_manifest(t, g, 1) for g in STUDY_GENERATORS]
-        for r in RUNS:
-            for s in TRAINING["seeds"]:
-                outputs += [recipe_file(t, r, s, name) for name in RECIPE_FILES]
-        if RUNS:
-            outputs += [training_table(t, n) for n in TRAINING_TABLES]
-            outputs += [result_plot(t, n) for n in TRAINING_PLOTS]
-        for m in ALL_MODELS:
-            outputs += [classifier_history(t, m), predictions(t, m)]
-            outputs += [classifier_weights(t, m, e) for e in epoch_tags(m)]
-    return outputs
+    """Every artifact (synthval.layout.all_outputs): a deleted file is remade with its dependents."""
+    return layout_all_outputs(STUDY)
 
 
 def leave_partial_report(log):

@@ -1,0 +1,351 @@
+"""Where every result of the workflow lives, and which results a config asks for: one place for the
+paths the rules declare, the report reads and the tests check. Torch-free and free of Snakemake, so the
+Snakefile plans with it and any script or notebook can find a result.
+
+Paths are relative to the working directory, under :data:`RESULTS`. :class:`Study` holds what a config
+implies (training sets, generators, members, shards, the study's runs); :func:`all_outputs` and
+:func:`report_files` list what a run makes and what the report reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from synthval.config import num_classes
+from synthval.recipes import Run, pool_scale, runs, study_generators
+from synthval.zoo import epoch_groups, members, parse_model, save_epochs, seed_suffixes
+
+RESULTS = "results"
+SPLITS = ["train", "test", "fit", "val"]
+SELECTION_TABLES = ["protocols", "calibration", "corollary"]
+RESULT_PLOTS = ["quality", "protocols", "calibration"]
+TRAINING_TABLES = ["accuracy", "content_gap"]
+TRAINING_PLOTS = ["scaling", "content_gap"]
+RECIPE_FILES = ["classifier.safetensors", "history.parquet", "predictions.parquet"]
+
+
+def shard_name(index: int) -> str:
+    """A shard's name in file names and wildcards: 00000, 00001..."""
+    return f"{index:05d}"
+
+
+def class_name(index: int) -> str:
+    """A class's name in file names and wildcards: 000, 001..."""
+    return f"{index:03d}"
+
+
+def epoch_name(epoch: int) -> str:
+    """A saved epoch's name in weights file names: 001..."""
+    return f"{epoch:03d}"
+
+
+def path(*parts: str) -> str:
+    return "/".join([RESULTS, *parts])
+
+
+def log_path(rule: str, *wildcards: str) -> str:
+    return path("logs", rule, *wildcards) + ".log"
+
+
+def bench_path(rule: str, *wildcards: str) -> str:
+    return path("benchmarks", rule, *wildcards) + ".tsv"
+
+
+def data_manifest(trainset, split):
+    return path("data", trainset, split, "manifest.json")
+
+
+def augmented_manifest(trainset, split):
+    return path("data", trainset, f"augmented-{split}", "manifest.json")
+
+
+def data_summary(trainset):
+    return path("data", trainset, "summary.json")
+
+
+def generator_weights(trainset, generator):
+    return path("generators", trainset, generator, "generator.safetensors")
+
+
+def class_generator_weights(trainset, generator, cls):
+    return path("generators", trainset, generator, f"class-{cls}.safetensors")
+
+
+def reference_weights(trainset):
+    return path("reference", trainset, "classifier.safetensors")
+
+
+def reference_history(trainset):
+    return path("reference", trainset, "history.parquet")
+
+
+def synthetic_shard(trainset, generator, shard):
+    return path("synthetic", trainset, generator, f"shard-{shard}.parquet")
+
+
+def synthetic_manifest(trainset, generator):
+    return path("synthetic", trainset, generator, "manifest.json")
+
+
+def webdataset_shard(trainset, generator, shard):
+    return path("synthetic", trainset, generator, "wds", f"shard-{shard}.tar")
+
+
+def webdataset_manifest(trainset, generator):
+    return path("synthetic", trainset, generator, "wds", "manifest.json")
+
+
+def sample_grid(trainset, generator):
+    return path("synthetic", trainset, generator, "samples.png")
+
+
+def classifier_weights(trainset, model, epoch):
+    return path("classifiers", trainset, model, f"epoch-{epoch}.safetensors")
+
+
+def classifier_history(trainset, model):
+    return path("classifiers", trainset, model, "history.parquet")
+
+
+def features_file(trainset, dataset):
+    """Features of the real train split (``dataset`` = train) or of a synthetic set."""
+    return path("features", trainset, f"{dataset}.safetensors")
+
+
+def quality_table(trainset, generator):
+    return path("quality", trainset, generator, "metrics.parquet")
+
+
+def quality_curves(trainset, generator):
+    return path("quality", trainset, generator, "curves.parquet")
+
+
+def predictions(trainset, model):
+    return path("predictions", trainset, f"{model}.parquet")
+
+
+def errors_table(trainset):
+    return path("selection", trainset, "errors.parquet")
+
+
+def rank_table(trainset):
+    return path("selection", trainset, "rank_correlation.parquet")
+
+
+def selection_table(trainset, name):
+    """Protocol, calibration and Corollary 3.3 tables of one training set."""
+    return path("selection", trainset, f"{name}.parquet")
+
+
+def scatter_plot(trainset):
+    return path("selection", trainset, "scatter.png")
+
+
+def generator_history_plot(trainset, generator):
+    return path("generators", trainset, generator, "history.png")
+
+
+def result_plot(trainset, name):
+    """The per-training-set figures of the report: quality curves, protocols, calibration sweep."""
+    return path("report", trainset, f"{name}.png")
+
+
+def train_pool_shard(trainset, generator, shard):
+    """A shard of a generator's synthetic training images (the study's, apart from its validation set)."""
+    return path("synthetic", trainset, generator, "train", f"shard-{shard}.parquet")
+
+
+def train_pool_manifest(trainset, generator, scale):
+    """The first ``scale`` train-size multiples of a generator's synthetic training images."""
+    return path("synthetic", trainset, generator, "train", f"manifest-x{scale}.json")
+
+
+def recipe_file(trainset, run, seed, name):
+    """weights (classifier.safetensors), history.parquet or predictions.parquet of one study run."""
+    return path("training", trainset, run, f"s{seed}", name)
+
+
+def training_table(trainset, name):
+    """The study's accuracy per run and seed, and its content-gap losses."""
+    return path("training", trainset, f"{name}.parquet")
+
+
+def report_html():
+    return path("report", "report.html")
+
+
+def partial_report_html():
+    return path("report", "partial-report.html")
+
+
+# --- input and params helpers (functions of wildcards) ---
+
+
+def generator_resume_state(trainset: str, generator: str, cls: str | None = None) -> str:
+    """A generator's resume state (outside the declared outputs, which Snakemake deletes on a rerun)."""
+    member = f"-class-{cls}" if cls is not None else ""
+    return path("resume", "generators", trainset, f"{generator}{member}.safetensors")
+
+
+def reference_resume_dir(trainset: str) -> str:
+    return path("resume", "reference", trainset)
+
+
+def classifier_resume_dir(trainset: str, configuration: str) -> str:
+    return path("resume", "classifiers", trainset, configuration)
+
+
+def recipe_resume_dir(trainset: str, run: str, seed: str) -> str:
+    return path("resume", "training", trainset, run, f"s{seed}")
+
+
+@dataclass(frozen=True)
+class Study:
+    """What a (validated) config implies for the workflow's files."""
+
+    trainsets: list[str]
+    generators: list[str]
+    per_class: list[str]  # generators trained one job per class, then assembled
+    classes: list[str]
+    all_models: list[str]  # every zoo member
+    suffixes: list[str]  # what tells a configuration's members apart
+    shards: list[str]
+    webdataset: bool
+    augmented: bool
+    augmented_splits: list[str]
+    runs: dict[str, Run]
+    study_generators: list[str]
+    train_pool_shards: dict[str, list[str]]
+    training_seeds: list[int]
+    epoch_groups: dict[tuple[str, ...], list[str]]  # saved-epoch names -> variants training that long
+    zoo: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_config(cls, config: dict) -> Study:
+        generators = list(config["generators"])
+        all_models = [m.name for m in members(config["zoo"])]
+        augmented = config["augmented_validation"]["enabled"]
+        study_runs = {r.name: r for r in runs(config)}
+        study_gens = study_generators(config) if study_runs else []
+        per_x = config["training"]["shards_per_x"]
+        return cls(
+            trainsets=list(config["data"]["train_sizes"]),
+            generators=generators,
+            per_class=[g for g in generators if config["generators"][g]["conditioning"] == "per_class"],
+            classes=[class_name(c) for c in range(num_classes(config) or 0)],
+            all_models=all_models,
+            suffixes=seed_suffixes(config["zoo"]),
+            shards=[shard_name(i) for i in range(config["synthesis"]["shards"])],
+            webdataset=config["synthesis"]["webdataset"],
+            augmented=augmented,
+            augmented_splits=sorted({parse_model(m).split for m in all_models}) if augmented else [],
+            runs=study_runs,
+            study_generators=study_gens,
+            train_pool_shards={g: [shard_name(i) for i in range(pool_scale(config, g) * per_x)] for g in study_gens},
+            training_seeds=list(config["training"]["seeds"]),
+            epoch_groups={
+                tuple(epoch_name(e) for e in epochs): variants
+                for epochs, variants in epoch_groups(config["zoo"]).items()
+            },
+            zoo=config["zoo"],
+        )
+
+    @property
+    def whole(self) -> list[str]:
+        """Generators trained in one job."""
+        return [g for g in self.generators if g not in self.per_class]
+
+    @property
+    def models(self) -> list[str]:
+        """The members trained on the whole train split: the ones synthetic data must rank."""
+        return [m for m in self.all_models if parse_model(m).split == "train"]
+
+    @property
+    def selection_sets(self) -> list[str]:
+        """The sets that rank and select models: every synthetic set, and the augmented training split."""
+        return self.generators + (["augmented"] if self.augmented else [])
+
+    def epoch_tags(self, model: str) -> list[str]:
+        """The saved epochs of a member, as they appear in its weights' file names."""
+        return [epoch_name(e) for e in save_epochs(self.zoo, parse_model(model).variant)]
+
+
+def report_files(study: Study) -> dict[str, Any]:
+    """Everything the report reads, nested per training set and generator (see
+    synthval.report.build); render_report's inputs are its leaves."""
+    trainsets = {}
+    for t in study.trainsets:
+        generators = {
+            g: {
+                "weights": generator_weights(t, g),
+                "history_plot": generator_history_plot(t, g),
+                "manifest": synthetic_manifest(t, g),
+                "grid": sample_grid(t, g),
+                "quality": quality_table(t, g),
+                "curves": quality_curves(t, g),
+            }
+            for g in study.generators
+        }
+        trainsets[t] = {
+            "summary": data_summary(t),
+            "reference": reference_history(t),
+            "generators": generators,
+            "histories": [classifier_history(t, m) for m in study.models],
+            "errors": errors_table(t),
+            "rank": rank_table(t),
+            "scatter": scatter_plot(t),
+            **{name: selection_table(t, name) for name in SELECTION_TABLES},
+            **{f"{name}_plot": result_plot(t, name) for name in RESULT_PLOTS},
+        }
+        if study.runs:
+            trainsets[t]["training"] = {
+                **{name: training_table(t, name) for name in TRAINING_TABLES},
+                **{f"{name}_plot": result_plot(t, name) for name in TRAINING_PLOTS},
+            }
+    return {"benchmarks": path("benchmarks"), "trainsets": trainsets}
+
+
+def all_outputs(study: Study) -> list[str]:
+    """Every artifact, not just the report: Snakemake does not remake a deleted intermediate file
+    whose consumers are up to date, but it does remake a missing target and then reruns every job
+    downstream of it. Listing them all makes "delete a file, rerun" redo exactly its dependents.
+    """
+    outputs = [report_html()]
+    for t in study.trainsets:
+        outputs += [data_summary(t)] + [data_manifest(t, s) for s in SPLITS]
+        outputs += [augmented_manifest(t, s) for s in study.augmented_splits]
+        outputs += [reference_weights(t), reference_history(t)]
+        for g in study.per_class:
+            outputs += [class_generator_weights(t, g, c) for c in study.classes]
+        outputs += [errors_table(t), rank_table(t), scatter_plot(t)]
+        outputs += [selection_table(t, n) for n in SELECTION_TABLES]
+        outputs += [result_plot(t, n) for n in RESULT_PLOTS]
+        outputs += [features_file(t, d) for d in ["train", *study.generators]]
+        for g in study.generators:
+            outputs += [
+                generator_weights(t, g),
+                synthetic_manifest(t, g),
+                sample_grid(t, g),
+                generator_history_plot(t, g),
+                quality_table(t, g),
+                quality_curves(t, g),
+            ]
+            outputs += [synthetic_shard(t, g, s) for s in study.shards]
+            if study.webdataset:
+                outputs += [webdataset_manifest(t, g)]
+                outputs += [webdataset_shard(t, g, s) for s in study.shards]
+        for g, shards in study.train_pool_shards.items():
+            outputs += [train_pool_shard(t, g, s) for s in shards]
+        outputs += [train_pool_manifest(t, r.generator, r.scale) for r in study.runs.values() if r.uses_synthetic]
+        outputs += [train_pool_manifest(t, g, 1) for g in study.study_generators]
+        for r in study.runs:
+            for s in study.training_seeds:
+                outputs += [recipe_file(t, r, s, name) for name in RECIPE_FILES]
+        if study.runs:
+            outputs += [training_table(t, n) for n in TRAINING_TABLES]
+            outputs += [result_plot(t, n) for n in TRAINING_PLOTS]
+        for m in study.all_models:
+            outputs += [classifier_history(t, m), predictions(t, m)]
+            outputs += [classifier_weights(t, m, e) for e in study.epoch_tags(m)]
+    return list(dict.fromkeys(outputs))  # a study run at 1x asks for the manifest the content gap needs too

@@ -140,3 +140,22 @@ def test_schema_names_match_the_registries():
     assert sorted(families) == sorted(
         set(list_generators()) - {"per_class"}
     )  # per_class is assembled, via `conditioning`
+
+
+def test_the_library_defaults_are_the_schemas():
+    # the schema is the source of every default; the settings classes repeat them for library users,
+    # and must not drift from it
+    from dataclasses import MISSING, fields
+
+    from synthval.classifiers import TrainSettings
+    from synthval.metrics.quality import QualitySettings
+
+    config = validate_config({}, SCHEMA)
+
+    def default(f):
+        return f.default_factory() if f.default is MISSING else f.default
+
+    quality = {f.name: default(f) for f in fields(QualitySettings)}
+    assert quality == {k: tuple(v) if isinstance(v, list) else v for k, v in config["quality"].items() if k in quality}
+    train = {f.name: default(f) for f in fields(TrainSettings) if f.name not in ("epochs", "save_epochs", "seed", "extra")}
+    assert train == {k: config["zoo"][k] for k in train}

@@ -157,5 +157,6 @@ def test_the_library_defaults_are_the_schemas():
 
     quality = {f.name: default(f) for f in fields(QualitySettings)}
     assert quality == {k: tuple(v) if isinstance(v, list) else v for k, v in config["quality"].items() if k in quality}
-    train = {f.name: default(f) for f in fields(TrainSettings) if f.name not in ("epochs", "save_epochs", "seed", "extra")}
+    per_job = ("epochs", "save_epochs", "seed", "extra")
+    train = {f.name: default(f) for f in fields(TrainSettings) if f.name not in per_job}
     assert train == {k: config["zoo"][k] for k in train}

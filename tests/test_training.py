@@ -22,7 +22,7 @@ from synthval.classifiers.trainer import batch_split
 from synthval.config import ConfigError, validate_config
 from synthval.evaluation.predict import predict_with_loss
 from synthval.evaluation.study import accuracy_table, content_gap_table, method_summary, scaling_table
-from synthval.recipes import Run, pool_scale, runs
+from synthval.recipes import REAL_TRAIN, Run, gap_sources, pool_scale, runs
 
 SCHEMA = "workflow/schemas/config.schema.yaml"
 
@@ -228,6 +228,14 @@ def test_the_schema_default_lays_out_every_method_per_generator_and_the_scaling_
     assert by_name["two_stage-wgan"].pretrain_epochs == config["training"]["epochs"]
     assert pool_scale(config, "wgan") == 10
     assert runs(_config(enabled=False)) == []
+    # content-gap sets: the real-only run on every generator's synthetic images, the plain 1x
+    # synthetic-only runs on the real train split, nothing else
+    assert gap_sources(by_name["real"], config) == ["wgan", "ddpm"]
+    assert gap_sources(by_name["synthetic-ddpm"], config) == [REAL_TRAIN]
+    for other in ("synthetic_x5-ddpm", "synthetic_pg-ddpm", "augmentation-wgan"):
+        assert gap_sources(by_name[other], config) == []
+    longer = Run("real_2x_steps", None, "real", epochs=2 * config["training"]["epochs"])
+    assert gap_sources(longer, config) == []  # a compute-matched control: the gap is the plain run's
 
 
 def test_training_config_errors_name_the_key():

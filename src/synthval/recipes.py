@@ -155,3 +155,32 @@ def pool_scale(config: dict, generator: str) -> int:
     """How many train-size units of synthetic training images a generator must provide (the largest
     scale a run asks of it; at least 1, for CAS and the content-gap analysis)."""
     return max([1, *(r.scale for r in runs(config) if r.generator == generator)])
+
+
+#: The eval-set name of the real train split when it is a content-gap set.
+REAL_TRAIN = "real_train"
+
+
+def gap_sources(run: Run, config: dict) -> list[str]:
+    """The content-gap sets a run is scored on (seed 001 Observation 3): for a plain real-only run,
+    every study generator's 1x synthetic training images (by generator name); for a plain 1x
+    synthetic-only run without guidance, the real train split (:data:`REAL_TRAIN`). A run of other
+    length (a compute-matched control) is not: the gap is the plain runs'."""
+    if run.epochs != config["training"]["epochs"]:
+        return []
+    if run.data == "real":
+        return study_generators(config)
+    if run.data == "synthetic" and run.scale == 1 and not run.pretrained_guidance:
+        return [REAL_TRAIN]
+    return []
+
+
+def pool_per_class(config: dict, trainset: str, num_classes: int) -> int:
+    """Synthetic training images per class and train-size multiple: the training set's size spread
+    evenly over the classes."""
+    return max(1, round(config["data"]["train_sizes"][trainset] / num_classes))
+
+
+def pool_shard_index(config: dict, shard: int) -> int:
+    """A training-pool shard's place within its train-size multiple (each multiple is class-balanced)."""
+    return shard % config["training"]["shards_per_x"]

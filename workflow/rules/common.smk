@@ -12,7 +12,9 @@ from synthval.layout import Study
 from synthval.layout import all_outputs as layout_all_outputs
 from synthval.layout import report_files as layout_report_files
 from synthval.provenance import code_digest
-from synthval.recipes import run_seed
+from synthval.recipes import REAL_TRAIN, gap_sources, run_seed
+from synthval.recipes import pool_per_class as recipe_pool_per_class
+from synthval.recipes import pool_shard_index as recipe_pool_shard_index
 from synthval.report import leaves
 from synthval.seeding import derive_seed
 from synthval.zoo import (
@@ -403,15 +405,11 @@ def pool_shards_of(wildcards):
 
 
 def pool_per_class(wildcards):
-    """Synthetic training images per class and train-size multiple: the training set's size spread
-    evenly over the classes."""
-    size = config["data"]["train_sizes"][wildcards.trainset]
-    return max(1, round(size / len(CLASSES)))
+    return recipe_pool_per_class(config, wildcards.trainset, len(CLASSES))
 
 
 def pool_shard_index(wildcards):
-    """The shard's place within its train-size multiple (each multiple is class-balanced)."""
-    return int(wildcards.shard) % TRAINING["shards_per_x"]
+    return recipe_pool_shard_index(config, int(wildcards.shard))
 
 
 def run_of(wildcards):
@@ -438,21 +436,15 @@ def recipe_inputs(wildcards):
 
 
 def gap_sets(wildcards, trainset):
-    """Content-gap evaluation sets of a run: {input name: (manifest, eval-set name)}; only plain
-    real-only and 1x synthetic-only runs at the study's epochs are scored for it."""
-    run = run_of(wildcards)
-    if (
-        run.epochs != TRAINING["epochs"]
-    ):  # a longer or shorter control: the gap is the plain runs'
-        return {}
-    if run.data == "real":
-        return {
-            f"gap_{g}": (train_pool_manifest(trainset, g, 1), g)
-            for g in STUDY_GENERATORS
-        }
-    if run.data == "synthetic" and run.scale == 1 and not run.pretrained_guidance:
-        return {"gap_real": (data_manifest(trainset, "train"), "real_train")}
-    return {}
+    """Content-gap evaluation sets of a run (synthval.recipes.gap_sources): {input name: (manifest,
+    eval-set name)}."""
+    sets = {}
+    for source in gap_sources(run_of(wildcards), config):
+        if source == REAL_TRAIN:
+            sets["gap_real"] = (data_manifest(trainset, "train"), source)
+        else:
+            sets[f"gap_{source}"] = (train_pool_manifest(trainset, source, 1), source)
+    return sets
 
 
 def gap_set_names(wildcards):

@@ -947,6 +947,9 @@ def _training_findings(studies: dict[str, pl.DataFrame]) -> str:
 
 # --- findings ---
 
+#: A ranking is called strong when its whole interval is at or above this Spearman rho.
+STRONG_RHO = 0.7
+
 
 def _strength(row: dict) -> str:
     """The wording of a rank correlation follows its interval, not its point estimate."""
@@ -955,8 +958,8 @@ def _strength(row: dict) -> str:
         return "undefined rank preservation (too few models, or constant errors)"
     if low != low:
         return "rank preservation without an interval (fewer than 3 configurations)"
-    if low >= 0.7:
-        return "strong rank preservation (the whole interval is at or above 0.7)"
+    if low >= STRONG_RHO:
+        return f"strong rank preservation (the whole interval is at or above {STRONG_RHO})"
     if low > 0:
         return "positive rank preservation (the interval excludes 0)"
     if high < 0:

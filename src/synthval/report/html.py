@@ -120,6 +120,14 @@ class Report:
         write_bytes(path, self.render().encode())
 
 
+def _git(*args: str) -> str:
+    """The output of one git command in the checkout this module runs from."""
+    proc = subprocess.run(
+        ["git", *args], capture_output=True, text=True, check=True, timeout=10, cwd=Path(__file__).parent
+    )
+    return proc.stdout.strip()
+
+
 def run_metadata() -> dict[str, str]:
     """Versions, machine and git commit (when run from a checkout) for the report header."""
     import torch
@@ -127,22 +135,8 @@ def run_metadata() -> dict[str, str]:
     from synthval import __version__
 
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-            cwd=Path(__file__).parent,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-            cwd=Path(__file__).parent,
-        ).stdout.strip()
+        commit = _git("rev-parse", "--short", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
         commit += " (with uncommitted changes)" if dirty else ""
     except (OSError, subprocess.SubprocessError):
         commit = "unknown (not run from a git checkout)"

@@ -169,19 +169,20 @@ def method_problems(training: dict, generators: list[str]) -> list[str]:
     return problems
 
 
-#: Generator settings that only synthesis reads (pseudo-labelling); what training reads is the rest.
-SYNTHESIS_KEYS = ("conditioning", "confidence", "max_draws")
+#: Generator settings only synthesis reads (pseudo-labelling); training reads the rest.
+SYNTHESIS_ONLY = ("confidence", "max_draws")
 
 
 def generator_training_settings(section: dict) -> dict:
     """What training one generator depends on: its section less the synthesis-only keys (editing
     ``confidence`` resamples, it does not retrain)."""
-    return {k: v for k, v in sorted(section.items()) if k not in SYNTHESIS_KEYS[1:]}
+    return {k: v for k, v in sorted(section.items()) if k not in SYNTHESIS_ONLY}
 
 
 def generator_synthesis_settings(section: dict) -> dict:
-    """What sampling a shard depends on besides the generator's weights: how its labels are made."""
-    return {k: section[k] for k in SYNTHESIS_KEYS if k in section}
+    """What sampling a shard depends on besides the generator's weights: how its labels are made
+    (``conditioning``, which training reads too, and the synthesis-only keys)."""
+    return {k: section[k] for k in ("conditioning", *SYNTHESIS_ONLY) if k in section}
 
 
 def num_classes(config: dict) -> int | None:

@@ -229,24 +229,27 @@ def shard_index(wildcards):
     return int(wildcards.shard)
 
 
+def members_of(wildcards):
+    """The members of a configuration, in the order of its jobs' outputs."""
+    return [parse_model(wildcards.configuration + s) for s in SUFFIXES]
+
+
 def configuration_members(wildcards):
     """Name, training split and seed of each member of a configuration, in the order of its outputs."""
-    members = [parse_model(wildcards.configuration + s) for s in SUFFIXES]
     return [
         {
             "name": m.name,
             "split": m.split,
             "seed": member_seed(config["seed"], wildcards.trainset, m),
         }
-        for m in members
+        for m in members_of(wildcards)
     ]
 
 
 def configuration_spec(wildcards):
     """Architecture, its keywords and training settings of a configuration's members (only what they
     depend on: the same for each seed and split)."""
-    member = parse_model(wildcards.configuration + SUFFIXES[0])
-    return member_spec(config["zoo"], member, config["seed"])
+    return member_spec(config["zoo"], members_of(wildcards)[0], config["seed"])
 
 
 def reference_members(wildcards):
@@ -296,9 +299,9 @@ def configuration_pattern(variants):
 
 def configuration_weights(wildcards):
     return [
-        classifier_weights(wildcards.trainset, wildcards.configuration + s, e)
-        for s in SUFFIXES
-        for e in epoch_tags(wildcards.configuration + s)
+        classifier_weights(wildcards.trainset, m.name, e)
+        for m in members_of(wildcards)
+        for e in epoch_tags(m.name)
     ]
 
 
@@ -317,8 +320,9 @@ def eval_inputs(trainset, split):
 
 def configuration_eval_inputs(wildcards):
     """Member -> its eval_inputs, for every member of a configuration."""
-    members = [parse_model(wildcards.configuration + s) for s in SUFFIXES]
-    return {m.name: eval_inputs(wildcards.trainset, m.split) for m in members}
+    return {
+        m.name: eval_inputs(wildcards.trainset, m.split) for m in members_of(wildcards)
+    }
 
 
 def member_eval_sets(wildcards):

@@ -11,10 +11,9 @@ import yaml
 from scipy import stats
 from snakemake_runs import GENERATORS, ROOT, snakemake
 
-from synthval.report import leaves
-from synthval.report.build import stage_times
 from synthval.report.figures import calibration_sweep, protocol_bars
 from synthval.report.html import CSP, SCROLL_ROWS, Report, missing_html, table_html
+from synthval.runtime import stage_times
 
 SECTIONS = {
     "run": "Run",
@@ -62,10 +61,6 @@ def test_report_page_forbids_network_requests():
     html = page.render()
     assert f'content="{CSP}"' in html and "default-src 'none'" in CSP and "img-src data:" in CSP
     assert '<section id="a"><h2>A</h2>' in html and '<a href="#a">A</a>' in html
-
-
-def test_leaves_walks_nested_files_in_order():
-    assert leaves({"a": "x", "b": {"c": ["y", "z"], "d": "w"}}) == ["x", "y", "z", "w"]
 
 
 def test_stage_times_sums_benchmark_files(tmp_path):

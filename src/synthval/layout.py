@@ -4,12 +4,12 @@ Snakefile plans with it and any script or notebook can find a result.
 
 Paths are relative to the working directory, under :data:`RESULTS`. :class:`Study` holds what a config
 implies (training sets, generators, members, shards, the study's runs); :func:`all_outputs` and
-:func:`report_files` list what a run makes and what the report reads.
+:func:`report_inputs` list what a run makes and what the report reads.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from synthval.config import num_classes
@@ -271,39 +271,104 @@ class Study:
         return [epoch_name(e) for e in save_epochs(self.zoo, parse_model(model).variant)]
 
 
-def report_files(study: Study) -> dict[str, Any]:
-    """Everything the report reads, nested per training set and generator (see
-    synthval.report.build); render_report's inputs are its leaves."""
+@dataclass(frozen=True)
+class GeneratorFiles:
+    """What the report reads of one generator on one training set."""
+
+    weights: str
+    history_plot: str
+    manifest: str
+    grid: str
+    quality: str
+    curves: str
+
+
+@dataclass(frozen=True)
+class TrainingFiles:
+    """The training study's tables and figures of one training set."""
+
+    accuracy: str
+    content_gap: str
+    scaling_plot: str
+    content_gap_plot: str
+
+
+@dataclass(frozen=True)
+class TrainsetFiles:
+    """What the report reads of one training set: its splits, reference classifier, generators,
+    zoo, rank and selection tables, figures, and (when the config has runs) the training study."""
+
+    summary: str
+    reference: str
+    generators: dict[str, GeneratorFiles]
+    histories: list[str]
+    errors: str
+    rank: str
+    scatter: str
+    protocols: str
+    calibration: str
+    corollary: str
+    quality_plot: str
+    protocols_plot: str
+    calibration_plot: str
+    training: TrainingFiles | None = None
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Every file the report reads, per training set, and the benchmarks folder; render_report's
+    inputs are :meth:`files`."""
+
+    benchmarks: str
+    trainsets: dict[str, TrainsetFiles]
+
+    def files(self) -> list[str]:
+        """Every file, in order (not the benchmarks folder, which the run fills as it goes)."""
+        return _leaves([asdict(f) for f in self.trainsets.values()])
+
+
+def _leaves(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in _leaves(v)]
+    if isinstance(value, list | tuple):
+        return [p for v in value for p in _leaves(v)]
+    return [] if value is None else [str(value)]
+
+
+def report_inputs(study: Study) -> ReportInputs:
+    """Everything the report reads (synthval.report.build)."""
     trainsets = {}
     for t in study.trainsets:
         generators = {
-            g: {
-                "weights": generator_weights(t, g),
-                "history_plot": generator_history_plot(t, g),
-                "manifest": synthetic_manifest(t, g),
-                "grid": sample_grid(t, g),
-                "quality": quality_table(t, g),
-                "curves": quality_curves(t, g),
-            }
+            g: GeneratorFiles(
+                weights=generator_weights(t, g),
+                history_plot=generator_history_plot(t, g),
+                manifest=synthetic_manifest(t, g),
+                grid=sample_grid(t, g),
+                quality=quality_table(t, g),
+                curves=quality_curves(t, g),
+            )
             for g in study.generators
         }
-        trainsets[t] = {
-            "summary": data_summary(t),
-            "reference": reference_history(t),
-            "generators": generators,
-            "histories": [classifier_history(t, m) for m in study.models],
-            "errors": errors_table(t),
-            "rank": rank_table(t),
-            "scatter": scatter_plot(t),
-            **{name: selection_table(t, name) for name in SELECTION_TABLES},
-            **{f"{name}_plot": result_plot(t, name) for name in RESULT_PLOTS},
-        }
+        training = None
         if study.runs:
-            trainsets[t]["training"] = {
+            training = TrainingFiles(
                 **{name: training_table(t, name) for name in TRAINING_TABLES},
                 **{f"{name}_plot": result_plot(t, name) for name in TRAINING_PLOTS},
-            }
-    return {"benchmarks": path("benchmarks"), "trainsets": trainsets}
+            )
+        trainsets[t] = TrainsetFiles(
+            summary=data_summary(t),
+            reference=reference_history(t),
+            generators=generators,
+            histories=[classifier_history(t, m) for m in study.models],
+            errors=errors_table(t),
+            rank=rank_table(t),
+            scatter=scatter_plot(t),
+            **{name: selection_table(t, name) for name in SELECTION_TABLES},
+            **{f"{name}_plot": result_plot(t, name) for name in RESULT_PLOTS},
+            training=training,
+        )
+    return ReportInputs(benchmarks=path("benchmarks"), trainsets=trainsets)
 
 
 def all_outputs(study: Study) -> list[str]:

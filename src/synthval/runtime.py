@@ -1,4 +1,5 @@
-"""Process set-up shared by every job: threads, device, determinism, logging."""
+"""Process set-up shared by every job: threads, device, determinism, logging; and what the jobs of a run
+cost (:func:`stage_times`, from Snakemake's benchmark files)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import polars as pl
     import torch
 
 #: Thread pools of the numerical libraries a job may load, pinned before any of them starts.
@@ -58,3 +61,47 @@ class Progress:
         rate = (done - self.start_count) / max(now - self.t0, 1e-9)
         eta = (self.total - done) / rate if rate > 0 else float("inf")
         self.logger.info("%s %d/%d (%.1f/s, eta %.0fs) %s", self.what, done, self.total, rate, eta, extra)
+
+
+def stage_times(benchmarks: str | Path) -> pl.DataFrame:
+    """Wall time per rule from Snakemake's ``benchmark:`` files (results/benchmarks/<rule>/...tsv): jobs,
+    summed and longest wall-clock seconds, CPU seconds and peak resident memory."""
+    import polars as pl  # the report's only: not every job pays for its import
+
+    rows = []
+    for tsv in sorted(Path(benchmarks).rglob("*.tsv")):
+        rule = tsv.relative_to(benchmarks).parts[0]
+        bench = pl.read_csv(tsv, separator="\t", null_values=["NA", "-"], infer_schema_length=None)
+        for rec in bench.iter_rows(named=True):
+            rows.append(
+                {
+                    "rule": rule,
+                    "s": float(rec["s"]),
+                    "cpu_time": float(rec.get("cpu_time") or 0.0),
+                    "max_rss": float(rec.get("max_rss") or 0.0),
+                }
+            )
+    if not rows:
+        return pl.DataFrame(
+            schema={
+                "stage": pl.String,
+                "jobs": pl.Int64,
+                "wall s (sum)": pl.Float64,
+                "wall s (longest job)": pl.Float64,
+                "CPU s (sum)": pl.Float64,
+                "peak RSS (MB)": pl.Float64,
+            }
+        )
+    return (
+        pl.DataFrame(rows)
+        .group_by("rule")
+        .agg(
+            pl.len().cast(pl.Int64).alias("jobs"),
+            pl.col("s").sum().alias("wall s (sum)"),
+            pl.col("s").max().alias("wall s (longest job)"),
+            pl.col("cpu_time").sum().alias("CPU s (sum)"),
+            pl.col("max_rss").max().alias("peak RSS (MB)"),
+        )
+        .rename({"rule": "stage"})
+        .sort("wall s (sum)", descending=True)
+    )

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synthval.seeding import derive_seed
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import polars as pl
 
 CONFIGURATION_PATTERN = r"[A-Za-z0-9_]+-[A-Za-z0-9]+"
 MODEL_PATTERN = CONFIGURATION_PATTERN + r"-s[0-9]+(?:-fit)?"
@@ -194,3 +199,33 @@ def training_spec(
         }
         arch = "rwnn"
     return {"arch": arch, "hparams": dict(sorted(hparams.items())), "train": dict(sorted(train.items()))}
+
+
+def zoo_table(config: dict, models: Iterable[str]) -> pl.DataFrame:
+    """Architecture, hyper-parameters, seed and training settings of zoo members, from the configuration
+    exactly as their training jobs received it (``member_spec``)."""
+    import polars as pl  # planning a workflow never needs it
+
+    rows = []
+    for name in models:
+        member = parse_model(name)
+        spec = member_spec(config["zoo"], member, config["seed"])
+        hparams = ", ".join(f"{k}={v}" for k, v in sorted(spec["hparams"].items()) if k != "graph_seed")
+        train = spec["train"]
+        rows.append(
+            {
+                "model": name,
+                "architecture": member.arch,
+                "hyper-parameters": hparams or "-",
+                "variant": member.variant,
+                "seed": member.seed,
+                "trained on": member.split,
+                "epochs": train["epochs"],
+                "optimizer": train["optimizer"],
+                "lr": train["lr"],
+                "batch": train["batch_size"],
+                "weight decay": train["weight_decay"],
+                "schedule": train["schedule"],
+            }
+        )
+    return pl.DataFrame(rows)

@@ -10,12 +10,11 @@ from synthval.config import generator_synthesis_settings, generator_training_set
 from synthval.layout import *  # noqa: F403  (every result path, by name, for the rules)
 from synthval.layout import Study
 from synthval.layout import all_outputs as layout_all_outputs
-from synthval.layout import report_files as layout_report_files
+from synthval.layout import report_inputs
 from synthval.provenance import code_digest
 from synthval.recipes import REAL_TRAIN, gap_sources, run_seed
 from synthval.recipes import pool_per_class as recipe_pool_per_class
 from synthval.recipes import pool_shard_index as recipe_pool_shard_index
-from synthval.report import leaves
 from synthval.seeding import derive_seed
 from synthval.zoo import (
     CONFIGURATION_PATTERN,
@@ -488,9 +487,9 @@ def recipe_predictions_of(wildcards):
     ]
 
 
-def report_files():
-    """Everything the report reads (synthval.layout.report_files)."""
-    return layout_report_files(STUDY)
+def report_input_files():
+    """Every file the report reads (synthval.layout.report_inputs)."""
+    return report_inputs(STUDY).files()
 
 
 def grow_with_attempt(base):
@@ -508,24 +507,12 @@ def all_outputs():
 
 
 def leave_partial_report(log):
-    """After a run that ends without every result the report needs (a failure, or targets short of
-    the report), write results/report/partial-report.html from what exists, saying what is missing;
-    once every result is in, remove a stale one. Never masks the run's own outcome."""
-    files = report_files()
-    partial = Path(partial_report_html())
-    try:
-        if all(Path(f).is_file() for f in leaves(files["trainsets"])):
-            partial.unlink(missing_ok=True)
-            return
-        from synthval.report.build import build_report
+    """The workflow's onsuccess/onerror hook (synthval.report.build.leave_partial_report); it never
+    masks the run's own outcome."""
+    from synthval.report.build import leave_partial_report as leave
 
-        build_report(
-            partial,
-            title=config["report"]["title"] + " (partial)",
-            config=config,
-            files=files,
-            partial=True,
-        )
-        logger.info(f"Partial report of what exists: {partial}")
+    try:
+        if written := leave(config):
+            logger.info(f"Partial report of what exists: {written}")
     except Exception as err:  # noqa: BLE001 - a hook must not replace the run's error
-        logger.warning(f"Could not write the partial report {partial}: {err}")
+        logger.warning(f"Could not write the partial report: {err}")

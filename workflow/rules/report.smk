@@ -41,7 +41,7 @@ rule plot_results:
 
 rule render_report:
     input:
-        leaves(report_files()["trainsets"]),
+        report_input_files(),
     output:
         html=report(
             report_html(),
@@ -62,7 +62,6 @@ rule render_report:
     params:
         code=code("render_report.py"),
         config=config,
-        files=report_files(),
         partial=False,
     script:
         "../scripts/render_report.py"
@@ -70,21 +69,16 @@ rule render_report:
 
 # The report of whatever exists (a partial or failed run): `snakemake -f partial_report`. It declares
 # no inputs, so it never starts another job; the workflow's onerror hook writes it too.
-rule partial_report:
+use rule render_report as partial_report with:
+    input:
+        [],
     output:
         html=partial_report_html(),
     log:
         log_path("partial_report", "all"),
-    conda:
-        "../../envs/synthval.yaml"
-    threads: 1
-    resources:
-        mem_mb=grow_with_attempt(2000),
-        runtime=grow_with_attempt(10),
+    benchmark:
+        bench_path("partial_report", "all")
     params:
         code=code("render_report.py"),
         config=config,
-        files=report_files(),
         partial=True,
-    script:
-        "../scripts/render_report.py"

@@ -1,11 +1,13 @@
 """plot_samples: a grid of synthetic images, one row per class, and the generator's training history."""
 
 from synthval.data import read_image_set
-from synthval.report.figures import draw_generator_history, sample_grid
+from synthval.report.figures import result_figure, sample_grid
 from synthval.runtime import setup
 
 log = setup(snakemake.threads, log_file=snakemake.log[0])
-name = f"{snakemake.wildcards.generator} ({snakemake.wildcards.trainset})"
+trainset, generator = snakemake.wildcards.trainset, snakemake.wildcards.generator
 images = read_image_set(snakemake.input.manifest)
-sample_grid(images.images, images.labels, snakemake.output.grid, title=name)
-draw_generator_history(snakemake.input.weights, snakemake.output.history, title=name)
+sample_grid(images.images, images.labels, snakemake.output.grid, title=f"{generator} ({trainset})")
+result_figure(
+    "generator_history", [snakemake.input.weights], snakemake.output.history, trainset=trainset, generator=generator
+)

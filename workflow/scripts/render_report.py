@@ -5,7 +5,5 @@ from synthval.runtime import setup
 
 p = snakemake.params
 log = setup(snakemake.threads, log_file=snakemake.log[0])
-build_report(
-    snakemake.output.html, title=p.config["report"]["title"], config=p.config, files=p.files, partial=p.partial
-)
+build_report(snakemake.output.html, title=p.config["report"]["title"], config=p.config, partial=p.partial)
 log.info("report written to %s", snakemake.output.html)

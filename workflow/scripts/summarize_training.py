@@ -5,7 +5,7 @@ import polars as pl
 
 from synthval.evaluation.study import accuracy_table, content_gap_table, method_summary
 from synthval.io import atomic_path
-from synthval.report.figures import content_gap_histograms, scaling_curve
+from synthval.report.figures import result_figure
 from synthval.runtime import setup
 
 log = setup(snakemake.threads, log_file=snakemake.log[0])
@@ -26,5 +26,5 @@ for row in summary.iter_rows(named=True):
         row["high"],
         row["gain"],
     )
-scaling_curve(summary, snakemake.output.scaling, title=f"scaling on {trainset}")
-content_gap_histograms(gap, snakemake.output.content_gap_plot, title=f"content gap on {trainset}")
+result_figure("scaling", [snakemake.output.accuracy], snakemake.output.scaling, trainset=trainset)
+result_figure("content_gap", [snakemake.output.content_gap], snakemake.output.content_gap_plot, trainset=trainset)

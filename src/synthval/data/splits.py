@@ -4,8 +4,12 @@ protocol's fit/validation sub-split (seed 000 §4 and App. C: Train10K/30K/50K, 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def make_splits(
@@ -37,3 +41,32 @@ def make_splits(
             "val": np.sort(sub[:n_val]),
         }
     return out
+
+
+def split_tables(summaries: Mapping[str, dict]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """From the data summaries of training sets (prepare_data's summary.json): images per split with
+    the smallest and largest class and their ratio, and the images per class of every split."""
+    import polars as pl  # the report's only
+
+    rows, balance = [], []
+    for trainset, summary in summaries.items():
+        for split, info in summary["splits"].items():
+            counts = info["per_class"]
+            rows.append(
+                {
+                    "training set": trainset,
+                    "split": split,
+                    "images": info["count"],
+                    "smallest class": min(counts),
+                    "largest class": max(counts),
+                    "imbalance (largest / smallest)": max(counts) / max(min(counts), 1),
+                }
+            )
+            balance.append(
+                {
+                    "training set": trainset,
+                    "split": split,
+                    **{name: n for name, n in zip(summary["class_names"], counts, strict=True)},
+                }
+            )
+    return pl.DataFrame(rows), pl.DataFrame(balance)

@@ -105,3 +105,51 @@ def content_gap_table(predictions: pl.DataFrame, runs: dict[str, dict]) -> pl.Da
         direction=pl.lit("real under synthetic"), generator="generator", run="run", seed="seed", key="key", loss="loss"
     )
     return pl.concat([synthetic_under_real, real_under_synthetic]).sort("direction", "generator", "run", "seed", "key")
+
+
+def cas_table(summary: pl.DataFrame) -> pl.DataFrame:
+    """The Classification Accuracy Score per generator: test accuracy of 1x synthetic-only training."""
+    scaling = scaling_table(summary)
+    if scaling.is_empty():
+        return pl.DataFrame(schema={"generator": pl.String, "CAS": pl.Float64})
+    return scaling.filter(pl.col("scale") == 1).select("generator", CAS=pl.col("accuracy"))
+
+
+def percent_cell(mean: float, low: float, high: float) -> str:
+    """A proportion as "mean [low, high]" in % (no interval when ``low`` is NaN)."""
+    interval = f" [{low * 100:.1f}, {high * 100:.1f}]" if low == low else ""
+    return f"{mean * 100:.2f}{interval}"
+
+
+def study_table(summary: pl.DataFrame) -> pl.DataFrame:
+    """Seed 001 Table 4's layout: one row per method, one column per generator, cells "mean [95% t
+    interval]" of test accuracy in %; real-only training (no generator) is repeated in every column."""
+    generators = sorted(g for g in summary["generator"].unique().to_list() if g is not None)
+    order = {"real": 0, "synthetic": 1, "synthetic>real": 2, "real+synthetic": 3}
+    rows = []
+    for method in summary["method"].unique(maintain_order=True):
+        runs = summary.filter(pl.col("method") == method)
+        data = runs["data"][0]
+        row = {"method": method, "data": data}
+        for g in generators:
+            hit = runs if data == "real" else runs.filter(pl.col("generator") == g)
+            row[g] = percent_cell(hit["accuracy"][0], hit["low"][0], hit["high"][0]) if hit.height else "-"
+        rows.append(row)
+    if not rows:
+        return pl.DataFrame()
+    return pl.DataFrame(rows).sort(pl.col("data").replace_strict(order, default=9, return_dtype=pl.Int64), "method")
+
+
+def content_gap_summary(gap: pl.DataFrame) -> pl.DataFrame:
+    """Per (direction, generator) of :func:`content_gap_table`: samples, median and mean loss, and the
+    share of samples below 0.01 (a sample the classifier has as good as learnt)."""
+    return (
+        gap.group_by("direction", "generator")
+        .agg(
+            samples=pl.len(),
+            median_loss=pl.col("loss").median(),
+            mean_loss=pl.col("loss").mean(),
+            **{"share below 0.01": (pl.col("loss") < 0.01).mean()},
+        )
+        .sort("generator", "direction")
+    )

@@ -1,7 +1,14 @@
-"""Static matplotlib figures, written atomically as PNG."""
+"""Static matplotlib figures, written atomically as PNG.
+
+The drawing functions take tables; :func:`result_figure` draws one of the workflow's figures from the
+files it is made of, with its title. The rules that make figures and the report, when it draws a figure a
+partial run has not made yet, both go through it, so a figure looks the same whoever draws it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -11,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from synthval.evaluation.study import scaling_table  # noqa: E402
+from synthval.evaluation.study import method_summary, scaling_table  # noqa: E402
 from synthval.io import atomic_path, read_metadata  # noqa: E402
 from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, last_epoch, with_members  # noqa: E402
 
@@ -338,3 +345,87 @@ def content_gap_histograms(gap: pl.DataFrame, path: str | Path, title: str = "")
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     _save(fig, path)
+
+
+# --- the workflow's figures, from their files ---
+
+
+def _tables(sources: Sequence[str | Path]) -> pl.DataFrame:
+    return pl.concat([pl.read_parquet(p) for p in sources])
+
+
+@dataclass(frozen=True)
+class _Figure:
+    draw: Callable[[Sequence[str | Path], Path, str], None]  # (sources, out, title)
+    title: Callable[[str, str], str]  # (training set, generator) -> title
+
+
+FIGURES: dict[str, _Figure] = {
+    # a generator's training history, from its weights' record
+    "generator_history": _Figure(
+        lambda src, out, title: draw_generator_history(src[0], out, title=title),
+        lambda trainset, generator: f"{generator} ({trainset})",
+    ),
+    # every generator's PRD and ARC curves
+    "quality": _Figure(
+        lambda src, out, title: quality_curves(_tables(src), out, title=title),
+        lambda trainset, _: f"synthetic sets of {trainset}",
+    ),
+    "protocols": _Figure(
+        lambda src, out, title: protocol_bars(_tables(src), out, title=title), lambda trainset, _: trainset
+    ),
+    "calibration": _Figure(
+        lambda src, out, title: calibration_sweep(_tables(src), out, title=title), lambda trainset, _: trainset
+    ),
+    # the training study's accuracy table
+    "scaling": _Figure(
+        lambda src, out, title: scaling_curve(method_summary(_tables(src)), out, title=title),
+        lambda trainset, _: f"scaling on {trainset}",
+    ),
+    "content_gap": _Figure(
+        lambda src, out, title: content_gap_histograms(_tables(src), out, title=title),
+        lambda trainset, _: f"content gap on {trainset}",
+    ),
+}
+
+
+def result_figure(
+    kind: str, sources: Sequence[str | Path], out: str | Path, *, trainset: str, generator: str = ""
+) -> None:
+    """Draw the workflow's figure ``kind`` (a key of :data:`FIGURES`) of ``trainset`` (and
+    ``generator``) from its ``sources`` (the files the rule that makes it reads) to ``out``."""
+    figure = FIGURES[kind]
+    figure.draw(list(sources), Path(out), figure.title(trainset, generator))
+
+
+class Figures:
+    """The report's figures: inline one the workflow made; when a partial run has not made it yet but
+    its sources are there, draw it (:func:`result_figure`, as the workflow would) into ``folder``;
+    otherwise say what is missing."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.count = 0
+
+    def __call__(
+        self,
+        kind: str,
+        path: str | Path,
+        sources: Sequence[str | Path],
+        *,
+        trainset: str,
+        generator: str = "",
+        alt: str,
+        what: str,
+    ) -> str:
+        from synthval.report.html import image_tag, missing_html
+
+        if Path(path).is_file():
+            return image_tag(path, alt)
+        absent = [str(p) for p in sources if not Path(p).is_file()]
+        if absent:
+            return missing_html(what, absent)
+        self.count += 1
+        drawn = self.folder / f"figure-{self.count}.png"
+        result_figure(kind, sources, drawn, trainset=trainset, generator=generator)
+        return image_tag(drawn, alt)

@@ -197,3 +197,22 @@ def pooled_note(rank: pl.DataFrame, eval_set: str, ranked: str = TRAIN_MEMBERS, 
             f"below {rho - margin:.2f}"
         )
     return None
+
+
+def rank_by_size(ranks: dict[str, pl.DataFrame], sizes: dict[str, int]) -> pl.DataFrame:
+    """Spearman's rho of every evaluation set on every training set, one row per (set, training-set
+    size), smallest training set first: how rank preservation changes with the amount of real data."""
+    frames = [
+        rank.filter(pl.col("group") == ALL)
+        .select("eval_set", "ranked", "n_models", "spearman", "spearman_low", "spearman_high")
+        .with_columns(trainset=pl.lit(t), train_images=pl.lit(sizes[t], pl.Int64))
+        for t, rank in ranks.items()
+        if t in sizes
+    ]
+    return (
+        pl.concat(frames)
+        .select(
+            "eval_set", "ranked", "trainset", "train_images", "n_models", "spearman", "spearman_low", "spearman_high"
+        )
+        .sort("eval_set", "ranked", "train_images")
+    )

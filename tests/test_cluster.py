@@ -18,6 +18,7 @@ import yaml
 from snakemake_runs import ROOT, run_slurm, slurm_command, slurm_problem, snakemake
 
 from synthval.io import sha256_file
+from synthval.layout import RESULTS, classifier_weights, log_path, report_html, selection_table
 
 CLUSTER = ROOT / "tests" / "configs" / "cluster.yaml"
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(bool(problem := slurm_problem()), reason=problem or "")]
@@ -38,7 +39,7 @@ def test_every_stage_runs_through_the_profile(cluster_run):
     assert any("group_shard" in line for line in submitted) and any(
         "group_predict" in line for line in submitted
     )  # short jobs grouped
-    html = (workdir / "results" / "report" / "report.html").read_text()
+    html = (workdir / report_html()).read_text()
     for section in (
         "Generators",
         "Synthetic-data quality",
@@ -48,7 +49,7 @@ def test_every_stage_runs_through_the_profile(cluster_run):
         "Corollary 3.3",
     ):
         assert section in html
-    protocols = pl.read_parquet(workdir / "results" / "selection" / "train300" / "protocols.parquet")
+    protocols = pl.read_parquet(workdir / selection_table("train300", "protocols"))
     assert set(protocols["eval_set"]) == {"wgan", "augmented"} and "standard protocol" in set(protocols["protocol"])
     rerun = run_slurm(workdir, "-n", config=CLUSTER)
     assert "Nothing to be done" in rerun.stdout + rerun.stderr
@@ -56,7 +57,7 @@ def test_every_stage_runs_through_the_profile(cluster_run):
 
 def _digests(workdir):
     """sha256 of every shard and weights file a run wrote."""
-    results = workdir / "results"
+    results = workdir / RESULTS
     files = [
         *results.glob("data/*/*/shard-*.parquet"),
         *results.glob("synthetic/*/*/shard-*.parquet"),
@@ -102,17 +103,9 @@ def test_a_cancelled_job_is_rerun_to_completion(tmp_path):
     config["zoo"]["save_epochs"] = [300]
     path = tmp_path / "long.yaml"
     path.write_text(yaml.safe_dump(config))
-    target = "results/classifiers/train300/mlp-base-s0/epoch-300.safetensors"
+    target = classifier_weights("train300", "mlp-base-s0", "300")
     state = (
-        tmp_path
-        / "run"
-        / "results"
-        / "resume"
-        / "classifiers"
-        / "train300"
-        / "mlp-base"
-        / "train"
-        / "state.safetensors"
+        tmp_path / "run" / RESULTS / "resume" / "classifiers" / "train300" / "mlp-base" / "train" / "state.safetensors"
     )
     (tmp_path / "run").mkdir()
     workflow = subprocess.Popen(
@@ -137,7 +130,7 @@ def test_a_cancelled_job_is_rerun_to_completion(tmp_path):
     assert workflow.returncode != 0, out[-3000:]  # the cancelled job failed the workflow ...
     assert not (tmp_path / "run" / target).exists()
     run_slurm(tmp_path / "run", target, config=path)  # ... and a rerun completes it
-    log = (tmp_path / "run" / "results" / "logs" / "train_classifier" / "train300" / "mlp-base.log").read_text()
+    log = (tmp_path / "run" / log_path("train_classifier", "train300", "mlp-base")).read_text()
     assert "resumed after epoch" in log, log[-2000:]
     # the same weights as an uninterrupted local run (resumed from the last finished epoch, if any)
     snakemake(tmp_path / "local", target, config=path)

@@ -1,14 +1,31 @@
 """Where results live (synthval.layout): what a config implies, and the lists the workflow builds from it."""
 
+import re
 from pathlib import Path
 
 import pytest
 
 from synthval.config import load_config
-from synthval.layout import RESULTS, Study, all_outputs, classifier_weights, predictions, report_inputs
+from synthval.layout import (
+    RESULTS,
+    Study,
+    all_outputs,
+    classifier_weights,
+    eval_sets,
+    feature_inputs,
+    gap_sets,
+    predictions,
+    recipe_inputs,
+    report_inputs,
+    shard_key_prefix,
+    synthesis_inputs,
+    train_pool_shards,
+)
+from synthval.schema import SCHEMA_PATH
+from synthval.zoo import configuration_pattern, training_rule_name
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = SCHEMA_PATH
 
 
 @pytest.mark.parametrize("name", ["config/config.yaml", "tests/configs/tiny.yaml", "config/cifar10.yaml"])
@@ -58,3 +75,40 @@ def test_report_inputs_list_every_file_in_order():
     ]
     assert len(files) == len(set(files)) and inputs.benchmarks not in files
     assert all(h in files for h in f.histories) and len(f.histories) == len(study.models)
+
+
+def test_which_files_each_job_reads():
+    config = load_config(ROOT / "tests" / "configs" / "tiny.yaml", SCHEMA)
+    study = Study.from_config(config)
+    data = f"{RESULTS}/data/train300"
+    # a member trained on fit is also scored on val; each member on augmented copies of its own split
+    fit_sets = eval_sets(study, "train300", "fit")
+    assert fit_sets["val"] == ("val", f"{data}/val/manifest.json")
+    assert fit_sets["augmented"] == ("augmented_fit", f"{data}/augmented-fit/manifest.json")
+    train_sets = eval_sets(study, "train300", "train")
+    assert "val" not in train_sets and set(train_sets) == {"test", "augmented", *study.generators}
+    # the pseudo-labelled generator's samples need the reference classifier; a class-conditional one's do not
+    assert "reference" in synthesis_inputs(study, "train300", "ddpm_pl")
+    assert "reference" not in synthesis_inputs(study, "train300", "ddpm")
+    assert (
+        feature_inputs(study, "train300", "wgan")["extractor"] == f"{RESULTS}/reference/train300/classifier.safetensors"
+    )
+    # content-gap sets: the real-only run is scored on each study generator's 1x training images, the plain
+    # synthetic-only run on the real train split; both keep their other inputs
+    real = recipe_inputs(study, "train300", "real")
+    assert real["gap_wgan"] == f"{RESULTS}/synthetic/train300/wgan/train/manifest-x1.json" and "synthetic" not in real
+    assert gap_sets(study, "train300", "synthetic-wgan") == {"gap_real": (f"{data}/train/manifest.json", "real_train")}
+    assert gap_sets(study, "train300", "synthetic_x2-wgan") == {}
+    assert "guide" in recipe_inputs(study, "train300", "pg_both-wgan")
+    per_x = config["training"]["shards_per_x"]
+    assert len(train_pool_shards(study, "train300", "wgan", 2)) == 2 * per_x
+    assert shard_key_prefix("t", "g", "00001") != shard_key_prefix("t", "g", "00001", train=True)
+
+
+def test_rules_are_named_and_matched_from_the_zoo():
+    zoo = load_config(ROOT / "tests" / "configs" / "tiny.yaml", SCHEMA)["zoo"]
+    assert training_rule_name(zoo, [1, zoo["epochs"]]) == "train_classifier"
+    assert training_rule_name(zoo, [zoo["epochs"] + 3]) == f"train_classifier_{zoo['epochs'] + 3}ep"
+    pattern = re.compile(configuration_pattern(["base", "wide"]))
+    assert pattern.fullmatch("cnn-base") and pattern.fullmatch("rwnn03-wide") and not pattern.fullmatch("cnn-deep")
+    assert not re.compile(configuration_pattern([])).fullmatch("cnn-base")

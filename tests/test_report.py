@@ -11,6 +11,16 @@ import yaml
 from scipy import stats
 from snakemake_runs import GENERATORS, ROOT, snakemake
 
+from synthval.layout import (
+    RESULTS,
+    augmented_manifest,
+    errors_table,
+    partial_report_html,
+    quality_table,
+    report_html,
+    selection_table,
+    training_table,
+)
 from synthval.report.figures import calibration_sweep, protocol_bars
 from synthval.report.html import CSP, SCROLL_ROWS, Report, missing_html, table_html
 from synthval.runtime import stage_times
@@ -28,7 +38,7 @@ SECTIONS = {
     "training": "Training with synthetic data",
     "findings": "Findings",
 }
-SCREENSHOTS = ROOT / "results" / "ci"  # kept as CI artifacts
+SCREENSHOTS = ROOT / RESULTS / "ci"  # kept as CI artifacts
 
 
 def test_table_html_marks_numbers_escapes_text_and_scrolls_long_tables():
@@ -166,7 +176,7 @@ def render_in_chromium(page_path: Path, screenshot: Path) -> dict:
 
 @pytest.mark.integration
 def test_report_renders_in_chromium_with_every_section_and_image_and_no_network(tiny_run):
-    page = tiny_run / "results" / "report" / "report.html"
+    page = tiny_run / report_html()
     seen = render_in_chromium(page, SCREENSHOTS / "report-tiny.png")
     assert seen["requests"] == [page.resolve().as_uri()]  # the page itself, nothing else
     assert seen["errors"] == []  # no script error, no blocked (CSP) resource
@@ -197,9 +207,8 @@ def _pct(x):
 def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) -> None:
     """Recompute a few headline numbers from the Parquet tables, independently of synthval's own code,
     and find them in the HTML."""
-    folder = workdir / "results" / "selection" / trainset
-    html = (workdir / "results" / "report" / "report.html").read_text()
-    errors = pl.read_parquet(folder / "errors.parquet")
+    html = (workdir / report_html()).read_text()
+    errors = pl.read_parquet(workdir / errors_table(trainset))
     every = errors.filter(pl.col("epoch") == pl.col("epoch").max().over("model")).pivot(
         on="eval_set", index="model", values="error"
     )
@@ -218,7 +227,7 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
     assert np.isfinite(test).all() and f"test errors span {_pct(test.min())} to {_pct(test.max())}" in html
     oracle = errors.filter(pl.col("eval_set") == "test")["error"].min()  # best test error of any model and epoch
     assert f"the oracle reaches {_pct(oracle)}" in html
-    protocols = pl.read_parquet(folder / "protocols.parquet").filter(pl.col("group") == "all")
+    protocols = pl.read_parquet(workdir / selection_table(trainset, "protocols")).filter(pl.col("group") == "all")
     standard = protocols.filter(pl.col("protocol") == "standard protocol")["test_error"][0]
     assert f"the standard protocol ({_pct(standard)}" in html
     for eval_set in ["augmented", *generators]:
@@ -227,21 +236,21 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
             for r in protocols.filter(pl.col("eval_set") == eval_set).iter_rows(named=True)
         }
         assert f"set minus standard {(rows['synthetic protocol'] - standard) * 100:+.2f} points" in html, eval_set
-    calibration = pl.read_parquet(folder / "calibration.parquet")
+    calibration = pl.read_parquet(workdir / selection_table(trainset, "calibration"))
     for point in calibration.filter(pl.col("chosen"), pl.col("group") == "all").iter_rows(named=True):
         calibrated = "undefined" if np.isnan(point["spearman"]) else f"{point['spearman']:.3f}"
         assert f"{point['uncalibrated_spearman']:.3f} uncalibrated, {calibrated} calibrated" in html
     for name in generators:
-        metrics = pl.read_parquet(workdir / "results" / "quality" / trainset / name / "metrics.parquet")
+        metrics = pl.read_parquet(workdir / quality_table(trainset, name))
         fid = metrics.filter(pl.col("class") == "all", pl.col("metric") == "fid")["value"][0]
         assert f'<td class="n">{fid:.4f}</td>' in html, name
     assert f"{last.height} of {last.height} models trained." in html
     for model in last["model"]:
         assert f"<td>{model}</td>" in html
-    for row in pl.read_parquet(folder / "corollary.parquet").iter_rows(named=True):
+    for row in pl.read_parquet(workdir / selection_table(trainset, "corollary")).iter_rows(named=True):
         if row["pairs_above_tv"]:
             assert f"{row['preserved_above_tv'] * 100:.1f}% of the {row['pairs_above_tv']} pairs above TV" in html
-    accuracy_file = workdir / "results" / "training" / trainset / "accuracy.parquet"
+    accuracy_file = workdir / training_table(trainset, "accuracy")
     if (
         accuracy_file.is_file()
     ):  # the training study: real-only accuracy and each run's paired gain, recomputed with numpy
@@ -274,8 +283,8 @@ def test_headline_numbers_of_the_default_run_match_its_tables():
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     trainsets = list(config["data"]["train_sizes"])
     if (
-        not all((ROOT / "results" / "selection" / t / "corollary.parquet").is_file() for t in trainsets)
-        or not (ROOT / "results" / "report" / "report.html").is_file()
+        not all((ROOT / selection_table(t, "corollary")).is_file() for t in trainsets)
+        or not (ROOT / report_html()).is_file()
     ):
         pytest.skip("the default run's results are not in this checkout (make demo)")
     for trainset in trainsets:
@@ -286,11 +295,11 @@ def test_headline_numbers_of_the_default_run_match_its_tables():
 def test_partial_run_leaves_a_report_that_says_what_is_missing(tiny_run, tmp_path):
     # a run that has its data, reference classifier and generators, and nothing after them
     for part in ("data", "reference", "generators"):
-        shutil.copytree(tiny_run / "results" / part, tmp_path / "results" / part)
-    for png in (tmp_path / "results" / "generators").rglob("history.png"):
+        shutil.copytree(tiny_run / RESULTS / part, tmp_path / RESULTS / part)
+    for png in (tmp_path / RESULTS / "generators").rglob("history.png"):
         png.unlink()  # the partial report draws these from the generators' records itself
     snakemake(tmp_path, "-f", "partial_report")
-    page = tmp_path / "results" / "report" / "partial-report.html"
+    page = tmp_path / partial_report_html()
     html = page.read_text()
     assert (
         "Partial report" in html
@@ -298,16 +307,13 @@ def test_partial_run_leaves_a_report_that_says_what_is_missing(tiny_run, tmp_pat
         and "Not available yet: rank correlations" in html
     )
     assert 'alt="training history of wgan"' in html and "Not available yet: samples of wgan" in html
-    assert (
-        not (tmp_path / "results" / "synthetic").exists()
-        and not (tmp_path / "results" / "report" / "report.html").exists()
-    )
+    assert not (tmp_path / RESULTS / "synthetic").exists() and not (tmp_path / report_html()).exists()
     seen = render_in_chromium(page, SCREENSHOTS / "partial-report-tiny.png")
     assert all(ok for _, ok in seen["images"]) and seen["missing"] > 5 and seen["errors"] == []
     assert [tuple(s) for s in seen["sections"]] == list(SECTIONS.items())
     # a run that stops short of the report (here: one augmented split) leaves a partial report too
     page.unlink()
-    shutil.rmtree(tmp_path / "results" / "data" / "train300" / "augmented-fit")
-    proc = snakemake(tmp_path, "results/data/train300/augmented-fit/manifest.json")
+    shutil.rmtree((tmp_path / augmented_manifest("train300", "fit")).parent)
+    proc = snakemake(tmp_path, augmented_manifest("train300", "fit"))
     assert "Partial report of what exists" in proc.stderr + proc.stdout
     assert "Partial report" in page.read_text() and "Not available yet: samples of ddpm" in page.read_text()

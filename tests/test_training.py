@@ -23,8 +23,9 @@ from synthval.config import ConfigError, validate_config
 from synthval.evaluation.predict import predict_with_loss
 from synthval.evaluation.study import accuracy_table, content_gap_table, method_summary, scaling_table
 from synthval.recipes import REAL_TRAIN, Run, gap_sources, pool_scale, runs
+from synthval.schema import SCHEMA_PATH
 
-SCHEMA = "workflow/schemas/config.schema.yaml"
+SCHEMA = SCHEMA_PATH
 
 
 # --- Real Guidance (seed 001 §4, eq. 2) ---

@@ -19,6 +19,28 @@ from snakemake_runs import GENERATORS, ROOT, TINY, dry_run_jobs_for_output, snak
 
 from synthval.data import read_image_set
 from synthval.io import load_tensors, read_metadata
+from synthval.layout import (
+    RESULTS,
+    augmented_manifest,
+    classifier_weights,
+    data_manifest,
+    errors_table,
+    features_file,
+    generator_weights,
+    log_path,
+    path,
+    quality_curves,
+    quality_table,
+    rank_table,
+    recipe_file,
+    report_html,
+    selection_table,
+    synthetic_manifest,
+    synthetic_shard,
+    train_pool_manifest,
+    training_table,
+    webdataset_manifest,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -84,14 +106,12 @@ def test_variants_of_other_lengths_train_in_their_own_rule(tmp_path):
         jobs["train_classifier"] == jobs["train_classifier_1ep"] == jobs["train_classifier_3ep"] == 3
         and jobs["predict"] == 9
     )
-    out = snakemake(
-        tmp_path, "-n", "results/classifiers/train300/mlp-long-s0/epoch-003.safetensors", config=path
-    ).stdout
+    out = snakemake(tmp_path, "-n", classifier_weights("train300", "mlp-long-s0", "003"), config=path).stdout
     assert "rule train_classifier_3ep:" in out
 
 
 def test_full_run_writes_the_report_and_consistent_tables(run):
-    html = (run / "results" / "report" / "report.html").read_text()
+    html = (run / report_html()).read_text()
     for section in (
         "Data and splits",
         "Generators",
@@ -105,7 +125,7 @@ def test_full_run_writes_the_report_and_consistent_tables(run):
     ):
         assert section in html
     assert "http://" not in html and "https://" not in html  # self-contained
-    errors = pl.read_parquet(run / "results" / "selection" / "train300" / "errors.parquet")
+    errors = pl.read_parquet(run / errors_table("train300"))
     # every member: 6 on train, 6 on fit (validated on val, the real baseline)
     assert set(errors["eval_set"]) == {"test", "val", "augmented", *GENERATORS} and errors["model"].n_unique() == 12
     fit = pl.col("model").str.ends_with("-fit")
@@ -114,21 +134,20 @@ def test_full_run_writes_the_report_and_consistent_tables(run):
     assert (test_rows["n"] == 1797 - 300).all()
     assert (errors.filter(pl.col("eval_set") == "wgan")["n"] == 120).all()
     assert (errors.filter(pl.col("eval_set") == "augmented", ~fit)["n"] == 300).all()  # one copy of each train image
-    rank = pl.read_parquet(run / "results" / "selection" / "train300" / "rank_correlation.parquet").row(0, named=True)
+    rank = pl.read_parquet(run / rank_table("train300")).row(0, named=True)
     assert f"{rank['spearman']:.3f}" in html
     for name in ("wgan", "sngan_pc", "ddpm"):  # class-balanced: 12 per class
-        labels = read_image_set(run / "results" / "synthetic" / "train300" / name / "manifest.json").labels
+        labels = read_image_set(run / synthetic_manifest("train300", name)).labels
         assert np.bincount(labels).tolist() == [12] * 10, name
         assert f'alt="samples of {name}"' in html
 
 
 def test_quality_metrics_for_every_synthetic_set(run):
-    folder = run / "results" / "quality" / "train300"
-    html = (run / "results" / "report" / "report.html").read_text()
-    features = read_metadata(run / "results" / "features" / "train300" / "train.safetensors")
+    html = (run / report_html()).read_text()
+    features = read_metadata(run / features_file("train300", "train"))
     assert features["extractor"] == "reference" and features["count"] == 300 and features["trained_on"] == "train split"
     for name in GENERATORS:
-        table = pl.read_parquet(folder / name / "metrics.parquet")
+        table = pl.read_parquet(run / quality_table("train300", name))
         overall = dict(table.filter(pl.col("class") == "all").select("metric", "value").iter_rows())
         assert {
             "fid",
@@ -147,14 +166,13 @@ def test_quality_metrics_for_every_synthetic_set(run):
         if name != "ddpm_pl":  # 12 synthetic images per class: every class is measured (pseudo-labels keep only a few)
             assert set(table["class"]) == {"all", *map(str, range(10))}, name
         assert f"{overall['fid']:.4f}" in html
-        curves = pl.read_parquet(folder / name / "curves.parquet")
+        curves = pl.read_parquet(run / quality_curves("train300", name))
         assert set(curves["curve"]) == {"prd", "arc"}
     assert 'alt="PRD and ARC curves, train300"' in html and "reference</b> extractor" in html
 
 
 def test_selection_protocols_calibration_and_corollary_tables(run):
-    folder = run / "results" / "selection" / "train300"
-    protocols = pl.read_parquet(folder / "protocols.parquet")
+    protocols = pl.read_parquet(run / selection_table("train300", "protocols"))
     assert set(protocols["eval_set"]) == {"augmented", *GENERATORS}
     assert set(protocols["protocol"]) == {
         "baseline (last epoch, any seed)",
@@ -173,19 +191,19 @@ def test_selection_protocols_calibration_and_corollary_tables(run):
         protocols.filter(pl.col("low").is_not_nan())["low"] <= protocols.filter(pl.col("low").is_not_nan())["high"]
     ).all()
     assert set(protocols["interval_unit"]) == {"configurations"}
-    rank = pl.read_parquet(folder / "rank_correlation.parquet")
+    rank = pl.read_parquet(run / rank_table("train300"))
     assert {("val", "fit members"), ("val", "configurations (fit on val vs train on test)")} <= set(
         rank.select("eval_set", "ranked").rows()
     )
     oracle = protocols.filter(pl.col("protocol") == "oracle", pl.col("group") == "all")["test_error"]
-    errors = pl.read_parquet(folder / "errors.parquet").filter(
+    errors = pl.read_parquet(run / errors_table("train300")).filter(
         pl.col("eval_set") == "test", ~pl.col("model").str.ends_with("-fit")
     )
     assert (oracle == errors["error"].min()).all()  # the oracle is the best test error of any train member and epoch
     assert (
         protocols.filter(pl.col("protocol") == "oracle")["test_error"] >= errors["error"].min()
     ).all()  # a group's is no better
-    calibration = pl.read_parquet(folder / "calibration.parquet")
+    calibration = pl.read_parquet(run / selection_table("train300", "calibration"))
     pooled = calibration.filter(pl.col("group") == "all")
     assert (
         set(pooled["calibration_models"]) == {1, 5, 6} and (pooled["evaluation_models"] == 6).all()
@@ -195,18 +213,15 @@ def test_selection_protocols_calibration_and_corollary_tables(run):
     assert points.group_by("generator", "group").len()["len"].to_list() == [1] * points.height
     assert points.select("generator", "calibration_models", "ridge").unique().height == points["generator"].n_unique()
     assert set(points["chosen_by"]) == {"leave-one-model-out on the calibration models' val errors"}
-    corollary = pl.read_parquet(folder / "corollary.parquet")
+    corollary = pl.read_parquet(run / selection_table("train300", "corollary"))
     assert (corollary["pairs"] == 15).all() and (corollary["pairs_above_tv"] + corollary["pairs_below_tv"] == 15).all()
     assert (corollary["pairs_above_2tv"] <= corollary["pairs_above_tv"]).all() and (corollary["tv_floor"] > 0).all()
-    html = (run / "results" / "report" / "report.html").read_text()
+    html = (run / report_html()).read_text()
     assert "val</b> split, never the test split" in html
 
 
 def test_generator_records_name_the_kept_checkpoint(run):
-    records = {
-        g: read_metadata(run / "results" / "generators" / "train300" / g / "generator.safetensors")["record"]
-        for g in GENERATORS
-    }
+    records = {g: read_metadata(run / generator_weights("train300", g))["record"] for g in GENERATORS}
     for name, steps in (("wgan", [3, 6]), ("ddpm", [2, 4])):  # eval_every 3 and 2 in the tiny config
         record = records[name]
         assert [s["step"] for s in record["scores"]] == steps and record["selection"] == "lowest score"
@@ -216,19 +231,19 @@ def test_generator_records_name_the_kept_checkpoint(run):
 
 
 def test_pseudo_labelled_set_records_kept_fractions(run):
-    folder = run / "results" / "synthetic" / "train300" / "ddpm_pl"
-    manifest = json.loads((folder / "manifest.json").read_text())
-    stats, labels = manifest["pseudo_labels"], read_image_set(folder / "manifest.json").labels
+    path = run / synthetic_manifest("train300", "ddpm_pl")
+    manifest = json.loads(path.read_text())
+    stats, labels = manifest["pseudo_labels"], read_image_set(path).labels
     assert stats["confidence"] == 0.15 and stats["drawn"] >= len(labels) > 0
     assert [r["used"] for r in stats["per_class"]] == np.bincount(labels, minlength=10).tolist()
     assert all(
         r["used"] <= r["confident"] <= r["predicted"] and r["used"] <= r["quota"] == 12 for r in stats["per_class"]
     )
-    assert "Pseudo-labels from the reference classifier" in (run / "results" / "report" / "report.html").read_text()
+    assert "Pseudo-labels from the reference classifier" in (run / report_html()).read_text()
 
 
 def test_fit_members_train_on_fit_and_are_validated_on_val(run):
-    predictions = run / "results" / "predictions" / "train300"
+    predictions = run / RESULTS / "predictions" / "train300"
     assert sorted(p.name for p in predictions.glob("rwnn00-*")) == [
         "rwnn00-base-s0-fit.parquet",
         "rwnn00-base-s0.parquet",
@@ -243,42 +258,40 @@ def test_fit_members_train_on_fit_and_are_validated_on_val(run):
         *GENERATORS,
     }
     # a fit member's augmented set is its own 225-image fit split, augmented
-    augmented = read_image_set(run / "results" / "data" / "train300" / "augmented-fit" / "manifest.json")
-    fit_keys = set(read_image_set(run / "results" / "data" / "train300" / "fit" / "manifest.json").keys)
+    augmented = read_image_set(run / augmented_manifest("train300", "fit"))
+    fit_keys = set(read_image_set(run / data_manifest("train300", "fit")).keys)
     assert len(augmented) == 225 and {k.removesuffix("-aug0") for k in augmented.keys} == fit_keys
     assert fit.filter(pl.col("eval_set") == "augmented", pl.col("epoch") == 2).height == 225
-    log = (run / "results" / "logs" / "train_classifier" / "train300" / "resnet8-base.log").read_text()
+    log = (run / log_path("train_classifier", "train300", "resnet8-base")).read_text()
     assert (
         "training resnet8-base-s0-fit, resnet8-base-s1-fit (" in log
-        and "on 225 images of results/data/train300/fit/manifest.json" in log
+        and f"on 225 images of {data_manifest('train300', 'fit')}" in log
     )
     assert (
         "training resnet8-base-s0, resnet8-base-s1 (" in log
-        and "on 300 images of results/data/train300/train/manifest.json" in log
+        and f"on 300 images of {data_manifest('train300', 'train')}" in log
     )
-    errors = pl.read_parquet(run / "results" / "selection" / "train300" / "errors.parquet")
+    errors = pl.read_parquet(run / errors_table("train300"))
     # the fit members are ranked only by val (the real baseline); the selection sets rank the train members
-    rank = pl.read_parquet(run / "results" / "selection" / "train300" / "rank_correlation.parquet").filter(
-        pl.col("group") == "all"
-    )
+    rank = pl.read_parquet(run / rank_table("train300")).filter(pl.col("group") == "all")
     counts = dict(rank.select(pl.concat_str("eval_set", "ranked", separator="/"), "n_models").iter_rows())
     assert counts["val/fit members"] == errors.filter(pl.col("model").str.ends_with("-fit"))["model"].n_unique() == 6
     assert counts["wgan/train members"] == counts["augmented/train members"] == 6
 
 
 def test_webdataset_shards_hold_the_same_images(run):
-    folder = run / "results" / "synthetic" / "train300" / "wgan"
-    parquet, tar = read_image_set(folder / "manifest.json"), read_image_set(folder / "wds" / "manifest.json")
+    parquet = read_image_set(run / synthetic_manifest("train300", "wgan"))
+    tar = read_image_set(run / webdataset_manifest("train300", "wgan"))
     assert parquet.keys == tar.keys
     np.testing.assert_array_equal(parquet.images, tar.images)
     np.testing.assert_array_equal(parquet.labels, tar.labels)
 
 
 def test_test_split_never_reaches_the_generator(run):
-    train = pl.read_parquet(run / "results" / "data" / "train300" / "train" / "*.parquet")["key"]
-    test = pl.read_parquet(run / "results" / "data" / "train300" / "test" / "*.parquet")["key"]
+    train = pl.read_parquet(run / RESULTS / "data" / "train300" / "train" / "*.parquet")["key"]
+    test = pl.read_parquet(run / RESULTS / "data" / "train300" / "test" / "*.parquet")["key"]
     assert not set(train) & set(test)
-    logs = run / "results" / "logs"
+    logs = run / RESULTS / "logs"
     generator_logs = [
         *(logs / "train_generator").rglob("*.log"),
         *(logs / "train_class_generator").rglob("*.log"),
@@ -291,8 +304,7 @@ def test_test_split_never_reaches_the_generator(run):
 
 
 def test_training_study_runs_every_method_and_summarises_it(run):
-    folder = run / "results" / "training" / "train300"
-    accuracy = pl.read_parquet(folder / "accuracy.parquet")
+    accuracy = pl.read_parquet(run / training_table("train300", "accuracy"))
     runs = {
         "real",
         "synthetic-wgan",
@@ -304,19 +316,19 @@ def test_training_study_runs_every_method_and_summarises_it(run):
         "synthetic_x2-wgan",
     }
     assert set(accuracy["run"]) == runs
-    test_count = json.loads((run / "results" / "data" / "train300" / "test" / "manifest.json").read_text())["count"]
+    test_count = json.loads((run / data_manifest("train300", "test")).read_text())["count"]
     for eval_set in ("test", "test_pgd"):  # the robust setting adds accuracy under PGD
         rows = accuracy.filter(pl.col("eval_set") == eval_set)
         assert rows.height == 2 * len(runs) and set(rows["n"]) == {test_count}  # the whole test split
     # ratio 0 is real-only training, bit for bit: the same weights and the same predictions
     for seed in (0, 1):
         real, zero = (
-            load_tensors(folder / name / f"s{seed}" / "classifier.safetensors")[0]
+            load_tensors(run / recipe_file("train300", name, seed, "classifier.safetensors"))[0]
             for name in ("real", "zero_ratio-wgan")
         )
         assert all(torch.equal(real[k], zero[k]) for k in real)
         predictions = [
-            pl.read_parquet(folder / name / f"s{seed}" / "predictions.parquet")
+            pl.read_parquet(run / recipe_file("train300", name, seed, "predictions.parquet"))
             .filter(pl.col("eval_set") == "test")
             .drop("run")
             for name in ("real", "zero_ratio-wgan")
@@ -325,29 +337,31 @@ def test_training_study_runs_every_method_and_summarises_it(run):
     # every run of one seed starts from the same weights, Pretrained Guidance (whose guide is loaded first) included
     for seed in (0, 1):
         starts = {
-            name: pl.read_parquet(folder / name / f"s{seed}" / "history.parquet")["init_sha256"].unique().to_list()
+            name: pl.read_parquet(run / recipe_file("train300", name, seed, "history.parquet"))["init_sha256"]
+            .unique()
+            .to_list()
             for name in ("real", "pg_both-wgan", "augmentation-wgan", "synthetic-wgan")
         }
         assert all(v == starts["real"] for v in starts.values()) and len(starts["real"]) == 1, starts
     assert starts["real"] != [
-        pl.read_parquet(folder / "real" / "s0" / "history.parquet")["init_sha256"][0]
+        pl.read_parquet(run / recipe_file("train300", "real", 0, "history.parquet"))["init_sha256"][0]
     ]  # seeds differ
     # synthetic training images are their own set: a train-size multiple per shard, none of the validation set's
-    pool = read_image_set(run / "results" / "synthetic" / "train300" / "wgan" / "train" / "manifest-x2.json")
-    validation = read_image_set(run / "results" / "synthetic" / "train300" / "wgan" / "manifest.json")
+    pool = read_image_set(run / train_pool_manifest("train300", "wgan", 2))
+    validation = read_image_set(run / synthetic_manifest("train300", "wgan"))
     assert len(pool) == 2 * 300 and not set(pool.keys) & set(validation.keys)
     assert np.bincount(pool.labels[:300]).tolist() == [30] * 10
     # the content gap: synthetic samples under the real-trained runs, real train samples under the
     # synthetic-trained ones
-    gap = pl.read_parquet(folder / "content_gap.parquet")
+    gap = pl.read_parquet(run / training_table("train300", "content_gap"))
     counts = {d: g.height for (d,), g in gap.group_by(["direction"])}
     assert counts == {"synthetic under real": 2 * 300, "real under synthetic": 2 * 300}
-    train_keys = set(pl.read_parquet(run / "results" / "data" / "train300" / "train" / "*.parquet")["key"])
+    train_keys = set(pl.read_parquet(run / RESULTS / "data" / "train300" / "train" / "*.parquet")["key"])
     assert set(gap.filter(pl.col("direction") == "real under synthetic")["key"]) == train_keys
     # every run's job log: trained first, then scored; the history of a two-stage run has both stages
-    history = pl.read_parquet(folder / "two_stage-wgan" / "s0" / "history.parquet")
+    history = pl.read_parquet(run / recipe_file("train300", "two_stage-wgan", 0, "history.parquet"))
     assert history["stage"].to_list() == ["synthetic", "real"]
-    for log in (run / "results" / "logs" / "train_recipe" / "train300").rglob("*.log"):
+    for log in (run / RESULTS / "logs" / "train_recipe" / "train300").rglob("*.log"):
         text = log.read_text()
         assert text.index("epoch 1/1") < text.index("test: accuracy"), log
 
@@ -401,7 +415,7 @@ def test_editing_library_code_reruns_exactly_the_jobs_that_run_it(run, tmp_path)
 
 def test_deleting_shards_reruns_only_their_dependents_to_the_same_bytes(run):
     # a validation shard of a generator the training study also draws from (its training images are other shards)
-    shards = [run / "results" / "synthetic" / "train300" / g / "shard-00001.parquet" for g in ("wgan",)]
+    shards = [run / synthetic_shard("train300", g, "00001") for g in ("wgan",)]
     before = [hashlib.sha256(s.read_bytes()).hexdigest() for s in shards]
     for shard in shards:
         shard.unlink()
@@ -456,15 +470,15 @@ def test_growing_the_zoo_trains_only_the_new_members(run, tmp_path):
     # each split; a member whose files are deleted is retrained, to float tolerance of what it was
     grown = tmp_path / "grown"
     shutil.copytree(run, grown, symlinks=True)
-    members = grown / "results" / "classifiers" / "train300"
+    members = grown / RESULTS / "classifiers" / "train300"
     kept = {
         m: hashlib.sha256((members / m / "epoch-002.safetensors").read_bytes()).hexdigest()
         for m in ("mlp-base-s0", "mlp-base-s1-fit")
     }
     before, _ = load_tensors(members / "mlp-base-s1" / "epoch-002.safetensors")
     shutil.rmtree(members / "mlp-base-s1")
-    snakemake(grown, "results/classifiers/train300/mlp-base-s2/epoch-002.safetensors", config=bigger)
-    log = (grown / "results" / "logs" / "train_classifier" / "train300" / "mlp-base.log").read_text()
+    snakemake(grown, classifier_weights("train300", "mlp-base-s2", "002"), config=bigger)
+    log = (grown / log_path("train_classifier", "train300", "mlp-base")).read_text()
     assert "kept mlp-base-s0:" in log and "kept mlp-base-s0-fit, mlp-base-s1-fit:" in log, log
     assert "training mlp-base-s1, mlp-base-s2 (" in log and "training mlp-base-s2-fit (" in log, log
     assert {m: hashlib.sha256((members / m / "epoch-002.safetensors").read_bytes()).hexdigest() for m in kept} == kept
@@ -474,8 +488,8 @@ def test_growing_the_zoo_trains_only_the_new_members(run, tmp_path):
 
 
 def test_snakemake_report_zip(run):
-    snakemake(run, "--report", "results/report/snakemake-report.zip")
-    with zipfile.ZipFile(run / "results" / "report" / "snakemake-report.zip") as zf:
+    snakemake(run, "--report", path("report", "snakemake-report.zip"))
+    with zipfile.ZipFile(run / RESULTS / "report" / "snakemake-report.zip") as zf:
         names = zf.namelist()
     # every figure and table the report is built from, and the report itself, each with its caption
     for suffix in (
@@ -519,7 +533,7 @@ def test_bad_config_stops_before_any_job(tmp_path, override, message):
     proc = snakemake(tmp_path, config=bad, check=False)
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr
-    assert not (tmp_path / "results").exists()
+    assert not (tmp_path / RESULTS).exists()
 
 
 def test_ruff_is_clean():
@@ -579,7 +593,7 @@ def test_a_generator_job_killed_with_sigkill_resumes_to_the_uninterrupted_weight
     }
     path = tmp_path / "long.yaml"
     path.write_text(yaml.safe_dump(config))
-    target = "results/generators/train300/wgan/generator.safetensors"
+    target = generator_weights("train300", "wgan")
     snakemake(tmp_path / "whole", target, config=path)
 
     killed = tmp_path / "killed"
@@ -598,7 +612,7 @@ def test_a_generator_job_killed_with_sigkill_resumes_to_the_uninterrupted_weight
         target,
     ]
     workflow = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state = killed / "results" / "resume" / "generators" / "train300" / "wgan.safetensors"
+    state = killed / RESULTS / "resume" / "generators" / "train300" / "wgan.safetensors"
     deadline = time.monotonic() + 300
     while not state.exists() and time.monotonic() < deadline and workflow.poll() is None:
         time.sleep(0.05)
@@ -613,7 +627,7 @@ def test_a_generator_job_killed_with_sigkill_resumes_to_the_uninterrupted_weight
     assert workflow.wait(timeout=120) != 0 and not (killed / target).exists()
 
     snakemake(killed, target, config=path)  # the rerun resumes from the saved state
-    log = (killed / "results" / "logs" / "train_generator" / "train300" / "wgan.log").read_text()
+    log = (killed / log_path("train_generator", "train300", "wgan")).read_text()
     assert "resumed from step" in log
     assert (
         hashlib.sha256((killed / target).read_bytes()).digest()

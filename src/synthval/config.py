@@ -13,6 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker, validators
 
 from synthval.data.datasets import NUM_CLASSES, POOL_SIZES
+from synthval.schema import SCHEMA_PATH
 from synthval.zoo import groups
 
 
@@ -169,6 +170,34 @@ def method_problems(training: dict, generators: list[str]) -> list[str]:
     return problems
 
 
+def canonical(settings: dict) -> dict:
+    """Settings with sorted keys: Snakemake compares params by their text, so the order in which a
+    config file happens to list keys must not count as a change."""
+    return dict(sorted(settings.items()))
+
+
+# --- what each job depends on of the config (its params: an edit reruns exactly the jobs that read it)
+
+
+def data_settings(config: dict, trainset: str) -> dict:
+    """What one training set's splits depend on (not the other sizes, so adding one reruns nothing)."""
+    settings = {k: v for k, v in config["data"].items() if k != "train_sizes"}
+    return canonical({**settings, "size": config["data"]["train_sizes"][trainset]})
+
+
+def augmented_settings(config: dict) -> dict:
+    """What the augmented splits depend on (not whether they are enabled)."""
+    return canonical({k: v for k, v in config["augmented_validation"].items() if k != "enabled"})
+
+
+#: The quality settings features depend on: the extractor, not the metrics.
+EXTRACTOR_KEYS = ("extractor", "weights", "timm_model", "input_size")
+
+
+def extractor_settings(config: dict) -> dict:
+    return canonical({k: config["quality"][k] for k in EXTRACTOR_KEYS})
+
+
 #: Generator settings only synthesis reads (pseudo-labelling); training reads the rest.
 SYNTHESIS_ONLY = ("confidence", "max_draws")
 
@@ -204,7 +233,7 @@ def ddpm_shape_problems(image_size: int, block_channels: list[int], norm_groups:
     return problems
 
 
-def validate_config(config: dict, schema_path: str | Path) -> dict:
+def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
     """Fill defaults into ``config`` in place and return it; raise :class:`ConfigError` listing every problem."""
     schema = yaml.safe_load(Path(schema_path).read_text())
     problems = list(_errors(config, schema))
@@ -215,7 +244,7 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     return config
 
 
-def load_config(path: str | Path, schema_path: str | Path) -> dict:
+def load_config(path: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict:
     with open(path) as fh:
         config = yaml.safe_load(fh) or {}
     return validate_config(config, schema_path)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from synthval.config import num_classes
-from synthval.recipes import Run, pool_scale, runs, study_generators
+from synthval.recipes import REAL_TRAIN, Run, gap_sources, pool_scale, runs, study_generators
 from synthval.zoo import epoch_groups, members, parse_model, save_epochs, seed_suffixes
 
 RESULTS = "results"
@@ -156,6 +156,19 @@ def train_pool_shard(trainset, generator, shard):
     return path("synthetic", trainset, generator, "train", f"shard-{shard}.parquet")
 
 
+def train_pool_shards(study: Study, trainset: str, generator: str, scale: int) -> list[str]:
+    """The shards of a generator's synthetic training images that make its first ``scale`` train-size
+    multiples (``training.shards_per_x`` shards each)."""
+    per_x = study.config["training"]["shards_per_x"]
+    return [train_pool_shard(trainset, generator, shard_name(i)) for i in range(scale * per_x)]
+
+
+def shard_key_prefix(trainset: str, generator: str, shard: str, *, train: bool = False) -> str:
+    """The prefix of the image keys of a synthetic shard: unique across training sets, generators,
+    shards, and between a generator's validation set and its training images (``train``)."""
+    return f"{trainset}-{generator}-{'train-' if train else ''}{shard}"
+
+
 def train_pool_manifest(trainset, generator, scale):
     """The first ``scale`` train-size multiples of a generator's synthetic training images."""
     return path("synthetic", trainset, generator, "train", f"manifest-x{scale}.json")
@@ -219,7 +232,7 @@ class Study:
     train_pool_shards: dict[str, list[str]]
     training_seeds: list[int]
     epoch_groups: dict[tuple[str, ...], list[str]]  # saved-epoch names -> variants training that long
-    zoo: dict[str, Any] = field(repr=False)
+    config: dict[str, Any] = field(repr=False)
 
     @classmethod
     def from_config(cls, config: dict) -> Study:
@@ -248,7 +261,7 @@ class Study:
                 tuple(epoch_name(e) for e in epochs): variants
                 for epochs, variants in epoch_groups(config["zoo"]).items()
             },
-            zoo=config["zoo"],
+            config=config,
         )
 
     @property
@@ -268,7 +281,74 @@ class Study:
 
     def epoch_tags(self, model: str) -> list[str]:
         """The saved epochs of a member, as they appear in its weights' file names."""
-        return [epoch_name(e) for e in save_epochs(self.zoo, parse_model(model).variant)]
+        return [epoch_name(e) for e in save_epochs(self.config["zoo"], parse_model(model).variant)]
+
+
+# --- which files a job reads: the decisions behind the rules' input functions
+
+
+def generator_inputs(study: Study, trainset: str, generator: str) -> dict[str, str]:
+    """The train split, and the reference classifier when checkpoints are scored with it."""
+    inputs = {"train": data_manifest(trainset, "train")}
+    if study.config["generators"][generator]["eval_every"] > 0:
+        inputs["reference"] = reference_weights(trainset)
+    return inputs
+
+
+def synthesis_inputs(study: Study, trainset: str, generator: str) -> dict[str, str]:
+    """The generator, and the reference classifier when it labels the samples."""
+    inputs = {"generator": generator_weights(trainset, generator)}
+    if study.config["generators"][generator]["conditioning"] == "pseudo_label":
+        inputs["reference"] = reference_weights(trainset)
+    return inputs
+
+
+def eval_sets(study: Study, trainset: str, split: str) -> dict[str, tuple[str, str]]:
+    """{evaluation set: (predict's input name, manifest)} of a member trained on ``split``: the real
+    test split and every synthetic set of its training set, the val split for members trained on fit
+    (the standard protocol's validation set), and augmented copies of the split it was trained on.
+    """
+    sets = {"test": ("test", data_manifest(trainset, "test"))}
+    if split == "fit":
+        sets["val"] = ("val", data_manifest(trainset, "val"))
+    if study.augmented:
+        sets["augmented"] = (f"augmented_{split}", augmented_manifest(trainset, split))
+    return sets | {g: (g, synthetic_manifest(trainset, g)) for g in study.generators}
+
+
+def feature_inputs(study: Study, trainset: str, dataset: str) -> dict[str, str]:
+    """The images (``dataset``: the train split or a synthetic set) and the extractor's weights (the
+    reference classifier, or the file the config names)."""
+    images = data_manifest(trainset, "train") if dataset == "train" else synthetic_manifest(trainset, dataset)
+    quality = study.config["quality"]
+    extractor = reference_weights(trainset) if quality["extractor"] == "reference" else quality["weights"]
+    return {"images": images, "extractor": extractor}
+
+
+def gap_sets(study: Study, trainset: str, run: str) -> dict[str, tuple[str, str]]:
+    """Content-gap evaluation sets of a study run (synthval.recipes.gap_sources): {input name:
+    (manifest, eval-set name)}."""
+    sets = {}
+    for source in gap_sources(study.runs[run], study.config):
+        if source == REAL_TRAIN:
+            sets["gap_real"] = (data_manifest(trainset, "train"), source)
+        else:
+            sets[f"gap_{source}"] = (train_pool_manifest(trainset, source, 1), source)
+    return sets
+
+
+def recipe_inputs(study: Study, trainset: str, run: str) -> dict[str, str]:
+    """What a study run trains on, its guide, the test split, and its content-gap sets."""
+    r = study.runs[run]
+    inputs = {"test": data_manifest(trainset, "test")}
+    if r.uses_real:
+        inputs["real"] = data_manifest(trainset, "train")
+    if r.uses_synthetic:
+        inputs["synthetic"] = train_pool_manifest(trainset, r.generator, r.scale)
+    if r.pretrained_guidance:
+        pg = study.config["training"]["pretrained_guidance"]
+        inputs["guide"] = reference_weights(trainset) if pg["guide"] == "reference" else pg["weights"]
+    return inputs | {key: manifest for key, (manifest, _) in gap_sets(study, trainset, run).items()}
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,13 @@ architecture or ``rwnnNN``, the NN-th randomly wired network of the config.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from synthval.seeding import derive_seed
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     import polars as pl
 
 CONFIGURATION_PATTERN = r"[A-Za-z0-9_]+-[A-Za-z0-9]+"
@@ -161,6 +160,37 @@ def epoch_groups(zoo: dict) -> dict[tuple[int, ...], list[str]]:
     for variant in zoo["variants"]:
         groups.setdefault(tuple(save_epochs(zoo, variant)), []).append(variant)
     return groups
+
+
+def one_of(names: Iterable[str]) -> str:
+    """A wildcard regex matching exactly ``names`` (and nothing when there are none)."""
+    return "|".join(map(re.escape, names)) or "(?!)"
+
+
+def configuration_pattern(variants: Iterable[str]) -> str:
+    """The configuration-name regex restricted to ``variants``."""
+    return CONFIGURATION_PATTERN.replace("-[A-Za-z0-9]+", f"-(?:{one_of(variants)})", 1)
+
+
+def training_rule_name(zoo: dict, epochs: Iterable[int]) -> str:
+    """The rule that trains configurations saving ``epochs``: train_classifier for the zoo-wide length,
+    train_classifier_<N>ep for variants of another length N (one rule per length, so each job's
+    outputs are the same set of files)."""
+    last = max(epochs)
+    return "train_classifier" if last == zoo["epochs"] else f"train_classifier_{last}ep"
+
+
+def configuration_members(global_seed: int, trainset: str, configuration: str, suffixes: Iterable[str]) -> list[dict]:
+    """Name, training split and seed of each member of a configuration, in the order of its outputs
+    (train_classifier's members)."""
+    found = [parse_model(configuration + s) for s in suffixes]
+    return [{"name": m.name, "split": m.split, "seed": member_seed(global_seed, trainset, m)} for m in found]
+
+
+def reference_members(config: dict, trainset: str) -> list[dict]:
+    """The reference classifier, as train_classifier takes members."""
+    seed = reference_seed(config["seed"], trainset, config["reference"]["seed"])
+    return [{"name": "reference", "split": "train", "seed": seed}]
 
 
 def member_spec(zoo: dict, member: Member, global_seed: int) -> dict[str, Any]:

@@ -1,29 +1,37 @@
 """Wildcard constraints and the rules' input/params functions, thin wrappers over the library (result paths:
 synthval.layout; the zoo: synthval.zoo; the study: synthval.recipes). No rules here."""
 
-import re
 from pathlib import Path
 
 from snakemake.logging import logger
 
-from synthval.config import generator_synthesis_settings, generator_training_settings
+from synthval import layout
+from synthval.config import (
+    augmented_settings,
+    canonical,
+    data_settings,
+    extractor_settings,
+    generator_synthesis_settings,
+    generator_training_settings,
+)
 from synthval.layout import *  # noqa: F403  (every result path, by name, for the rules)
 from synthval.layout import Study
 from synthval.layout import all_outputs as layout_all_outputs
 from synthval.layout import report_inputs
 from synthval.provenance import code_digest
-from synthval.recipes import REAL_TRAIN, gap_sources, run_seed
+from synthval.recipes import run_seed
 from synthval.recipes import pool_per_class as recipe_pool_per_class
 from synthval.recipes import pool_shard_index as recipe_pool_shard_index
 from synthval.seeding import derive_seed
+from synthval import zoo
 from synthval.zoo import (
     CONFIGURATION_PATTERN,
     MODEL_PATTERN,
+    configuration_pattern,
     groups,
-    member_seed,
     member_spec,
+    one_of,
     parse_model,
-    reference_seed,
     training_spec,
 )
 
@@ -65,11 +73,6 @@ wildcard_constraints:
     dataset="|".join(["train", *GENERATORS]),
 
 
-def one_of(names):
-    """A wildcard regex matching exactly ``names`` (and nothing when there are none)."""
-    return "|".join(map(re.escape, names)) or "(?!)"
-
-
 def generator_resume(wildcards):
     cls = wildcards.cls if "cls" in wildcards.keys() else None
     return generator_resume_state(wildcards.trainset, wildcards.generator, cls)
@@ -105,18 +108,8 @@ def code(script):
     return digest
 
 
-def canonical(settings):
-    """Settings with sorted keys: Snakemake compares params by their text, so the order in which a
-    config file happens to list keys must not count as a change."""
-    return dict(sorted(settings.items()))
-
-
-def data_settings(wildcards):
-    """What one training set's splits depend on (not the other sizes, so adding one reruns nothing)."""
-    settings = {k: v for k, v in config["data"].items() if k != "train_sizes"}
-    return canonical(
-        {**settings, "size": config["data"]["train_sizes"][wildcards.trainset]}
-    )
+def get_data_settings(wildcards):
+    return data_settings(config, wildcards.trainset)
 
 
 def reference_spec(wildcards):
@@ -132,19 +125,11 @@ def train_split(wildcards):
 
 
 def generator_inputs(wildcards):
-    """The train split, and the reference classifier when checkpoints are scored with it."""
-    inputs = {"train": train_split(wildcards)}
-    if config["generators"][wildcards.generator]["eval_every"] > 0:
-        inputs["reference"] = reference_weights(wildcards.trainset)
-    return inputs
+    return layout.generator_inputs(STUDY, wildcards.trainset, wildcards.generator)
 
 
 def synthesis_inputs(wildcards):
-    """The generator, and the reference classifier when it labels the samples."""
-    inputs = {"generator": generator_weights(wildcards.trainset, wildcards.generator)}
-    if config["generators"][wildcards.generator]["conditioning"] == "pseudo_label":
-        inputs["reference"] = reference_weights(wildcards.trainset)
-    return inputs
+    return layout.synthesis_inputs(STUDY, wildcards.trainset, wildcards.generator)
 
 
 def class_generators_of(wildcards):
@@ -201,23 +186,22 @@ def train_shard_seed(wildcards):
     )
 
 
-def shard_key_prefix(wildcards):
-    """Image keys of a validation shard: unique across training sets, generators and shards."""
-    return f"{wildcards.trainset}-{wildcards.generator}-{wildcards.shard}"
+def get_shard_key_prefix(wildcards):
+    return shard_key_prefix(wildcards.trainset, wildcards.generator, wildcards.shard)
 
 
 def train_shard_key_prefix(wildcards):
-    return f"{wildcards.trainset}-{wildcards.generator}-train-{wildcards.shard}"
+    return shard_key_prefix(
+        wildcards.trainset, wildcards.generator, wildcards.shard, train=True
+    )
 
 
 def class_index(wildcards):
     return int(wildcards.cls)
 
 
-def augmented_settings(wildcards):
-    """What the augmented splits depend on (not whether they are enabled)."""
-    settings = config["augmented_validation"]
-    return canonical({k: v for k, v in settings.items() if k != "enabled"})
+def get_augmented_settings(wildcards):
+    return augmented_settings(config)
 
 
 def augmented_seed(wildcards):
@@ -235,14 +219,9 @@ def members_of(wildcards):
 
 def configuration_members(wildcards):
     """Name, training split and seed of each member of a configuration, in the order of its outputs."""
-    return [
-        {
-            "name": m.name,
-            "split": m.split,
-            "seed": member_seed(config["seed"], wildcards.trainset, m),
-        }
-        for m in members_of(wildcards)
-    ]
+    return zoo.configuration_members(
+        config["seed"], wildcards.trainset, wildcards.configuration, SUFFIXES
+    )
 
 
 def configuration_spec(wildcards):
@@ -252,11 +231,7 @@ def configuration_spec(wildcards):
 
 
 def reference_members(wildcards):
-    """The reference classifier, as train_classifier.py takes members."""
-    seed = reference_seed(
-        config["seed"], wildcards.trainset, config["reference"]["seed"]
-    )
-    return [{"name": "reference", "split": "train", "seed": seed}]
+    return zoo.reference_members(config, wildcards.trainset)
 
 
 def get_run_seed(wildcards):
@@ -276,51 +251,24 @@ def configuration_splits(wildcards):
     }
 
 
-def epoch_tags(model):
-    """The saved epochs of a member, as they appear in its weights' file names."""
-    return STUDY.epoch_tags(model)
-
-
 def training_rule_name(tags):
-    """train_classifier for the zoo-wide epochs, train_classifier_<N>ep for other lengths."""
-    last = int(tags[-1])
-    return (
-        "train_classifier"
-        if last == config["zoo"]["epochs"]
-        else f"train_classifier_{last}ep"
-    )
-
-
-def configuration_pattern(variants):
-    """The configuration-name regex restricted to ``variants``."""
-    return CONFIGURATION_PATTERN.replace("-[A-Za-z0-9]+", f"-(?:{one_of(variants)})", 1)
+    """train_classifier, or train_classifier_<N>ep for variants of another length."""
+    return zoo.training_rule_name(config["zoo"], map(int, tags))
 
 
 def configuration_weights(wildcards):
     return [
         classifier_weights(wildcards.trainset, m.name, e)
         for m in members_of(wildcards)
-        for e in epoch_tags(m.name)
+        for e in STUDY.epoch_tags(m.name)
     ]
 
 
-def eval_inputs(trainset, split):
-    """{evaluation set: (predict's input name, manifest)} of a member trained on ``split``: the real
-    test split and every synthetic set of its training set, the val split for members trained on fit
-    (the standard protocol's validation set), and augmented copies of the split it was trained on.
-    """
-    sets = {"test": ("test", data_manifest(trainset, "test"))}
-    if split == "fit":
-        sets["val"] = ("val", data_manifest(trainset, "val"))
-    if AUGMENTED:
-        sets["augmented"] = (f"augmented_{split}", augmented_manifest(trainset, split))
-    return sets | {g: (g, synthetic_manifest(trainset, g)) for g in GENERATORS}
-
-
 def configuration_eval_inputs(wildcards):
-    """Member -> its eval_inputs, for every member of a configuration."""
+    """Member -> its evaluation sets (synthval.layout.eval_sets), for every member of a configuration."""
     return {
-        m.name: eval_inputs(wildcards.trainset, m.split) for m in members_of(wildcards)
+        m.name: layout.eval_sets(STUDY, wildcards.trainset, m.split)
+        for m in members_of(wildcards)
     }
 
 
@@ -342,26 +290,11 @@ def configuration_eval_sets(wildcards):
 
 
 def feature_inputs(wildcards):
-    """The images (train split or a synthetic set) and the extractor's weights."""
-    images = (
-        train_split(wildcards)
-        if wildcards.dataset == "train"
-        else synthetic_manifest(wildcards.trainset, wildcards.dataset)
-    )
-    inputs = {"images": images}
-    if config["quality"]["extractor"] == "reference":
-        inputs["extractor"] = reference_weights(wildcards.trainset)
-    else:
-        inputs["extractor"] = config["quality"]["weights"]
-    return inputs
+    return layout.feature_inputs(STUDY, wildcards.trainset, wildcards.dataset)
 
 
-EXTRACTOR_KEYS = ("extractor", "weights", "timm_model", "input_size")
-
-
-def extractor_settings(wildcards):
-    """What features depend on: the extractor, not the metrics' settings."""
-    return canonical({k: config["quality"][k] for k in EXTRACTOR_KEYS})
+def get_extractor_settings(wildcards):
+    return extractor_settings(config)
 
 
 def metric_settings(wildcards):
@@ -400,11 +333,9 @@ def get_selection_seed(wildcards):
 
 
 def pool_shards_of(wildcards):
-    count = int(wildcards.scale) * TRAINING["shards_per_x"]
-    return [
-        train_pool_shard(wildcards.trainset, wildcards.generator, shard_name(i))
-        for i in range(count)
-    ]
+    return train_pool_shards(
+        STUDY, wildcards.trainset, wildcards.generator, int(wildcards.scale)
+    )
 
 
 def pool_per_class(wildcards):
@@ -420,40 +351,13 @@ def run_of(wildcards):
 
 
 def recipe_inputs(wildcards):
-    """What a run trains on, its guide, the test split, and the content-gap sets: every generator's
-    synthetic training images for a real-only run, the real train split for a synthetic-only one.
-    """
-    run, t = run_of(wildcards), wildcards.trainset
-    inputs = {"test": data_manifest(t, "test")}
-    if run.uses_real:
-        inputs["real"] = data_manifest(t, "train")
-    if run.uses_synthetic:
-        inputs["synthetic"] = train_pool_manifest(t, run.generator, run.scale)
-    if run.pretrained_guidance:
-        pg = TRAINING["pretrained_guidance"]
-        inputs["guide"] = (
-            reference_weights(t) if pg["guide"] == "reference" else pg["weights"]
-        )
-    inputs |= {key: value for key, (value, _) in gap_sets(wildcards, t).items()}
-    return inputs
-
-
-def gap_sets(wildcards, trainset):
-    """Content-gap evaluation sets of a run (synthval.recipes.gap_sources): {input name: (manifest,
-    eval-set name)}."""
-    sets = {}
-    for source in gap_sources(run_of(wildcards), config):
-        if source == REAL_TRAIN:
-            sets["gap_real"] = (data_manifest(trainset, "train"), source)
-        else:
-            sets[f"gap_{source}"] = (train_pool_manifest(trainset, source, 1), source)
-    return sets
+    return layout.recipe_inputs(STUDY, wildcards.trainset, wildcards.run)
 
 
 def gap_set_names(wildcards):
     """Content-gap input -> eval-set name of a run (train_recipe's params)."""
-    names = gap_sets(wildcards, wildcards.trainset)
-    return canonical({key: name for key, (_, name) in names.items()})
+    sets = layout.gap_sets(STUDY, wildcards.trainset, wildcards.run)
+    return canonical({key: name for key, (_, name) in sets.items()})
 
 
 def run_settings(wildcards):

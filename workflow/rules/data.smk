@@ -14,7 +14,7 @@ rule prepare_data:
         runtime=grow_with_attempt(30),
     params:
         code=code("prepare_data.py"),
-        data=data_settings,
+        data=get_data_settings,
         seed=config["seed"],
     script:
         "../scripts/prepare_data.py"
@@ -37,7 +37,7 @@ rule augment_split:
         runtime=grow_with_attempt(30),
     params:
         code=code("augment_split.py"),
-        settings=augmented_settings,
+        settings=get_augmented_settings,
         seed=augmented_seed,
         shard_size=config["data"]["shard_size"],
     script:

@@ -114,7 +114,7 @@ rule synthesize_shard:
         index=shard_index,
         seed=shard_seed,
         batch_size=config["synthesis"]["batch_size"],
-        key_prefix=shard_key_prefix,
+        key_prefix=get_shard_key_prefix,
     script:
         "../scripts/synthesize_shard.py"
 

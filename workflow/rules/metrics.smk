@@ -16,7 +16,7 @@ rule features:
         gpu=config["gpus"],
     params:
         code=code("features.py"),
-        quality=extractor_settings,
+        quality=get_extractor_settings,
         dataset="{dataset}",
     script:
         "../scripts/features.py"

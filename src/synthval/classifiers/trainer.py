@@ -19,26 +19,31 @@ from synthval.classifiers.guidance import pgd_attack, pretrained_guidance_loss, 
 from synthval.classifiers.registry import Classifier, save_classifier
 from synthval.runtime import Progress
 from synthval.runtime import device as pick_device
+from synthval.schema import defaults
 
 log = logging.getLogger("synthval.classifiers")
+
+_ZOO = defaults("zoo")
 
 
 @dataclass
 class TrainSettings:
+    """How to train a classifier. Defaults: the config schema's ``zoo`` section (synthval.schema)."""
+
     epochs: int
     save_epochs: list[int]
     seed: int
-    batch_size: int = 64
-    optimizer: str = "sgd"  # or "adamw"
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.0
-    crop_padding: int = 2
-    flip: bool = False
-    schedule: str = "cosine"  # or "multistep"
-    milestones: list[float] = field(default_factory=lambda: [0.5, 0.75])  # fractions of training (multistep)
-    gamma: float = 0.1
+    batch_size: int = _ZOO["batch_size"]
+    optimizer: str = _ZOO["optimizer"]  # sgd or adamw
+    lr: float = _ZOO["lr"]
+    momentum: float = _ZOO["momentum"]
+    weight_decay: float = _ZOO["weight_decay"]
+    label_smoothing: float = _ZOO["label_smoothing"]
+    crop_padding: int = _ZOO["crop_padding"]
+    flip: bool = _ZOO["flip"]
+    schedule: str = _ZOO["schedule"]  # cosine or multistep
+    milestones: list[float] = field(default_factory=lambda: list(_ZOO["milestones"]))  # fractions of training
+    gamma: float = _ZOO["gamma"]
     extra: dict = field(default_factory=dict)  # recorded in the fingerprint and weights metadata
 
     def __post_init__(self) -> None:

@@ -14,28 +14,32 @@ from synthval.metrics.frechet import frechet_distance, gaussian_stats
 from synthval.metrics.kernel import kid, median_distance, mmd_rbf
 from synthval.metrics.neighbours import manifold_metrics
 from synthval.metrics.prd import prd
+from synthval.schema import defaults
 
 log = logging.getLogger("synthval.metrics")
+
+_QUALITY = defaults("quality")
 
 #: Metric names in report order; lower is better for the first group, higher for the second.
 
 
 @dataclass
 class QualitySettings:
-    """The config's ``quality`` section, less the extractor keys."""
+    """The config's ``quality`` section, less the extractor keys. Defaults: the config schema's
+    (synthval.schema)."""
 
-    max_samples: int = 5000
-    k_precision: int = 3
-    k_density: int = 5
-    prd_clusters: int = 20
-    prd_runs: int = 10
-    kid_subsets: int = 100
-    kid_subset_size: int = 1000
-    mmd_bandwidths: tuple[float, ...] = (0.5, 1.0, 2.0)
-    arc_eps_max: float = 0.5
-    arc_epsilons: int = 6
-    arc_steps: int = 150
-    per_class: bool = True
+    max_samples: int = _QUALITY["max_samples"]
+    k_precision: int = _QUALITY["k_precision"]
+    k_density: int = _QUALITY["k_density"]
+    prd_clusters: int = _QUALITY["prd_clusters"]
+    prd_runs: int = _QUALITY["prd_runs"]
+    kid_subsets: int = _QUALITY["kid_subsets"]
+    kid_subset_size: int = _QUALITY["kid_subset_size"]
+    mmd_bandwidths: tuple[float, ...] = tuple(_QUALITY["mmd_bandwidths"])
+    arc_eps_max: float = _QUALITY["arc_eps_max"]
+    arc_epsilons: int = _QUALITY["arc_epsilons"]
+    arc_steps: int = _QUALITY["arc_steps"]
+    per_class: bool = _QUALITY["per_class"]
 
     @classmethod
     def from_config(cls, quality: dict[str, Any]) -> QualitySettings:

@@ -1,0 +1,33 @@
+"""The config's JSON schema (package data: ``config.schema.yaml``), the single source of every
+default: the workflow fills a config from it (:func:`synthval.config.validate_config`), and the
+library's settings classes (``TrainSettings``, ``QualitySettings``) take their defaults from it, so a
+script and a workflow run given the same keys train and measure the same way."""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: The schema file; workflow/schemas/config.schema.yaml links to it.
+SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
+
+
+@cache
+def _schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def schema() -> dict:
+    """The parsed schema (a copy: callers may change it)."""
+    return copy.deepcopy(_schema())
+
+
+def defaults(section: str) -> dict[str, Any]:
+    """The defaults of the keys of a top-level config section (e.g. ``zoo``, ``quality``), as the
+    schema states them (lists stay lists)."""
+    properties = _schema()["properties"][section]["properties"]
+    return {name: copy.deepcopy(sub["default"]) for name, sub in properties.items() if "default" in sub}

@@ -71,9 +71,9 @@ def main() -> None:
             flush=True,
         )
     emit(
-        f"{machine(args.threads)}; torch {torch.__version__}; {args.seeds} seeds per architecture, {args.images} grey "
-        f"{args.size}x{args.size} "
-        f"images, batch {args.batch_size}, {args.epochs} epochs per model (start-up costs inside the timing).",
+        f"{machine(args.threads)}; torch {torch.__version__}; {args.seeds} seeds per architecture, {args.images} "
+        f"grey {args.size}x{args.size} images, batch {args.batch_size}, {args.epochs} epochs per model (start-up "
+        f"costs inside the timing).",
         ["architecture", "separate (models/s)", "batched (models/s)", "batched / separate", "max weight difference"],
         [(a, f"{b:.3f}", f"{c:.3f}", f"{d:.2f}", f"{e:.1e}") for a, b, c, d, e in rows],
         args.out,

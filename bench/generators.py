@@ -122,15 +122,14 @@ def main() -> None:
         )
         print(
             f"{family}: bare {args.images / t_bare:.0f} img/s, sample_images {t_bare / t_sample:.3f}x, rule path "
-            f"{t_bare / t_rule:.3f}x, "
-            f"train {1000 * t_train:.1f} ms/step",
+            f"{t_bare / t_rule:.3f}x, train {1000 * t_train:.1f} ms/step",
             file=sys.stderr,
             flush=True,
         )
     emit(
         f"{machine(args.threads)}; torch {torch.__version__}; {size}x{size} grey images, {classes} classes, batch "
-        f"{args.batch_size}; "
-        f"{args.images} images per synthesis measurement (best of 3); training batch 64, {args.steps} steps.",
+        f"{args.batch_size}; {args.images} images per synthesis measurement (best of 3); training batch 64, "
+        f"{args.steps} steps.",
         [
             "family",
             "bare forward (img/s)",

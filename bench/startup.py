@@ -160,9 +160,9 @@ def main() -> None:
         ]
     )
     emit(
-        f"{machine(1)} (one job at a time, idle machine); Python {sys.version.split()[0]}; config {args.config.name}; "
-        f"before = {args.before}, "
-        f"after = this checkout; median of {args.repeats} fresh interpreters per script",
+        f"{machine(1)} (one job at a time, idle machine); Python {sys.version.split()[0]}; config "
+        f"{args.config.name}; before = {args.before}, after = this checkout; median of {args.repeats} fresh "
+        f"interpreters per script",
         ["script", "jobs before", "start-up s before", "job-s before", "jobs after", "start-up s after", "job-s after"],
         rows,
         args.out,

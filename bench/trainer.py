@@ -111,8 +111,8 @@ def main() -> None:
         )
     emit(
         f"{machine(args.threads)}; torch {torch.__version__}; {args.images} grey {args.size}x{args.size} images, "
-        f"batch {args.batch_size}, "
-        f"{args.epochs} epochs per measurement (the first included, so start-up costs count against fit).",
+        f"batch {args.batch_size}, {args.epochs} epochs per measurement (the first included, so start-up costs count "
+        f"against fit).",
         ["architecture", "bare loop (img/s)", "fit (img/s)", "fit + crop (img/s)", "fit / bare", "fit + crop / bare"],
         [(a, f"{b:.0f}", f"{c:.0f}", f"{d:.0f}", f"{e:.3f}", f"{f:.3f}") for a, b, c, d, e, f in rows],
         args.out,

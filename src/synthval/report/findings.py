@@ -187,8 +187,8 @@ def protocol_findings(trainset: str, protocols: pl.DataFrame) -> list[Finding]:
         per_group = (
             "; within groups: "
             + ", ".join(
-                f"{html.escape(r['group'])} {r['test_error'] * 100:+.2f} "
-                f"[{r['low'] * 100:+.2f}, {r['high'] * 100:+.2f}]"
+                f"{html.escape(r['group'])} {r['test_error'] * 100:+.2f} [{r['low'] * 100:+.2f}, "
+                f"{r['high'] * 100:+.2f}]"
                 for r in groups.iter_rows(named=True)
             )
             if groups.height

@@ -43,10 +43,9 @@ def run_section(config: dict, benchmarks: str | Path | None) -> str:
     if times is not None and times.height:
         parts.append(
             "<h3>Time per stage</h3><p>From each rule's <code>benchmark:</code> file (jobs that ran in parallel "
-            "overlap, so the sums "
-            "exceed the elapsed time; the longest job bounds a stage from below). The benchmarks of the latest run of "
-            "each job: a job "
-            "that did not rerun keeps its earlier figures.</p>" + table_html(times, floats="{:.1f}")
+            "overlap, so the sums exceed the elapsed time; the longest job bounds a stage from below). The "
+            "benchmarks of the latest run of each job: a job that did not rerun keeps its earlier "
+            "figures.</p>" + table_html(times, floats="{:.1f}")
         )
     else:
         parts.append('<p class="note">No benchmark files yet (results/benchmarks).</p>')
@@ -63,16 +62,14 @@ _SPLIT_USE = [
     (
         "train",
         "trains the generators, the reference classifier and the zoo; the real side of every quality metric; "
-        "augmented copies "
-        "of it are the augmented baseline's evaluation set",
+        "augmented copies of it are the augmented baseline's evaluation set",
     ),
     ("fit", "a sub-split of train: the standard protocol's and calibration's models train on it"),
     ("val", "train minus fit: the standard protocol's validation set and calibration's real errors"),
     (
         "test",
-        "the rest of the pool: only the test errors (rank correlations, the score of every selection protocol); never "
-        "generator "
-        "training, selection or calibration",
+        "the rest of the pool: only the test errors (rank correlations, the score of every selection protocol); "
+        "never generator training, selection or calibration",
     ),
 ]
 
@@ -111,9 +108,9 @@ def _describe_record(meta: dict) -> str:
     chosen = record["chosen_step"]
     steps = f"steps {', '.join(map(str, chosen))} (class 0, 1, ...)" if isinstance(chosen, list) else f"step {chosen}"
     return (
-        f"family <b>{html.escape(family)}</b>, conditioning <b>{html.escape(record.get('conditioning', 'class'))}</b> "
-        f"({html.escape(params)}); "
-        f"trained on <code>{html.escape(record['train_split'])}</code> only. Kept checkpoint: {steps}, by "
+        f"family <b>{html.escape(family)}</b>, conditioning "
+        f"<b>{html.escape(record.get('conditioning', 'class'))}</b> ({html.escape(params)}); trained on "
+        f"<code>{html.escape(record['train_split'])}</code> only. Kept checkpoint: {steps}, by "
         f"{html.escape(record['selection'])}"
         + (f" of the {html.escape(record['score'])}" if record.get("score") else "")
         + "."
@@ -209,16 +206,12 @@ def quality_section(
     order = [m for m in _METRIC_NAMES if m in (*LOWER_IS_BETTER, *HIGHER_IS_BETTER, "tv_floor")]
     parts = [
         "<p>Every synthetic set against the real <b>train split</b> (never the test split), in the features named "
-        "below. Lower is better "
-        "for FID, KID, TV, ARC and MMD; higher for precision, recall, density, coverage and the PRD F-scores. TV is "
-        "the total variation "
-        "read off the PRD curve (seed 000 §4.1); Corollary 3.3 says two models whose synthetic errors differ by more "
-        "than TV keep their "
-        "order on real data, so a smaller TV should go with a higher Spearman rho (from the rank-preservation "
-        "section). CAS, the "
-        "Classification Accuracy Score, is the real test accuracy of the study's network trained on 1x synthetic data "
-        "only (mean over "
-        "seeds; see the training section).</p>"
+        "below. Lower is better for FID, KID, TV, ARC and MMD; higher for precision, recall, density, coverage and "
+        "the PRD F-scores. TV is the total variation read off the PRD curve (seed 000 §4.1); Corollary 3.3 says two "
+        "models whose synthetic errors differ by more than TV keep their order on real data, so a smaller TV should "
+        "go with a higher Spearman rho (from the rank-preservation section). CAS, the Classification Accuracy Score, "
+        "is the real test accuracy of the study's network trained on 1x synthetic data only (mean over seeds; see "
+        "the training section).</p>"
     ]
     for trainset, f in trainsets.items():
         parts.append(f"<h3>{html.escape(trainset)}</h3>")
@@ -274,12 +267,10 @@ def quality_section(
 def zoo_section(config: dict, trainsets: dict[str, TrainsetFiles], errors: dict[str, pl.DataFrame]) -> str:
     parts = [
         "<p>Top-1 error per evaluation set at each model's last epoch (<b>test</b> = the real test split, "
-        "<b>augmented</b> = the "
-        "model's own training split augmented, other columns = synthetic sets). Click a column to sort. Architectures "
-        "<code>rwnnNN</code> "
-        "are random-graph networks, one graph per NN (seed 000 App. C). The table lists the members trained on the "
-        "train split; the "
-        "members trained on the fit sub-split serve only the standard protocol and calibration.</p>"
+        "<b>augmented</b> = the model's own training split augmented, other columns = synthetic sets). Click a "
+        "column to sort. Architectures <code>rwnnNN</code> are random-graph networks, one graph per NN (seed 000 "
+        "App. C). The table lists the members trained on the train split; the members trained on the fit sub-split "
+        "serve only the standard protocol and calibration.</p>"
     ]
     for trainset, f in trainsets.items():
         parts.append(f"<h3>{html.escape(trainset)}</h3>")
@@ -327,8 +318,7 @@ RANK_COLUMNS = {
 
 _AUGMENTED = (
     "<b>augmented</b> is the baseline of Li et al. (2020) (seed 000 §2): augmented copies of each model's own "
-    "training split "
-    "(see <code>augmented_validation</code> in the configuration), no held-out or synthetic images."
+    "training split (see <code>augmented_validation</code> in the configuration), no held-out or synthetic images."
 )
 
 
@@ -391,13 +381,12 @@ def rank_by_size_section(ranks: dict[str, pl.DataFrame], sizes: dict[str, int]) 
         )
     if len([t for t in ranks if t in sizes]) < 2:
         return (
-            "<p>Rank preservation by training-set size: waiting for the rank correlations of at least two "
-            "training sets.</p>"
+            "<p>Rank preservation by training-set size: waiting for the rank correlations of at least two training "
+            "sets.</p>"
         )
     return (
-        "<h3>By training-set size</h3><p>Spearman rho of each evaluation set on every training set (each with its own "
-        "generators, "
-        "zoo and test split), smallest first.</p>" + table_html(rank_by_size(ranks, sizes))
+        "<h3>By training-set size</h3><p>Spearman rho of each evaluation set on every training set (each with its "
+        "own generators, zoo and test split), smallest first.</p>" + table_html(rank_by_size(ranks, sizes))
     )
 
 
@@ -485,24 +474,17 @@ def protocol_section(
 ) -> str:
     intro = (
         "Seed 000 §4.2. Every protocol chooses by the set in the <i>chosen by</i> column (a synthetic set or "
-        "<b>augmented</b>; <b>val</b>: the standard "
-        "protocol's real validation split, with the members trained on the fit sub-split; <b>test</b>: the oracle, a "
-        "lower bound "
-        "no protocol can reach; <b>none</b>: random) and is scored by the <b>test</b> error of what it chose. ES: "
-        "best epoch per training "
-        "run; RSS: best seed per configuration at the last epoch; ES + RSS: best (seed, epoch) per configuration; the "
-        "baseline is the last "
+        "<b>augmented</b>; <b>val</b>: the standard protocol's real validation split, with the members trained on "
+        "the fit sub-split; <b>test</b>: the oracle, a lower bound no protocol can reach; <b>none</b>: random) and "
+        "is scored by the <b>test</b> error of what it chose. ES: best epoch per training run; RSS: best seed per "
+        "configuration at the last epoch; ES + RSS: best (seed, epoch) per configuration; the baseline is the last "
         "epoch of any seed. HPS: random model, the standard protocol, the synthetic protocol (best model and epoch "
-        "over the whole zoo on "
-        "the selection set) and the oracle; <b>synthetic minus standard</b> is their paired difference in test error "
-        "on the same "
-        "resamples (negative: the selection set chose better than the 25% hold-out). Rows for the pooled zoo (group "
-        "<b>all</b>) and each "
-        "group. Intervals resample configurations: BCa bootstrap for the ES/RSS means; the HPS figures are minima "
-        "over the pool, which "
-        "have no valid bootstrap confidence interval, so their range is labelled as the sensitivity to the "
-        "configuration pool. Regret: "
-        "test error minus the oracle's. The figure shows the pooled zoo; the oracle is dashed."
+        "over the whole zoo on the selection set) and the oracle; <b>synthetic minus standard</b> is their paired "
+        "difference in test error on the same resamples (negative: the selection set chose better than the 25% "
+        "hold-out). Rows for the pooled zoo (group <b>all</b>) and each group. Intervals resample configurations: "
+        "BCa bootstrap for the ES/RSS means; the HPS figures are minima over the pool, which have no valid bootstrap "
+        "confidence interval, so their range is labelled as the sensitivity to the configuration pool. Regret: test "
+        "error minus the oracle's. The figure shows the pooled zoo; the oracle is dashed."
     )
     return _per_trainset(
         intro,
@@ -523,28 +505,21 @@ def calibration_section(
 ) -> str:
     intro = (
         "Seed 000 §4.4, eq. 1: per-class ridge weights over the synthetic images, fitted so that the weighted "
-        "synthetic errors of the "
-        "calibration models match their real per-class errors. Calibration models are the members trained on the "
-        "<b>fit</b> sub-split, "
-        "and their real errors come from the <b>val</b> split, never the test split; the calibrated errors of the "
-        "members trained on "
-        "the whole train split (never used to calibrate) are then ranked against their <b>test</b> errors, pooled and "
-        "per group. The "
-        "sweep over (calibration models, ridge) is shown as a sweep: rho is the mean over random draws of the "
-        "calibration models (min "
-        "and max alongside; the band in the figure), against the uncalibrated rho (dashed). The <b>operating "
-        "point</b> the findings "
-        "quote (starred, <i>chosen</i>) is fixed in the config or chosen by leave-one-model-out on the calibration "
-        "models alone "
-        "(<i>loo rho</i>, <i>loo MAE</i>: each calibration model's calibrated error, predicted from the others, "
-        "against its own val "
-        "error); the test split never chooses it. With a single calibration model the centred regression has nothing "
-        "to fit and every "
-        "model gets the same estimate, so rho is undefined (NaN)."
+        "synthetic errors of the calibration models match their real per-class errors. Calibration models are the "
+        "members trained on the <b>fit</b> sub-split, and their real errors come from the <b>val</b> split, never "
+        "the test split; the calibrated errors of the members trained on the whole train split (never used to "
+        "calibrate) are then ranked against their <b>test</b> errors, pooled and per group. The sweep over "
+        "(calibration models, ridge) is shown as a sweep: rho is the mean over random draws of the calibration "
+        "models (min and max alongside; the band in the figure), against the uncalibrated rho (dashed). The "
+        "<b>operating point</b> the findings quote (starred, <i>chosen</i>) is fixed in the config or chosen by "
+        "leave-one-model-out on the calibration models alone (<i>loo rho</i>, <i>loo MAE</i>: each calibration "
+        "model's calibrated error, predicted from the others, against its own val error); the test split never "
+        "chooses it. With a single calibration model the centred regression has nothing to fit and every model gets "
+        "the same estimate, so rho is undefined (NaN)."
     )
     empty = (
-        "<p>Not computed: calibration needs members trained on the fit sub-split (<code>zoo.train_splits: "
-        "[train, fit]</code>).</p>"
+        "<p>Not computed: calibration needs members trained on the fit sub-split (<code>zoo.train_splits: [train, "
+        "fit]</code>).</p>"
     )
 
     return _per_trainset(
@@ -567,18 +542,13 @@ def corollary_section(
 ) -> str:
     intro = (
         "Seed 000 Corollary 3.3: a pair of models whose synthetic errors differ by more than the total variation TV "
-        "between the real "
-        "and synthetic distributions keeps its order on the test split. TV is estimated from PRD (the quality "
-        "section) as "
-        "1 - sum min(P, Q), the half-L1 convention; each error can move by up to TV between the domains, so under it "
-        "the gap that "
-        "guarantees the order is 2 TV, and both thresholds are counted. Over all pairs of models trained on the train "
-        "split, at their "
-        "last epoch: the share of pairs above each threshold whose test order agrees (the corollary predicts 1) and "
-        "the same share "
-        "among the pairs below TV. <i>TV floor</i>: the same estimator between two disjoint halves of the real train "
-        "split at the "
-        "synthetic set's sample size (or half the train split, if smaller): a TV near its floor is at the estimator's "
+        "between the real and synthetic distributions keeps its order on the test split. TV is estimated from PRD "
+        "(the quality section) as 1 - sum min(P, Q), the half-L1 convention; each error can move by up to TV between "
+        "the domains, so under it the gap that guarantees the order is 2 TV, and both thresholds are counted. Over "
+        "all pairs of models trained on the train split, at their last epoch: the share of pairs above each "
+        "threshold whose test order agrees (the corollary predicts 1) and the same share among the pairs below TV. "
+        "<i>TV floor</i>: the same estimator between two disjoint halves of the real train split at the synthetic "
+        "set's sample size (or half the train split, if smaller): a TV near its floor is at the estimator's "
         "resolution."
     )
 
@@ -601,25 +571,17 @@ def training_section(
 ) -> str:
     intro = (
         "Seeds 001-003: the same network trained on the real train split (<b>real</b>), on synthetic data only "
-        "(<b>synthetic</b>; at 1x "
-        "its accuracy is the CAS), on both in every batch (<b>real+synthetic</b>, a synthetic-to-real ratio per "
-        "batch: seed 001's "
-        "augmentation baseline), or first on synthetic then on real data (<b>synthetic&gt;real</b>, the two-stage "
-        "baseline), with "
-        "Pretrained Guidance (a frozen guide's pairwise feature distances, eq. 1) or Real Guidance (the synthetic "
-        "gradient projected to "
-        "at most perpendicular to the real one, eq. 2) where named. An epoch is one pass over the real split (over "
-        "the synthetic set "
-        "when there is no real data), so a real+synthetic run at ratio r takes (1 + r) times the optimiser steps of "
-        "real-only training "
-        "and a synthetic run at N x takes N times as many; a real method with more epochs is the compute-matched "
-        "control. "
-        "Every number is accuracy on the real <b>test</b> split, read only after "
-        "training; cells are the mean over seeds with a 95% Student-t interval. The gain over real-only training is "
-        "paired by seed. "
-        "The generators are the ones trained on the train split above; their training images are drawn apart from the "
-        "synthetic "
-        "validation sets."
+        "(<b>synthetic</b>; at 1x its accuracy is the CAS), on both in every batch (<b>real+synthetic</b>, a "
+        "synthetic-to-real ratio per batch: seed 001's augmentation baseline), or first on synthetic then on real "
+        "data (<b>synthetic&gt;real</b>, the two-stage baseline), with Pretrained Guidance (a frozen guide's "
+        "pairwise feature distances, eq. 1) or Real Guidance (the synthetic gradient projected to at most "
+        "perpendicular to the real one, eq. 2) where named. An epoch is one pass over the real split (over the "
+        "synthetic set when there is no real data), so a real+synthetic run at ratio r takes (1 + r) times the "
+        "optimiser steps of real-only training and a synthetic run at N x takes N times as many; a real method with "
+        "more epochs is the compute-matched control. Every number is accuracy on the real <b>test</b> split, read "
+        "only after training; cells are the mean over seeds with a 95% Student-t interval. The gain over real-only "
+        "training is paired by seed. The generators are the ones trained on the train split above; their training "
+        "images are drawn apart from the synthetic validation sets."
     )
 
     def render(t: str, f: TrainsetFiles) -> str:
@@ -658,8 +620,7 @@ def training_section(
             "<h4>Test accuracy (%) by method and generator (seed 001 Table 4)</h4>",
             table_html(study_table(summary)),
             "<h4>Every run against real-only training</h4><p>Accuracy in %, its 95% interval over seeds (low, high), "
-            "and the "
-            "gain over real-only training in points with its interval.</p>",
+            "and the gain over real-only training in points with its interval.</p>",
             table_html(gains, floats="{:.2f}"),
             "<h4>Scaling the synthetic set (seed 003)</h4>",
             scaling,

@@ -20,6 +20,14 @@ def tiny_images():
 
 
 @pytest.fixture(scope="session")
+def sd_pipeline(tmp_path_factory):
+    """A tiny randomly initialised Stable Diffusion folder (32 px), built offline."""
+    from synthval.generators.stable_diffusion import save_tiny_pipeline
+
+    return save_tiny_pipeline(tmp_path_factory.mktemp("sd") / "pipeline")
+
+
+@pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """One local end-to-end run of the tiny config, shared by the workflow tests and the cluster
     test's determinism check."""

@@ -26,12 +26,42 @@ FAMILIES = {
     "wgan_gp": {"width": 4, "latent_dim": 8, "n_critic": 2},
     "sngan": {"width": 4, "latent_dim": 8, "n_critic": 1},
     "ddpm": {"block_channels": [8, 8], "sampling_steps": 3, "guidance_scale": 2.0, "ema_decay": 0.9},
+    # a tiny randomly initialised pipeline (the sd_pipeline fixture): LoRA with the MMD term, visual
+    # guidance and the latent prior all on
+    "stable_diffusion": {
+        "resolution": 32,
+        "sampling_steps": 3,
+        "lora_rank": 2,
+        "visual_guidance": True,
+        "latent_prior": True,
+        "mmd_weight": 1.0,
+        "visual_samples": 3,
+        "lr": 1e-3,
+    },
 }
+SD_PIPELINE: list[str] = []  # set by the autouse fixture below
+
+
+@pytest.fixture(autouse=True)
+def _sd_pipeline(request):
+    if "stable_diffusion" in request.node.name:
+        SD_PIPELINE[:] = [str(request.getfixturevalue("sd_pipeline"))]
 
 
 def build(family, num_classes=4, **overrides):
-    arch, train = split_settings(family, {**FAMILIES[family], **overrides})
-    return create_generator(family, num_classes, 1, 8, **arch), train
+    settings = {**FAMILIES[family], **overrides}
+    if family == "stable_diffusion":
+        settings["pipeline"] = SD_PIPELINE[0]
+    arch, train = split_settings(family, settings)
+    model = create_generator(family, num_classes, 1, 8, **arch)
+    return model, train
+
+
+def sample_from(model, labels, seed, images=None):
+    """Sample; a latent-prior model starts from the training images (here: tiny_images)."""
+    if getattr(model, "latent_prior", False):
+        model.set_prior(*images, [f"real-{i}" for i in range(len(images[0]))])
+    return sample_images(model, labels, seed=seed)
 
 
 def fit(family, images, labels, path, seed=0, **kwargs):
@@ -66,12 +96,13 @@ def test_every_family_trains_samples_deterministically_and_round_trips(tmp_path,
     assert record["chosen_step"] == 3 and record["history"][-1]["step"] == 3 and record["selection"] == "last step"
     assert not (tmp_path / "state.safetensors").exists()  # cleared once training finished
     y = np.array([0, 1, 2, 3, 0, 1])
-    a, b, c = sample_images(model, y, seed=1), sample_images(model, y, seed=1), sample_images(model, y, seed=2)
+    a, b = sample_from(model, y, 1, tiny_images), sample_from(model, y, 1, tiny_images)
+    c = sample_from(model, y, 2, tiny_images)
     assert a.shape == (6, 8, 8, 1) and a.dtype == np.uint8
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     save_generator(tmp_path / "g.safetensors", model, record)
-    np.testing.assert_array_equal(sample_images(load_generator(tmp_path / "g.safetensors"), y, seed=1), a)
+    np.testing.assert_array_equal(sample_from(load_generator(tmp_path / "g.safetensors"), y, 1, tiny_images), a)
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

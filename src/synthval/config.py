@@ -100,6 +100,11 @@ def _semantic_errors(config: dict) -> Iterator[str]:
                 f"config key generators.{name}.conditioning: per_class needs data.num_classes for source "
                 f"{data['source']!r} (one job per class)"
             )
+        if gen["family"] == "stable_diffusion" and gen["conditioning"] != "class":
+            yield (
+                f"config key generators.{name}.conditioning: stable_diffusion is conditioned by class prompts; "
+                f"use class, not {gen['conditioning']}"
+            )
         if gen["family"] == "ddpm":
             for problem in ddpm_shape_problems(data["image_size"], gen["block_channels"], gen["norm_groups"]):
                 yield f"config key generators.{name}: {problem}"

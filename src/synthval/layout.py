@@ -288,18 +288,26 @@ class Study:
 
 
 def generator_inputs(study: Study, trainset: str, generator: str) -> dict[str, str]:
-    """The train split, and the reference classifier when checkpoints are scored with it."""
+    """The train split; the reference classifier when checkpoints are scored with it; the data summary
+    when prompts name the classes."""
+    section = study.config["generators"][generator]
     inputs = {"train": data_manifest(trainset, "train")}
-    if study.config["generators"][generator]["eval_every"] > 0:
+    if section["eval_every"] > 0:
         inputs["reference"] = reference_weights(trainset)
+    if section["family"] == "stable_diffusion":  # the prompts name the classes of the summary
+        inputs["summary"] = data_summary(trainset)
     return inputs
 
 
 def synthesis_inputs(study: Study, trainset: str, generator: str) -> dict[str, str]:
-    """The generator, and the reference classifier when it labels the samples."""
+    """The generator; the reference classifier when it labels the samples; the train split when the
+    samples start from its images."""
+    section = study.config["generators"][generator]
     inputs = {"generator": generator_weights(trainset, generator)}
-    if study.config["generators"][generator]["conditioning"] == "pseudo_label":
+    if section["conditioning"] == "pseudo_label":
         inputs["reference"] = reference_weights(trainset)
+    if section.get("latent_prior"):  # samples start from real training images (stable_diffusion)
+        inputs["train"] = data_manifest(trainset, "train")
     return inputs
 
 

@@ -5,7 +5,7 @@ samples of an unconditional generator are labelled by the reference classifier (
 import numpy as np
 
 from synthval.classifiers import load_classifier
-from synthval.data import write_shard
+from synthval.data import read_image_set, write_shard
 from synthval.generators import load_generator, pseudo_labelled_sample, sample_images
 from synthval.generators.synthesis import shard_labels
 from synthval.runtime import device, setup
@@ -38,9 +38,16 @@ if p.settings["conditioning"] == "pseudo_label":
     log.info("pseudo-labels: drew %d, kept %d (confidence >= %.2f)", stats["drawn"], len(labels), stats["confidence"])
 else:
     labels = shard_labels(model.num_classes, p.per_class, p.shards, p.index)
+    if "train" in snakemake.input.keys():  # latent prior: samples start from real training images
+        train = read_image_set(snakemake.input.train)
+        model.set_prior(train.images, train.labels, train.keys)
     images = sample_images(model, labels, p.seed, p.batch_size)
 name = snakemake.wildcards.generator
 keys = [f"{p.key_prefix}-{i:06d}" for i in range(len(labels))]
+if "train" in snakemake.input.keys():  # which real image seeded which sample
+    metadata = {
+        "latent_prior": {"strength": model.strength, "sources": dict(zip(keys, model.take_prior_keys(), strict=True))}
+    }
 write_shard(
     snakemake.output.shard, keys, images, labels, source="synthetic", generator=name, seed=p.seed, metadata=metadata
 )

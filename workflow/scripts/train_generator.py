@@ -26,7 +26,11 @@ elif conditioning == "pseudo_label":  # unconditional: labels come from the refe
     labels, num_classes = np.zeros_like(labels), 1
 h, w, c = images.shape[1:]
 arch, settings = split_settings(family, s)
+if "summary" in snakemake.input.keys() and arch.get("class_names") is None:  # prompts name the source's classes
+    arch["class_names"] = read_json(snakemake.input.summary)["class_names"]
 model = create_generator(family, num_classes, c, h, **arch)
+if getattr(model, "latent_prior", False):  # scoring a checkpoint samples from the train split's latents
+    model.set_prior(images, labels, train.keys)
 score = None
 if settings["eval_every"] > 0:
     reference, _ = load_classifier(snakemake.input.reference, device())

@@ -2,7 +2,7 @@
 ``wgan_gp`` and ``sngan`` GANs (:mod:`.gans`), the ``ddpm`` diffusion model (:mod:`.ddpm`), per-class
 assemblies (:mod:`.per_class`) and pseudo-labelling for unconditional ones (:mod:`.pseudo_label`)."""
 
-from synthval.generators import ddpm, gans, per_class  # noqa: F401  (register their families)
+from synthval.generators import ddpm, gans, per_class, stable_diffusion  # noqa: F401  (register their families)
 from synthval.generators.base import (
     FamilyTrainer,
     Generator,

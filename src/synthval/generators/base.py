@@ -56,6 +56,11 @@ class FamilyTrainer:
     def __init__(self, model: Generator, device: torch.device, gen: torch.Generator):
         self.model, self.device, self.gen = model, device, gen
 
+    def prepare(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        """Once, before the first step (not on resume: what it sets lives in the generator's saved
+        state), with the whole training split (images in [-1, 1], NCHW): e.g. class statistics the
+        generator conditions on. Draws its randomness from the trainer's generator."""
+
     def step(self, batch: Batch) -> dict[str, float]:
         """One generator update (plus whatever critic updates precede it); returns losses to log."""
         raise NotImplementedError
@@ -258,6 +263,8 @@ def train_generator(
             state["step"],
         )
         log.info("resumed from step %d of %d (%s)", start, iterations, resume.path)
+    else:
+        trainer.prepare(data, y_all)
 
     def batch() -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.randint(len(data), (batch_size,), generator=gen).to(dev)

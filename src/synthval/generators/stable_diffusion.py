@@ -1,0 +1,423 @@
+"""A pretrained latent diffusion pipeline (Stable Diffusion, from a local diffusers folder; nothing is
+downloaded) as a generator family, with the three parts of Real-Fake's distribution-matching synthesis
+(seed 003 §3), each on its own so the seed's ablation (Tab. 2) is a set of config entries:
+
+- **LoRA fine-tuning** on the train split only (``lora_rank`` > 0; Hu et al. 2021, through ``peft``) with
+  the diffusion loss and, with ``mmd_weight`` > 0, the distribution-matching term of §3.1, eq. 7.
+  Features: the VAE latents, as in the paper (the latent diffusion model's own feature map). Kernel:
+  linear, i.e. MMD as the distance between the batch means of the real latents ``z0`` and of the
+  predicted clean latents ``z0_hat`` within the same batch. Under the epsilon parameterisation
+  ``z0 - z0_hat`` is ``sqrt((1 - a_t) / a_t) (eps_hat - eps)``, so with equal weight per time step the
+  term is ``|| mean_batch(eps - eps_hat) ||^2``; by Jensen the plain diffusion loss
+  ``mean_batch || eps - eps_hat ||^2`` bounds it from above, which is why adding it tightens the bound.
+  A characteristic kernel would match more than the mean but needs batches far larger than fine-tuning
+  affords; the linear one is what eq. 7 reduces to.
+- **Visual guidance** (§3.2; ``visual_guidance``): the mean CLIP image embedding of ``visual_samples``
+  randomly drawn real training images of each class, projected by a learnt linear map (trained with the
+  LoRA) and appended to the text condition as one more cross-attention token: "photo of [classname],
+  [intra-class visual guidance]" (no BLIP-2 captions, as the seed for its non-ImageNet datasets).
+- **Latent prior** (§3.3; ``latent_prior``): sampling starts, img2img style (Meng et al. 2021), from the
+  VAE latent of a real training image of the class noised to ``strength``; which real image seeds which
+  sample is drawn from the sampling seed and recorded (:attr:`StableDiffusion.prior_keys`).
+
+Defaults follow App. E: Tab. 6 (30 UniPC steps, guidance 2.0, strength 0.75, the negative prompt
+"distorted, unrealistic, blurry, out of frame") and Tab. 7 (LoRA rank 8, learning rate 1e-4). Images are
+generated at the pipeline's ``resolution`` and resized to the dataset's size (grey datasets: the mean
+of the RGB channels). The weights file holds only what fine-tuning learnt (the LoRA, the projection and
+the class embeddings), never the pipeline, which stays at its path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from synthval.generators.base import Batch, FamilyTrainer, Generator, register, to_unit
+
+log = logging.getLogger("synthval.generators")
+
+SCHEDULERS = {"unipc": "UniPCMultistepScheduler", "ddim": "DDIMScheduler", "dpm_solver": "DPMSolverMultistepScheduler"}
+NEGATIVE_PROMPT = "distorted, unrealistic, blurry, out of frame"
+LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]  # the UNet's attention projections
+# CLIP's image normalisation (every released CLIP image encoder uses it)
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def _frozen(module: nn.Module) -> nn.Module:
+    return module.eval().requires_grad_(False)
+
+
+def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    if x.shape[-1] == size and x.shape[-2] == size:
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+
+
+class StableDiffusionTrainer(FamilyTrainer):
+    """LoRA fine-tuning (with the MMD term of eq. 7 when ``mmd_weight`` > 0) and the visual-guidance
+    class embeddings, computed once from ``visual_samples`` real images per class."""
+
+    def __init__(
+        self,
+        model: StableDiffusion,
+        device: torch.device,
+        gen: torch.Generator,
+        lr: float = 1e-4,
+        mmd_weight: float = 0.0,
+        visual_samples: int = 16,
+        grad_clip: float = 1.0,
+    ):
+        super().__init__(model, device, gen)
+        self.mmd_weight, self.grad_clip, self.visual_samples = mmd_weight, grad_clip, visual_samples
+        self.noise_scheduler = model.noise_scheduler()
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=0.0) if self.params else None
+
+    def prepare(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        if self.model.visual_guidance:
+            self.model.set_visual_guidance(images, labels, self.visual_samples, self.gen)
+
+    def step(self, batch: Batch) -> dict[str, float]:
+        x, y = batch()
+        model = self.model
+        with torch.no_grad():
+            z0 = model.encode(x, self.noise)
+        noise = self.noise(*z0.shape)
+        t = torch.randint(self.noise_scheduler.config.num_train_timesteps, (len(y),), generator=self.gen).to(
+            self.device
+        )
+        eps = model.unet(
+            self.noise_scheduler.add_noise(z0, noise, t), t, encoder_hidden_states=model.condition(y)
+        ).sample
+        residual = (noise - eps).float()
+        diffusion = residual.pow(2).mean()
+        mmd = residual.mean(0).pow(2).mean()  # eq. 7: || mean_batch(eps - eps_hat) ||^2, per latent element
+        loss = diffusion + self.mmd_weight * mmd
+        metrics = {"loss": loss.item(), "diffusion": diffusion.item(), "mmd": mmd.item()}
+        if self.opt is None:  # nothing to fine-tune (lora_rank 0, no visual guidance)
+            return metrics
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
+        self.opt.step()
+        return {**metrics, "grad_norm": norm.item()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"opt": self.opt.state_dict() if self.opt else {}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self.opt:
+            self.opt.load_state_dict(state["opt"])
+
+
+@register("stable_diffusion", StableDiffusionTrainer)
+class StableDiffusion(Generator):
+    """A local diffusers Stable Diffusion folder (``unet``, ``vae``, ``text_encoder``, ``tokenizer``,
+    ``scheduler``; ``image_encoder`` for visual guidance, or the folder ``image_encoder`` names)."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        in_chans: int,
+        image_size: int,
+        pipeline: str,
+        class_names: list[str] | None = None,
+        prompt: str = "photo of {classname}",
+        negative_prompt: str = NEGATIVE_PROMPT,
+        resolution: int = 512,
+        scheduler: str = "unipc",
+        sampling_steps: int = 30,
+        guidance_scale: float = 2.0,
+        lora_rank: int = 8,
+        visual_guidance: bool = False,
+        image_encoder: str | None = None,
+        latent_prior: bool = False,
+        strength: float = 0.75,
+    ):
+        super().__init__(
+            num_classes,
+            in_chans,
+            image_size,
+            pipeline=pipeline,
+            class_names=class_names,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            resolution=resolution,
+            scheduler=scheduler,
+            sampling_steps=sampling_steps,
+            guidance_scale=guidance_scale,
+            lora_rank=lora_rank,
+            visual_guidance=visual_guidance,
+            image_encoder=image_encoder,
+            latent_prior=latent_prior,
+            strength=strength,
+        )
+        if scheduler not in SCHEDULERS:
+            raise ValueError(f"unknown scheduler {scheduler!r}; available: {sorted(SCHEDULERS)}")
+        if class_names is not None and len(class_names) != num_classes:
+            raise ValueError(f"{len(class_names)} class names for {num_classes} classes")
+        if not 0 < strength <= 1:
+            raise ValueError(f"strength must be in (0, 1], got {strength}")
+        root = Path(pipeline)
+        if not (root / "unet").is_dir():
+            raise FileNotFoundError(
+                f"no diffusers pipeline at {root} (expected the folders unet, vae, text_encoder, tokenizer and "
+                "scheduler, as save_pretrained writes them)"
+            )
+        import diffusers
+        import transformers
+
+        self.root = root
+        self.unet = _frozen(diffusers.UNet2DConditionModel.from_pretrained(root / "unet"))
+        self.vae = _frozen(diffusers.AutoencoderKL.from_pretrained(root / "vae"))
+        self.text_encoder = _frozen(transformers.CLIPTextModel.from_pretrained(root / "text_encoder"))
+        self.tokenizer = transformers.CLIPTokenizer.from_pretrained(root / "tokenizer")
+        self.class_names = class_names or [str(c) for c in range(num_classes)]
+        self.prompt, self.negative_prompt = prompt, negative_prompt
+        self.resolution, self.steps, self.guidance = resolution, sampling_steps, guidance_scale
+        self.latent_prior, self.strength, self.visual_guidance = latent_prior, strength, visual_guidance
+        self.scheduler_name = scheduler
+        self.image_encoder_path = Path(image_encoder) if image_encoder else root / "image_encoder"
+        self.image_encoder: nn.Module | None = None
+        width = self.unet.config.cross_attention_dim
+        if lora_rank > 0:
+            from peft import LoraConfig
+
+            self.unet.add_adapter(
+                LoraConfig(r=lora_rank, lora_alpha=lora_rank, init_lora_weights="gaussian", target_modules=LORA_TARGETS)
+            )
+        if visual_guidance:
+            embed = transformers.CLIPVisionConfig.from_pretrained(self.image_encoder_path).projection_dim
+            self.vg_proj = nn.Linear(embed, width)
+            if embed == width:  # start as the embedding itself: CLIP's image and text spaces are aligned
+                nn.init.eye_(self.vg_proj.weight)
+                nn.init.zeros_(self.vg_proj.bias)
+            self.register_buffer("vg_embeds", torch.zeros(num_classes, embed))
+        #: keys of the real images that seeded the samples so far, in order (see :meth:`take_prior_keys`)
+        self.prior_keys: list[str] = []
+        self._prior: tuple[np.ndarray, np.ndarray, list[str]] | None = None
+        self._prompts: dict[str, torch.Tensor] = {}
+
+    # --- what is saved: only what fine-tuning learnt
+
+    def _learnt(self) -> Iterator[str]:
+        for name, _ in super().state_dict().items():
+            if "lora_" in name or name.startswith(("vg_proj.", "vg_embeds")):
+                yield name
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
+        full = super().state_dict(*args, **kwargs)
+        keep = set(self._learnt())
+        return {k: v for k, v in full.items() if k in keep}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor], strict: bool = True, assign: bool = False) -> Any:
+        own = self.state_dict()
+        misfit = sorted(k for k in set(state) & set(own) if state[k].shape != own[k].shape)
+        missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+        if strict and (missing or extra or misfit):
+            raise RuntimeError(
+                f"stable_diffusion weights do not fit this pipeline's settings: missing {missing[:2]}, unexpected "
+                f"{extra[:2]}, other shapes {misfit[:2]} (fine-tuned with another lora_rank or visual_guidance?)"
+            )
+        return super().load_state_dict(state, strict=False, assign=assign)
+
+    def train(self, mode: bool = True) -> StableDiffusion:
+        super().train(mode)
+        for frozen in (self.vae, self.text_encoder, self.image_encoder):
+            if frozen is not None:
+                frozen.eval()  # frozen parts never train (dropout off)
+        return self
+
+    # --- conditioning
+
+    def _embed(self, text: str) -> torch.Tensor:
+        if text not in self._prompts:
+            ids = self.tokenizer(
+                [text],
+                padding="max_length",
+                max_length=self.tokenizer.model_max_length,
+                truncation=True,
+                return_tensors="pt",
+            ).input_ids
+            with torch.no_grad():
+                self._prompts[text] = self.text_encoder(ids.to(self.unet.device))[0][0]
+        return self._prompts[text].to(self.unet.device)
+
+    def condition(self, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-attention states of each label's prompt, with its visual-guidance token appended."""
+        text = torch.stack(
+            [self._embed(self.prompt.format(classname=self.class_names[int(c)])) for c in labels.tolist()]
+        )
+        if not self.visual_guidance:
+            return text
+        return torch.cat([text, self.vg_proj(self.vg_embeds[labels])[:, None, :].to(text.dtype)], dim=1)
+
+    def uncondition(self, n: int) -> torch.Tensor:
+        """The negative prompt (and a zero visual-guidance token), the other term of classifier-free guidance."""
+        text = self._embed(self.negative_prompt)[None].expand(n, -1, -1)
+        if not self.visual_guidance:
+            return text
+        zero = self.vg_proj(torch.zeros(n, self.vg_embeds.shape[1], device=text.device))[:, None, :]
+        return torch.cat([text, zero.to(text.dtype)], dim=1)
+
+    @torch.no_grad()
+    def set_visual_guidance(
+        self, images: torch.Tensor, labels: torch.Tensor, per_class: int, gen: torch.Generator
+    ) -> None:
+        """The mean CLIP image embedding of ``per_class`` randomly drawn real images of each class (§3.2);
+        ``images`` in [-1, 1], NCHW."""
+        import transformers
+
+        encoder = _frozen(transformers.CLIPVisionModelWithProjection.from_pretrained(self.image_encoder_path))
+        encoder.to(images.device)
+        size = encoder.config.image_size
+        mean = torch.tensor(CLIP_MEAN, device=images.device)[:, None, None]
+        std = torch.tensor(CLIP_STD, device=images.device)[:, None, None]
+        for c in range(self.num_classes):
+            members = torch.nonzero(labels == c).flatten().cpu()
+            if len(members) == 0:
+                raise ValueError(f"visual guidance: no training image of class {c}")
+            pick = members[torch.randperm(len(members), generator=gen)[:per_class]]
+            x = (_resize(self._rgb(images[pick.to(images.device)]), size) + 1) / 2
+            self.vg_embeds[c] = encoder(pixel_values=(x - mean) / std).image_embeds.mean(0)
+
+    # --- latents
+
+    def _rgb(self, x: torch.Tensor) -> torch.Tensor:
+        return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+
+    def encode(self, x: torch.Tensor, noise: Any) -> torch.Tensor:
+        """VAE latents of images in [-1, 1] (dataset size), drawn from the posterior with ``noise(*shape)``."""
+        x = _resize(self._rgb(x), self.resolution).to(self.vae.dtype)
+        dist = self.vae.encode(x).latent_dist
+        return (dist.mean + dist.std * noise(*dist.mean.shape).to(dist.mean.dtype)) * self.vae.config.scaling_factor
+
+    def noise_scheduler(self) -> Any:
+        import diffusers
+
+        return diffusers.DDPMScheduler.from_pretrained(self.root / "scheduler")
+
+    def set_prior(self, images: np.ndarray, labels: np.ndarray, keys: list[str]) -> None:
+        """The real training images (uint8 NHWC) whose latents start the samples (``latent_prior``)."""
+        self._prior = (images, np.asarray(labels), list(keys))
+
+    def take_prior_keys(self) -> list[str]:
+        """The keys of the real images that seeded each sample since the last call, in sample order."""
+        keys, self.prior_keys = self.prior_keys, []
+        return keys
+
+    # --- sampling
+
+    @torch.no_grad()
+    def sample_tensor(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        import diffusers
+
+        device = self.unet.device
+        n = len(labels)
+        scheduler = getattr(diffusers, SCHEDULERS[self.scheduler_name]).from_pretrained(self.root / "scheduler")
+        scheduler.set_timesteps(self.steps, device=device)
+        timesteps = scheduler.timesteps
+        shape = (n, self.unet.config.in_channels, self.resolution // 8, self.resolution // 8)
+
+        def noise(*size: int) -> torch.Tensor:
+            return torch.randn(*size, generator=generator, device=generator.device).to(device)
+
+        if self.latent_prior:
+            if self._prior is None:
+                raise ValueError("latent_prior needs the real training images: call set_prior first")
+            images, prior_labels, keys = self._prior
+            picks = []
+            for c in labels.tolist():
+                members = np.flatnonzero(prior_labels == c)
+                if len(members) == 0:
+                    raise ValueError(f"latent prior: no training image of class {c}")
+                draw = torch.randint(len(members), (1,), generator=generator, device=generator.device)
+                picks.append(int(members[draw.item()]))
+            self.prior_keys += [keys[i] for i in picks]
+            z0 = self.encode(to_unit(images[picks]).to(device), noise)
+            start = min(int(round(self.steps * (1 - self.strength))), self.steps - 1)
+            timesteps = timesteps[start * scheduler.order :]
+            if hasattr(scheduler, "set_begin_index"):
+                scheduler.set_begin_index(start * scheduler.order)
+            latents = scheduler.add_noise(z0, noise(*z0.shape), timesteps[:1].repeat(n))
+        else:
+            latents = noise(*shape) * scheduler.init_noise_sigma
+        cond, uncond = self.condition(labels), self.uncondition(n)
+        guided = self.guidance != 1.0
+        for t in timesteps:
+            z = scheduler.scale_model_input(torch.cat([latents, latents]) if guided else latents, t)
+            states = torch.cat([uncond, cond]) if guided else cond
+            eps = self.unet(z, t, encoder_hidden_states=states).sample
+            if guided:
+                eps_u, eps_c = eps.chunk(2)
+                eps = eps_u + self.guidance * (eps_c - eps_u)
+            latents = scheduler.step(eps, t, latents).prev_sample
+        x = self.vae.decode(latents / self.vae.config.scaling_factor).sample.float().clamp(-1, 1)
+        x = _resize(x, self.image_size)
+        return x.mean(1, keepdim=True) if self.in_chans == 1 else x
+
+
+def save_tiny_pipeline(folder: str | Path, seed: int = 0, resolution: int = 32) -> Path:
+    """A tiny randomly initialised Stable Diffusion folder (UNet2DConditionModel, AutoencoderKL, a CLIP
+    text encoder with a byte-level tokenizer of 514 tokens, a CLIP image encoder, the SD 1.x noise
+    schedule), built offline in about a second: it has the structure of the real one, so it exercises
+    every code path (fine-tuning, visual guidance, latent prior, synthesis) on a CPU in tests and dry
+    runs. Its images are noise."""
+    import diffusers
+    import transformers
+
+    root = Path(folder)
+    torch.manual_seed(seed)
+    width = 32
+    diffusers.UNet2DConditionModel(
+        sample_size=resolution // 8,
+        block_out_channels=(16, 32),
+        layers_per_block=1,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=width,
+        attention_head_dim=4,
+        norm_num_groups=8,
+    ).save_pretrained(root / "unet")
+    diffusers.AutoencoderKL(
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(8, 16, 16, 16),
+        latent_channels=4,
+        norm_num_groups=8,
+        sample_size=resolution,
+        layers_per_block=1,
+    ).save_pretrained(root / "vae")
+    diffusers.DDPMScheduler(
+        num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012
+    ).save_pretrained(root / "scheduler")
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for char in _byte_chars():
+        vocab[char] = len(vocab)
+        vocab[char + "</w>"] = len(vocab)
+    transformers.CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77).save_pretrained(root / "tokenizer")
+    common = {"hidden_size": width, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4}
+    transformers.CLIPTextModel(
+        transformers.CLIPTextConfig(
+            vocab_size=len(vocab), max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1, **common
+        )
+    ).save_pretrained(root / "text_encoder")
+    transformers.CLIPVisionModelWithProjection(
+        transformers.CLIPVisionConfig(image_size=resolution, patch_size=8, projection_dim=width, **common)
+    ).save_pretrained(root / "image_encoder")
+    return root
+
+
+def _byte_chars() -> list[str]:
+    """The 256 characters byte-level BPE (GPT-2, CLIP) maps bytes to."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    others = [b for b in range(256) if b not in printable]
+    return [chr(c) for c in printable] + [chr(256 + i) for i in range(len(others))]

@@ -1,0 +1,190 @@
+"""The stable_diffusion family (seed 003 §3) on a tiny randomly initialised pipeline: what is saved,
+the MMD term of eq. 7, visual guidance and the latent prior, each on its own."""
+
+import numpy as np
+import pytest
+import torch
+
+from synthval.generators import (
+    create_generator,
+    load_generator,
+    sample_images,
+    sample_with,
+    save_generator,
+    train_generator,
+)
+from synthval.io import load_tensors
+
+
+def sd(pipeline, **hparams):
+    torch.manual_seed(0)
+    settings = {"resolution": 32, "sampling_steps": 3, "lora_rank": 2, **hparams}
+    return create_generator("stable_diffusion", 4, 1, 8, pipeline=str(pipeline), **settings)
+
+
+def fit(model, tiny_images, tmp_path, **settings):
+    images, labels = tiny_images
+    return train_generator(
+        model,
+        images,
+        labels,
+        iterations=3,
+        batch_size=8,
+        seed=0,
+        resume_path=tmp_path / "state.safetensors",
+        **{"lr": 1e-3, **settings},
+    )
+
+
+def test_the_weights_hold_only_what_fine_tuning_learnt(sd_pipeline, tiny_images, tmp_path):
+    model = sd(sd_pipeline, visual_guidance=True)
+    record = fit(model, tiny_images, tmp_path, visual_samples=3)
+    save_generator(tmp_path / "g.safetensors", model, record)
+    tensors, meta = load_tensors(tmp_path / "g.safetensors")
+    assert meta["hparams"]["pipeline"] == str(sd_pipeline) and meta["family"] == "stable_diffusion"
+    assert tensors and all("lora_" in k or k.startswith(("vg_proj.", "vg_embeds")) for k in tensors)
+    assert sum(t.numel() for t in tensors.values()) < sum(p.numel() for p in model.parameters()) / 10
+    # fine-tuning changed the LoRA (B starts at 0 and moves), and only it
+    assert any(t.abs().sum() > 0 for k, t in tensors.items() if "lora_B" in k)
+    other = sd(sd_pipeline, lora_rank=4, visual_guidance=True)
+    with pytest.raises(RuntimeError, match="another lora_rank or visual_guidance"):
+        other.load_state_dict(tensors)
+    with pytest.raises(FileNotFoundError, match="no diffusers pipeline"):
+        sd(tmp_path / "nowhere")
+
+
+def test_the_mmd_term_is_the_squared_batch_mean_residual_bounded_by_the_diffusion_loss(
+    sd_pipeline, tiny_images, tmp_path
+):
+    record = fit(sd(sd_pipeline), tiny_images, tmp_path, mmd_weight=2.0, log_every=1)
+    for row in record["history"]:
+        # eq. 7, and Jensen: || mean(eps - eps_hat) ||^2 <= mean || eps - eps_hat ||^2
+        assert row["loss"] == pytest.approx(row["diffusion"] + 2.0 * row["mmd"], rel=1e-5)
+        assert 0 < row["mmd"] <= row["diffusion"]
+    plain = fit(sd(sd_pipeline), tiny_images, tmp_path / "plain", log_every=1)
+    assert plain["history"][0]["loss"] == pytest.approx(plain["history"][0]["diffusion"])
+
+
+def test_visual_guidance_is_the_mean_clip_embedding_of_each_class(sd_pipeline, tiny_images, tmp_path):
+    import transformers
+
+    from synthval.generators.stable_diffusion import CLIP_MEAN, CLIP_STD
+
+    model = sd(sd_pipeline, visual_guidance=True, lora_rank=0)
+    fit(model, tiny_images, tmp_path, visual_samples=40)  # more than a class has: every image of it
+    images, labels = tiny_images
+    encoder = transformers.CLIPVisionModelWithProjection.from_pretrained(sd_pipeline / "image_encoder").eval()
+    x = torch.as_tensor(images).permute(0, 3, 1, 2).float() / 255
+    x = torch.nn.functional.interpolate(x.expand(-1, 3, -1, -1), size=32, mode="bilinear", antialias=True)
+    mean, std = torch.tensor(CLIP_MEAN)[:, None, None], torch.tensor(CLIP_STD)[:, None, None]
+    with torch.no_grad():
+        embeds = encoder(pixel_values=(x - mean) / std).image_embeds
+    for c in range(4):
+        torch.testing.assert_close(model.vg_embeds[c], embeds[torch.as_tensor(labels == c)].mean(0))
+    # the condition carries one more token, and it differs by class
+    cond = model.condition(torch.tensor([0, 1]))
+    assert cond.shape[1] == model.tokenizer.model_max_length + 1 and not torch.equal(cond[0, -1], cond[1, -1])
+
+
+def test_the_latent_prior_starts_from_recorded_real_images_of_the_class(sd_pipeline, tiny_images):
+    images, labels = tiny_images
+    keys = [f"real-{i}" for i in range(len(labels))]
+    model = sd(sd_pipeline, latent_prior=True, lora_rank=0).eval()
+    y = np.array([0, 1, 2, 3, 3])
+    with pytest.raises(ValueError, match="set_prior"):
+        sample_images(model, y, seed=1)
+    model.set_prior(images, labels, keys)
+    a = sample_images(model, y, seed=1)
+    first = model.take_prior_keys()
+    assert [labels[keys.index(k)] for k in first] == y.tolist() and model.prior_keys == []
+    np.testing.assert_array_equal(sample_images(model, y, seed=1), a)
+    assert model.take_prior_keys() == first  # the same seed draws the same real images
+    sample_images(model, y, seed=2)
+    assert model.take_prior_keys() != first
+    # in batches, the keys of every batch, in sample order
+    sample_with(model, y, torch.Generator().manual_seed(1), batch_size=2)
+    assert len(model.take_prior_keys()) == len(y)
+    weaker = sd(sd_pipeline, latent_prior=True, lora_rank=0, strength=0.34).eval()
+    weaker.set_prior(images, labels, keys)
+    assert not np.array_equal(sample_images(weaker, y, seed=1), a)  # less noise: closer to the real image
+    plain = sd(sd_pipeline, lora_rank=0).eval()
+    assert not np.array_equal(sample_images(plain, y, seed=1), a) and plain.take_prior_keys() == []
+
+
+def test_a_reloaded_generator_samples_the_same_images(sd_pipeline, tiny_images, tmp_path):
+    model = sd(sd_pipeline, visual_guidance=True, latent_prior=True)
+    record = fit(model, tiny_images, tmp_path, visual_samples=3, mmd_weight=1.0)
+    save_generator(tmp_path / "g.safetensors", model, record)
+    images, labels = tiny_images
+    keys = [f"real-{i}" for i in range(len(labels))]
+    reloaded = load_generator(tmp_path / "g.safetensors")
+    for m in (model.eval(), reloaded):
+        m.set_prior(images, labels, keys)
+    y = np.array([0, 1, 2, 3])
+    np.testing.assert_array_equal(sample_images(model, y, seed=3), sample_images(reloaded, y, seed=3))
+    assert model.take_prior_keys() == reloaded.take_prior_keys()
+
+
+def test_stable_diffusion_is_conditioned_by_class_prompts_only():
+    from synthval.config import ConfigError, validate_config
+
+    config = {"generators": {"sd": {"family": "stable_diffusion", "pipeline": "p", "conditioning": "per_class"}}}
+    with pytest.raises(ConfigError, match="stable_diffusion is conditioned by class prompts"):
+        validate_config(config)
+    with pytest.raises(ConfigError, match="pipeline"):
+        validate_config({"generators": {"sd": {"family": "stable_diffusion"}}})
+    filled = validate_config({"generators": {"sd": {"family": "stable_diffusion", "pipeline": "p"}}})["generators"]
+    # seed 003 App. E: 30 UniPC steps, guidance 2.0, strength 0.75; LoRA rank 8 at 1e-4
+    assert {k: filled["sd"][k] for k in ("sampling_steps", "scheduler", "guidance_scale", "strength", "lora_rank")} == {
+        "sampling_steps": 30,
+        "scheduler": "unipc",
+        "guidance_scale": 2.0,
+        "strength": 0.75,
+        "lora_rank": 8,
+    }
+
+
+@pytest.mark.integration
+def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
+    from snakemake_runs import ROOT, snakemake
+
+    from synthval.data import read_image_set
+    from synthval.data.shards import read_shard_metadata
+    from synthval.generators.stable_diffusion import save_tiny_pipeline
+    from synthval.io import read_json, read_metadata
+    from synthval.layout import (
+        data_manifest,
+        data_summary,
+        generator_weights,
+        rank_table,
+        report_html,
+        synthetic_manifest,
+        synthetic_shard,
+        training_table,
+    )
+
+    save_tiny_pipeline(tmp_path / "sd-pipeline")
+    snakemake(tmp_path, config=ROOT / "tests" / "configs" / "sd.yaml")
+    meta = read_metadata(tmp_path / generator_weights("train200", "sd"))
+    assert meta["family"] == "stable_diffusion" and meta["hparams"]["visual_guidance"]
+    assert meta["hparams"]["class_names"] == read_json(tmp_path / data_summary("train200"))["class_names"]
+    record = meta["record"]
+    assert record["history"][-1]["mmd"] > 0 and [s["step"] for s in record["scores"]] == [2, 4]
+    # every sample names the real training image of its class it started from
+    train = read_image_set(tmp_path / data_manifest("train200", "train"))
+    label_of = dict(zip(train.keys, train.labels.tolist(), strict=True))
+    synthetic = read_image_set(tmp_path / synthetic_manifest("train200", "sd"))
+    assert len(synthetic) == 60 and synthetic.images.shape[1:] == (8, 8, 1)
+    sources = {}
+    for shard in ("00000", "00001"):
+        prior = read_shard_metadata(tmp_path / synthetic_shard("train200", "sd", shard))["latent_prior"]
+        assert prior["strength"] == 0.75
+        sources |= prior["sources"]
+    assert [label_of[sources[k]] for k in synthetic.keys] == synthetic.labels.tolist()
+    # ranked, selected, trained on and reported like any other synthetic set
+    import polars as pl
+
+    assert "sd" in pl.read_parquet(tmp_path / rank_table("train200"))["eval_set"].to_list()
+    assert "synthetic-sd" in pl.read_parquet(tmp_path / training_table("train200", "accuracy"))["run"].to_list()
+    html = (tmp_path / report_html()).read_text()
+    assert "family <b>stable_diffusion</b>" in html and "Complete: all" in html

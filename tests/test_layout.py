@@ -28,7 +28,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = SCHEMA_PATH
 
 
-@pytest.mark.parametrize("name", ["config/config.yaml", "tests/configs/tiny.yaml", "config/cifar10.yaml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "config/config.yaml",
+        "tests/configs/tiny.yaml",
+        "config/cifar10.yaml",
+        "config/cifar10-realfake.yaml",
+        "tests/configs/sd.yaml",
+    ],
+)
 def test_every_result_is_listed_once_and_the_report_reads_only_results(name):
     study = Study.from_config(load_config(ROOT / name, SCHEMA))
     outputs = all_outputs(study)

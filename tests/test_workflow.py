@@ -566,6 +566,13 @@ def test_paper_scale_config_plans_without_data(tmp_path):
     )
 
 
+def test_real_fake_config_plans_without_weights(tmp_path):
+    """config/cifar10-realfake.yaml dry-runs with no Stable Diffusion or CLIP folder present."""
+    jobs = dry_run_jobs_for(tmp_path, ROOT / "config" / "cifar10-realfake.yaml")
+    assert jobs["train_generator"] == 4 and jobs["synthesize_shard"] == 4 * 50
+    assert jobs["synthesize_train_shard"] == 2 * 10 * 10  # realfake and sd, up to 10x, 10 shards per 1x
+
+
 def test_slurm_profile_resolves_from_the_repository_root(tmp_path):
     cmd = [
         sys.executable,

@@ -164,6 +164,10 @@ def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
     )
 
     save_tiny_pipeline(tmp_path / "sd-pipeline")
+    rng = np.random.default_rng(0)  # samples "made elsewhere": 16x16 RGB, 5 per class
+    np.savez(
+        tmp_path / "imported.npz", images=rng.integers(0, 256, (50, 16, 16, 3), np.uint8), labels=np.arange(50) % 10
+    )
     snakemake(tmp_path, config=ROOT / "tests" / "configs" / "sd.yaml")
     meta = read_metadata(tmp_path / generator_weights("train200", "sd"))
     assert meta["family"] == "stable_diffusion" and meta["hparams"]["visual_guidance"]
@@ -181,10 +185,15 @@ def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
         assert prior["strength"] == 0.75
         sources |= prior["sources"]
     assert [label_of[sources[k]] for k in synthetic.keys] == synthetic.labels.tolist()
-    # ranked, selected, trained on and reported like any other synthetic set
+    # ranked, selected, trained on and reported like any other synthetic set (the imported one too)
     import polars as pl
 
-    assert "sd" in pl.read_parquet(tmp_path / rank_table("train200"))["eval_set"].to_list()
+    assert {"sd", "theirs"} <= set(pl.read_parquet(tmp_path / rank_table("train200"))["eval_set"].to_list())
     assert "synthetic-sd" in pl.read_parquet(tmp_path / training_table("train200", "accuracy"))["run"].to_list()
     html = (tmp_path / report_html()).read_text()
     assert "family <b>stable_diffusion</b>" in html and "Complete: all" in html
+    # the imported set: checked, converted to the data's 8x8 grey, and shown like the sampled one
+    imported = read_image_set(tmp_path / synthetic_manifest("train200", "theirs"))
+    assert len(imported) == 50 and imported.images.shape[1:] == (8, 8, 1)
+    assert np.bincount(imported.labels).tolist() == [5] * 10
+    assert "Imported samples" in html and "converted from 16x16x3" in html and 'alt="samples of theirs"' in html

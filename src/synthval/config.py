@@ -100,6 +100,13 @@ def _semantic_errors(config: dict) -> Iterator[str]:
                 f"config key generators.{name}.conditioning: per_class needs data.num_classes for source "
                 f"{data['source']!r} (one job per class)"
             )
+        if gen["family"] == "imported" and gen["conditioning"] != "class":
+            yield f"config key generators.{name}.conditioning: imported samples carry their labels; use class"
+        if gen["family"] == "imported" and name in config["training"]["generators"]:
+            yield (
+                f"config key training.generators: {name!r} is imported; the training study needs a generator to "
+                "sample training images apart from the validation set"
+            )
         if gen["family"] == "stable_diffusion" and gen["conditioning"] != "class":
             yield (
                 f"config key generators.{name}.conditioning: stable_diffusion is conditioned by class prompts; "

@@ -220,6 +220,7 @@ class Study:
     trainsets: list[str]
     generators: list[str]
     per_class: list[str]  # generators trained one job per class, then assembled
+    imported: list[str]  # samples made elsewhere: no training, no sampling
     classes: list[str]
     all_models: list[str]  # every zoo member
     suffixes: list[str]  # what tells a configuration's members apart
@@ -246,6 +247,7 @@ class Study:
             trainsets=list(config["data"]["train_sizes"]),
             generators=generators,
             per_class=[g for g in generators if config["generators"][g]["conditioning"] == "per_class"],
+            imported=[g for g in generators if config["generators"][g]["family"] == "imported"],
             classes=[class_name(c) for c in range(num_classes(config) or 0)],
             all_models=all_models,
             suffixes=seed_suffixes(config["zoo"]),
@@ -267,7 +269,12 @@ class Study:
     @property
     def whole(self) -> list[str]:
         """Generators trained in one job."""
-        return [g for g in self.generators if g not in self.per_class]
+        return [g for g in self.sampled if g not in self.per_class]
+
+    @property
+    def sampled(self) -> list[str]:
+        """Generators whose sets are sampled (all but the imported ones)."""
+        return [g for g in self.generators if g not in self.imported]
 
     @property
     def models(self) -> list[str]:
@@ -363,8 +370,8 @@ def recipe_inputs(study: Study, trainset: str, run: str) -> dict[str, str]:
 class GeneratorFiles:
     """What the report reads of one generator on one training set."""
 
-    weights: str
-    history_plot: str
+    weights: str | None  # None: imported samples
+    history_plot: str | None
     manifest: str
     grid: str
     quality: str
@@ -429,8 +436,8 @@ def report_inputs(study: Study) -> ReportInputs:
     for t in study.trainsets:
         generators = {
             g: GeneratorFiles(
-                weights=generator_weights(t, g),
-                history_plot=generator_history_plot(t, g),
+                weights=None if g in study.imported else generator_weights(t, g),
+                history_plot=None if g in study.imported else generator_history_plot(t, g),
                 manifest=synthetic_manifest(t, g),
                 grid=sample_grid(t, g),
                 quality=quality_table(t, g),
@@ -476,14 +483,9 @@ def all_outputs(study: Study) -> list[str]:
         outputs += [result_plot(t, n) for n in RESULT_PLOTS]
         outputs += [features_file(t, d) for d in ["train", *study.generators]]
         for g in study.generators:
-            outputs += [
-                generator_weights(t, g),
-                synthetic_manifest(t, g),
-                sample_grid(t, g),
-                generator_history_plot(t, g),
-                quality_table(t, g),
-                quality_curves(t, g),
-            ]
+            outputs += [synthetic_manifest(t, g), sample_grid(t, g), quality_table(t, g), quality_curves(t, g)]
+            if g not in study.imported:
+                outputs += [generator_weights(t, g), generator_history_plot(t, g)]
             outputs += [synthetic_shard(t, g, s) for s in study.shards]
             if study.webdataset:
                 outputs += [webdataset_manifest(t, g)]

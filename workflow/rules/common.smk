@@ -42,6 +42,9 @@ GENERATORS = STUDY.generators
 # per_class generators are one job per class, then assembled; the others are one job each
 PER_CLASS = STUDY.per_class
 WHOLE = STUDY.whole
+# sampled sets, and sets of samples made elsewhere (family imported): sharded, never sampled
+SAMPLED = STUDY.sampled
+IMPORTED = STUDY.imported
 CLASSES = STUDY.classes
 # every zoo member, and those trained on the whole train split (the ones synthetic data must rank)
 ALL_MODELS = STUDY.all_models
@@ -130,6 +133,11 @@ def generator_inputs(wildcards):
 
 def synthesis_inputs(wildcards):
     return layout.synthesis_inputs(STUDY, wildcards.trainset, wildcards.generator)
+
+
+def imported_source(wildcards):
+    """The file or folder of imported samples."""
+    return config["generators"][wildcards.generator]["path"]
 
 
 def class_generators_of(wildcards):

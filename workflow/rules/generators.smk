@@ -98,6 +98,8 @@ rule synthesize_shard:
         log_path("synthesize_shard", "{trainset}", "{generator}", "{shard}"),
     benchmark:
         bench_path("synthesize_shard", "{trainset}", "{generator}", "{shard}")
+    wildcard_constraints:
+        generator=one_of(SAMPLED),
     priority: 10
     conda:
         "../../envs/synthval.yaml"
@@ -117,6 +119,33 @@ rule synthesize_shard:
         key_prefix=get_shard_key_prefix,
     script:
         "../scripts/synthesize_shard.py"
+
+
+# samples made elsewhere (family imported): checked, brought to the data's size, and sharded like a
+# sampled set; each shard job takes every N-th image of the label-sorted set
+rule import_shard:
+    input:
+        source=imported_source,
+        summary=data_summary("{trainset}"),
+    output:
+        shard=synthetic_shard("{trainset}", "{generator}", "{shard}"),
+    log:
+        log_path("import_shard", "{trainset}", "{generator}", "{shard}"),
+    wildcard_constraints:
+        generator=one_of(IMPORTED),
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(4000),
+        runtime=grow_with_attempt(30),
+    params:
+        code=code("import_shard.py"),
+        shards=len(SHARDS),
+        index=shard_index,
+        key_prefix=get_shard_key_prefix,
+    script:
+        "../scripts/import_shard.py"
 
 
 rule index_synthetic:
@@ -197,6 +226,8 @@ rule plot_samples:
         ),
     log:
         log_path("plot_samples", "{trainset}", "{generator}"),
+    wildcard_constraints:
+        generator=one_of(SAMPLED),
     conda:
         "../../envs/synthval.yaml"
     threads: 1
@@ -207,3 +238,13 @@ rule plot_samples:
         code=code("plot_samples.py"),
     script:
         "../scripts/plot_samples.py"
+
+
+# imported samples have no training history: their grid only
+use rule plot_samples as plot_imported_samples with:
+    input:
+        manifest=synthetic_manifest("{trainset}", "{generator}"),
+    output:
+        grid=sample_grid("{trainset}", "{generator}"),
+    wildcard_constraints:
+        generator=one_of(IMPORTED),

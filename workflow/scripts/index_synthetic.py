@@ -1,5 +1,6 @@
 """index_synthetic and index_webdataset: write a synthetic set's manifest (counts, sha256) once all
-its shards exist; for a pseudo-labelled set it also carries the per-class kept fractions."""
+its shards exist; for a pseudo-labelled set it also carries the per-class kept fractions, for an
+imported one what the import checked."""
 
 from pathlib import Path
 
@@ -11,8 +12,11 @@ log = setup(snakemake.threads, log_file=snakemake.log[0])
 w = snakemake.wildcards
 extra = {}
 parquet = [s for s in snakemake.input.shards if Path(s).suffix == ".parquet"]
-if stats := [m["pseudo_labels"] for m in map(read_shard_metadata, parquet) if "pseudo_labels" in m]:
+metadata = [read_shard_metadata(s) for s in parquet]
+if stats := [m["pseudo_labels"] for m in metadata if "pseudo_labels" in m]:
     extra["pseudo_labels"] = merge_stats(stats)
+if imported := [m["imported"] for m in metadata if "imported" in m]:  # the same in every shard
+    extra["imported"] = imported[0]
 manifest = write_manifest(
     snakemake.output.manifest,
     snakemake.input.shards,

@@ -1,5 +1,6 @@
 """Image sources: scikit-learn digits (the offline default), CIFAR-10/100 and MNIST via torchvision,
-any ImageFolder, and a Parquet image table. Each loader returns the whole pool as uint8 NHWC."""
+any ImageFolder, a Parquet image table and an ``.npz`` of arrays. Each loader returns the whole pool as
+uint8 NHWC."""
 
 from __future__ import annotations
 
@@ -34,11 +35,8 @@ class ImageArray:
             raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
 
 
-def load_dataset(
-    source: str, root: str | Path, image_size: int, channels: int | None = None, download: bool = False
-) -> ImageArray:
-    """Load the whole pool of ``source`` resized to ``image_size`` (square), optionally converted
-    to ``channels`` (1 or 3; default: the source's own)."""
+def read_source(source: str, root: str | Path, download: bool = False) -> ImageArray:
+    """The whole pool of ``source`` as stored (its own size and channels)."""
     loaders = {
         "digits": lambda: _digits(),
         "cifar10": lambda: _cifar(Path(root), "cifar10", download),
@@ -46,14 +44,24 @@ def load_dataset(
         "mnist": lambda: _mnist(Path(root), download),
         "imagefolder": lambda: _imagefolder(Path(root)),
         "parquet": lambda: _parquet(Path(root)),
+        "npz": lambda: _npz(Path(root)),
     }
     if source not in loaders:
         raise ValueError(f"unknown data source {source!r}; choose one of {sorted(loaders)}")
-    data = loaders[source]()
-    return ImageArray(_resize(data.images, image_size, channels), data.labels.astype(np.int64), data.class_names)
+    return loaders[source]()
 
 
-def _resize(images: np.ndarray, size: int, channels: int | None) -> np.ndarray:
+def load_dataset(
+    source: str, root: str | Path, image_size: int, channels: int | None = None, download: bool = False
+) -> ImageArray:
+    """Load the whole pool of ``source`` resized to ``image_size`` (square), optionally converted
+    to ``channels`` (1 or 3; default: the source's own)."""
+    data = read_source(source, root, download)
+    return ImageArray(resize_images(data.images, image_size, channels), data.labels.astype(np.int64), data.class_names)
+
+
+def resize_images(images: np.ndarray, size: int, channels: int | None) -> np.ndarray:
+    """uint8 NHWC images at ``size`` x ``size`` (bilinear) with ``channels`` (1: grey, 3: RGB; None: as they are)."""
     n, h, w, c = images.shape
     want_c = channels or c
     if (h, w, c) == (size, size, want_c):
@@ -179,3 +187,23 @@ def _parquet(path: Path) -> ImageArray:
     labels = np.asarray(table.column("label").to_pylist(), np.int64)
     names = [str(i) for i in range(int(labels.max()) + 1)]
     return ImageArray(np.stack(images), labels, names)
+
+
+def _npz(path: Path) -> ImageArray:
+    """``images`` (uint8, N x H x W x C, or N x H x W for grey) and ``labels`` (integers) of an .npz
+    (read without pickle)."""
+    if not path.is_file():
+        raise DatasetNotFoundError(f"npz file not found: {path}")
+    with np.load(path, allow_pickle=False) as arrays:
+        missing = {"images", "labels"} - set(arrays.files)
+        if missing:
+            raise ValueError(f"{path} lacks the array(s) {sorted(missing)} (it has {sorted(arrays.files)})")
+        images, labels = arrays["images"], arrays["labels"]
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.dtype != np.uint8 or images.ndim != 4:
+        raise ValueError(f"{path}: images must be uint8 N x H x W (x C), got {images.dtype} {images.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{path}: labels must be integers, got {labels.dtype}")
+    names = [str(i) for i in range(int(labels.max()) + 1)] if len(labels) else []
+    return ImageArray(images, labels.astype(np.int64), names)

@@ -17,7 +17,7 @@ import yaml
 from synthval.data.splits import split_tables
 from synthval.evaluation.study import cas_table, content_gap_summary, method_summary, study_table
 from synthval.io import read_json, read_metadata
-from synthval.layout import TrainsetFiles
+from synthval.layout import GeneratorFiles, TrainsetFiles
 from synthval.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER
 from synthval.report.figures import Figures
 from synthval.report.html import image_tag, missing_html, run_metadata, table_html
@@ -149,6 +149,9 @@ def generator_section(trainsets: dict[str, TrainsetFiles], figure: Figures) -> s
             )
         for name, g in f.generators.items():
             parts.append(f"<h3>{html.escape(name)} on {html.escape(trainset)}</h3>")
+            if g.weights is None:
+                parts.append(_imported(name, g))
+                continue
             if missing_files(g.weights):
                 parts.append(missing_html(f"generator {name}", [g.weights], "It has not finished training."))
                 continue
@@ -177,6 +180,27 @@ def generator_section(trainsets: dict[str, TrainsetFiles], figure: Figures) -> s
                 + (_pseudo_label_table(manifest["pseudo_labels"]) if manifest and "pseudo_labels" in manifest else "")
             )
     return "".join(parts)
+
+
+def _imported(name: str, g: GeneratorFiles) -> str:
+    """An imported set: where it came from, what the import checked and changed, its samples."""
+    if missing_files(g.manifest):
+        return missing_html(f"imported samples {name}", [g.manifest], "They are not imported yet.")
+    info = read_json(g.manifest)["imported"]
+    counts = info["per_class"]
+    shape = "x".join(map(str, info["source_shape"]))
+    converted = f", converted from {shape}" if info["converted"] else f" ({shape}, as the data)"
+    grid = (
+        image_tag(g.grid, f"samples of {name}")
+        if not missing_files(g.grid)
+        else missing_html(f"samples of {name}", [g.grid], "Its grid is not drawn yet.")
+    )
+    return (
+        f"<p>Imported samples (made outside this workflow, not trained here) from <code>{html.escape(info['path'])}"
+        f"</code> ({html.escape(info['kind'])}, sha256 <code>{info['sha256'][:12]}</code>): {info['count']} images"
+        f"{converted}; per class {min(counts)} to {max(counts)} (imbalance {max(counts) / min(counts):.2f}).</p>"
+        f"<figure>{grid}<figcaption>samples, one row per class</figcaption></figure>"
+    )
 
 
 # --- quality ---

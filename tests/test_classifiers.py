@@ -45,7 +45,9 @@ def test_every_architecture_builds_and_classifies(name, size, chans):
     }
     if name in deep and size == 32:
         pytest.skip("deep nets at 32 px are covered at 8 px; keeps the suite fast")
-    model = create_classifier(name, num_classes=7, in_chans=chans, image_size=size).eval()
+    # timm: any timm network by name (for zoo.imported), here fed images resized to its own input size
+    hparams = {"model_name": "resnet10t", "input_size": 16} if name == "timm" else {}
+    model = create_classifier(name, num_classes=7, in_chans=chans, image_size=size, **hparams).eval()
     x = torch.rand(2, chans, size, size)
     with torch.no_grad():
         logits, features = model(x), model.features(x)

@@ -22,7 +22,7 @@ from synthval.layout import (
     train_pool_shards,
 )
 from synthval.schema import SCHEMA_PATH
-from synthval.zoo import configuration_pattern, training_rule_name
+from synthval.zoo import configuration_pattern, parse_model, training_rule_name
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = SCHEMA_PATH
@@ -91,10 +91,10 @@ def test_which_files_each_job_reads():
     study = Study.from_config(config)
     data = f"{RESULTS}/data/train300"
     # a member trained on fit is also scored on val; each member on augmented copies of its own split
-    fit_sets = eval_sets(study, "train300", "fit")
+    fit_sets = eval_sets(study, "train300", parse_model("mlp-base-s0-fit"))
     assert fit_sets["val"] == ("val", f"{data}/val/manifest.json")
     assert fit_sets["augmented"] == ("augmented_fit", f"{data}/augmented-fit/manifest.json")
-    train_sets = eval_sets(study, "train300", "train")
+    train_sets = eval_sets(study, "train300", parse_model("mlp-base-s0"))
     assert "val" not in train_sets and set(train_sets) == {"test", "augmented", *study.generators}
     # the pseudo-labelled generator's samples need the reference classifier; a class-conditional one's do not
     assert "reference" in synthesis_inputs(study, "train300", "ddpm_pl")

@@ -155,6 +155,7 @@ def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
     from synthval.layout import (
         data_manifest,
         data_summary,
+        errors_table,
         generator_weights,
         rank_table,
         report_html,
@@ -168,6 +169,11 @@ def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
     np.savez(
         tmp_path / "imported.npz", images=rng.integers(0, 256, (50, 16, 16, 3), np.uint8), labels=np.arange(50) % 10
     )
+    from safetensors.torch import save_file
+
+    from synthval.classifiers import create_classifier
+
+    save_file(create_classifier("mlp", 10, 1, 8, seed=0).body.state_dict(), tmp_path / "pretrained-mlp.safetensors")
     snakemake(tmp_path, config=ROOT / "tests" / "configs" / "sd.yaml")
     meta = read_metadata(tmp_path / generator_weights("train200", "sd"))
     assert meta["family"] == "stable_diffusion" and meta["hparams"]["visual_guidance"]
@@ -197,3 +203,14 @@ def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
     assert len(imported) == 50 and imported.images.shape[1:] == (8, 8, 1)
     assert np.bincount(imported.labels).tolist() == [5] * 10
     assert "Imported samples" in html and "converted from 16x16x3" in html and 'alt="samples of theirs"' in html
+    # the classifier trained elsewhere: scored on the test split and every synthetic set (not on augmented
+    # copies of a split it was not trained on), ranked with the train members in a group of its own
+    errors = pl.read_parquet(tmp_path / errors_table("train200")).filter(
+        pl.col("model") == "pretrained_mlp-imported-s0"
+    )
+    assert sorted(errors["eval_set"].unique().to_list()) == ["sd", "test", "theirs"]
+    rank = pl.read_parquet(tmp_path / rank_table("train200")).filter(pl.col("ranked") == "train members")
+    pooled = dict(rank.filter(pl.col("group") == "all").select("eval_set", "n_models").iter_rows())
+    assert pooled == {"augmented": 4, "sd": 5, "theirs": 5}  # 2 x 2 trained + 1 imported (no augmented split)
+    assert "imported" in rank["group"].to_list()
+    assert "<td>pretrained_mlp-imported-s0</td>" in html and "imported from pretrained-mlp.safetensors" in html

@@ -93,6 +93,14 @@ def _semantic_errors(config: dict) -> Iterator[str]:
             )
         if round(size * data["val_fraction"]) >= size:
             yield f"config key data.train_sizes.{name}: {size} is too small to split off a validation set"
+    zoo = config["zoo"]
+    if "imported" in zoo["variants"]:
+        yield "config key zoo.variants.imported: the variant name of imported classifiers; choose another"
+    for name, entry in (zoo.get("imported") or {}).items():
+        if name in zoo["architectures"] or name.startswith("rwnn"):
+            yield f"config key zoo.imported.{name}: the name of an architecture the zoo trains; choose another"
+        if (entry["architecture"] == "timm") != bool(entry.get("timm_model")):
+            yield f"config key zoo.imported.{name}: timm_model is needed with architecture timm, and only then"
     classes = num_classes(config)
     for name, gen in config["generators"].items():
         if gen["conditioning"] == "per_class" and classes is None:

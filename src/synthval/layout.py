@@ -14,7 +14,16 @@ from typing import Any
 
 from synthval.config import num_classes
 from synthval.recipes import REAL_TRAIN, Run, gap_sources, pool_scale, runs, study_generators
-from synthval.zoo import epoch_groups, members, parse_model, save_epochs, seed_suffixes
+from synthval.zoo import (
+    IMPORTED,
+    Member,
+    epoch_groups,
+    imported_members,
+    members,
+    parse_model,
+    save_epochs,
+    seed_suffixes,
+)
 
 RESULTS = "results"
 SPLITS = ["train", "test", "fit", "val"]
@@ -222,7 +231,8 @@ class Study:
     per_class: list[str]  # generators trained one job per class, then assembled
     imported: list[str]  # samples made elsewhere: no training, no sampling
     classes: list[str]
-    all_models: list[str]  # every zoo member
+    all_models: list[str]  # every zoo member, the imported ones last
+    imported_models: list[str]  # classifiers trained elsewhere (zoo.imported): evaluated, never trained
     suffixes: list[str]  # what tells a configuration's members apart
     shards: list[str]
     webdataset: bool
@@ -238,7 +248,8 @@ class Study:
     @classmethod
     def from_config(cls, config: dict) -> Study:
         generators = list(config["generators"])
-        all_models = [m.name for m in members(config["zoo"])]
+        imported = [m.name for m in imported_members(config["zoo"])]
+        all_models = [m.name for m in members(config["zoo"])] + imported
         augmented = config["augmented_validation"]["enabled"]
         study_runs = {r.name: r for r in runs(config)}
         study_gens = study_generators(config) if study_runs else []
@@ -250,11 +261,14 @@ class Study:
             imported=[g for g in generators if config["generators"][g]["family"] == "imported"],
             classes=[class_name(c) for c in range(num_classes(config) or 0)],
             all_models=all_models,
+            imported_models=imported,
             suffixes=seed_suffixes(config["zoo"]),
             shards=[shard_name(i) for i in range(config["synthesis"]["shards"])],
             webdataset=config["synthesis"]["webdataset"],
             augmented=augmented,
-            augmented_splits=sorted({parse_model(m).split for m in all_models}) if augmented else [],
+            augmented_splits=sorted({parse_model(m).split for m in all_models if m not in imported})
+            if augmented
+            else [],
             runs=study_runs,
             study_generators=study_gens,
             train_pool_shards={g: [shard_name(i) for i in range(pool_scale(config, g) * per_x)] for g in study_gens},
@@ -287,8 +301,18 @@ class Study:
         return self.generators + (["augmented"] if self.augmented else [])
 
     def epoch_tags(self, model: str) -> list[str]:
-        """The saved epochs of a member, as they appear in its weights' file names."""
+        """The saved epochs of a member, as they appear in its weights' file names (an imported
+        classifier has one, epoch 1)."""
+        if model in self.imported_models:
+            return [epoch_name(1)]
         return [epoch_name(e) for e in save_epochs(self.config["zoo"], parse_model(model).variant)]
+
+    def configuration_members(self, configuration: str) -> list[Member]:
+        """The members of a configuration, in the order of its jobs' outputs (an imported
+        configuration has one)."""
+        if configuration.endswith(f"-{IMPORTED}") and f"{configuration}-s0" in self.imported_models:
+            return [parse_model(f"{configuration}-s0")]
+        return [parse_model(configuration + s) for s in self.suffixes]
 
 
 # --- which files a job reads: the decisions behind the rules' input functions
@@ -318,15 +342,17 @@ def synthesis_inputs(study: Study, trainset: str, generator: str) -> dict[str, s
     return inputs
 
 
-def eval_sets(study: Study, trainset: str, split: str) -> dict[str, tuple[str, str]]:
-    """{evaluation set: (predict's input name, manifest)} of a member trained on ``split``: the real
-    test split and every synthetic set of its training set, the val split for members trained on fit
-    (the standard protocol's validation set), and augmented copies of the split it was trained on.
+def eval_sets(study: Study, trainset: str, member: Member) -> dict[str, tuple[str, str]]:
+    """{evaluation set: (predict's input name, manifest)} of a member: the real test split and every
+    synthetic set of its training set, the val split for members trained on fit (the standard
+    protocol's validation set), and augmented copies of the split it was trained on (not for an
+    imported classifier: its training data are not this workflow's).
     """
+    split = member.split
     sets = {"test": ("test", data_manifest(trainset, "test"))}
     if split == "fit":
         sets["val"] = ("val", data_manifest(trainset, "val"))
-    if study.augmented:
+    if study.augmented and member.variant != IMPORTED:
         sets["augmented"] = (f"augmented_{split}", augmented_manifest(trainset, split))
     return sets | {g: (g, synthetic_manifest(trainset, g)) for g in study.generators}
 

@@ -80,6 +80,17 @@ def members(zoo: dict) -> list[Member]:
     ]
 
 
+#: The variant of every imported member: ``<name>-imported-s0``, one member per configuration, ranked
+#: with the members trained on the train split (it has no fit sub-split member: the standard protocol
+#: cannot choose it).
+IMPORTED = "imported"
+
+
+def imported_members(zoo: dict) -> list[Member]:
+    """The classifiers ``zoo.imported`` names (trained elsewhere; evaluated, never trained here)."""
+    return [Member(name, IMPORTED, 0, "train") for name in zoo.get("imported") or {}]
+
+
 def configurations(zoo: dict) -> list[str]:
     """Every ``<arch>-<variant>``, in the order of :func:`members`."""
     return [f"{a}-{v}" for a in architectures(zoo) for v in zoo["variants"]]
@@ -117,8 +128,9 @@ def groups(zoo: dict) -> dict[str, str]:
     pooled, since differences between groups can carry a pooled figure."""
     archs = architectures(zoo)
     named = zoo.get("groups") or {}
+    imported = {m.arch: IMPORTED for m in imported_members(zoo)}  # a group of their own
     if not named:
-        return {a: RANDOM_WIRED if _RWNN.fullmatch(a) else STANDARD for a in archs}
+        return {a: RANDOM_WIRED if _RWNN.fullmatch(a) else STANDARD for a in archs} | imported
     out: dict[str, str] = {}
     for group, listed in named.items():
         for arch in archs:
@@ -129,7 +141,7 @@ def groups(zoo: dict) -> dict[str, str]:
                 out[arch] = group
     if missing := [a for a in archs if a not in out]:
         raise ValueError(f"config key zoo.groups: {missing} belong to no group; groups: {sorted(named)}")
-    return out
+    return out | imported
 
 
 def graph_seed(global_seed: int, index: int) -> int:
@@ -237,8 +249,22 @@ def zoo_table(config: dict, models: Iterable[str]) -> pl.DataFrame:
     import polars as pl  # planning a workflow never needs it
 
     rows = []
+    imported = config["zoo"].get("imported") or {}
     for name in models:
         member = parse_model(name)
+        if member.variant == IMPORTED:
+            entry = imported[member.arch]
+            rows.append(
+                {
+                    "model": name,
+                    "architecture": entry.get("timm_model") or entry["architecture"],
+                    "hyper-parameters": f"imported from {entry['weights']}",
+                    "variant": member.variant,
+                    "seed": None,
+                    "trained on": "elsewhere",
+                }
+            )
+            continue
         spec = member_spec(config["zoo"], member, config["seed"])
         hparams = ", ".join(f"{k}={v}" for k, v in sorted(spec["hparams"].items()) if k != "graph_seed")
         train = spec["train"]
@@ -258,4 +284,4 @@ def zoo_table(config: dict, models: Iterable[str]) -> pl.DataFrame:
                 "schedule": train["schedule"],
             }
         )
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, infer_schema_length=None)

@@ -47,3 +47,28 @@ for _tags, _variants in EPOCH_GROUPS.items():
             workdir=classifier_workdir,
         script:
             "../scripts/train_classifier.py"
+
+
+# classifiers trained elsewhere (zoo.imported): their weights checked and saved as a member's
+rule import_classifier:
+    input:
+        weights=imported_weights,
+        summary=data_summary("{trainset}"),
+    output:
+        weights=classifier_weights("{trainset}", "{model}", "001"),
+        history=classifier_history("{trainset}", "{model}"),
+    log:
+        log_path("import_classifier", "{trainset}", "{model}"),
+    wildcard_constraints:
+        model=one_of(IMPORTED_MODELS),
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(4000),
+        runtime=grow_with_attempt(10),
+    params:
+        code=code("import_classifier.py"),
+        entry=imported_entry,
+    script:
+        "../scripts/import_classifier.py"

@@ -49,6 +49,9 @@ CLASSES = STUDY.classes
 # every zoo member, and those trained on the whole train split (the ones synthetic data must rank)
 ALL_MODELS = STUDY.all_models
 MODELS = STUDY.models
+# classifiers trained elsewhere (zoo.imported): imported, evaluated and ranked, never trained
+IMPORTED_MODELS = STUDY.imported_models
+IMPORTED_CONFIGURATIONS = [parse_model(m).configuration for m in IMPORTED_MODELS]
 # what tells a configuration's members apart (-s<seed>, -s<seed>-fit): one job trains them all
 SUFFIXES = STUDY.suffixes
 SHARDS = STUDY.shards
@@ -133,6 +136,15 @@ def generator_inputs(wildcards):
 
 def synthesis_inputs(wildcards):
     return layout.synthesis_inputs(STUDY, wildcards.trainset, wildcards.generator)
+
+
+def imported_weights(wildcards):
+    """The weights file of a classifier trained elsewhere."""
+    return config["zoo"]["imported"][parse_model(wildcards.model).arch]["weights"]
+
+
+def imported_entry(wildcards):
+    return canonical(config["zoo"]["imported"][parse_model(wildcards.model).arch])
 
 
 def imported_source(wildcards):
@@ -222,7 +234,7 @@ def shard_index(wildcards):
 
 def members_of(wildcards):
     """The members of a configuration, in the order of its jobs' outputs."""
-    return [parse_model(wildcards.configuration + s) for s in SUFFIXES]
+    return STUDY.configuration_members(wildcards.configuration)
 
 
 def configuration_members(wildcards):
@@ -275,7 +287,7 @@ def configuration_weights(wildcards):
 def configuration_eval_inputs(wildcards):
     """Member -> its evaluation sets (synthval.layout.eval_sets), for every member of a configuration."""
     return {
-        m.name: layout.eval_sets(STUDY, wildcards.trainset, m.split)
+        m.name: layout.eval_sets(STUDY, wildcards.trainset, m)
         for m in members_of(wildcards)
     }
 

@@ -11,6 +11,8 @@ rule predict:
         log_path("predict", "{trainset}", "{configuration}"),
     benchmark:
         bench_path("predict", "{trainset}", "{configuration}")
+    wildcard_constraints:
+        configuration=configuration_pattern(config["zoo"]["variants"]),
     conda:
         "../../envs/synthval.yaml"
     threads: 1
@@ -22,3 +24,11 @@ rule predict:
         sets=member_eval_sets,
     script:
         "../scripts/predict.py"
+
+
+# a classifier trained elsewhere (zoo.imported) is a configuration of one member
+use rule predict as predict_imported with:
+    output:
+        tables=[predictions("{trainset}", "{configuration}-s0")],
+    wildcard_constraints:
+        configuration=one_of(IMPORTED_CONFIGURATIONS),

@@ -9,6 +9,8 @@ Weights are always randomly initialised: nothing is downloaded.
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from synthval.classifiers.registry import register_classifier
@@ -125,3 +127,28 @@ def vit(num_classes: int, in_chans: int, image_size: int, width: int = 64, depth
         num_heads=max(1, width // 32),
         mlp_ratio=2.0,
     )
+
+
+class _Resized(nn.Module):
+    """A network that takes ``size`` x ``size`` inputs, fed images of another size (bilinear)."""
+
+    def __init__(self, network: nn.Module, size: int):
+        super().__init__()
+        self.network, self.size = network, size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != self.size or x.shape[-2] != self.size:
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False, antialias=True)
+        return self.network(x)
+
+
+@register_classifier("timm")
+def timm_any(
+    num_classes: int, in_chans: int, image_size: int, model_name: str, input_size: int | None = None
+) -> nn.Module:
+    """Any timm architecture by name, unchanged (for classifiers trained elsewhere: ``zoo.imported``);
+    with ``input_size`` the images are resized to it first (a network trained at 224 px, say)."""
+    import timm
+
+    model = timm.create_model(model_name, pretrained=False, num_classes=num_classes, in_chans=in_chans)
+    return _Resized(model, input_size) if input_size and input_size != image_size else model

@@ -1,0 +1,24 @@
+"""import_classifier: a classifier trained elsewhere (zoo.imported) checked against the data and saved
+as a zoo member's weights (epoch 1) with a one-row history, so predict treats it like a trained member."""
+
+import math
+
+import polars as pl
+
+from synthval.classifiers import save_classifier
+from synthval.classifiers.imported import import_classifier
+from synthval.io import atomic_path, read_json
+from synthval.runtime import setup
+
+log = setup(snakemake.threads, log_file=snakemake.log[0])
+member = snakemake.wildcards.model
+summary = read_json(snakemake.input.summary)
+entry = snakemake.params.entry
+model = import_classifier(member, entry, len(summary["class_names"]), tuple(summary["image_shape"]))
+save_classifier(snakemake.output.weights, model, epoch=1, imported=entry)
+history = pl.DataFrame(
+    {"epoch": [1], "loss": [math.nan], "train_accuracy": [math.nan], "seconds": [0.0], "model": [member]}
+)
+with atomic_path(snakemake.output.history) as tmp:
+    history.write_parquet(tmp)
+log.info("imported %s (%s) from %s", member, entry["architecture"], entry["weights"])

@@ -30,6 +30,7 @@ SECTIONS = {
     "data": "Data and splits",
     "generators": "Generators",
     "quality": "Synthetic-data quality",
+    "copies": "Copies of training images",
     "zoo": "Classifier zoo",
     "rank": "Rank preservation",
     "protocols": "Selection protocols",

@@ -31,6 +31,7 @@ SELECTION_TABLES = ["protocols", "calibration", "corollary"]
 RESULT_PLOTS = ["quality", "protocols", "calibration"]
 TRAINING_TABLES = ["accuracy", "content_gap"]
 TRAINING_PLOTS = ["scaling", "content_gap"]
+COPY_PLOTS = ["copies", "copy_pairs"]
 RECIPE_FILES = ["classifier.safetensors", "history.parquet", "predictions.parquet"]
 
 
@@ -118,7 +119,8 @@ def classifier_history(trainset, model):
 
 
 def features_file(trainset, dataset):
-    """Features of the real train split (``dataset`` = train) or of a synthetic set."""
+    """Features of the real train split (``dataset`` = train), of the test split (``test``: the unseen
+    reference of copy detection) or of a synthetic set."""
     return path("features", trainset, f"{dataset}.safetensors")
 
 
@@ -128,6 +130,11 @@ def quality_table(trainset, generator):
 
 def quality_curves(trainset, generator):
     return path("quality", trainset, generator, "curves.parquet")
+
+
+def copies_table(trainset, generator):
+    """Each synthetic (and held-out real) image's nearest training image and their similarity."""
+    return path("privacy", trainset, generator, "copies.parquet")
 
 
 def predictions(trainset, model):
@@ -360,7 +367,7 @@ def eval_sets(study: Study, trainset: str, member: Member) -> dict[str, tuple[st
 def feature_inputs(study: Study, trainset: str, dataset: str) -> dict[str, str]:
     """The images (``dataset``: the train split or a synthetic set) and the extractor's weights (the
     reference classifier, or the file the config names)."""
-    images = data_manifest(trainset, "train") if dataset == "train" else synthetic_manifest(trainset, dataset)
+    images = data_manifest(trainset, dataset) if dataset in ("train", "test") else synthetic_manifest(trainset, dataset)
     quality = study.config["quality"]
     extractor = reference_weights(trainset) if quality["extractor"] == "reference" else quality["weights"]
     return {"images": images, "extractor": extractor}
@@ -432,6 +439,9 @@ class TrainsetFiles:
     quality_plot: str
     protocols_plot: str
     calibration_plot: str
+    copies: dict[str, str]  # per generator
+    copies_plot: str
+    copy_pairs_plot: str
     training: TrainingFiles | None = None
 
 
@@ -487,6 +497,8 @@ def report_inputs(study: Study) -> ReportInputs:
             scatter=scatter_plot(t),
             **{name: selection_table(t, name) for name in SELECTION_TABLES},
             **{f"{name}_plot": result_plot(t, name) for name in RESULT_PLOTS},
+            copies={g: copies_table(t, g) for g in study.generators},
+            **{f"{name}_plot": result_plot(t, name) for name in COPY_PLOTS},
             training=training,
         )
     return ReportInputs(benchmarks=path("benchmarks"), trainsets=trainsets)
@@ -507,7 +519,8 @@ def all_outputs(study: Study) -> list[str]:
         outputs += [errors_table(t), rank_table(t), scatter_plot(t)]
         outputs += [selection_table(t, n) for n in SELECTION_TABLES]
         outputs += [result_plot(t, n) for n in RESULT_PLOTS]
-        outputs += [features_file(t, d) for d in ["train", *study.generators]]
+        outputs += [features_file(t, d) for d in ["train", "test", *study.generators]]
+        outputs += [copies_table(t, g) for g in study.generators] + [result_plot(t, n) for n in COPY_PLOTS]
         for g in study.generators:
             outputs += [synthetic_manifest(t, g), sample_grid(t, g), quality_table(t, g), quality_curves(t, g)]
             if g not in study.imported:

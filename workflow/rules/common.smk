@@ -76,7 +76,7 @@ wildcard_constraints:
     shard=r"[0-9]{5}",
     split="|".join(SPLITS),
     cls=r"[0-9]{3}",
-    dataset="|".join(["train", *GENERATORS]),
+    dataset="|".join(["train", "test", *GENERATORS]),
 
 
 def generator_resume(wildcards):
@@ -387,6 +387,14 @@ def run_settings(wildcards):
 def study_runs(wildcards):
     """Every run of the study and its settings (summarize_training's params)."""
     return canonical({name: run.__dict__ for name, run in RUNS.items()})
+
+
+def copies_tables_of(wildcards):
+    return [copies_table(wildcards.trainset, g) for g in GENERATORS]
+
+
+def synthetic_manifests_of(wildcards):
+    return [synthetic_manifest(wildcards.trainset, g) for g in GENERATORS]
 
 
 def quality_curves_of(wildcards):

@@ -52,3 +52,29 @@ rule quality:
         generator="{generator}",
     script:
         "../scripts/quality.py"
+
+
+# copy detection (seed 003 App. G): each synthetic image's nearest training image, beside the test
+# split's (unseen real images) as the reference
+rule copy_detection:
+    input:
+        train=features_file("{trainset}", "train"),
+        held_out=features_file("{trainset}", "test"),
+        synthetic=features_file("{trainset}", "{generator}"),
+        train_images=data_manifest("{trainset}", "train"),
+        held_out_images=data_manifest("{trainset}", "test"),
+        synthetic_images=synthetic_manifest("{trainset}", "{generator}"),
+    output:
+        table=copies_table("{trainset}", "{generator}"),
+    log:
+        log_path("copy_detection", "{trainset}", "{generator}"),
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(4000),
+        runtime=grow_with_attempt(30),
+    params:
+        code=code("copy_detection.py"),
+    script:
+        "../scripts/copy_detection.py"

@@ -39,6 +39,40 @@ rule plot_results:
         "../scripts/plot_results.py"
 
 
+rule plot_copies:
+    input:
+        tables=copies_tables_of,
+        train=data_manifest("{trainset}", "train"),
+        synthetic=synthetic_manifests_of,
+    output:
+        copies=report(
+            result_plot("{trainset}", "copies"),
+            caption="../report/copies.rst",
+            category="Synthetic-data quality",
+            subcategory="{trainset}",
+            labels={"figure": "copy detection"},
+        ),
+        pairs=report(
+            result_plot("{trainset}", "copy_pairs"),
+            caption="../report/copies.rst",
+            category="Synthetic-data quality",
+            subcategory="{trainset}",
+            labels={"figure": "closest pairs"},
+        ),
+    log:
+        log_path("plot_copies", "{trainset}"),
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow_with_attempt(2000),
+        runtime=grow_with_attempt(10),
+    params:
+        code=code("plot_copies.py"),
+    script:
+        "../scripts/plot_copies.py"
+
+
 rule render_report:
     input:
         report_input_files(),

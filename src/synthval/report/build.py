@@ -148,6 +148,7 @@ def build_report(
             "Synthetic-data quality",
             sections.quality_section(trainsets, results.ranks, figure, results.studies),
         )
+        report.add("copies", "Copies of training images", sections.copies_section(trainsets, figure))
         report.add("zoo", "Classifier zoo", sections.zoo_section(config, trainsets, results.errors))
         sizes = {t: s["splits"]["train"]["count"] for t, s in results.summaries.items()}
         report.add(

@@ -347,6 +347,64 @@ def content_gap_histograms(gap: pl.DataFrame, path: str | Path, title: str = "")
     _save(fig, path)
 
 
+def copy_histograms(tables: dict[str, pl.DataFrame], path: str | Path, title: str = "") -> None:
+    """Per synthetic set: the cosine similarity of its images to their nearest training image, beside
+    the held-out real images' (seed 003 App. G); the dashed line is the near-copy threshold."""
+    from synthval.metrics.copies import HELD_OUT, SYNTHETIC, copy_summary
+
+    fig, axes = plt.subplots(1, len(tables), figsize=(3.6 * len(tables), 2.8), squeeze=False, sharey=True)
+    for ax, (name, table) in zip(axes[0], tables.items(), strict=True):
+        values = table["similarity"].to_numpy()
+        bins = np.linspace(values.min(), values.max() + 1e-9, 31)
+        for which, style in ((HELD_OUT, {"histtype": "step", "lw": 1.4, "color": "#222"}), (SYNTHETIC, {"alpha": 0.6})):
+            x = table.filter(pl.col("set") == which)["similarity"].to_numpy()
+            ax.hist(x, bins=bins, weights=np.full(len(x), 100 / max(len(x), 1)), label=f"{which} ({len(x)})", **style)
+        ax.axvline(copy_summary(table)["threshold"], color="#c33", lw=0.9, ls="--")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("cosine similarity to the nearest training image", fontsize=8)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("% of images")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def closest_pairs(
+    tables: dict[str, pl.DataFrame], images: dict[str, tuple[list[str], np.ndarray]], path: str | Path, k: int = 8
+) -> None:
+    """Per synthetic set, its ``k`` images most similar to a training image, each above that training
+    image (``images``: set name or ``train`` -> keys and uint8 NHWC images)."""
+    from synthval.metrics.copies import SYNTHETIC
+
+    train_index = {key: i for i, key in enumerate(images["train"][0])}
+    fig, axes = plt.subplots(2 * len(tables), k, figsize=(1.1 * k, 2.3 * len(tables)), squeeze=False)
+    for row, (name, table) in enumerate(tables.items()):
+        keys, pictures = images[name]
+        index = {key: i for i, key in enumerate(keys)}
+        top = table.filter(pl.col("set") == SYNTHETIC).sort("similarity", descending=True).head(k)
+        for col in range(k):
+            for ax in (axes[2 * row][col], axes[2 * row + 1][col]):
+                ax.set_axis_off()
+            if col >= top.height:
+                continue
+            pair = top.row(col, named=True)
+            for ax, img in (
+                (axes[2 * row][col], pictures[index[pair["key"]]]),
+                (axes[2 * row + 1][col], images["train"][1][train_index[pair["nearest_train"]]]),
+            ):
+                ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None)
+            axes[2 * row][col].set_title(f"{pair['similarity']:.3f}", fontsize=7)
+        axes[2 * row][0].text(
+            -0.1, 0.5, name, transform=axes[2 * row][0].transAxes, ha="right", va="center", fontsize=8
+        )
+        axes[2 * row + 1][0].text(
+            -0.1, 0.5, "train", transform=axes[2 * row + 1][0].transAxes, ha="right", va="center", fontsize=8
+        )
+    _save(fig, path)
+
+
 # --- the workflow's figures, from their files ---
 
 
@@ -387,6 +445,32 @@ FIGURES: dict[str, _Figure] = {
         lambda trainset, _: f"content gap on {trainset}",
     ),
 }
+
+
+def _copy_tables(sources: Sequence[str | Path]) -> dict[str, pl.DataFrame]:
+    """{generator: copies table} of the copies tables among ``sources`` (.../<generator>/copies.parquet)."""
+    return {Path(p).parent.name: pl.read_parquet(p) for p in sources if Path(p).name == "copies.parquet"}
+
+
+def _copy_pairs(sources: Sequence[str | Path], out: Path, title: str) -> None:
+    from synthval.data import read_image_set
+
+    tables = _copy_tables(sources)
+    manifests = [Path(p) for p in sources if Path(p).name == "manifest.json"]
+    images = {}
+    for manifest in manifests:  # the train split's, then each synthetic set's
+        name = "train" if manifest.parent.name == "train" else manifest.parent.name
+        data = read_image_set(manifest, verify=False)
+        images[name] = (data.keys, data.images)
+    closest_pairs(tables, images, out)
+
+
+FIGURES["copies"] = _Figure(
+    lambda src, out, title: copy_histograms(_copy_tables(src), out, title=title),
+    lambda trainset, _: f"nearest training image, {trainset}",
+)
+# sources: the copies tables, the train split's manifest and every synthetic set's
+FIGURES["copy_pairs"] = _Figure(_copy_pairs, lambda trainset, _: f"closest pairs, {trainset}")
 
 
 def result_figure(

@@ -17,8 +17,9 @@ import yaml
 from synthval.data.splits import split_tables
 from synthval.evaluation.study import cas_table, content_gap_summary, method_summary, study_table
 from synthval.io import read_json, read_metadata
-from synthval.layout import GeneratorFiles, TrainsetFiles
+from synthval.layout import GeneratorFiles, TrainsetFiles, data_manifest
 from synthval.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER
+from synthval.metrics.copies import NEAR_COPY_QUANTILE, copy_summary
 from synthval.report.figures import Figures
 from synthval.report.html import image_tag, missing_html, run_metadata, table_html
 from synthval.runtime import stage_times
@@ -283,6 +284,54 @@ def quality_section(
             + (missing_html("the quality metrics of some generators", absent) if absent else "")
         )
     return "".join(parts)
+
+
+# --- copies ---
+
+
+def copies_section(trainsets: dict[str, TrainsetFiles], figure: Figures) -> str:
+    intro = (
+        "Seed 003 App. G: is a synthetic image a copy of a training image? For every synthetic image, the cosine "
+        "similarity to its nearest image of the <b>train split</b> in the quality extractor's features; beside it, "
+        "the same for the <b>test split</b>'s images, real images the generators never saw (the test split only "
+        "serves as this unseen reference; nothing is chosen with it). A generator that memorises puts its images "
+        "closer to the training set than unseen real images come. <i>Near copies</i>: the share of synthetic images "
+        f"more similar to their nearest training image than {NEAR_COPY_QUANTILE:.0%} of the test images are to "
+        f"theirs (about {1 - NEAR_COPY_QUANTILE:.0%} when the set copies no more than chance); the closest pairs "
+        "show each set's most similar images above their nearest training images."
+    )
+
+    def render(t: str, f: TrainsetFiles) -> str:
+        present = {g: path for g, path in f.copies.items() if not missing_files(path)}
+        if not present:
+            return missing_html(f"copy detection of {t}", list(f.copies.values()))
+        rows = [{"generator": g, **copy_summary(pl.read_parquet(path))} for g, path in present.items()]
+        manifests = [data_manifest(t, "train")] + [g.manifest for g in f.generators.values()]
+        histograms = figure(
+            "copies",
+            f.copies_plot,
+            list(present.values()),
+            trainset=t,
+            alt=f"copy detection, {t}",
+            what="the copy-detection figure",
+        )
+        pairs = figure(
+            "copy_pairs",
+            f.copy_pairs_plot,
+            [*present.values(), *manifests],
+            trainset=t,
+            alt=f"closest pairs, {t}",
+            what="the closest pairs",
+        )
+        absent = [path for g, path in f.copies.items() if g not in present]
+        return (
+            table_html(pl.DataFrame(rows), floats="{:.3f}")
+            + histograms
+            + pairs
+            + (missing_html("the copy detection of some sets", absent) if absent else "")
+        )
+
+    return _per_trainset(intro, trainsets, render)
 
 
 # --- zoo ---

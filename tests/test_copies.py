@@ -1,0 +1,59 @@
+"""Copy detection (seed 003 App. G): nearest training images by cosine similarity, against a direct
+computation, and the near-copy share against a set that copies and one that does not."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from synthval.metrics.copies import HELD_OUT, NEAR_COPY_QUANTILE, SYNTHETIC, copy_summary, copy_table, nearest
+from synthval.report.figures import closest_pairs, copy_histograms
+
+
+def test_nearest_matches_the_full_similarity_matrix_in_any_chunking():
+    rng = np.random.default_rng(0)
+    queries, reference = rng.normal(size=(37, 6)), rng.normal(size=(50, 6))
+    unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)  # noqa: E731
+    full = unit(queries) @ unit(reference).T
+    for chunk in (1, 8, 1000):
+        similarity, index = nearest(queries, reference, chunk=chunk)
+        np.testing.assert_array_equal(index, full.argmax(axis=1))
+        np.testing.assert_allclose(similarity, full.max(axis=1), rtol=1e-12)
+
+
+def test_a_set_of_copies_is_all_near_copies_and_a_fresh_draw_about_one_percent():
+    rng = np.random.default_rng(1)
+    train = rng.normal(size=(300, 16))
+    keys = [f"t{i}" for i in range(300)]
+    held_out = rng.normal(size=(400, 16))
+    copies = train[:50] + 1e-6 * rng.normal(size=(50, 16))
+    table = copy_table(
+        train, keys, {SYNTHETIC: (copies, [f"s{i}" for i in range(50)]), HELD_OUT: (held_out, list(range(400)))}
+    )
+    assert table.filter(pl.col("set") == SYNTHETIC)["nearest_train"].to_list() == keys[:50]
+    summary = copy_summary(table)
+    assert summary["near copies"] == 1.0 and summary["max similarity"] == pytest.approx(1.0)
+    assert summary["threshold"] == pytest.approx(
+        np.quantile(table.filter(pl.col("set") == HELD_OUT)["similarity"], 0.99, method="higher"), abs=1e-3
+    )
+    fresh = rng.normal(size=(2000, 16))  # the same distribution as held_out: about 1% above its 99th percentile
+    table = copy_table(train, keys, {SYNTHETIC: (fresh, list(range(2000))), HELD_OUT: (held_out, list(range(400)))})
+    assert copy_summary(table)["near copies"] == pytest.approx(1 - NEAR_COPY_QUANTILE, abs=0.015)
+
+
+def test_the_copy_figures_are_drawn(tmp_path):
+    rng = np.random.default_rng(2)
+    train = rng.integers(0, 256, (20, 8, 8, 1), np.uint8)
+    feats = rng.normal(size=(20, 4))
+    table = copy_table(
+        feats,
+        [f"t{i}" for i in range(20)],
+        {SYNTHETIC: (feats[:5], [f"s{i}" for i in range(5)]), HELD_OUT: (rng.normal(size=(10, 4)), list(range(10)))},
+    )
+    copy_histograms({"g": table}, tmp_path / "h.png")
+    closest_pairs(
+        {"g": table},
+        {"train": ([f"t{i}" for i in range(20)], train), "g": ([f"s{i}" for i in range(5)], train[:5])},
+        tmp_path / "p.png",
+        k=3,
+    )
+    assert all((tmp_path / n).read_bytes()[:4] == b"\x89PNG" for n in ("h.png", "p.png"))

@@ -1,0 +1,25 @@
+"""copy_detection: each synthetic image's nearest train-split image in the quality extractor's features,
+and the test split's unseen real images' the same way (the reference a memorising generator exceeds)."""
+
+from synthval.data import read_image_set
+from synthval.io import atomic_path, load_tensors
+from synthval.metrics.copies import HELD_OUT, SYNTHETIC, copy_summary, copy_table
+from synthval.runtime import setup
+
+log = setup(snakemake.threads, log_file=snakemake.log[0])
+i = snakemake.input
+
+
+def loaded(features, manifest):
+    return load_tensors(features)[0]["features"].numpy(), read_image_set(manifest, verify=False).keys
+
+
+train, train_keys = loaded(i.train, i.train_images)
+table = copy_table(
+    train,
+    train_keys,
+    {SYNTHETIC: loaded(i.synthetic, i.synthetic_images), HELD_OUT: loaded(i.held_out, i.held_out_images)},
+)
+with atomic_path(snakemake.output.table) as tmp:
+    table.write_parquet(tmp)
+log.info("%s", copy_summary(table))

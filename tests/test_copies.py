@@ -57,3 +57,13 @@ def test_the_copy_figures_are_drawn(tmp_path):
         k=3,
     )
     assert all((tmp_path / n).read_bytes()[:4] == b"\x89PNG" for n in ("h.png", "p.png"))
+
+
+def test_keys_are_read_without_decoding_in_the_image_set_order(tmp_path):
+    from synthval.data import read_image_set, write_sharded
+    from synthval.data.shards import read_keys
+
+    rng = np.random.default_rng(3)
+    keys = [f"k{i:03d}" for i in range(25)]
+    write_sharded(tmp_path, keys, rng.integers(0, 256, (25, 4, 4, 1), np.uint8), np.arange(25) % 3, 10, "t")
+    assert read_keys(tmp_path / "manifest.json") == read_image_set(tmp_path / "manifest.json").keys == keys

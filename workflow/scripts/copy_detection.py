@@ -1,7 +1,7 @@
 """copy_detection: each synthetic image's nearest train-split image in the quality extractor's features,
 and the test split's unseen real images' the same way (the reference a memorising generator exceeds)."""
 
-from synthval.data import read_image_set
+from synthval.data.shards import read_keys
 from synthval.io import atomic_path, load_tensors
 from synthval.metrics.copies import HELD_OUT, SYNTHETIC, copy_summary, copy_table
 from synthval.runtime import setup
@@ -11,7 +11,7 @@ i = snakemake.input
 
 
 def loaded(features, manifest):
-    return load_tensors(features)[0]["features"].numpy(), read_image_set(manifest, verify=False).keys
+    return load_tensors(features)[0]["features"].numpy(), read_keys(manifest)
 
 
 train, train_keys = loaded(i.train, i.train_images)

@@ -8,7 +8,7 @@ count and sha256 and is written after all shards, so its presence means the set 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -105,15 +105,12 @@ def write_sharded(
     return write_manifest(folder / "manifest.json", paths, source=source, **extra)
 
 
-def read_image_set(manifest_path: str | Path, verify: bool = True) -> ImageSet:
-    """Decode every shard a manifest lists, after checking each one's sha256 and row count."""
+def _shards(manifest_path: str | Path, verify: bool) -> Iterator[tuple[Path, dict]]:
+    """The non-empty shards a manifest lists, each after checking it exists and (``verify``) its sha256."""
     manifest_path = Path(manifest_path)
     if not manifest_path.exists():
         raise IntegrityError(f"manifest not found: {manifest_path}")
     manifest = read_json(manifest_path)
-    keys: list[str] = []
-    images: list[np.ndarray] = []
-    labels: list[np.ndarray] = []
     for entry in manifest["shards"]:
         shard = manifest_path.parent / entry["path"]
         if not shard.exists():
@@ -125,6 +122,15 @@ def read_image_set(manifest_path: str | Path, verify: bool = True) -> ImageSet:
             )
         if entry["count"] == 0:  # more shards than images leaves some empty; nothing to decode
             continue
+        yield shard, entry
+
+
+def read_image_set(manifest_path: str | Path, verify: bool = True) -> ImageSet:
+    """Decode every shard a manifest lists, after checking each one's sha256 and row count."""
+    keys: list[str] = []
+    images: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    for shard, entry in _shards(manifest_path, verify):
         part = read_shard(shard)
         if len(part) != entry["count"]:
             raise IntegrityError(f"shard {shard} has {len(part)} rows, manifest says {entry['count']}")
@@ -134,6 +140,14 @@ def read_image_set(manifest_path: str | Path, verify: bool = True) -> ImageSet:
     if not images:
         raise IntegrityError(f"{manifest_path} lists no images")
     return ImageSet(keys, np.concatenate(images), np.concatenate(labels).astype(np.int64))
+
+
+def read_keys(manifest_path: str | Path, verify: bool = True) -> list[str]:
+    """The image keys of a Parquet image set, in :func:`read_image_set`'s order, without decoding an image."""
+    keys: list[str] = []
+    for shard, _ in _shards(manifest_path, verify):
+        keys.extend(pq.read_table(shard, columns=["key"]).column("key").to_pylist())
+    return keys
 
 
 def read_shard(shard: Path) -> ImageSet:

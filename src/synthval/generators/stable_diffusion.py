@@ -94,9 +94,10 @@ class StableDiffusionTrainer(FamilyTrainer):
         t = torch.randint(self.noise_scheduler.config.num_train_timesteps, (len(y),), generator=self.gen).to(
             self.device
         )
-        eps = model.unet(
-            self.noise_scheduler.add_noise(z0, noise, t), t, encoder_hidden_states=model.condition(y)
-        ).sample
+        with torch.set_grad_enabled(self.opt is not None):  # nothing to fine-tune: no graph to keep
+            eps = model.unet(
+                self.noise_scheduler.add_noise(z0, noise, t), t, encoder_hidden_states=model.condition(y)
+            ).sample
         residual = (noise - eps).float()
         diffusion = residual.pow(2).mean()
         mmd = residual.mean(0).pow(2).mean()  # eq. 7: || mean_batch(eps - eps_hat) ||^2, per latent element
@@ -180,6 +181,7 @@ class StableDiffusion(Generator):
         self.vae = _frozen(diffusers.AutoencoderKL.from_pretrained(root / "vae"))
         self.text_encoder = _frozen(transformers.CLIPTextModel.from_pretrained(root / "text_encoder"))
         self.tokenizer = transformers.CLIPTokenizer.from_pretrained(root / "tokenizer")
+        self.scheduler_config = diffusers.DDPMScheduler.load_config(root / "scheduler")  # read once
         self.class_names = class_names or [str(c) for c in range(num_classes)]
         self.prompt, self.negative_prompt = prompt, negative_prompt
         self.resolution, self.steps, self.guidance = resolution, sampling_steps, guidance_scale
@@ -303,7 +305,7 @@ class StableDiffusion(Generator):
     def noise_scheduler(self) -> Any:
         import diffusers
 
-        return diffusers.DDPMScheduler.from_pretrained(self.root / "scheduler")
+        return diffusers.DDPMScheduler.from_config(self.scheduler_config)
 
     def set_prior(self, images: np.ndarray, labels: np.ndarray, keys: list[str]) -> None:
         """The real training images (uint8 NHWC) whose latents start the samples (``latent_prior``)."""
@@ -322,7 +324,7 @@ class StableDiffusion(Generator):
 
         device = self.unet.device
         n = len(labels)
-        scheduler = getattr(diffusers, SCHEDULERS[self.scheduler_name]).from_pretrained(self.root / "scheduler")
+        scheduler = getattr(diffusers, SCHEDULERS[self.scheduler_name]).from_config(self.scheduler_config)
         scheduler.set_timesteps(self.steps, device=device)
         timesteps = scheduler.timesteps
         shape = (n, self.unet.config.in_channels, self.resolution // 8, self.resolution // 8)

@@ -44,7 +44,7 @@ PER_CLASS = STUDY.per_class
 WHOLE = STUDY.whole
 # sampled sets, and sets of samples made elsewhere (family imported): sharded, never sampled
 SAMPLED = STUDY.sampled
-IMPORTED = STUDY.imported
+IMPORTED_SETS = STUDY.imported
 CLASSES = STUDY.classes
 # every zoo member, and those trained on the whole train split (the ones synthetic data must rank)
 ALL_MODELS = STUDY.all_models

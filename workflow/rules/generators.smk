@@ -132,7 +132,7 @@ rule import_shard:
     log:
         log_path("import_shard", "{trainset}", "{generator}", "{shard}"),
     wildcard_constraints:
-        generator=one_of(IMPORTED),
+        generator=one_of(IMPORTED_SETS),
     conda:
         "../../envs/synthval.yaml"
     threads: 1
@@ -247,4 +247,4 @@ use rule plot_samples as plot_imported_samples with:
     output:
         grid=sample_grid("{trainset}", "{generator}"),
     wildcard_constraints:
-        generator=one_of(IMPORTED),
+        generator=one_of(IMPORTED_SETS),

@@ -25,7 +25,7 @@ from synthval.generators import create_generator, sample_images, split_settings,
 from synthval.runtime import device, setup
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import emit, machine  # noqa: E402
+from report import best_of, emit, machine  # noqa: E402
 
 # The embedded default's sizes (16x16 grey digits, 10 classes); see config/config.yaml.
 FAMILIES = {
@@ -33,17 +33,6 @@ FAMILIES = {
     "sngan": {"width": 16, "latent_dim": 64, "n_critic": 2},
     "ddpm": {"block_channels": [16, 16, 32], "sampling_steps": 20, "guidance_scale": 1.5},
 }
-
-
-def best_of(fn, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

@@ -53,3 +53,17 @@ def sgd_step(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
+
+
+def best_of(fn, repeats: int = 3) -> float:
+    """The shortest of ``repeats`` wall-clock timings of ``fn()`` (CUDA work waited for)."""
+    import time
+
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return min(times)

@@ -27,20 +27,9 @@ from synthval.generators.stable_diffusion import NEGATIVE_PROMPT, save_tiny_pipe
 from synthval.runtime import device, setup
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import emit, machine  # noqa: E402
+from report import best_of, emit, machine  # noqa: E402
 
 CLASSES = 10
-
-
-def best_of(fn, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

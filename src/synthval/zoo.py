@@ -192,10 +192,9 @@ def training_rule_name(zoo: dict, epochs: Iterable[int]) -> str:
     return "train_classifier" if last == zoo["epochs"] else f"train_classifier_{last}ep"
 
 
-def configuration_members(global_seed: int, trainset: str, configuration: str, suffixes: Iterable[str]) -> list[dict]:
-    """Name, training split and seed of each member of a configuration, in the order of its outputs
-    (train_classifier's members)."""
-    found = [parse_model(configuration + s) for s in suffixes]
+def member_entries(global_seed: int, trainset: str, found: Iterable[Member]) -> list[dict]:
+    """Name, training split and seed of each of a configuration's members, in the order given (the
+    order of its training job's outputs; train_classifier's members)."""
     return [{"name": m.name, "split": m.split, "seed": member_seed(global_seed, trainset, m)} for m in found]
 
 

@@ -239,9 +239,7 @@ def members_of(wildcards):
 
 def configuration_members(wildcards):
     """Name, training split and seed of each member of a configuration, in the order of its outputs."""
-    return zoo.configuration_members(
-        config["seed"], wildcards.trainset, wildcards.configuration, SUFFIXES
-    )
+    return zoo.member_entries(config["seed"], wildcards.trainset, members_of(wildcards))
 
 
 def configuration_spec(wildcards):

@@ -30,7 +30,6 @@ the class embeddings), never the pipeline, which stays at its path.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -210,15 +209,12 @@ class StableDiffusion(Generator):
 
     # --- what is saved: only what fine-tuning learnt
 
-    def _learnt(self) -> Iterator[str]:
-        for name, _ in super().state_dict().items():
-            if "lora_" in name or name.startswith(("vg_proj.", "vg_embeds")):
-                yield name
+    @staticmethod
+    def _learnt(name: str) -> bool:
+        return "lora_" in name or name.startswith(("vg_proj.", "vg_embeds"))
 
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
-        full = super().state_dict(*args, **kwargs)
-        keep = set(self._learnt())
-        return {k: v for k, v in full.items() if k in keep}
+        return {k: v for k, v in super().state_dict(*args, **kwargs).items() if self._learnt(k)}
 
     def load_state_dict(self, state: dict[str, torch.Tensor], strict: bool = True, assign: bool = False) -> Any:
         own = self.state_dict()

@@ -24,6 +24,8 @@ include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/selection.smk"
 include: "workflow/rules/training.smk"
+include: "workflow/rules/privacy.smk"
+include: "workflow/rules/robustness.smk"
 include: "workflow/rules/report.smk"
 
 

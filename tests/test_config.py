@@ -48,6 +48,28 @@ def test_empty_config_gets_every_default():
             "config key data.train_sizes.train9k: 9000 leaves no test images",
         ),
         ({"data": {"root": "../elsewhere"}}, "config key data.root: '../elsewhere' must not contain '..'"),
+        ({"privacy": {"lira": {"models": 5}}}, "config key privacy.lira.models: 5 is not a multiple of 2"),
+        ({"privacy": {"lira": {"models": 2}}}, "config key privacy.lira.models: 2 is less than the minimum of 4"),
+        (
+            {"privacy": {"lira": {"methods": ["real", "mixup"]}}},
+            "config key privacy.lira.methods: 'mixup' is not a method of training.methods",
+        ),
+        (
+            {"privacy": {"lira": {"methods": ["pretrained_guidance"]}}},
+            "config key privacy.lira.methods: 'pretrained_guidance' uses Pretrained Guidance",
+        ),
+        (
+            {"generators": {"p": {"family": "ddpm", "conditioning": "pseudo_label"}}},
+            "config key privacy.lira.methods: generator 'p' is pseudo_label",
+        ),
+        (
+            {"training": {"generators": ["wgan"]}, "privacy": {"lira": {"generators": ["ddpm"]}}},
+            "config key privacy.lira.generators: 'ddpm' is not a generator of the training study",
+        ),
+        (
+            {"robustness": {"corruptions": ["fog"]}},
+            "config key robustness.corruptions.0: 'fog' is not one of",
+        ),
         ({"zoo": {"architectures": ["resnet9000"]}}, "config key zoo.architectures.0: 'resnet9000' is not one of"),
         ({"generators": {"g": {"family": "stylegan9"}}}, "config key generators.g.family: 'stylegan9' is not one of"),
         ({"generators": {"test": {}}}, "config key generators"),

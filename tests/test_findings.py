@@ -6,7 +6,7 @@ import math
 import polars as pl
 import pytest
 
-from synthval.layout import COPY_PLOTS, RESULT_PLOTS, TRAINING_PLOTS
+from synthval.layout import COPY_PLOTS, RESULT_PLOTS, STUDY_PLOTS, TRAINING_PLOTS
 from synthval.report.figures import FIGURES, content_gap_histograms, result_figure
 from synthval.report.findings import (
     NO_DIFFERENCE,
@@ -113,7 +113,7 @@ def test_training_findings_call_a_gain_only_when_its_interval_excludes_zero():
 
 
 def test_every_figure_of_the_workflow_has_one_entry_point(tmp_path):
-    assert set(FIGURES) == {"generator_history", *RESULT_PLOTS, *TRAINING_PLOTS, *COPY_PLOTS}
+    assert set(FIGURES) == {"generator_history", *RESULT_PLOTS, *TRAINING_PLOTS, *COPY_PLOTS, *STUDY_PLOTS}
     gap = pl.DataFrame(
         {
             "direction": ["synthetic under real"] * 3 + ["real under synthetic"] * 3,

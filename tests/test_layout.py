@@ -14,6 +14,9 @@ from synthval.layout import (
     eval_sets,
     feature_inputs,
     gap_sets,
+    generator_inputs,
+    lira_generator_inputs,
+    lira_recipe_inputs,
     predictions,
     recipe_inputs,
     report_inputs,
@@ -58,12 +61,15 @@ def test_every_result_is_listed_once_and_the_report_reads_only_results(name):
 def test_the_default_study():
     study = Study.from_config(load_config(ROOT / "config" / "config.yaml", SCHEMA))
     assert study.trainsets == ["train1000"] and study.generators == ["wgan", "ddpm"] and study.per_class == []
-    assert study.suffixes == ["-s0", "-s1", "-s0-fit"] and len(study.all_models) == 7 * 3 and len(study.models) == 14
+    assert study.suffixes == ["-s0", "-s1", "-s0-fit"] and len(study.all_models) == 6 * 3 and len(study.models) == 12
     assert study.shards == ["00000", "00001"] and study.epoch_groups == {("006", "012"): ["base"]}
     assert study.selection_sets == ["wgan", "ddpm", "augmented"] and study.study_generators == ["ddpm"]
-    # the study's synthetic training images: the largest scale asked of the DDPM (2x), shards_per_x shards per 1x
+    # the study's synthetic training images: the largest scale asked of the DDPM (1x), shards_per_x shards per 1x
     per_x = load_config(ROOT / "config" / "config.yaml", SCHEMA)["training"]["shards_per_x"]
-    assert study.train_pool_shards == {"ddpm": [f"{i:05d}" for i in range(2 * per_x)]}
+    assert study.train_pool_shards == {"ddpm": [f"{i:05d}" for i in range(per_x)]}
+    # LiRA: 4 models per attacked run, one DDPM per pool half; 3 corruptions of the test split
+    assert study.lira_runs == ["real", "synthetic-ddpm"] and study.lira_halves == ["0", "1", "2", "3"]
+    assert study.lira_generators == ["ddpm"] and study.shifts == study.corruptions and len(study.shifts) == 3
 
 
 def test_report_inputs_list_every_file_in_order():
@@ -72,7 +78,11 @@ def test_report_inputs_list_every_file_in_order():
     files = inputs.files()
     (trainset,) = study.trainsets
     f = inputs.trainsets[trainset]
-    assert files[:2] == [f.summary, f.reference] and files[-1] == f.training.content_gap_plot
+    assert files[:2] == [f.summary, f.reference] and files[-3:] == [
+        f.lira.plot,
+        f.robustness.accuracy,
+        f.robustness.plot,
+    ]
     generator = f.generators[study.generators[0]]
     assert files[2:8] == [
         generator.weights,
@@ -109,6 +119,22 @@ def test_which_files_each_job_reads():
     assert gap_sets(study, "train300", "synthetic-wgan") == {"gap_real": (f"{data}/train/manifest.json", "real_train")}
     assert gap_sets(study, "train300", "synthetic_x2-wgan") == {}
     assert "guide" in recipe_inputs(study, "train300", "pg_both-wgan")
+    # a LiRA model trains on its pool half (synthetic data: the half's own generator) and is queried on the pool;
+    # the half's generator reads the half, never the reference (which saw the whole pool)
+    lira = lira_recipe_inputs(study, "train300", "synthetic-wgan", "2")
+    assert lira == {
+        "test": f"{data}/test/manifest.json",
+        "pool": f"{data}/train/manifest.json",
+        "synthetic": f"{RESULTS}/privacy/train300/lira/h2/generators/wgan/manifest.json",
+    }
+    assert (
+        lira_recipe_inputs(study, "train300", "real", "2")["real"]
+        == f"{RESULTS}/privacy/train300/lira/h2/data/manifest.json"
+    )
+    assert "reference" in generator_inputs(study, "train300", "wgan")  # its checkpoints are scored ...
+    assert lira_generator_inputs(study, "train300", "2", "wgan") == {  # ... a half's are not
+        "train": f"{RESULTS}/privacy/train300/lira/h2/data/manifest.json"
+    }
     per_x = config["training"]["shards_per_x"]
     assert len(train_pool_shards(study, "train300", "wgan", 2)) == 2 * per_x
     assert shard_key_prefix("t", "g", "00001") != shard_key_prefix("t", "g", "00001", train=True)

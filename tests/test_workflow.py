@@ -404,13 +404,18 @@ def test_editing_library_code_reruns_exactly_the_jobs_that_run_it(run, tmp_path)
         "all": 1,
     }  # its figures read selection tables too
     recipes = tmp_path / "src" / "synthval" / "recipes.py"
-    recipes.write_text(recipes.read_text() + "\nEDITED = True\n")  # only the study's training jobs run it
+    # only the study's training jobs run it (LiRA's models are study runs on pool halves), and what reads them
+    recipes.write_text(recipes.read_text() + "\nEDITED = True\n")
     assert planned()[0] == {
         "render_report": 1,
         "select_models": 1,
         "plot_results": 1,
         "summarize_training": 1,
         "train_recipe": 16,
+        "train_lira": 8,
+        "lira": 1,
+        "score_shift": 1,
+        "summarize_robustness": 1,
         "all": 1,
     }
 
@@ -644,3 +649,54 @@ def test_a_generator_job_killed_with_sigkill_resumes_to_the_uninterrupted_weight
         hashlib.sha256((killed / target).read_bytes()).digest()
         == hashlib.sha256((tmp_path / "whole" / target).read_bytes()).digest()
     )
+
+
+def test_membership_inference_and_robustness_of_the_tiny_study(run):
+    """LiRA's halves put every pool image in half of the models; the attack covers every attacked run
+    with every model as the target; robustness has every run, seed, shift and severity."""
+    membership = pl.read_parquet(run / path("privacy", "train300", "lira", "membership.parquet"))
+    assert membership["model"].n_unique() == 4
+    assert (membership.group_by("key").agg(pl.col("member").sum())["member"] == 2).all()
+    halves = membership.filter(pl.col("member")).group_by("model").len().sort("model")
+    for row in halves.iter_rows(named=True):
+        half = read_image_set(run / path("privacy", "train300", "lira", f"h{row['model']}", "data", "manifest.json"))
+        assert len(half) == row["len"]
+    attacks = pl.read_parquet(run / path("privacy", "train300", "lira_attacks.parquet"))
+    assert set(attacks["run"]) == {"real", "synthetic-wgan"}
+    assert set(attacks["attack"]) == {"online_fixed_variance", "offline_fixed_variance"}  # 4 models: 1 IN, 1 OUT
+    assert (attacks["members"] + attacks["non_members"] == 4 * 300).all() and (attacks["targets"] == 4).all()
+    assert attacks["auc"].is_between(0, 1).all() and attacks["test_accuracy"].is_between(0, 1).all()
+    # a LiRA model's synthetic data come from its own half's generator, never the study's
+    pool = read_image_set(run / path("privacy", "train300", "lira", "h0", "generators", "wgan", "manifest.json"))
+    assert len(pool) == 150 and all(k.startswith("train300-wgan-lira0") for k in pool.keys)
+    robust = pl.read_parquet(run / path("robustness", "train300", "accuracy.parquet"))
+    assert set(robust["shift"]) == {"clean", "gaussian_noise", "contrast", "mean corruption"}
+    shifted = robust.filter(pl.col("shift") == "contrast")
+    assert sorted(shifted["severity"]) == sorted([1, 2, 3, 4, 5] * robust["run"].n_unique())
+    assert (robust["seeds"] == 2).all() and (robust.filter(pl.col("shift") == "clean")["drop"] == 0).all()
+    assert (run / path("report", "train300", "lira.png")).stat().st_size > 0
+    html = (run / report_html()).read_text()
+    assert "Privacy: membership inference" in html and "Robustness to distribution shift" in html
+
+
+def test_a_shifted_test_set_of_the_users_is_scored_and_an_empty_one_is_refused(run, tmp_path):
+    rng = np.random.default_rng(0)
+    shifted = tmp_path / "shifted.npz"
+    np.savez(shifted, images=rng.integers(0, 256, (40, 8, 8, 1), np.uint8), labels=np.arange(40) % 10)
+    config = yaml.safe_load(TINY.read_text())
+    config["robustness"]["sets"] = {"noisy_digits": str(shifted)}
+    with_set = tmp_path / "with_set.yaml"
+    with_set.write_text(yaml.safe_dump(config))
+    target = path("robustness", "train300", "accuracy.parquet")
+    snakemake(run, target, config=with_set)
+    robust = pl.read_parquet(run / target)
+    user = robust.filter(pl.col("shift") == "noisy_digits")
+    assert user.height == len(set(robust["run"])) and (user["severity"] == 0).all() and (user["images"] == 40).all()
+    np.savez(shifted, images=np.zeros((0, 8, 8, 1), np.uint8), labels=np.zeros(0, np.int64))
+    (run / path("data", "train300", "shift", "noisy_digits", "manifest.json")).unlink()
+    proc = snakemake(run, target, config=with_set, check=False)
+    assert proc.returncode != 0
+    log = (run / log_path("shift_split", "train300", "noisy_digits")).read_text()
+    assert "config key robustness.sets.noisy_digits" in log and "no images" in log
+    shutil.rmtree(run / path("data", "train300", "shift", "noisy_digits"), ignore_errors=True)
+    snakemake(run, target)  # back to the tiny config's own shifts for the tests that follow

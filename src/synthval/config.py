@@ -13,6 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker, validators
 
 from synthval.data.datasets import NUM_CLASSES, POOL_SIZES
+from synthval.recipes import lira_problems
 from synthval.schema import SCHEMA_PATH
 from synthval.zoo import groups
 
@@ -155,6 +156,8 @@ def _semantic_errors(config: dict) -> Iterator[str]:
         )
     training = config["training"]
     yield from method_problems(training, list(config["generators"]))
+    if not method_problems(training, list(config["generators"])):
+        yield from lira_problems(config)
     if (
         training["enabled"]
         and training["pretrained_guidance"]["guide"] == "weights"

@@ -13,7 +13,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from synthval.config import num_classes
-from synthval.recipes import REAL_TRAIN, Run, gap_sources, pool_scale, runs, study_generators
+from synthval.recipes import (
+    REAL_TRAIN,
+    Run,
+    gap_sources,
+    lira_generators,
+    lira_runs,
+    pool_scale,
+    runs,
+    study_generators,
+)
 from synthval.zoo import (
     IMPORTED,
     Member,
@@ -33,6 +42,9 @@ TRAINING_TABLES = ["accuracy", "content_gap"]
 TRAINING_PLOTS = ["scaling", "content_gap"]
 COPY_PLOTS = ["copies", "copy_pairs"]
 RECIPE_FILES = ["classifier.safetensors", "history.parquet", "predictions.parquet"]
+LIRA_TABLES = ["attacks", "roc"]
+LIRA_PLOT, ROBUSTNESS_PLOT = "lira", "robustness"  # membership inference, accuracy under shift
+STUDY_PLOTS = [LIRA_PLOT, ROBUSTNESS_PLOT]
 
 
 def shard_name(index: int) -> str:
@@ -200,6 +212,52 @@ def training_table(trainset, name):
     return path("training", trainset, f"{name}.parquet")
 
 
+def lira_membership(trainset):
+    """Which pool images (the train split) each LiRA model trains on: key, model, member."""
+    return path("privacy", trainset, "lira", "membership.parquet")
+
+
+def lira_half_manifest(trainset, half):
+    """The real images of pool half ``half`` (LiRA model ``half``'s real training data)."""
+    return path("privacy", trainset, "lira", f"h{half}", "data", "manifest.json")
+
+
+def lira_generator_weights(trainset, half, generator):
+    return path("privacy", trainset, "lira", f"h{half}", "generators", generator, "generator.safetensors")
+
+
+def lira_synthetic_shard(trainset, half, generator):
+    return path("privacy", trainset, "lira", f"h{half}", "generators", generator, f"shard-{shard_name(0)}.parquet")
+
+
+def lira_synthetic_manifest(trainset, half, generator):
+    return path("privacy", trainset, "lira", f"h{half}", "generators", generator, "manifest.json")
+
+
+def lira_file(trainset, run, half, name):
+    """weights, history or predictions (on the pool and the test split) of LiRA model ``half`` of a run."""
+    return path("privacy", trainset, "lira", f"h{half}", "runs", run, name)
+
+
+def lira_table(trainset, name):
+    """The attacks' summary (``attacks``: AUC and TPR at low FPR per run and attack) and ROC curves."""
+    return path("privacy", trainset, f"lira_{name}.parquet")
+
+
+def shift_manifest(trainset, shift):
+    """A shifted copy of the test split (a corruption at every severity) or a user's shifted test set."""
+    return path("data", trainset, "shift", shift, "manifest.json")
+
+
+def shift_scores(trainset):
+    """Accuracy of every run and seed of the study on the clean and every shifted test set."""
+    return path("robustness", trainset, "scores.parquet")
+
+
+def robustness_table(trainset):
+    return path("robustness", trainset, "accuracy.parquet")
+
+
 def report_html():
     return path("report", "report.html")
 
@@ -229,6 +287,14 @@ def recipe_resume_dir(trainset: str, run: str, seed: str) -> str:
     return path("resume", "training", trainset, run, f"s{seed}")
 
 
+def lira_resume_dir(trainset: str, run: str, half: str) -> str:
+    return path("resume", "privacy", trainset, run, f"h{half}")
+
+
+def lira_generator_resume_state(trainset: str, half: str, generator: str) -> str:
+    return path("resume", "privacy", trainset, "generators", f"{generator}-h{half}.safetensors")
+
+
 @dataclass(frozen=True)
 class Study:
     """What a (validated) config implies for the workflow's files."""
@@ -250,6 +316,11 @@ class Study:
     train_pool_shards: dict[str, list[str]]
     training_seeds: list[int]
     epoch_groups: dict[tuple[str, ...], list[str]]  # saved-epoch names -> variants training that long
+    lira_runs: list[str]  # study runs attacked by membership inference
+    lira_halves: list[str]  # LiRA models: one per pool half
+    lira_generators: list[str]  # generators trained once per pool half
+    corruptions: list[str]  # shifted copies of the test split
+    shifts: list[str]  # the corruptions, then the user's shifted test sets
     config: dict[str, Any] = field(repr=False)
 
     @classmethod
@@ -261,6 +332,9 @@ class Study:
         study_runs = {r.name: r for r in runs(config)}
         study_gens = study_generators(config) if study_runs else []
         per_x = config["training"]["shards_per_x"]
+        robust = config["robustness"]["enabled"] and bool(study_runs)
+        corruptions = list(config["robustness"]["corruptions"]) if robust else []
+        user_shifts = list(config["robustness"]["sets"]) if robust else []
         return cls(
             trainsets=list(config["data"]["train_sizes"]),
             generators=generators,
@@ -284,6 +358,11 @@ class Study:
                 tuple(epoch_name(e) for e in epochs): variants
                 for epochs, variants in epoch_groups(config["zoo"]).items()
             },
+            lira_runs=[r.name for r in lira_runs(config)],
+            lira_halves=[str(k) for k in range(config["privacy"]["lira"]["models"])] if lira_runs(config) else [],
+            lira_generators=lira_generators(config),
+            corruptions=corruptions,
+            shifts=corruptions + user_shifts,
             config=config,
         )
 
@@ -385,6 +464,45 @@ def gap_sets(study: Study, trainset: str, run: str) -> dict[str, tuple[str, str]
     return sets
 
 
+def lira_generator_inputs(study: Study, trainset: str, half: str, generator: str) -> dict[str, str]:
+    """A per-half generator's inputs: :func:`generator_inputs` with the pool half for the train split,
+    and no reference (its checkpoints are not scored: the reference saw the whole pool)."""
+    inputs = generator_inputs(study, trainset, generator) | {"train": lira_half_manifest(trainset, half)}
+    inputs.pop("reference", None)
+    return inputs
+
+
+def lira_synthesis_inputs(study: Study, trainset: str, half: str, generator: str) -> dict[str, str]:
+    """A per-half generator, and its pool half when samples start from real images."""
+    inputs = {"generator": lira_generator_weights(trainset, half, generator)}
+    if study.config["generators"][generator].get("latent_prior"):
+        inputs["train"] = lira_half_manifest(trainset, half)
+    return inputs
+
+
+def lira_recipe_inputs(study: Study, trainset: str, run: str, half: str) -> dict[str, str]:
+    """What LiRA model ``half`` of a run trains on (the pool half, the half's synthetic set), the test
+    split (its accuracy, beside its leakage) and the pool it is queried on (the train split)."""
+    r = study.runs[run]
+    inputs = {"test": data_manifest(trainset, "test"), "pool": data_manifest(trainset, "train")}
+    if r.uses_real:
+        inputs["real"] = lira_half_manifest(trainset, half)
+    if r.uses_synthetic:
+        inputs["synthetic"] = lira_synthetic_manifest(trainset, half, r.generator)
+    return inputs
+
+
+def shift_inputs(study: Study, trainset: str) -> dict[str, str | list[str]]:
+    """Every study run's weights (run-major, then seed), the clean test split and every shifted test set."""
+    return {
+        "weights": [
+            recipe_file(trainset, r, s, "classifier.safetensors") for r in study.runs for s in study.training_seeds
+        ],
+        "test": data_manifest(trainset, "test"),
+        "shifts": [shift_manifest(trainset, shift) for shift in study.shifts],
+    }
+
+
 def recipe_inputs(study: Study, trainset: str, run: str) -> dict[str, str]:
     """What a study run trains on, its guide, the test split, and its content-gap sets."""
     r = study.runs[run]
@@ -422,6 +540,23 @@ class TrainingFiles:
 
 
 @dataclass(frozen=True)
+class PrivacyFiles:
+    """LiRA's summary, ROC curves and figure of one training set."""
+
+    attacks: str
+    roc: str
+    plot: str
+
+
+@dataclass(frozen=True)
+class RobustnessFiles:
+    """Accuracy under distribution shift of one training set, and its figure."""
+
+    accuracy: str
+    plot: str
+
+
+@dataclass(frozen=True)
 class TrainsetFiles:
     """What the report reads of one training set: its splits, reference classifier, generators,
     zoo, rank and selection tables, figures, and (when the config has runs) the training study."""
@@ -443,6 +578,8 @@ class TrainsetFiles:
     copies_plot: str
     copy_pairs_plot: str
     training: TrainingFiles | None = None
+    lira: PrivacyFiles | None = None
+    robustness: RobustnessFiles | None = None
 
 
 @dataclass(frozen=True)
@@ -500,6 +637,10 @@ def report_inputs(study: Study) -> ReportInputs:
             copies={g: copies_table(t, g) for g in study.generators},
             **{f"{name}_plot": result_plot(t, name) for name in COPY_PLOTS},
             training=training,
+            lira=PrivacyFiles(lira_table(t, "attacks"), lira_table(t, "roc"), result_plot(t, LIRA_PLOT))
+            if study.lira_runs
+            else None,
+            robustness=RobustnessFiles(robustness_table(t), result_plot(t, ROBUSTNESS_PLOT)) if study.shifts else None,
         )
     return ReportInputs(benchmarks=path("benchmarks"), trainsets=trainsets)
 
@@ -539,6 +680,17 @@ def all_outputs(study: Study) -> list[str]:
         if study.runs:
             outputs += [training_table(t, n) for n in TRAINING_TABLES]
             outputs += [result_plot(t, n) for n in TRAINING_PLOTS]
+        if study.lira_runs:
+            outputs += [lira_membership(t)] + [lira_table(t, n) for n in LIRA_TABLES] + [result_plot(t, LIRA_PLOT)]
+            for h in study.lira_halves:
+                outputs += [lira_half_manifest(t, h)]
+                for g in study.lira_generators:
+                    outputs += [lira_generator_weights(t, h, g), lira_synthetic_shard(t, h, g)]
+                    outputs += [lira_synthetic_manifest(t, h, g)]
+                outputs += [lira_file(t, r, h, name) for r in study.lira_runs for name in RECIPE_FILES]
+        if study.shifts:
+            outputs += [shift_manifest(t, s) for s in study.shifts] + [shift_scores(t)]
+            outputs += [robustness_table(t), result_plot(t, ROBUSTNESS_PLOT)]
         for m in study.all_models:
             outputs += [classifier_history(t, m), predictions(t, m)]
             outputs += [classifier_weights(t, m, e) for e in study.epoch_tags(m)]

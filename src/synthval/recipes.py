@@ -184,3 +184,69 @@ def pool_per_class(config: dict, trainset: str, num_classes: int) -> int:
 def pool_shard_index(config: dict, shard: int) -> int:
     """A training-pool shard's place within its train-size multiple (each multiple is class-balanced)."""
     return shard % config["training"]["shards_per_x"]
+
+
+def lira_runs(config: dict) -> list[Run]:
+    """The study's runs that membership inference attacks (``privacy.lira.methods``), in study order;
+    none when LiRA or the study is off."""
+    lira = config["privacy"]["lira"]
+    if not lira["enabled"]:
+        return []
+    generators = lira["generators"] or study_generators(config)
+    return [r for r in runs(config) if r.method in lira["methods"] and r.generator in (None, *generators)]
+
+
+def lira_generators(config: dict) -> list[str]:
+    """The generators trained once per pool half for LiRA: those of the attacked runs with synthetic data."""
+    return list(dict.fromkeys(r.generator for r in lira_runs(config) if r.uses_synthetic))
+
+
+def lira_seed(global_seed: int, trainset: str, half: int) -> int:
+    """The seed of LiRA model ``half`` (its initialisation and batch order): shared by every attacked
+    run, so the runs differ only in what they train on."""
+    return derive_seed(global_seed, "lira", trainset, half)
+
+
+def lira_per_class(config: dict, trainset: str, num_classes: int) -> int:
+    """Synthetic images per class of a pool half's synthetic set: as many images as the half holds."""
+    return max(1, round(config["data"]["train_sizes"][trainset] / 2 / num_classes))
+
+
+def lira_problems(config: dict) -> list[str]:
+    """What the schema cannot check in ``privacy.lira``: methods the study lacks, and methods whose models
+    would see the whole pool (a guide or a generator trained on all of it) or a set of another size."""
+    lira, training = config["privacy"]["lira"], config["training"]
+    if not (lira["enabled"] and training["enabled"]):
+        return []
+    problems = []
+    for name in lira["methods"]:
+        method = training["methods"].get(name)
+        if method is None:
+            problems.append(
+                f"config key privacy.lira.methods: {name!r} is not a method of training.methods "
+                f"({', '.join(training['methods'])})"
+            )
+        elif method.get("pretrained_guidance"):
+            problems.append(
+                f"config key privacy.lira.methods: {name!r} uses Pretrained Guidance, whose guide saw the whole "
+                "pool; attack its method without guidance"
+            )
+        elif method.get("scale", 1) != 1:
+            problems.append(
+                f"config key privacy.lira.methods: {name!r} has scale {method['scale']}; LiRA attacks scale 1"
+            )
+    for name in lira["generators"]:
+        if name not in study_generators(config):
+            problems.append(
+                f"config key privacy.lira.generators: {name!r} is not a generator of the training study "
+                f"({', '.join(study_generators(config))})"
+            )
+    for name in lira_generators(config):
+        gen = config["generators"][name]
+        if gen["conditioning"] in ("per_class", "pseudo_label"):
+            problems.append(
+                f"config key privacy.lira.methods: generator {name!r} is {gen['conditioning']}; LiRA trains one "
+                "class-conditional generator per pool half (pseudo-labels would come from a reference that saw "
+                "the whole pool)"
+            )
+    return problems

@@ -3,6 +3,8 @@ cost (:func:`stage_times`, from Snakemake's benchmark files)."""
 
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
 import os
 import sys
@@ -25,6 +27,7 @@ def setup(threads: int, seed: int | None = None, log_file: str | None = None) ->
     Torch is configured only when the job has imported it: the jobs that never touch a tensor
     (indexing, selection, figures, the report) start without paying for its import."""
     threads = max(1, int(threads))
+    _fast_exit()
     for variable in THREAD_VARIABLES:
         os.environ.setdefault(variable, str(threads))
     if (torch := sys.modules.get("torch")) is not None:
@@ -37,6 +40,19 @@ def setup(threads: int, seed: int | None = None, log_file: str | None = None) ->
         handlers.append(logging.FileHandler(log_file, mode="w"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True)
     return logging.getLogger("synthval")
+
+
+def _fast_exit() -> None:
+    """At exit, freeze the garbage collector's objects: the interpreter's teardown then skips traversing
+    torch's (about 0.3-0.4 s of every job that imported it; logging's handlers, registered earlier, still
+    flush and close after this runs)."""
+    global _EXIT_REGISTERED
+    if not _EXIT_REGISTERED:
+        atexit.register(gc.freeze)
+        _EXIT_REGISTERED = True
+
+
+_EXIT_REGISTERED = False
 
 
 def device() -> torch.device:

@@ -23,7 +23,7 @@ from synthval.recipes import run_seed
 from synthval.recipes import pool_per_class as recipe_pool_per_class
 from synthval.recipes import pool_shard_index as recipe_pool_shard_index
 from synthval.seeding import derive_seed
-from synthval import zoo
+from synthval import recipes, zoo
 from synthval.zoo import (
     CONFIGURATION_PATTERN,
     MODEL_PATTERN,
@@ -446,3 +446,110 @@ def leave_partial_report(log):
             logger.info(f"Partial report of what exists: {written}")
     except Exception as err:  # noqa: BLE001 - a hook must not replace the run's error
         logger.warning(f"Could not write the partial report: {err}")
+
+
+# --- privacy (LiRA) and robustness (distribution shift), seed 003 §4.4-4.5 ---
+LIRA_RUNS = STUDY.lira_runs
+LIRA_HALVES = STUDY.lira_halves
+LIRA_GENERATORS = STUDY.lira_generators
+SHIFTS = STUDY.shifts
+CORRUPTIONS = STUDY.corruptions
+
+
+def lira_generator_inputs(wildcards):
+    return layout.lira_generator_inputs(
+        STUDY, wildcards.trainset, wildcards.half, wildcards.generator
+    )
+
+
+def lira_generator_section(wildcards):
+    """The generator's section with privacy.lira.generator_settings over it, checkpoint scoring off."""
+    section = config["generators"][wildcards.generator]
+    overrides = config["privacy"]["lira"]["generator_settings"]
+    return {**section, **overrides, "eval_every": 0}
+
+
+def lira_generator_settings(wildcards):
+    return generator_training_settings(lira_generator_section(wildcards))
+
+
+def lira_synthesis_settings(wildcards):
+    return generator_synthesis_settings(lira_generator_section(wildcards))
+
+
+def lira_generator_seed(wildcards):
+    return job_seed(
+        "lira_generator", wildcards.trainset, wildcards.generator, wildcards.half
+    )
+
+
+def lira_generator_resume(wildcards):
+    return lira_generator_resume_state(
+        wildcards.trainset, wildcards.half, wildcards.generator
+    )
+
+
+def lira_synthesis_inputs(wildcards):
+    return layout.lira_synthesis_inputs(
+        STUDY, wildcards.trainset, wildcards.half, wildcards.generator
+    )
+
+
+def lira_per_class(wildcards):
+    return recipes.lira_per_class(config, wildcards.trainset, len(CLASSES))
+
+
+def lira_shard_seed(wildcards):
+    return job_seed(
+        "synthesize_lira", wildcards.trainset, wildcards.generator, wildcards.half
+    )
+
+
+def lira_key_prefix(wildcards):
+    return f"{wildcards.trainset}-{wildcards.generator}-lira{wildcards.half}"
+
+
+def lira_shards_of(wildcards):
+    return [
+        lira_synthetic_shard(wildcards.trainset, wildcards.half, wildcards.generator)
+    ]
+
+
+def lira_recipe_inputs(wildcards):
+    return layout.lira_recipe_inputs(
+        STUDY, wildcards.trainset, wildcards.run, wildcards.half
+    )
+
+
+def lira_model_seed(wildcards):
+    return recipes.lira_seed(config["seed"], wildcards.trainset, int(wildcards.half))
+
+
+def lira_workdir(wildcards):
+    return lira_resume_dir(wildcards.trainset, wildcards.run, wildcards.half)
+
+
+def lira_predictions_of(wildcards):
+    """Every LiRA model's predictions, run-major (the order lira reads them in)."""
+    return [
+        lira_file(wildcards.trainset, r, h, "predictions.parquet")
+        for r in LIRA_RUNS
+        for h in LIRA_HALVES
+    ]
+
+
+def shift_inputs(wildcards):
+    return layout.shift_inputs(STUDY, wildcards.trainset)
+
+
+def shift_split_inputs(wildcards):
+    """The test split; for a user's shifted set, its source and the data summary (class names)."""
+    inputs = {"test": data_manifest(wildcards.trainset, "test")}
+    if wildcards.shift not in CORRUPTIONS:
+        inputs["source"] = config["robustness"]["sets"][wildcards.shift]
+        inputs["summary"] = data_summary(wildcards.trainset)
+    return inputs
+
+
+def shift_seed(wildcards):
+    return job_seed("shift", wildcards.trainset, wildcards.shift)

@@ -66,6 +66,7 @@ rule train_recipe:
         run=run_settings,
         spec=recipe_spec,
         seed=get_run_seed,
+        replicate=lambda wildcards: int(wildcards.seed),
         gap_sets=gap_set_names,
         pretrained_guidance=canonical(TRAINING["pretrained_guidance"]),
         real_guidance=canonical(TRAINING["real_guidance"]),

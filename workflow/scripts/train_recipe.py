@@ -2,17 +2,20 @@
 seed, then score it on the real test split (and under PGD in the robust setting) and, for the
 content-gap analysis (seed 001 Observation 3), on the training samples of the other source: a
 real-trained run on every generator's synthetic training set, a synthetic-trained run on the real
-train split. The test split is read only after training ends."""
+train split. The test split is read only after training ends. As a LiRA model (train_lira: trained on
+one half of the pool), it also records the logit-scaled confidence of every pool image."""
 
 import shutil
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from synthval.classifiers import Guidance, TrainSettings, create_classifier, fit, load_classifier, state_digest
 from synthval.data import read_image_set
-from synthval.evaluation.predict import predict_under_attack, predict_with_loss
+from synthval.evaluation.predict import predict_logits, predict_under_attack, predict_with_loss
 from synthval.io import atomic_path, read_json
+from synthval.metrics.membership import logit_confidence
 from synthval.recipes import Run
 from synthval.runtime import device, setup
 
@@ -43,7 +46,7 @@ guidance = Guidance(
 # report pairs runs by seed; init_sha256 in the history lets that be checked
 model = create_classifier(spec["arch"], num_classes, c, h, seed=p.seed, **spec["hparams"])
 init = state_digest(model)
-replicate = int(snakemake.wildcards.seed)
+replicate = p.replicate  # the study seed, or the LiRA model (its pool half)
 extra = {"run": run.name, "recipe": run.recipe}
 settings = TrainSettings(**spec["train"], save_epochs=[spec["train"]["epochs"]], seed=p.seed, extra=extra)
 log.info(
@@ -117,7 +120,12 @@ for eval_set, manifest in eval_sets.items():
             float(loss.mean()),
             len(images),
         )
-table = pl.concat(tables).with_columns(run=pl.lit(run.name), seed=pl.lit(replicate, pl.Int64))
+if "pool" in inp.keys():  # a LiRA model: the logit-scaled confidence of every pool image (synthval.metrics.membership)
+    pool = read_image_set(inp.pool)
+    phi = logit_confidence(predict_logits(model, pool.images), pool.labels)
+    tables.append(pl.DataFrame({"eval_set": "pool", "key": pool.keys, "label": pool.labels, "phi": phi}))
+    log.info("pool: logit-scaled confidence of %d images, median %.2f", len(pool), float(np.median(phi)))
+table = pl.concat(tables, how="diagonal").with_columns(run=pl.lit(run.name), seed=pl.lit(replicate, pl.Int64))
 with atomic_path(snakemake.output.predictions) as tmp:
     table.write_parquet(tmp)
 with atomic_path(snakemake.output.weights) as tmp:

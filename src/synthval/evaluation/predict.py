@@ -11,14 +11,27 @@ from synthval.classifiers.guidance import pgd_attack
 from synthval.data.images import ImageSet
 
 
-def _probabilities(model: torch.nn.Module, images: np.ndarray, batch_size: int):
-    """Softmax probabilities of uint8 NHWC ``images``, batch by batch (float32, on the model's device)."""
+def _logits(model: torch.nn.Module, images: np.ndarray, batch_size: int):
+    """Logits of uint8 NHWC ``images``, batch by batch (float32, on the model's device)."""
     device = next(model.parameters()).device
     model.eval()
     for start in range(0, len(images), batch_size):
         x = torch.as_tensor(images[start : start + batch_size], device=device).permute(0, 3, 1, 2).float().div_(255)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            yield model(x).float().softmax(1)
+            yield model(x).float()
+
+
+def _probabilities(model: torch.nn.Module, images: np.ndarray, batch_size: int):
+    """Softmax probabilities of uint8 NHWC ``images``, batch by batch (float32, on the model's device)."""
+    for logits in _logits(model, images, batch_size):
+        yield logits.softmax(1)
+
+
+@torch.no_grad()
+def predict_logits(model: torch.nn.Module, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """The (N, classes) float32 logits of uint8 NHWC ``images`` (what membership inference reads:
+    confidences near 1 keep their precision)."""
+    return np.concatenate([z.cpu().numpy() for z in _logits(model, images, batch_size)]).astype(np.float32)
 
 
 @torch.no_grad()

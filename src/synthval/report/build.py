@@ -10,7 +10,7 @@ or failed run (rule ``partial_report``, and the workflow's hook, :func:`leave_pa
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -24,8 +24,10 @@ from synthval.report.findings import (
     Finding,
     calibration_findings,
     corollary_findings,
+    privacy_findings,
     protocol_findings,
     rank_findings,
+    robustness_findings,
     training_findings,
 )
 from synthval.report.html import Report, missing_html
@@ -49,6 +51,8 @@ class Results:
     selection: dict[str, dict[str, pl.DataFrame]]  # protocols, calibration, corollary
     accuracies: dict[str, pl.DataFrame]  # the training study's accuracy per run and seed
     studies: dict[str, pl.DataFrame]  # ... and its summary per run (synthval.evaluation.study)
+    attacks: dict[str, pl.DataFrame] = field(default_factory=dict)  # LiRA's summary per run and attack
+    robustness: dict[str, pl.DataFrame] = field(default_factory=dict)  # accuracy under shift per run
 
     @classmethod
     def read(cls, inputs: ReportInputs) -> Results:
@@ -64,6 +68,8 @@ class Results:
             },
             accuracies=accuracies,
             studies={t: method_summary(accuracy) for t, accuracy in accuracies.items()},
+            attacks=_read({t: f.lira.attacks for t, f in trainsets.items() if f.lira is not None}),
+            robustness=_read({t: f.robustness.accuracy for t, f in trainsets.items() if f.robustness is not None}),
         )
 
     def findings(self) -> list[Finding]:
@@ -86,6 +92,10 @@ class Results:
                 found += corollary_findings(trainset, cor)
         for trainset, summary in self.studies.items():
             found += training_findings(trainset, summary)
+        for trainset, summary in self.robustness.items():
+            found += robustness_findings(trainset, summary)
+        for trainset, attacks in self.attacks.items():
+            found += privacy_findings(trainset, attacks)
         return found
 
 
@@ -95,8 +105,8 @@ def _items(findings: list[Finding]) -> str:
 
 def findings_html(findings: list[Finding], complete: bool) -> str:
     """The findings as lists: selection first, then training with synthetic data."""
-    selection = [f for f in findings if f.topic != "training"]
-    training = [f for f in findings if f.topic == "training"]
+    later = {"training": "Training with synthetic data", "robustness": "Robustness", "privacy": "Privacy"}
+    selection = [f for f in findings if f.topic not in later]
     if selection:
         caveat = (
             "" if complete else '<p class="note">From a partial run: these findings cover only what has finished.</p>'
@@ -106,8 +116,9 @@ def findings_html(findings: list[Finding], complete: bool) -> str:
         text = missing_html(
             "findings", [], "They follow from the rank and selection tables, which are not written yet."
         )
-    if training:
-        text += f"<h3>Training with synthetic data</h3><ul>{_items(training)}</ul>"
+    for topic, heading in later.items():
+        if topical := [f for f in findings if f.topic == topic]:
+            text += f"<h3>{heading}</h3><ul>{_items(topical)}</ul>"
     return text
 
 
@@ -165,6 +176,10 @@ def build_report(
                 "Training with synthetic data",
                 sections.training_section(trainsets, results.accuracies, results.studies, figure),
             )
+        if any(f.lira is not None for f in trainsets.values()):
+            report.add("privacy", "Privacy: membership inference", sections.lira_section(trainsets, figure))
+        if any(f.robustness is not None for f in trainsets.values()):
+            report.add("robustness", "Robustness to distribution shift", sections.robustness_section(trainsets, figure))
         report.add("findings", "Findings", findings_html(results.findings(), complete=not absent))
         report.write(out)
 

@@ -405,6 +405,92 @@ def closest_pairs(
     _save(fig, path)
 
 
+def lira_roc(attacks: pl.DataFrame, roc: pl.DataFrame, path: str | Path, title: str = "") -> None:
+    """Carlini et al.'s Fig. 1 style: the ROC of membership inference on log-log axes, one panel per
+    attack, one line per attacked run, with the chance diagonal; the legend gives each run's AUC and
+    TPR at 1% FPR, and the title the numbers of targets and pool images."""
+    kinds = [
+        a for a in ("online", "online_fixed_variance", "offline", "offline_fixed_variance") if a in set(roc["attack"])
+    ]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(3.6 * len(kinds), 3.4), squeeze=False, sharey=True)
+    floor = 1.0 / max(int(attacks["non_members"].max()), 1)
+    for ax, attack in zip(axes[0], kinds, strict=True):
+        for run in attacks["run"].unique(maintain_order=True):
+            curve = roc.filter((pl.col("attack") == attack) & (pl.col("run") == run))
+            row = attacks.filter((pl.col("attack") == attack) & (pl.col("run") == run)).row(0, named=True)
+            ax.plot(
+                np.maximum(curve["fpr"].to_numpy(), floor),
+                np.maximum(curve["tpr"].to_numpy(), floor),
+                lw=1.2,
+                label=f"{run}: AUC {row['auc']:.3f}, TPR@1% {100 * row['tpr_at_1pct_fpr']:.1f}%",
+            )
+        ax.plot([floor, 1], [floor, 1], color="#888", lw=0.8, ls=":")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(floor, 1)
+        ax.set_ylim(floor, 1)
+        ax.set_xlabel("false positive rate", fontsize=8)
+        ax.set_title(attack.replace("_", " "), fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=6, loc="lower right")
+    axes[0][0].set_ylabel("true positive rate")
+    first = attacks.row(0, named=True)
+    fig.suptitle(
+        f"{title}: {first['targets']} targets x {first['shadows']} shadows, "
+        f"{first['members']} member and {first['non_members']} non-member queries per run",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def robustness_curves(summary: pl.DataFrame, path: str | Path, title: str = "") -> None:
+    """Test accuracy against shift severity (0: the clean test split), one panel per shift, the mean
+    over corruptions first, one line per study run with its 95% t-interval over seeds as a band;
+    a user's shifted set is one point beside the clean one."""
+    from synthval.evaluation.robustness import CLEAN, MEAN_CORRUPTION
+
+    shifts = [s for s in summary["shift"].unique().sort().to_list() if s != CLEAN]
+    shifts = sorted(shifts, key=lambda s: s != MEAN_CORRUPTION)
+    if not shifts:
+        _empty_figure(path, "not computed: no shifted test sets")
+        return
+    cols = min(4, len(shifts))
+    rows = -(-len(shifts) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, sharey=True)
+    clean = summary.filter(pl.col("shift") == CLEAN)
+    for ax, shift in zip(axes.flat, shifts, strict=False):
+        for run in summary["run"].unique().sort():
+            part = pl.concat(
+                [
+                    clean.filter(pl.col("run") == run),
+                    summary.filter((pl.col("run") == run) & (pl.col("shift") == shift)),
+                ]
+            ).sort("severity")
+            x = part["severity"].to_numpy()
+            line = ax.plot(x, part["accuracy"].to_numpy() * 100, marker="o", ms=3, lw=1.1, label=run)[0]
+            band = np.clip(np.stack([part["low"].to_numpy(), part["high"].to_numpy()]) * 100, 0, 100)
+            ax.fill_between(x, band[0], band[1], color=line.get_color(), alpha=0.12, lw=0)
+        ax.set_title(shift.replace("_", " "), fontsize=9)
+        ax.set_xticks(
+            sorted(
+                set(clean["severity"].to_list()) | set(summary.filter(pl.col("shift") == shift)["severity"].to_list())
+            )
+        )
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(shifts) :]:
+        ax.set_axis_off()
+    for ax in axes[:, 0]:
+        ax.set_ylabel("test accuracy (%)", fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel("severity (0: clean)", fontsize=8)
+    axes.flat[0].legend(fontsize=6)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+
+
 # --- the workflow's figures, from their files ---
 
 
@@ -445,6 +531,16 @@ FIGURES: dict[str, _Figure] = {
         lambda trainset, _: f"content gap on {trainset}",
     ),
 }
+
+
+FIGURES["lira"] = _Figure(  # sources: the attacks' summary, then the ROC curves
+    lambda src, out, title: lira_roc(pl.read_parquet(src[0]), pl.read_parquet(src[1]), out, title=title),
+    lambda trainset, _: f"membership inference, {trainset}",
+)
+FIGURES["robustness"] = _Figure(
+    lambda src, out, title: robustness_curves(_tables(src), out, title=title),
+    lambda trainset, _: f"accuracy under shift, {trainset}",
+)
 
 
 def _copy_tables(sources: Sequence[str | Path]) -> dict[str, pl.DataFrame]:

@@ -286,6 +286,57 @@ TRAINING_WORDING = {
 }
 
 
+ROBUSTNESS_WORDING = {
+    "above": "loses more than real-only training",
+    "below": "loses less than real-only training",
+    "unclear": "loses about as much as real-only training (the interval includes no difference)",
+    "no interval": "(one seed: no interval)",
+}
+
+
+def robustness_findings(trainset: str, summary: pl.DataFrame) -> list[Finding]:
+    """Per study run, the accuracy drop under the strongest shift, and its excess over real-only
+    training's drop, paired by seed; the verdict follows the excess drop's interval."""
+    from synthval.evaluation.robustness import strongest_shift
+
+    found = []
+    for row in strongest_shift(summary).iter_rows(named=True):
+        text = (
+            f"Under {html.escape(row['shift'])} at severity {row['severity']}, <b>{html.escape(row['run'])}</b> "
+            f"drops {row['drop'] * 100:.1f} points [{row['drop_low'] * 100:.1f}, {row['drop_high'] * 100:.1f}] "
+            f"from its clean test accuracy (to {row['accuracy'] * 100:.1f}%, {row['seeds']} seeds)"
+        )
+        if _nan(row["excess_drop"]):
+            low, high = row["drop_low"], row["drop_high"]
+            found.append(Finding("robustness", trainset, row["run"], row["drop"], low, high, "baseline", text + "."))
+            continue
+        low, high = row["excess_low"], row["excess_high"]
+        verdict = difference_verdict(low, high)
+        text += (
+            f": it {ROBUSTNESS_WORDING[verdict]}, {row['excess_drop'] * 100:+.1f} points "
+            f"[{low * 100:+.1f}, {high * 100:+.1f}] paired by seed."
+        )
+        found.append(Finding("robustness", trainset, row["run"], row["excess_drop"], low, high, verdict, text))
+    return found
+
+
+def privacy_findings(trainset: str, attacks: pl.DataFrame) -> list[Finding]:
+    """Per attacked run, LiRA's TPR at 1% FPR with the attack that reaches the highest (no interval:
+    the numbers of targets and queries are stated instead)."""
+    found = []
+    for (run,), group in attacks.group_by(["run"], maintain_order=True):
+        row = group.sort("tpr_at_1pct_fpr", descending=True).row(0, named=True)
+        text = (
+            f"LiRA against <b>{html.escape(run)}</b> ({row['targets']} target models, each with {row['shadows']} "
+            f"shadows; {row['members']} member and {row['non_members']} non-member queries): TPR "
+            f"{row['tpr_at_1pct_fpr'] * 100:.2f}% at 1% FPR (chance: 1%) and {row['tpr_at_0.1pct_fpr'] * 100:.2f}% "
+            f"at 0.1%, AUC {row['auc']:.3f} ({row['attack'].replace('_', ' ')}); the targets reach "
+            f"{row['test_accuracy'] * 100:.1f}% test accuracy. No interval."
+        )
+        found.append(Finding("privacy", trainset, run, row["tpr_at_1pct_fpr"], NAN, NAN, "no interval", text))
+    return found
+
+
 def training_findings(trainset: str, summary: pl.DataFrame) -> list[Finding]:
     """Real-only training's accuracy, then every other run's gain over it, paired by seed."""
     real = summary.filter(pl.col("method") == "real")

@@ -719,3 +719,99 @@ def training_section(
         return "".join(parts)
 
     return _per_trainset(intro, {t: f for t, f in trainsets.items() if f.training is not None}, render)
+
+
+# --- privacy and robustness (seed 003 §4.4-4.5) ---
+
+
+def lira_section(trainsets: dict[str, TrainsetFiles], figure: Figures) -> str:
+    intro = (
+        "Seed 003 §4.5 and App. G.4: does a classifier reveal which real images it trained on? The Likelihood "
+        "Ratio Attack (LiRA, Carlini et al. 2022) against each attacked study run: the run's recipe trains one "
+        "model per random half of the <b>train split</b> (the pool; every image is in exactly half of the "
+        "models), and for its synthetic data a generator is trained on that half only. Each model in turn is the "
+        "target and the others are its shadows: the target's logit-scaled confidence on every pool image is "
+        "compared with the shadows' that did (IN) and did not (OUT) train on it, per image (<b>online</b>: both "
+        "Gaussians; <b>offline</b>: OUT only, one-sided). With fewer than 6 models every image has a single IN or "
+        "OUT shadow, so only the fixed-variance attacks (one variance for all images) are computed. Members: the "
+        "target's half; non-members: the rest of the pool; the scores of all targets are pooled into one ROC. "
+        "Chose: nothing. Scored: the pool; the test split only gives each model's accuracy beside its leakage. "
+        "TPR at a low FPR is the attack's success where it matters (a TPR equal to the FPR is chance); with N "
+        "non-member queries, TPR at FPR below 1/N cannot be read, and no interval is given."
+    )
+
+    def render(t: str, f: TrainsetFiles) -> str:
+        files = f.lira
+        if missing_files(files.attacks, files.roc):
+            return missing_html(f"membership inference on {t}", [files.attacks, files.roc])
+        attacks = pl.read_parquet(files.attacks)
+        table = attacks.select(
+            "run",
+            "attack",
+            "targets",
+            "members",
+            "non_members",
+            (pl.col("auc")).alias("AUC"),
+            (pl.col("tpr_at_0.1pct_fpr") * 100).alias("TPR % at 0.1% FPR"),
+            (pl.col("tpr_at_1pct_fpr") * 100).alias("TPR % at 1% FPR"),
+            (pl.col("test_accuracy") * 100).alias("target test accuracy %"),
+        )
+        plot = figure(
+            "lira",
+            files.plot,
+            [files.attacks, files.roc],
+            trainset=t,
+            alt=f"membership inference, {t}",
+            what="the ROC figure",
+        )
+        return table_html(table, floats="{:.3f}") + plot
+
+    return _per_trainset(intro, {t: f for t, f in trainsets.items() if f.lira is not None}, render)
+
+
+def robustness_section(trainsets: dict[str, TrainsetFiles], figure: Figures) -> str:
+    intro = (
+        "Seed 003 §4.4 and App. G.3: does training on synthetic data change accuracy out of distribution? Every "
+        "study run's seeds scored on corrupted copies of the <b>test split</b> in the style of CIFAR-10-C "
+        "(Hendrycks and Dietterich 2019; severities 1-5, noise drawn from the config's seed) and on any real shifted "
+        "test set the config names. <b>mean corruption</b> is the mean over the corruptions per seed and severity. "
+        "Accuracy, its drop from the same seed's clean accuracy, and the excess drop (that drop minus real-only "
+        "training's, paired by seed: one seed's runs start from the same weights) are means over training seeds "
+        "with 95% Student-t intervals (resampling unit: seeds). Chose: nothing. Scored: the test split and its "
+        "shifted copies."
+    )
+
+    def render(t: str, f: TrainsetFiles) -> str:
+        from synthval.evaluation.robustness import strongest_shift
+
+        files = f.robustness
+        if missing_files(files.accuracy):
+            return missing_html(f"robustness of {t}", [files.accuracy])
+        summary = pl.read_parquet(files.accuracy)
+        strongest = strongest_shift(summary).select(
+            "run",
+            "shift",
+            "severity",
+            "seeds",
+            "images",
+            (pl.col("accuracy") * 100).alias("accuracy %"),
+            (pl.col("low") * 100).alias("low"),
+            (pl.col("high") * 100).alias("high"),
+            (pl.col("drop") * 100).alias("drop (points)"),
+            (pl.col("drop_low") * 100).alias("drop low"),
+            (pl.col("drop_high") * 100).alias("drop high"),
+            (pl.col("excess_drop") * 100).alias("excess drop (points)"),
+            (pl.col("excess_low") * 100).alias("excess low"),
+            (pl.col("excess_high") * 100).alias("excess high"),
+        )
+        plot = figure(
+            "robustness",
+            files.plot,
+            [files.accuracy],
+            trainset=t,
+            alt=f"accuracy under shift, {t}",
+            what="the robustness figure",
+        )
+        return "<h4>The strongest shift per run</h4>" + table_html(strongest, floats="{:.2f}") + plot
+
+    return _per_trainset(intro, {t: f for t, f in trainsets.items() if f.robustness is not None}, render)

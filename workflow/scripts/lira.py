@@ -1,0 +1,58 @@
+"""lira: membership inference against the study's attacked runs (synthval.metrics.membership): every
+LiRA model of a run as the target, the others its shadows; AUC and TPR at low FPR per run and attack,
+the ROC curves, the target models' test accuracy, and the figure."""
+
+import numpy as np
+import polars as pl
+
+from synthval.io import atomic_path
+from synthval.metrics.membership import evaluate
+from synthval.report.figures import result_figure
+from synthval.runtime import setup
+
+p = snakemake.params
+log = setup(snakemake.threads, log_file=snakemake.log[0])
+membership = pl.read_parquet(snakemake.input.membership).sort("model", "key")
+models = membership["model"].n_unique()
+keys = membership.filter(pl.col("model") == 0)["key"]
+member = membership["member"].to_numpy().reshape(models, -1)
+files = iter(snakemake.input.predictions)
+attacks, curves = [], []
+for run in p.runs:
+    phi, accuracy = [], []
+    for _ in range(models):
+        table = pl.read_parquet(next(files))
+        pool = pl.DataFrame({"key": keys}).join(table.filter(pl.col("eval_set") == "pool"), on="key", how="left")
+        if pool["phi"].null_count():
+            raise ValueError(f"LiRA model of {run} lacks the pool's confidences for {pool['phi'].null_count()} images")
+        phi.append(pool["phi"].to_numpy())
+        test = table.filter(pl.col("eval_set") == "test")
+        accuracy.append(float((test["prediction"] == test["label"]).mean()))
+    summary, roc = evaluate(np.stack(phi), member)
+    attacks.append(
+        summary.with_columns(
+            run=pl.lit(run), test_accuracy=pl.lit(float(np.mean(accuracy))), test_images=pl.lit(test.height)
+        )
+    )
+    curves.append(roc.with_columns(run=pl.lit(run)))
+    for row in summary.iter_rows(named=True):
+        log.info(
+            "%-22s %-24s AUC %.3f, TPR %.4f at 0.1%% FPR, %.4f at 1%% FPR (%d targets, %d members + %d non-members)",
+            run,
+            row["attack"],
+            row["auc"],
+            row["tpr_at_0.1pct_fpr"],
+            row["tpr_at_1pct_fpr"],
+            row["targets"],
+            row["members"],
+            row["non_members"],
+        )
+for table, out in ((pl.concat(attacks), snakemake.output.attacks), (pl.concat(curves), snakemake.output.roc)):
+    with atomic_path(out) as tmp:
+        table.write_parquet(tmp)
+result_figure(
+    "lira",
+    [snakemake.output.attacks, snakemake.output.roc],
+    snakemake.output.plot,
+    trainset=snakemake.wildcards.trainset,
+)

@@ -67,3 +67,46 @@ def test_keys_are_read_without_decoding_in_the_image_set_order(tmp_path):
     keys = [f"k{i:03d}" for i in range(25)]
     write_sharded(tmp_path, keys, rng.integers(0, 256, (25, 4, 4, 1), np.uint8), np.arange(25) % 3, 10, "t")
     assert read_keys(tmp_path / "manifest.json") == read_image_set(tmp_path / "manifest.json").keys == keys
+
+
+def test_sscd_descriptors_are_unit_512d_and_see_through_a_resize(tmp_path):
+    """SSCD (privacy.copy_detection.weights): the torchvision release's layout (ResNet-50, fc the
+    512-d projection), GeM pooling, L2-normalised; an image and its 2-pixel-blurred copy are nearer
+    than two different images, even with random weights; a file of other weights is refused."""
+    import torch
+    from safetensors.torch import save_file
+    from torchvision.models import resnet50
+
+    from synthval.metrics.extractors import build_extractor
+
+    torch.manual_seed(0)
+    weights = tmp_path / "sscd.safetensors"
+    save_file(resnet50(weights=None, num_classes=512).state_dict(), weights)
+    extractor = build_extractor({"extractor": "sscd", "weights": str(weights)}, None)
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
+    near = np.clip(a.astype(int) + rng.integers(-8, 9, a.shape), 0, 255).astype(np.uint8)
+    features = extractor(np.stack([a, near, b]))
+    assert features.shape == (3, 512) and np.allclose(np.linalg.norm(features, axis=1), 1, atol=1e-5)
+    assert features[0] @ features[1] > features[0] @ features[2]
+    save_file(resnet50(weights=None).state_dict(), tmp_path / "imagenet.safetensors")  # a 1000-class head
+    with pytest.raises(RuntimeError, match="size mismatch for fc.weight"):
+        build_extractor({"extractor": "sscd", "weights": str(tmp_path / "imagenet.safetensors")}, None)
+
+
+def test_copy_detection_reads_sscd_features_when_its_weights_are_given():
+    from pathlib import Path
+
+    from synthval.config import load_config
+    from synthval.layout import Study, all_outputs, copy_detection_inputs
+
+    config = load_config(Path(__file__).resolve().parents[1] / "tests" / "configs" / "tiny.yaml")
+    plain = copy_detection_inputs(Study.from_config(config), "train300", "wgan")
+    assert plain["held_out"] == "results/features/train300/test.safetensors"
+    config["privacy"]["copy_detection"]["weights"] = "weights/sscd.safetensors"
+    study = Study.from_config(config)
+    inputs = copy_detection_inputs(study, "train300", "wgan")
+    assert inputs["synthetic"] == "results/features/train300/sscd/wgan.safetensors"
+    outputs = all_outputs(study)
+    assert "results/features/train300/sscd/test.safetensors" in outputs
+    assert "results/features/train300/test.safetensors" not in outputs  # no quality features of the test split

@@ -2,6 +2,7 @@
 whose answer is known in closed form."""
 
 import numpy as np
+import polars as pl
 import pytest
 from scipy import stats
 
@@ -104,3 +105,14 @@ def test_few_models_leave_only_the_fixed_variance_attacks():
         "offline",
         "offline_fixed_variance",
     }
+
+
+def test_the_privacy_finding_reports_the_attack_fixed_in_advance():
+    from synthval.report.findings import privacy_findings
+
+    phi, member = _simulated(4, 400, gap=1.0, seed=3)
+    summary = evaluate(phi, member)[0].with_columns(run=pl.lit("real"), test_accuracy=pl.lit(0.9))
+    (finding,) = privacy_findings("t", summary)
+    online = summary.filter(pl.col("attack") == "online_fixed_variance").row(0, named=True)
+    assert finding.estimate == online["tpr_at_1pct_fpr"] and "(online fixed variance)" in finding.text
+    assert "4 target models, each with 3 shadows" in finding.text and finding.verdict == "no interval"

@@ -37,6 +37,8 @@ SECTIONS = {
     "calibration": "Calibration",
     "corollary": "Corollary 3.3",
     "training": "Training with synthetic data",
+    "privacy": "Privacy: membership inference",
+    "robustness": "Robustness to distribution shift",
     "findings": "Findings",
 }
 SCREENSHOTS = ROOT / RESULTS / "ci"  # kept as CI artifacts

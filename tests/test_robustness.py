@@ -71,3 +71,20 @@ def test_summary_pairs_the_drop_by_seed_and_averages_the_corruptions():
     assert blur["low"] < blur["accuracy"] < blur["high"]  # the seeds' clean accuracies differ
     strongest = strongest_shift(summary)
     assert strongest["shift"].to_list() == [MEAN_CORRUPTION] and strongest["severity"].to_list() == [5]
+
+
+def test_findings_word_the_excess_drop_by_its_interval():
+    from synthval.report.findings import robustness_findings
+
+    rows = []
+    for seed, clean in enumerate([0.90, 0.92, 0.94]):
+        for run, loss in (("real", 0.30), ("synthetic-ddpm", 0.20 + 0.01 * seed), ("same", 0.30 + 0.02 * (seed - 1))):
+            rows.append({"run": run, "seed": seed, "shift": CLEAN, "severity": 0, "accuracy": clean, "images": 10})
+            rows.append(
+                {"run": run, "seed": seed, "shift": "blur", "severity": 5, "accuracy": clean - loss, "images": 10}
+            )
+    found = {f.subject: f for f in robustness_findings("t", robustness_summary(pl.DataFrame(rows), ["blur"]))}
+    assert found["real"].verdict == "baseline" and "drops 30.0 points" in found["real"].text
+    assert found["synthetic-ddpm"].verdict == "below" and "loses less than real-only" in found["synthetic-ddpm"].text
+    assert found["synthetic-ddpm"].estimate == pytest.approx(-0.09)
+    assert found["same"].verdict == "unclear" and "includes no difference" in found["same"].text

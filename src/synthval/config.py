@@ -13,7 +13,6 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker, validators
 
 from synthval.data.datasets import NUM_CLASSES, POOL_SIZES
-from synthval.recipes import lira_problems
 from synthval.schema import SCHEMA_PATH
 from synthval.zoo import groups
 
@@ -271,3 +270,48 @@ def load_config(path: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict
     with open(path) as fh:
         config = yaml.safe_load(fh) or {}
     return validate_config(config, schema_path)
+
+
+def lira_problems(config: dict) -> list[str]:
+    """What the schema cannot check in ``privacy.lira``: methods the study lacks, and methods whose models
+    would see the whole pool (a guide or a generator trained on all of it) or a set of another size."""
+    lira, training = config["privacy"]["lira"], config["training"]
+    if not (lira["enabled"] and training["enabled"]):
+        return []
+    problems = []
+    for name in lira["methods"]:
+        method = training["methods"].get(name)
+        if method is None:
+            problems.append(
+                f"config key privacy.lira.methods: {name!r} is not a method of training.methods "
+                f"({', '.join(training['methods'])})"
+            )
+        elif method.get("pretrained_guidance"):
+            problems.append(
+                f"config key privacy.lira.methods: {name!r} uses Pretrained Guidance, whose guide saw the whole "
+                "pool; attack its method without guidance"
+            )
+        elif method.get("scale", 1) != 1:
+            problems.append(
+                f"config key privacy.lira.methods: {name!r} has scale {method['scale']}; LiRA attacks scale 1"
+            )
+    study = training["generators"] or list(config["generators"])
+    unknown = [name for name in lira["generators"] if name not in study]
+    for name in unknown:
+        problems.append(
+            f"config key privacy.lira.generators: {name!r} is not a generator of the training study "
+            f"({', '.join(study)})"
+        )
+    # the generators trained per pool half (synthval.recipes.lira_generators; not imported here, so that an
+    # edit of the study's recipes does not rerun every job that validates a config)
+    attacked = [training["methods"][m] for m in lira["methods"] if m in training["methods"]]
+    per_half = (lira["generators"] or study) if any(m["data"] != "real" for m in attacked) else []
+    for name in [g for g in per_half if g not in unknown]:
+        gen = config["generators"][name]
+        if gen["conditioning"] in ("per_class", "pseudo_label"):
+            problems.append(
+                f"config key privacy.lira.methods: generator {name!r} is {gen['conditioning']}; LiRA trains one "
+                "class-conditional generator per pool half (pseudo-labels would come from a reference that saw "
+                "the whole pool)"
+            )
+    return problems

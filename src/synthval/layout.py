@@ -136,6 +136,11 @@ def features_file(trainset, dataset):
     return path("features", trainset, f"{dataset}.safetensors")
 
 
+def sscd_features_file(trainset, dataset):
+    """SSCD copy-detection descriptors of a split or synthetic set (privacy.copy_detection.weights)."""
+    return path("features", trainset, "sscd", f"{dataset}.safetensors")
+
+
 def quality_table(trainset, generator):
     return path("quality", trainset, generator, "metrics.parquet")
 
@@ -358,7 +363,7 @@ class Study:
                 tuple(epoch_name(e) for e in epochs): variants
                 for epochs, variants in epoch_groups(config["zoo"]).items()
             },
-            lira_runs=[r.name for r in lira_runs(config)],
+            lira_runs=sorted(r.name for r in lira_runs(config)),  # sorted: the config's key order changes nothing
             lira_halves=[str(k) for k in range(config["privacy"]["lira"]["models"])] if lira_runs(config) else [],
             lira_generators=lira_generators(config),
             corruptions=corruptions,
@@ -452,6 +457,31 @@ def feature_inputs(study: Study, trainset: str, dataset: str) -> dict[str, str]:
     return {"images": images, "extractor": extractor}
 
 
+def copy_features(study: Study, trainset: str, dataset: str) -> str:
+    """The features copy detection compares: SSCD's when its weights are given, else the quality extractor's."""
+    if study.config["privacy"]["copy_detection"]["weights"]:
+        return sscd_features_file(trainset, dataset)
+    return features_file(trainset, dataset)
+
+
+def copy_detection_inputs(study: Study, trainset: str, generator: str) -> dict[str, str]:
+    """A synthetic set's, the train split's and the test split's (the unseen reference) features and images."""
+    return {
+        "train": copy_features(study, trainset, "train"),
+        "held_out": copy_features(study, trainset, "test"),
+        "synthetic": copy_features(study, trainset, generator),
+        "train_images": data_manifest(trainset, "train"),
+        "held_out_images": data_manifest(trainset, "test"),
+        "synthetic_images": synthetic_manifest(trainset, generator),
+    }
+
+
+def sscd_feature_inputs(study: Study, trainset: str, dataset: str) -> dict[str, str]:
+    """The images and SSCD's weights."""
+    images = data_manifest(trainset, dataset) if dataset in ("train", "test") else synthetic_manifest(trainset, dataset)
+    return {"images": images, "extractor": study.config["privacy"]["copy_detection"]["weights"]}
+
+
 def gap_sets(study: Study, trainset: str, run: str) -> dict[str, tuple[str, str]]:
     """Content-gap evaluation sets of a study run (synthval.recipes.gap_sources): {input name:
     (manifest, eval-set name)}."""
@@ -493,10 +523,13 @@ def lira_recipe_inputs(study: Study, trainset: str, run: str, half: str) -> dict
 
 
 def shift_inputs(study: Study, trainset: str) -> dict[str, str | list[str]]:
-    """Every study run's weights (run-major, then seed), the clean test split and every shifted test set."""
+    """Every study run's weights (runs sorted by name, then seeds), the clean test split and every shifted
+    test set."""
     return {
         "weights": [
-            recipe_file(trainset, r, s, "classifier.safetensors") for r in study.runs for s in study.training_seeds
+            recipe_file(trainset, r, s, "classifier.safetensors")
+            for r in sorted(study.runs)
+            for s in study.training_seeds
         ],
         "test": data_manifest(trainset, "test"),
         "shifts": [shift_manifest(trainset, shift) for shift in study.shifts],
@@ -660,7 +693,9 @@ def all_outputs(study: Study) -> list[str]:
         outputs += [errors_table(t), rank_table(t), scatter_plot(t)]
         outputs += [selection_table(t, n) for n in SELECTION_TABLES]
         outputs += [result_plot(t, n) for n in RESULT_PLOTS]
-        outputs += [features_file(t, d) for d in ["train", "test", *study.generators]]
+        outputs += [features_file(t, d) for d in ["train", *study.generators]]  # the quality metrics' ...
+        outputs += [copy_features(study, t, d) for d in ["train", "test", *study.generators]]  # ... and copies'
+
         outputs += [copies_table(t, g) for g in study.generators] + [result_plot(t, n) for n in COPY_PLOTS]
         for g in study.generators:
             outputs += [synthetic_manifest(t, g), sample_grid(t, g), quality_table(t, g), quality_curves(t, g)]

@@ -553,3 +553,18 @@ def shift_split_inputs(wildcards):
 
 def shift_seed(wildcards):
     return job_seed("shift", wildcards.trainset, wildcards.shift)
+
+
+def copy_detection_inputs(wildcards):
+    return layout.copy_detection_inputs(STUDY, wildcards.trainset, wildcards.generator)
+
+
+def sscd_feature_inputs(wildcards):
+    return layout.sscd_feature_inputs(STUDY, wildcards.trainset, wildcards.dataset)
+
+
+def sscd_settings(wildcards):
+    return {
+        "extractor": "sscd",
+        "weights": config["privacy"]["copy_detection"]["weights"],
+    }

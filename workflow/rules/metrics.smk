@@ -56,14 +56,23 @@ rule quality:
 
 # copy detection (seed 003 App. G): each synthetic image's nearest training image, beside the test
 # split's (unseen real images) as the reference
+# copy detection's own descriptor (privacy.copy_detection.weights): SSCD, in place of the quality features
+use rule features as copy_features with:
+    input:
+        unpack(sscd_feature_inputs),
+    output:
+        features=sscd_features_file("{trainset}", "{dataset}"),
+    log:
+        log_path("copy_features", "{trainset}", "{dataset}"),
+    benchmark:
+        bench_path("copy_features", "{trainset}", "{dataset}")
+    params:
+        quality=sscd_settings,
+
+
 rule copy_detection:
     input:
-        train=features_file("{trainset}", "train"),
-        held_out=features_file("{trainset}", "test"),
-        synthetic=features_file("{trainset}", "{generator}"),
-        train_images=data_manifest("{trainset}", "train"),
-        held_out_images=data_manifest("{trainset}", "test"),
-        synthetic_images=synthetic_manifest("{trainset}", "{generator}"),
+        unpack(copy_detection_inputs),
     output:
         table=copies_table("{trainset}", "{generator}"),
     log:

@@ -45,7 +45,7 @@ rule score_shift:
         gpu=config["gpus"],
     params:
         code=code("score_shift.py"),
-        runs=list(RUNS),
+        runs=sorted(RUNS),  # the order of the weights (synthval.layout.shift_inputs)
         seeds=TRAINING["seeds"],
         shifts=SHIFTS,
         corruptions=CORRUPTIONS,

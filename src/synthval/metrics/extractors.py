@@ -7,6 +7,9 @@ and the features file records which extractor made it.
   2017), images resized to 299 px, from a local safetensors file of its weights.
 - ``timm``: any timm model's pooled features (e.g. ``vit_small_patch14_dinov2`` or a CLIP image tower),
   from a local safetensors file, images resized to the model's input size.
+- ``sscd``: the copy-detection descriptor of Pizzi et al. (2022), a ResNet-50 with GeM pooling (p = 3)
+  and a 512-d projection, L2-normalised, at 288 px: the torchvision release of its weights
+  (``sscd_disc_mixup.torchvision.pt``) converted to safetensors. Copy detection's extractor of choice.
 
 Nothing is downloaded: a missing weights file is an error that says so.
 """
@@ -61,7 +64,9 @@ class Extractor:
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
-def _load_weights(module: nn.Module, path: str | Path, what: str) -> None:
+def _load_weights(module: nn.Module, path: str | Path, what: str, keep_head: bool = False) -> None:
+    """Load a safetensors state dict into ``module``; a classifier head may be absent unless
+    ``keep_head`` (where the head is part of the features)."""
     if not Path(path).exists():
         raise FileNotFoundError(
             f"{what} weights not found at {path}: nothing is downloaded, put a safetensors file there "
@@ -69,7 +74,7 @@ def _load_weights(module: nn.Module, path: str | Path, what: str) -> None:
         )
     tensors, _ = load_tensors(path)
     missing, unexpected = module.load_state_dict(tensors, strict=False)
-    missing = [k for k in missing if not k.startswith(("fc.", "head.", "AuxLogits."))]
+    missing = [k for k in missing if keep_head or not k.startswith(("fc.", "head.", "AuxLogits."))]
     if missing or unexpected:
         raise ValueError(f"{path} does not hold {what} weights: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
@@ -97,6 +102,41 @@ def timm_extractor(model: str, weights: str | Path, input_size: int | None = Non
         tuple(config["mean"]),
         tuple(config["std"]),
         info={"model": model, "weights": str(weights), "dim": net.num_features},
+    )
+
+
+class _GeM(nn.Module):
+    """Generalised-mean pooling over all positions (SSCD's ``GlobalGeMPool2d``)."""
+
+    def __init__(self, p: float = 3.0):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clamp(min=1e-6).pow(self.p).mean(dim=(2, 3), keepdim=True).pow(1.0 / self.p)
+
+
+class _L2Normalised(nn.Module):
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.net(x), dim=1)
+
+
+SSCD_SIZE = 288  # SSCD's evaluation resolution (the short side; images here are square)
+
+
+def sscd_extractor(weights: str | Path) -> Extractor:
+    """SSCD's torchvision model: ResNet-50 whose ``fc`` is the 2048-to-512 projection, GeM pooling."""
+    from torchvision.models import resnet50
+
+    net = resnet50(weights=None, num_classes=512)
+    net.avgpool = _GeM(3.0)
+    _load_weights(net, weights, "SSCD", keep_head=True)
+    return Extractor(
+        "sscd", _L2Normalised(net).to(_device()).eval(), SSCD_SIZE, info={"weights": str(weights), "dim": 512}
     )
 
 
@@ -134,4 +174,6 @@ def build_extractor(settings: dict[str, Any], reference: str | Path | None) -> E
         return inception_extractor(settings["weights"])
     if kind == "timm":
         return timm_extractor(settings["timm_model"], settings["weights"], settings.get("input_size"))
-    raise ValueError(f"unknown extractor {kind!r}; use reference, inception or timm")
+    if kind == "sscd":
+        return sscd_extractor(settings["weights"])
+    raise ValueError(f"unknown extractor {kind!r}; use reference, inception, timm or sscd")

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
+from synthval.evaluation.robustness import CLEAN, MEAN_CORRUPTION  # noqa: E402
 from synthval.evaluation.study import method_summary, scaling_table  # noqa: E402
 from synthval.io import atomic_path, read_metadata  # noqa: E402
 from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, last_epoch, with_members  # noqa: E402
@@ -448,8 +449,6 @@ def robustness_curves(summary: pl.DataFrame, path: str | Path, title: str = "") 
     """Test accuracy against shift severity (0: the clean test split), one panel per shift, the mean
     over corruptions first, one line per study run with its 95% t-interval over seeds as a band;
     a user's shifted set is one point beside the clean one."""
-    from synthval.evaluation.robustness import CLEAN, MEAN_CORRUPTION
-
     shifts = [s for s in summary["shift"].unique().sort().to_list() if s != CLEAN]
     shifts = sorted(shifts, key=lambda s: s != MEAN_CORRUPTION)
     if not shifts:

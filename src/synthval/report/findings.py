@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from synthval.evaluation.robustness import strongest_shift
 from synthval.evaluation.study import percent_cell
 from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, pooled_note
 
@@ -297,8 +298,6 @@ ROBUSTNESS_WORDING = {
 def robustness_findings(trainset: str, summary: pl.DataFrame) -> list[Finding]:
     """Per study run, the accuracy drop under the strongest shift, and its excess over real-only
     training's drop, paired by seed; the verdict follows the excess drop's interval."""
-    from synthval.evaluation.robustness import strongest_shift
-
     found = []
     for row in strongest_shift(summary).iter_rows(named=True):
         text = (

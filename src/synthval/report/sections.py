@@ -15,6 +15,7 @@ import polars as pl
 import yaml
 
 from synthval.data.splits import split_tables
+from synthval.evaluation.robustness import strongest_shift
 from synthval.evaluation.study import cas_table, content_gap_summary, method_summary, study_table
 from synthval.io import read_json, read_metadata
 from synthval.layout import GeneratorFiles, TrainsetFiles, data_manifest
@@ -782,8 +783,6 @@ def robustness_section(trainsets: dict[str, TrainsetFiles], figure: Figures) -> 
     )
 
     def render(t: str, f: TrainsetFiles) -> str:
-        from synthval.evaluation.robustness import strongest_shift
-
         files = f.robustness
         if missing_files(files.accuracy):
             return missing_html(f"robustness of {t}", [files.accuracy])

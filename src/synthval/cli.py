@@ -1,0 +1,206 @@
+"""The ``synthval`` command: the workflow from any directory, quality metrics of two image sets, and
+the report of a results folder.
+
+    synthval run [--profile P | --cores N] [CONFIG] [TARGETS...] [SNAKEMAKE OPTIONS...]
+    synthval score REAL FAKE [--config C] [--extractor E --weights W] [--seed S] [--json OUT]
+    synthval report [--config C] [--partial]
+
+``run`` wraps Snakemake with this repository's Snakefile, working in the current directory (its
+``results/``). ``score`` computes every quality metric of the workflow (synthval.metrics.quality) for
+two sets, each a folder of class folders (ImageFolder), a Parquet table, an npz or a synthval
+manifest; the images are brought to the first set's size and channels. ``report`` renders the report
+of ``results/`` in the current directory. Errors are one line on stderr and exit status 2 (bad input)
+or the workflow's own status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_USAGE = 2
+REPOSITORY = Path(__file__).resolve().parents[2]  # an editable install: the repository holding the Snakefile
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line, exit status 2."""
+
+
+def snakefile() -> Path:
+    path = REPOSITORY / "Snakefile"
+    if not path.is_file():
+        raise UsageError(
+            f"the workflow's Snakefile is not at {path}: synthval run needs the repository "
+            "(git clone it and pip install -e it)"
+        )
+    return path
+
+
+def run_command(args: argparse.Namespace) -> list[str]:
+    """The Snakemake command line of ``synthval run``."""
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile()), "--directory", str(Path.cwd())]
+    if args.profile:
+        cmd += ["--profile", args.profile]
+    else:
+        cmd += ["--cores", str(args.cores)]
+    targets = list(args.targets)
+    if targets and targets[0].endswith((".yaml", ".yml")):
+        config = Path(targets.pop(0))
+        if not config.is_file():
+            raise UsageError(f"config file not found: {config}")
+        cmd += ["--configfile", str(config.resolve())]
+    return cmd + [*args.extra, *targets]
+
+
+def load_images(path: str, size: int | None = None, channels: int | None = None) -> Any:
+    """An image set from a folder of class folders, a Parquet table, an npz or a synthval manifest,
+    brought to ``size`` and ``channels`` (default: its own)."""
+    from synthval.data.datasets import ImageArray, read_source, resize_images
+    from synthval.data.shards import read_image_set
+
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"no image set at {p}")
+    if p.suffix == ".json":
+        data = read_image_set(p)
+        array = ImageArray(data.images, data.labels, [])
+    else:
+        kind = "imagefolder" if p.is_dir() else {".parquet": "parquet", ".npz": "npz"}.get(p.suffix)
+        if kind is None:
+            raise UsageError(f"{p}: not a folder, .parquet, .npz or manifest.json")
+        array = read_source(kind, p)
+    if not len(array.labels):
+        raise UsageError(f"{p} holds no images")
+    h, _, c = array.images.shape[1:]
+    return ImageArray(resize_images(array.images, size or h, channels or c), array.labels, array.class_names)
+
+
+def score(args: argparse.Namespace) -> dict[str, Any]:
+    """Every quality metric of FAKE against REAL, overall and per class, in one feature space."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from synthval.config import load_config, validate_config
+    from synthval.metrics.extractors import build_extractor
+    from synthval.metrics.quality import QualitySettings, quality_tables
+    from synthval.runtime import setup
+
+    setup(args.threads)
+    config = load_config(args.config) if args.config else validate_config({})
+    quality = dict(config["quality"])
+    if args.extractor:
+        quality["extractor"] = args.extractor
+    if args.weights:
+        quality["weights"] = args.weights
+    if args.timm_model:
+        quality["timm_model"] = args.timm_model
+    real = load_images(args.real)
+    h, _, c = real.images.shape[1:]
+    fake = load_images(args.fake, h, c)
+    if quality["extractor"] == "reference" and not args.weights:
+        raise UsageError("the reference extractor needs --weights, a synthval classifier file")
+    try:
+        extractor = build_extractor(quality, quality.get("weights"))
+    except (FileNotFoundError, ValueError) as err:
+        raise UsageError(str(err)) from err
+    with threadpool_limits(args.threads):
+        rows, _ = quality_tables(
+            extractor(real.images),
+            np.asarray(real.labels),
+            extractor(fake.images),
+            np.asarray(fake.labels),
+            QualitySettings.from_config(quality),
+            args.seed,
+        )
+    metrics: dict[str, dict[str, float]] = {}
+    for row in rows:
+        metrics.setdefault(str(row["class"]), {})[row["metric"]] = float(row["value"])
+    return {
+        "real": str(args.real),
+        "fake": str(args.fake),
+        "real_count": len(real.labels),
+        "fake_count": len(fake.labels),
+        "extractor": extractor.name,
+        "seed": args.seed,
+        "metrics": metrics,
+    }
+
+
+def _print_table(result: dict[str, Any]) -> None:
+    overall = result["metrics"].get("all", {})
+    print(f"{result['fake']} ({result['fake_count']} images) against {result['real']} ({result['real_count']}),")
+    print(f"{result['extractor']} features, seed {result['seed']}:")
+    width = max(map(len, overall), default=0)
+    for name, value in overall.items():
+        print(f"  {name:<{width}}  {value:.6g}")
+
+
+def report(args: argparse.Namespace) -> Path:
+    from synthval.config import load_config, validate_config
+    from synthval.layout import partial_report_html, report_html
+    from synthval.report.build import build_report
+
+    config = load_config(args.config) if args.config else validate_config({})
+    out = Path(partial_report_html() if args.partial else report_html())
+    try:
+        build_report(out, title=config["report"]["title"], config=config, partial=args.partial)
+    except FileNotFoundError as err:
+        raise UsageError(f"{err} (run synthval run first, or synthval report --partial)") from err
+    return out
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="synthval", description=__doc__.split("\n\n")[0])
+    commands = top.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the workflow in the current directory")
+    run.add_argument("--profile", help="a Snakemake profile (e.g. slurm)")
+    run.add_argument("--cores", type=int, default=2, help="cores for local runs (default 2)")
+    run.add_argument(
+        "targets", nargs="*", help="an optional config .yaml first, then targets; other options go to Snakemake"
+    )
+    sc = commands.add_parser("score", help="quality metrics of FAKE against REAL")
+    sc.add_argument("real", help="the real images: a folder of class folders, .parquet, .npz or manifest.json")
+    sc.add_argument("fake", help="the synthetic images, in any of the same forms")
+    sc.add_argument("--config", help="a synthval config whose quality section to use (default: the schema's)")
+    sc.add_argument("--extractor", choices=["reference", "inception", "timm", "sscd"])
+    sc.add_argument("--weights", help="the extractor's local safetensors weights")
+    sc.add_argument("--timm-model", help="the timm model name (--extractor timm)")
+    sc.add_argument("--seed", type=int, default=0, help="the metrics' seed (subsets, k-means, ARC splits)")
+    sc.add_argument("--threads", type=int, default=1)
+    sc.add_argument("--json", help="also write the result as JSON to this file ('-': stdout only, as JSON)")
+    rep = commands.add_parser("report", help="the report of results/ in the current directory")
+    rep.add_argument("--config", help="the config the results were made with (default: the embedded one)")
+    rep.add_argument("--partial", action="store_true", help="render what exists, saying what is missing")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, extra = parser().parse_known_args(argv)
+    try:
+        if extra and args.command != "run":
+            raise UsageError(f"unknown arguments {' '.join(extra)}")
+        if args.command == "run":  # options synthval does not know are Snakemake's (-n, --rerun-incomplete...)
+            args.extra = extra
+            return subprocess.call(run_command(args))
+        if args.command == "score":
+            result = score(args)
+            if args.json == "-":
+                print(json.dumps(result, indent=2))
+            else:
+                _print_table(result)
+                if args.json:
+                    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+            return 0
+        print(f"report: {report(args)}")
+        return 0
+    except UsageError as err:
+        print(f"synthval {args.command}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

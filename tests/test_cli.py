@@ -1,0 +1,85 @@
+"""The ``synthval`` command (synthval.cli): the workflow from any directory, the quality metrics of two
+image sets as the workflow computes them, the report, and one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import polars as pl
+import pytest
+from PIL import Image
+from snakemake_runs import ROOT, TINY
+
+from synthval.data import read_image_set
+from synthval.layout import data_manifest, quality_table, reference_weights, report_html, synthetic_manifest
+from synthval.seeding import derive_seed
+
+
+def synthval(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "synthval.cli", *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+
+
+def test_errors_are_one_line_with_exit_status_2(tmp_path):
+    proc = synthval("score", tmp_path / "nothing", tmp_path / "nothing2")
+    assert proc.returncode == 2 and proc.stderr.strip() == f"synthval score: no image set at {tmp_path / 'nothing'}"
+    (tmp_path / "a.txt").write_text("x")
+    proc = synthval("score", tmp_path / "a.txt", tmp_path / "a.txt")
+    assert proc.returncode == 2 and "not a folder, .parquet, .npz or manifest.json" in proc.stderr
+    proc = synthval("report", "--bogus")
+    assert proc.returncode == 2 and proc.stderr.strip() == "synthval report: unknown arguments --bogus"
+    proc = synthval("report", cwd=tmp_path)
+    assert proc.returncode == 2 and "report inputs are missing" in proc.stderr and "--partial" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_run_plans_the_workflow_from_any_directory(tmp_path):
+    proc = synthval("run", TINY, "-n", "--quiet", "rules", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "train_reference" in proc.stdout and "render_report" in proc.stdout
+    assert (tmp_path / ".snakemake").is_dir()  # it works in the current directory, not the repository's
+
+
+@pytest.mark.integration
+def test_score_agrees_with_the_workflows_quality_table_and_report_renders(tiny_run, tmp_path):
+    """The tiny run's WGAN-GP set, exported as a folder of class folders of PNGs, scored against the
+    train split's manifest with the workflow's extractor, settings and seed: every metric, overall and
+    per class, as the quality job wrote it."""
+    fake = read_image_set(tiny_run / synthetic_manifest("train300", "wgan"))
+    for i, (image, label) in enumerate(zip(fake.images, fake.labels, strict=True)):
+        folder = tmp_path / "wgan" / f"{label:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image[..., 0]).save(folder / f"{i:05d}.png")
+    seed = derive_seed(7, "quality", "train300", "wgan")  # tiny.yaml's seed; the quality job's identity
+    out = tmp_path / "score.json"
+    proc = synthval(
+        "score",
+        tiny_run / data_manifest("train300", "train"),
+        tmp_path / "wgan",
+        "--config",
+        TINY,
+        "--weights",
+        tiny_run / reference_weights("train300"),
+        "--seed",
+        seed,
+        "--json",
+        out,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "reference features" in proc.stdout and "fid" in proc.stdout
+    result = json.loads(out.read_text())
+    assert result["fake_count"] == len(fake) and result["extractor"] == "reference"
+    table = pl.read_parquet(tiny_run / quality_table("train300", "wgan"))
+    assert table.height > 20
+    for row in table.iter_rows(named=True):
+        assert result["metrics"][str(row["class"])][row["metric"]] == pytest.approx(row["value"], rel=1e-9, abs=1e-12)
+    assert np.isfinite(result["metrics"]["all"]["fid"])
+    proc = synthval("report", "--config", TINY, cwd=tiny_run)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"report: {report_html()}" and (tiny_run / report_html()).stat().st_size > 0
+
+
+def test_the_console_script_is_declared():
+    assert 'synthval = "synthval.cli:main"' in (ROOT / "pyproject.toml").read_text()

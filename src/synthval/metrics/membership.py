@@ -21,10 +21,10 @@ barely differ (the noisier mean pulls the midpoint; with Carlini et al.'s 64-256
 vanishes, with 4 it puts the AUC of a leak-free model near 0.42). With few shadows the per-image
 variances are unreliable, so the *fixed-variance* variants use one variance for all images (Carlini et
 al. §VI-B: "for small numbers of shadow models"); per-image variances are used only when every image has
-at least two IN and two OUT shadows (M >= 6). The ROC
-curve pools every target's scores over the pool (members: the target's half). The attack's success is
-read at low false-positive rates (TPR at 0.1% and 1% FPR, §III-B), where an attack that reliably
-identifies even a few members matters; AUC is given alongside.
+at least two IN and two OUT shadows (M >= 6). The ROC curve pools every target's scores over the pool
+(members: the target's half). The attack's success is read at low false-positive rates (TPR at 0.1% and
+1% FPR, §III-B), where an attack that reliably identifies even a few members matters; AUC is given
+alongside.
 """
 
 from __future__ import annotations

@@ -171,17 +171,101 @@ def test_tv_floor_is_the_estimator_between_two_real_halves_at_the_synthetic_size
     assert small["tv_floor_n"] == 50  # capped by the halves of the real set
 
 
-def test_extractors_load_local_weights_and_refuse_missing_ones(tmp_path):
-    from torchvision.models import inception_v3
+def _random_tf_inception(monkeypatch) -> dict[str, torch.Tensor]:
+    """A state dict for torch-fidelity's Inception-v3 with random convolutions and batch-norm statistics
+    (its real weights cannot be downloaded here)."""
+    import torch_fidelity.feature_extractor_inceptionv3 as tfi
 
     torch.manual_seed(0)
-    net = inception_v3(weights=None, aux_logits=False, init_weights=True)
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "inception.safetensors"))
-    extractor = build_extractor({"extractor": "inception", "weights": str(tmp_path / "inception.safetensors")}, None)
-    images = np.random.default_rng(0).integers(0, 255, (2, 16, 16, 1), dtype=np.uint8)
-    features = extractor(images)
-    assert features.shape == (2, 2048) and extractor.info["weights"].endswith("inception.safetensors")
+    with monkeypatch.context() as m:
+        m.setattr(tfi, "load_state_dict_from_url", lambda *a, **k: None)
+        m.setattr(tfi.FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None)
+        net = tfi.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    # batch-norm statistics of a batch of noise images, so activations keep their scale through the depth
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.momentum = None
+            module.bias.data.normal_(0.2, 0.1)
+    net.train()
+    with torch.no_grad():
+        net(torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8))
+    return {k: v.contiguous() for k, v in net.state_dict().items()}
 
+
+def test_inception_extractor_gives_torch_fidelitys_fid_on_the_same_weights(tmp_path, monkeypatch):
+    from torch_fidelity import calculate_metrics
+
+    state = _random_tf_inception(monkeypatch)
+    torch.save(state, tmp_path / "inception.pth")  # torch-fidelity's own format, for its own computation
+    save_file(state, str(tmp_path / "inception.safetensors"))
+    rng = np.random.default_rng(0)
+    real = rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+    fake = np.clip(real.astype(int) + rng.integers(-60, 61, real.shape), 0, 255).astype(np.uint8)[::-1].copy()
+
+    class Images(torch.utils.data.Dataset):
+        def __init__(self, images):
+            self.images = images
+
+        def __len__(self):
+            return len(self.images)
+
+        def __getitem__(self, i):
+            return torch.from_numpy(self.images[i]).permute(2, 0, 1).contiguous()
+
+    theirs = calculate_metrics(
+        input1=Images(real),
+        input2=Images(fake),
+        fid=True,
+        cuda=False,
+        cache=False,
+        verbose=False,
+        batch_size=8,
+        save_cpu_ram=True,  # no data-loader workers
+        feature_extractor="inception-v3-compat",
+        feature_extractor_weights_path=str(tmp_path / "inception.pth"),
+    )["frechet_inception_distance"]
+    extractor = build_extractor({"extractor": "inception", "weights": str(tmp_path / "inception.safetensors")}, None)
+    ours = frechet_distance(*gaussian_stats(extractor(real, batch_size=3)), *gaussian_stats(extractor(fake)))
+    print(f"FID: torch-fidelity {theirs!r}, synthval {ours!r}")
+    assert extractor.info["dim"] == 2048 and theirs > 1
+    assert ours == pytest.approx(theirs, rel=1e-5, abs=0)
+    # one grey channel is repeated to RGB, as torch-fidelity's users do
+    assert extractor(real[:2, :, :, :1]).shape == (2, 2048)
+    np.testing.assert_allclose(extractor(real[:2, :, :, :1]), extractor(np.repeat(real[:2, :, :, :1], 3, -1)))
+
+
+def test_dinov2_extractor_takes_the_official_checkpoint(tmp_path):
+    import timm
+
+    torch.manual_seed(0)
+    # the official release's naming: timm's at 518 px, with DINOv2's mask token
+    official = timm.create_model("vit_small_patch14_dinov2", pretrained=False, num_classes=0)
+    state = {k: v.contiguous() for k, v in official.state_dict().items()}
+    state["mask_token"] = torch.zeros(1, official.embed_dim)
+    save_file(state, str(tmp_path / "dinov2_vits14.safetensors"))
+    extractor = build_extractor(
+        {
+            "extractor": "dinov2",
+            "timm_model": "vit_small_patch14_dinov2",
+            "weights": str(tmp_path / "dinov2_vits14.safetensors"),
+        },
+        None,
+    )
+    images = np.random.default_rng(0).integers(0, 255, (2, 32, 32, 3), dtype=np.uint8)
+    features = extractor(images)
+    assert features.shape == (2, 384) and extractor.input_size == 224
+    # the CLS token after the final norm of the same network at 224 px
+    x = torch.nn.functional.interpolate(
+        torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255, size=224, mode="bicubic", antialias=True
+    )
+    mean, std = torch.tensor(extractor.mean).view(1, 3, 1, 1), torch.tensor(extractor.std).view(1, 3, 1, 1)
+    with torch.no_grad():
+        tokens = extractor.network.forward_features((x - mean) / std)
+    np.testing.assert_allclose(features, tokens[:, 0].numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_extractors_load_local_weights_and_refuse_missing_ones(tmp_path):
+    images = np.random.default_rng(0).integers(0, 255, (2, 16, 16, 1), dtype=np.uint8)
     import timm
 
     small = timm.create_model("resnet10t", pretrained=False, num_classes=0)
@@ -198,7 +282,11 @@ def test_extractors_load_local_weights_and_refuse_missing_ones(tmp_path):
     assert extractor(images).shape == (2, small.num_features) and extractor.info["model"] == "resnet10t"
     with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
         build_extractor({"extractor": "inception", "weights": str(tmp_path / "missing.safetensors")}, None)
+    with pytest.raises(ValueError, match="does not hold the TF-compatible Inception-v3 weights"):
+        build_extractor({"extractor": "inception", "weights": str(tmp_path / "timm.safetensors")}, None)
+    small.reset_classifier(10)
+    save_file(small.state_dict(), str(tmp_path / "other.safetensors"))
     with pytest.raises(ValueError, match="does not hold timm resnet10t weights"):
         build_extractor(
-            {"extractor": "timm", "timm_model": "resnet10t", "weights": str(tmp_path / "inception.safetensors")}, None
+            {"extractor": "timm", "timm_model": "resnet10t", "weights": str(tmp_path / "other.safetensors")}, None
         )

@@ -166,7 +166,7 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("real", help="the real images: a folder of class folders, .parquet, .npz or manifest.json")
     sc.add_argument("fake", help="the synthetic images, in any of the same forms")
     sc.add_argument("--config", help="a synthval config whose quality section to use (default: the schema's)")
-    sc.add_argument("--extractor", choices=["reference", "inception", "timm", "sscd"])
+    sc.add_argument("--extractor", choices=["reference", "inception", "dinov2", "timm", "sscd"])
     sc.add_argument("--weights", help="the extractor's local safetensors weights")
     sc.add_argument("--timm-model", help="the timm model name (--extractor timm)")
     sc.add_argument("--seed", type=int, default=0, help="the metrics' seed (subsets, k-means, ARC splits)")

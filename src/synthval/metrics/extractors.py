@@ -3,10 +3,16 @@ and the features file records which extractor made it.
 
 - ``reference`` (the offline default): the penultimate layer of the classifier the pipeline trained on
   the real train split only (the test split never reaches it).
-- ``inception``: torchvision's Inception-v3 pool features (2048-d, the FID convention of Heusel et al.
-  2017), images resized to 299 px, from a local safetensors file of its weights.
-- ``timm``: any timm model's pooled features (e.g. ``vit_small_patch14_dinov2`` or a CLIP image tower),
-  from a local safetensors file, images resized to the model's input size.
+- ``inception``: the TF-compatible Inception-v3 of torch-fidelity and clean-fid (2048-d pool features,
+  fp32, TensorFlow 1.x's bilinear resize to 299 px, pixels scaled to [-1, 1]): the network behind
+  published FIDs (Heusel et al. 2017). Its layers are torch-fidelity's own; the weights are
+  torch-fidelity's ``weights-inception-2015-12-05-6726825d.pth`` converted to safetensors.
+- ``dinov2``: DINOv2's normalised CLS token (Oquab et al. 2023) at 224 px, bicubic, ImageNet
+  normalisation: the feature space Stein et al. (2023, dgm-eval) recommend over Inception for FID and
+  the other metrics. Weights: the official ``dinov2_vitl14_pretrain.pth`` (or any size, named by
+  ``timm_model``) or timm's, converted to safetensors.
+- ``timm``: any timm model's pooled features (e.g. a CLIP image tower), from a local safetensors file,
+  images resized to the model's input size.
 - ``sscd``: the copy-detection descriptor of Pizzi et al. (2022), a ResNet-50 with GeM pooling (p = 3)
   and a 512-d projection, L2-normalised, at 288 px: the torchvision release of its weights
   (``sscd_disc_mixup.torchvision.pt``) converted to safetensors. Copy detection's extractor of choice.
@@ -43,6 +49,8 @@ class Extractor:
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
     info: dict[str, Any] = field(default_factory=dict)
+    interpolation: str = "bilinear"
+    raw_pixels: bool = False  # the network takes uint8 RGB at any size and does its own resize and scaling
 
     @torch.no_grad()
     def __call__(self, images: np.ndarray, batch_size: int = 128) -> np.ndarray:
@@ -52,40 +60,92 @@ class Extractor:
         std = torch.tensor(self.std, device=device).view(1, -1, 1, 1)
         out = []
         for start in range(0, len(images), batch_size):
-            x = torch.as_tensor(images[start : start + batch_size], device=device).permute(0, 3, 1, 2).float().div(255)
+            x = torch.as_tensor(images[start : start + batch_size], device=device).permute(0, 3, 1, 2)
             if x.shape[1] == 1:
                 x = x.expand(-1, 3, -1, -1)
+            if self.raw_pixels:  # fp32 throughout, as the published numbers were computed
+                out.append(self.network(x.contiguous())[0].float().cpu().numpy())
+                continue
+            x = x.float().div(255)
             if x.shape[-1] != self.input_size:
                 x = F.interpolate(
-                    x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False, antialias=True
+                    x,
+                    size=(self.input_size, self.input_size),
+                    mode=self.interpolation,
+                    align_corners=False,
+                    antialias=True,
                 )
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 out.append(self.network((x - mean) / std).float().flatten(1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
-def _load_weights(module: nn.Module, path: str | Path, what: str, keep_head: bool = False) -> None:
-    """Load a safetensors state dict into ``module``; a classifier head may be absent unless
-    ``keep_head`` (where the head is part of the features)."""
+def _read_weights(path: str | Path, what: str) -> dict[str, torch.Tensor]:
     if not Path(path).exists():
         raise FileNotFoundError(
             f"{what} weights not found at {path}: nothing is downloaded, put a safetensors file there "
             "(convert a .pth with safetensors.torch.save_file(torch.load(p, weights_only=True), out))"
         )
-    tensors, _ = load_tensors(path)
+    return load_tensors(path)[0]
+
+
+def _load_weights(module: nn.Module, path: str | Path, what: str, keep_head: bool = False, convert: Any = None) -> None:
+    """Load a safetensors state dict into ``module`` (through ``convert(tensors, module)`` where the file
+    may use another naming); a classifier head may be absent unless ``keep_head`` (where the head is
+    part of the features)."""
+    tensors = _read_weights(path, what)
+    if convert is not None:
+        tensors = convert(tensors, module)
     missing, unexpected = module.load_state_dict(tensors, strict=False)
     missing = [k for k in missing if keep_head or not k.startswith(("fc.", "head.", "AuxLogits."))]
     if missing or unexpected:
         raise ValueError(f"{path} does not hold {what} weights: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
 
-def inception_extractor(weights: str | Path) -> Extractor:
-    from torchvision.models import inception_v3
+def tf_inception(state_dict: dict[str, torch.Tensor]) -> nn.Module:
+    """torch-fidelity's ``FeatureExtractorInceptionV3`` (2048-d pool features) holding ``state_dict``.
 
-    net = inception_v3(weights=None, aux_logits=False, init_weights=False)
-    _load_weights(net, weights, "Inception-v3")
-    net.fc = nn.Identity()
-    return Extractor("inception", net.to(_device()).eval(), 299, info={"weights": str(weights), "dim": 2048})
+    Its constructor fetches the weights itself (a download, or ``torch.load`` of a pickle); both are
+    replaced here by the tensors already read from a safetensors file. Key names or shapes that do
+    not match raise, as ``load_state_dict`` is strict.
+    """
+    import torch_fidelity.feature_extractor_inceptionv3 as tfi
+
+    fetch = tfi.load_state_dict_from_url
+    tfi.load_state_dict_from_url = lambda *_args, **_kwargs: state_dict
+    try:
+        return tfi.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    finally:
+        tfi.load_state_dict_from_url = fetch
+
+
+def inception_extractor(weights: str | Path) -> Extractor:
+    tensors = _read_weights(weights, "Inception-v3 (torch-fidelity's TF-compatible)")
+    try:
+        net = tf_inception(tensors)
+    except RuntimeError as err:
+        raise ValueError(
+            f"{weights} does not hold the TF-compatible Inception-v3 weights (torch-fidelity's "
+            f"weights-inception-2015-12-05-6726825d.pth converted to safetensors): {str(err).splitlines()[0]}"
+        ) from err
+    info = {"weights": str(weights), "dim": 2048, "network": "torch-fidelity inception-v3-compat, fp32"}
+    return Extractor("inception", net.to(_device()), 299, info=info, raw_pixels=True)
+
+
+DINOV2_SIZE = 224  # dgm-eval's input size
+
+
+def dinov2_extractor(weights: str | Path, model: str | None = None) -> Extractor:
+    """DINOv2's CLS token after the final norm, from the official checkpoint or timm's (timm's
+    ``checkpoint_filter_fn`` converts the former and resamples the position embedding to 224 px)."""
+    import timm
+    from timm.models.vision_transformer import checkpoint_filter_fn
+
+    model = model or "vit_large_patch14_dinov2"
+    net = timm.create_model(model, pretrained=False, num_classes=0, img_size=DINOV2_SIZE)
+    _load_weights(net, weights, f"DINOv2 {model}", convert=checkpoint_filter_fn)
+    info = {"model": model, "weights": str(weights), "dim": net.num_features}
+    return Extractor("dinov2", net.to(_device()).eval(), DINOV2_SIZE, info=info, interpolation="bicubic")
 
 
 def timm_extractor(model: str, weights: str | Path, input_size: int | None = None) -> Extractor:
@@ -172,8 +232,10 @@ def build_extractor(settings: dict[str, Any], reference: str | Path | None) -> E
         raise ValueError(f"quality.extractor {kind} needs quality.weights, a local safetensors file")
     if kind == "inception":
         return inception_extractor(settings["weights"])
+    if kind == "dinov2":
+        return dinov2_extractor(settings["weights"], settings.get("timm_model"))
     if kind == "timm":
         return timm_extractor(settings["timm_model"], settings["weights"], settings.get("input_size"))
     if kind == "sscd":
         return sscd_extractor(settings["weights"])
-    raise ValueError(f"unknown extractor {kind!r}; use reference, inception, timm or sscd")
+    raise ValueError(f"unknown extractor {kind!r}; use reference, inception, dinov2, timm or sscd")

@@ -6,12 +6,22 @@ CORES ?= 2
 CONFIG ?= config/config.yaml
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean
+EXTRAS := test,slurm,reports
 
-$(STAMP): pyproject.toml
+.PHONY: demo test lint clean lock
+
+# the locked environment: pyproject.toml's ranges, constrained to requirements.lock's exact versions
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[$(EXTRAS)]'
 	touch $(STAMP)
+
+# re-resolve the newest versions the ranges allow, in a scratch venv, into requirements.lock
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'
+	{ sed -n '1,2p' requirements.lock; .venv-lock/bin/pip freeze --exclude-editable | grep -v '^synthval'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf .venv-lock
 
 demo: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)

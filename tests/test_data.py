@@ -132,6 +132,25 @@ def test_imagefolder_and_parquet_sources(tmp_path, tiny_images):
     np.testing.assert_array_equal(pool.labels, labels)
 
 
+@pytest.mark.parametrize("class_names", [None, ["zero", "one", "two", "three"]])
+def test_shards_carry_hugging_face_features(tmp_path, tiny_images, class_names, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    import datasets
+
+    images, labels = tiny_images
+    labels = labels % 4
+    manifest = write_sharded(tmp_path, [f"k{i}" for i in range(40)], images, labels, 15, "unit", class_names)
+    assert manifest.get("class_names") == class_names
+    hf = datasets.Dataset.from_parquet(str(tmp_path / "shard-00000.parquet"), cache_dir=str(tmp_path / "cache"))
+    label = hf.features["label"]
+    if class_names:
+        assert label.names == class_names and hf.features["label"].int2str(hf[3]["label"]) == class_names[labels[3]]
+    else:
+        assert label == datasets.Value("int64")
+    assert isinstance(hf.features["image"], datasets.Image)
+    np.testing.assert_array_equal(np.asarray(hf[0]["image"])[..., None], images[0])
+
+
 def test_webdataset_shards_are_deterministic_and_verified(tmp_path, tiny_images):
     from synthval.data import write_manifest
     from synthval.data.webdataset import write_tar_shard

@@ -298,6 +298,37 @@ def test_webdataset_shards_hold_the_same_images(run):
     np.testing.assert_array_equal(parquet.labels, tar.labels)
 
 
+def test_datasets_and_webdataset_read_the_shards(run, tmp_path, monkeypatch):
+    """The shards open in the ecosystem's own readers: Hugging Face datasets gives images and named
+    labels, webdataset the images, labels and provenance."""
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    import datasets
+    import webdataset
+
+    ours = read_image_set(run / synthetic_manifest("train300", "wgan"))
+    folder = (run / synthetic_manifest("train300", "wgan")).parent
+    hf = datasets.load_dataset(
+        "parquet", data_files=sorted(map(str, folder.glob("*.parquet"))), split="train", cache_dir=str(tmp_path)
+    )
+    assert isinstance(hf.features["image"], datasets.Image)
+    assert hf.features["label"].names == [str(c) for c in range(10)]  # the digits' class names
+    assert hf["key"] == ours.keys and hf["label"] == ours.labels.tolist()
+    np.testing.assert_array_equal(np.stack([np.asarray(im)[..., None] for im in hf["image"]]), ours.images)
+    test = datasets.load_dataset(
+        "parquet", data_files=str(run / RESULTS / "data" / "train300" / "test" / "*.parquet"), cache_dir=str(tmp_path)
+    )["train"]
+    assert test.features["label"].names == hf.features["label"].names and test.features["seed"].dtype == "int64"
+
+    tars = (run / webdataset_manifest("train300", "wgan")).parent
+    samples = list(webdataset.WebDataset(sorted(map(str, tars.glob("*.tar"))), shardshuffle=False).decode("pil"))
+    assert [s["__key__"] for s in samples] == ours.keys
+    assert [s["cls"] for s in samples] == ours.labels.tolist()
+    assert all(s["json"]["generator"] == "wgan" and s["json"]["key"] == s["__key__"] for s in samples)
+    grey = np.stack([np.asarray(s["png"].convert("L"))[..., None] for s in samples])
+    np.testing.assert_array_equal(grey, ours.images)
+
+
 def test_test_split_never_reaches_the_generator(run):
     train = pl.read_parquet(run / RESULTS / "data" / "train300" / "train" / "*.parquet")["key"]
     test = pl.read_parquet(run / RESULTS / "data" / "train300" / "test" / "*.parquet")["key"]

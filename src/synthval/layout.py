@@ -280,6 +280,17 @@ def generator_resume_state(trainset: str, generator: str, cls: str | None = None
     return path("resume", "generators", trainset, f"{generator}{member}.safetensors")
 
 
+def generator_live_log(trainset: str, generator: str) -> str:
+    """A generator's losses and scores, appended as it trains (``synthval.generators.base.live_log_path``
+    of its resume state)."""
+    return path("resume", "generators", trainset, f"{generator}.jsonl")
+
+
+def generator_live_grids(trainset: str, generator: str) -> str:
+    """The folder of a generator's periodic sample grids (``generators.<g>.grid_every``)."""
+    return path("resume", "generators", trainset, f"{generator}-samples")
+
+
 def reference_resume_dir(trainset: str) -> str:
     return path("resume", "reference", trainset)
 
@@ -422,10 +433,10 @@ def generator_inputs(study: Study, trainset: str, generator: str) -> dict[str, s
 
 
 def synthesis_inputs(study: Study, trainset: str, generator: str) -> dict[str, str]:
-    """The generator; the reference classifier when it labels the samples; the train split when the
-    samples start from its images."""
+    """The generator; the data summary (the class names); the reference classifier when it labels the
+    samples; the train split when the samples start from its images."""
     section = study.config["generators"][generator]
-    inputs = {"generator": generator_weights(trainset, generator)}
+    inputs = {"generator": generator_weights(trainset, generator), "summary": data_summary(trainset)}
     if section["conditioning"] == "pseudo_label":
         inputs["reference"] = reference_weights(trainset)
     if section.get("latent_prior"):  # samples start from real training images (stable_diffusion)
@@ -503,8 +514,8 @@ def lira_generator_inputs(study: Study, trainset: str, half: str, generator: str
 
 
 def lira_synthesis_inputs(study: Study, trainset: str, half: str, generator: str) -> dict[str, str]:
-    """A per-half generator, and its pool half when samples start from real images."""
-    inputs = {"generator": lira_generator_weights(trainset, half, generator)}
+    """A per-half generator, the data summary, and its pool half when samples start from real images."""
+    inputs = {"generator": lira_generator_weights(trainset, half, generator), "summary": data_summary(trainset)}
     if study.config["generators"][generator].get("latent_prior"):
         inputs["train"] = lira_half_manifest(trainset, half)
     return inputs
@@ -550,6 +561,11 @@ def recipe_inputs(study: Study, trainset: str, run: str) -> dict[str, str]:
     return inputs | {key: manifest for key, (manifest, _) in gap_sets(study, trainset, run).items()}
 
 
+def watchable(study: Study, generator: str) -> bool:
+    """Whether a generator is one training job with a live log (not imported, not one per class)."""
+    return generator not in study.imported and study.config["generators"][generator]["conditioning"] != "per_class"
+
+
 @dataclass(frozen=True)
 class GeneratorFiles:
     """What the report reads of one generator on one training set."""
@@ -560,6 +576,8 @@ class GeneratorFiles:
     grid: str
     quality: str
     curves: str
+    live: str | None = None  # appended while it trains (one model, not one per class)
+    live_grids: str | None = None
 
 
 @dataclass(frozen=True)
@@ -624,13 +642,18 @@ class ReportInputs:
     trainsets: dict[str, TrainsetFiles]
 
     def files(self) -> list[str]:
-        """Every file, in order (not the benchmarks folder, which the run fills as it goes)."""
+        """Every file, in order (not the benchmarks folder, which the run fills as it goes, nor the live
+        logs of jobs still running)."""
         return _leaves([asdict(f) for f in self.trainsets.values()])
+
+
+# read when present, while a job runs; never an input of the report, which must not wait for them
+LIVE_FIELDS = frozenset({"live", "live_grids"})
 
 
 def _leaves(value: Any) -> list[str]:
     if isinstance(value, dict):
-        return [p for v in value.values() for p in _leaves(v)]
+        return [p for k, v in value.items() if k not in LIVE_FIELDS for p in _leaves(v)]
     if isinstance(value, list | tuple):
         return [p for v in value for p in _leaves(v)]
     return [] if value is None else [str(value)]
@@ -648,6 +671,8 @@ def report_inputs(study: Study) -> ReportInputs:
                 grid=sample_grid(t, g),
                 quality=quality_table(t, g),
                 curves=quality_curves(t, g),
+                live=generator_live_log(t, g) if watchable(study, g) else None,
+                live_grids=generator_live_grids(t, g) if watchable(study, g) else None,
             )
             for g in study.generators
         }

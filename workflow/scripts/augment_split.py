@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from synthval.data import read_image_set, write_sharded
+from synthval.data import derived_fields, read_image_set, write_sharded
 from synthval.data.augment import augmented_set
 from synthval.io import read_json
 from synthval.runtime import setup
@@ -19,10 +19,7 @@ write_sharded(
     augmented.images,
     augmented.labels,
     p.shard_size,
-    source=manifest["source"],
     split=f"augmented-{manifest['split']}",
-    trainset=manifest["trainset"],
-    num_classes=manifest["num_classes"],
-    image_shape=manifest["image_shape"],
     augmentation=p.settings,
+    **derived_fields(manifest),
 )

@@ -21,6 +21,7 @@ write_shard(
     generator=snakemake.wildcards.generator,
     seed=0,
     metadata={"imported": report},
+    class_names=summary["class_names"],
 )
 log.info(
     "imported %d of %d images of %s (%s; source shape %s)",

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from synthval.data import read_image_set, write_sharded
+from synthval.data import derived_fields, read_image_set, write_sharded
 from synthval.io import atomic_path, read_json
 from synthval.metrics.membership import balanced_halves
 from synthval.runtime import setup
@@ -32,11 +32,8 @@ for half, (inside, out) in enumerate(zip(member, snakemake.output.halves, strict
         pool.images[index],
         pool.labels[index],
         p.shard_size,
-        source=manifest["source"],
         split=f"lira-half-{half}",
-        trainset=manifest["trainset"],
-        num_classes=classes,
-        image_shape=manifest["image_shape"],
+        **derived_fields(manifest),
     )
 table = pl.DataFrame(
     {

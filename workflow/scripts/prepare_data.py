@@ -35,6 +35,7 @@ for split, idx in splits.items():
         pool.labels[idx],
         cfg["shard_size"],
         source=cfg["source"],
+        class_names=pool.class_names,
         split=split,
         trainset=trainset,
         num_classes=len(pool.class_names),

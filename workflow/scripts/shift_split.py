@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthval.data import read_image_set, write_sharded
+from synthval.data import derived_fields, read_image_set, write_sharded
 from synthval.data.corruptions import SEVERITIES, corrupted_set
 from synthval.data.imported import load_imported
 from synthval.io import read_json
@@ -46,10 +46,7 @@ write_sharded(
     images,
     labels,
     p.shard_size,
-    source=test_manifest["source"],
     split=f"shift-{shift}",
-    trainset=test_manifest["trainset"],
-    num_classes=test_manifest["num_classes"],
-    image_shape=test_manifest["image_shape"],
+    **derived_fields(test_manifest),
     **extra,
 )

@@ -8,6 +8,7 @@ from synthval.classifiers import load_classifier
 from synthval.data import read_image_set, write_shard
 from synthval.generators import load_generator, pseudo_labelled_sample, sample_images
 from synthval.generators.synthesis import shard_labels
+from synthval.io import read_json
 from synthval.runtime import device, setup
 
 p = snakemake.params
@@ -49,6 +50,14 @@ if "train" in snakemake.input.keys():  # which real image seeded which sample
         "latent_prior": {"strength": model.strength, "sources": dict(zip(keys, model.take_prior_keys(), strict=True))}
     }
 write_shard(
-    snakemake.output.shard, keys, images, labels, source="synthetic", generator=name, seed=p.seed, metadata=metadata
+    snakemake.output.shard,
+    keys,
+    images,
+    labels,
+    source="synthetic",
+    generator=name,
+    seed=p.seed,
+    metadata=metadata,
+    class_names=read_json(snakemake.input.summary)["class_names"],
 )
 log.info("wrote %d images (seed %d) to %s", len(labels), p.seed, snakemake.output.shard)

@@ -2,11 +2,19 @@
 
 from synthval.data.datasets import DatasetNotFoundError, ImageArray, load_dataset
 from synthval.data.images import ImageSet
-from synthval.data.shards import read_image_set, read_shard_metadata, write_manifest, write_shard, write_sharded
+from synthval.data.shards import (
+    derived_fields,
+    read_image_set,
+    read_shard_metadata,
+    write_manifest,
+    write_shard,
+    write_sharded,
+)
 from synthval.data.splits import make_splits
 
 __all__ = [
     "DatasetNotFoundError",
+    "derived_fields",
     "ImageArray",
     "ImageSet",
     "load_dataset",

@@ -1,8 +1,11 @@
 """Parquet image shards, and the sha256 manifests of Parquet and WebDataset shard sets.
 
 One row per image: ``key``, ``image`` (PNG bytes in the Hugging Face ``struct<bytes, path>`` layout),
-``label``, and provenance ``source``, ``generator``, ``seed``. A manifest lists every shard with its row
-count and sha256 and is written after all shards, so its presence means the set is complete.
+``label``, and provenance ``source``, ``generator``, ``seed``. The schema carries Hugging Face features
+metadata (``Image``, and ``ClassLabel`` with the class names where the writer knows them), so
+``datasets.load_dataset("parquet", data_files=...)`` gives images and named labels. A manifest lists
+every shard with its row count and sha256 and is written after all shards, so its presence means the
+set is complete.
 """
 
 from __future__ import annotations
@@ -34,6 +37,21 @@ SCHEMA = pa.schema(
 _META_KEY = b"synthval"
 
 
+def hf_features(class_names: Sequence[str] | None) -> dict:
+    """The ``datasets`` features of :data:`SCHEMA`: ``label`` is a ``ClassLabel`` when the class names
+    are known, else a plain integer."""
+    string, int64 = {"dtype": "string", "_type": "Value"}, {"dtype": "int64", "_type": "Value"}
+    label = {"names": list(class_names), "_type": "ClassLabel"} if class_names else int64
+    return {
+        "key": string,
+        "image": {"_type": "Image"},
+        "label": label,
+        "source": string,
+        "generator": string,
+        "seed": int64,
+    }
+
+
 def write_shard(
     path: str | Path,
     keys: Sequence[str],
@@ -43,9 +61,14 @@ def write_shard(
     generator: str = "",
     seed: int = -1,
     metadata: dict | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> None:
     """Write one shard atomically (with Parquet page checksums, so a flipped byte is detected);
-    ``metadata`` (JSON) is kept in the file's key-value metadata, see :func:`read_shard_metadata`."""
+    ``metadata`` (JSON) is kept in the file's key-value metadata, see :func:`read_shard_metadata`;
+    ``class_names`` name the labels in the Hugging Face features."""
+    schema_metadata = {b"huggingface": json.dumps({"info": {"features": hf_features(class_names)}})}
+    if metadata:
+        schema_metadata[_META_KEY] = json.dumps(metadata, sort_keys=True)
     table = pa.table(
         {
             "key": list(keys),
@@ -55,7 +78,7 @@ def write_shard(
             "generator": [generator] * len(keys),
             "seed": [int(seed)] * len(keys),
         },
-        schema=SCHEMA.with_metadata({_META_KEY: json.dumps(metadata, sort_keys=True)}) if metadata else SCHEMA,
+        schema=SCHEMA.with_metadata(schema_metadata),
     )
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", write_page_checksum=True)
@@ -93,16 +116,29 @@ def write_sharded(
     labels: np.ndarray,
     shard_size: int,
     source: str,
+    class_names: Sequence[str] | None = None,
     **extra: object,
 ) -> dict:
-    """Write an image set as ``shard-XXXXX.parquet`` files of ``shard_size`` rows, then its manifest."""
+    """Write an image set as ``shard-XXXXX.parquet`` files of ``shard_size`` rows, then its manifest
+    (which records ``class_names``, so sets derived from it can name their labels too)."""
     folder = Path(folder)
     paths = []
     for i, start in enumerate(range(0, max(len(keys), 1), shard_size)):
         stop = start + shard_size
         paths.append(folder / f"shard-{i:05d}.parquet")
-        write_shard(paths[-1], keys[start:stop], images[start:stop], labels[start:stop], source)
+        write_shard(
+            paths[-1], keys[start:stop], images[start:stop], labels[start:stop], source, class_names=class_names
+        )
+    if class_names:
+        extra["class_names"] = list(class_names)
     return write_manifest(folder / "manifest.json", paths, source=source, **extra)
+
+
+def derived_fields(manifest: dict) -> dict:
+    """What a set derived from a split (augmented, shifted, a pool half) keeps of the split's manifest,
+    as keyword arguments of :func:`write_sharded`."""
+    fields = {k: manifest[k] for k in ("source", "trainset", "num_classes", "image_shape")}
+    return fields | {"class_names": manifest.get("class_names")}
 
 
 def _shards(manifest_path: str | Path, verify: bool) -> Iterator[tuple[Path, dict]]:

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import synthval.classifiers.trainer as trainer
+from synthval.checkpoint import read_live_log
 from synthval.classifiers import (
     TrainSettings,
     create_classifier,
@@ -259,7 +260,9 @@ def test_killed_training_resumes_bit_identically(tmp_path, tiny_images, monkeypa
     monkeypatch.setattr(trainer.Progress, "update", real_update)
     torch.manual_seed(5)
     torch.rand(7)  # the resumed run must not depend on the global RNG position it starts from
-    _, resumed = fit(create_classifier(arch, 4, 1, 8), images, labels, _settings(), tmp_path / "run")
+    history, resumed = fit(create_classifier(arch, 4, 1, 8), images, labels, _settings(), tmp_path / "run")
+    # each epoch's metrics were appended as it ended, once each across the kill
+    assert read_live_log(tmp_path / "run" / "history.jsonl") == history and len(history) == 3
     for epoch in (1, 3):
         a, _ = load_tensors(ref[epoch])
         b, _ = load_tensors(resumed[epoch])

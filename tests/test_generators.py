@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -5,6 +7,8 @@ import torch
 from torch import nn
 
 import synthval.generators.base as base
+from synthval.checkpoint import read_live_log
+from synthval.data.images import decode_png
 from synthval.generators import (
     Generator,
     PerClassGenerator,
@@ -67,6 +71,8 @@ def sample_from(model, labels, seed, images=None):
 def fit(family, images, labels, path, seed=0, **kwargs):
     torch.manual_seed(seed)  # each job is a fresh process that seeds before building its model
     model, settings = build(family)
+    if getattr(model, "latent_prior", False):  # as the workflow's job does: checkpoints sample from the prior
+        model.set_prior(images, labels, [f"real-{i}" for i in range(len(images))])
     record = train_generator(
         model,
         images,
@@ -128,6 +134,8 @@ def test_a_killed_run_resumes_to_the_uninterrupted_weights(tmp_path, tiny_images
 
     monkeypatch.setattr(base.ResumeState, "save", save_then_die)
     scores = iter(range(100, 0, -1))
+    # the interrupted run also writes sample grids, which must not change what it learns
+    kwargs["grid_every"] = 2
     with pytest.raises(Killed):
         fit(family, images, labels, tmp_path / "run.safetensors", score=lambda sample, n: float(next(scores)), **kwargs)
     monkeypatch.setattr(base.ResumeState, "save", real_save)
@@ -146,6 +154,13 @@ def test_a_killed_run_resumes_to_the_uninterrupted_weights(tmp_path, tiny_images
     assert record["history"] == ref_record["history"]
     for k, v in ref.state_dict().items():
         assert torch.equal(v, resumed.state_dict()[k]), k
+    # what was appended while it ran, once each across the kill: every loss and score record
+    live = read_live_log(base.live_log_path(tmp_path / "run.safetensors"))
+    assert live == sorted([*record["history"], *record["scores"]], key=lambda r: r["step"])
+    grids = sorted(p.name for p in Path(base.live_grid_folder(tmp_path / "run.safetensors")).iterdir())
+    assert grids == ["step-000002.png", "step-000004.png", "step-000006.png"]
+    grid = decode_png((Path(base.live_grid_folder(tmp_path / "run.safetensors")) / grids[-1]).read_bytes())
+    assert grid.shape == (4 * 9 + 1, 8 * 9 + 1, 1)  # 4 classes a row each, 8 samples of 8 px, 1 px gaps
 
 
 def test_resume_state_of_other_settings_is_ignored(tmp_path, tiny_images):

@@ -58,6 +58,15 @@ def test_every_result_is_listed_once_and_the_report_reads_only_results(name):
             ]
 
 
+def test_the_reports_live_paths_are_where_a_generator_appends():
+    from synthval.generators.base import live_grid_folder, live_log_path
+    from synthval.layout import generator_live_grids, generator_live_log, generator_resume_state
+
+    state = generator_resume_state("train1000", "ddpm")
+    assert generator_live_log("train1000", "ddpm") == live_log_path(state)
+    assert generator_live_grids("train1000", "ddpm") == live_grid_folder(state)
+
+
 def test_the_default_study():
     study = Study.from_config(load_config(ROOT / "config" / "config.yaml", SCHEMA))
     assert study.trainsets == ["train1000"] and study.generators == ["wgan", "ddpm"] and study.per_class == []

@@ -11,10 +11,15 @@ import yaml
 from scipy import stats
 from snakemake_runs import GENERATORS, ROOT, snakemake
 
+from synthval.checkpoint import LiveLog
+from synthval.data.images import encode_png, tile_images
 from synthval.layout import (
     RESULTS,
     augmented_manifest,
     errors_table,
+    generator_live_grids,
+    generator_live_log,
+    generator_weights,
     partial_report_html,
     quality_table,
     report_html,
@@ -301,6 +306,14 @@ def test_partial_run_leaves_a_report_that_says_what_is_missing(tiny_run, tmp_pat
         shutil.copytree(tiny_run / RESULTS / part, tmp_path / RESULTS / part)
     for png in (tmp_path / RESULTS / "generators").rglob("history.png"):
         png.unlink()  # the partial report draws these from the generators' records itself
+    # the DDPM is still training: what it has appended so far, and its first sample grid
+    Path(tmp_path / generator_weights("train300", "ddpm")).unlink()
+    live = LiveLog(tmp_path / generator_live_log("train300", "ddpm"))
+    live.restart([{"step": 50, "loss": 0.9}, {"step": 100, "loss": 0.5}])
+    live.append({"step": 100, "score": 41.5})
+    grid = tmp_path / generator_live_grids("train300", "ddpm") / "step-000100.png"
+    grid.parent.mkdir(parents=True)
+    grid.write_bytes(encode_png(tile_images(np.zeros((16, 8, 8, 1), np.uint8), 8)))
     snakemake(tmp_path, "-f", "partial_report")
     page = tmp_path / partial_report_html()
     html = page.read_text()
@@ -310,6 +323,8 @@ def test_partial_run_leaves_a_report_that_says_what_is_missing(tiny_run, tmp_pat
         and "Not available yet: rank correlations" in html
     )
     assert 'alt="training history of wgan"' in html and "Not available yet: samples of wgan" in html
+    assert "Not available yet: generator ddpm" in html and "Training so far (step 100;" in html
+    assert 'alt="training history of ddpm so far"' in html and 'alt="samples of ddpm at step-000100"' in html
     assert not (tmp_path / RESULTS / "synthetic").exists() and not (tmp_path / report_html()).exists()
     seen = render_in_chromium(page, SCREENSHOTS / "partial-report-tiny.png")
     assert all(ok for _, ok in seen["images"]) and seen["missing"] > 5 and seen["errors"] == []

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
-from synthval.checkpoint import ResumeState
+from synthval.checkpoint import LiveLog, ResumeState
 from synthval.classifiers.registry import Classifier, save_classifier
 from synthval.classifiers.trainer import TrainSettings, augment
 from synthval.runtime import Progress
@@ -83,6 +83,8 @@ def fit_batched(
             g.set_state(g_state)
         histories, start = state["histories"], state["epoch"]
         log.info("resumed after epoch %d of %d from %s", start, first.epochs, resume.path)
+    live = LiveLog(work_dir / "history.jsonl")  # each member's epochs as they end, to watch a long job
+    live.restart(sorted(({"member": k, **h} for k, hs in enumerate(histories) for h in hs), key=lambda r: r["epoch"]))
 
     def loss_of(p: dict, b: dict, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
@@ -135,6 +137,7 @@ def fit_batched(
                     "seconds": seconds,
                 }
             )
+            live.append({"member": k, **history[-1]})
         if epoch + 1 in first.save_epochs:
             unstack()
             for model, s, snaps in zip(models, settings, snapshots, strict=True):

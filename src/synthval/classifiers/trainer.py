@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from synthval.checkpoint import ResumeState, rng_state, set_rng_state
+from synthval.checkpoint import LiveLog, ResumeState, rng_state, set_rng_state
 from synthval.classifiers.guidance import pgd_attack, pretrained_guidance_loss, real_guidance_update
 from synthval.classifiers.registry import Classifier, save_classifier
 from synthval.runtime import Progress
@@ -222,6 +222,7 @@ def fit(
             "guidance": guidance.fingerprint(),
         }
     resume = ResumeState(work_dir / "state.safetensors", fingerprint)
+    live = LiveLog(work_dir / "history.jsonl")  # each epoch's metrics as it ends, to watch a long job
     history: list[dict] = []
     start = 0
     if (state := resume.load()) is not None:
@@ -232,6 +233,7 @@ def fit(
             stream.restore(state["stream"])
         history, start = state["history"], state["epoch"]
         log.info("resumed after epoch %d of %d from %s", start, settings.epochs, resume.path)
+    live.restart(history)
 
     def prepare(x: torch.Tensor, y: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         x = augment(x, settings.crop_padding, settings.flip, g).float().div_(255)
@@ -311,6 +313,7 @@ def fit(
                 "seconds": time.monotonic() - t0,
             }
         )
+        live.append(history[-1])
         if epoch + 1 in snapshots:
             save_classifier(snapshots[epoch + 1], model, seed=settings.seed, epoch=epoch + 1, train=settings.extra)
         state = {

@@ -21,8 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthval.checkpoint import ResumeState, rng_state, set_rng_state
-from synthval.io import load_tensors, save_tensors
+from synthval.checkpoint import LiveLog, ResumeState, rng_state, set_rng_state
+from synthval.data.images import encode_png, tile_images
+from synthval.io import atomic_path, load_tensors, save_tensors
 from synthval.runtime import Progress
 from synthval.runtime import device as pick_device
 
@@ -188,6 +189,17 @@ def _ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> No
 Score = Callable[[Callable[[np.ndarray, int], np.ndarray], int], float]
 
 
+def live_log_path(resume_path: str | Path) -> str:
+    """Where a generator's losses and scores are appended as it trains (beside its resume state)."""
+    return str(Path(resume_path).with_suffix(".jsonl"))
+
+
+def live_grid_folder(resume_path: str | Path) -> str:
+    """Where a generator's periodic sample grids are written (beside its resume state)."""
+    path = Path(resume_path)
+    return str(path.with_name(f"{path.stem}-samples"))
+
+
 def train_generator(
     model: Generator,
     images: np.ndarray,
@@ -202,6 +214,7 @@ def train_generator(
     eval_every: int = 0,
     score: Score | None = None,
     log_every: int = 50,
+    grid_every: int = 0,
     **family_settings: Any,
 ) -> dict:
     """Train ``model`` on uint8 NHWC ``images`` with integer ``labels`` for ``iterations`` steps.
@@ -213,6 +226,10 @@ def train_generator(
     - With ``score`` and ``eval_every`` > 0, the generator is scored every ``eval_every`` steps and at
       the end (lower is better), and the best-scoring weights are the ones left in ``model``, as seed 000
       keeps the best-FID instance of each generator. Without, the last step's weights are kept.
+    - Losses and scores are appended to ``<resume_path>.jsonl`` as they are computed
+      (:class:`~synthval.checkpoint.LiveLog`); with ``grid_every`` > 0, a grid of samples (one row per
+      class, the same seed every time) is written to ``<resume_path>-samples/step-NNNNNN.png`` every
+      ``grid_every`` steps and at the end. Neither changes the weights: sampling has its own RNG.
 
     Returns the training record: loss history, score history, the chosen step and how it was chosen.
     """
@@ -244,6 +261,7 @@ def train_generator(
         ).hexdigest(),
     }
     resume = ResumeState(resume_path, fingerprint)
+    live = LiveLog(live_log_path(resume_path))
     history: list[dict] = []
     scores: list[dict] = []
     best: dict[str, Any] | None = None
@@ -265,6 +283,16 @@ def train_generator(
         log.info("resumed from step %d of %d (%s)", start, iterations, resume.path)
     else:
         trainer.prepare(data, y_all)
+    live.restart(sorted([*history, *scores], key=lambda r: r["step"]))
+    grid_labels = np.repeat(np.arange(min(model.num_classes, 10)), 8)
+
+    def write_grid(step: int) -> None:
+        keeper.eval()
+        images = sample_images(keeper, grid_labels, seed)
+        if keeper is model:
+            model.train()
+        with atomic_path(Path(live_grid_folder(resume_path)) / f"step-{step:06d}.png") as tmp:
+            tmp.write_bytes(encode_png(tile_images(images, 8)))
 
     def batch() -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.randint(len(data), (batch_size,), generator=gen).to(dev)
@@ -277,6 +305,7 @@ def train_generator(
         if keeper is model:
             model.train()
         scores.append({"step": step, "score": value})
+        live.append(scores[-1])
         if best is None or value < best["score"]:
             best = {"step": step, "score": value}
             best_state = {k: v.detach().clone() for k, v in keeper.state_dict().items()}
@@ -290,8 +319,11 @@ def train_generator(
         done = step + 1
         if done % log_every == 0 or done == iterations:
             history.append({"step": done, **metrics})
+            live.append(history[-1])
         if score is not None and eval_every > 0 and (done % eval_every == 0 or done == iterations):
             evaluate(done)
+        if grid_every > 0 and (done % grid_every == 0 or done == iterations):
+            write_grid(done)
         progress.update(done, " ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
         if done % checkpoint_every == 0 and done < iterations:
             resume.save(

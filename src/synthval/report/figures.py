@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
+from synthval.checkpoint import read_live_log  # noqa: E402
 from synthval.evaluation.robustness import CLEAN, MEAN_CORRUPTION  # noqa: E402
 from synthval.evaluation.study import method_summary, scaling_table  # noqa: E402
 from synthval.io import atomic_path, read_metadata  # noqa: E402
@@ -135,6 +136,17 @@ def generator_history(records: list[dict], path: str | Path, title: str = "") ->
     if title:
         fig.suptitle(title, fontsize=10)
     _save(fig, path)
+
+
+def draw_live_history(live_log: str | Path, path: str | Path, title: str = "") -> None:
+    """The training-history figure of a generator still training, from what it has appended so far."""
+    records = read_live_log(live_log)
+    record = {
+        "history": [r for r in records if "score" not in r],
+        "scores": [r for r in records if "score" in r],
+        "chosen_step": None,
+    }
+    generator_history([record], path, title=title)
 
 
 def draw_generator_history(weights: str | Path, path: str | Path, title: str = "") -> None:
@@ -508,6 +520,11 @@ FIGURES: dict[str, _Figure] = {
     "generator_history": _Figure(
         lambda src, out, title: draw_generator_history(src[0], out, title=title),
         lambda trainset, generator: f"{generator} ({trainset})",
+    ),
+    # a generator's history so far, from its live log
+    "generator_live": _Figure(
+        lambda src, out, title: draw_live_history(src[0], out, title=title),
+        lambda trainset, generator: f"{generator} ({trainset}), training",
     ),
     # every generator's PRD and ARC curves
     "quality": _Figure(

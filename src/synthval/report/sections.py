@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from synthval.checkpoint import read_live_log
 from synthval.data.splits import split_tables
 from synthval.evaluation.robustness import strongest_shift
 from synthval.evaluation.study import cas_table, content_gap_summary, method_summary, study_table
@@ -156,6 +157,7 @@ def generator_section(trainsets: dict[str, TrainsetFiles], figure: Figures) -> s
                 continue
             if missing_files(g.weights):
                 parts.append(missing_html(f"generator {name}", [g.weights], "It has not finished training."))
+                parts.append(_live_generator(name, trainset, g, figure))
                 continue
             text = _describe_record(read_metadata(g.weights))
             manifest = None if missing_files(g.manifest) else read_json(g.manifest)
@@ -182,6 +184,34 @@ def generator_section(trainsets: dict[str, TrainsetFiles], figure: Figures) -> s
                 + (_pseudo_label_table(manifest["pseudo_labels"]) if manifest and "pseudo_labels" in manifest else "")
             )
     return "".join(parts)
+
+
+def _live_generator(name: str, trainset: str, g: GeneratorFiles, figure: Figures) -> str:
+    """A generator still training: its losses and scores so far, and its latest sample grid."""
+    if g.live is None or missing_files(g.live):
+        return ""
+    records = read_live_log(g.live)
+    step = max((r["step"] for r in records), default=0)
+    history = figure(
+        "generator_live",
+        f"{g.live}.png",  # never written: always drawn from the log as it is now
+        [g.live],
+        trainset=trainset,
+        generator=name,
+        alt=f"training history of {name} so far",
+        what=f"the training history of {name} so far",
+    )
+    grids = sorted(Path(g.live_grids).glob("step-*.png")) if g.live_grids and Path(g.live_grids).is_dir() else []
+    grid = (
+        f"<figure>{image_tag(grids[-1], f'samples of {name} at {grids[-1].stem}')}<figcaption>samples at "
+        f"{grids[-1].stem.replace('-', ' ')}, one row per class</figcaption></figure>"
+        if grids
+        else ""
+    )
+    return (
+        f"<p>Training so far (step {step}; from <code>{html.escape(g.live)}</code>, appended as it trains):</p>"
+        f"<figure>{history}<figcaption>training history so far</figcaption></figure>{grid}"
+    )
 
 
 def _imported(name: str, g: GeneratorFiles) -> str:

@@ -113,7 +113,15 @@ def test_training_findings_call_a_gain_only_when_its_interval_excludes_zero():
 
 
 def test_every_figure_of_the_workflow_has_one_entry_point(tmp_path):
-    assert set(FIGURES) == {"generator_history", *RESULT_PLOTS, *TRAINING_PLOTS, *COPY_PLOTS, *STUDY_PLOTS}
+    # generator_live: a generator's history while it trains (drawn by the report only)
+    assert set(FIGURES) == {
+        "generator_history",
+        "generator_live",
+        *RESULT_PLOTS,
+        *TRAINING_PLOTS,
+        *COPY_PLOTS,
+        *STUDY_PLOTS,
+    }
     gap = pl.DataFrame(
         {
             "direction": ["synthetic under real"] * 3 + ["real under synthetic"] * 3,

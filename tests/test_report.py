@@ -1,6 +1,7 @@
 """The HTML report: rendered in headless Chromium, checked against the tables it summarises, and
 rendered from a partial run. Unit tests of its building blocks come first."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -26,9 +27,11 @@ from synthval.layout import (
     selection_table,
     training_table,
 )
-from synthval.report.figures import calibration_sweep, protocol_bars
-from synthval.report.html import CSP, SCROLL_ROWS, Report, missing_html, table_html
+from synthval.report.figures import calibration_sweep, class_error_heatmap, error_scatter, protocol_bars
+from synthval.report.html import CSP, SCROLL_ROWS, Report, image_tag, missing_html, table_html
 from synthval.runtime import stage_times
+from synthval.selection import rank_correlation
+from synthval.selection.ranking import class_errors
 
 SECTIONS = {
     "run": "Run",
@@ -54,13 +57,74 @@ def test_table_html_marks_numbers_escapes_text_and_scrolls_long_tables():
     out = table_html(df)
     assert '<table class="sortable">' in out and "<td>&lt;b&gt;</td>" in out
     assert (
-        '<td class="n">0.5000</td>' in out
+        '<td class="n">0.500</td>' in out
         and '<td class="n">NaN</td>' in out
         and '<td class="n">3</td>' in out
         and "<td>a</td>" in out
     )
     assert 'class="wide"' in out
     assert 'class="scroll"' in table_html(pl.DataFrame({"x": list(range(SCROLL_ROWS + 1))}))
+
+
+def test_table_html_writes_numbers_in_their_units_and_headers_for_readers():
+    df = pl.DataFrame(
+        {
+            "eval_set": ["test", "wgan"],
+            "test_error": [0.1234, 0.05],
+            "fid": [1234.5, 12.0],
+            "kid": [0.0123, 0.0004],
+            "kendall_p": [0.00003, 0.42],
+        }
+    )
+    out = table_html(df, percent=["test_error"])
+    heads = [h.split("</th>")[0] for h in out.split("<th>")[1:]]
+    assert heads == ["evaluation set", "test error (%)", "FID", "KID", "Kendall p"]
+    cells = [c.split("</td>")[0] for c in out.split('<td class="n">')[1:]]
+    # percent to 3 significant digits of the largest; FID to whole units; KID to 4 decimals; p in 1.0e-05 form
+    assert cells == ["12.3", "1234", "0.0123", "3.0e-05", "5.0", "12", "0.0004", "4.2e-01"]
+    assert table_html(df, floats="{:.1f}").count(">0.0<") == 2  # a format for every float column (not p)
+
+
+def test_svg_figures_name_every_point_on_hover_and_inline_with_their_own_ids(tmp_path):
+    errors = pl.DataFrame(
+        {
+            "model": [f"m{i}-base-s0" for i in range(4)] * 2,
+            "epoch": [1] * 8,
+            "eval_set": ["test"] * 4 + ["wgan"] * 4,
+            "error": [0.1, 0.2, 0.3, 0.4, 0.15, 0.2, 0.35, 0.5],
+            "n": [10] * 8,
+        }
+    )
+    rank = rank_correlation(errors, repeats=20, seed=0)
+    error_scatter(errors, rank, tmp_path / "a.svg")
+    error_scatter(errors, rank, tmp_path / "b.svg")
+    svg = (tmp_path / "a.svg").read_text()
+    assert svg.count("<title>") == 4 and "<title>m2-base-s0: wgan 35.0%, test 30.0%</title>" in svg
+    assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()  # deterministic
+    tag = image_tag(tmp_path / "a.svg", "scatter")
+    other = image_tag(tmp_path / "b.svg", "scatter")
+    assert tag.startswith('<svg class="figure" role="img" aria-label="scatter"') and "<?xml" not in tag
+    ids = set(re.findall(r'\bid="([^"]+)"', tag))
+    assert ids and not ids & set(re.findall(r'\bid="([^"]+)"', other))  # two figures on one page never collide
+    assert all(ref in ids for ref in re.findall(r"url\(#([^)]+)\)", tag))  # and every reference still resolves
+
+
+def test_class_errors_average_each_models_last_epoch(tmp_path):
+    predictions = pl.DataFrame(
+        {
+            "model": ["a"] * 4 + ["a"] * 4 + ["b"] * 4,
+            "epoch": [1] * 4 + [2] * 4 + [2] * 4,
+            "eval_set": ["test"] * 12,
+            "label": [0, 0, 1, 1] * 3,
+            "prediction": [1, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0],
+        }
+    )
+    table = class_errors(predictions)
+    # class 0: a (epoch 2) 1/2, b 0/2 -> 0.25; class 1: a 0/2, b 2/2 -> 0.5; epoch 1 of a is not used
+    assert table.select("label", "error", "models").rows() == [(0, 0.25, 2), (1, 0.5, 2)]
+    class_error_heatmap(table, tmp_path / "classes.svg", title="t")
+    svg = (tmp_path / "classes.svg").read_text()
+    assert "error per class, mean over models (t)" in svg and ">25<" in svg and ">50<" in svg  # cells written in
 
 
 def test_missing_html_lists_the_files_and_counts_the_rest():
@@ -160,7 +224,10 @@ def render_in_chromium(page_path: Path, screenshot: Path) -> dict:
         result = page.evaluate("""() => ({
             sections: Array.from(document.querySelectorAll("section"))
                 .map(s => [s.id, s.querySelector("h2").textContent]),
-            images: Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0]),
+            images: Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0]).concat(
+                Array.from(document.querySelectorAll("svg.figure"))
+                    .map(s => [s.getAttribute("aria-label"), s.getBoundingClientRect().width > 50])),
+            hovers: document.querySelectorAll("svg.figure use > title").length,
             missing: document.querySelectorAll(".missing").length,
             tables: document.querySelectorAll("table.sortable").length,
             width: document.documentElement.scrollWidth,
@@ -169,7 +236,7 @@ def render_in_chromium(page_path: Path, screenshot: Path) -> dict:
         table = page.locator("#zoo table").first
         if table.count():
             headers = table.locator("th").all_text_contents()
-            col = headers.index("test error") if "test error" in headers else 0
+            col = headers.index("test error (%)") if "test error (%)" in headers else 0
             cells = lambda: table.locator(f"tbody tr td:nth-child({col + 1})").all_text_contents()  # noqa: E731
             table.locator("th").nth(col).click()
             result["ascending"] = cells()
@@ -200,8 +267,10 @@ def test_report_renders_in_chromium_with_every_section_and_image_and_no_network(
         "calibration sweep, train300",
         "scaling, train300",
         "content gap, train300",
+        "error per class, train300",
     ):
         assert alt in alts
+    assert seen["hovers"] >= 12  # every model of the scatter names itself on hover
     assert seen["missing"] == 0 and seen["tables"] >= 10 and seen["width"] <= 1280  # nothing spills sideways
     numbers = [float(x) for x in seen["ascending"]]
     assert numbers == sorted(numbers) and [float(x) for x in seen["descending"]] == sorted(numbers, reverse=True)
@@ -322,9 +391,9 @@ def test_partial_run_leaves_a_report_that_says_what_is_missing(tiny_run, tmp_pat
         and "Not available yet: the zoo of train300" in html
         and "Not available yet: rank correlations" in html
     )
-    assert 'alt="training history of wgan"' in html and "Not available yet: samples of wgan" in html
+    assert 'aria-label="training history of wgan"' in html and "Not available yet: samples of wgan" in html
     assert "Not available yet: generator ddpm" in html and "Training so far (step 100;" in html
-    assert 'alt="training history of ddpm so far"' in html and 'alt="samples of ddpm at step-000100"' in html
+    assert 'aria-label="training history of ddpm so far"' in html and 'alt="samples of ddpm at step-000100"' in html
     assert not (tmp_path / RESULTS / "synthetic").exists() and not (tmp_path / report_html()).exists()
     seen = render_in_chromium(page, SCREENSHOTS / "partial-report-tiny.png")
     assert all(ok for _, ok in seen["images"]) and seen["missing"] > 5 and seen["errors"] == []

@@ -179,7 +179,7 @@ def test_quality_metrics_for_every_synthetic_set(run):
         assert f"{overall['fid']:.4f}" in html
         curves = pl.read_parquet(run / quality_curves("train300", name))
         assert set(curves["curve"]) == {"prd", "arc"}
-    assert 'alt="PRD and ARC curves, train300"' in html and "reference</b> extractor" in html
+    assert 'aria-label="PRD and ARC curves, train300"' in html and "reference</b> extractor" in html
 
 
 def test_selection_protocols_calibration_and_corollary_tables(run):

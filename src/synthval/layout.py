@@ -41,6 +41,7 @@ RESULT_PLOTS = ["quality", "protocols", "calibration"]
 TRAINING_TABLES = ["accuracy", "content_gap"]
 TRAINING_PLOTS = ["scaling", "content_gap"]
 COPY_PLOTS = ["copies", "copy_pairs"]
+IMAGE_PLOTS = {"copy_pairs"}  # figures of images, kept raster
 RECIPE_FILES = ["classifier.safetensors", "history.parquet", "predictions.parquet"]
 LIRA_TABLES = ["attacks", "roc"]
 LIRA_PLOT, ROBUSTNESS_PLOT = "lira", "robustness"  # membership inference, accuracy under shift
@@ -172,16 +173,22 @@ def selection_table(trainset, name):
 
 
 def scatter_plot(trainset):
-    return path("selection", trainset, "scatter.png")
+    return path("selection", trainset, "scatter.svg")
+
+
+def class_error_plot(trainset):
+    """The zoo's error per class on every evaluation set (a heatmap)."""
+    return path("selection", trainset, "class_errors.svg")
 
 
 def generator_history_plot(trainset, generator):
-    return path("generators", trainset, generator, "history.png")
+    return path("generators", trainset, generator, "history.svg")
 
 
 def result_plot(trainset, name):
-    """The per-training-set figures of the report: quality curves, protocols, calibration sweep."""
-    return path("report", trainset, f"{name}.png")
+    """The per-training-set figures of the report: quality curves, protocols, calibration sweep. Plots
+    are SVG (vector, with hover labels where points have names); figures of images are PNG."""
+    return path("report", trainset, f"{name}{'.png' if name in IMAGE_PLOTS else '.svg'}")
 
 
 def train_pool_shard(trainset, generator, shard):
@@ -619,6 +626,7 @@ class TrainsetFiles:
     errors: str
     rank: str
     scatter: str
+    class_errors: str
     protocols: str
     calibration: str
     corollary: str
@@ -690,6 +698,7 @@ def report_inputs(study: Study) -> ReportInputs:
             errors=errors_table(t),
             rank=rank_table(t),
             scatter=scatter_plot(t),
+            class_errors=class_error_plot(t),
             **{name: selection_table(t, name) for name in SELECTION_TABLES},
             **{f"{name}_plot": result_plot(t, name) for name in RESULT_PLOTS},
             copies={g: copies_table(t, g) for g in study.generators},
@@ -715,7 +724,7 @@ def all_outputs(study: Study) -> list[str]:
         outputs += [reference_weights(t), reference_history(t)]
         for g in study.per_class:
             outputs += [class_generator_weights(t, g, c) for c in study.classes]
-        outputs += [errors_table(t), rank_table(t), scatter_plot(t)]
+        outputs += [errors_table(t), rank_table(t), scatter_plot(t), class_error_plot(t)]
         outputs += [selection_table(t, n) for n in SELECTION_TABLES]
         outputs += [result_plot(t, n) for n in RESULT_PLOTS]
         outputs += [features_file(t, d) for d in ["train", *study.generators]]  # the quality metrics' ...

@@ -23,6 +23,13 @@ rule rank_models:
             subcategory="{trainset}",
             labels={"figure": "synthetic vs test error"},
         ),
+        class_errors=report(
+            class_error_plot("{trainset}"),
+            caption="../report/class_errors.rst",
+            category="Classifier zoo",
+            subcategory="{trainset}",
+            labels={"figure": "error per class"},
+        ),
     log:
         log_path("rank_models", "{trainset}"),
     conda:

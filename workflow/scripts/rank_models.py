@@ -1,17 +1,20 @@
 """rank_models: per-model errors on every evaluation set, and rank correlations with test error of every
-selection set, the val baseline and the architecture shift, per group and pooled."""
+selection set, the val baseline and the architecture shift, per group and pooled; the figures of both,
+and of the error per class."""
 
 import polars as pl
 
 from synthval.io import atomic_path
-from synthval.report.figures import error_scatter
+from synthval.report.figures import class_error_heatmap, error_scatter
 from synthval.runtime import setup
 from synthval.selection import model_errors, rank_correlation
+from synthval.selection.ranking import class_errors
 
 p = snakemake.params
 seed = p.seed % 2**31  # scipy's bootstrap takes 32-bit seeds
 log = setup(snakemake.threads, log_file=snakemake.log[0])
-errors = model_errors(pl.concat([pl.read_parquet(f) for f in snakemake.input.predictions]))
+predictions = pl.concat([pl.read_parquet(f) for f in snakemake.input.predictions])
+errors = model_errors(predictions)
 rank = rank_correlation(errors, p.groups, repeats=p.repeats, seed=seed)
 for row in rank.iter_rows(named=True):
     log.info(
@@ -33,3 +36,4 @@ with atomic_path(snakemake.output.errors) as tmp:
 with atomic_path(snakemake.output.rank) as tmp:
     rank.write_parquet(tmp)
 error_scatter(errors, rank, snakemake.output.scatter, groups=p.groups, title=p.trainset)
+class_error_heatmap(class_errors(predictions), snakemake.output.class_errors, title=p.trainset)

@@ -7,6 +7,8 @@ partial run has not made yet, both go through it, so a figure looks the same who
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 
 from synthval.checkpoint import read_live_log  # noqa: E402
 from synthval.evaluation.robustness import CLEAN, MEAN_CORRUPTION  # noqa: E402
@@ -24,11 +27,39 @@ from synthval.evaluation.study import method_summary, scaling_table  # noqa: E40
 from synthval.io import atomic_path, read_metadata  # noqa: E402
 from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, last_epoch, with_members  # noqa: E402
 
+plt.rcParams["svg.hashsalt"] = "synthval"  # the same figure gives the same SVG bytes
+plt.rcParams["svg.fonttype"] = "none"  # text stays text: smaller, searchable, selectable
 
-def _save(fig: plt.Figure, path: str | Path) -> None:
+
+def _save(fig: plt.Figure, path: str | Path, hover: dict[Artist, Sequence[str]] | None = None) -> None:
+    """Save as PNG or SVG, by the path's suffix. In an SVG, each point of a ``hover`` scatter carries its
+    label as a ``<title>`` (the browser shows it on hover)."""
+    svg = Path(path).suffix == ".svg"
+    for i, artist in enumerate(hover or {}):
+        artist.set_gid(f"hover{i}")
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+        if svg:
+            fig.savefig(tmp, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+            if hover:
+                tmp.write_text(_with_titles(tmp.read_text(), list(hover.values())))
+        else:
+            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
+
+
+def _with_titles(svg: str, labels: list[Sequence[str]]) -> str:
+    """Give the k-th marker (``<use>``) of the group ``hover{i}`` the title ``labels[i][k]``."""
+    for i, names in enumerate(labels):
+        head, marker, tail = svg.partition(f'<g id="hover{i}">')
+        if not marker:
+            raise ValueError(f"scatter hover{i} is not in the SVG")
+        uses = re.split(r"(<use [^>]*?)/>", tail, maxsplit=len(names))
+        if len(uses) != 2 * len(names) + 1:
+            raise ValueError(f"scatter hover{i} has fewer markers than its {len(names)} labels")
+        for k, name in enumerate(names):
+            uses[2 * k + 1] += f"><title>{html.escape(str(name))}</title></use>"
+        svg = head + marker + "".join(uses)
+    return svg
 
 
 def sample_grid(images: np.ndarray, labels: np.ndarray, path: str | Path, per_class: int = 10, title: str = "") -> None:
@@ -70,11 +101,16 @@ def error_scatter(
         .rows()
     )
     fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(4.2 * max(len(panels), 1), 3.9), squeeze=False)
+    hover = {}
     for ax, (eval_set, ranked) in zip(axes[0], panels, strict=False):
         members = wide.filter(pl.col("split") == ("train" if ranked == TRAIN_MEMBERS else "fit"))
         for group in members["group"].unique().sort():
             sel = members.filter(pl.col("group") == group)
-            ax.scatter(sel[eval_set] * 100, sel[reference] * 100, label=group, s=22)
+            points = ax.scatter(sel[eval_set] * 100, sel[reference] * 100, label=group, s=22)
+            hover[points] = [
+                f"{m}: {eval_set} {x * 100:.1f}%, {reference} {y * 100:.1f}%"
+                for m, x, y in sel.select("model", eval_set, reference).iter_rows()
+            ]
         rows = rank.filter(pl.col("eval_set") == eval_set, pl.col("ranked") == ranked)
         pooled = rows.filter(pl.col("group") == ALL).row(0, named=True)
         parts = "; ".join(
@@ -99,6 +135,27 @@ def error_scatter(
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    _save(fig, path, hover)
+
+
+def class_error_heatmap(table: pl.DataFrame, path: str | Path, title: str = "") -> None:
+    """Error (%) per evaluation set (rows: test first) and true class (columns), from
+    :func:`~synthval.selection.ranking.class_errors`, each cell written in."""
+    sets = sorted(table["eval_set"].unique().to_list(), key=lambda s: (s != "test", s))
+    classes = sorted(table["label"].unique().to_list())
+    grid = np.full((len(sets), len(classes)), np.nan)
+    for row in table.iter_rows(named=True):
+        grid[sets.index(row["eval_set"]), classes.index(row["label"])] = row["error"] * 100
+    fig, ax = plt.subplots(figsize=(1.2 + 0.55 * len(classes), 0.8 + 0.4 * len(sets)))
+    image = ax.imshow(grid, cmap="Reds", vmin=0, vmax=max(float(np.nanmax(grid)), 1.0), aspect="auto")
+    for (r, c), value in np.ndenumerate(grid):
+        if value == value:
+            ax.text(c, r, f"{value:.0f}", ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(len(classes)), [str(c) for c in classes], fontsize=7)
+    ax.set_yticks(range(len(sets)), sets, fontsize=7)
+    ax.set_xlabel("true class")
+    fig.colorbar(image, ax=ax, label="error (%)", fraction=0.04)
+    ax.set_title(f"error per class, mean over models{f' ({title})' if title else ''}", fontsize=9)
     _save(fig, path)
 
 
@@ -622,6 +679,6 @@ class Figures:
         if absent:
             return missing_html(what, absent)
         self.count += 1
-        drawn = self.folder / f"figure-{self.count}.png"
+        drawn = self.folder / f"figure-{self.count}{Path(path).suffix}"
         result_figure(kind, sources, drawn, trainset=trainset, generator=generator)
         return image_tag(drawn, alt)

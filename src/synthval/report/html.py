@@ -4,11 +4,14 @@ inline, and a Content-Security-Policy that forbids the page any network request.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
+import math
 import os
 import platform
+import re
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +32,7 @@ th{background:#f0f0f0;position:sticky;top:0;white-space:nowrap}td.n{text-align:r
 table.sortable th{cursor:pointer}table.sortable th:after{content:" \\2195";color:#aaa;font-size:.8em}
 table.sortable th.asc:after{content:" \\2191";color:#333}table.sortable th.desc:after{content:" \\2193";color:#333}
 .wide{overflow-x:auto;max-width:100%}.scroll{max-height:34em;overflow:auto;display:inline-block;max-width:100%;border:1px solid #ddd}.scroll table{margin:0}
-img{max-width:100%;border:1px solid #ddd;margin:.3em 0}.note{color:#555;font-size:.9em}
+img,svg.figure{max-width:100%;height:auto;border:1px solid #ddd;margin:.3em 0}.note{color:#555;font-size:.9em}
 .missing{background:#fff4e5;border-left:4px solid #f0a030;padding:.4em .8em;margin:.6em 0}.missing code{font-size:.85em}
 .status{padding:.5em .9em;margin:1em 0}.status.ok{background:#eaf6ea;border-left:4px solid #3a3}.status.partial{background:#fff4e5;border-left:4px solid #f0a030}
 nav li{margin:.1em 0}figure{display:inline-block;margin:.4em 1em .4em 0;vertical-align:top}figcaption{font-size:.85em;color:#555}
@@ -62,22 +65,88 @@ SCROLL_ROWS = 25  # longer tables scroll under a sticky header
 
 
 def image_tag(path: str | Path, alt: str) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode()
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+    """A PNG as an inline ``<img>``; an SVG inline in the page (vector, and its points' ``<title>`` labels
+    show on hover), its ids prefixed so that figures sharing one page cannot collide."""
+    data = Path(path).read_bytes()
+    if Path(path).suffix != ".svg":
+        return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+    svg = data.decode()
+    svg = svg[svg.index("<svg") :]  # no XML declaration or doctype inside HTML
+    prefix = "f" + hashlib.sha1(str(path).encode() + data).hexdigest()[:10]
+    svg = re.sub(r'(\bid="|url\(#|href="#)', rf"\g<1>{prefix}-", svg)
+    return svg.replace("<svg", f'<svg class="figure" role="img" aria-label="{html.escape(alt)}"', 1)
 
 
-def _cell(value: object, floats: str) -> str:
+# raw column names as a reader would name them (with units); other names show with spaces for underscores
+HEADERS = {
+    "fid": "FID",
+    "kid": "KID",
+    "kid_std": "KID sd",
+    "mmd": "MMD²",
+    "tv": "TV",
+    "tv_std": "TV sd",
+    "tv_floor": "TV floor",
+    "tv_floor_n": "TV floor n",
+    "arc": "ARC",
+    "prd_f8": "PRD F₈",
+    "prd_f1_8": "PRD F₁/₈",
+    "eval_set": "evaluation set",
+    "n_models": "models",
+    "n_configs": "configurations",
+    "spearman": "Spearman ρ",
+    "spearman_low": "ρ 95% low",
+    "spearman_high": "ρ 95% high",
+    "spearman_p": "Spearman p",
+    "kendall": "Kendall τ",
+    "kendall_p": "Kendall p",
+    "seconds": "time (s)",
+    "s": "time (s)",
+    "max_rss": "peak memory (MB)",
+}
+P_VALUE = re.compile(r"(^|[ _])p(_value)?$|^p-value")  # p, kendall_p, Spearman p, p_value
+
+
+def header(name: str, percent: bool = False) -> str:
+    """The report's header of a raw column name; ``percent``: the column is shown in %."""
+    text = HEADERS.get(name, name.replace("_", " "))
+    return f"{text} (%)" if percent and "%" not in text else text
+
+
+def column_format(name: str, values: pl.Series, floats: str | None = None) -> Callable[[float], str]:
+    """How a float column's numbers are written: p-values in scientific notation; with ``floats``, that
+    format; otherwise three significant digits of the column's largest magnitude, the same decimals for
+    every row so the column lines up."""
+    if P_VALUE.search(name):
+        return lambda v: f"{v:.1e}"
+    if floats is not None:
+        return floats.format
+    finite = values.drop_nulls().drop_nans().abs() if values.dtype.is_float() else values.drop_nulls().abs()
+    largest = finite.max() if finite.len() else 0.0
+    decimals = 3 if not largest else min(max(2 - math.floor(math.log10(largest)), 0), 6)
+    return lambda v: f"{v:.{decimals}f}"
+
+
+def _cell(value: object, fmt: Callable[[float], str]) -> str:
     if isinstance(value, float):
-        return "NaN" if value != value else floats.format(value)
+        return "NaN" if value != value else fmt(value)
     return "" if value is None else str(value)
 
 
-def table_html(df: pl.DataFrame, floats: str = "{:.4f}") -> str:
-    """A sortable table; one of more than SCROLL_ROWS rows scrolls inside its own box."""
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
+def table_html(df: pl.DataFrame, floats: str | None = None, percent: Iterable[str] = ()) -> str:
+    """A sortable table; one of more than SCROLL_ROWS rows scrolls inside its own box.
+
+    Columns named in ``percent`` (fractions, e.g. errors) are shown x100 with "(%)" in their header;
+    headers are :data:`HEADERS`' names; numbers are written by :func:`column_format`.
+    """
+    percent = set(percent) & set(df.columns)
+    df = df.with_columns(pl.col(c) * 100 for c in percent)
+    head = "".join(f"<th>{html.escape(header(c, c in percent))}</th>" for c in df.columns)
     opens = ['<td class="n">' if dtype.is_numeric() else "<td>" for dtype in df.dtypes]  # numbers right-aligned
+    formats = [column_format(header(c), df[c], floats) if df[c].dtype.is_float() else str for c in df.columns]
     rows = "".join(
-        "<tr>" + "".join(f"{o}{html.escape(_cell(v, floats))}</td>" for o, v in zip(opens, row, strict=True)) + "</tr>"
+        "<tr>"
+        + "".join(f"{o}{html.escape(_cell(v, f))}</td>" for o, f, v in zip(opens, formats, row, strict=True))
+        + "</tr>"
         for row in df.iter_rows()
     )
     table = f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'

@@ -194,7 +194,7 @@ def _live_generator(name: str, trainset: str, g: GeneratorFiles, figure: Figures
     step = max((r["step"] for r in records), default=0)
     history = figure(
         "generator_live",
-        f"{g.live}.png",  # never written: always drawn from the log as it is now
+        f"{g.live}.svg",  # never written: always drawn from the log as it is now
         [g.live],
         trainset=trainset,
         generator=name,
@@ -394,11 +394,18 @@ def zoo_section(config: dict, trainsets: dict[str, TrainsetFiles], errors: dict[
             )
         parts.append(
             f"<p>{table.height} of {len(f.histories)} models trained.</p>"
-            + table_html(table)
+            + table_html(table, percent=[c for c in table.columns if c.endswith(" error") or c == "train accuracy"])
             + (
                 ""
                 if trainset in errors
                 else missing_html(f"the errors of {trainset}'s models", [f.errors], "Predictions are not all in.")
+            )
+            + (
+                f"<figure>{image_tag(f.class_errors, f'error per class, {trainset}')}<figcaption>error per "
+                "class on each evaluation set, mean over models at their last epoch: where a synthetic set's "
+                "row departs from the test row, it misjudges that class</figcaption></figure>"
+                if not missing_files(f.class_errors)
+                else ""
             )
         )
     return "".join(parts)
@@ -412,10 +419,10 @@ RANK_COLUMNS = {
     "group": "group",
     "n_models": "models (n)",
     "n_configs": "configurations",
-    "spearman": "Spearman rho",
-    "spearman_low": "95% low",
-    "spearman_high": "95% high",
-    "kendall": "Kendall tau",
+    "spearman": "Spearman ρ",
+    "spearman_low": "ρ 95% low",
+    "spearman_high": "ρ 95% high",
+    "kendall": "Kendall τ",
     "interval": "interval",
     "interval_unit": "unit",
 }
@@ -546,9 +553,10 @@ def _selection_render(
     plotted: bool = False,
     select: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     empty: str = "",
+    percent: tuple[str, ...] = (),
 ) -> Callable[[str, TrainsetFiles], str]:
     """One training set's part of a selection section: its figure (``plotted``: there is one) and table, or
-    what is missing; ``empty``: the text for a table with no rows."""
+    what is missing; ``empty``: the text for a table with no rows; ``percent``: its columns of fractions."""
 
     def render(trainset: str, f: TrainsetFiles) -> str:
         if key not in tables[trainset]:
@@ -568,7 +576,7 @@ def _selection_render(
             if plotted
             else ""
         )
-        return plot + table_html(select(table) if select else table)
+        return plot + table_html(select(table) if select else table, percent=percent)
 
     return render
 
@@ -600,6 +608,7 @@ def protocol_section(
             "selection protocols",
             True,
             partial(shown, columns=PROTOCOL_COLUMNS),
+            percent=("test error", "95% low", "95% high", "regret"),
         ),
     )
 

@@ -43,6 +43,20 @@ def model_errors(predictions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def class_errors(predictions: pl.DataFrame) -> pl.DataFrame:
+    """Per evaluation set and true class: the mean over models (each at its last epoch) of the model's
+    error on that class's images, with the number of models and images behind it."""
+    last = predictions.filter(pl.col("epoch") == pl.col("epoch").max().over("model"))
+    per_model = last.group_by("model", "eval_set", "label").agg(
+        error=(pl.col("prediction") != pl.col("label")).mean(), images=pl.len()
+    )
+    return (
+        per_model.group_by("eval_set", "label")
+        .agg(pl.col("error").mean(), models=pl.len(), images=pl.col("images").max())
+        .sort("eval_set", "label")
+    )
+
+
 def with_members(errors: pl.DataFrame, groups: Mapping[str, str] | None = None) -> pl.DataFrame:
     """``errors`` plus the member's ``config`` (architecture-variant), ``seed``, training ``split`` and
     ``group`` (``groups``: architecture -> group; without it every member is in one group)."""

@@ -1,3 +1,4 @@
+import math
 import pickle
 
 import numpy as np
@@ -15,7 +16,7 @@ from synthval.classifiers import (
     save_classifier,
 )
 from synthval.classifiers.randwire import RandWire, watts_strogatz
-from synthval.classifiers.trainer import augment
+from synthval.classifiers.trainer import augment, make_optimizer
 from synthval.io import IntegrityError, load_tensors
 from synthval.zoo import (
     Member,
@@ -95,6 +96,7 @@ def test_watts_strogatz_graphs_are_reproducible_and_distinct():
         "momentum": 0.9,
         "weight_decay": 0.0,
         "label_smoothing": 0.0,
+        "warmup_epochs": 0,
         "architecture_settings": {},
     }
     specs = [member_spec(zoo, m, 0) for m in members(zoo)]
@@ -108,7 +110,12 @@ def test_zoo_members_are_named_parsed_and_specified():
     zoo = {
         "architectures": ["cnn"],
         "random_wired": {"count": 2, "nodes": 6, "k": 2, "p": 0.25, "width": 8},
-        "variants": {"base": {}, "wide": {"width": 64, "lr": 0.2}, "short": {"epochs": 3}, "long": {"epochs": 9}},
+        "variants": {
+            "base": {},
+            "wide": {"width": 64, "lr": 0.2, "warmup_epochs": 1},
+            "short": {"epochs": 3},
+            "long": {"epochs": 9},
+        },
         "architecture_settings": {"cnn": {"optimizer": "adamw", "lr": 0.002, "width": 16}},
         "save_epochs": [2, 4, 6],
         "seeds": [0, 3],
@@ -125,6 +132,7 @@ def test_zoo_members_are_named_parsed_and_specified():
         "momentum": 0.9,
         "weight_decay": 5e-4,
         "label_smoothing": 0.0,
+        "warmup_epochs": 0,
     }
     names = [m.name for m in members(zoo)]
     assert len(names) == 3 * 4 * 2 * 2 and "cnn-wide-s3-fit" in names and "rwnn01-base-s0" in names
@@ -143,9 +151,10 @@ def test_zoo_members_are_named_parsed_and_specified():
         and wide["train"]["lr"] == 0.2
         and wide["train"]["batch_size"] == 32
     )
-    assert wide["train"]["optimizer"] == "adamw"
+    assert wide["train"]["optimizer"] == "adamw" and wide["train"]["warmup_epochs"] == 1  # warm-up per variant
     base = member_spec(zoo, parse_model("cnn-base-s0"), 0)
     assert base["hparams"] == {"width": 16} and base["train"]["lr"] == 0.002 and base["train"]["epochs"] == 4
+    assert base["train"]["warmup_epochs"] == 0
     assert member_spec(zoo, parse_model("rwnn00-base-s0"), 0)["train"]["optimizer"] == "sgd"
     # a variant's epochs: its training length, the zoo's save epochs within it, and its last
     assert member_spec(zoo, parse_model("cnn-long-s0"), 0)["train"]["epochs"] == 9
@@ -191,6 +200,62 @@ def test_learning_rate_schedules():
         epochs=2, save_epochs=[2], seed=0, lr=0.1, schedule="multistep", milestones=[0.5, 0.75], gamma=0.1
     )
     assert [steps.lr_at(s, 100) for s in (0, 49, 50, 74, 75, 99)] == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "multistep"])
+@pytest.mark.parametrize("warmup_epochs", [0, 1.5])
+def test_schedules_are_timms_step_for_step(schedule, warmup_epochs):
+    """Our per-update learning rate equals timm's scheduler's at every update (timm's milestone m applies
+    at index m - 1, hence the + 1), so timm recipes carry over; without warm-up it is the schedule the
+    zoo always had (test_learning_rate_schedules)."""
+    from timm.scheduler import CosineLRScheduler, MultiStepLRScheduler
+
+    settings = TrainSettings(
+        epochs=6,
+        save_epochs=[6],
+        seed=0,
+        lr=0.1,
+        schedule=schedule,
+        milestones=[0.5, 0.77],
+        warmup_epochs=warmup_epochs,
+    )
+    per_epoch = 7
+    total = settings.epochs * per_epoch
+    warmup = round(warmup_epochs * per_epoch)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=settings.lr)
+    common = {"warmup_t": warmup, "warmup_lr_init": 0.0, "warmup_prefix": False, "t_in_epochs": False}
+    if schedule == "cosine":
+        timm = CosineLRScheduler(opt, t_initial=total, lr_min=0.0, **common)
+    else:
+        decay_t = [math.ceil(m * total) + 1 for m in settings.milestones]
+        timm = MultiStepLRScheduler(opt, decay_t=decay_t, decay_rate=settings.gamma, **common)
+    for step in range(total):
+        timm.step_update(step)
+        assert settings.lr_at(step, total) == opt.param_groups[0]["lr"], step
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_the_optimiser_is_timms_factory_to_the_last_bit(optimizer):
+    from timm.optim import create_optimizer_v2
+
+    settings = TrainSettings(epochs=1, save_epochs=[1], seed=0, optimizer=optimizer, lr=0.05, weight_decay=0.01)
+    torch.manual_seed(0)
+    ours = create_classifier("cnn", 4, 1, 8)
+    theirs = create_classifier("cnn", 4, 1, 8)
+    theirs.load_state_dict(ours.state_dict())
+    extra = {"momentum": settings.momentum} if optimizer == "sgd" else {}
+    opts = [
+        make_optimizer(ours, settings),
+        create_optimizer_v2(theirs, opt=optimizer, lr=settings.lr, weight_decay=settings.weight_decay, **extra),
+    ]
+    x, y = torch.rand(16, 1, 8, 8), torch.randint(0, 4, (16,))
+    for _ in range(5):
+        for model, opt in zip((ours, theirs), opts, strict=True):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+    for k, v in ours.state_dict().items():
+        assert torch.equal(v, theirs.state_dict()[k]), k
 
 
 def test_unknown_architecture_lists_the_available_ones():

@@ -24,7 +24,7 @@ MODEL_PATTERN = CONFIGURATION_PATTERN + r"-s[0-9]+(?:-fit)?"
 _MODEL = re.compile(r"(?P<arch>[A-Za-z0-9_]+)-(?P<variant>[A-Za-z0-9]+)-s(?P<seed>[0-9]+)(?P<fit>-fit)?")
 _RWNN = re.compile(r"rwnn(?P<index>[0-9]+)")
 #: Trainer settings an architecture's own settings or a variant may override.
-TRAIN_KEYS = ("optimizer", "lr", "batch_size", "momentum", "weight_decay", "label_smoothing")
+TRAIN_KEYS = ("optimizer", "lr", "batch_size", "momentum", "weight_decay", "label_smoothing", "warmup_epochs")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from synthval.layout import (
     training_table,
 )
 from synthval.report.figures import calibration_sweep, class_error_heatmap, error_scatter, protocol_bars
-from synthval.report.html import CSP, SCROLL_ROWS, Report, image_tag, missing_html, table_html
+from synthval.report.html import CSP, SCROLL_ROWS, Report, column_format, image_tag, missing_html, table_html
 from synthval.runtime import stage_times
 from synthval.selection import rank_correlation
 from synthval.selection.ranking import class_errors
@@ -317,10 +317,16 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
     for point in calibration.filter(pl.col("chosen"), pl.col("group") == "all").iter_rows(named=True):
         calibrated = "undefined" if np.isnan(point["spearman"]) else f"{point['spearman']:.3f}"
         assert f"{point['uncalibrated_spearman']:.3f} uncalibrated, {calibrated} calibrated" in html
+
+    # every set's FID, in the column's digits (set by its largest value, over all the run's sets)
+    def overall_fid(table: Path) -> float:
+        return pl.read_parquet(table).filter(pl.col("class") == "all", pl.col("metric") == "fid")["value"][0]
+
+    tables = (workdir / quality_table(trainset, "any")).parent.parent.glob("*/metrics.parquet")
+    fids = {table.parent.name: overall_fid(table) for table in tables}
+    written = column_format("FID", pl.Series(list(fids.values())))
     for name in generators:
-        metrics = pl.read_parquet(workdir / quality_table(trainset, name))
-        fid = metrics.filter(pl.col("class") == "all", pl.col("metric") == "fid")["value"][0]
-        assert f'<td class="n">{fid:.4f}</td>' in html, name
+        assert f'<td class="n">{written(fids[name])}</td>' in html, name
     assert f"{last.height} of {last.height} models trained." in html
     for model in last["model"]:
         assert f"<td>{model}</td>" in html
@@ -342,11 +348,11 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
         for run in acc.filter(pl.col("method") != "real")["run"].unique().sort():
             gains = acc.filter(pl.col("run") == run).sort("seed")["accuracy"].to_numpy() - values
             assert f"{run}: " in html and f"{gains.mean() * 100:+.2f} points" in html, run
-        cas = acc.filter(pl.col("method") == "synthetic")
-        for name in cas["generator"].unique():
-            assert f'<td class="n">{cas.filter(pl.col("generator") == name)["accuracy"].mean():.4f}</td>' in html, (
-                name
-            )  # CAS in the quality table
+        # CAS in the quality table, in % to the column's digits
+        cas = acc.filter(pl.col("method") == "synthetic").group_by("generator").agg(pl.col("accuracy").mean() * 100)
+        written = column_format("CAS (%)", cas["accuracy"])
+        for name, value in cas.iter_rows():
+            assert f'<td class="n">{written(value)}</td>' in html, name
     assert "Complete: all" in html
 
 

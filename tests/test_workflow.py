@@ -41,6 +41,7 @@ from synthval.layout import (
     training_table,
     webdataset_manifest,
 )
+from synthval.report.html import column_format
 
 pytestmark = pytest.mark.integration
 
@@ -157,6 +158,11 @@ def test_quality_metrics_for_every_synthetic_set(run):
     html = (run / report_html()).read_text()
     features = read_metadata(run / features_file("train300", "train"))
     assert features["extractor"] == "reference" and features["count"] == 300 and features["trained_on"] == "train split"
+    fids = [
+        pl.read_parquet(run / quality_table("train300", g)).filter(pl.col("class") == "all", pl.col("metric") == "fid")
+        for g in GENERATORS
+    ]
+    written = column_format("FID", pl.concat(fids)["value"])  # the report's digits for the FID column
     for name in GENERATORS:
         table = pl.read_parquet(run / quality_table("train300", name))
         overall = dict(table.filter(pl.col("class") == "all").select("metric", "value").iter_rows())
@@ -176,7 +182,7 @@ def test_quality_metrics_for_every_synthetic_set(run):
         assert overall["n_real"] == 300 and 0 <= overall["tv"] <= 1 and 0 <= overall["precision"] <= 1
         if name != "ddpm_pl":  # 12 synthetic images per class: every class is measured (pseudo-labels keep only a few)
             assert set(table["class"]) == {"all", *map(str, range(10))}, name
-        assert f"{overall['fid']:.4f}" in html
+        assert f'<td class="n">{written(overall["fid"])}</td>' in html
         curves = pl.read_parquet(run / quality_curves("train300", name))
         assert set(curves["curve"]) == {"prd", "arc"}
     assert 'aria-label="PRD and ARC curves, train300"' in html and "reference</b> extractor" in html
@@ -542,12 +548,13 @@ def test_snakemake_report_zip(run):
         names = zf.namelist()
     # every figure and table the report is built from, and the report itself, each with its caption
     for suffix in (
-        "scatter.png",
+        "scatter.svg",
         "samples.png",
-        "history.png",
-        "quality.png",
-        "protocols.png",
-        "calibration.png",
+        "history.svg",
+        "quality.svg",
+        "protocols.svg",
+        "calibration.svg",
+        "class_errors.svg",
         "report.html",
         "errors.parquet",
         "metrics.parquet",
@@ -555,8 +562,8 @@ def test_snakemake_report_zip(run):
         "protocols.parquet",
         "calibration.parquet",
         "corollary.parquet",
-        "scaling.png",
-        "content_gap.png",
+        "scaling.svg",
+        "content_gap.svg",
         "accuracy.parquet",
     ):
         assert any(n.endswith(suffix) for n in names), suffix
@@ -714,7 +721,7 @@ def test_membership_inference_and_robustness_of_the_tiny_study(run):
     shifted = robust.filter(pl.col("shift") == "contrast")
     assert sorted(shifted["severity"]) == sorted([1, 2, 3, 4, 5] * robust["run"].n_unique())
     assert (robust["seeds"] == 2).all() and (robust.filter(pl.col("shift") == "clean")["drop"] == 0).all()
-    assert (run / path("report", "train300", "lira.png")).stat().st_size > 0
+    assert (run / path("report", "train300", "lira.svg")).stat().st_size > 0
     html = (run / report_html()).read_text()
     assert "Privacy: membership inference" in html and "Robustness to distribution shift" in html
 

@@ -78,6 +78,10 @@ def sample_grid(images: np.ndarray, labels: np.ndarray, path: str | Path, per_cl
     _save(fig, path)
 
 
+def _percent(fraction: float | None) -> str:
+    return "n/a" if fraction is None or fraction != fraction else f"{fraction * 100:.1f}%"
+
+
 def error_scatter(
     errors: pl.DataFrame,
     rank: pl.DataFrame,
@@ -108,7 +112,7 @@ def error_scatter(
             sel = members.filter(pl.col("group") == group)
             points = ax.scatter(sel[eval_set] * 100, sel[reference] * 100, label=group, s=22)
             hover[points] = [
-                f"{m}: {eval_set} {x * 100:.1f}%, {reference} {y * 100:.1f}%"
+                f"{m}: {eval_set} {_percent(x)}, {reference} {_percent(y)}"
                 for m, x, y in sel.select("model", eval_set, reference).iter_rows()
             ]
         rows = rank.filter(pl.col("eval_set") == eval_set, pl.col("ranked") == ranked)

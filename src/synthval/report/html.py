@@ -72,6 +72,10 @@ def image_tag(path: str | Path, alt: str) -> str:
         return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
     svg = data.decode()
     svg = svg[svg.index("<svg") :]  # no XML declaration or doctype inside HTML
+    # nor namespace declarations or RDF metadata (the HTML parser knows SVG's namespaces): the page names
+    # no address at all
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg)
     prefix = "f" + hashlib.sha1(str(path).encode() + data).hexdigest()[:10]
     svg = re.sub(r'(\bid="|url\(#|href="#)', rf"\g<1>{prefix}-", svg)
     return svg.replace("<svg", f'<svg class="figure" role="img" aria-label="{html.escape(alt)}"', 1)

@@ -309,7 +309,7 @@ def quality_section(
         )
         parts.append(
             f"<p>Features of the <b>{html.escape(table['extractor'][0])}</b> extractor.</p>"
-            + table_html(shown)
+            + table_html(shown, percent=["CAS"])
             + plot
             + f"<details><summary>per class</summary>{table_html(per_class)}</details>"
             + (missing_html("the quality metrics of some generators", absent) if absent else "")

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 import synthval.classifiers.trainer as trainer
-from synthval.checkpoint import read_live_log
 from synthval.classifiers import (
     TrainSettings,
     create_classifier,
@@ -18,6 +17,7 @@ from synthval.classifiers import (
 from synthval.classifiers.randwire import RandWire, watts_strogatz
 from synthval.classifiers.trainer import augment, make_optimizer
 from synthval.io import IntegrityError, load_tensors
+from synthval.live import read_live_log
 from synthval.zoo import (
     Member,
     epoch_groups,

@@ -7,7 +7,6 @@ import torch
 from torch import nn
 
 import synthval.generators.base as base
-from synthval.checkpoint import read_live_log
 from synthval.data.images import decode_png
 from synthval.generators import (
     Generator,
@@ -23,6 +22,7 @@ from synthval.generators import (
     train_generator,
 )
 from synthval.generators.synthesis import shard_labels
+from synthval.live import read_live_log
 from synthval.metrics.frechet import frechet_distance, gaussian_stats
 
 # Tiny but complete settings of every trainable family (8x8 grey images, 4 classes).

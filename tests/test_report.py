@@ -12,7 +12,6 @@ import yaml
 from scipy import stats
 from snakemake_runs import GENERATORS, ROOT, snakemake
 
-from synthval.checkpoint import LiveLog
 from synthval.data.images import encode_png, tile_images
 from synthval.layout import (
     RESULTS,
@@ -27,6 +26,7 @@ from synthval.layout import (
     selection_table,
     training_table,
 )
+from synthval.live import LiveLog
 from synthval.report.figures import calibration_sweep, class_error_heatmap, error_scatter, protocol_bars
 from synthval.report.html import CSP, SCROLL_ROWS, Report, column_format, image_tag, missing_html, table_html
 from synthval.runtime import stage_times
@@ -125,6 +125,20 @@ def test_class_errors_average_each_models_last_epoch(tmp_path):
     class_error_heatmap(table, tmp_path / "classes.svg", title="t")
     svg = (tmp_path / "classes.svg").read_text()
     assert "error per class, mean over models (t)" in svg and ">25<" in svg and ">50<" in svg  # cells written in
+
+
+def test_the_report_and_its_figures_load_without_torch():
+    """The jobs that only read tables and draw (ranking, figures, the report) start without torch, which
+    costs each of them 1.5 s or more."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, synthval.report.build, synthval.report.figures, synthval.report.sections; "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_missing_html_lists_the_files_and_counts_the_rest():

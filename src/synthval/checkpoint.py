@@ -5,21 +5,18 @@ tensor dict and a JSON skeleton that points at it. The state lives outside Snake
 outputs (Snakemake deletes those before rerunning a job) and carries a fingerprint of the job's
 settings, so a rerun with other settings starts afresh instead of resuming someone else's run.
 
-Beside the state, a :class:`LiveLog` takes each metric as it is computed (JSON lines), so a long job
-can be watched (``tail -f``, the report's partial mode) before it writes its outputs.
+Beside the state, a :class:`~synthval.live.LiveLog` takes each metric as it is computed.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from synthval.io import IntegrityError, atomic_path, load_tensors, save_tensors
+from synthval.io import IntegrityError, load_tensors, save_tensors
 
 log = logging.getLogger("synthval.checkpoint")
 
@@ -98,33 +95,3 @@ def rng_state(generator: torch.Generator) -> dict[str, torch.Tensor]:
 def set_rng_state(state: dict[str, torch.Tensor], generator: torch.Generator) -> None:
     torch.set_rng_state(state["torch"])
     generator.set_state(state["data"])
-
-
-class LiveLog:
-    """A job's metrics, one JSON object a line, appended and flushed as each is computed.
-
-    :meth:`restart` rewrites the file with what a resumed state already holds, so lines written after
-    the last checkpoint (whose steps are run again) are not doubled. The file outlives the job.
-    """
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-
-    def restart(self, records: Iterable[dict[str, Any]] = ()) -> None:
-        with atomic_path(self.path) as tmp:
-            tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
-
-    def append(self, record: dict[str, Any]) -> None:
-        with self.path.open("a") as fh:
-            fh.write(json.dumps(record, sort_keys=True) + "\n")
-
-
-def read_live_log(path: str | Path) -> list[dict[str, Any]]:
-    """The records of a :class:`LiveLog` (a line being written while this reads is left out)."""
-    records = []
-    for line in Path(path).read_text().splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
-    return records

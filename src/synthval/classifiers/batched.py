@@ -23,9 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
-from synthval.checkpoint import LiveLog, ResumeState
+from synthval.checkpoint import ResumeState
 from synthval.classifiers.registry import Classifier, save_classifier
 from synthval.classifiers.trainer import TrainSettings, augment
+from synthval.live import LiveLog
 from synthval.runtime import Progress
 from synthval.runtime import device as pick_device
 

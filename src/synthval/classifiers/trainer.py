@@ -14,9 +14,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from synthval.checkpoint import LiveLog, ResumeState, rng_state, set_rng_state
+from synthval.checkpoint import ResumeState, rng_state, set_rng_state
 from synthval.classifiers.guidance import pgd_attack, pretrained_guidance_loss, real_guidance_update
 from synthval.classifiers.registry import Classifier, save_classifier
+from synthval.live import LiveLog
 from synthval.runtime import Progress
 from synthval.runtime import device as pick_device
 from synthval.schema import defaults

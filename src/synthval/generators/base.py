@@ -21,9 +21,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthval.checkpoint import LiveLog, ResumeState, rng_state, set_rng_state
+from synthval.checkpoint import ResumeState, rng_state, set_rng_state
 from synthval.data.images import encode_png, tile_images
 from synthval.io import atomic_path, load_tensors, save_tensors
+from synthval.live import LiveLog
 from synthval.runtime import Progress
 from synthval.runtime import device as pick_device
 
@@ -227,7 +228,7 @@ def train_generator(
       the end (lower is better), and the best-scoring weights are the ones left in ``model``, as seed 000
       keeps the best-FID instance of each generator. Without, the last step's weights are kept.
     - Losses and scores are appended to ``<resume_path>.jsonl`` as they are computed
-      (:class:`~synthval.checkpoint.LiveLog`); with ``grid_every`` > 0, a grid of samples (one row per
+      (:class:`~synthval.live.LiveLog`); with ``grid_every`` > 0, a grid of samples (one row per
       class, the same seed every time) is written to ``<resume_path>-samples/step-NNNNNN.png`` every
       ``grid_every`` steps and at the end. Neither changes the weights: sampling has its own RNG.
 

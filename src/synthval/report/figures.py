@@ -21,10 +21,10 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from matplotlib.artist import Artist  # noqa: E402
 
-from synthval.checkpoint import read_live_log  # noqa: E402
 from synthval.evaluation.robustness import CLEAN, MEAN_CORRUPTION  # noqa: E402
 from synthval.evaluation.study import method_summary, scaling_table  # noqa: E402
 from synthval.io import atomic_path, read_metadata  # noqa: E402
+from synthval.live import read_live_log  # noqa: E402
 from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, last_epoch, with_members  # noqa: E402
 
 plt.rcParams["svg.hashsalt"] = "synthval"  # the same figure gives the same SVG bytes

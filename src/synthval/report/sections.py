@@ -14,12 +14,12 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from synthval.checkpoint import read_live_log
 from synthval.data.splits import split_tables
 from synthval.evaluation.robustness import strongest_shift
 from synthval.evaluation.study import cas_table, content_gap_summary, method_summary, study_table
 from synthval.io import read_json, read_metadata
 from synthval.layout import GeneratorFiles, TrainsetFiles, data_manifest
+from synthval.live import read_live_log
 from synthval.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER
 from synthval.metrics.copies import NEAR_COPY_QUANTILE, copy_summary
 from synthval.report.figures import Figures

@@ -1,0 +1,42 @@
+"""Metrics of a running job, one JSON object a line, beside its resume state, so a long job can be
+watched (``tail -f``, the report's partial mode) before it writes its outputs. Torch-free: the report
+reads these without loading torch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from synthval.io import atomic_path
+
+
+class LiveLog:
+    """A job's metrics, one JSON object a line, appended and flushed as each is computed.
+
+    :meth:`restart` rewrites the file with what a resumed state already holds, so lines written after
+    the last checkpoint (whose steps are run again) are not doubled. The file outlives the job.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def restart(self, records: Iterable[dict[str, Any]] = ()) -> None:
+        with atomic_path(self.path) as tmp:
+            tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+
+    def append(self, record: dict[str, Any]) -> None:
+        with self.path.open("a") as fh:
+            fh.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def read_live_log(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a :class:`LiveLog` (a line being written while this reads is left out)."""
+    records = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return records

@@ -160,7 +160,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_weights(tmp_path, tiny_images
     grids = sorted(p.name for p in Path(base.live_grid_folder(tmp_path / "run.safetensors")).iterdir())
     assert grids == ["step-000002.png", "step-000004.png", "step-000006.png"]
     grid = decode_png((Path(base.live_grid_folder(tmp_path / "run.safetensors")) / grids[-1]).read_bytes())
-    assert grid.shape == (4 * 9 + 1, 8 * 9 + 1, 1)  # 4 classes a row each, 8 samples of 8 px, 1 px gaps
+    assert grid.shape == (4 * 9, 8 * 9, 1)  # 4 classes a row each, 8 samples of 8 px, each with a 1 px gap
 
 
 def test_resume_state_of_other_settings_is_ignored(tmp_path, tiny_images):

@@ -33,12 +33,12 @@ def decode_png(data: bytes) -> np.ndarray:
 
 
 def tile_images(images: np.ndarray, columns: int) -> np.ndarray:
-    """uint8 NHWC ``images`` as one image, ``columns`` a row (rows filled in order, the last padded
-    with black) and a 1-pixel black gap between tiles."""
+    """uint8 NHWC ``images`` as one image, ``columns`` a row, filled in order (the last row's empty
+    tiles black), each tile followed by a 1-pixel black gap."""
     n, h, w, c = images.shape
     rows = -(-n // columns)
-    out = np.zeros((rows * (h + 1) + 1, columns * (w + 1) + 1, c), np.uint8)
+    out = np.zeros((rows * (h + 1), columns * (w + 1), c), np.uint8)
     for i, image in enumerate(images):
         r, col = divmod(i, columns)
-        out[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + col * (w + 1) : 1 + col * (w + 1) + w] = image
+        out[r * (h + 1) : r * (h + 1) + h, col * (w + 1) : col * (w + 1) + w] = image
     return out

@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from matplotlib.artist import Artist  # noqa: E402
 
+from synthval.data.images import tile_images  # noqa: E402
 from synthval.evaluation.robustness import CLEAN, MEAN_CORRUPTION  # noqa: E402
 from synthval.evaluation.study import method_summary, scaling_table  # noqa: E402
 from synthval.io import atomic_path, read_metadata  # noqa: E402
@@ -66,10 +67,11 @@ def sample_grid(images: np.ndarray, labels: np.ndarray, path: str | Path, per_cl
     """One row per class, the first ``per_class`` images of that class."""
     classes = np.unique(labels)
     h, w, c = images.shape[1:]
-    grid = np.zeros((len(classes) * (h + 1), per_class * (w + 1), c), np.uint8)
+    tiles = np.zeros((len(classes), per_class, h, w, c), np.uint8)  # a class short of images: black tiles
     for r, cls in enumerate(classes):
-        for k, img in enumerate(images[labels == cls][:per_class]):
-            grid[r * (h + 1) : r * (h + 1) + h, k * (w + 1) : k * (w + 1) + w] = img
+        first = images[labels == cls][:per_class]
+        tiles[r, : len(first)] = first
+    grid = tile_images(tiles.reshape(-1, h, w, c), per_class)
     fig, ax = plt.subplots(figsize=(per_class * 0.45 + 0.6, len(classes) * 0.45 + 0.4))
     ax.imshow(grid[..., 0] if c == 1 else grid, cmap="gray" if c == 1 else None, interpolation="nearest")
     ax.set_yticks([r * (h + 1) + h / 2 for r in range(len(classes))], [str(c_) for c_ in classes])

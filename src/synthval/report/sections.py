@@ -23,7 +23,7 @@ from synthval.live import read_live_log
 from synthval.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER
 from synthval.metrics.copies import NEAR_COPY_QUANTILE, copy_summary
 from synthval.report.figures import Figures
-from synthval.report.html import image_tag, missing_html, run_metadata, table_html
+from synthval.report.html import HEADERS, image_tag, missing_html, run_metadata, table_html
 from synthval.runtime import stage_times
 from synthval.selection.ranking import ALL, TRAIN_MEMBERS, last_epoch, pooled_note, rank_by_size
 from synthval.zoo import zoo_table
@@ -419,10 +419,7 @@ RANK_COLUMNS = {
     "group": "group",
     "n_models": "models (n)",
     "n_configs": "configurations",
-    "spearman": "Spearman ρ",
-    "spearman_low": "ρ 95% low",
-    "spearman_high": "ρ 95% high",
-    "kendall": "Kendall τ",
+    **{name: HEADERS[name] for name in ("spearman", "spearman_low", "spearman_high", "kendall")},
     "interval": "interval",
     "interval_unit": "unit",
 }

@@ -41,3 +41,4 @@ onsuccess:
 
 onerror:
     leave_partial_report(log)
+    summarize_failures(log)

@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -31,6 +34,8 @@ def sd_pipeline(tmp_path_factory):
 def tiny_run(tmp_path_factory):
     """One local end-to-end run of the tiny config, shared by the workflow tests and the cluster
     test's determinism check."""
+    if reuse := os.environ.get("SYNTHVAL_TINY_RUN"):  # a finished run of this code's tiny config, kept between
+        return Path(reuse)  # pytest sessions while working on the tests that only read it (or copy it)
     workdir = tmp_path_factory.mktemp("tiny")
     snakemake(workdir)
     return workdir

@@ -72,7 +72,7 @@ class ResumeState:
         try:
             tensors, meta = load_tensors(self.path)
         except IntegrityError as err:
-            log.warning("ignoring unreadable resume state %s: %s", self.path, err)
+            log.warning("resume state %s is damaged, so this job starts from the beginning: %s", self.path, err)
             return None
         if meta.get("fingerprint") != self.fingerprint:
             log.info("resume state %s belongs to other settings; starting afresh", self.path)

@@ -39,7 +39,69 @@ def setup(threads: int, seed: int | None = None, log_file: str | None = None) ->
     if log_file:
         handlers.append(logging.FileHandler(log_file, mode="w"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True)
-    return logging.getLogger("synthval")
+    logger = logging.getLogger("synthval")
+    sys.excepthook = _log_uncaught(logger)
+    return logger
+
+
+#: Marks the last line a failed job writes to its log: what failed, in one line (see :func:`failure_summary`).
+FAILED = "FAILED"
+
+
+def _log_uncaught(logger: logging.Logger):
+    """An excepthook that writes an uncaught exception to the job's log file as well as stderr (where
+    Snakemake points users: "check log file(s) for error details"): the traceback, then one line,
+    ``FAILED <type>: <message>``, which names the file or setting involved."""
+
+    def hook(kind: type[BaseException], error: BaseException, traceback) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, error, traceback)
+            return
+        logger.error("the job stopped on an error:", exc_info=(kind, error, traceback))
+        logger.error("%s %s", FAILED, one_line(error))
+
+    return hook
+
+
+def one_line(error: BaseException) -> str:
+    """``<type>: <message>`` of an exception, its message on one line."""
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def failure_summary(snakemake_log: str | Path | list, workdir: str | Path = ".") -> list[str]:
+    """One line per failed job of a run, from the run's Snakemake log(s): the rule and wildcards, the
+    last line the job wrote to its own log (its ``FAILED`` line, else its last line) and where that log is."""
+    logs = snakemake_log if isinstance(snakemake_log, list | tuple) else [snakemake_log]
+    lines = [line for log in logs for line in Path(log).read_text(errors="replace").splitlines()]
+    summaries: list[str] = []
+    for start, line in enumerate(lines):
+        if not line.startswith("Error in rule "):
+            continue
+        rule = line.removeprefix("Error in rule ").rstrip(":")
+        fields: dict[str, str] = {}
+        for detail in lines[start + 1 :]:
+            if not detail.startswith("    ") or ":" not in detail:
+                break
+            name, _, value = detail.strip().partition(":")
+            fields[name] = value.strip()
+        logs = [p.strip() for p in fields.get("log", "").split("(check log")[0].split(",") if p.strip()]
+        what = next((w for w in (_last_words(Path(workdir) / p) for p in logs) if w), "no message in its log")
+        where = f" ({fields['wildcards']})" if fields.get("wildcards") else ""
+        summaries.append(f"{rule}{where}: {what}" + (f" [log: {', '.join(logs)}]" if logs else ""))
+    return summaries
+
+
+def _last_words(log: Path) -> str:
+    """The ``FAILED`` line of a job's log (without its time stamp), else its last non-empty line."""
+    try:
+        text = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    for line in reversed(text):
+        if f": {FAILED} " in line:
+            return line.split(f": {FAILED} ", 1)[1]
+    return text[-1].strip() if text else ""
 
 
 def _fast_exit() -> None:

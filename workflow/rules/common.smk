@@ -18,6 +18,7 @@ from synthval.layout import *  # noqa: F403  (every result path, by name, for th
 from synthval.layout import Study
 from synthval.layout import all_outputs as layout_all_outputs
 from synthval.layout import report_inputs
+from synthval.io import record_path
 from synthval.provenance import code_digest
 from synthval.recipes import run_seed
 from synthval.recipes import pool_per_class as recipe_pool_per_class
@@ -165,6 +166,21 @@ def shards_of(wildcards):
 
 def parquet_shard_of(wildcards):
     return synthetic_shard(wildcards.trainset, wildcards.generator, wildcards.shard)
+
+
+def records_of(paths_of):
+    """The producers' records (``<shard>.sha256``, synthval.io.write_record) of the shards ``paths_of``
+    gives: the jobs that index or convert shards check each one against its record."""
+
+    def records(wildcards):
+        paths = paths_of(wildcards)
+        return (
+            [record_path(p) for p in paths]
+            if isinstance(paths, list)
+            else record_path(paths)
+        )
+
+    return records
 
 
 def webdataset_shards_of(wildcards):
@@ -434,6 +450,21 @@ def grow_with_attempt(base):
 def all_outputs():
     """Every artifact (synthval.layout.all_outputs): a deleted file is remade with its dependents."""
     return layout_all_outputs(STUDY)
+
+
+def summarize_failures(log):
+    """The workflow's onerror hook: one line per failed job, with what its own log says went wrong
+    (synthval.runtime.failure_summary), so the terminal shows the cause beside Snakemake's error blocks.
+    """
+    from synthval.runtime import failure_summary
+
+    try:
+        failures = failure_summary(log)
+    except Exception as err:  # noqa: BLE001 - a hook must not replace the run's error
+        logger.warning(f"Could not summarise the failures: {err}")
+        return
+    for failure in failures:
+        logger.error(f"Failed: {failure}")
 
 
 def leave_partial_report(log):

@@ -94,6 +94,7 @@ rule synthesize_shard:
         unpack(synthesis_inputs),
     output:
         shard=synthetic_shard("{trainset}", "{generator}", "{shard}"),
+        record=record_path(synthetic_shard("{trainset}", "{generator}", "{shard}")),
     log:
         log_path("synthesize_shard", "{trainset}", "{generator}", "{shard}"),
     benchmark:
@@ -129,6 +130,7 @@ rule import_shard:
         summary=data_summary("{trainset}"),
     output:
         shard=synthetic_shard("{trainset}", "{generator}", "{shard}"),
+        record=record_path(synthetic_shard("{trainset}", "{generator}", "{shard}")),
     log:
         log_path("import_shard", "{trainset}", "{generator}", "{shard}"),
     wildcard_constraints:
@@ -151,6 +153,7 @@ rule import_shard:
 rule index_synthetic:
     input:
         shards=shards_of,
+        records=records_of(shards_of),
     output:
         manifest=synthetic_manifest("{trainset}", "{generator}"),
     log:
@@ -170,8 +173,10 @@ rule index_synthetic:
 rule convert_webdataset:
     input:
         shard=parquet_shard_of,
+        record=records_of(parquet_shard_of),
     output:
         tar=webdataset_shard("{trainset}", "{generator}", "{shard}"),
+        record=record_path(webdataset_shard("{trainset}", "{generator}", "{shard}")),
     log:
         log_path("convert_webdataset", "{trainset}", "{generator}", "{shard}"),
     conda:
@@ -189,6 +194,7 @@ rule convert_webdataset:
 rule index_webdataset:
     input:
         shards=webdataset_shards_of,
+        records=records_of(webdataset_shards_of),
     output:
         manifest=webdataset_manifest("{trainset}", "{generator}"),
     log:

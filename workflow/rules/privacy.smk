@@ -50,6 +50,7 @@ use rule synthesize_shard as synthesize_lira_shard with:
         unpack(lira_synthesis_inputs),
     output:
         shard=lira_synthetic_shard("{trainset}", "{half}", "{generator}"),
+        record=record_path(lira_synthetic_shard("{trainset}", "{half}", "{generator}")),
     log:
         log_path("synthesize_lira_shard", "{trainset}", "{generator}", "h{half}"),
     benchmark:
@@ -70,6 +71,7 @@ use rule synthesize_shard as synthesize_lira_shard with:
 use rule index_synthetic as index_lira_synthetic with:
     input:
         shards=lira_shards_of,
+        records=records_of(lira_shards_of),
     output:
         manifest=lira_synthetic_manifest("{trainset}", "{half}", "{generator}"),
     log:

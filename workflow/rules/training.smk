@@ -6,6 +6,7 @@
 use rule synthesize_shard as synthesize_train_shard with:
     output:
         shard=train_pool_shard("{trainset}", "{generator}", "{shard}"),
+        record=record_path(train_pool_shard("{trainset}", "{generator}", "{shard}")),
     log:
         log_path("synthesize_train_shard", "{trainset}", "{generator}", "{shard}"),
     benchmark:
@@ -22,6 +23,7 @@ use rule synthesize_shard as synthesize_train_shard with:
 rule index_train_pool:
     input:
         shards=pool_shards_of,
+        records=records_of(pool_shards_of),
     output:
         manifest=train_pool_manifest("{trainset}", "{generator}", "{scale}"),
     log:

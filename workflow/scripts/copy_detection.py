@@ -2,7 +2,7 @@
 and the test split's unseen real images' the same way (the reference a memorising generator exceeds)."""
 
 from synthval.data.shards import read_keys
-from synthval.io import atomic_path, load_tensors
+from synthval.io import load_tensors, write_frame
 from synthval.metrics.copies import HELD_OUT, SYNTHETIC, copy_summary, copy_table
 from synthval.runtime import setup
 
@@ -20,6 +20,5 @@ table = copy_table(
     train_keys,
     {SYNTHETIC: loaded(i.synthetic, i.synthetic_images), HELD_OUT: loaded(i.held_out, i.held_out_images)},
 )
-with atomic_path(snakemake.output.table) as tmp:
-    table.write_parquet(tmp)
+write_frame(snakemake.output.table, table)
 log.info("%s", copy_summary(table))

@@ -7,7 +7,7 @@ import polars as pl
 
 from synthval.classifiers import save_classifier
 from synthval.classifiers.imported import import_classifier
-from synthval.io import atomic_path, read_json
+from synthval.io import read_json, write_frame
 from synthval.runtime import setup
 
 log = setup(snakemake.threads, log_file=snakemake.log[0])
@@ -19,6 +19,5 @@ save_classifier(snakemake.output.weights, model, epoch=1, imported=entry)
 history = pl.DataFrame(
     {"epoch": [1], "loss": [math.nan], "train_accuracy": [math.nan], "seconds": [0.0], "model": [member]}
 )
-with atomic_path(snakemake.output.history) as tmp:
-    history.write_parquet(tmp)
+write_frame(snakemake.output.history, history)
 log.info("imported %s (%s) from %s", member, entry["architecture"], entry["weights"])

@@ -22,6 +22,7 @@ write_shard(
     seed=0,
     metadata={"imported": report},
     class_names=summary["class_names"],
+    record=True,  # index_synthetic checks the shard against this record
 )
 log.info(
     "imported %d of %d images of %s (%s; source shape %s)",

@@ -1,15 +1,18 @@
 """index_synthetic and index_webdataset: write a synthetic set's manifest (counts, sha256) once all
-its shards exist; for a pseudo-labelled set it also carries the per-class kept fractions, for an
-imported one what the import checked."""
+its shards exist and match what their jobs recorded; for a pseudo-labelled set it also carries the
+per-class kept fractions, for an imported one what the import checked."""
 
 from pathlib import Path
 
 from synthval.data import read_image_set, read_shard_metadata, write_manifest
 from synthval.generators import merge_stats
+from synthval.io import check_record
 from synthval.runtime import setup
 
 log = setup(snakemake.threads, log_file=snakemake.log[0])
 w = snakemake.wildcards
+# each shard as its job wrote it (its <shard>.sha256): a shard changed since is refused, never hashed anew
+digests = [check_record(shard) for shard in snakemake.input.shards]
 extra = {}
 parquet = [s for s in snakemake.input.shards if Path(s).suffix == ".parquet"]
 metadata = [read_shard_metadata(s) for s in parquet]
@@ -20,6 +23,7 @@ if imported := [m["imported"] for m in metadata if "imported" in m]:  # the same
 manifest = write_manifest(
     snakemake.output.manifest,
     snakemake.input.shards,
+    digests,
     source="synthetic",
     generator=w.generator,
     trainset=w.trainset,

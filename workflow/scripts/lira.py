@@ -5,14 +5,14 @@ the ROC curves, the target models' test accuracy, and the figure."""
 import numpy as np
 import polars as pl
 
-from synthval.io import atomic_path
+from synthval.io import read_frame, write_frame
 from synthval.metrics.membership import evaluate
 from synthval.report.figures import result_figure
 from synthval.runtime import setup
 
 p = snakemake.params
 log = setup(snakemake.threads, log_file=snakemake.log[0])
-membership = pl.read_parquet(snakemake.input.membership).sort("model", "key")
+membership = read_frame(snakemake.input.membership).sort("model", "key")
 models = membership["model"].n_unique()
 keys = membership.filter(pl.col("model") == 0)["key"]
 member = membership["member"].to_numpy().reshape(models, -1)
@@ -21,7 +21,7 @@ attacks, curves = [], []
 for run in p.runs:
     phi, accuracy = [], []
     for _ in range(models):
-        table = pl.read_parquet(next(files))
+        table = read_frame(next(files))
         pool = pl.DataFrame({"key": keys}).join(table.filter(pl.col("eval_set") == "pool"), on="key", how="left")
         if pool["phi"].null_count():
             raise ValueError(f"LiRA model of {run} lacks the pool's confidences for {pool['phi'].null_count()} images")
@@ -48,8 +48,7 @@ for run in p.runs:
             row["non_members"],
         )
 for table, out in ((pl.concat(attacks), snakemake.output.attacks), (pl.concat(curves), snakemake.output.roc)):
-    with atomic_path(out) as tmp:
-        table.write_parquet(tmp)
+    write_frame(out, table)
 result_figure(
     "lira",
     [snakemake.output.attacks, snakemake.output.roc],

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from synthval.data import derived_fields, read_image_set, write_sharded
-from synthval.io import atomic_path, read_json
+from synthval.io import read_json, write_frame
 from synthval.metrics.membership import balanced_halves
 from synthval.runtime import setup
 
@@ -42,6 +42,5 @@ table = pl.DataFrame(
         "member": member.reshape(-1),
     }
 )
-with atomic_path(snakemake.output.membership) as tmp:
-    table.write_parquet(tmp)
+write_frame(snakemake.output.membership, table)
 log.info("%d pool images, %d LiRA models, each image in %d of them", len(pool), p.models, p.models // 2)

@@ -8,7 +8,7 @@ import polars as pl
 from synthval.classifiers import load_classifier
 from synthval.data import read_image_set
 from synthval.evaluation.predict import predict, prediction_table
-from synthval.io import atomic_path
+from synthval.io import write_frame
 from synthval.runtime import device, setup
 
 log = setup(snakemake.threads, log_file=snakemake.log[0])
@@ -25,5 +25,4 @@ for member, table in zip(member_sets, snakemake.output.tables, strict=True):
             log.info(
                 "%s epoch %d on %s: error %.4f", member, meta["epoch"], name, float((pred != images[key].labels).mean())
             )
-    with atomic_path(table) as tmp:
-        pl.concat(tables).write_parquet(tmp)
+    write_frame(table, pl.concat(tables))

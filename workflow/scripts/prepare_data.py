@@ -44,4 +44,4 @@ for split, idx in splits.items():
     counts = np.bincount(pool.labels[idx], minlength=len(pool.class_names))
     summary["splits"][split] = {"count": len(idx), "per_class": counts.tolist()}
     log.info("%s/%s: %d images", trainset, split, len(idx))
-write_json(snakemake.output.summary, summary)
+write_json(snakemake.output.summary, summary, seal=True)

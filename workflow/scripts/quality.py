@@ -4,7 +4,7 @@ class, as a long table (class, metric, value) and the PRD and ARC curves."""
 import polars as pl
 from threadpoolctl import threadpool_limits
 
-from synthval.io import atomic_path, load_tensors
+from synthval.io import load_tensors, write_frame
 from synthval.metrics.quality import QualitySettings, quality_tables
 from synthval.runtime import setup
 
@@ -25,7 +25,5 @@ with threadpool_limits(snakemake.threads):  # k-means and numpy BLAS use what th
         p.seed,
     )
 provenance = {"generator": p.generator, "extractor": real_meta["extractor"], "real": "train split"}
-with atomic_path(snakemake.output.table) as tmp:
-    pl.DataFrame(rows).with_columns(**{k: pl.lit(v) for k, v in provenance.items()}).write_parquet(tmp)
-with atomic_path(snakemake.output.curves) as tmp:
-    pl.DataFrame(curves).with_columns(**{k: pl.lit(v) for k, v in provenance.items()}).write_parquet(tmp)
+write_frame(snakemake.output.table, pl.DataFrame(rows).with_columns(**{k: pl.lit(v) for k, v in provenance.items()}))
+write_frame(snakemake.output.curves, pl.DataFrame(curves).with_columns(**{k: pl.lit(v) for k, v in provenance.items()}))

@@ -4,7 +4,7 @@ and of the error per class."""
 
 import polars as pl
 
-from synthval.io import atomic_path
+from synthval.io import read_frame, write_frame
 from synthval.report.figures import class_error_heatmap, error_scatter
 from synthval.runtime import setup
 from synthval.selection import model_errors, rank_correlation
@@ -13,7 +13,7 @@ from synthval.selection.ranking import class_errors
 p = snakemake.params
 seed = p.seed % 2**31  # scipy's bootstrap takes 32-bit seeds
 log = setup(snakemake.threads, log_file=snakemake.log[0])
-predictions = pl.concat([pl.read_parquet(f) for f in snakemake.input.predictions])
+predictions = pl.concat([read_frame(f) for f in snakemake.input.predictions])
 errors = model_errors(predictions)
 rank = rank_correlation(errors, p.groups, repeats=p.repeats, seed=seed)
 for row in rank.iter_rows(named=True):
@@ -31,9 +31,7 @@ for row in rank.iter_rows(named=True):
         row["kendall"],
         row["n_models"],
     )
-with atomic_path(snakemake.output.errors) as tmp:
-    errors.write_parquet(tmp)
-with atomic_path(snakemake.output.rank) as tmp:
-    rank.write_parquet(tmp)
+write_frame(snakemake.output.errors, errors)
+write_frame(snakemake.output.rank, rank)
 error_scatter(errors, rank, snakemake.output.scatter, groups=p.groups, title=p.trainset)
 class_error_heatmap(class_errors(predictions), snakemake.output.class_errors, title=p.trainset)

@@ -8,7 +8,7 @@ from synthval.data import read_image_set
 from synthval.data.corruptions import severity_of
 from synthval.evaluation.predict import predict
 from synthval.evaluation.robustness import CLEAN
-from synthval.io import atomic_path
+from synthval.io import write_frame
 from synthval.runtime import device, setup
 
 p = snakemake.params
@@ -30,6 +30,5 @@ for (run, seed), weights in zip(models, snakemake.input.weights, strict=True):
             rows.append({"run": run, "seed": seed, "shift": shift, **row})
     log.info("%s, seed %d: %d sets scored", run, seed, len(sets))
 table = pl.DataFrame(rows).sort("run", "seed", "shift", "severity")
-with atomic_path(snakemake.output.scores) as tmp:
-    table.write_parquet(tmp)
+write_frame(snakemake.output.scores, table)
 log.info("%d runs x %d seeds scored on %d sets", len(p.runs), len(p.seeds), len(sets))

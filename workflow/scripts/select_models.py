@@ -5,7 +5,7 @@ calibration sweep with its operating point and the Corollary 3.3 check for every
 
 import polars as pl
 
-from synthval.io import atomic_path
+from synthval.io import read_frame, write_frame
 from synthval.runtime import setup
 from synthval.selection import model_errors
 from synthval.selection.calibration import calibration_sweep, corollary_check
@@ -16,14 +16,14 @@ p = snakemake.params
 seed = p.seed % 2**31  # numpy's and scipy's bootstraps take 32-bit seeds
 log = setup(snakemake.threads, seed=seed, log_file=snakemake.log[0])
 settings = p.settings
-predictions = pl.concat([pl.read_parquet(f) for f in snakemake.input.predictions])
+predictions = pl.concat([read_frame(f) for f in snakemake.input.predictions])
 errors = model_errors(predictions)
 members = with_members(errors, p.groups)
 train_last = last_epoch(members).filter(pl.col("split") == "train")
 test = dict(train_last.filter(pl.col("eval_set") == "test").select("model", "error").iter_rows())
 tv = {}
 for path in snakemake.input.quality:
-    table = pl.read_parquet(path).filter(pl.col("class") == "all")
+    table = read_frame(path).filter(pl.col("class") == "all")
     values = dict(table.select("metric", "value").iter_rows())
     tv[table["generator"][0]] = (values["tv"], values.get("tv_floor", float("nan")))
 
@@ -77,9 +77,9 @@ for generator in p.generators:
             generator,
         )
 
-with atomic_path(snakemake.output.protocols) as tmp:
-    pl.concat(protocols).write_parquet(tmp)
-with atomic_path(snakemake.output.calibration) as tmp:
-    (pl.concat(calibration) if calibration else pl.DataFrame(schema={"generator": pl.String})).write_parquet(tmp)
-with atomic_path(snakemake.output.corollary) as tmp:
-    pl.DataFrame(corollary).write_parquet(tmp)
+write_frame(snakemake.output.protocols, pl.concat(protocols))
+write_frame(
+    snakemake.output.calibration,
+    pl.concat(calibration) if calibration else pl.DataFrame(schema={"generator": pl.String}),
+)
+write_frame(snakemake.output.corollary, pl.DataFrame(corollary))

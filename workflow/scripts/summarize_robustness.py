@@ -1,18 +1,15 @@
 """summarize_robustness: accuracy under distribution shift per study run, shift and severity, with
 t-intervals over seeds (synthval.evaluation.robustness), and its figure."""
 
-import polars as pl
-
 from synthval.evaluation.robustness import robustness_summary, strongest_shift
-from synthval.io import atomic_path
+from synthval.io import read_frame, write_frame
 from synthval.report.figures import result_figure
 from synthval.runtime import setup
 
 log = setup(snakemake.threads, log_file=snakemake.log[0])
-scores = pl.read_parquet(snakemake.input.scores)
+scores = read_frame(snakemake.input.scores)
 summary = robustness_summary(scores, snakemake.params.corruptions)
-with atomic_path(snakemake.output.table) as tmp:
-    summary.write_parquet(tmp)
+write_frame(snakemake.output.table, summary)
 for row in strongest_shift(summary).iter_rows(named=True):
     log.info(
         "%-28s %s, severity %d: accuracy %.4f, drop %.4f [%.4f, %.4f] over %d seeds",

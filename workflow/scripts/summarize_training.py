@@ -4,18 +4,17 @@ and figures (scaling curve, loss histograms) of one training set, from the runs'
 import polars as pl
 
 from synthval.evaluation.study import accuracy_table, content_gap_table, method_summary
-from synthval.io import atomic_path
+from synthval.io import read_frame, write_frame
 from synthval.report.figures import result_figure
 from synthval.runtime import setup
 
 log = setup(snakemake.threads, log_file=snakemake.log[0])
 trainset = snakemake.wildcards.trainset
-predictions = pl.concat([pl.read_parquet(p) for p in snakemake.input.predictions])
+predictions = pl.concat([read_frame(p) for p in snakemake.input.predictions])
 accuracy = accuracy_table(predictions, snakemake.params.runs)
 gap = content_gap_table(predictions, snakemake.params.runs)
 for table, out in ((accuracy, snakemake.output.accuracy), (gap, snakemake.output.content_gap)):
-    with atomic_path(out) as tmp:
-        table.write_parquet(tmp)
+    write_frame(out, table)
 summary = method_summary(accuracy)
 for row in summary.iter_rows(named=True):
     log.info(

@@ -59,5 +59,6 @@ write_shard(
     seed=p.seed,
     metadata=metadata,
     class_names=read_json(snakemake.input.summary)["class_names"],
+    record=True,  # index_synthetic checks the shard against this record
 )
 log.info("wrote %d images (seed %d) to %s", len(labels), p.seed, snakemake.output.shard)

@@ -3,10 +3,12 @@ train split and on the standard protocol's fit sub-split; the reference classifi
 of one), the members of each split batched on one device, keeping their weights at the configured
 epochs and their per-epoch histories.
 
-A member whose outputs exist and carry this job's training key (the same code, settings, seed and
-split data) is kept as it is; the zoo's outputs are flagged ``update``, so Snakemake leaves them in
-place. Adding a seed to the config thus trains the new member only, and deleting a member's files
-retrains that member only.
+The members of a split are trained as one batch, and a member's bits depend (to float tolerance) on
+the members batched with it; so a split is trained whole or not at all: when every member's outputs
+exist and carry this job's training key (the same code, settings, seed and split data) the split is
+kept as it is (the zoo's outputs are flagged ``update``, so Snakemake leaves them in place), and
+otherwise all its members are trained again, so that every file equals a fresh run's. Deleting a fit
+member's files thus retrains the fit split only, to the same bytes.
 """
 
 import hashlib
@@ -19,7 +21,7 @@ import polars as pl
 from synthval.classifiers import TrainSettings, create_classifier, fit
 from synthval.classifiers.batched import fit_batched
 from synthval.data import read_image_set
-from synthval.io import IntegrityError, atomic_path, read_json, read_metadata
+from synthval.io import IntegrityError, atomic_path, read_json, read_metadata, write_frame
 from synthval.runtime import setup
 
 p = snakemake.params
@@ -61,13 +63,14 @@ def is_current(member: dict, key: str) -> bool:
 for split in dict.fromkeys(m["split"] for m in p.members):
     group = [m for m in p.members if m["split"] == split]
     keys = {m["name"]: training_key(m) for m in group}
-    todo = [m for m in group if not is_current(m, keys[m["name"]])]
-    if kept := [m["name"] for m in group if m not in todo]:
+    if stale := [m["name"] for m in group if not is_current(m, keys[m["name"]])]:
+        todo = group  # batched as a fresh run batches them, so every member's bits are a fresh run's
+        log.info("%s to (re)train: training the %s split's %d members together", ", ".join(stale), split, len(group))
+    else:
         log.info(
-            "kept %s: their outputs carry this job's training key (delete a member's files to retrain it)",
-            ", ".join(kept),
+            "kept %s: their outputs carry this job's training key (delete a member's files to retrain its split)",
+            ", ".join(m["name"] for m in group),
         )
-    if not todo:
         continue
     manifest = getattr(snakemake.input, split)
     train = read_image_set(manifest)
@@ -104,6 +107,5 @@ for split in dict.fromkeys(m["split"] for m in p.members):
         for epoch, out in zip(save_epochs, files, strict=True):
             with atomic_path(out) as tmp:
                 shutil.copyfile(snapshots[epoch], tmp)
-        with atomic_path(history_file) as tmp:
-            pl.DataFrame(history).with_columns(model=pl.lit(member["name"])).write_parquet(tmp)
+        write_frame(history_file, pl.DataFrame(history).with_columns(model=pl.lit(member["name"])))
 shutil.rmtree(workdir, ignore_errors=True)  # outputs are complete: the resume state has served its purpose

@@ -14,7 +14,7 @@ import polars as pl
 from synthval.classifiers import Guidance, TrainSettings, create_classifier, fit, load_classifier, state_digest
 from synthval.data import read_image_set
 from synthval.evaluation.predict import predict_logits, predict_under_attack, predict_with_loss
-from synthval.io import atomic_path, read_json
+from synthval.io import atomic_path, read_json, write_frame
 from synthval.metrics.membership import logit_confidence
 from synthval.recipes import Run
 from synthval.runtime import device, setup
@@ -126,14 +126,13 @@ if "pool" in inp.keys():  # a LiRA model: the logit-scaled confidence of every p
     tables.append(pl.DataFrame({"eval_set": "pool", "key": pool.keys, "label": pool.labels, "phi": phi}))
     log.info("pool: logit-scaled confidence of %d images, median %.2f", len(pool), float(np.median(phi)))
 table = pl.concat(tables, how="diagonal").with_columns(run=pl.lit(run.name), seed=pl.lit(replicate, pl.Int64))
-with atomic_path(snakemake.output.predictions) as tmp:
-    table.write_parquet(tmp)
+write_frame(snakemake.output.predictions, table)
 with atomic_path(snakemake.output.weights) as tmp:
     shutil.copyfile(snapshots[settings.epochs], tmp)
-with atomic_path(snakemake.output.history) as tmp:
-    (
-        pl.concat(histories, how="diagonal")
-        .with_columns(run=pl.lit(run.name), seed=pl.lit(replicate, pl.Int64), init_sha256=pl.lit(init))
-        .write_parquet(tmp)
-    )
+write_frame(
+    snakemake.output.history,
+    pl.concat(histories, how="diagonal").with_columns(
+        run=pl.lit(run.name), seed=pl.lit(replicate, pl.Int64), init_sha256=pl.lit(init)
+    ),
+)
 shutil.rmtree(workdir)  # outputs are complete: the resume state has served its purpose

@@ -5,6 +5,8 @@ from synthval.data.images import ImageSet
 from synthval.data.shards import (
     derived_fields,
     read_image_set,
+    read_manifest,
+    read_shard,
     read_shard_metadata,
     write_manifest,
     write_shard,
@@ -20,6 +22,8 @@ __all__ = [
     "load_dataset",
     "make_splits",
     "read_image_set",
+    "read_manifest",
+    "read_shard",
     "read_shard_metadata",
     "write_manifest",
     "write_shard",

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from synthval.io import read_parquet
+
 #: Pool sizes of the built-in sources, so the config can be checked before any job runs.
 POOL_SIZES = {"digits": 1797, "mnist": 70000, "cifar10": 60000, "cifar100": 60000}
 #: Class counts of the built-in sources (per-class generators need one job per class).
@@ -176,11 +178,9 @@ def _imagefolder(root: Path) -> ImageArray:
 
 
 def _parquet(path: Path) -> ImageArray:
-    import pyarrow.parquet as pq
-
     if not path.exists():
         raise DatasetNotFoundError(f"parquet image table not found: {path}")
-    table = pq.read_table(path, columns=["image", "label"])
+    table = read_parquet(path, columns=["image", "label"])
     raw = table.column("image").to_pylist()
     blobs = [r["bytes"] if isinstance(r, dict) else r for r in raw]
     images = [np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for b in blobs]

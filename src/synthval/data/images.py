@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from synthval.io import IntegrityError
+
 
 @dataclass
 class ImageSet:
@@ -27,8 +29,14 @@ def encode_png(image: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def decode_png(data: bytes) -> np.ndarray:
-    arr = np.asarray(Image.open(io.BytesIO(data)))
+def decode_png(data: bytes, shard: object = None, key: str | None = None) -> np.ndarray:
+    """An encoded image as a HWC uint8 array; one that does not decode raises
+    :class:`~synthval.io.IntegrityError` naming the ``shard`` and ``key`` it came from."""
+    try:
+        arr = np.asarray(Image.open(io.BytesIO(data)))
+    except (OSError, ValueError, SyntaxError) as err:  # PIL: OSError for broken streams, SyntaxError for bad chunks
+        where = f"shard {shard}, image {key}" if shard is not None else "an image"
+        raise IntegrityError(f"{where} does not decode ({type(err).__name__}: {err})") from err
     return arr[..., None] if arr.ndim == 2 else arr
 
 

@@ -11,6 +11,7 @@ set is complete.
 from __future__ import annotations
 
 import json
+import tarfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -20,7 +21,16 @@ import pyarrow.parquet as pq
 
 from synthval.data.images import ImageSet, decode_png, encode_png
 from synthval.data.webdataset import count_tar_samples, read_tar_shard
-from synthval.io import IntegrityError, atomic_path, read_json, sha256_file, write_json
+from synthval.io import (
+    IntegrityError,
+    atomic_path,
+    check_record,
+    read_json,
+    read_parquet,
+    sha256_file,
+    write_json,
+    write_record,
+)
 
 SCHEMA = pa.schema(
     [
@@ -62,10 +72,12 @@ def write_shard(
     seed: int = -1,
     metadata: dict | None = None,
     class_names: Sequence[str] | None = None,
+    record: bool = False,
 ) -> None:
-    """Write one shard atomically (with Parquet page checksums, so a flipped byte is detected);
+    """Write one shard atomically (with Parquet page checksums, which every read verifies);
     ``metadata`` (JSON) is kept in the file's key-value metadata, see :func:`read_shard_metadata`;
-    ``class_names`` name the labels in the Hugging Face features."""
+    ``class_names`` name the labels in the Hugging Face features. ``record`` writes ``<shard>.sha256``
+    after it (:func:`synthval.io.write_record`), for a shard that another job indexes."""
     schema_metadata = {b"huggingface": json.dumps({"info": {"features": hf_features(class_names)}})}
     if metadata:
         schema_metadata[_META_KEY] = json.dumps(metadata, sort_keys=True)
@@ -82,31 +94,47 @@ def write_shard(
     )
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", write_page_checksum=True)
+    if record:
+        write_record(path)
 
 
 def read_shard_metadata(path: str | Path) -> dict:
     """The JSON ``metadata`` a shard was written with (empty if none)."""
-    meta = pq.read_schema(path).metadata or {}
-    return json.loads(meta[_META_KEY]) if _META_KEY in meta else {}
+    try:
+        meta = pq.read_schema(path).metadata or {}
+        return json.loads(meta[_META_KEY]) if _META_KEY in meta else {}
+    except (OSError, ValueError, pa.ArrowException) as err:
+        raise IntegrityError(f"shard {path} cannot be read: {err}") from err
 
 
-def write_manifest(path: str | Path, shard_paths: Sequence[str | Path], **extra: object) -> dict:
-    """Write the manifest of ``shard_paths`` (Parquet or WebDataset tar: relative names, counts,
-    sha256); call after all shards."""
+def write_manifest(
+    path: str | Path, shard_paths: Sequence[str | Path], digests: Sequence[str] | None = None, **extra: object
+) -> dict:
+    """Write the (sealed) manifest of ``shard_paths`` (Parquet or WebDataset tar: relative names,
+    counts, sha256); call after all shards. ``digests``: their sha256 as already checked (for shards
+    other jobs wrote, :func:`synthval.io.check_record`), else they are hashed here."""
     path = Path(path)
     shards = []
-    for shard in map(Path, shard_paths):
-        count = count_tar_samples(shard) if shard.suffix == ".tar" else pq.ParquetFile(shard).metadata.num_rows
+    if digests is None:
+        digests = [sha256_file(shard) for shard in shard_paths]
+    for shard, digest in zip(map(Path, shard_paths), digests, strict=True):
+        try:
+            count = count_tar_samples(shard) if shard.suffix == ".tar" else pq.ParquetFile(shard).metadata.num_rows
+        except (OSError, pa.ArrowException, tarfile.TarError) as err:
+            raise IntegrityError(f"shard {shard} cannot be read: {err}") from err
         shards.append(
-            {
-                "path": str(shard.resolve().relative_to(path.parent.resolve())),
-                "count": count,
-                "sha256": sha256_file(shard),
-            }
+            {"path": str(shard.resolve().relative_to(path.parent.resolve())), "count": count, "sha256": digest}
         )
     manifest = {**extra, "count": sum(s["count"] for s in shards), "shards": shards}
-    write_json(path, manifest)
+    write_json(path, manifest, seal=True)
     return manifest
+
+
+def read_manifest(path: str | Path) -> dict:
+    """A manifest, after checking its seal (so an edited or damaged manifest is never trusted)."""
+    if not Path(path).exists():
+        raise IntegrityError(f"manifest not found: {path}")
+    return read_json(path, sealed=True)
 
 
 def write_sharded(
@@ -144,17 +172,19 @@ def derived_fields(manifest: dict) -> dict:
 def _shards(manifest_path: str | Path, verify: bool) -> Iterator[tuple[Path, dict]]:
     """The non-empty shards a manifest lists, each after checking it exists and (``verify``) its sha256."""
     manifest_path = Path(manifest_path)
-    if not manifest_path.exists():
-        raise IntegrityError(f"manifest not found: {manifest_path}")
-    manifest = read_json(manifest_path)
+    manifest = read_manifest(manifest_path)
     for entry in manifest["shards"]:
         shard = manifest_path.parent / entry["path"]
         if not shard.exists():
-            raise IntegrityError(f"shard {shard} listed in {manifest_path} is missing; rerun the job that writes it")
+            raise IntegrityError(
+                f"shard {shard} listed in {manifest_path} is missing; delete the manifest and rerun, so the job "
+                "that writes both runs again"
+            )
         if verify and (digest := sha256_file(shard)) != entry["sha256"]:
             raise IntegrityError(
-                f"shard {shard} is corrupt: sha256 {digest[:12]}... does not match the manifest's "
-                f"{entry['sha256'][:12]}..."
+                f"shard {shard} is corrupt: sha256 {digest[:12]}... does not match the "
+                f"{entry['sha256'][:12]}... in {manifest_path}; delete the manifest and rerun, so the job that "
+                "writes both runs again"
             )
         if entry["count"] == 0:  # more shards than images leaves some empty; nothing to decode
             continue
@@ -182,17 +212,33 @@ def read_keys(manifest_path: str | Path, verify: bool = True) -> list[str]:
     """The image keys of a Parquet image set, in :func:`read_image_set`'s order, without decoding an image."""
     keys: list[str] = []
     for shard, _ in _shards(manifest_path, verify):
-        keys.extend(pq.read_table(shard, columns=["key"]).column("key").to_pylist())
+        keys.extend(_read_columns(shard, ["key"]).column("key").to_pylist())
     return keys
 
 
-def read_shard(shard: Path) -> ImageSet:
+def _read_columns(shard: Path, columns: list[str]) -> pa.Table:
+    """``columns`` of a Parquet shard, checked against :data:`SCHEMA` (a damaged footer can turn the
+    string keys into bytes, or the labels into another type, without any checksum noticing)."""
+    table = read_parquet(shard, columns=columns)
+    expected = pa.schema([SCHEMA.field(c) for c in columns])
+    if not table.schema.remove_metadata().equals(expected):
+        raise IntegrityError(f"shard {shard} has columns {table.schema.remove_metadata()}, not {expected}")
+    return table
+
+
+def read_shard(shard: str | Path, recorded: bool = False) -> ImageSet:
+    """Decode one shard (Parquet, page checksums verified, or WebDataset tar); a row that does not decode
+    raises :class:`IntegrityError` naming the shard and the row's key. ``recorded``: first check the
+    shard against its producer's record (:func:`synthval.io.check_record`)."""
+    shard = Path(shard)
+    if recorded:
+        check_record(shard)
     if shard.suffix == ".tar":
         return read_tar_shard(shard)
-    try:
-        table = pq.read_table(shard, columns=["key", "image", "label"])
-    except (OSError, pa.ArrowException) as err:
-        raise IntegrityError(f"shard {shard} cannot be read: {err}") from err
-    images = [decode_png(blob["bytes"]) for blob in table.column("image").to_pylist()]
+    table = _read_columns(shard, ["key", "image", "label"])
+    keys = table.column("key").to_pylist()
+    images = [
+        decode_png(blob["bytes"], shard, key) for key, blob in zip(keys, table.column("image").to_pylist(), strict=True)
+    ]
     stacked = np.stack(images) if images else np.zeros((0, 0, 0, 0), np.uint8)
-    return ImageSet(table.column("key").to_pylist(), stacked, table.column("label").to_numpy().astype(np.int64))
+    return ImageSet(keys, stacked, table.column("label").to_numpy().astype(np.int64))

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from synthval.data.images import ImageSet, decode_png, encode_png
-from synthval.io import IntegrityError, atomic_path
+from synthval.io import IntegrityError, atomic_path, write_record
 
 
 def _member(name: str, data: bytes) -> tuple[tarfile.TarInfo, io.BytesIO]:
@@ -25,8 +25,16 @@ def _member(name: str, data: bytes) -> tuple[tarfile.TarInfo, io.BytesIO]:
 
 
 def write_tar_shard(
-    path: str | Path, keys: Sequence[str], images: np.ndarray, labels: np.ndarray, provenance: dict
+    path: str | Path,
+    keys: Sequence[str],
+    images: np.ndarray,
+    labels: np.ndarray,
+    provenance: dict,
+    record: bool = False,
 ) -> None:
+    """Write one tar shard atomically; ``record`` writes ``<shard>.sha256`` after it
+    (:func:`synthval.io.write_record`), for a shard that another job indexes (tar has no checksum of
+    its own content)."""
     with atomic_path(path) as tmp, tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tar:
         for key, image, label in zip(keys, images, labels, strict=True):
             if "." in key or "/" in key:
@@ -38,6 +46,8 @@ def write_tar_shard(
                     f"{key}.json", json.dumps({"key": key, "label": int(label), **provenance}, sort_keys=True).encode()
                 )
             )
+    if record:
+        write_record(path)
 
 
 def count_tar_samples(path: str | Path) -> int:
@@ -61,8 +71,10 @@ def read_tar_shard(path: str | Path) -> ImageSet:
     if incomplete:
         raise IntegrityError(f"WebDataset shard {path}: samples without image or label: {incomplete[:5]}")
     keys = list(samples)
-    return ImageSet(
-        keys,
-        np.stack([decode_png(samples[k]["png"]) for k in keys]),
-        np.array([int(samples[k]["cls"]) for k in keys], np.int64),
-    )
+    images = np.stack([decode_png(samples[k]["png"], path, k) for k in keys])
+    try:
+        labels = [int(samples[k]["cls"]) for k in keys]
+    except ValueError as err:
+        bad = next(k for k in keys if not samples[k]["cls"].strip().isdigit())
+        raise IntegrityError(f"WebDataset shard {path}, sample {bad}: label is not an integer ({err})") from err
+    return ImageSet(keys, images, np.array(labels, np.int64))

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from synthval.evaluation.study import method_summary
-from synthval.io import read_json
+from synthval.io import read_frame, read_json
 from synthval.layout import ReportInputs, Study, partial_report_html, report_html, report_inputs
 from synthval.report import sections
 from synthval.report.figures import Figures
@@ -38,7 +38,7 @@ SELECTION = ("protocols", "calibration", "corollary")
 
 def _read(files: dict[str, str]) -> dict[str, pl.DataFrame]:
     """The Parquet tables of ``{training set: path}`` that exist."""
-    return {t: pl.read_parquet(p) for t, p in files.items() if Path(p).is_file()}
+    return {t: read_frame(p) for t, p in files.items() if Path(p).is_file()}
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Results:
             ranks=_read({t: f.rank for t, f in trainsets.items()}),
             errors=_read({t: f.errors for t, f in trainsets.items()}),
             selection={
-                t: {k: pl.read_parquet(getattr(f, k)) for k in SELECTION if Path(getattr(f, k)).is_file()}
+                t: {k: read_frame(getattr(f, k)) for k in SELECTION if Path(getattr(f, k)).is_file()}
                 for t, f in trainsets.items()
             },
             accuracies=accuracies,

@@ -24,7 +24,7 @@ from matplotlib.artist import Artist  # noqa: E402
 from synthval.data.images import tile_images  # noqa: E402
 from synthval.evaluation.robustness import CLEAN, MEAN_CORRUPTION  # noqa: E402
 from synthval.evaluation.study import method_summary, scaling_table  # noqa: E402
-from synthval.io import atomic_path, read_metadata  # noqa: E402
+from synthval.io import atomic_path, read_frame, read_metadata  # noqa: E402
 from synthval.live import read_live_log  # noqa: E402
 from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, last_epoch, with_members  # noqa: E402
 
@@ -569,7 +569,7 @@ def robustness_curves(summary: pl.DataFrame, path: str | Path, title: str = "") 
 
 
 def _tables(sources: Sequence[str | Path]) -> pl.DataFrame:
-    return pl.concat([pl.read_parquet(p) for p in sources])
+    return pl.concat([read_frame(p) for p in sources])
 
 
 @dataclass(frozen=True)
@@ -613,7 +613,7 @@ FIGURES: dict[str, _Figure] = {
 
 
 FIGURES["lira"] = _Figure(  # sources: the attacks' summary, then the ROC curves
-    lambda src, out, title: lira_roc(pl.read_parquet(src[0]), pl.read_parquet(src[1]), out, title=title),
+    lambda src, out, title: lira_roc(read_frame(src[0]), read_frame(src[1]), out, title=title),
     lambda trainset, _: f"membership inference, {trainset}",
 )
 FIGURES["robustness"] = _Figure(
@@ -624,7 +624,7 @@ FIGURES["robustness"] = _Figure(
 
 def _copy_tables(sources: Sequence[str | Path]) -> dict[str, pl.DataFrame]:
     """{generator: copies table} of the copies tables among ``sources`` (.../<generator>/copies.parquet)."""
-    return {Path(p).parent.name: pl.read_parquet(p) for p in sources if Path(p).name == "copies.parquet"}
+    return {Path(p).parent.name: read_frame(p) for p in sources if Path(p).name == "copies.parquet"}
 
 
 def _copy_pairs(sources: Sequence[str | Path], out: Path, title: str) -> None:

@@ -17,7 +17,7 @@ import yaml
 from synthval.data.splits import split_tables
 from synthval.evaluation.robustness import strongest_shift
 from synthval.evaluation.study import cas_table, content_gap_summary, method_summary, study_table
-from synthval.io import read_json, read_metadata
+from synthval.io import read_frame, read_json, read_metadata
 from synthval.layout import GeneratorFiles, TrainsetFiles, data_manifest
 from synthval.live import read_live_log
 from synthval.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER
@@ -142,7 +142,7 @@ def generator_section(trainsets: dict[str, TrainsetFiles], figure: Figures) -> s
         if missing_files(f.reference):
             parts.append(missing_html(f"the reference classifier of {trainset}", [f.reference]))
         else:
-            last = pl.read_parquet(f.reference).sort("epoch").tail(1).row(0, named=True)
+            last = read_frame(f.reference).sort("epoch").tail(1).row(0, named=True)
             parts.append(
                 f"<p>Reference classifier <b>{html.escape(last['model'])}</b> on <b>{html.escape(trainset)}</b>, "
                 "trained on its train split "
@@ -276,7 +276,7 @@ def quality_section(
         if not present:
             parts.append(missing_html(f"quality metrics of {trainset}", absent))
             continue
-        table = pl.concat([pl.read_parquet(q.quality) for q in present.values()])
+        table = pl.concat([read_frame(q.quality) for q in present.values()])
         overall = table.filter(pl.col("class") == "all").pivot(on="metric", index="generator", values="value")
         columns = ["generator", *[pl.col(m).alias(_METRIC_NAMES[m]) for m in order if m in overall.columns]]
         if trainset in ranks:
@@ -336,7 +336,7 @@ def copies_section(trainsets: dict[str, TrainsetFiles], figure: Figures) -> str:
         present = {g: path for g, path in f.copies.items() if not missing_files(path)}
         if not present:
             return missing_html(f"copy detection of {t}", list(f.copies.values()))
-        rows = [{"generator": g, **copy_summary(pl.read_parquet(path))} for g, path in present.items()]
+        rows = [{"generator": g, **copy_summary(read_frame(path))} for g, path in present.items()]
         manifests = [data_manifest(t, "train")] + [g.manifest for g in f.generators.values()]
         histograms = figure(
             "copies",
@@ -382,7 +382,7 @@ def zoo_section(config: dict, trainsets: dict[str, TrainsetFiles], errors: dict[
         if not present:
             parts.append(missing_html(f"the zoo of {trainset}", f.histories, "No classifier has finished training."))
             continue
-        hist = last_epoch(pl.concat([pl.read_parquet(p) for p in present])).select(
+        hist = last_epoch(pl.concat([read_frame(p) for p in present])).select(
             "model", pl.col("train_accuracy").alias("train accuracy"), pl.col("loss").alias("train loss")
         )
         table = zoo_table(config, hist["model"].sort()).join(hist, on="model", how="left")
@@ -737,7 +737,7 @@ def training_section(
             "<h4>Content gap (seed 001 Observation 3)</h4>",
             gap_plot,
         ]
-        if not missing_files(files.content_gap) and (gap := pl.read_parquet(files.content_gap)).height:
+        if not missing_files(files.content_gap) and (gap := read_frame(files.content_gap)).height:
             parts.append(table_html(content_gap_summary(gap), floats="{:.3f}"))
         if (accuracies[t]["eval_set"] == "test_pgd").any():
             parts += [
@@ -781,7 +781,7 @@ def lira_section(trainsets: dict[str, TrainsetFiles], figure: Figures) -> str:
         files = f.lira
         if missing_files(files.attacks, files.roc):
             return missing_html(f"membership inference on {t}", [files.attacks, files.roc])
-        attacks = pl.read_parquet(files.attacks)
+        attacks = read_frame(files.attacks)
         table = attacks.select(
             "run",
             "attack",
@@ -822,7 +822,7 @@ def robustness_section(trainsets: dict[str, TrainsetFiles], figure: Figures) -> 
         files = f.robustness
         if missing_files(files.accuracy):
             return missing_html(f"robustness of {t}", [files.accuracy])
-        summary = pl.read_parquet(files.accuracy)
+        summary = read_frame(files.accuracy)
         strongest = strongest_shift(summary).select(
             "run",
             "shift",

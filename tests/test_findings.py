@@ -6,6 +6,7 @@ import math
 import polars as pl
 import pytest
 
+from synthval.io import write_frame
 from synthval.layout import COPY_PLOTS, RESULT_PLOTS, STUDY_PLOTS, TRAINING_PLOTS
 from synthval.report.figures import FIGURES, content_gap_histograms, result_figure
 from synthval.report.findings import (
@@ -129,7 +130,7 @@ def test_every_figure_of_the_workflow_has_one_entry_point(tmp_path):
             "loss": [0.01, 0.2, 1.5, 0.05, 0.4, 2.0],
         }
     )
-    gap.write_parquet(tmp_path / "content_gap.parquet")
+    write_frame(tmp_path / "content_gap.parquet", gap)  # as the jobs write tables
     result_figure("content_gap", [tmp_path / "content_gap.parquet"], tmp_path / "a.png", trainset="train1000")
     content_gap_histograms(gap, tmp_path / "b.png", title="content gap on train1000")  # as the rule drew it by hand
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()

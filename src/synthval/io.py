@@ -270,14 +270,39 @@ def read_frame(path: str | os.PathLike) -> Any:
 
 
 def _table_digest(table: Any) -> str:
-    """The sha256 of a pyarrow Table's schema and values (its Arrow IPC stream, metadata left out)."""
+    """The sha256 of a pyarrow Table's logical content: each column's name, type, validity and values
+    (nulls as zeros or empty strings). Physical layout (chunks, validity buffers, what lies under a
+    null) differs between a written table and the same table read back, so it is left out."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    digest = hashlib.sha256()
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        kind = column.type
+        digest.update(f"\0{name}\0{_type_name(kind)}\0{len(column)}\0".encode())
+        digest.update(np.packbits(column.is_valid().to_numpy(zero_copy_only=False)).tobytes())
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            values = column.fill_null("").to_numpy(zero_copy_only=False)
+            digest.update(np.asarray(pc.utf8_length(column.fill_null("")), np.int64).tobytes())
+            digest.update("".join(values).encode())
+        elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+            digest.update(np.asarray(column.fill_null(False if pa.types.is_boolean(kind) else 0)).tobytes())
+        else:  # lists, structs, nulls: their Python values
+            digest.update(json.dumps(column.to_pylist(), default=str).encode())
+    return digest.hexdigest()
+
+
+def _type_name(kind: Any) -> str:
+    """An Arrow type without the names of list items (Parquet calls them ``element``, Arrow ``item``)."""
     import pyarrow as pa
 
-    table = table.replace_schema_metadata(None).combine_chunks()
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as stream:
-        stream.write_table(table)
-    return hashlib.sha256(sink.getvalue()).hexdigest()
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return f"list<{_type_name(kind.value_type)}>"
+    if pa.types.is_struct(kind):
+        return "struct<" + ", ".join(f"{f.name}: {_type_name(f.type)}" for f in kind) + ">"
+    return str(kind)
 
 
 def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> Any:

@@ -313,7 +313,19 @@ def test_the_failure_summary_reads_each_failed_jobs_log(tmp_path):
                 log: logs/b.log, .snakemake/slurm_logs/rule_predict/42.log (check log file(s) for error details)
             Error in rule lost:
                 jobid: 13
-            Shutting down, this might take some time.
+            [Tue Dec  1 14:11:53 2026]
+                message: Error in group shard
+                log: /w/slurm_logs/group_shard/339.log (check log file(s) for error details)
+                jobs:
+                    rule convert_webdataset:
+                        jobid: 8
+                        log: logs/a.log (check log file(s) for error details)
+                [Tue Dec  1 14:11:53 2026]
+                Error in rule convert_webdataset:
+                    message: None
+                    jobid: 8
+                    log: logs/a.log (check log file(s) for error details)
+            Exiting because a job execution failed. Look above for error messages
             """
         )
     )
@@ -321,4 +333,5 @@ def test_the_failure_summary_reads_each_failed_jobs_log(tmp_path):
         "index_synthetic (trainset=train300, generator=wgan): ValueError: bad x [log: logs/a.log]",
         "predict: KeyError: 'zoo' [log: logs/b.log, .snakemake/slurm_logs/rule_predict/42.log]",
         "lost: no message in its log",
+        "convert_webdataset: ValueError: bad x [log: logs/a.log, /w/slurm_logs/group_shard/339.log]",
     ]

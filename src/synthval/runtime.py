@@ -71,25 +71,47 @@ def one_line(error: BaseException) -> str:
 
 def failure_summary(snakemake_log: str | Path | list, workdir: str | Path = ".") -> list[str]:
     """One line per failed job of a run, from the run's Snakemake log(s): the rule and wildcards, the
-    last line the job wrote to its own log (its ``FAILED`` line, else its last line) and where that log is."""
+    last line the job wrote to its own log (its ``FAILED`` line, else its last line) and where the logs
+    are (the job's own, then, under SLURM, the submission's). A grouped submission's error block
+    (``message: Error in group ...``) nests its rules' blocks; its SLURM log is added to each of them."""
     logs = snakemake_log if isinstance(snakemake_log, list | tuple) else [snakemake_log]
     lines = [line for log in logs for line in Path(log).read_text(errors="replace").splitlines()]
     summaries: list[str] = []
+    group: tuple[int, list[str]] | None = None  # the enclosing group block's indent and logs
     for start, line in enumerate(lines):
-        if not line.startswith("Error in rule "):
+        text, indent = line.strip(), len(line) - len(line.lstrip())
+        if group and indent <= group[0] and text:
+            group = None
+        if text.startswith("message: Error in group "):  # a grouped SLURM submission's block
+            group = (indent - 1, _log_paths(_fields(lines, start - 1, indent - 1).get("log", "")))
             continue
-        rule = line.removeprefix("Error in rule ").rstrip(":")
-        fields: dict[str, str] = {}
-        for detail in lines[start + 1 :]:
-            if not detail.startswith("    ") or ":" not in detail:
-                break
-            name, _, value = detail.strip().partition(":")
-            fields[name] = value.strip()
-        logs = [p.strip() for p in fields.get("log", "").split("(check log")[0].split(",") if p.strip()]
-        what = next((w for w in (_last_words(Path(workdir) / p) for p in logs) if w), "no message in its log")
+        if not text.startswith("Error in rule "):
+            continue
+        rule = text.removeprefix("Error in rule ").rstrip(":")
+        fields = _fields(lines, start, indent)
+        paths = _log_paths(fields.get("log", ""))
+        paths += [p for p in (group[1] if group else []) if p not in paths]
+        what = next((w for w in (_last_words(Path(workdir) / p) for p in paths) if w), "no message in its log")
         where = f" ({fields['wildcards']})" if fields.get("wildcards") else ""
-        summaries.append(f"{rule}{where}: {what}" + (f" [log: {', '.join(logs)}]" if logs else ""))
+        summary = f"{rule}{where}: {what}" + (f" [log: {', '.join(paths)}]" if paths else "")
+        if summary not in summaries:
+            summaries.append(summary)
     return summaries
+
+
+def _fields(lines: list[str], start: int, indent: int) -> dict[str, str]:
+    """The ``name: value`` lines indented under the block that opens at ``lines[start]``."""
+    fields: dict[str, str] = {}
+    for detail in lines[start + 1 :]:
+        if len(detail) - len(detail.lstrip()) <= indent or ":" not in detail:
+            break
+        name, _, value = detail.strip().partition(":")
+        fields.setdefault(name, value.strip())
+    return fields
+
+
+def _log_paths(value: str) -> list[str]:
+    return [p.strip() for p in value.split("(check log")[0].split(",") if p.strip()]
 
 
 def _last_words(log: Path) -> str:

@@ -173,18 +173,20 @@ def _shards(manifest_path: str | Path, verify: bool) -> Iterator[tuple[Path, dic
     """The non-empty shards a manifest lists, each after checking it exists and (``verify``) its sha256."""
     manifest_path = Path(manifest_path)
     manifest = read_manifest(manifest_path)
+    # a synthetic shard has its own job (which makes the manifest again after it); a split's shards and
+    # manifest are written by one job, which runs again once the manifest is gone
+    synthetic = manifest.get("source") == "synthetic"
+    remedy = "delete it and rerun" if synthetic else "delete the manifest and rerun"
     for entry in manifest["shards"]:
         shard = manifest_path.parent / entry["path"]
         if not shard.exists():
             raise IntegrityError(
-                f"shard {shard} listed in {manifest_path} is missing; delete the manifest and rerun, so the job "
-                "that writes both runs again"
+                f"shard {shard} listed in {manifest_path} is missing; {'rerun' if synthetic else remedy}"
             )
         if verify and (digest := sha256_file(shard)) != entry["sha256"]:
             raise IntegrityError(
                 f"shard {shard} is corrupt: sha256 {digest[:12]}... does not match the "
-                f"{entry['sha256'][:12]}... in {manifest_path}; delete the manifest and rerun, so the job that "
-                "writes both runs again"
+                f"{entry['sha256'][:12]}... in {manifest_path}; {remedy}"
             )
         if entry["count"] == 0:  # more shards than images leaves some empty; nothing to decode
             continue

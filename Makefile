@@ -23,8 +23,10 @@ lock:
 	{ sed -n '1,2p' requirements.lock; .venv-lock/bin/pip freeze --exclude-editable | grep -v '^synthval'; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock && rm -rf .venv-lock
 
+# synthval run resumes a run that was killed (a stale lock is cleared, incomplete files made again) and
+# refuses to start beside a live one
 demo: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
+	$(BIN)/synthval run --cores $(CORES) $(CONFIG)
 	@echo "Report: $(CURDIR)/results/report/report.html"
 
 test: $(STAMP)

@@ -42,6 +42,29 @@ def test_run_plans_the_workflow_from_any_directory(tmp_path):
     assert (tmp_path / ".snakemake").is_dir()  # it works in the current directory, not the repository's
 
 
+def test_run_resumes_after_a_killed_run_but_not_beside_a_live_one(tmp_path):
+    # a run killed with SIGKILL leaves Snakemake's lock behind; no process holds it any more
+    locks = tmp_path / ".snakemake" / "locks"
+    locks.mkdir(parents=True)
+    (locks / "0.input.lock").write_text(str(tmp_path / "results" / "x"))
+    proc = synthval("run", TINY, "-n", "--quiet", "rules", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "synthval run: an earlier run was stopped before it finished: unlocked, resuming" in proc.stderr
+    assert not any(locks.iterdir())
+    # a live run in the same directory keeps its lock, and a second run stops with one line
+    (locks / "0.input.lock").write_text(str(tmp_path / "results" / "x"))
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "snakemake"], cwd=tmp_path)
+    try:
+        proc = synthval("run", TINY, "-n", cwd=tmp_path)
+        assert proc.returncode == 2 and proc.stderr.strip() == (
+            f"synthval run: another run (pid {live.pid}) is working in {tmp_path}: wait for it or stop it"
+        )
+    finally:
+        live.kill()
+        live.wait()
+    assert any(locks.iterdir())
+
+
 @pytest.mark.integration
 def test_score_agrees_with_the_workflows_quality_table_and_report_renders(tiny_run, tmp_path):
     """The tiny run's WGAN-GP set, exported as a folder of class folders of PNGs, scored against the

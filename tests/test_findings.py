@@ -6,6 +6,7 @@ import math
 import polars as pl
 import pytest
 
+from synthval.inference import MIN_CONFIGURATIONS
 from synthval.io import write_frame
 from synthval.layout import COPY_PLOTS, RESULT_PLOTS, STUDY_PLOTS, TRAINING_PLOTS
 from synthval.report.figures import FIGURES, content_gap_histograms, result_figure
@@ -14,9 +15,11 @@ from synthval.report.findings import (
     RANK_WORDING,
     STRONG_RHO,
     difference_verdict,
+    family_line,
     protocol_findings,
     rank_findings,
     rank_verdict,
+    settle,
     training_findings,
 )
 from synthval.selection.ranking import ALL, TRAIN_MEMBERS
@@ -25,72 +28,107 @@ NAN = math.nan
 
 
 @pytest.mark.parametrize(
-    ("rho", "low", "high", "verdict"),
+    ("rho", "low", "high", "n", "verdict"),
     [
-        (0.9, STRONG_RHO, 0.95, "strong"),  # the whole interval at or above the threshold
-        (0.9, STRONG_RHO - 0.01, 0.95, "positive"),  # a high point estimate does not make it strong
-        (0.3, 0.01, 0.6, "positive"),
-        (0.3, -0.1, 0.6, "unclear"),
-        (-0.5, -0.8, -0.1, "reversed"),
-        (0.5, NAN, NAN, "no interval"),
-        (NAN, NAN, NAN, "undefined"),
+        (0.9, STRONG_RHO, 0.95, 8, "strong"),  # the whole interval at or above the threshold
+        (0.9, STRONG_RHO - 0.01, 0.95, 8, "positive"),  # a high point estimate does not make it strong
+        (0.3, 0.01, 0.6, 8, "positive"),
+        (0.3, -0.1, 0.6, 8, "unclear"),
+        (-0.5, -0.8, -0.1, 8, "reversed"),
+        (1.0, 0.9, 1.0, MIN_CONFIGURATIONS - 1, "too few"),  # below the size the benchmark supports
+        (0.5, NAN, NAN, 3, "too few"),
+        (NAN, NAN, NAN, 8, "undefined"),
     ],
 )
-def test_a_rank_verdict_follows_its_interval(rho, low, high, verdict):
-    assert rank_verdict(rho, low, high) == verdict and verdict in RANK_WORDING
+def test_a_rank_verdict_follows_its_interval_and_size(rho, low, high, n, verdict):
+    assert rank_verdict(rho, low, high, n) == verdict and verdict in RANK_WORDING
 
 
 def test_a_difference_is_one_only_when_its_interval_excludes_zero():
     assert NO_DIFFERENCE == 0.0
     assert difference_verdict(-0.02, -0.001) == "below" and difference_verdict(0.001, 0.02) == "above"
-    assert difference_verdict(-0.02, 0.01) == "unclear" and difference_verdict(NAN, NAN) == "no interval"
+    assert difference_verdict(-0.02, 0.01) == "unclear" and difference_verdict(NAN, NAN) == "too few"
 
 
-def _rank_row(group, rho, low, high):
+def _rank_row(group, rho, low, high, n=8, p=0.001):
     return {
         "eval_set": "ddpm",
         "ranked": TRAIN_MEMBERS,
         "group": group,
-        "n_models": 8,
-        "n_configs": 4,
+        "n_models": 2 * n,
+        "n_configs": n,
         "spearman": rho,
         "spearman_low": low,
         "spearman_high": high,
         "kendall": rho * 0.8,
-        "interval": "BCa bootstrap",
+        "p_value": p,
+        "interval": "Fisher z, Bonett-Wright variance",
         "interval_unit": "configurations",
+        "configs_needed": None,
     }
 
 
 def test_rank_findings_are_records_with_the_interval_and_its_wording():
-    rank = pl.DataFrame([_rank_row(ALL, 0.8, 0.72, 0.9), _rank_row("cnn", -0.2, -0.6, 0.3)])
-    (finding,) = rank_findings("train1000", rank, pl.Series([0.01, 0.04]))
-    assert (finding.topic, finding.trainset, finding.verdict) == ("rank", "train1000", "strong")
-    assert (finding.estimate, finding.low, finding.high) == (0.8, 0.72, 0.9)
-    assert "rho = 0.800 [0.720, 0.900]" in finding.text and RANK_WORDING["strong"] in finding.text
-    assert "test errors span 1.00% to 4.00%" in finding.text
-    # the pooled rho hides a group ranked at rho <= 0, and the finding says so
-    assert "cnn rho = -0.200 [-0.600, 0.300]" in finding.text and "hides the cnn group" in finding.text
+    rank = pl.DataFrame([_rank_row(ALL, 0.8, 0.72, 0.9), _rank_row("cnn", -0.6, -0.9, -0.1, p=0.01)])
+    pooled, group = settle(rank_findings("train1000", rank, pl.Series([0.01, 0.04])))
+    assert (pooled.topic, pooled.trainset, pooled.verdict, pooled.group) == ("rank", "train1000", "strong", ALL)
+    assert (pooled.estimate, pooled.low, pooled.high) == (0.8, 0.72, 0.9)
+    assert "rho = 0.800 [0.720, 0.900]" in pooled.text and RANK_WORDING["strong"] in pooled.text
+    assert "test errors span 1.00% to 4.00%" in pooled.text and "Holm-adjusted 0.002" in pooled.text
+    # the group is its own finding; the pooled rho hides it (its interval lies below 0), and says so
+    assert (group.group, group.verdict) == ("cnn", "reversed") and "hides the cnn group" in pooled.text
+    assert group.adjusted_p == pytest.approx(0.01)
 
 
-def test_a_protocol_difference_whose_range_includes_zero_is_not_called_a_difference():
-    rows = [
-        ("synthetic protocol", 0.030, 0.02, 0.04, "cnn-base-s0@12"),
-        ("standard protocol", 0.032, 0.02, 0.04, "cnn-base"),
-        ("synthetic minus standard", -0.002, -0.01, 0.005, ""),
-        ("oracle", 0.020, 0.02, 0.02, "cnn-base-s1@12"),
+def test_a_rank_verdict_needs_its_size_and_survives_the_correction_or_not():
+    few = pl.DataFrame([{**_rank_row(ALL, 1.0, NAN, NAN, n=3, p=1 / 3), "configs_needed": 5}])
+    (finding,) = settle(rank_findings("train1000", few, None))
+    assert finding.verdict == "too few" and "too few configurations to conclude (have 3, need 5)" in finding.text
+    assert math.isnan(finding.adjusted_p)  # nothing was tested, so nothing joins the family
+    # one positive ranking among many tests: its p of 0.01 is not significant once 10 are corrected
+    rows = [_rank_row(ALL, 0.6, 0.1, 0.9, p=0.01)] + [
+        {**_rank_row(f"g{i}", 0.1, -0.5, 0.6, p=0.6), "eval_set": f"s{i}"} for i in range(9)
     ]
-    protocols = pl.DataFrame(
+    found = settle(rank_findings("train1000", pl.DataFrame(rows), None))
+    assert found[0].adjusted_p == pytest.approx(0.1) and found[0].verdict == "unclear"
+    assert "after the Holm correction" in found[0].text
+    assert family_line(found).startswith("Verdicts are corrected for multiplicity with Holm's method over the 10 tests")
+
+
+def _protocols(diff_low, diff_high, p):
+    rows = [
+        ("synthetic protocol", 0.030, 0.02, 0.04, "cnn-base-s0@12", NAN),
+        ("standard protocol", 0.032, 0.02, 0.04, "cnn-base", NAN),
+        ("synthetic minus standard", -0.002, -0.01, 0.005, "", NAN),
+        ("oracle", 0.020, 0.02, 0.02, "cnn-base-s1@12", NAN),
+        ("ES minus baseline", -0.004, diff_low, diff_high, "", p),
+    ]
+    return pl.DataFrame(
         [
-            {"eval_set": "ddpm", "group": ALL, "protocol": p, "test_error": e, "low": lo, "high": hi, "chosen": c}
-            for p, e, lo, hi, c in rows
+            {
+                "eval_set": "ddpm",
+                "group": ALL,
+                "protocol": name,
+                "test_error": e,
+                "low": lo,
+                "high": hi,
+                "chosen": c,
+                "units": 8,
+                "interval_unit": "configurations (test images fixed: test-image sampling noise not included)",
+                "p_value": p_value,
+            }
+            for name, e, lo, hi, c, p_value in rows
         ]
     )
-    (finding,) = protocol_findings("train1000", protocols)
-    assert finding.verdict == "unclear" and "is not clearly different from the standard protocol" in finding.text
-    assert "set minus standard -0.20 points [-1.00, +0.50]" in finding.text
-    better = protocols.with_columns(high=pl.when(pl.col("protocol") == "synthetic minus standard").then(-0.001))
-    assert protocol_findings("train1000", better.fill_null(0.04))[0].verdict == "below"
+
+
+def test_protocol_findings_conclude_from_paired_differences_and_describe_hps():
+    es, hps = settle(protocol_findings("train1000", _protocols(-0.01, 0.002, 0.2)))
+    assert es.verdict == "unclear" and "is not clearly different from the last epoch" in es.text
+    assert "-0.40 points [-1.00, +0.20] of test error, paired over 8 configurations" in es.text
+    assert hps.verdict == "no verdict" and "set minus standard -0.20 points [-1.00, +0.50]" in hps.text
+    better, _ = settle(protocol_findings("train1000", _protocols(-0.008, -0.001, 0.001)))
+    assert better.verdict == "below" and "picks models with lower test error than" in better.text
 
 
 def test_training_findings_call_a_gain_only_when_its_interval_excludes_zero():
@@ -105,12 +143,14 @@ def test_training_findings_call_a_gain_only_when_its_interval_excludes_zero():
             "gain": [0.0, -0.15, 0.005],
             "gain_low": [NAN, -0.17, -0.002],
             "gain_high": [NAN, -0.13, 0.012],
+            "gain_p": [NAN, 0.001, 0.3],
         }
     )
-    base, mixed, synthetic = training_findings("train1000", summary)
+    base, mixed, synthetic = settle(training_findings("train1000", summary))
     assert base.verdict == "baseline" and "real-only training reaches 95.00 [94.0, 96.0]%" in base.text
     assert (mixed.subject, mixed.verdict) == ("mixed-ddpm", "unclear") and "has no clear effect" in mixed.text
     assert (synthetic.verdict, synthetic.estimate) == ("below", -0.15) and "hurts, -15.00 points" in synthetic.text
+    assert synthetic.adjusted_p == pytest.approx(0.002)
 
 
 def test_every_figure_of_the_workflow_has_one_entry_point(tmp_path):
@@ -122,6 +162,7 @@ def test_every_figure_of_the_workflow_has_one_entry_point(tmp_path):
         *TRAINING_PLOTS,
         *COPY_PLOTS,
         *STUDY_PLOTS,
+        "worth",  # the real-image curve (drawn by the report only)
     }
     gap = pl.DataFrame(
         {

@@ -5,10 +5,12 @@ import polars as pl
 import pytest
 from scipy import stats
 
+from synthval.inference import FISHER, STUDENT
 from synthval.selection import rank_correlation
 from synthval.selection.calibration import calibration_sweep, corollary_check, fit_ridge
-from synthval.selection.intervals import BCA, NO_INTERVAL, PERCENTILE, POOL_SENSITIVITY
 from synthval.selection.protocols import (
+    PAIRED_UNIT,
+    POOL_SENSITIVITY,
     _pick,
     early_stopping,
     es_rss_table,
@@ -69,17 +71,21 @@ def test_seed_selection_with_and_without_early_stopping(zoo):
         1,
         0.10,
     )
-    table = {r.protocol: r for r in es_rss_table(zoo, "syn", repeats=50)}
+    table = {r.protocol: r for r in es_rss_table(zoo, "syn")}
     assert table["ES + RSS"].test_error == pytest.approx((0.20 + 0.10) / 2) and table[
         "ES + RSS"
     ].regret == pytest.approx(0)
-    assert table["ES"].units == 4 and table["RSS"].units == 2
-    # two configurations are too few to resample: no interval rather than one over near-duplicate seeds
-    assert (
-        np.isnan(table["ES"].low)
-        and table["ES"].interval == NO_INTERVAL
-        and table["ES"].interval_unit == "configurations"
-    )
+    # every figure is over configurations: an ES figure is first averaged over a configuration's runs
+    assert table["ES"].units == 2 and table["RSS"].units == 2
+    assert table["ES"].test_error == pytest.approx(((0.20 + 0.22) / 2 + (0.10 + 0.11) / 2) / 2)
+    # ES + RSS against the last epoch, paired by configuration: a 0.20 - 0.21, b 0.10 - 0.13
+    paired = table["ES + RSS minus baseline"]
+    diffs = np.array([0.20 - 0.21, 0.10 - 0.13])
+    half = stats.t.ppf(0.975, 1) * diffs.std(ddof=1) / np.sqrt(2)
+    assert paired.test_error == pytest.approx(-0.02)
+    assert (paired.low, paired.high) == pytest.approx((-0.02 - half, -0.02 + half))
+    assert paired.p_value == pytest.approx(stats.ttest_1samp(diffs, 0).pvalue)
+    assert paired.interval == STUDENT and paired.interval_unit == PAIRED_UNIT and paired.selection == "syn vs none"
 
 
 def test_hps_protocols_against_the_oracle(zoo):
@@ -111,14 +117,13 @@ def test_a_set_that_copies_the_test_labels_ranks_perfectly():
     test = {"a": 0.10, "b": 0.20, "c": 0.15, "d": 0.40}
     zoo = _zoo_errors(test, test, seeds=2, jitter=0.01)
     copy = pl.concat([zoo, zoo.filter(pl.col("eval_set") == "test").with_columns(eval_set=pl.lit("copy"))])
-    rank = rank_correlation(copy, repeats=200).filter(pl.col("eval_set") == "copy").row(0, named=True)
+    rank = rank_correlation(copy).filter(pl.col("eval_set") == "copy").row(0, named=True)
     assert rank["spearman"] == pytest.approx(1) and rank["kendall"] == pytest.approx(1)
-    # every resample gives 1: BCa is undefined on a degenerate distribution, the percentile interval is [1, 1]
-    assert (
-        rank["spearman_low"] == pytest.approx(1)
-        and rank["spearman_high"] == pytest.approx(1)
-        and rank["interval"] == PERCENTILE
-    )
+    # four configurations, however many seeds: a perfect ranking has the exact two-sided p of 2/4! and a
+    # Fisher interval that still reaches far down, not [1, 1]; five would be the fewest that could settle it
+    assert rank["p_value"] == pytest.approx(2 / 24) and rank["interval"] == FISHER
+    assert rank["spearman_low"] < 0 and rank["spearman_high"] > 0.99
+    assert rank["configs_needed"] == 5 and rank["n_models"] == 8
 
 
 def test_ridge_recovers_planted_weights():
@@ -190,15 +195,22 @@ def _zoo_errors(test: dict[str, float], syn: dict[str, float], seeds: int = 1, j
     return _errors(rows)
 
 
-def test_intervals_resample_configurations_so_duplicated_seeds_do_not_narrow_them():
+def test_seeds_are_averaged_so_duplicated_seeds_do_not_narrow_the_interval():
     test = {"a": 0.10, "b": 0.20, "c": 0.15, "d": 0.40, "e": 0.30, "f": 0.05, "g": 0.25}
     syn = {"a": 0.12, "b": 0.35, "c": 0.11, "d": 0.50, "e": 0.23, "f": 0.02, "g": 0.40}
-    one = rank_correlation(_zoo_errors(test, syn), repeats=300, seed=3).row(0, named=True)
-    five = rank_correlation(_zoo_errors(test, syn, seeds=5), repeats=300, seed=3).row(0, named=True)
+    one = rank_correlation(_zoo_errors(test, syn), seed=3).row(0, named=True)
+    five = rank_correlation(_zoo_errors(test, syn, seeds=5), seed=3).row(0, named=True)
     assert (one["n_models"], one["n_configs"], five["n_models"], five["n_configs"]) == (7, 7, 35, 7)
-    assert one["interval"] == BCA and one["interval_unit"] == "configurations"
-    # five identical seeds per configuration carry no more information than one: the same interval
-    assert five["spearman"] == pytest.approx(one["spearman"])
+    assert one["interval"] == FISHER and one["interval_unit"] == "configurations"
+    # the interval worked out by hand: Fisher z with Bonett-Wright variance over 7 configurations
+    r = stats.spearmanr(list(syn.values()), list(test.values()))[0]
+    half = stats.norm.ppf(0.975) * np.sqrt((1 + r * r / 2) / 4)
+    assert one["spearman"] == pytest.approx(r)
+    assert (one["spearman_low"], one["spearman_high"]) == pytest.approx(
+        (np.tanh(np.arctanh(r) - half), np.tanh(np.arctanh(r) + half))
+    )
+    # five identical seeds per configuration carry no more information than one: the same interval and p
+    assert five["spearman"] == pytest.approx(one["spearman"]) and five["p_value"] == one["p_value"]
     assert (five["spearman_low"], five["spearman_high"]) == pytest.approx((one["spearman_low"], one["spearman_high"]))
     # resampling single models would have treated the copies as evidence and narrowed it
     rng = np.random.default_rng(3)
@@ -271,24 +283,40 @@ def _choices(predictions: pl.DataFrame, point="auto") -> dict:
     }
 
 
-def test_permuting_the_test_errors_changes_no_choice():
+def _with_ties(predictions: pl.DataFrame) -> pl.DataFrame:
+    """Every model's synthetic-set predictions copied from one model: every selection error ties, so only
+    the tie-break (later epoch, then name) can choose, and a leak through it would follow the test errors."""
+    syn = predictions.filter(pl.col("eval_set") == "syn")
+    first = syn.filter(pl.col("model") == "cnn-base-s0").drop("model")
+    models = syn.select("model").unique()
+    tied = models.join(first, how="cross").select(predictions.columns)
+    return pl.concat([predictions.filter(pl.col("eval_set") != "syn"), tied])
+
+
+@pytest.mark.parametrize("ties", [False, True], ids=["distinct", "tied"])
+def test_permuting_the_test_errors_changes_no_choice(ties):
     """The test split only scores: giving every model another model's test predictions must leave
     every choice as it was (ES epochs, RSS seeds, the HPS pick, the standard protocol's configuration,
-    the calibration operating point), while the scores move."""
+    the calibration operating point), while the scores move; over 20 permutations, and with every
+    selection error tied, where only the tie-break chooses."""
     predictions = _predicted_zoo()
+    if ties:
+        predictions = _with_ties(predictions)
     models = sorted(predictions["model"].unique().to_list())
-    shuffled = dict(zip(models, np.random.default_rng(5).permutation(models).tolist(), strict=True))
-    test = predictions.filter(pl.col("eval_set") == "test").with_columns(pl.col("model").replace_strict(shuffled))
-    permuted = pl.concat([predictions.filter(pl.col("eval_set") != "test"), test])
-    before, after = _choices(predictions), _choices(permuted)
+    before = _choices(predictions)
     assert before["calibration"] and any(c for _, _, c in before["hps"])
     assert all(models > 1 for _, models, _ in before["calibration"])  # one calibration model ranks nothing
-    assert before == after
-    scores = [
-        protocol_tables(model_errors(p), "syn", GROUPS, repeats=20, seed=1)["test_error"].to_list()
-        for p in (predictions, permuted)
-    ]
-    assert scores[0] != scores[1]
+    moved = 0
+    for k in range(20):
+        shuffled = dict(zip(models, np.random.default_rng(k).permutation(models).tolist(), strict=True))
+        test = predictions.filter(pl.col("eval_set") == "test").with_columns(pl.col("model").replace_strict(shuffled))
+        permuted = pl.concat([predictions.filter(pl.col("eval_set") != "test"), test])
+        assert _choices(permuted) == before, f"permutation {k} changed a choice"
+        moved += (
+            es_rss_table(model_errors(permuted), "syn")[1].test_error
+            != es_rss_table(model_errors(predictions), "syn")[1].test_error
+        )
+    assert moved >= 15  # the scores do move
     fixed = _choices(predictions, point={"models": 3, "ridge": 10.0})["calibration"]
     assert {(m, r) for _, m, r in fixed} == {(3, 10.0)}
 
@@ -314,7 +342,7 @@ def test_protocols_and_calibration_per_group_and_pooled():
 
 def test_rank_rows_include_the_real_val_baseline_and_the_architecture_shift():
     errors = model_errors(_predicted_zoo())
-    rank = rank_correlation(errors, GROUPS, repeats=50)
+    rank = rank_correlation(errors, GROUPS)
     kinds = set(rank.select("eval_set", "ranked").unique().rows())
     assert kinds == {("syn", TRAIN_MEMBERS), ("val", FIT_MEMBERS), ("val", CONFIGURATIONS)}
     last = errors.filter(pl.col("epoch") == 2)
@@ -334,12 +362,23 @@ def test_rank_rows_include_the_real_val_baseline_and_the_architecture_shift():
     assert standard["n_models"] == 6 and standard["n_configs"] == 3
 
 
-def test_a_pooled_rho_carried_by_the_gap_between_groups_says_so():
-    # two groups far apart in error; within each, the synthetic set orders the models backwards
-    test = {"cnn": 0.02, "mlp": 0.03, "resnet8": 0.04, "rwnn00": 0.40, "rwnn01": 0.50, "rwnn02": 0.60}
-    syn = {"cnn": 0.05, "mlp": 0.04, "resnet8": 0.03, "rwnn00": 0.70, "rwnn01": 0.60, "rwnn02": 0.50}
-    rank = rank_correlation(_zoo_errors(test, syn), GROUPS, repeats=50)
-    assert rank.filter(pl.col("group") == "all")["spearman"][0] > 0.5
-    assert "hides" in pooled_note(rank, "syn")
-    agree = rank_correlation(_zoo_errors(test, test), GROUPS, repeats=50)
-    assert pooled_note(agree, "syn") is None
+def test_a_pooled_rho_that_hides_its_groups_says_so_from_intervals():
+    # two groups of 10 configurations far apart in error; within each, the synthetic set orders them backwards
+    test = {f"a{i}": 0.02 + 0.001 * i for i in range(10)} | {f"b{i}": 0.40 + 0.01 * i for i in range(10)}
+    syn = {f"a{i}": 0.05 - 0.001 * i for i in range(10)} | {f"b{i}": 0.70 - 0.01 * i for i in range(10)}
+    groups = {c: "standard" if c.startswith("a") else "randomly wired" for c in test}
+    rank = rank_correlation(_zoo_errors(test, syn), groups)
+    pooled = rank.filter(pl.col("group") == "all").row(0, named=True)
+    assert pooled["spearman"] == pytest.approx(1 - 6 * 660 / (20 * 399)) and pooled["spearman_low"] > 0
+    assert (rank.filter(pl.col("group") != "all")["spearman_high"] < 0).all()
+    assert "hides the randomly wired, standard groups" in pooled_note(rank, "syn")
+    assert pooled_note(rank_correlation(_zoo_errors(test, test), groups), "syn") is None
+    # the same pattern over 3 configurations a group is below the size a verdict needs: no note
+    small = {k: v for k, v in test.items() if k[1] in "012"}
+    small_syn = {k: syn[k] for k in small}
+    assert pooled_note(rank_correlation(_zoo_errors(small, small_syn), groups), "syn") is None
+
+
+def test_the_test_split_cannot_be_a_selection_set(zoo):
+    with pytest.raises(ValueError, match="only scores"):
+        es_rss_table(zoo.with_columns(eval_set=pl.col("eval_set").replace("syn", "test")), "test")

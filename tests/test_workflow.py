@@ -40,8 +40,10 @@ from synthval.layout import (
     train_pool_manifest,
     training_table,
     webdataset_manifest,
+    worth_table,
 )
 from synthval.report.html import column_format
+from synthval.selection.protocols import PAIRED_UNIT
 
 pytestmark = pytest.mark.integration
 
@@ -201,13 +203,16 @@ def test_selection_protocols_calibration_and_corollary_tables(run):
         "synthetic protocol",
         "oracle",
         "synthetic minus standard",
+        "ES minus baseline",
+        "RSS minus baseline",
+        "ES + RSS minus baseline",
     }
     assert set(protocols["group"]) == {"all", "standard", "randomly wired"}  # mlp and resnet8 apart from rwnn00
-    scored = protocols.filter(pl.col("protocol") != "synthetic minus standard")
+    scored = protocols.filter(~pl.col("protocol").str.contains(" minus "))
     assert (scored["regret"] >= -1e-12).all() and (
         protocols.filter(pl.col("low").is_not_nan())["low"] <= protocols.filter(pl.col("low").is_not_nan())["high"]
     ).all()
-    assert set(protocols["interval_unit"]) == {"configurations"}
+    assert set(protocols["interval_unit"]) == {"configurations", PAIRED_UNIT}
     rank = pl.read_parquet(run / rank_table("train300"))
     assert {("val", "fit members"), ("val", "configurations (fit on val vs train on test)")} <= set(
         rank.select("eval_set", "ranked").rows()
@@ -225,6 +230,11 @@ def test_selection_protocols_calibration_and_corollary_tables(run):
     assert (
         set(pooled["calibration_models"]) == {1, 5, 6} and (pooled["evaluation_models"] == 6).all()
     )  # 6 fit members calibrate
+    # the change of rho, paired on the same configurations: a Zou interval where rho is defined on both sides
+    defined = pooled.filter(pl.col("change").is_not_nan())
+    assert (defined["change_low"] <= defined["change"]).all() and (defined["change"] <= defined["change_high"]).all()
+    worth = pl.read_parquet(run / worth_table("train300"))
+    assert set(worth["eval_set"]) == {"augmented", *GENERATORS} and (worth["scoring_images"] > 0).all()
     # one operating point per generator and group, the same point in every group, chosen without the test split
     points = calibration.filter(pl.col("chosen"))
     assert points.group_by("generator", "group").len()["len"].to_list() == [1] * points.height

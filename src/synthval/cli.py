@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,20 +41,65 @@ def snakefile() -> Path:
     return path
 
 
-def run_command(args: argparse.Namespace) -> list[str]:
-    """The Snakemake command line of ``synthval run``."""
+def base_command(args: argparse.Namespace) -> list[str]:
+    """Snakemake with this repository's Snakefile in the current directory, the profile or cores, and the
+    config (a leading ``.yaml`` among the targets, taken off them)."""
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile()), "--directory", str(Path.cwd())]
     if args.profile:
         cmd += ["--profile", args.profile]
     else:
         cmd += ["--cores", str(args.cores)]
-    targets = list(args.targets)
-    if targets and targets[0].endswith((".yaml", ".yml")):
-        config = Path(targets.pop(0))
+    if args.targets and args.targets[0].endswith((".yaml", ".yml")):
+        config = Path(args.targets[0])
         if not config.is_file():
             raise UsageError(f"config file not found: {config}")
         cmd += ["--configfile", str(config.resolve())]
-    return cmd + [*args.extra, *targets]
+    return cmd
+
+
+def run_command(args: argparse.Namespace) -> list[str]:
+    """The Snakemake command line of ``synthval run``: it resumes a run that was stopped, remaking
+    incomplete outputs (a job's resumable state lives beside its outputs, never in them, so that is safe)."""
+    targets = list(args.targets)
+    if targets and targets[0].endswith((".yaml", ".yml")):
+        targets.pop(0)
+    resume = [] if {"--rerun-incomplete", "--ri"} & set(args.extra) else ["--rerun-incomplete"]
+    return base_command(args) + resume + [*args.extra, *targets]
+
+
+def _live_runs(directory: Path) -> list[int]:
+    """Process ids of Snakemake runs working in ``directory`` (read from /proc; empty where there is none)."""
+    here = str(directory.resolve())
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        words = [a.decode(errors="replace") for a in argv if a]
+        if int(proc.name) == os.getpid() or not any("snakemake" in w for w in words):
+            continue
+        at = words[words.index("--directory") + 1] if "--directory" in words[:-1] else cwd
+        if str(Path(cwd, at).resolve()) == here:
+            found.append(int(proc.name))
+    return found
+
+
+def clear_stale_lock(base: list[str], directory: Path) -> str | None:
+    """Before a run: if ``directory`` holds Snakemake's lock, tell a live run (stop: one line) from a
+    killed one (``base`` with ``--unlock``, said in one line). Returns what was done, if anything."""
+    locks = directory / ".snakemake" / "locks"
+    if not locks.is_dir() or not any(locks.iterdir()):
+        return None
+    if not Path("/proc/self").exists():  # no way to tell here: leave the decision to Snakemake
+        return None
+    if live := _live_runs(directory):
+        raise UsageError(
+            f"another run (pid {', '.join(map(str, live))}) is working in {directory}: wait for it or stop it"
+        )
+    subprocess.run([*base, "--unlock"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return "an earlier run was stopped before it finished: unlocked, resuming (incomplete files are made again)"
 
 
 def load_images(path: str, size: int | None = None, channels: int | None = None) -> Any:
@@ -183,9 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if extra and args.command != "run":
             raise UsageError(f"unknown arguments {' '.join(extra)}")
-        if args.command == "run":  # options synthval does not know are Snakemake's (-n, --rerun-incomplete...)
+        if args.command == "run":  # options synthval does not know are Snakemake's (-n, --forceall...)
             args.extra = extra
-            return subprocess.call(run_command(args))
+            cmd = run_command(args)
+            if "--unlock" not in args.extra and (done := clear_stale_lock(base_command(args), Path.cwd())):
+                print(f"synthval run: {done}", file=sys.stderr)
+            return subprocess.call(cmd)
         if args.command == "score":
             result = score(args)
             if args.json == "-":

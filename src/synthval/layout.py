@@ -167,6 +167,11 @@ def rank_table(trainset):
     return path("selection", trainset, "rank_correlation.parquet")
 
 
+def worth_table(trainset, part="sets"):
+    """What each synthetic set is worth in real images (``sets``), and the real-image curve (``curve``)."""
+    return path("selection", trainset, f"real_image_worth_{part}.parquet")
+
+
 def selection_table(trainset, name):
     """Protocol, calibration and Corollary 3.3 tables of one training set."""
     return path("selection", trainset, f"{name}.parquet")
@@ -625,6 +630,8 @@ class TrainsetFiles:
     histories: list[str]
     errors: str
     rank: str
+    worth: str
+    worth_curve: str
     scatter: str
     class_errors: str
     protocols: str
@@ -697,6 +704,8 @@ def report_inputs(study: Study) -> ReportInputs:
             histories=[classifier_history(t, m) for m in study.models],
             errors=errors_table(t),
             rank=rank_table(t),
+            worth=worth_table(t),
+            worth_curve=worth_table(t, "curve"),
             scatter=scatter_plot(t),
             class_errors=class_error_plot(t),
             **{name: selection_table(t, name) for name in SELECTION_TABLES},
@@ -724,7 +733,8 @@ def all_outputs(study: Study) -> list[str]:
         outputs += [reference_weights(t), reference_history(t)]
         for g in study.per_class:
             outputs += [class_generator_weights(t, g, c) for c in study.classes]
-        outputs += [errors_table(t), rank_table(t), scatter_plot(t), class_error_plot(t)]
+        outputs += [errors_table(t), rank_table(t), worth_table(t), worth_table(t, "curve")]
+        outputs += [scatter_plot(t), class_error_plot(t)]
         outputs += [selection_table(t, n) for n in SELECTION_TABLES]
         outputs += [result_plot(t, n) for n in RESULT_PLOTS]
         outputs += [features_file(t, d) for d in ["train", *study.generators]]  # the quality metrics' ...

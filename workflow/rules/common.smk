@@ -358,8 +358,8 @@ def get_selection_settings(wildcards):
     return canonical(config["selection"])
 
 
-def get_selection_repeats(wildcards):
-    return config["selection"]["repeats"]
+def get_worth_draws(wildcards):
+    return config["selection"]["worth_draws"]
 
 
 def get_selection_seed(wildcards):
@@ -468,15 +468,19 @@ def summarize_failures(log):
 
 
 def leave_partial_report(log):
-    """The workflow's onsuccess/onerror hook (synthval.report.build.leave_partial_report); it never
-    masks the run's own outcome."""
+    """The workflow's onsuccess/onerror hook (synthval.report.build.leave_partial_report), then the
+    answer table of what exists (synthval.report.build.answer_of); it never masks the run's own outcome.
+    """
+    from synthval.report.build import answer_of
     from synthval.report.build import leave_partial_report as leave
 
     try:
         if written := leave(config):
             logger.info(f"Partial report of what exists: {written}")
+        if answer := answer_of(config):
+            logger.info(answer)
     except Exception as err:  # noqa: BLE001 - a hook must not replace the run's error
-        logger.warning(f"Could not write the partial report: {err}")
+        logger.warning(f"Could not write the partial report or the answer: {err}")
 
 
 # --- privacy (LiRA) and robustness (distribution shift), seed 003 §4.4-4.5 ---

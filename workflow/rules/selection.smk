@@ -23,6 +23,8 @@ rule rank_models:
             subcategory="{trainset}",
             labels={"figure": "synthetic vs test error"},
         ),
+        worth=worth_table("{trainset}"),
+        worth_curve=worth_table("{trainset}", "curve"),
         class_errors=report(
             class_error_plot("{trainset}"),
             caption="../report/class_errors.rst",
@@ -42,7 +44,8 @@ rule rank_models:
         code=code("rank_models.py"),
         trainset="{trainset}",
         groups=get_groups,
-        repeats=get_selection_repeats,
+        selection_sets=SELECTION_SETS,
+        draws=get_worth_draws,
         seed=get_selection_seed,
     script:
         "../scripts/rank_models.py"

@@ -1,6 +1,7 @@
 """rank_models: per-model errors on every evaluation set, and rank correlations with test error of every
-selection set, the val baseline and the architecture shift, per group and pooled; the figures of both,
-and of the error per class."""
+selection set, the val baseline and the architecture shift, per group and pooled (over configurations);
+what each selection set is worth in real images (synthval.selection.worth); the figures of the ranks and
+of the error per class."""
 
 import polars as pl
 
@@ -9,16 +10,17 @@ from synthval.report.figures import class_error_heatmap, error_scatter
 from synthval.runtime import setup
 from synthval.selection import model_errors, rank_correlation
 from synthval.selection.ranking import class_errors
+from synthval.selection.worth import real_image_worth
 
 p = snakemake.params
-seed = p.seed % 2**31  # scipy's bootstrap takes 32-bit seeds
+seed = p.seed % 2**31  # the permutation tests' and the real-image draws' seed
 log = setup(snakemake.threads, log_file=snakemake.log[0])
 predictions = pl.concat([read_frame(f) for f in snakemake.input.predictions])
 errors = model_errors(predictions)
-rank = rank_correlation(errors, p.groups, repeats=p.repeats, seed=seed)
+rank = rank_correlation(errors, p.groups, seed=seed)
 for row in rank.iter_rows(named=True):
     log.info(
-        "%s (%s, group %s): spearman %.3f [%.3f, %.3f] (%s over %d %s), kendall %.3f over %d models",
+        "%s (%s, group %s): spearman %.3f [%.3f, %.3f] (%s over %d %s), p %.3g, kendall %.3f; %d models",
         row["eval_set"],
         row["ranked"],
         row["group"],
@@ -28,10 +30,24 @@ for row in rank.iter_rows(named=True):
         row["interval"],
         row["n_configs"],
         row["interval_unit"],
+        row["p_value"],
         row["kendall"],
         row["n_models"],
     )
+curve, worth = real_image_worth(predictions, p.selection_sets, p.groups, p.draws, seed)
+for row in worth.iter_rows(named=True):
+    log.info(
+        "%s (group %s): rho %.3f on the scoring half of test, worth %.0f real images [%.0f, %.0f]",
+        row["eval_set"],
+        row["group"],
+        row["spearman"],
+        row["real_images"],
+        row["real_images_low"],
+        row["real_images_high"],
+    )
 write_frame(snakemake.output.errors, errors)
 write_frame(snakemake.output.rank, rank)
+write_frame(snakemake.output.worth, worth)
+write_frame(snakemake.output.worth_curve, curve)
 error_scatter(errors, rank, snakemake.output.scatter, groups=p.groups, title=p.trainset)
 class_error_heatmap(class_errors(predictions), snakemake.output.class_errors, title=p.trainset)

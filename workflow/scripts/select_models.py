@@ -13,7 +13,7 @@ from synthval.selection.protocols import protocol_tables
 from synthval.selection.ranking import last_epoch, with_members
 
 p = snakemake.params
-seed = p.seed % 2**31  # numpy's and scipy's bootstraps take 32-bit seeds
+seed = p.seed % 2**31  # the HPS resamples' and the calibration draws' seed
 log = setup(snakemake.threads, seed=seed, log_file=snakemake.log[0])
 settings = p.settings
 predictions = pl.concat([read_frame(f) for f in snakemake.input.predictions])

@@ -21,7 +21,8 @@ def with_mean_corruption(scores: pl.DataFrame, corruptions: list[str]) -> pl.Dat
     mean = (
         scores.filter(pl.col("shift").is_in(corruptions))
         .group_by("run", "seed", "severity")
-        .agg(pl.col("accuracy").mean(), pl.col("images").sum())
+        # summed in the order of the corruptions' names, so the mean is the same to the last bit on every run
+        .agg(pl.col("accuracy").sort_by("shift").mean(), pl.col("images").sum())
         .with_columns(shift=pl.lit(MEAN_CORRUPTION))
     )
     return pl.concat([scores, mean.select(scores.columns)]) if mean.height else scores
@@ -37,11 +38,11 @@ def robustness_summary(scores: pl.DataFrame, corruptions: list[str]) -> pl.DataF
     paired = scores.join(clean, on=["run", "seed"], how="left").with_columns(drop=pl.col("clean") - pl.col("accuracy"))
     base = paired.filter(pl.col("run") == BASELINE).select("seed", "shift", "severity", base=pl.col("drop"))
     paired = paired.join(base, on=["seed", "shift", "severity"], how="left")
-    none = (math.nan, math.nan, math.nan)
+    none = (math.nan, math.nan, math.nan, math.nan)
     rows = []
     for (run, shift, severity), group in paired.group_by(["run", "shift", "severity"], maintain_order=True):
         acc = t_interval(group["accuracy"].to_list())
-        drop = t_interval(group["drop"].to_list()) if shift != CLEAN else (0.0, math.nan, math.nan)
+        drop = t_interval(group["drop"].to_list()) if shift != CLEAN else (0.0, math.nan, math.nan, math.nan)
         both = group.drop_nulls("base")
         shifted = shift != CLEAN and run != BASELINE and both.height
         excess = t_interval((both["drop"] - both["base"]).to_list()) if shifted else none
@@ -61,6 +62,7 @@ def robustness_summary(scores: pl.DataFrame, corruptions: list[str]) -> pl.DataF
                 "excess_drop": excess[0],
                 "excess_low": excess[1],
                 "excess_high": excess[2],
+                "excess_p": excess[3],
             }
         )
     return pl.DataFrame(rows).sort("run", "shift", "severity")

@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 
 import polars as pl
-from scipy import stats
+
+from synthval.inference import SEEDS, mean_interval
 
 #: run fields carried into every table
 RUN_COLUMNS = ("method", "generator", "data", "ratio", "scale", "pretrained_guidance", "real_guidance")
@@ -40,15 +41,11 @@ def accuracy_table(predictions: pl.DataFrame, runs: dict[str, dict]) -> pl.DataF
     return acc.join(_runs_frame(runs), on="run", how="left").sort("run", "eval_set", "seed")
 
 
-def t_interval(values: list[float], level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t interval over seeds (NaN bounds with fewer than two values)."""
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, math.nan, math.nan
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
-    return mean, mean - half, mean + half
+def t_interval(values: list[float]) -> tuple[float, float, float, float]:
+    """Mean, 95% Student-t interval over seeds (NaN bounds with fewer than two values) and the t-test's
+    p-value against 0 (:func:`synthval.inference.mean_interval`)."""
+    ci = mean_interval(values, SEEDS)
+    return ci.estimate, ci.low, ci.high, ci.p_value
 
 
 def method_summary(accuracy: pl.DataFrame, baseline: str = "real", eval_set: str = "test") -> pl.DataFrame:
@@ -59,9 +56,9 @@ def method_summary(accuracy: pl.DataFrame, baseline: str = "real", eval_set: str
     rows = []
     for (run,), group in acc.group_by(["run"], maintain_order=True):
         first = group.row(0, named=True)
-        mean, lo, hi = t_interval(group["accuracy"].to_list())
+        mean, lo, hi, _ = t_interval(group["accuracy"].to_list())
         paired = group.join(base, on="seed", how="inner")
-        gain = t_interval((paired["accuracy"] - paired["base"]).to_list()) if len(paired) else (math.nan,) * 3
+        gain = t_interval((paired["accuracy"] - paired["base"]).to_list()) if len(paired) else (math.nan,) * 4
         rows.append(
             {
                 "run": run,
@@ -73,6 +70,7 @@ def method_summary(accuracy: pl.DataFrame, baseline: str = "real", eval_set: str
                 "gain": gain[0],
                 "gain_low": gain[1],
                 "gain_high": gain[2],
+                "gain_p": math.nan if first["method"] == baseline else gain[3],
             }
         )
     return pl.DataFrame(rows).sort("data", "method", "generator", nulls_last=False) if rows else pl.DataFrame()

@@ -19,15 +19,18 @@ from synthval.evaluation.study import method_summary
 from synthval.io import read_frame, read_json
 from synthval.layout import ReportInputs, Study, partial_report_html, report_html, report_inputs
 from synthval.report import sections
+from synthval.report.answer import answer_html, answer_rows, answer_text, pooled_first
 from synthval.report.figures import Figures
 from synthval.report.findings import (
     Finding,
     calibration_findings,
     corollary_findings,
+    family_line,
     privacy_findings,
     protocol_findings,
     rank_findings,
     robustness_findings,
+    settle,
     training_findings,
 )
 from synthval.report.html import Report, missing_html
@@ -47,6 +50,7 @@ class Results:
 
     summaries: dict[str, dict]
     ranks: dict[str, pl.DataFrame]
+    worths: dict[str, pl.DataFrame]  # what each selection set is worth in real images (synthval.selection.worth)
     errors: dict[str, pl.DataFrame]
     selection: dict[str, dict[str, pl.DataFrame]]  # protocols, calibration, corollary
     accuracies: dict[str, pl.DataFrame]  # the training study's accuracy per run and seed
@@ -61,6 +65,7 @@ class Results:
         return cls(
             summaries={t: read_json(f.summary) for t, f in trainsets.items() if Path(f.summary).is_file()},
             ranks=_read({t: f.rank for t, f in trainsets.items()}),
+            worths=_read({t: f.worth for t, f in trainsets.items()}),
             errors=_read({t: f.errors for t, f in trainsets.items()}),
             selection={
                 t: {k: read_frame(getattr(f, k)) for k in SELECTION if Path(getattr(f, k)).is_file()}
@@ -73,8 +78,9 @@ class Results:
         )
 
     def findings(self) -> list[Finding]:
-        """Every finding: rank preservation first, then per training set its selection protocols,
-        calibration and Corollary 3.3, then the training study."""
+        """Every finding, settled as one family (:func:`synthval.report.findings.settle`): rank
+        preservation first, then per training set its selection protocols, calibration and Corollary
+        3.3, then the training study, robustness and privacy."""
         found = []
         for trainset, rank in self.ranks.items():
             test = None
@@ -96,7 +102,11 @@ class Results:
             found += robustness_findings(trainset, summary)
         for trainset, attacks in self.attacks.items():
             found += privacy_findings(trainset, attacks)
-        return found
+        return settle(found)
+
+    def answer(self, findings: list[Finding] | None = None) -> list[dict[str, str]]:
+        """The answer table's rows (synthval.report.answer)."""
+        return pooled_first(answer_rows(self.findings() if findings is None else findings, self.ranks, self.worths))
 
 
 def _items(findings: list[Finding]) -> str:
@@ -111,7 +121,7 @@ def findings_html(findings: list[Finding], complete: bool) -> str:
         caveat = (
             "" if complete else '<p class="note">From a partial run: these findings cover only what has finished.</p>'
         )
-        text = f"{caveat}<ul>{_items(selection)}</ul>"
+        text = f"<p><b>{family_line(findings)}</b></p>{caveat}<ul>{_items(selection)}</ul>"
     else:
         text = missing_html(
             "findings", [], "They follow from the rank and selection tables, which are not written yet."
@@ -149,8 +159,10 @@ def build_report(
     trainsets = inputs.trainsets
     report = Report(title)
     report.status = _status(expected, absent)
+    findings = results.findings()
     with tempfile.TemporaryDirectory() as tmp:
         figure = Figures(tmp)
+        report.add("answer", "The answer", answer_html(results.answer(findings)))
         report.add("run", "Run", sections.run_section(config, inputs.benchmarks))
         report.add("data", "Data and splits", sections.data_section(results.summaries, trainsets))
         report.add("generators", "Generators", sections.generator_section(trainsets, figure))
@@ -165,7 +177,8 @@ def build_report(
         report.add(
             "rank",
             "Rank preservation",
-            sections.rank_section(trainsets, results.ranks) + sections.rank_by_size_section(results.ranks, sizes),
+            sections.rank_section(trainsets, results.ranks, results.worths, figure)
+            + sections.rank_by_size_section(results.ranks, sizes),
         )
         report.add("protocols", "Selection protocols", sections.protocol_section(trainsets, results.selection, figure))
         report.add("calibration", "Calibration", sections.calibration_section(trainsets, results.selection, figure))
@@ -180,8 +193,14 @@ def build_report(
             report.add("privacy", "Privacy: membership inference", sections.lira_section(trainsets, figure))
         if any(f.robustness is not None for f in trainsets.values()):
             report.add("robustness", "Robustness to distribution shift", sections.robustness_section(trainsets, figure))
-        report.add("findings", "Findings", findings_html(results.findings(), complete=not absent))
+        report.add("findings", "Findings", findings_html(findings, complete=not absent))
         report.write(out)
+
+
+def answer_of(config: dict) -> str:
+    """The answer table of ``config``'s results as text ("" before any rank table exists): what the
+    workflow prints at the end of a run."""
+    return answer_text(Results.read(report_inputs(Study.from_config(config))).answer())
 
 
 def leave_partial_report(config: dict) -> Path | None:

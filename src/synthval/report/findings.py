@@ -1,21 +1,31 @@
-"""The report's findings: one record per finding, its verdict decided by its interval against a named
-threshold, then worded.
+"""The report's findings: one record per finding, its verdict decided by its interval and its test, then
+worded.
 
-Every verdict follows an interval, never a point estimate alone: a rank correlation is *strong* only
-when its whole interval is at or above :data:`STRONG_RHO`; a difference between protocols, or a gain of
-synthetic training data, is a difference only when its interval excludes :data:`NO_DIFFERENCE`. The
-sets chose; the test split only scored (the tables these records read say which split did what).
+A verdict is earned, not printed (:mod:`synthval.inference`, ``bench/results/coverage.md``):
+
+- it needs the size at which the benchmark found its interval to cover: a ranking
+  :data:`~synthval.inference.MIN_CONFIGURATIONS` configurations, a mean of paired differences
+  :data:`~synthval.inference.MIN_UNITS` units; below that the finding says how many it needs;
+- every test of one report is one family, corrected by Holm's method (:func:`settle`): a verdict needs
+  its Holm-adjusted p-value at most 0.05 and an interval on the same side of no effect;
+- a ranking is *strong* only when its whole interval is at or above :data:`STRONG_RHO`; a difference
+  (of test errors, of accuracies, of rhos) is one only when its interval excludes :data:`NO_DIFFERENCE`.
+
+The sets chose; the test split only scored (the tables these records read say which split did what).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
 
 from synthval.evaluation.robustness import strongest_shift
 from synthval.evaluation.study import percent_cell
+from synthval.inference import ALPHA, MIN_CONFIGURATIONS, MIN_UNITS, SMALLEST_TESTABLE, holm
 from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, pooled_note
 
 #: A ranking is called strong when its whole interval is at or above this Spearman rho.
@@ -25,25 +35,31 @@ NO_DIFFERENCE = 0.0
 #: Calibration is supported when some point of its sweep ranks held-out calibration models above this
 #: leave-one-out rho.
 LOO_SUPPORT_RHO = 0.0
+#: the correction the findings' first line names
+MULTIPLICITY = "Holm"
 
 NAN = float("nan")
 
 #: rank verdicts, from :func:`rank_verdict`, and their wording
 RANK_WORDING = {
     "undefined": "undefined rank preservation (too few models, or constant errors)",
-    "no interval": "rank preservation without an interval (fewer than 3 configurations)",
+    "too few": "too few configurations to conclude",
     "strong": f"strong rank preservation (the whole interval is at or above {STRONG_RHO})",
     "positive": "positive rank preservation (the interval excludes 0)",
     "reversed": "a reversed ranking (the whole interval is below 0: the set orders models against their test error)",
-    "unclear": "no clear rank preservation (the interval includes 0)",
+    "unclear": "no clear rank preservation",
 }
+#: verdicts that claim something, and so must survive the multiplicity correction
+CLAIMS = {"strong", "positive", "reversed", "below", "above", "raises", "lowers"}
 
 
 @dataclass(frozen=True)
 class Finding:
     """One finding: what it is about (``topic``: rank, protocol, calibration, corollary, training; the
-    training set; ``subject``: the set, generator or run), its statistic with its interval (NaN where
-    there is none), the ``verdict`` the interval supports, and the sentence (HTML) that says so."""
+    training set; ``subject``: the set, generator or run; ``group``), its statistic with its interval
+    (NaN where there is none), the ``verdict``, and the sentence (HTML) that says so. A finding whose
+    verdict is a claim carries its ``p_value`` and ``word`` (verdict, adjusted p -> sentence) until
+    :func:`settle` corrects the family and words it."""
 
     topic: str
     trainset: str
@@ -53,18 +69,58 @@ class Finding:
     high: float
     verdict: str
     text: str
+    group: str = ALL
+    p_value: float = NAN
+    adjusted_p: float = NAN
+    n: int = 0
+    needed: int | None = None  # configurations a verdict needs, where it has too few or is unclear
+    word: Callable[[str, float], str] | None = dataclasses.field(default=None, compare=False, repr=False)
+
+
+def settle(findings: list[Finding]) -> list[Finding]:
+    """Holm's correction over every finding with a p-value (one report, one family): a claimed verdict
+    whose adjusted p-value exceeds 0.05 becomes ``unclear``; then each is worded."""
+    tested = [i for i, f in enumerate(findings) if f.p_value == f.p_value]
+    adjusted = dict(zip(tested, holm([findings[i].p_value for i in tested]), strict=True))
+    out = []
+    for i, f in enumerate(findings):
+        p = adjusted.get(i, NAN)
+        verdict = f.verdict
+        if verdict in CLAIMS and not p <= ALPHA:
+            verdict = "unclear"
+        text = f.word(verdict, p) if f.word else f.text
+        out.append(dataclasses.replace(f, verdict=verdict, adjusted_p=p, text=text, word=None))
+    return out
+
+
+def family_line(findings: list[Finding]) -> str:
+    """The findings' first line: how many tests the correction covered and what a verdict needs."""
+    tests = sum(1 for f in findings if f.adjusted_p == f.adjusted_p)
+    return (
+        f"Verdicts are corrected for multiplicity with {MULTIPLICITY}'s method over the {tests} tests of this report "
+        f"(family-wise error rate 5%); a ranking needs at least {MIN_CONFIGURATIONS} configurations and a paired "
+        f"difference {MIN_UNITS} units, the sizes at which the coverage benchmark (bench/results/coverage.md) found "
+        f"the intervals to hold, and a ranking's exact permutation test cannot reject below {SMALLEST_TESTABLE}. "
+        "Intervals are 95%, unadjusted."
+    )
 
 
 def _nan(x: float | None) -> bool:
     return x is None or x != x
 
 
-def rank_verdict(rho: float, low: float, high: float) -> str:
-    """The verdict on a rank correlation (a key of :data:`RANK_WORDING`), from its interval."""
+def _three(x: float, sign: str = "") -> str:
+    """Three decimals, or "undefined" (a rho over constant estimates)."""
+    return "undefined" if _nan(x) else f"{x:{sign}.3f}"
+
+
+def rank_verdict(rho: float, low: float, high: float, n_configs: int = MIN_CONFIGURATIONS) -> str:
+    """The verdict on a rank correlation (a key of :data:`RANK_WORDING`) from its interval and size,
+    before the multiplicity correction."""
     if _nan(rho):
         return "undefined"
-    if _nan(low):
-        return "no interval"
+    if n_configs < MIN_CONFIGURATIONS or _nan(low):
+        return "too few"
     if low >= STRONG_RHO:
         return "strong"
     if low > 0:
@@ -74,11 +130,12 @@ def rank_verdict(rho: float, low: float, high: float) -> str:
     return "unclear"
 
 
-def difference_verdict(low: float, high: float) -> str:
+def difference_verdict(low: float, high: float, n: int = MIN_UNITS) -> str:
     """``below``, ``above`` or ``unclear``: where the interval of a difference lies against
-    :data:`NO_DIFFERENCE`; ``no interval`` when it has none (one seed, one configuration)."""
-    if _nan(low):
-        return "no interval"
+    :data:`NO_DIFFERENCE`; ``too few`` below :data:`~synthval.inference.MIN_UNITS` units or without
+    an interval (one seed, one configuration)."""
+    if _nan(low) or n < MIN_UNITS:
+        return "too few"
     if high < NO_DIFFERENCE:
         return "below"
     if low > NO_DIFFERENCE:
@@ -93,165 +150,255 @@ def set_name(eval_set: str) -> str:
     return f"the <b>{html.escape(eval_set)}</b> synthetic set"
 
 
-def _strength(row: dict) -> str:
-    return RANK_WORDING[rank_verdict(row["spearman"], row["spearman_low"], row["spearman_high"])]
-
-
 def _rho(row: dict) -> str:
     interval = "" if _nan(row["spearman_low"]) else f" [{row['spearman_low']:.3f}, {row['spearman_high']:.3f}]"
     return f"rho = {row['spearman']:.3f}{interval}"
 
 
-def _group_rho(row: dict) -> str:
-    name = html.escape(row["group"])
-    if _nan(row["spearman"]):
-        return f"{name} undefined ({row['n_configs']} configuration{'s' if row['n_configs'] != 1 else ''})"
-    if _nan(row["spearman_low"]):
-        return f"{name} rho = {row['spearman']:.3f} (no interval: {row['n_configs']} configurations)"
-    return f"{name} {_rho(row)} over {row['n_configs']} configurations ({_strength(row)})"
+def _p(raw: float, adjusted: float) -> str:
+    if _nan(raw):
+        return ""
+    return f"p = {raw:.2g}" + ("" if _nan(adjusted) else f", {MULTIPLICITY}-adjusted {adjusted:.2g}")
+
+
+def rank_wording(verdict: str, row: dict, adjusted: float) -> str:
+    """The verdict's words for a rank row, with what would settle it where it is not settled."""
+    words = RANK_WORDING[verdict]
+    n, needed = row["n_configs"], row.get("configs_needed")
+    if verdict == "too few":
+        return f"{words} (have {n}, need {needed or MIN_CONFIGURATIONS})"
+    if verdict == "unclear":
+        why = "the interval includes 0" if row["spearman_low"] <= 0 <= row["spearman_high"] else "not significant"
+        more = f"; about {needed} configurations would settle a rho this size" if needed and needed > n else ""
+        return f"{words} ({why} after the {MULTIPLICITY} correction{more})" if not _nan(adjusted) else words
+    return words
 
 
 def rank_findings(trainset: str, rank: pl.DataFrame, test_errors: pl.Series | None) -> list[Finding]:
-    """Per (set, models ranked): the pooled rank correlation with the test errors, its groups, and a
-    note where the pool hides a group (:func:`synthval.selection.ranking.pooled_note`)."""
+    """Per (set, models ranked, group): the rank correlation with the test errors over configurations,
+    the pooled row followed by its groups, and a note where the pool hides a group
+    (:func:`synthval.selection.ranking.pooled_note`)."""
     found = []
     where = f"On <b>{html.escape(trainset)}</b>, "
     for (eval_set, ranked), rows in rank.group_by("eval_set", "ranked", maintain_order=True):
-        pooled = rows.filter(pl.col("group") == ALL).row(0, named=True)
-        groups = [r for r in rows.iter_rows(named=True) if r["group"] != ALL]
-        per_group = ("; by group: " + ", ".join(_group_rho(r) for r in groups)) if groups else ""
         note = pooled_note(rank, eval_set, ranked)
-        note = f". Note: {html.escape(note)}" if note else ""
-        unit = f"{pooled['n_models']} models, {pooled['n_configs']} configurations" + (
-            "" if _nan(pooled["spearman_low"]) else f"; 95% {pooled['interval']} over {pooled['interval_unit']}"
-        )
-        strength = _strength(pooled)
-        if ranked == TRAIN_MEMBERS:
-            span = (
-                f"; test errors span {test_errors.min() * 100:.2f}% to {test_errors.max() * 100:.2f}%"
-                if test_errors is not None and test_errors.len()
-                else ""
+        ordered = sorted(rows.iter_rows(named=True), key=lambda r: (r["group"] != ALL, r["group"]))
+        for row in ordered:
+            group = "" if row["group"] == ALL else f" (group <b>{html.escape(row['group'])}</b>)"
+            unit = f"{row['n_models']} models, {row['n_configs']} configurations" + (
+                "" if _nan(row["spearman_low"]) else f"; 95% {row['interval']} over {row['interval_unit']}"
             )
-            text = (
-                f"{where}{set_name(eval_set)} ranks the train members with Spearman {_rho(pooled)} (Kendall tau = "
-                f"{pooled['kendall']:.3f}; {unit}): {strength}{span}{per_group}{note}."
+            if ranked == TRAIN_MEMBERS:
+                span = (
+                    f"; test errors span {test_errors.min() * 100:.2f}% to {test_errors.max() * 100:.2f}%"
+                    if row["group"] == ALL and test_errors is not None and test_errors.len()
+                    else ""
+                )
+                lead = f"{where}{set_name(eval_set)}{group} ranks the train members' configurations"
+            elif ranked == FIT_MEMBERS:
+                span = ""
+                lead = f"{where}the real baseline, the <b>val split</b>{group}, ranks the fit members' configurations"
+            else:
+                span = ""
+                lead = (
+                    f"{where}configurations{group} ranked by their fit members' val error against their train "
+                    "members' test error (the architecture shift the standard protocol relies on)"
+                )
+            extra = f". Note: {html.escape(note)}" if note and row["group"] == ALL else ""
+
+            def word(verdict: str, adjusted: float, row=row, lead=lead, unit=unit, span=span, extra=extra) -> str:
+                p = _p(row["p_value"], adjusted)
+                return (
+                    f"{lead} with Spearman {_rho(row)} (Kendall tau = {row['kendall']:.3f}; {unit}"
+                    f"{'; ' + p if p else ''}): {rank_wording(verdict, row, adjusted)}{span}{extra}."
+                )
+
+            verdict = rank_verdict(row["spearman"], row["spearman_low"], row["spearman_high"], row["n_configs"])
+            claims = verdict in CLAIMS or verdict == "unclear"
+            found.append(
+                Finding(
+                    "rank",
+                    trainset,
+                    f"{eval_set} ({ranked})",
+                    row["spearman"],
+                    row["spearman_low"],
+                    row["spearman_high"],
+                    verdict,
+                    word(verdict, NAN),
+                    group=row["group"],
+                    p_value=row["p_value"] if claims else NAN,
+                    n=row["n_configs"],
+                    needed=row.get("configs_needed"),
+                    word=word,
+                )
             )
-        elif ranked == FIT_MEMBERS:
-            text = (
-                f"{where}the real baseline, the <b>val split</b>, ranks the fit members against their test errors "
-                f"with Spearman {_rho(pooled)} ({unit}): {strength}{per_group}{note}."
-            )
-        else:
-            text = (
-                f"{where}configurations ranked by their fit members' val error against their train members' test "
-                f"error (the architecture shift the standard protocol relies on): Spearman {_rho(pooled)} ({unit}): "
-                f"{strength}{per_group}{note}."
-            )
-        found.append(
-            Finding(
-                "rank",
-                trainset,
-                f"{eval_set} ({ranked})",
-                pooled["spearman"],
-                pooled["spearman_low"],
-                pooled["spearman_high"],
-                rank_verdict(pooled["spearman"], pooled["spearman_low"], pooled["spearman_high"]),
-                text,
-            )
-        )
     return found
 
 
-PROTOCOL_WORDING = {
-    "below": "chooses better than",
-    "above": "chooses worse than",
+PAIRED_WORDING = {
+    "below": "picks models with lower test error than",
+    "above": "picks models with higher test error than",
     "unclear": "is not clearly different from",
-    "no interval": "is not clearly different from",
+    "too few": "cannot be compared (too few configurations) with",
 }
 
 
+def _difference(verdict: str, wording: dict[str, str], needed: str) -> str:
+    return wording[verdict] + (f" ({needed})" if verdict == "too few" else "")
+
+
 def protocol_findings(trainset: str, protocols: pl.DataFrame) -> list[Finding]:
-    """Per selection set: its HPS pick against the standard protocol's, as their paired difference in
-    test error (negative: the set chose better)."""
+    """Per selection set and group: ES, RSS and ES + RSS against the last-epoch baseline as paired
+    differences over configurations (a verdict each), then the HPS pick against the standard protocol's,
+    described without a verdict: one zoo holds one replicate of a pick from the whole pool."""
     found = []
-    hps = protocols.filter(pl.col("group") == ALL)
-    for eval_set in hps["eval_set"].unique(maintain_order=True):
-        rows = {r["protocol"]: r for r in hps.filter(pl.col("eval_set") == eval_set).iter_rows(named=True)}
-        if not {"synthetic protocol", "standard protocol", "synthetic minus standard"} <= rows.keys():
-            continue
-        syn, std, diff = rows["synthetic protocol"], rows["standard protocol"], rows["synthetic minus standard"]
-        verdict = difference_verdict(diff["low"], diff["high"])
-        oracle = f"; the oracle reaches {rows['oracle']['test_error'] * 100:.2f}%" if "oracle" in rows else ""
-        groups = protocols.filter(
-            pl.col("group") != ALL, pl.col("eval_set") == eval_set, pl.col("protocol") == "synthetic minus standard"
-        )
-        per_group = (
-            "; within groups: "
-            + ", ".join(
-                f"{html.escape(r['group'])} {r['test_error'] * 100:+.2f} [{r['low'] * 100:+.2f}, "
-                f"{r['high'] * 100:+.2f}]"
-                for r in groups.iter_rows(named=True)
-            )
-            if groups.height
-            else ""
-        )
-        text = (
-            f"On <b>{html.escape(trainset)}</b>, choosing with {set_name(eval_set)} (HPS pick "
-            f"{html.escape(syn['chosen'])}, test error {syn['test_error'] * 100:.2f}%) {PROTOCOL_WORDING[verdict]} "
-            f"the standard protocol ({std['test_error'] * 100:.2f}%, configuration {html.escape(std['chosen'])} "
-            f"chosen on val){oracle}: set minus standard {diff['test_error'] * 100:+.2f} points "
-            f"[{diff['low'] * 100:+.2f}, {diff['high'] * 100:+.2f}] (range over configuration resamples, a "
-            f"sensitivity, not a confidence interval){per_group}. The sets chose; the test split only scored."
-        )
-        found.append(
-            Finding("protocol", trainset, eval_set, diff["test_error"], diff["low"], diff["high"], verdict, text)
-        )
+    where = f"On <b>{html.escape(trainset)}</b>, "
+    for (eval_set,), table in protocols.group_by(["eval_set"], maintain_order=True):
+        groups = sorted(table["group"].unique().to_list(), key=lambda g: (g != ALL, g))
+        for group in groups:
+            rows = {r["protocol"]: r for r in table.filter(pl.col("group") == group).iter_rows(named=True)}
+            label = "" if group == ALL else f" (group <b>{html.escape(group)}</b>)"
+            for name in ("ES", "RSS", "ES + RSS"):
+                diff = rows.get(f"{name} minus baseline")
+                if diff is None:
+                    continue
+                n = int(diff["units"])
+
+                def word(
+                    verdict: str, adjusted: float, diff=diff, name=name, n=n, label=label, eval_set=eval_set
+                ) -> str:
+                    p = _p(diff.get("p_value", NAN), adjusted)
+                    needed = f"have {n}, need {MIN_UNITS}"
+                    return (
+                        f"{where}{name} with {set_name(eval_set)}{label} "
+                        f"{_difference(verdict, PAIRED_WORDING, needed)} the last epoch of every run: "
+                        f"{diff['test_error'] * 100:+.2f} points [{diff['low'] * 100:+.2f}, {diff['high'] * 100:+.2f}] "
+                        f"of test error, paired over {n} {html.escape(diff['interval_unit'])}"
+                        f"{'; ' + p if p else ''}."
+                    )
+
+                verdict = difference_verdict(diff["low"], diff["high"], n)
+                found.append(
+                    Finding(
+                        "protocol",
+                        trainset,
+                        f"{eval_set} ({name})",
+                        diff["test_error"],
+                        diff["low"],
+                        diff["high"],
+                        verdict,
+                        word(verdict, NAN),
+                        group=group,
+                        p_value=diff.get("p_value", NAN) if verdict != "too few" else NAN,
+                        n=n,
+                        word=word,
+                    )
+                )
+            if group == ALL and {"synthetic protocol", "standard protocol", "synthetic minus standard"} <= rows.keys():
+                found.append(_hps_finding(trainset, eval_set, rows, table))
     return found
 
 
-def calibration_findings(trainset: str, cal: pl.DataFrame) -> list[Finding]:
-    """Per generator, at its operating point: rho against test error before and after calibration,
-    and whether any point of the sweep ranks held-out calibration models (:data:`LOO_SUPPORT_RHO`)."""
-    found = []
-    for point in cal.filter(pl.col("chosen"), pl.col("group") == ALL).iter_rows(named=True):
-        before, after = point["uncalibrated_spearman"], point["spearman"]
-        if _nan(after):  # one calibration model: every model gets the same estimate
-            verdict, change = "undefined", "leaves undefined"
-            calibrated = "undefined calibrated (every model gets the same estimate)"
-        else:
-            verdict = "raises" if after > before else "lowers" if after < before else "does not change"
-            change, calibrated = verdict, f"{after:.3f} calibrated over {point['evaluation_models']} models"
-        groups = cal.filter(pl.col("chosen"), pl.col("group") != ALL, pl.col("generator") == point["generator"])
-        per_group = (
-            "; by group: "
-            + ", ".join(
-                f"{html.escape(r['group'])} {r['uncalibrated_spearman']:.3f} -> {r['spearman']:.3f}"
-                for r in groups.iter_rows(named=True)
-            )
-            if groups.height
-            else ""
+def _hps_finding(trainset: str, eval_set: str, rows: dict, table: pl.DataFrame) -> Finding:
+    syn, std, diff = rows["synthetic protocol"], rows["standard protocol"], rows["synthetic minus standard"]
+    oracle = f"; the oracle reaches {rows['oracle']['test_error'] * 100:.2f}%" if "oracle" in rows else ""
+    groups = table.filter(pl.col("group") != ALL, pl.col("protocol") == "synthetic minus standard")
+    per_group = (
+        "; within groups: "
+        + ", ".join(
+            f"{html.escape(r['group'])} {r['test_error'] * 100:+.2f} [{r['low'] * 100:+.2f}, {r['high'] * 100:+.2f}]"
+            for r in groups.iter_rows(named=True)
         )
+        if groups.height
+        else ""
+    )
+    text = (
+        f"On <b>{html.escape(trainset)}</b>, HPS with {set_name(eval_set)} picks {html.escape(syn['chosen'])} (test "
+        f"error {syn['test_error'] * 100:.2f}%), the standard protocol configuration {html.escape(std['chosen'])} "
+        f"chosen on val ({std['test_error'] * 100:.2f}%){oracle}: set minus standard {diff['test_error'] * 100:+.2f} "
+        f"points [{diff['low'] * 100:+.2f}, {diff['high'] * 100:+.2f}] (range over configuration resamples, a "
+        f"sensitivity, not a confidence interval){per_group}. No verdict: one zoo is one replicate of a pick from the "
+        "whole pool. The sets chose; the test split only scored."
+    )
+    return Finding(
+        "protocol", trainset, f"{eval_set} (HPS)", diff["test_error"], diff["low"], diff["high"], "no verdict", text
+    )
+
+
+def calibration_findings(trainset: str, cal: pl.DataFrame) -> list[Finding]:
+    """Per generator and group, at its operating point: rho over configurations against test error
+    before and after calibration, and their difference paired on the same configurations with Zou's
+    interval (a verdict from :data:`~synthval.inference.MIN_CONFIGURATIONS` configurations); and whether
+    any point of the sweep ranks held-out calibration models (:data:`LOO_SUPPORT_RHO`)."""
+    found = []
+    chosen = cal.filter(pl.col("chosen"))
+    for point in sorted(chosen.iter_rows(named=True), key=lambda r: (r["generator"], r["group"] != ALL, r["group"])):
+        before, after = point["uncalibrated_spearman"], point["spearman"]
+        n = point["evaluation_configs"]
+        label = "" if point["group"] == ALL else f", group <b>{html.escape(point['group'])}</b>"
         best_loo = cal.filter(pl.col("generator") == point["generator"])["loo_spearman"].fill_nan(None).max()
         caveat = ""
         if best_loo is not None and best_loo <= LOO_SUPPORT_RHO:
-            verdict = "unsupported"
             caveat = (
                 f" No point of the sweep ranks held-out calibration models (best leave-one-out rho {best_loo:.3f}), "
                 "so the calibration data do not support calibrating this set."
             )
-        text = (
-            f"Calibrating <b>{html.escape(point['generator'])}</b> on {html.escape(trainset)} at its operating point "
-            f"({point['calibration_models']} calibration models, lambda {point['ridge']:g}; chosen by "
-            f"{html.escape(point['chosen_by'])}) {change} rho against test error: {before:.3f} uncalibrated, "
-            f"{calibrated}{per_group}.{caveat}"
+        if _nan(after) or _nan(before):
+            verdict = "undefined"
+        elif n < MIN_CONFIGURATIONS or _nan(point["change_low"]):
+            verdict = "too few"
+        else:
+            verdict = {"below": "lowers", "above": "raises"}.get(
+                difference_verdict(point["change_low"], point["change_high"]), "unclear"
+            )
+
+        def word(verdict: str, adjusted: float, point=point, label=label, caveat=caveat, n=n) -> str:
+            change = {
+                "raises": "raises",
+                "lowers": "lowers",
+                "unclear": "does not clearly change",
+                "too few": f"cannot be judged (too few configurations: have {n}, need {MIN_CONFIGURATIONS}) on",
+                "undefined": "leaves undefined",
+            }[verdict]
+            interval = (
+                ""
+                if _nan(point["change_low"])
+                else f" [{point['change_low']:+.3f}, {point['change_high']:+.3f}], {point['interval']}"
+            )
+            p = _p(point["p_value"], adjusted)
+            return (
+                f"Calibrating <b>{html.escape(point['generator'])}</b> on {html.escape(trainset)}{label} at its "
+                f"operating point ({point['calibration_models']} calibration models, lambda {point['ridge']:g}; "
+                f"chosen by {html.escape(point['chosen_by'])}) {change} rho against test error over {n} "
+                f"configurations: {_three(point['uncalibrated_spearman'])} uncalibrated, "
+                f"{_three(point['spearman'])} calibrated, a change of {_three(point['change'], '+')}{interval}"
+                f"{'; ' + p if p else ''}.{caveat}"
+            )
+
+        found.append(
+            Finding(
+                "calibration",
+                trainset,
+                point["generator"],
+                point["change"],
+                point["change_low"],
+                point["change_high"],
+                verdict,
+                word(verdict, NAN),
+                group=point["group"],
+                p_value=point["p_value"] if verdict in ("raises", "lowers", "unclear") else NAN,
+                n=n,
+                word=word,
+            )
         )
-        found.append(Finding("calibration", trainset, point["generator"], after, NAN, NAN, verdict, text))
     return found
 
 
 def corollary_findings(trainset: str, cor: pl.DataFrame) -> list[Finding]:
     """Per generator: the share of model pairs further apart than TV (and 2 TV) on the synthetic set
-    that keep their order on test, which Corollary 3.3 predicts to be all of them."""
+    that keep their order on test, which Corollary 3.3 predicts to be all of them, with the number of
+    pairs. Described, never concluded: pairs share models (they are not independent evidence), TV is an
+    estimate, and each pair's test order carries test-image noise."""
     found = []
     for row in cor.iter_rows(named=True):
         name = f"Corollary 3.3 on {html.escape(trainset)}, <b>{html.escape(row['generator'])}</b>"
@@ -272,10 +419,10 @@ def corollary_findings(trainset: str, cor: pl.DataFrame) -> list[Finding]:
         share = row["preserved_above_tv"]
         text = (
             f"{name} (TV {row['tv']:.3f}{floor}): {share * 100:.1f}% of the {row['pairs_above_tv']} pairs above TV "
-            f"keep their order on test{twice} (predicted: 100%)."
+            f"keep their order on test{twice} (predicted: 100%). Described, not concluded: the pairs share models, "
+            "so they are not independent evidence."
         )
-        verdict = "holds" if share == 1 else "violated"
-        found.append(Finding("corollary", trainset, row["generator"], share, NAN, NAN, verdict, text))
+        found.append(Finding("corollary", trainset, row["generator"], share, NAN, NAN, "described", text))
     return found
 
 
@@ -283,15 +430,15 @@ TRAINING_WORDING = {
     "above": "helps",
     "below": "hurts",
     "unclear": "has no clear effect",
-    "no interval": "(one seed: no interval)",
+    "too few": "(one seed: no interval)",
 }
 
 
 ROBUSTNESS_WORDING = {
     "above": "loses more than real-only training",
     "below": "loses less than real-only training",
-    "unclear": "loses about as much as real-only training (the interval includes no difference)",
-    "no interval": "(one seed: no interval)",
+    "unclear": "loses about as much as real-only training (no clear difference)",
+    "too few": "(one seed: no interval)",
 }
 
 
@@ -310,12 +457,31 @@ def robustness_findings(trainset: str, summary: pl.DataFrame) -> list[Finding]:
             found.append(Finding("robustness", trainset, row["run"], row["drop"], low, high, "baseline", text + "."))
             continue
         low, high = row["excess_low"], row["excess_high"]
-        verdict = difference_verdict(low, high)
-        text += (
-            f": it {ROBUSTNESS_WORDING[verdict]}, {row['excess_drop'] * 100:+.1f} points "
-            f"[{low * 100:+.1f}, {high * 100:+.1f}] paired by seed."
+        verdict = difference_verdict(low, high, row["seeds"])
+
+        def word(verdict: str, adjusted: float, row=row, text=text, low=low, high=high) -> str:
+            p = _p(row.get("excess_p", NAN), adjusted)
+            return text + (
+                f": it {ROBUSTNESS_WORDING[verdict]}, {row['excess_drop'] * 100:+.1f} points "
+                f"[{low * 100:+.1f}, {high * 100:+.1f}] paired by seed{'; ' + p if p else ''}."
+            )
+
+        p_value = row.get("excess_p", NAN) if verdict != "too few" else NAN
+        found.append(
+            Finding(
+                "robustness",
+                trainset,
+                row["run"],
+                row["excess_drop"],
+                low,
+                high,
+                verdict,
+                word(verdict, NAN),
+                p_value=p_value,
+                n=row["seeds"],
+                word=word,
+            )
         )
-        found.append(Finding("robustness", trainset, row["run"], row["excess_drop"], low, high, verdict, text))
     return found
 
 
@@ -359,10 +525,30 @@ def training_findings(trainset: str, summary: pl.DataFrame) -> list[Finding]:
     ]
     for row in summary.filter(pl.col("method") != "real").sort("gain", descending=True).iter_rows(named=True):
         low, high = row["gain_low"], row["gain_high"]
-        verdict = difference_verdict(low, high)
-        text = (
-            f"{html.escape(row['run'])}: {TRAINING_WORDING[verdict]}, {row['gain'] * 100:+.2f} points "
-            f"[{low * 100:+.2f}, {high * 100:+.2f}] over real-only training ({row['accuracy'] * 100:.2f}%)."
+        verdict = difference_verdict(low, high, row["seeds"])
+
+        def word(verdict: str, adjusted: float, row=row, low=low, high=high) -> str:
+            p = _p(row.get("gain_p", NAN), adjusted)
+            return (
+                f"{html.escape(row['run'])}: {TRAINING_WORDING[verdict]}, {row['gain'] * 100:+.2f} points "
+                f"[{low * 100:+.2f}, {high * 100:+.2f}] over real-only training ({row['accuracy'] * 100:.2f}%), paired "
+                f"by seed{'; ' + p if p else ''}."
+            )
+
+        p_value = row.get("gain_p", NAN) if verdict != "too few" else NAN
+        found.append(
+            Finding(
+                "training",
+                trainset,
+                row["run"],
+                row["gain"],
+                low,
+                high,
+                verdict,
+                word(verdict, NAN),
+                p_value=p_value,
+                n=row["seeds"],
+                word=word,
+            )
         )
-        found.append(Finding("training", trainset, row["run"], row["gain"], low, high, verdict, text))
     return found

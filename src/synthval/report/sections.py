@@ -17,6 +17,7 @@ import yaml
 from synthval.data.splits import split_tables
 from synthval.evaluation.robustness import strongest_shift
 from synthval.evaluation.study import cas_table, content_gap_summary, method_summary, study_table
+from synthval.inference import MIN_CONFIGURATIONS
 from synthval.io import read_frame, read_json, read_metadata
 from synthval.layout import GeneratorFiles, TrainsetFiles, data_manifest
 from synthval.live import read_live_log
@@ -26,12 +27,13 @@ from synthval.report.figures import Figures
 from synthval.report.html import HEADERS, image_tag, missing_html, run_metadata, table_html
 from synthval.runtime import stage_times
 from synthval.selection.ranking import ALL, TRAIN_MEMBERS, last_epoch, pooled_note, rank_by_size
+from synthval.selection.worth import worth_cell
 from synthval.zoo import zoo_table
 
 
 def shown(table: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
-    """The ``columns`` of a table (and only those) under their names in the report."""
-    return table.select(pl.col(name).alias(label) for name, label in columns.items())
+    """The ``columns`` of a table (and only those it has) under their names in the report."""
+    return table.select(pl.col(name).alias(label) for name, label in columns.items() if name in table.columns)
 
 
 def missing_files(*paths: str | Path) -> list[str]:
@@ -420,8 +422,11 @@ RANK_COLUMNS = {
     "n_models": "models (n)",
     "n_configs": "configurations",
     **{name: HEADERS[name] for name in ("spearman", "spearman_low", "spearman_high", "kendall")},
+    "p_value": "p (permutation)",
     "interval": "interval",
     "interval_unit": "unit",
+    "configs_needed": "configurations to settle",
+    "worth": "worth in real images [95%]",
 }
 
 _AUGMENTED = (
@@ -435,27 +440,29 @@ def _per_trainset(intro: str, trainsets: dict[str, TrainsetFiles], render: Calla
     return f"<p>{intro}</p>" + "".join(f"<h3>{html.escape(t)}</h3>{render(t, f)}" for t, f in trainsets.items())
 
 
-def rank_section(trainsets: dict[str, TrainsetFiles], ranks: dict[str, pl.DataFrame]) -> str:
+def rank_section(
+    trainsets: dict[str, TrainsetFiles],
+    ranks: dict[str, pl.DataFrame],
+    worths: dict[str, pl.DataFrame],
+    figure: Figures,
+) -> str:
     intro = (
         "Spearman's rho and Kendall's tau between the errors on a set (the set that ranks) and the errors on the "
-        "<b>test</b> split "
-        "(the split that scores), at each model's last epoch (seed 000 §4.1, Fig. 3). <i>train members</i>: the "
-        "models trained on the "
-        "whole train split, ranked by a synthetic set or the augmented training split. The real baselines: <b>val</b> "
-        "over "
-        "<i>fit members</i> ranks the models trained on the fit sub-split by their val errors against their own test "
-        "errors (Fig. 3 "
-        "row 2), and <b>val</b> over <i>configurations</i> ranks each configuration by its fit members' mean val "
-        "error against its "
-        "train members' mean test error, the architecture-ranking shift the standard protocol lives with (Fig. 3 row "
-        "3). Every row is "
-        "given pooled (group <b>all</b>) and per group of similar models; a pooled rho can be carried by the gap "
-        "between groups while "
-        "each group is ranked poorly, so read them together. Intervals: 95%, resampling <b>configurations</b> (all "
-        "seeds of a drawn "
-        "configuration together; seeds of one configuration are near-duplicates), BCa bootstrap where defined, else "
-        "percentile; the "
-        f"<i>interval</i> column names the method. {_AUGMENTED}"
+        "<b>test</b> split (the split that scores), at each model's last epoch (seed 000 §4.1, Fig. 3), over "
+        "<b>configurations</b>: each configuration's error is the mean over its seeds on both sets, because seeds "
+        "of one configuration are near-duplicates, not independent evidence. <i>train members</i>: the models "
+        "trained on the whole train split, ranked by a synthetic set or the augmented training split. The real "
+        "baselines: <b>val</b> over <i>fit members</i> ranks the models trained on the fit sub-split by their val "
+        "errors against their own test errors (Fig. 3 row 2), and <b>val</b> over <i>configurations</i> ranks each "
+        "configuration by its fit members' mean val error against its train members' mean test error, the "
+        "architecture-ranking shift the standard protocol lives with (Fig. 3 row 3). Every row is given pooled "
+        "(group <b>all</b>) and per group of similar models; a pooled rho can be carried by the gap between groups "
+        "while each group is ranked poorly, so read them together. Intervals: 95% Fisher z with Bonett-Wright "
+        "variance over configurations (none below 4); p: exact permutation test of the pairing (all pairings up to "
+        f"7 configurations). A verdict needs {MIN_CONFIGURATIONS} configurations (bench/results/coverage.md); "
+        "<i>configurations to settle</i> says how many a row without one would need at its rho. <i>worth in real "
+        "images</i>: how many labelled real images rank the configurations as well as the set does (one half of the"
+        f" test split draws them, the other scores; see the figure). {_AUGMENTED}"
     )
 
     def render(t: str, f: TrainsetFiles) -> str:
@@ -471,10 +478,30 @@ def rank_section(trainsets: dict[str, TrainsetFiles], ranks: dict[str, pl.DataFr
             for s in ranks[t]["eval_set"].unique(maintain_order=True)
             if (n := pooled_note(ranks[t], s))
         ]
+        table = ranks[t]
+        if t in worths:
+            cells = worths[t].select(
+                "eval_set",
+                "group",
+                pl.lit(TRAIN_MEMBERS).alias("ranked"),
+                pl.struct("real_images", "real_images_low", "real_images_high")
+                .map_elements(lambda w: worth_cell(*w.values()), return_dtype=pl.String)
+                .alias("worth"),
+            )
+            table = table.join(cells, on=["eval_set", "ranked", "group"], how="left", maintain_order="left")
+        worth_figure = figure(
+            "worth",
+            Path(f.worth).with_suffix(".svg"),
+            [f.worth, f.worth_curve],
+            trainset=t,
+            alt=f"real-image curve, {t}",
+            what="the real-image curve",
+        )
         return (
-            table_html(shown(ranks[t], RANK_COLUMNS), floats="{:.3f}")
+            table_html(shown(table, RANK_COLUMNS), floats="{:.3f}")
             + (f"<ul>{''.join(notes)}</ul>" if notes else "")
             + scatter
+            + worth_figure
         )
 
     return _per_trainset(intro, trainsets, render)
@@ -510,8 +537,10 @@ PROTOCOL_COLUMNS = {
     "low": "95% low",
     "high": "95% high",
     "regret": "regret",
-    "units": "runs or configurations",
+    "units": "configurations",
     "interval": "interval",
+    "interval_unit": "unit",
+    "p_value": "p",
     "chosen": "chosen",
 }
 CALIBRATION_COLUMNS = {
@@ -524,10 +553,15 @@ CALIBRATION_COLUMNS = {
     "spearman_min": "min",
     "spearman_max": "max",
     "uncalibrated_spearman": "uncalibrated rho",
+    "change": "change of rho",
+    "change_low": "change 95% low",
+    "change_high": "change 95% high",
+    "p_value": "p",
     "loo_spearman": "loo rho",
     "loo_mae": "loo MAE",
     "chosen": "chosen",
     "evaluation_models": "ranked models",
+    "evaluation_configs": "ranked configurations",
 }
 COROLLARY_NAMES = {
     "tv": "TV",
@@ -590,10 +624,13 @@ def protocol_section(
         "epoch of any seed. HPS: random model, the standard protocol, the synthetic protocol (best model and epoch "
         "over the whole zoo on the selection set) and the oracle; <b>synthetic minus standard</b> is their paired "
         "difference in test error on the same resamples (negative: the selection set chose better than the 25% "
-        "hold-out). Rows for the pooled zoo (group <b>all</b>) and each group. Intervals resample configurations: "
-        "BCa bootstrap for the ES/RSS means; the HPS figures are minima over the pool, which have no valid bootstrap "
-        "confidence interval, so their range is labelled as the sensitivity to the configuration pool. Regret: test "
-        "error minus the oracle's. The figure shows the pooled zoo; the oracle is dashed."
+        "hold-out). Rows for the pooled zoo (group <b>all</b>) and each group. ES, RSS and ES + RSS are each compared "
+        "with the baseline as a paired difference per configuration (<i>minus baseline</i> rows): 95% Student-t "
+        "intervals and p-values over configurations, with the test images fixed (test-image sampling noise is not "
+        "in them); these carry the verdicts. The HPS figures are one pick from the whole pool, one replicate per "
+        "zoo: their range over configuration resamples is labelled as the sensitivity to the configuration pool it "
+        "is, and no verdict is drawn from it. Regret: test error minus the oracle's. The figure shows the pooled "
+        "zoo; the oracle is dashed."
     )
     return _per_trainset(
         intro,

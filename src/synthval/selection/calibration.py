@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from synthval.selection.ranking import ALL, group_names, last_epoch, rank_statistic
+from synthval.inference import correlation_difference
+from synthval.selection.ranking import ALL, configuration_means, group_names, last_epoch, rank_statistic
 
 
 def fit_ridge(correct: np.ndarray, real_error: np.ndarray, lam: float) -> tuple[np.ndarray, float]:
@@ -151,9 +152,13 @@ def calibration_sweep(
     seed: int,
     point: str | dict = "auto",
 ) -> pl.DataFrame:
-    """Seed 000 Table 3/4: Spearman's rho between calibrated synthetic errors and test errors of the
-    evaluation models (trained on the whole train split) for each number of calibration models and
-    ridge strength, ``draws`` random draws each, pooled (group ``all``) and per group of ``members``
+    """Seed 000 Table 3/4: Spearman's rho over configurations between calibrated synthetic errors and
+    test errors of the evaluation models (trained on the whole train split; each configuration the mean
+    over its seeds) for each number of calibration models and ridge strength, ``draws`` random draws of
+    calibration models each (``spearman``: the rho of each model's calibrated error averaged over the
+    draws; ``spearman_min``/``max``: the range of the draws' rhos), and the change from the uncalibrated
+    rho, paired on the same configurations, with Zou's interval and its p-value
+    (:func:`synthval.inference.correlation_difference`), pooled (group ``all``) and per group of ``members``
     (the errors table with its members, :func:`synthval.selection.ranking.with_members`).
     Calibration models are the members trained on the fit sub-split; their real per-class errors come
     from the val split (never the test split, which only scores the result). Every point also carries
@@ -181,10 +186,13 @@ def calibration_sweep(
     target = np.array([test_error[m] for m in evaluation_models])
     synthetic_error = dict(evaluated.filter(pl.col("eval_set") == generator).select("model", "error").iter_rows())
     uncalibrated = np.array([synthetic_error[m] for m in evaluation_models])
+    config_of = dict(evaluated.select("model", "config").unique().iter_rows())
+    configs = np.array([config_of[m] for m in evaluation_models])
     evaluation = correct.rows(evaluation_models)
 
-    def rho(estimate: np.ndarray, index: np.ndarray) -> float:
-        return rank_statistic(estimate[index], target[index])
+    def by_config(estimate: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per configuration of ``index``'s models: the mean of ``estimate`` and of the test error."""
+        return configuration_means(estimate[index], target[index], configs[index])
 
     rng = np.random.default_rng(seed)
     rows = []
@@ -200,21 +208,32 @@ def calibration_sweep(
                 index = [calibration_models.index(m) for m in chosen]
                 weights = calibrate(correct.rows(chosen), {c: e[index] for c, e in real_error.items()}, lam)
                 estimates.append(calibrated_error(evaluation, weights, class_weights))
+            calibrated = np.mean(estimates, axis=0)  # each model's calibrated error, over the draws
             for group, index in scopes.items():
-                rhos = [rho(e, index) for e in estimates]
-                defined = [r for r in rhos if r == r]
+                drawn = [rank_statistic(*by_config(e, index)) for e in estimates]
+                defined = [r for r in drawn if r == r]
+                test_c = by_config(calibrated, index)[1]
+                change = correlation_difference(
+                    test_c, by_config(calibrated, index)[0], by_config(uncalibrated, index)[0]
+                )
                 rows.append(
                     {
                         "generator": generator,
                         "group": group,
                         "calibration_models": size,
                         "ridge": lam,
-                        "draws": len(rhos),
-                        "spearman": float(np.mean(defined)) if defined else float("nan"),
+                        "draws": len(drawn),
+                        "spearman": rank_statistic(*by_config(calibrated, index)),
                         "spearman_min": float(np.min(defined)) if defined else float("nan"),
                         "spearman_max": float(np.max(defined)) if defined else float("nan"),
-                        "uncalibrated_spearman": rho(uncalibrated, index),
+                        "uncalibrated_spearman": rank_statistic(*by_config(uncalibrated, index)),
+                        "change": change.estimate,
+                        "change_low": change.low,
+                        "change_high": change.high,
+                        "p_value": change.p_value,
+                        "interval": change.method,
                         "evaluation_models": len(index),
+                        "evaluation_configs": len(test_c),
                         "loo_spearman": loo_rho,
                         "loo_mae": loo_mae,
                         "real_split": "val (calibration models trained on fit)",

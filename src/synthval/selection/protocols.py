@@ -15,11 +15,14 @@ is only ever read to score, never to choose (except by the oracle, which is the 
   ``fit`` sub-split, report the mean test error of that configuration trained on the whole train
   split, §4.2.3 step 3) and the oracle (lowest test error).
 
-Intervals resample configurations (all seeds of a drawn configuration together, ``repeats`` resamples,
-seeded; :mod:`synthval.selection.intervals`): BCa for the ES/RSS means; for the HPS protocols, whose
-figures are minima over the pool, the percentile range over resamples, labelled as the sensitivity to
-the configuration pool it is. The paired comparison ``synthetic minus standard`` runs both protocols on
-the same resamples. Ties in a selection error are broken towards the later epoch, then by model name.
+ES, RSS and ES + RSS are compared with the last-epoch baseline as paired differences, one per
+configuration (an ES difference is first averaged over the configuration's runs), with a Student-t
+interval and p-value over configurations (:func:`synthval.inference.mean_interval`): it generalises to
+new configurations scored on this test split, so test-image sampling noise is not in it. The HPS
+protocols pick one model from the whole pool, so one zoo holds one replicate of them: their ranges over
+configuration resamples (``repeats``, seeded; the paired ``synthetic minus standard`` runs both protocols
+on the same resamples) are labelled as the sensitivity to the configuration pool they are, and no verdict
+is drawn from them. Ties in a selection error are broken towards the later epoch, then by model name.
 """
 
 from __future__ import annotations
@@ -30,8 +33,15 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from synthval.selection.intervals import CONFIGURATIONS, PERCENTILE, POOL_SENSITIVITY, cluster_bootstrap
+from synthval.inference import CONFIGURATIONS, mean_interval
 from synthval.selection.ranking import group_names, in_group, last_epoch, with_members
+
+PERCENTILE = "percentile bootstrap over configurations"
+POOL_SENSITIVITY = (
+    "percentile range over configuration resamples (sensitivity to the configuration pool, not a confidence interval)"
+)
+#: the unit of the ES / RSS differences' intervals, and what it leaves out
+PAIRED_UNIT = "configurations (test images fixed: test-image sampling noise not included)"
 
 __all__ = [
     "early_stopping",
@@ -47,13 +57,15 @@ __all__ = [
 def _wide(errors: pl.DataFrame, selection: str) -> pl.DataFrame:
     """Rows (model, config, seed, epoch) with the selection error ``sel`` and the ``test`` error, of
     the members trained on the whole train split."""
+    if selection == "test":
+        raise ValueError("the test split only scores: it cannot be a selection set (rename the set called 'test')")
     e = with_members(errors).filter(pl.col("split") == "train")
     wide = e.filter(pl.col("eval_set").is_in([selection, "test"])).pivot(
         on="eval_set", index=["model", "config", "seed", "epoch"], values="error"
     )
     if selection not in wide.columns:
         raise ValueError(f"no errors on the selection set {selection!r}")
-    return wide.rename({selection: "sel"}) if selection != "test" else wide.with_columns(sel=pl.col("test"))
+    return wide.rename({selection: "sel"})
 
 
 def _pick(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
@@ -95,19 +107,26 @@ class Summary:
     high: float
     regret: float  # test_error minus the oracle's
     units: int  # runs or configurations averaged over
-    interval: str  # how low/high were made (synthval.selection.intervals)
+    interval: str  # how low/high were made (synthval.inference, or a sensitivity range)
     interval_unit: str = CONFIGURATIONS
     chosen: str = ""  # what the protocol picked on the whole pool (HPS: model@epoch; standard: configuration)
+    p_value: float = float("nan")  # against no difference, for the paired differences with a verdict
 
 
-def es_rss_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed: int = 0) -> list[Summary]:
-    """Table 1 of seed 000: baseline, ES, RSS and ES + RSS, each the mean test error over runs or
-    configurations with a BCa interval over configurations, and its regret against choosing by the test
-    split."""
-    rows = []
-    es = early_stopping(errors, selection)
+def es_rss_table(errors: pl.DataFrame, selection: str) -> list[Summary]:
+    """Table 1 of seed 000: baseline, ES, RSS and ES + RSS, each the mean test error over configurations
+    (an ES figure first averaged over a configuration's runs) with its t-interval, its regret against
+    choosing by the test split, and each protocol minus the baseline, paired by configuration, with its
+    t-interval and p-value (the unit: :data:`PAIRED_UNIT`)."""
+    es = (
+        early_stopping(errors, selection)
+        .group_by("config")
+        .agg(pl.col("baseline", "chosen", "oracle").mean())
+        .sort("config")
+    )
     rss = seed_selection(errors, selection)
     both = seed_selection(errors, selection, early_stop=True)
+    rows = []
     for name, table, column in (
         ("baseline (last epoch, any seed)", rss, "baseline"),
         ("ES", es, "chosen"),
@@ -115,19 +134,26 @@ def es_rss_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed
         ("ES + RSS", both, "chosen"),
     ):
         values = table[column].to_numpy()
-        ci = cluster_bootstrap(lambda rows, v=values: v[rows].mean(), table["config"].to_numpy(), repeats, seed)
-        rows.append(
-            Summary(
-                name,
-                selection if column == "chosen" else "none",
-                float(values.mean()),
-                ci.low,
-                ci.high,
-                float(values.mean() - table["oracle"].to_numpy().mean()),
-                len(values),
-                ci.method,
+        ci = mean_interval(values)
+        regret = float(values.mean() - table["oracle"].to_numpy().mean())
+        source = selection if column == "chosen" else "none"
+        rows.append(Summary(name, source, ci.estimate, ci.low, ci.high, regret, ci.n, ci.method))
+        if column == "chosen":
+            paired = mean_interval(values - table["baseline"].to_numpy())
+            rows.append(
+                Summary(
+                    f"{name} minus baseline",
+                    f"{selection} vs none",
+                    paired.estimate,
+                    paired.low,
+                    paired.high,
+                    float("nan"),
+                    paired.n,
+                    paired.method,
+                    PAIRED_UNIT,
+                    p_value=paired.p_value,
+                )
             )
-        )
     return rows
 
 
@@ -219,7 +245,7 @@ def protocol_tables(
         part = errors.join(in_group(members, group).select("model").unique(), on="model", how="semi")
         if part.filter(pl.col("eval_set") == selection).is_empty():
             continue
-        rows = es_rss_table(part, selection, repeats, seed) + hps_table(part, selection, repeats, seed)
+        rows = es_rss_table(part, selection) + hps_table(part, selection, repeats, seed)
         frames.append(summaries_frame(rows, eval_set=selection, group=group))
     return pl.concat(frames)
 

@@ -9,7 +9,9 @@ Three kinds of rows, each per group of the zoo and pooled (group ``all``):
 - the architecture-ranking shift (Fig. 3 row 3): configurations ranked by their fit members' mean val
   error against their train members' mean test error, what the standard protocol relies on.
 
-Intervals resample configurations (:mod:`synthval.selection.intervals`), never single models.
+Every row ranks *configurations* (architecture x variant), each the mean over its seeds on both sets:
+seeds are not independent evidence. Intervals, p-values and the sizes they need are
+:mod:`synthval.inference`'s.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from synthval.selection.intervals import cluster_bootstrap
+from synthval.inference import MIN_CONFIGURATIONS, configurations_needed, rank_interval
 from synthval.zoo import parse_model
 
 ALL = "all"  # the pooled zoo, next to its groups
@@ -92,30 +94,31 @@ def rank_statistic(a: np.ndarray, b: np.ndarray, kind: str = "spearman") -> floa
     return float((stats.spearmanr if kind == "spearman" else stats.kendalltau)(a, b)[0])
 
 
-def correlation_row(
-    x: np.ndarray, y: np.ndarray, clusters: np.ndarray, repeats: int, seed: int
-) -> dict[str, float | str]:
-    """Spearman's rho and Kendall's tau of ``x`` against ``y`` with BCa intervals over ``clusters``."""
-    constant = len(x) < 3 or np.std(x) == 0 or np.std(y) == 0
-    rho, p_rho = (float("nan"), float("nan")) if constant else map(float, stats.spearmanr(x, y))
-    tau, p_tau = (float("nan"), float("nan")) if constant else map(float, stats.kendalltau(x, y))
-    rho_ci = cluster_bootstrap(
-        lambda rows: rank_statistic(x[rows], y[rows]), clusters, 0 if constant else repeats, seed
+def configuration_means(x: np.ndarray, y: np.ndarray, configs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per configuration (in sorted order), the mean of ``x`` and of ``y`` over its members (seeds)."""
+    configs = np.asarray(configs)
+    names = np.unique(configs)
+    return (
+        np.array([np.mean(x[configs == c]) for c in names]),
+        np.array([np.mean(y[configs == c]) for c in names]),
     )
-    tau_ci = cluster_bootstrap(
-        lambda rows: rank_statistic(x[rows], y[rows], "kendall"), clusters, 0 if constant else repeats, seed
-    )
+
+
+def correlation_row(x: np.ndarray, y: np.ndarray, configs: np.ndarray, seed: int) -> dict[str, float | str]:
+    """Spearman's rho and Kendall's tau over configurations of ``x`` against ``y`` (members' values,
+    averaged over each configuration's seeds first), with rho's Fisher-z interval and exact permutation
+    p-value (:mod:`synthval.inference`), and the configurations a verdict on a rho this size would need."""
+    cx, cy = configuration_means(x, y, configs)
+    rho = rank_interval(cx, cy, seed)
     return {
-        "spearman": rho,
-        "spearman_p": p_rho,
-        "kendall": tau,
-        "kendall_p": p_tau,
-        "spearman_low": rho_ci.low,
-        "spearman_high": rho_ci.high,
-        "kendall_low": tau_ci.low,
-        "kendall_high": tau_ci.high,
-        "interval": rho_ci.method,
-        "interval_unit": rho_ci.unit,
+        "spearman": rho.estimate,
+        "kendall": rank_statistic(cx, cy, "kendall"),
+        "spearman_low": rho.low,
+        "spearman_high": rho.high,
+        "p_value": rho.p_value,
+        "interval": rho.method,
+        "interval_unit": rho.unit,
+        "configs_needed": configurations_needed(rho.estimate),
     }
 
 
@@ -127,15 +130,13 @@ SCHEMA = {
     "n_models": pl.Int64,
     "n_configs": pl.Int64,
     "spearman": pl.Float64,
-    "spearman_p": pl.Float64,
     "kendall": pl.Float64,
-    "kendall_p": pl.Float64,
     "spearman_low": pl.Float64,
     "spearman_high": pl.Float64,
-    "kendall_low": pl.Float64,
-    "kendall_high": pl.Float64,
+    "p_value": pl.Float64,
     "interval": pl.String,
     "interval_unit": pl.String,
+    "configs_needed": pl.Int64,
 }
 
 
@@ -143,12 +144,11 @@ def rank_correlation(
     errors: pl.DataFrame,
     groups: Mapping[str, str] | None = None,
     reference: str = "test",
-    repeats: int = 1000,
     seed: int = 0,
 ) -> pl.DataFrame:
     """Spearman's rho and Kendall's tau of every selection set, the val baseline and the architecture
     shift (see the module docstring), at each model's last saved epoch (the model a user would
-    deploy), per group and pooled, with 95% BCa intervals over configurations (``repeats`` resamples)."""
+    deploy), per group and pooled, over configurations (:func:`correlation_row`)."""
     members = with_members(last_epoch(errors), groups)
     if reference not in members["eval_set"].unique().to_list():
         raise ValueError(
@@ -166,7 +166,7 @@ def rank_correlation(
     def add(table: pl.DataFrame, x: str, y: str, eval_set: str, ranked: str) -> None:
         for group in group_names(wide):
             pair = in_group(table, group).select("config", x, y).drop_nulls()
-            row = correlation_row(pair[x].to_numpy(), pair[y].to_numpy(), pair["config"].to_numpy(), repeats, seed)
+            row = correlation_row(pair[x].to_numpy(), pair[y].to_numpy(), pair["config"].to_numpy(), seed)
             rows.append(
                 {
                     "eval_set": eval_set,
@@ -193,22 +193,29 @@ def rank_correlation(
     return pl.DataFrame(rows, schema=SCHEMA)
 
 
-def pooled_note(rank: pl.DataFrame, eval_set: str, ranked: str = TRAIN_MEMBERS, margin: float = 0.2) -> str | None:
-    """Whether a pooled rho is carried by differences between groups or hides one: ``None`` when the
-    groups agree with the pool (or there is one group); else a sentence saying which."""
+def pooled_note(rank: pl.DataFrame, eval_set: str, ranked: str = TRAIN_MEMBERS) -> str | None:
+    """Whether a pooled rho is carried by differences between groups or hides one, from intervals:
+    a group *hidden* by the pool has its whole interval below 0 while the pool's lies above 0; the pool
+    is *carried by differences between groups* when every group's whole interval lies below the pool's.
+    Only groups with :data:`synthval.inference.MIN_CONFIGURATIONS` count; ``None`` otherwise."""
     rows = rank.filter(pl.col("eval_set") == eval_set, pl.col("ranked") == ranked)
     pooled = rows.filter(pl.col("group") == ALL)
-    parts = rows.filter(pl.col("group") != ALL, pl.col("spearman").is_not_nan())
-    if pooled.is_empty() or parts.is_empty() or np.isnan(pooled["spearman"][0]):
+    parts = rows.filter(
+        pl.col("group") != ALL, pl.col("n_configs") >= MIN_CONFIGURATIONS, pl.col("spearman_high").is_not_nan()
+    )
+    if pooled.is_empty() or parts.is_empty() or np.isnan(pooled["spearman_low"][0]):
         return None
-    rho = pooled["spearman"][0]
-    hidden = parts.filter(pl.col("spearman") <= 0)["group"].to_list()
-    if rho > 0 and hidden:
-        return f"the pooled rho hides the {', '.join(hidden)} group{'s' if len(hidden) > 1 else ''}, ranked at rho <= 0"
-    if parts.height > 1 and (parts["spearman"] < rho - margin).all():
+    rho, low = pooled["spearman"][0], pooled["spearman_low"][0]
+    hidden = parts.filter(pl.col("spearman_high") < 0)["group"].to_list()
+    if low > 0 and hidden:
         return (
-            "the pooled rho is carried by differences between groups: every group ranks its own models at rho "
-            f"below {rho - margin:.2f}"
+            f"the pooled rho hides the {', '.join(hidden)} group{'s' if len(hidden) > 1 else ''}, whose interval "
+            "lies below 0"
+        )
+    if parts.height > 1 and (parts["spearman_high"] < low).all():
+        return (
+            "the pooled rho is carried by differences between groups: every group's interval lies below the "
+            f"pooled rho's interval (pooled {rho:.2f})"
         )
     return None
 

@@ -308,7 +308,8 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
 
     def by_config(frame: pl.DataFrame) -> pl.DataFrame:  # each configuration the mean of its seeds
         config = pl.col("model").str.replace(r"-s[0-9]+(-fit)?$", "")
-        return frame.with_columns(config=config).group_by("config").mean().sort("config")
+        numbers = [c for c, t in frame.schema.items() if t.is_numeric()]
+        return frame.with_columns(config=config).group_by("config").agg(pl.col(numbers).mean()).sort("config")
 
     configs = by_config(last.drop("model").with_columns(model=last["model"]))
     for eval_set in ["augmented", *generators]:

@@ -34,6 +34,7 @@ from synthval.selection import rank_correlation
 from synthval.selection.ranking import class_errors
 
 SECTIONS = {
+    "answer": "The answer",
     "run": "Run",
     "data": "Data and splits",
     "generators": "Generators",
@@ -327,7 +328,7 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
     assert f"the oracle reaches {_pct(oracle)}" in html
     protocols = pl.read_parquet(workdir / selection_table(trainset, "protocols")).filter(pl.col("group") == "all")
     standard = protocols.filter(pl.col("protocol") == "standard protocol")["test_error"][0]
-    assert f"the standard protocol ({_pct(standard)}" in html
+    assert f"chosen on val ({_pct(standard)})" in html
     for eval_set in ["augmented", *generators]:
         rows = {
             r["protocol"]: r["test_error"]
@@ -336,8 +337,10 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
         assert f"set minus standard {(rows['synthetic protocol'] - standard) * 100:+.2f} points" in html, eval_set
     calibration = pl.read_parquet(workdir / selection_table(trainset, "calibration"))
     for point in calibration.filter(pl.col("chosen"), pl.col("group") == "all").iter_rows(named=True):
-        calibrated = "undefined" if np.isnan(point["spearman"]) else f"{point['spearman']:.3f}"
-        assert f"{point['uncalibrated_spearman']:.3f} uncalibrated, {calibrated} calibrated" in html
+        before, after = (
+            "undefined" if np.isnan(r) else f"{r:.3f}" for r in (point["uncalibrated_spearman"], point["spearman"])
+        )
+        assert f"{before} uncalibrated, {after} calibrated" in html
 
     # every set's FID, in the column's digits (set by its largest value, over all the run's sets)
     def overall_fid(table: Path) -> float:

@@ -130,6 +130,42 @@ def rank_verdict(rho: float, low: float, high: float, n_configs: int = MIN_CONFI
     return "unclear"
 
 
+def paired_finding(
+    topic: str,
+    trainset: str,
+    subject: str,
+    estimate: float,
+    interval: tuple[float, float],
+    n: int,
+    p_value: float,
+    sentence: Callable[[str, str], str],
+    group: str = ALL,
+) -> Finding:
+    """A mean of paired differences as a finding: the verdict from its interval and its ``n`` units
+    (:func:`difference_verdict`), a p-value only where a verdict can be drawn, and ``sentence(verdict,
+    p-text)`` to word it once :func:`settle` has adjusted the p-value."""
+    low, high = interval
+    verdict = difference_verdict(low, high, n)
+
+    def word(verdict: str, adjusted: float) -> str:
+        return sentence(verdict, _p(p_value, adjusted))
+
+    return Finding(
+        topic,
+        trainset,
+        subject,
+        estimate,
+        low,
+        high,
+        verdict,
+        word(verdict, NAN),
+        group=group,
+        p_value=p_value if verdict != "too few" else NAN,
+        n=n,
+        word=word,
+    )
+
+
 def difference_verdict(low: float, high: float, n: int = MIN_UNITS) -> str:
     """``below``, ``above`` or ``unclear``: where the interval of a difference lies against
     :data:`NO_DIFFERENCE`; ``too few`` below :data:`~synthval.inference.MIN_UNITS` units or without
@@ -264,10 +300,7 @@ def protocol_findings(trainset: str, protocols: pl.DataFrame) -> list[Finding]:
                     continue
                 n = int(diff["units"])
 
-                def word(
-                    verdict: str, adjusted: float, diff=diff, name=name, n=n, label=label, eval_set=eval_set
-                ) -> str:
-                    p = _p(diff.get("p_value", NAN), adjusted)
+                def sentence(verdict: str, p: str, diff=diff, name=name, n=n, label=label, eval_set=eval_set) -> str:
                     needed = f"have {n}, need {MIN_UNITS}"
                     return (
                         f"{where}{name} with {set_name(eval_set)}{label} "
@@ -277,21 +310,17 @@ def protocol_findings(trainset: str, protocols: pl.DataFrame) -> list[Finding]:
                         f"{'; ' + p if p else ''}."
                     )
 
-                verdict = difference_verdict(diff["low"], diff["high"], n)
                 found.append(
-                    Finding(
+                    paired_finding(
                         "protocol",
                         trainset,
                         f"{eval_set} ({name})",
                         diff["test_error"],
-                        diff["low"],
-                        diff["high"],
-                        verdict,
-                        word(verdict, NAN),
+                        (diff["low"], diff["high"]),
+                        n,
+                        diff.get("p_value", NAN),
+                        sentence,
                         group=group,
-                        p_value=diff.get("p_value", NAN) if verdict != "too few" else NAN,
-                        n=n,
-                        word=word,
                     )
                 )
             if group == ALL and {"synthetic protocol", "standard protocol", "synthetic minus standard"} <= rows.keys():
@@ -456,30 +485,24 @@ def robustness_findings(trainset: str, summary: pl.DataFrame) -> list[Finding]:
             low, high = row["drop_low"], row["drop_high"]
             found.append(Finding("robustness", trainset, row["run"], row["drop"], low, high, "baseline", text + "."))
             continue
-        low, high = row["excess_low"], row["excess_high"]
-        verdict = difference_verdict(low, high, row["seeds"])
 
-        def word(verdict: str, adjusted: float, row=row, text=text, low=low, high=high) -> str:
-            p = _p(row.get("excess_p", NAN), adjusted)
+        def sentence(verdict: str, p: str, row=row, text=text) -> str:
             return text + (
                 f": it {ROBUSTNESS_WORDING[verdict]}, {row['excess_drop'] * 100:+.1f} points "
-                f"[{low * 100:+.1f}, {high * 100:+.1f}] paired by seed{'; ' + p if p else ''}."
+                f"[{row['excess_low'] * 100:+.1f}, {row['excess_high'] * 100:+.1f}] paired by seed"
+                f"{'; ' + p if p else ''}."
             )
 
-        p_value = row.get("excess_p", NAN) if verdict != "too few" else NAN
         found.append(
-            Finding(
+            paired_finding(
                 "robustness",
                 trainset,
                 row["run"],
                 row["excess_drop"],
-                low,
-                high,
-                verdict,
-                word(verdict, NAN),
-                p_value=p_value,
-                n=row["seeds"],
-                word=word,
+                (row["excess_low"], row["excess_high"]),
+                row["seeds"],
+                row.get("excess_p", NAN),
+                sentence,
             )
         )
     return found
@@ -524,31 +547,24 @@ def training_findings(trainset: str, summary: pl.DataFrame) -> list[Finding]:
         )
     ]
     for row in summary.filter(pl.col("method") != "real").sort("gain", descending=True).iter_rows(named=True):
-        low, high = row["gain_low"], row["gain_high"]
-        verdict = difference_verdict(low, high, row["seeds"])
 
-        def word(verdict: str, adjusted: float, row=row, low=low, high=high) -> str:
-            p = _p(row.get("gain_p", NAN), adjusted)
+        def sentence(verdict: str, p: str, row=row) -> str:
             return (
                 f"{html.escape(row['run'])}: {TRAINING_WORDING[verdict]}, {row['gain'] * 100:+.2f} points "
-                f"[{low * 100:+.2f}, {high * 100:+.2f}] over real-only training ({row['accuracy'] * 100:.2f}%), paired "
-                f"by seed{'; ' + p if p else ''}."
+                f"[{row['gain_low'] * 100:+.2f}, {row['gain_high'] * 100:+.2f}] over real-only training "
+                f"({row['accuracy'] * 100:.2f}%), paired by seed{'; ' + p if p else ''}."
             )
 
-        p_value = row.get("gain_p", NAN) if verdict != "too few" else NAN
         found.append(
-            Finding(
+            paired_finding(
                 "training",
                 trainset,
                 row["run"],
                 row["gain"],
-                low,
-                high,
-                verdict,
-                word(verdict, NAN),
-                p_value=p_value,
-                n=row["seeds"],
-                word=word,
+                (row["gain_low"], row["gain_high"]),
+                row["seeds"],
+                row.get("gain_p", NAN),
+                sentence,
             )
         )
     return found

@@ -32,7 +32,7 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        all_outputs(),
+        P.report.all_outputs(),
 
 
 onsuccess:

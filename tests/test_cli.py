@@ -12,7 +12,7 @@ from PIL import Image
 from snakemake_runs import ROOT, TINY
 
 from synthval.data import read_image_set
-from synthval.layout import data_manifest, quality_table, reference_weights, report_html, synthetic_manifest
+from synthval.plan.paths import data_manifest, quality_table, reference_weights, report_html, synthetic_manifest
 from synthval.seeding import derive_seed
 
 

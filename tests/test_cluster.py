@@ -18,7 +18,7 @@ import yaml
 from snakemake_runs import ROOT, run_slurm, slurm_command, slurm_problem, snakemake
 
 from synthval.io import sha256_file
-from synthval.layout import RESULTS, classifier_weights, log_path, report_html, selection_table
+from synthval.plan.paths import RESULTS, classifier_weights, log_path, report_html, selection_table
 
 CLUSTER = ROOT / "tests" / "configs" / "cluster.yaml"
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(bool(problem := slurm_problem()), reason=problem or "")]

@@ -96,17 +96,21 @@ def test_sscd_descriptors_are_unit_512d_and_see_through_a_resize(tmp_path):
 
 def test_copy_detection_reads_sscd_features_when_its_weights_are_given():
     from pathlib import Path
+    from types import SimpleNamespace
 
     from synthval.config import load_config
-    from synthval.layout import Study, all_outputs, copy_detection_inputs
+    from synthval.plan.report import all_outputs
+    from synthval.plan.workflow import Plan
 
     config = load_config(Path(__file__).resolve().parents[1] / "tests" / "configs" / "tiny.yaml")
-    plain = copy_detection_inputs(Study.from_config(config), "train300", "wgan")
+    job = SimpleNamespace(trainset="train300", generator="wgan")
+    plain = Plan.from_config(config, scripts=".").metrics.copy_detection_inputs(job)
     assert plain["held_out"] == "results/features/train300/test.safetensors"
     config["privacy"]["copy_detection"]["weights"] = "weights/sscd.safetensors"
-    study = Study.from_config(config)
-    inputs = copy_detection_inputs(study, "train300", "wgan")
+    plan = Plan.from_config(config, scripts=".")
+    inputs = plan.metrics.copy_detection_inputs(job)
     assert inputs["synthetic"] == "results/features/train300/sscd/wgan.safetensors"
+    study = plan.study
     outputs = all_outputs(study)
     assert "results/features/train300/sscd/test.safetensors" in outputs
     assert "results/features/train300/test.safetensors" not in outputs  # no quality features of the test split

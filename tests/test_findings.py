@@ -8,7 +8,7 @@ import pytest
 
 from synthval.inference import MIN_CONFIGURATIONS
 from synthval.io import write_frame
-from synthval.layout import COPY_PLOTS, RESULT_PLOTS, STUDY_PLOTS, TRAINING_PLOTS
+from synthval.plan.paths import COPY_PLOTS, RESULT_PLOTS, STUDY_PLOTS, TRAINING_PLOTS
 from synthval.report.figures import FIGURES, content_gap_histograms, result_figure
 from synthval.report.findings import (
     NO_DIFFERENCE,

@@ -9,7 +9,7 @@ from synthval.classifiers import create_classifier
 from synthval.classifiers.imported import import_classifier
 from synthval.config import ConfigError, validate_config
 from synthval.evaluation.predict import predict
-from synthval.layout import Study
+from synthval.plan.study import Study
 
 ENTRY = {"architecture": "mlp", "mean": [0.5], "std": [0.25]}
 

@@ -13,7 +13,8 @@ from scipy import stats
 from snakemake_runs import GENERATORS, ROOT, snakemake
 
 from synthval.data.images import encode_png, tile_images
-from synthval.layout import (
+from synthval.live import LiveLog
+from synthval.plan.paths import (
     RESULTS,
     augmented_manifest,
     errors_table,
@@ -26,7 +27,6 @@ from synthval.layout import (
     selection_table,
     training_table,
 )
-from synthval.live import LiveLog
 from synthval.report.figures import calibration_sweep, class_error_heatmap, error_scatter, protocol_bars
 from synthval.report.html import CSP, SCROLL_ROWS, Report, column_format, image_tag, missing_html, table_html
 from synthval.runtime import stage_times

@@ -152,7 +152,7 @@ def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
     from synthval.data.shards import read_shard_metadata
     from synthval.generators.stable_diffusion import save_tiny_pipeline
     from synthval.io import read_json, read_metadata
-    from synthval.layout import (
+    from synthval.plan.paths import (
         data_manifest,
         data_summary,
         errors_table,

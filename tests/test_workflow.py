@@ -19,7 +19,7 @@ from snakemake_runs import GENERATORS, ROOT, TINY, dry_run_jobs_for_output, snak
 
 from synthval.data import read_image_set
 from synthval.io import load_tensors, read_metadata, sha256_file
-from synthval.layout import (
+from synthval.plan.paths import (
     RESULTS,
     augmented_manifest,
     classifier_weights,
@@ -459,6 +459,19 @@ def test_editing_library_code_reruns_exactly_the_jobs_that_run_it(run, tmp_path)
         "plot_results": 1,
         "all": 1,
     }  # its figures read selection tables too
+    # a stage's plan module: the jobs it plans rerun (and what reads their outputs), no others
+    plan = tmp_path / "src" / "synthval" / "plan" / "robustness.py"
+    plan.write_text(plan.read_text() + "\nEDITED = True\n")
+    shifts = len(yaml.safe_load(TINY.read_text())["robustness"]["corruptions"])
+    assert planned()[0] == {
+        "render_report": 1,
+        "select_models": 1,
+        "plot_results": 1,
+        "shift_split": shifts,
+        "score_shift": 1,
+        "summarize_robustness": 1,
+        "all": 1,
+    }  # the selection jobs still rerun from the edit before
     recipes = tmp_path / "src" / "synthval" / "recipes.py"
     # only the study's training jobs run it (LiRA's models are study runs on pool halves), and what reads them
     recipes.write_text(recipes.read_text() + "\nEDITED = True\n")
@@ -470,6 +483,7 @@ def test_editing_library_code_reruns_exactly_the_jobs_that_run_it(run, tmp_path)
         "train_recipe": 16,
         "train_lira": 8,
         "lira": 1,
+        "shift_split": shifts,  # still from the plan's edit
         "score_shift": 1,
         "summarize_robustness": 1,
         "all": 1,

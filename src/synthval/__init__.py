@@ -1,8 +1,18 @@
 """synthval: can data generated from your own training set stand in for real data?
 
-The library behind the Snakemake workflow. Packages follow the DAG and lower layers never import
-higher ones: ``data`` -> ``generators`` -> ``classifiers`` -> ``evaluation`` -> ``metrics`` ->
-``selection`` -> ``report``. ``io`` and ``runtime`` are shared utilities below all of them.
+The library behind the Snakemake workflow, in layers; a module imports only its own layer and those
+before it (tests/test_plan.py checks this):
+
+1. shared utilities: ``io``, ``seeding``, ``schema``, ``runtime``, ``live``, ``checkpoint``,
+   ``provenance``, ``inference``
+2. ``data``: datasets, splits, shards
+3. what a config says: ``zoo``, ``recipes``, ``config``
+4. ``plan``: the workflow's plan (which jobs, what each reads, how each is set); torch-free
+5. ``classifiers`` -> ``evaluation`` -> ``generators`` -> ``metrics`` -> ``selection`` -> ``report``
+6. ``cli``
+
+``generators`` come after ``classifiers`` and ``evaluation`` although the workflow trains them first:
+pseudo-labelling and checkpoint scoring use the reference classifier.
 """
 
 __version__ = "0.1.0"

@@ -187,7 +187,7 @@ def _print_table(result: dict[str, Any]) -> None:
 
 def report(args: argparse.Namespace) -> Path:
     from synthval.config import load_config, validate_config
-    from synthval.layout import partial_report_html, report_html
+    from synthval.plan.paths import partial_report_html, report_html
     from synthval.report.build import build_report
 
     config = load_config(args.config) if args.config else validate_config({})

@@ -84,6 +84,18 @@ def _errors(config: dict, schema: dict) -> Iterator[str]:
 
 
 def _semantic_errors(config: dict) -> Iterator[str]:
+    """What the schema cannot check, section by section, one message per problem."""
+    yield from _data_errors(config)
+    yield from _imported_classifier_errors(config)
+    yield from _generator_errors(config)
+    yield from _quality_errors(config)
+    yield from _zoo_errors(config)
+    yield from _selection_errors(config)
+    yield from _training_errors(config)
+    yield from _save_epoch_errors(config)
+
+
+def _data_errors(config: dict) -> Iterator[str]:
     data = config["data"]
     pool = POOL_SIZES.get(data["source"])
     for name, size in data["train_sizes"].items():
@@ -93,6 +105,9 @@ def _semantic_errors(config: dict) -> Iterator[str]:
             )
         if round(size * data["val_fraction"]) >= size:
             yield f"config key data.train_sizes.{name}: {size} is too small to split off a validation set"
+
+
+def _imported_classifier_errors(config: dict) -> Iterator[str]:
     zoo = config["zoo"]
     if "imported" in zoo["variants"]:
         yield "config key zoo.variants.imported: the variant name of imported classifiers; choose another"
@@ -101,12 +116,15 @@ def _semantic_errors(config: dict) -> Iterator[str]:
             yield f"config key zoo.imported.{name}: the name of an architecture the zoo trains; choose another"
         if (entry["architecture"] == "timm") != bool(entry.get("timm_model")):
             yield f"config key zoo.imported.{name}: timm_model is needed with architecture timm, and only then"
+
+
+def _generator_errors(config: dict) -> Iterator[str]:
     classes = num_classes(config)
     for name, gen in config["generators"].items():
         if gen["conditioning"] == "per_class" and classes is None:
             yield (
                 f"config key generators.{name}.conditioning: per_class needs data.num_classes for source "
-                f"{data['source']!r} (one job per class)"
+                f"{config['data']['source']!r} (one job per class)"
             )
         if gen["family"] == "imported" and gen["conditioning"] != "class":
             yield f"config key generators.{name}.conditioning: imported samples carry their labels; use class"
@@ -121,8 +139,11 @@ def _semantic_errors(config: dict) -> Iterator[str]:
                 f"use class, not {gen['conditioning']}"
             )
         if gen["family"] == "ddpm":
-            for problem in ddpm_shape_problems(data["image_size"], gen["block_channels"], gen["norm_groups"]):
+            for problem in ddpm_shape_problems(config["data"]["image_size"], gen["block_channels"], gen["norm_groups"]):
                 yield f"config key generators.{name}: {problem}"
+
+
+def _quality_errors(config: dict) -> Iterator[str]:
     quality = config["quality"]
     if quality["extractor"] != "reference" and not quality["weights"]:
         yield (
@@ -131,6 +152,9 @@ def _semantic_errors(config: dict) -> Iterator[str]:
         )
     if quality["extractor"] == "timm" and not quality["timm_model"]:
         yield "config key quality.timm_model: the timm extractor needs a model name"
+
+
+def _zoo_errors(config: dict) -> Iterator[str]:
     zoo = config["zoo"]
     if not zoo["architectures"] and not zoo["random_wired"]["count"]:
         yield "config key zoo.architectures: the zoo is empty (list architectures or set zoo.random_wired.count)"
@@ -141,6 +165,9 @@ def _semantic_errors(config: dict) -> Iterator[str]:
         groups(zoo)
     except ValueError as err:
         yield str(err)
+
+
+def _selection_errors(config: dict) -> Iterator[str]:
     point = config["selection"]["calibration_point"]
     if isinstance(point, dict) and point["ridge"] not in config["selection"]["ridge"]:
         yield (
@@ -153,6 +180,9 @@ def _semantic_errors(config: dict) -> Iterator[str]:
             "selection.calibration_models "
             f"{config['selection']['calibration_models']}"
         )
+
+
+def _training_errors(config: dict) -> Iterator[str]:
     training = config["training"]
     yield from method_problems(training, list(config["generators"]))
     if not method_problems(training, list(config["generators"])):
@@ -163,6 +193,10 @@ def _semantic_errors(config: dict) -> Iterator[str]:
         and not training["pretrained_guidance"]["weights"]
     ):
         yield "config key training.pretrained_guidance.weights: guide 'weights' needs a classifier safetensors file"
+
+
+def _save_epoch_errors(config: dict) -> Iterator[str]:
+    zoo = config["zoo"]
     longest = max([zoo["epochs"], *(v.get("epochs", 0) for v in zoo["variants"].values())])
     for epoch in zoo["save_epochs"]:
         if epoch > longest:

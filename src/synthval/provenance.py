@@ -98,10 +98,15 @@ def library_modules(script: str | Path, root: Path = SOURCE_ROOT) -> dict[str, P
 
 
 @cache
-def code_digest(script: str | Path, root: Path = SOURCE_ROOT) -> str:
-    """sha256 (first 16 hex digits) over the normalised text of every synthval module ``script`` runs.
-    Cached for the life of the process (one Snakemake invocation)."""
+def code_digest(script: str | Path, root: Path = SOURCE_ROOT, plan: str | None = None) -> str:
+    """sha256 (first 16 hex digits) over the normalised text of every synthval module ``script`` runs,
+    and of ``plan``, the module of the workflow's plan that decides the job's inputs and settings
+    (``synthval.plan.generators``): its own text only, not what it imports, so editing one stage's plan
+    reruns that stage's jobs and no others. Cached for the life of the process (one Snakemake invocation)."""
+    modules = library_modules(script, root)
+    if plan is not None:
+        modules = dict(sorted({**modules, plan: _module_file(plan, root)}.items()))
     digest = hashlib.sha256()
-    for module, path in library_modules(script, root).items():
+    for module, path in modules.items():
         digest.update(module.encode() + b"\0" + _parsed(path)[0].encode() + b"\0")
     return digest.hexdigest()[:16]

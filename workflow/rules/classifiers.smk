@@ -1,50 +1,82 @@
+# The reference classifier: it scores generator checkpoints, labels pseudo-labelled samples and can be the
+# quality metrics' feature extractor.
+rule train_reference:
+    input:
+        train=paths.data_manifest("{trainset}", "train"),
+    output:
+        weights=[paths.reference_weights("{trainset}")],
+        histories=[paths.reference_history("{trainset}")],
+    log:
+        paths.log_path("train_reference", "{trainset}"),
+    benchmark:
+        paths.bench_path("train_reference", "{trainset}")
+    priority: 10  # on the critical path: every prediction waits for the synthetic sets
+    conda:
+        "../../envs/synthval.yaml"
+    threads: 1
+    resources:
+        mem_mb=P.grow(4000),
+        runtime=P.grow(60),
+        gpu=config["gpus"],
+    params:
+        code=P.classifiers.code("train_classifier.py"),
+        members=P.classifiers.reference_members,
+        spec=P.classifiers.reference_spec,
+        save_epochs=[config["reference"]["epochs"]],
+        workdir=P.classifiers.reference_workdir,
+    script:
+        "../scripts/train_classifier.py"
+
+
 # One job trains every member of one configuration (<arch>-<variant>: its seeds on train and on fit),
 # the members of each split batched on one device; one training rule per group of variants that keep
 # the same epochs (a rule's outputs are fixed): train_classifier for the zoo-wide epochs,
 # train_classifier_<N>ep for variants training N epochs. Outputs are flagged update: the job keeps a
 # member whose files carry its training key, so adding a seed trains the new member only.
-for _tags, _variants in EPOCH_GROUPS.items():
+for _tags, _variants in P.study.epoch_groups.items():
 
     rule:
         name:
-            training_rule_name(_tags)
+            P.classifiers.rule_name(_tags)
         input:
-            unpack(configuration_splits),
+            unpack(P.classifiers.splits),
         output:
             weights=update(
                 expand(
-                    classifier_weights(
+                    paths.classifier_weights(
                         "{{trainset}}", "{{configuration}}{suffix}", "{epoch}"
                     ),
-                    suffix=SUFFIXES,
+                    suffix=P.study.suffixes,
                     epoch=_tags,
                 )
             ),
             histories=update(
                 expand(
-                    classifier_history("{{trainset}}", "{{configuration}}{suffix}"),
-                    suffix=SUFFIXES,
+                    paths.classifier_history(
+                        "{{trainset}}", "{{configuration}}{suffix}"
+                    ),
+                    suffix=P.study.suffixes,
                 )
             ),
         log:
-            log_path("train_classifier", "{trainset}", "{configuration}"),
+            paths.log_path("train_classifier", "{trainset}", "{configuration}"),
         benchmark:
-            bench_path("train_classifier", "{trainset}", "{configuration}")
+            paths.bench_path("train_classifier", "{trainset}", "{configuration}")
         wildcard_constraints:
-            configuration=configuration_pattern(_variants),
+            configuration=zoo.configuration_pattern(_variants),
         conda:
             "../../envs/synthval.yaml"
         threads: 1
         resources:
-            mem_mb=grow_with_attempt(4000),
-            runtime=grow_with_attempt(60 * len(SUFFIXES)),
+            mem_mb=P.grow(4000),
+            runtime=P.grow(60 * len(P.study.suffixes)),
             gpu=config["gpus"],
         params:
-            code=code("train_classifier.py"),
-            members=configuration_members,
-            spec=configuration_spec,
+            code=P.classifiers.code("train_classifier.py"),
+            members=P.classifiers.members,
+            spec=P.classifiers.spec,
             save_epochs=[int(tag) for tag in _tags],
-            workdir=classifier_workdir,
+            workdir=P.classifiers.workdir,
         script:
             "../scripts/train_classifier.py"
 
@@ -52,23 +84,23 @@ for _tags, _variants in EPOCH_GROUPS.items():
 # classifiers trained elsewhere (zoo.imported): their weights checked and saved as a member's
 rule import_classifier:
     input:
-        weights=imported_weights,
-        summary=data_summary("{trainset}"),
+        weights=P.classifiers.imported_weights,
+        summary=paths.data_summary("{trainset}"),
     output:
-        weights=classifier_weights("{trainset}", "{model}", "001"),
-        history=classifier_history("{trainset}", "{model}"),
+        weights=paths.classifier_weights("{trainset}", "{model}", "001"),
+        history=paths.classifier_history("{trainset}", "{model}"),
     log:
-        log_path("import_classifier", "{trainset}", "{model}"),
+        paths.log_path("import_classifier", "{trainset}", "{model}"),
     wildcard_constraints:
-        model=one_of(IMPORTED_MODELS),
+        model=zoo.one_of(P.study.imported_models),
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(4000),
-        runtime=grow_with_attempt(10),
+        mem_mb=P.grow(4000),
+        runtime=P.grow(10),
     params:
-        code=code("import_classifier.py"),
-        entry=imported_entry,
+        code=P.classifiers.code("import_classifier.py"),
+        entry=P.classifiers.imported_entry,
     script:
         "../scripts/import_classifier.py"

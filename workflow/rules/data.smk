@@ -1,20 +1,22 @@
 rule prepare_data:
     output:
-        manifests=expand(data_manifest("{{trainset}}", "{split}"), split=SPLITS),
-        summary=data_summary("{trainset}"),
+        manifests=expand(
+            paths.data_manifest("{{trainset}}", "{split}"), split=paths.SPLITS
+        ),
+        summary=paths.data_summary("{trainset}"),
     log:
-        log_path("prepare_data", "{trainset}"),
+        paths.log_path("prepare_data", "{trainset}"),
     benchmark:
-        bench_path("prepare_data", "{trainset}")
+        paths.bench_path("prepare_data", "{trainset}")
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(4000),
-        runtime=grow_with_attempt(30),
+        mem_mb=P.grow(4000),
+        runtime=P.grow(30),
     params:
-        code=code("prepare_data.py"),
-        data=get_data_settings,
+        code=P.data.code("prepare_data.py"),
+        data=P.data.settings,
         seed=config["seed"],
     script:
         "../scripts/prepare_data.py"
@@ -22,23 +24,23 @@ rule prepare_data:
 
 rule augment_split:
     input:
-        split=data_manifest("{trainset}", "{split}"),
+        split=paths.data_manifest("{trainset}", "{split}"),
     output:
-        manifest=augmented_manifest("{trainset}", "{split}"),
+        manifest=paths.augmented_manifest("{trainset}", "{split}"),
     log:
-        log_path("augment_split", "{trainset}", "{split}"),
+        paths.log_path("augment_split", "{trainset}", "{split}"),
     benchmark:
-        bench_path("augment_split", "{trainset}", "{split}")
+        paths.bench_path("augment_split", "{trainset}", "{split}")
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(4000),
-        runtime=grow_with_attempt(30),
+        mem_mb=P.grow(4000),
+        runtime=P.grow(30),
     params:
-        code=code("augment_split.py"),
-        settings=get_augmented_settings,
-        seed=augmented_seed,
+        code=P.data.code("augment_split.py"),
+        settings=P.data.augmented_settings,
+        seed=P.data.augmented_seed,
         shard_size=config["data"]["shard_size"],
     script:
         "../scripts/augment_split.py"

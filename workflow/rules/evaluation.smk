@@ -1,27 +1,28 @@
 # One job predicts every member of one configuration: its saved epochs on each of its evaluation sets.
 rule predict:
     input:
-        unpack(configuration_eval_sets),
-        weights=configuration_weights,
+        unpack(P.evaluation.sets),
+        weights=P.evaluation.weights,
     output:
         tables=expand(
-            predictions("{{trainset}}", "{{configuration}}{suffix}"), suffix=SUFFIXES
+            paths.predictions("{{trainset}}", "{{configuration}}{suffix}"),
+            suffix=P.study.suffixes,
         ),
     log:
-        log_path("predict", "{trainset}", "{configuration}"),
+        paths.log_path("predict", "{trainset}", "{configuration}"),
     benchmark:
-        bench_path("predict", "{trainset}", "{configuration}")
+        paths.bench_path("predict", "{trainset}", "{configuration}")
     wildcard_constraints:
-        configuration=configuration_pattern(config["zoo"]["variants"]),
+        configuration=zoo.configuration_pattern(config["zoo"]["variants"]),
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(4000),
-        runtime=grow_with_attempt(30),
+        mem_mb=P.grow(4000),
+        runtime=P.grow(30),
     params:
-        code=code("predict.py"),
-        sets=member_eval_sets,
+        code=P.evaluation.code("predict.py"),
+        sets=P.evaluation.member_sets,
     script:
         "../scripts/predict.py"
 
@@ -29,6 +30,6 @@ rule predict:
 # a classifier trained elsewhere (zoo.imported) is a configuration of one member
 use rule predict as predict_imported with:
     output:
-        tables=[predictions("{trainset}", "{configuration}-s0")],
+        tables=[paths.predictions("{trainset}", "{configuration}-s0")],
     wildcard_constraints:
-        configuration=one_of(IMPORTED_CONFIGURATIONS),
+        configuration=zoo.one_of(P.evaluation.imported_configurations),

@@ -1,22 +1,22 @@
 rule features:
     input:
-        unpack(feature_inputs),
+        unpack(P.metrics.feature_inputs),
     output:
-        features=features_file("{trainset}", "{dataset}"),
+        features=paths.features_file("{trainset}", "{dataset}"),
     log:
-        log_path("features", "{trainset}", "{dataset}"),
+        paths.log_path("features", "{trainset}", "{dataset}"),
     benchmark:
-        bench_path("features", "{trainset}", "{dataset}")
+        paths.bench_path("features", "{trainset}", "{dataset}")
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(4000),
-        runtime=grow_with_attempt(30),
+        mem_mb=P.grow(4000),
+        runtime=P.grow(30),
         gpu=config["gpus"],
     params:
-        code=code("features.py"),
-        quality=get_extractor_settings,
+        code=P.metrics.code("features.py"),
+        quality=P.metrics.extractor_settings,
         dataset="{dataset}",
     script:
         "../scripts/features.py"
@@ -24,31 +24,31 @@ rule features:
 
 rule quality:
     input:
-        real=features_file("{trainset}", "train"),
-        fake=features_file("{trainset}", "{generator}"),
+        real=paths.features_file("{trainset}", "train"),
+        fake=paths.features_file("{trainset}", "{generator}"),
     output:
         table=report(
-            quality_table("{trainset}", "{generator}"),
+            paths.quality_table("{trainset}", "{generator}"),
             caption="../report/quality_table.rst",
             category="Synthetic-data quality",
             subcategory="{trainset}",
             labels={"generator": "{generator}", "table": "quality metrics"},
         ),
-        curves=quality_curves("{trainset}", "{generator}"),
+        curves=paths.quality_curves("{trainset}", "{generator}"),
     log:
-        log_path("quality", "{trainset}", "{generator}"),
+        paths.log_path("quality", "{trainset}", "{generator}"),
     benchmark:
-        bench_path("quality", "{trainset}", "{generator}")
+        paths.bench_path("quality", "{trainset}", "{generator}")
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(4000),
-        runtime=grow_with_attempt(60),
+        mem_mb=P.grow(4000),
+        runtime=P.grow(60),
     params:
-        code=code("quality.py"),
-        quality=metric_settings,
-        seed=quality_seed,
+        code=P.metrics.code("quality.py"),
+        quality=P.metrics.settings,
+        seed=P.metrics.quality_seed,
         generator="{generator}",
     script:
         "../scripts/quality.py"
@@ -59,31 +59,31 @@ rule quality:
 # copy detection's own descriptor (privacy.copy_detection.weights): SSCD, in place of the quality features
 use rule features as copy_features with:
     input:
-        unpack(sscd_feature_inputs),
+        unpack(P.metrics.sscd_inputs),
     output:
-        features=sscd_features_file("{trainset}", "{dataset}"),
+        features=paths.sscd_features_file("{trainset}", "{dataset}"),
     log:
-        log_path("copy_features", "{trainset}", "{dataset}"),
+        paths.log_path("copy_features", "{trainset}", "{dataset}"),
     benchmark:
-        bench_path("copy_features", "{trainset}", "{dataset}")
+        paths.bench_path("copy_features", "{trainset}", "{dataset}")
     params:
-        quality=sscd_settings,
+        quality=P.metrics.sscd_settings,
 
 
 rule copy_detection:
     input:
-        unpack(copy_detection_inputs),
+        unpack(P.metrics.copy_detection_inputs),
     output:
-        table=copies_table("{trainset}", "{generator}"),
+        table=paths.copies_table("{trainset}", "{generator}"),
     log:
-        log_path("copy_detection", "{trainset}", "{generator}"),
+        paths.log_path("copy_detection", "{trainset}", "{generator}"),
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(4000),
-        runtime=grow_with_attempt(30),
+        mem_mb=P.grow(4000),
+        runtime=P.grow(30),
     params:
-        code=code("copy_detection.py"),
+        code=P.metrics.code("copy_detection.py"),
     script:
         "../scripts/copy_detection.py"

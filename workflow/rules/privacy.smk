@@ -5,21 +5,21 @@
 
 rule lira_halves:
     input:
-        train=data_manifest("{trainset}", "train"),
+        train=paths.data_manifest("{trainset}", "train"),
     output:
-        membership=lira_membership("{trainset}"),
-        halves=[lira_half_manifest("{trainset}", h) for h in LIRA_HALVES],
+        membership=paths.lira_membership("{trainset}"),
+        halves=[paths.lira_half_manifest("{trainset}", h) for h in P.study.lira_halves],
     log:
-        log_path("lira_halves", "{trainset}"),
+        paths.log_path("lira_halves", "{trainset}"),
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(2000),
-        runtime=grow_with_attempt(10),
+        mem_mb=P.grow(2000),
+        runtime=P.grow(10),
     params:
-        code=code("lira_halves.py"),
-        models=len(LIRA_HALVES),
+        code=P.privacy.code("lira_halves.py"),
+        models=len(P.study.lira_halves),
         seed=config["seed"],
         shard_size=config["data"]["shard_size"],
     script:
@@ -28,104 +28,117 @@ rule lira_halves:
 
 use rule train_generator as train_lira_generator with:
     input:
-        unpack(lira_generator_inputs),
+        unpack(P.privacy.generator_inputs),
     output:
-        weights=lira_generator_weights("{trainset}", "{half}", "{generator}"),
+        weights=paths.lira_generator_weights("{trainset}", "{half}", "{generator}"),
     log:
-        log_path("train_lira_generator", "{trainset}", "{generator}", "h{half}"),
+        paths.log_path("train_lira_generator", "{trainset}", "{generator}", "h{half}"),
     benchmark:
-        bench_path("train_lira_generator", "{trainset}", "{generator}", "h{half}")
+        paths.bench_path("train_lira_generator", "{trainset}", "{generator}", "h{half}")
     wildcard_constraints:
-        generator=one_of(LIRA_GENERATORS),
+        generator=zoo.one_of(P.study.lira_generators),
         half=r"[0-9]+",
     priority: 5
     params:
-        settings=lira_generator_settings,
-        seed=lira_generator_seed,
-        resume=lira_generator_resume,
+        code=P.privacy.code("train_generator.py"),
+        settings=P.privacy.generator_settings,
+        seed=P.privacy.generator_seed,
+        resume=P.privacy.generator_resume,
 
 
 use rule synthesize_shard as synthesize_lira_shard with:
     input:
-        unpack(lira_synthesis_inputs),
+        unpack(P.privacy.synthesis_inputs),
     output:
-        shard=lira_synthetic_shard("{trainset}", "{half}", "{generator}"),
-        record=record_path(lira_synthetic_shard("{trainset}", "{half}", "{generator}")),
+        shard=paths.lira_synthetic_shard("{trainset}", "{half}", "{generator}"),
+        record=record_path(
+            paths.lira_synthetic_shard("{trainset}", "{half}", "{generator}")
+        ),
     log:
-        log_path("synthesize_lira_shard", "{trainset}", "{generator}", "h{half}"),
+        paths.log_path("synthesize_lira_shard", "{trainset}", "{generator}", "h{half}"),
     benchmark:
-        bench_path("synthesize_lira_shard", "{trainset}", "{generator}", "h{half}")
+        paths.bench_path(
+            "synthesize_lira_shard", "{trainset}", "{generator}", "h{half}"
+        )
     wildcard_constraints:
-        generator=one_of(LIRA_GENERATORS),
+        generator=zoo.one_of(P.study.lira_generators),
         half=r"[0-9]+",
     priority: 5
     params:
-        per_class=lira_per_class,
-        settings=lira_synthesis_settings,
+        code=P.privacy.code("synthesize_shard.py"),
+        per_class=P.privacy.per_class,
+        settings=P.privacy.synthesis_settings,
         shards=1,
         index=0,
-        seed=lira_shard_seed,
-        key_prefix=lira_key_prefix,
+        seed=P.privacy.shard_seed,
+        key_prefix=P.privacy.key_prefix,
 
 
 use rule index_synthetic as index_lira_synthetic with:
     input:
-        shards=lira_shards_of,
-        records=records_of(lira_shards_of),
+        shards=P.privacy.shards,
+        records=P.privacy.records(P.privacy.shards),
     output:
-        manifest=lira_synthetic_manifest("{trainset}", "{half}", "{generator}"),
+        manifest=paths.lira_synthetic_manifest("{trainset}", "{half}", "{generator}"),
     log:
-        log_path("index_lira_synthetic", "{trainset}", "{generator}", "h{half}"),
+        paths.log_path("index_lira_synthetic", "{trainset}", "{generator}", "h{half}"),
     wildcard_constraints:
-        generator=one_of(LIRA_GENERATORS),
+        generator=zoo.one_of(P.study.lira_generators),
         half=r"[0-9]+",
+    params:
+        code=P.privacy.code("index_synthetic.py"),
 
 
 use rule train_recipe as train_lira with:
     input:
-        unpack(lira_recipe_inputs),
+        unpack(P.privacy.recipe_inputs),
     output:
-        weights=lira_file("{trainset}", "{run}", "{half}", "classifier.safetensors"),
-        history=lira_file("{trainset}", "{run}", "{half}", "history.parquet"),
-        predictions=lira_file("{trainset}", "{run}", "{half}", "predictions.parquet"),
+        weights=paths.lira_file(
+            "{trainset}", "{run}", "{half}", "classifier.safetensors"
+        ),
+        history=paths.lira_file("{trainset}", "{run}", "{half}", "history.parquet"),
+        predictions=paths.lira_file(
+            "{trainset}", "{run}", "{half}", "predictions.parquet"
+        ),
     log:
-        log_path("train_lira", "{trainset}", "{run}", "h{half}"),
+        paths.log_path("train_lira", "{trainset}", "{run}", "h{half}"),
     benchmark:
-        bench_path("train_lira", "{trainset}", "{run}", "h{half}")
+        paths.bench_path("train_lira", "{trainset}", "{run}", "h{half}")
     wildcard_constraints:
-        run=one_of(LIRA_RUNS),
+        run=zoo.one_of(P.study.lira_runs),
         half=r"[0-9]+",
     params:
-        seed=lira_model_seed,
-        replicate=lambda wildcards: int(wildcards.half),
+        code=P.privacy.code("train_recipe.py"),
+        seed=P.privacy.model_seed,
+        replicate=P.privacy.replicate,
         gap_sets={},
-        workdir=lira_workdir,
+        workdir=P.privacy.workdir,
 
 
 rule lira:
     input:
-        membership=lira_membership("{trainset}"),
-        predictions=lira_predictions_of,
+        membership=paths.lira_membership("{trainset}"),
+        predictions=P.privacy.predictions,
     output:
-        attacks=lira_table("{trainset}", "attacks"),
-        roc=lira_table("{trainset}", "roc"),
+        attacks=paths.lira_table("{trainset}", "attacks"),
+        roc=paths.lira_table("{trainset}", "roc"),
         plot=report(
-            result_plot("{trainset}", "lira"),
+            paths.result_plot("{trainset}", "lira"),
             caption="../report/lira.rst",
             category="Privacy",
             subcategory="{trainset}",
             labels={"figure": "membership inference"},
         ),
     log:
-        log_path("lira", "{trainset}"),
+        paths.log_path("lira", "{trainset}"),
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(2000),
-        runtime=grow_with_attempt(10),
+        mem_mb=P.grow(2000),
+        runtime=P.grow(10),
     params:
-        code=code("lira.py"),
-        runs=LIRA_RUNS,
+        code=P.privacy.code("lira.py"),
+        runs=P.study.lira_runs,
     script:
         "../scripts/lira.py"

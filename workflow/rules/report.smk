@@ -1,100 +1,100 @@
 rule plot_results:
     input:
-        curves=quality_curves_of,
-        protocols=selection_table("{trainset}", "protocols"),
-        calibration=selection_table("{trainset}", "calibration"),
+        curves=P.report.quality_curves,
+        protocols=paths.selection_table("{trainset}", "protocols"),
+        calibration=paths.selection_table("{trainset}", "calibration"),
     output:
         quality=report(
-            result_plot("{trainset}", "quality"),
+            paths.result_plot("{trainset}", "quality"),
             caption="../report/quality.rst",
             category="Synthetic-data quality",
             subcategory="{trainset}",
             labels={"figure": "PRD and ARC curves"},
         ),
         protocols=report(
-            result_plot("{trainset}", "protocols"),
+            paths.result_plot("{trainset}", "protocols"),
             caption="../report/protocols.rst",
             category="Selection",
             subcategory="{trainset}",
             labels={"figure": "selection protocols"},
         ),
         calibration=report(
-            result_plot("{trainset}", "calibration"),
+            paths.result_plot("{trainset}", "calibration"),
             caption="../report/calibration.rst",
             category="Selection",
             subcategory="{trainset}",
             labels={"figure": "calibration sweep"},
         ),
     log:
-        log_path("plot_results", "{trainset}"),
+        paths.log_path("plot_results", "{trainset}"),
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(2000),
-        runtime=grow_with_attempt(10),
+        mem_mb=P.grow(2000),
+        runtime=P.grow(10),
     params:
-        code=code("plot_results.py"),
+        code=P.report.code("plot_results.py"),
     script:
         "../scripts/plot_results.py"
 
 
 rule plot_copies:
     input:
-        tables=copies_tables_of,
-        train=data_manifest("{trainset}", "train"),
-        synthetic=synthetic_manifests_of,
+        tables=P.report.copies_tables,
+        train=paths.data_manifest("{trainset}", "train"),
+        synthetic=P.report.synthetic_manifests,
     output:
         copies=report(
-            result_plot("{trainset}", "copies"),
+            paths.result_plot("{trainset}", "copies"),
             caption="../report/copies.rst",
             category="Synthetic-data quality",
             subcategory="{trainset}",
             labels={"figure": "copy detection"},
         ),
         pairs=report(
-            result_plot("{trainset}", "copy_pairs"),
+            paths.result_plot("{trainset}", "copy_pairs"),
             caption="../report/copies.rst",
             category="Synthetic-data quality",
             subcategory="{trainset}",
             labels={"figure": "closest pairs"},
         ),
     log:
-        log_path("plot_copies", "{trainset}"),
+        paths.log_path("plot_copies", "{trainset}"),
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(2000),
-        runtime=grow_with_attempt(10),
+        mem_mb=P.grow(2000),
+        runtime=P.grow(10),
     params:
-        code=code("plot_copies.py"),
+        code=P.report.code("plot_copies.py"),
     script:
         "../scripts/plot_copies.py"
 
 
 rule render_report:
     input:
-        report_input_files(),
+        P.report.input_files(),
     output:
         html=report(
-            report_html(),
+            paths.report_html(),
             caption="../report/report.rst",
             category="Report",
             labels={"page": "synthval report"},
         ),
     log:
-        log_path("render_report", "all"),
+        paths.log_path("render_report", "all"),
     benchmark:
-        bench_path("render_report", "all")
+        paths.bench_path("render_report", "all")
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(2000),
-        runtime=grow_with_attempt(10),
+        mem_mb=P.grow(2000),
+        runtime=P.grow(10),
     params:
-        code=code("render_report.py"),
+        code=P.report.code("render_report.py"),
         config=config,
         partial=False,
     script:
@@ -107,12 +107,12 @@ use rule render_report as partial_report with:
     input:
         [],
     output:
-        html=partial_report_html(),
+        html=paths.partial_report_html(),
     log:
-        log_path("partial_report", "all"),
+        paths.log_path("partial_report", "all"),
     benchmark:
-        bench_path("partial_report", "all")
+        paths.bench_path("partial_report", "all")
     params:
-        code=code("render_report.py"),
+        code=P.report.code("render_report.py"),
         config=config,
         partial=True,

@@ -5,23 +5,23 @@
 
 rule shift_split:
     input:
-        unpack(shift_split_inputs),
+        unpack(P.robustness.split_inputs),
     output:
-        manifest=shift_manifest("{trainset}", "{shift}"),
+        manifest=paths.shift_manifest("{trainset}", "{shift}"),
     log:
-        log_path("shift_split", "{trainset}", "{shift}"),
+        paths.log_path("shift_split", "{trainset}", "{shift}"),
     wildcard_constraints:
-        shift=one_of(SHIFTS),
+        shift=zoo.one_of(P.study.shifts),
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(4000),
-        runtime=grow_with_attempt(30),
+        mem_mb=P.grow(4000),
+        runtime=P.grow(30),
     params:
-        code=code("shift_split.py"),
-        corruption=lambda wildcards: wildcards.shift in CORRUPTIONS,
-        seed=shift_seed,
+        code=P.robustness.code("shift_split.py"),
+        corruption=P.robustness.is_corruption,
+        seed=P.robustness.shift_seed,
         shard_size=config["data"]["shard_size"],
     script:
         "../scripts/shift_split.py"
@@ -29,52 +29,52 @@ rule shift_split:
 
 rule score_shift:
     input:
-        unpack(shift_inputs),
+        unpack(P.robustness.inputs),
     output:
-        scores=shift_scores("{trainset}"),
+        scores=paths.shift_scores("{trainset}"),
     log:
-        log_path("score_shift", "{trainset}"),
+        paths.log_path("score_shift", "{trainset}"),
     benchmark:
-        bench_path("score_shift", "{trainset}")
+        paths.bench_path("score_shift", "{trainset}")
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(4000),
-        runtime=grow_with_attempt(60),
+        mem_mb=P.grow(4000),
+        runtime=P.grow(60),
         gpu=config["gpus"],
     params:
-        code=code("score_shift.py"),
-        runs=sorted(RUNS),  # the order of the weights (synthval.layout.shift_inputs)
-        seeds=TRAINING["seeds"],
-        shifts=SHIFTS,
-        corruptions=CORRUPTIONS,
+        code=P.robustness.code("score_shift.py"),
+        runs=P.robustness.runs,  # the order of the weights (P.robustness.inputs)
+        seeds=P.study.training_seeds,
+        shifts=P.study.shifts,
+        corruptions=P.study.corruptions,
     script:
         "../scripts/score_shift.py"
 
 
 rule summarize_robustness:
     input:
-        scores=shift_scores("{trainset}"),
+        scores=paths.shift_scores("{trainset}"),
     output:
-        table=robustness_table("{trainset}"),
+        table=paths.robustness_table("{trainset}"),
         plot=report(
-            result_plot("{trainset}", "robustness"),
+            paths.result_plot("{trainset}", "robustness"),
             caption="../report/robustness.rst",
             category="Robustness",
             subcategory="{trainset}",
             labels={"figure": "accuracy under shift"},
         ),
     log:
-        log_path("summarize_robustness", "{trainset}"),
+        paths.log_path("summarize_robustness", "{trainset}"),
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(2000),
-        runtime=grow_with_attempt(10),
+        mem_mb=P.grow(2000),
+        runtime=P.grow(10),
     params:
-        code=code("summarize_robustness.py"),
-        corruptions=CORRUPTIONS,
+        code=P.robustness.code("summarize_robustness.py"),
+        corruptions=P.study.corruptions,
     script:
         "../scripts/summarize_robustness.py"

@@ -5,115 +5,124 @@
 # the study's training images: validation synthesis with its own shards, seeds and keys
 use rule synthesize_shard as synthesize_train_shard with:
     output:
-        shard=train_pool_shard("{trainset}", "{generator}", "{shard}"),
-        record=record_path(train_pool_shard("{trainset}", "{generator}", "{shard}")),
+        shard=paths.train_pool_shard("{trainset}", "{generator}", "{shard}"),
+        record=record_path(
+            paths.train_pool_shard("{trainset}", "{generator}", "{shard}")
+        ),
     log:
-        log_path("synthesize_train_shard", "{trainset}", "{generator}", "{shard}"),
+        paths.log_path("synthesize_train_shard", "{trainset}", "{generator}", "{shard}"),
     benchmark:
-        bench_path("synthesize_train_shard", "{trainset}", "{generator}", "{shard}")
+        paths.bench_path(
+            "synthesize_train_shard", "{trainset}", "{generator}", "{shard}"
+        )
     priority: 0
     params:
-        per_class=pool_per_class,
-        shards=TRAINING["shards_per_x"],
-        index=pool_shard_index,
-        seed=train_shard_seed,
-        key_prefix=train_shard_key_prefix,
+        code=P.training.code("synthesize_shard.py"),
+        per_class=P.training.pool_per_class,
+        shards=config["training"]["shards_per_x"],
+        index=P.training.pool_shard_index,
+        seed=P.training.pool_shard_seed,
+        key_prefix=P.training.pool_key_prefix,
 
 
 rule index_train_pool:
     input:
-        shards=pool_shards_of,
-        records=records_of(pool_shards_of),
+        shards=P.training.pool_shards,
+        records=P.training.records(P.training.pool_shards),
     output:
-        manifest=train_pool_manifest("{trainset}", "{generator}", "{scale}"),
+        manifest=paths.train_pool_manifest("{trainset}", "{generator}", "{scale}"),
     log:
-        log_path("index_train_pool", "{trainset}", "{generator}", "x{scale}"),
+        paths.log_path("index_train_pool", "{trainset}", "{generator}", "x{scale}"),
     wildcard_constraints:
         scale=r"[0-9]+",
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(2000),
-        runtime=grow_with_attempt(10),
+        mem_mb=P.grow(2000),
+        runtime=P.grow(10),
     params:
-        code=code("index_synthetic.py"),
+        code=P.training.code("index_synthetic.py"),
     script:
         "../scripts/index_synthetic.py"
 
 
 rule train_recipe:
     input:
-        unpack(recipe_inputs),
+        unpack(P.training.inputs),
     output:
-        weights=recipe_file("{trainset}", "{run}", "{seed}", "classifier.safetensors"),
-        history=recipe_file("{trainset}", "{run}", "{seed}", "history.parquet"),
-        predictions=recipe_file("{trainset}", "{run}", "{seed}", "predictions.parquet"),
+        weights=paths.recipe_file(
+            "{trainset}", "{run}", "{seed}", "classifier.safetensors"
+        ),
+        history=paths.recipe_file("{trainset}", "{run}", "{seed}", "history.parquet"),
+        predictions=paths.recipe_file(
+            "{trainset}", "{run}", "{seed}", "predictions.parquet"
+        ),
     log:
-        log_path("train_recipe", "{trainset}", "{run}", "s{seed}"),
+        paths.log_path("train_recipe", "{trainset}", "{run}", "s{seed}"),
     benchmark:
-        bench_path("train_recipe", "{trainset}", "{run}", "s{seed}")
+        paths.bench_path("train_recipe", "{trainset}", "{run}", "s{seed}")
     wildcard_constraints:
-        run=one_of(RUNS),
+        run=zoo.one_of(P.study.runs),
         seed=r"[0-9]+",
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(4000),
-        runtime=grow_with_attempt(120),
+        mem_mb=P.grow(4000),
+        runtime=P.grow(120),
         gpu=config["gpus"],
     params:
-        code=code("train_recipe.py"),
-        run=run_settings,
-        spec=recipe_spec,
-        seed=get_run_seed,
-        replicate=lambda wildcards: int(wildcards.seed),
-        gap_sets=gap_set_names,
-        pretrained_guidance=canonical(TRAINING["pretrained_guidance"]),
-        real_guidance=canonical(TRAINING["real_guidance"]),
-        robust=canonical(TRAINING["robust"]),
-        workdir=recipe_workdir,
+        code=P.training.code("train_recipe.py"),
+        run=P.training.run,
+        spec=P.training.spec,
+        seed=P.training.run_seed,
+        replicate=P.training.replicate,
+        gap_sets=P.training.gap_names,
+        pretrained_guidance=P.training.guidance("pretrained_guidance"),
+        real_guidance=P.training.guidance("real_guidance"),
+        robust=P.training.guidance("robust"),
+        workdir=P.training.workdir,
     script:
         "../scripts/train_recipe.py"
 
 
 rule summarize_training:
     input:
-        predictions=recipe_predictions_of,
+        predictions=P.training.predictions,
     output:
         accuracy=report(
-            training_table("{trainset}", "accuracy"),
+            paths.training_table("{trainset}", "accuracy"),
             caption="../report/training_table.rst",
             category="Training with synthetic data",
             subcategory="{trainset}",
             labels={"table": "accuracy per run and seed"},
         ),
-        content_gap=training_table("{trainset}", "content_gap"),
+        content_gap=paths.training_table("{trainset}", "content_gap"),
         scaling=report(
-            result_plot("{trainset}", "scaling"),
+            paths.result_plot("{trainset}", "scaling"),
             caption="../report/scaling.rst",
             category="Training with synthetic data",
             subcategory="{trainset}",
             labels={"figure": "scaling"},
         ),
         content_gap_plot=report(
-            result_plot("{trainset}", "content_gap"),
+            paths.result_plot("{trainset}", "content_gap"),
             caption="../report/content_gap.rst",
             category="Training with synthetic data",
             subcategory="{trainset}",
             labels={"figure": "content gap"},
         ),
     log:
-        log_path("summarize_training", "{trainset}"),
+        paths.log_path("summarize_training", "{trainset}"),
     conda:
         "../../envs/synthval.yaml"
     threads: 1
     resources:
-        mem_mb=grow_with_attempt(2000),
-        runtime=grow_with_attempt(10),
+        mem_mb=P.grow(2000),
+        runtime=P.grow(10),
     params:
-        code=code("summarize_training.py"),
-        runs=study_runs,
+        code=P.training.code("summarize_training.py"),
+        runs=P.training.runs,
     script:
         "../scripts/summarize_training.py"

@@ -172,6 +172,169 @@ def _flat_grad(loss: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
     )
 
 
+class _Training:
+    """One training run's state and steps, in the order :func:`fit` takes them: the batches of an epoch
+    (:meth:`epoch`), each one optimiser step (:meth:`step`), and what the resume state holds
+    (:meth:`state`, :meth:`restore`)."""
+
+    def __init__(
+        self,
+        model: Classifier,
+        images: np.ndarray,
+        labels: np.ndarray,
+        settings: TrainSettings,
+        source: str,
+        synthetic: tuple[np.ndarray, np.ndarray] | None,
+        ratio: float,
+        guidance: Guidance,
+        normalise: bool,
+    ):
+        self.dev = dev = pick_device()
+        self.model, self.settings, self.source, self.guidance = model, settings, source, guidance
+        torch.manual_seed(settings.seed)
+        self.data = torch.as_tensor(images).permute(0, 3, 1, 2).contiguous().to(dev)  # uint8 NCHW, decoded once
+        self.targets = torch.as_tensor(labels, dtype=torch.long, device=dev)
+        self.mixed = synthetic is not None and ratio > 0
+        self.ratio = ratio
+        self.b_real, self.b_syn = batch_split(settings.batch_size, ratio if self.mixed else 0.0)
+        if self.mixed:
+            self.syn_data = torch.as_tensor(synthetic[0]).permute(0, 3, 1, 2).contiguous().to(dev)
+            self.syn_targets = torch.as_tensor(synthetic[1], dtype=torch.long, device=dev)
+            self.stream = _Stream(len(self.syn_data), settings.seed + 1)
+        if guidance.real_guidance and not self.mixed:
+            raise ValueError(
+                "Real Guidance needs real and synthetic images in every batch (synthetic images and a ratio > 0)"
+            )
+        model.to(dev)
+        if guidance.guide is not None:
+            guidance.guide.to(dev).eval().requires_grad_(False)
+        if dev.type == "cuda":
+            model.to(memory_format=torch.channels_last)
+        if normalise:
+            model.set_normalisation(self.data.float().div(255))
+        self.opt = make_optimizer(model, settings)
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.gen = torch.Generator().manual_seed(settings.seed)
+        self.steps_per_epoch = math.ceil(len(self.data) / self.b_real)
+        self.total = settings.epochs * self.steps_per_epoch
+
+    def fingerprint(self) -> dict:
+        """What the resume state must have been trained with to be resumed."""
+        model, guidance = self.model, self.guidance
+        fingerprint = {**asdict(self.settings), "n": len(self.data), "arch": model.arch, "config": model.config}
+        if self.mixed or guidance != Guidance():
+            fingerprint |= {
+                "source": self.source,
+                "ratio": self.ratio,
+                "n_synthetic": len(self.syn_data) if self.mixed else 0,
+                "guidance": guidance.fingerprint(),
+            }
+        return fingerprint
+
+    def state(self, history: list[dict], epoch: int) -> dict:
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "rng": rng_state(self.gen),
+            "history": history,
+            "epoch": epoch,
+        }
+        if self.mixed:
+            state["stream"] = self.stream.state()
+        return state
+
+    def restore(self, state: dict) -> tuple[list[dict], int]:
+        """Load a resume state; return its history and the number of epochs it finished."""
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"], self.gen)
+        if self.mixed:
+            self.stream.restore(state["stream"])
+        return state["history"], state["epoch"]
+
+    def prepare(self, x: torch.Tensor, y: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        """Augment a uint8 batch into the model's float input (and PGD's adversarial examples)."""
+        x = augment(x, self.settings.crop_padding, self.settings.flip, g).float().div_(255)
+        if self.dev.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        if adv := self.guidance.adversarial:
+            x = pgd_attack(self.model, x, y, adv["epsilon"], adv["step_size"], adv["steps"], g)
+        return x
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor, sources: list[tuple[str, int]]) -> tuple[torch.Tensor, ...]:
+        """Cross-entropy, plus lambda3 L_pg over the rows of each part of the batch PG applies to."""
+        model, guidance, smoothing = self.model, self.guidance, self.settings.label_smoothing
+        with torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=self.dev.type == "cuda"):
+            if guidance.guide is None:
+                logits = model(x)
+                return F.cross_entropy(logits, y, label_smoothing=smoothing), logits
+            logits, feats = model.forward_features(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=smoothing)
+            row = 0
+            for part, count in sources:
+                if part in guidance.pg_on and count > 1:
+                    with torch.no_grad():
+                        guide_feats = guidance.guide.features(x[row : row + count])
+                    loss = loss + guidance.pg_weight * pretrained_guidance_loss(
+                        feats[row : row + count], guide_feats, guidance.pg_distance, guidance.pg_loss
+                    )
+                row += count
+        return loss, logits
+
+    def step(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One optimiser step on the real images ``idx`` (and the next synthetic ones); returns the
+        batch's loss, logits and labels."""
+        x, y = self.prepare(self.data[idx], self.targets[idx], self.gen), self.targets[idx]
+        sources = [(self.source, len(idx))]
+        if self.mixed:
+            sidx = self.stream.take(self.b_syn).to(self.dev)
+            xs, ys = self.prepare(self.syn_data[sidx], self.syn_targets[sidx], self.stream.gen), self.syn_targets[sidx]
+        if self.mixed and self.guidance.real_guidance:
+            loss_r, logits_r = self.loss(x, y, sources)
+            loss_f, logits_f = self.loss(xs, ys, [("synthetic", len(sidx))])
+            flat = real_guidance_update(
+                _flat_grad(loss_r, self.params),
+                _flat_grad(loss_f, self.params),
+                self.guidance.lambda_real,
+                self.guidance.lambda_synthetic,
+            )
+            for p, g in zip(self.params, flat.split([p.numel() for p in self.params]), strict=True):
+                p.grad = g.view_as(p).to(p.dtype)
+            loss = (loss_r * len(idx) + loss_f * len(sidx)) / (len(idx) + len(sidx))
+            logits, y = torch.cat([logits_r, logits_f]), torch.cat([y, ys])
+        else:
+            if self.mixed:
+                x, y = torch.cat([x, xs]), torch.cat([y, ys])
+                sources.append(("synthetic", len(sidx)))
+            loss, logits = self.loss(x, y, sources)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+        self.opt.step()
+        return loss, logits, y
+
+    def epoch(self, epoch: int) -> dict:
+        """One pass over the real images in a seeded order; returns the epoch's history row."""
+        self.model.train()
+        t0 = time.monotonic()
+        order = torch.randperm(len(self.data), generator=self.gen).to(self.dev)
+        loss_sum = torch.zeros((), device=self.dev)
+        correct = torch.zeros((), device=self.dev, dtype=torch.long)
+        seen = 0
+        for i in range(self.steps_per_epoch):
+            for group in self.opt.param_groups:
+                group["lr"] = self.settings.lr_at(epoch * self.steps_per_epoch + i, self.total)
+            loss, logits, y = self.step(order[i * self.b_real : (i + 1) * self.b_real])
+            loss_sum += loss.detach() * len(y)
+            correct += (logits.argmax(1) == y).sum()
+            seen += len(y)
+        return {
+            "epoch": epoch + 1,
+            "loss": loss_sum.item() / seen,
+            "train_accuracy": correct.item() / seen,
+            "seconds": time.monotonic() - t0,
+        }
+
+
 def fit(
     model: Classifier,
     images: np.ndarray,
@@ -194,146 +357,23 @@ def fit(
     over ``images``. With ratio 0 no synthetic image is drawn and training is exactly real-only
     training. ``normalise=False`` keeps the model's input normalisation (a second training stage).
     """
-    dev = pick_device()
     work_dir = Path(work_dir)
-    guidance = guidance or Guidance()
-    torch.manual_seed(settings.seed)
-    data = torch.as_tensor(images).permute(0, 3, 1, 2).contiguous().to(dev)  # uint8 NCHW, decoded once
-    targets = torch.as_tensor(labels, dtype=torch.long, device=dev)
-    mixed = synthetic is not None and ratio > 0
-    b_real, b_syn = batch_split(settings.batch_size, ratio if mixed else 0.0)
-    if mixed:
-        syn_data = torch.as_tensor(synthetic[0]).permute(0, 3, 1, 2).contiguous().to(dev)
-        syn_targets = torch.as_tensor(synthetic[1], dtype=torch.long, device=dev)
-        stream = _Stream(len(syn_data), settings.seed + 1)
-    if guidance.real_guidance and not mixed:
-        raise ValueError(
-            "Real Guidance needs real and synthetic images in every batch (synthetic images and a ratio > 0)"
-        )
-    model.to(dev)
-    if guidance.guide is not None:
-        guidance.guide.to(dev).eval().requires_grad_(False)
-    if dev.type == "cuda":
-        model.to(memory_format=torch.channels_last)
-    if normalise:
-        model.set_normalisation(data.float().div(255))
-    opt = make_optimizer(model, settings)
-    params = [p for p in model.parameters() if p.requires_grad]
-    gen = torch.Generator().manual_seed(settings.seed)
-    steps_per_epoch = math.ceil(len(data) / b_real)
-    total = settings.epochs * steps_per_epoch
-    fingerprint = {**asdict(settings), "n": len(data), "arch": model.arch, "config": model.config}
-    if mixed or guidance != Guidance():
-        fingerprint |= {
-            "source": source,
-            "ratio": ratio,
-            "n_synthetic": len(syn_data) if mixed else 0,
-            "guidance": guidance.fingerprint(),
-        }
-    resume = ResumeState(work_dir / "state.safetensors", fingerprint)
+    run = _Training(model, images, labels, settings, source, synthetic, ratio, guidance or Guidance(), normalise)
+    resume = ResumeState(work_dir / "state.safetensors", run.fingerprint())
     live = LiveLog(work_dir / "history.jsonl")  # each epoch's metrics as it ends, to watch a long job
     history: list[dict] = []
     start = 0
     if (state := resume.load()) is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        set_rng_state(state["rng"], gen)
-        if mixed:
-            stream.restore(state["stream"])
-        history, start = state["history"], state["epoch"]
+        history, start = run.restore(state)
         log.info("resumed after epoch %d of %d from %s", start, settings.epochs, resume.path)
     live.restart(history)
-
-    def prepare(x: torch.Tensor, y: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-        x = augment(x, settings.crop_padding, settings.flip, g).float().div_(255)
-        if dev.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
-        if guidance.adversarial:
-            adv = guidance.adversarial
-            x = pgd_attack(model, x, y, adv["epsilon"], adv["step_size"], adv["steps"], g)
-        return x
-
-    def loss_of(x: torch.Tensor, y: torch.Tensor, sources: list[tuple[str, int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Cross-entropy, plus lambda3 L_pg over the rows of each part of the batch PG applies to."""
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-            if guidance.guide is None:
-                logits = model(x)
-                return F.cross_entropy(logits, y, label_smoothing=settings.label_smoothing), logits
-            logits, feats = model.forward_features(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=settings.label_smoothing)
-            row = 0
-            for part, count in sources:
-                if part in guidance.pg_on and count > 1:
-                    with torch.no_grad():
-                        guide_feats = guidance.guide.features(x[row : row + count])
-                    loss = loss + guidance.pg_weight * pretrained_guidance_loss(
-                        feats[row : row + count], guide_feats, guidance.pg_distance, guidance.pg_loss
-                    )
-                row += count
-        return loss, logits
-
     progress = Progress(log, "epoch", settings.epochs, every=5.0, start=start)
     snapshots = {e: work_dir / f"epoch-{e:03d}.safetensors" for e in settings.save_epochs}
     for epoch in range(start, settings.epochs):
-        model.train()
-        t0 = time.monotonic()
-        order = torch.randperm(len(data), generator=gen).to(dev)
-        loss_sum = torch.zeros((), device=dev)
-        correct = torch.zeros((), device=dev, dtype=torch.long)
-        seen = 0
-        for i in range(steps_per_epoch):
-            for group in opt.param_groups:
-                group["lr"] = settings.lr_at(epoch * steps_per_epoch + i, total)
-            idx = order[i * b_real : (i + 1) * b_real]
-            x, y = prepare(data[idx], targets[idx], gen), targets[idx]
-            sources = [(source, len(idx))]
-            if mixed:
-                sidx = stream.take(b_syn).to(dev)
-                xs, ys = prepare(syn_data[sidx], syn_targets[sidx], stream.gen), syn_targets[sidx]
-            if mixed and guidance.real_guidance:
-                loss_r, logits_r = loss_of(x, y, sources)
-                loss_f, logits_f = loss_of(xs, ys, [("synthetic", len(sidx))])
-                flat = real_guidance_update(
-                    _flat_grad(loss_r, params),
-                    _flat_grad(loss_f, params),
-                    guidance.lambda_real,
-                    guidance.lambda_synthetic,
-                )
-                for p, g in zip(params, flat.split([p.numel() for p in params]), strict=True):
-                    p.grad = g.view_as(p).to(p.dtype)
-                loss = (loss_r * len(idx) + loss_f * len(sidx)) / (len(idx) + len(sidx))
-                logits, y = torch.cat([logits_r, logits_f]), torch.cat([y, ys])
-            else:
-                if mixed:
-                    x, y = torch.cat([x, xs]), torch.cat([y, ys])
-                    sources.append(("synthetic", len(sidx)))
-                loss, logits = loss_of(x, y, sources)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-            opt.step()
-            loss_sum += loss.detach() * len(y)
-            correct += (logits.argmax(1) == y).sum()
-            seen += len(y)
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "loss": loss_sum.item() / seen,
-                "train_accuracy": correct.item() / seen,
-                "seconds": time.monotonic() - t0,
-            }
-        )
+        history.append(run.epoch(epoch))
         live.append(history[-1])
         if epoch + 1 in snapshots:
             save_classifier(snapshots[epoch + 1], model, seed=settings.seed, epoch=epoch + 1, train=settings.extra)
-        state = {
-            "model": model.state_dict(),
-            "optimizer": opt.state_dict(),
-            "rng": rng_state(gen),
-            "history": history,
-            "epoch": epoch + 1,
-        }
-        if mixed:
-            state["stream"] = stream.state()
-        resume.save(state)
+        resume.save(run.state(history, epoch + 1))
         progress.update(epoch + 1, f"loss={history[-1]['loss']:.4f} acc={history[-1]['train_accuracy']:.4f}")
     return history, snapshots

@@ -201,6 +201,122 @@ def live_grid_folder(resume_path: str | Path) -> str:
     return str(path.with_name(f"{path.stem}-samples"))
 
 
+class _GeneratorTraining:
+    """One generator's training state and steps, in the order :func:`train_generator` takes them: a step
+    of the family's trainer and the EMA (:meth:`step`), scoring (:meth:`evaluate`), sample grids
+    (:meth:`write_grid`), the resume state (:meth:`state`, :meth:`restore`) and the weights kept
+    (:meth:`finish`)."""
+
+    def __init__(
+        self,
+        model: Generator,
+        images: np.ndarray,
+        labels: np.ndarray,
+        batch_size: int,
+        seed: int,
+        ema_decay: float,
+        score: Score | None,
+        resume_path: str | Path,
+        family_settings: dict,
+    ):
+        family = _family(model.family)
+        if family.trainer is None:
+            raise ValueError(f"generator family {model.family!r} is assembled from trained parts, not trained itself")
+        if len(images) == 0:
+            raise ValueError("cannot train a generator on an empty split")
+        self.model, self.batch_size, self.seed, self.ema_decay = model, batch_size, seed, ema_decay
+        self.score, self.resume_path = score, resume_path
+        self.dev = dev = pick_device()
+        torch.manual_seed(seed)
+        model.to(dev).train()
+        self.gen = torch.Generator(device="cpu").manual_seed(seed)
+        self.trainer = family.trainer(model, dev, self.gen, **family_settings)
+        self.ema = copy.deepcopy(model).eval().requires_grad_(False) if ema_decay > 0 else None
+        self.keeper = self.ema if self.ema is not None else model
+        self.data = to_unit(images).to(dev)
+        self.labels = torch.as_tensor(np.asarray(labels, np.int64), device=dev)
+        self.live = LiveLog(live_log_path(resume_path))
+        self.history: list[dict] = []
+        self.scores: list[dict] = []
+        self.best: dict[str, Any] | None = None
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.grid_labels = np.repeat(np.arange(min(model.num_classes, 10)), 8)
+
+    def restore(self, state: dict) -> int:
+        """Load a resume state; return the number of steps it finished."""
+        self.model.load_state_dict(state["generator"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.trainer.load_state_dict(state["trainer"])
+        set_rng_state(state["rng"], self.gen)
+        self.history, self.scores = state["history"], state["scores"]
+        self.best, self.best_state = state["best"], state["best_state"]
+        return state["step"]
+
+    def state(self, done: int) -> dict:
+        return {
+            "generator": self.model.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else {},
+            "trainer": self.trainer.state_dict(),
+            "rng": rng_state(self.gen),
+            "history": self.history,
+            "scores": self.scores,
+            "best": self.best,
+            "best_state": self.best_state,
+            "step": done,
+        }
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """A batch drawn with replacement from the training images (the trainer asks for as many as it needs)."""
+        idx = torch.randint(len(self.data), (self.batch_size,), generator=self.gen).to(self.dev)
+        return self.data[idx], self.labels[idx]
+
+    def step(self, step: int) -> dict:
+        """One step of the family's trainer, then the EMA; returns its losses."""
+        metrics = self.trainer.step(self.batch)
+        if self.ema is not None:
+            _ema_update(self.ema, self.model, self.ema_decay, step)
+        return metrics
+
+    def _sample(self, labels, seed: int) -> np.ndarray:
+        """Samples of the weights kept (the EMA copy when there is one), leaving the model in training mode."""
+        self.keeper.eval()
+        images = sample_images(self.keeper, labels, seed)
+        if self.keeper is self.model:
+            self.model.train()
+        return images
+
+    def write_grid(self, step: int) -> None:
+        images = self._sample(self.grid_labels, self.seed)
+        with atomic_path(Path(live_grid_folder(self.resume_path)) / f"step-{step:06d}.png") as tmp:
+            tmp.write_bytes(encode_png(tile_images(images, 8)))
+
+    def evaluate(self, step: int) -> None:
+        """Score the kept weights; remember them when they score best so far."""
+        self.keeper.eval()
+        value = self.score(lambda y, s: sample_images(self.keeper, y, s), self.model.num_classes)
+        if self.keeper is self.model:
+            self.model.train()
+        self.scores.append({"step": step, "score": value})
+        self.live.append(self.scores[-1])
+        if self.best is None or value < self.best["score"]:
+            self.best = {"step": step, "score": value}
+            self.best_state = {k: v.detach().clone() for k, v in self.keeper.state_dict().items()}
+        log.info("step %d: score %.4f (best %.4f at step %d)", step, value, self.best["score"], self.best["step"])
+
+    def finish(self, iterations: int) -> tuple[int, str]:
+        """Leave the kept weights in the model: the best-scoring, else the EMA's or the last step's."""
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+            chosen, how = self.best["step"], "lowest score"
+        else:
+            if self.ema is not None:
+                self.model.load_state_dict(self.ema.state_dict())
+            chosen, how = iterations, "last step"
+        self.model.eval()
+        return chosen, how
+
+
 def train_generator(
     model: Generator,
     images: np.ndarray,
@@ -234,20 +350,7 @@ def train_generator(
 
     Returns the training record: loss history, score history, the chosen step and how it was chosen.
     """
-    family = _family(model.family)
-    if family.trainer is None:
-        raise ValueError(f"generator family {model.family!r} is assembled from trained parts, not trained itself")
-    if len(images) == 0:
-        raise ValueError("cannot train a generator on an empty split")
-    dev = pick_device()
-    torch.manual_seed(seed)
-    model.to(dev).train()
-    gen = torch.Generator(device="cpu").manual_seed(seed)
-    trainer = family.trainer(model, dev, gen, **family_settings)
-    ema = copy.deepcopy(model).eval().requires_grad_(False) if ema_decay > 0 else None
-    keeper = ema if ema is not None else model
-    data = to_unit(images).to(dev)
-    y_all = torch.as_tensor(np.asarray(labels, np.int64), device=dev)
+    run = _GeneratorTraining(model, images, labels, batch_size, seed, ema_decay, score, resume_path, family_settings)
     fingerprint = {
         "family": model.family,
         "hparams": model.hparams,
@@ -262,91 +365,33 @@ def train_generator(
         ).hexdigest(),
     }
     resume = ResumeState(resume_path, fingerprint)
-    live = LiveLog(live_log_path(resume_path))
-    history: list[dict] = []
-    scores: list[dict] = []
-    best: dict[str, Any] | None = None
-    best_state: dict[str, torch.Tensor] | None = None
     start = 0
     if (state := resume.load()) is not None:
-        model.load_state_dict(state["generator"])
-        if ema is not None:
-            ema.load_state_dict(state["ema"])
-        trainer.load_state_dict(state["trainer"])
-        set_rng_state(state["rng"], gen)
-        history, scores, best, best_state, start = (
-            state["history"],
-            state["scores"],
-            state["best"],
-            state["best_state"],
-            state["step"],
-        )
+        start = run.restore(state)
         log.info("resumed from step %d of %d (%s)", start, iterations, resume.path)
     else:
-        trainer.prepare(data, y_all)
-    live.restart(sorted([*history, *scores], key=lambda r: r["step"]))
-    grid_labels = np.repeat(np.arange(min(model.num_classes, 10)), 8)
-
-    def write_grid(step: int) -> None:
-        keeper.eval()
-        images = sample_images(keeper, grid_labels, seed)
-        if keeper is model:
-            model.train()
-        with atomic_path(Path(live_grid_folder(resume_path)) / f"step-{step:06d}.png") as tmp:
-            tmp.write_bytes(encode_png(tile_images(images, 8)))
-
-    def batch() -> tuple[torch.Tensor, torch.Tensor]:
-        idx = torch.randint(len(data), (batch_size,), generator=gen).to(dev)
-        return data[idx], y_all[idx]
-
-    def evaluate(step: int) -> None:
-        nonlocal best, best_state
-        keeper.eval()
-        value = score(lambda y, s: sample_images(keeper, y, s), model.num_classes)
-        if keeper is model:
-            model.train()
-        scores.append({"step": step, "score": value})
-        live.append(scores[-1])
-        if best is None or value < best["score"]:
-            best = {"step": step, "score": value}
-            best_state = {k: v.detach().clone() for k, v in keeper.state_dict().items()}
-        log.info("step %d: score %.4f (best %.4f at step %d)", step, value, best["score"], best["step"])
-
+        run.trainer.prepare(run.data, run.labels)
+    run.live.restart(sorted([*run.history, *run.scores], key=lambda r: r["step"]))
     progress = Progress(log, f"{model.family} step", iterations, start=start)
     for step in range(start, iterations):
-        metrics = trainer.step(batch)
-        if ema is not None:
-            _ema_update(ema, model, ema_decay, step)
+        metrics = run.step(step)
         done = step + 1
         if done % log_every == 0 or done == iterations:
-            history.append({"step": done, **metrics})
-            live.append(history[-1])
+            run.history.append({"step": done, **metrics})
+            run.live.append(run.history[-1])
         if score is not None and eval_every > 0 and (done % eval_every == 0 or done == iterations):
-            evaluate(done)
+            run.evaluate(done)
         if grid_every > 0 and (done % grid_every == 0 or done == iterations):
-            write_grid(done)
+            run.write_grid(done)
         progress.update(done, " ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
         if done % checkpoint_every == 0 and done < iterations:
-            resume.save(
-                {
-                    "generator": model.state_dict(),
-                    "ema": ema.state_dict() if ema is not None else {},
-                    "trainer": trainer.state_dict(),
-                    "rng": rng_state(gen),
-                    "history": history,
-                    "scores": scores,
-                    "best": best,
-                    "best_state": best_state,
-                    "step": done,
-                }
-            )
-    if best_state is not None:
-        model.load_state_dict(best_state)
-        chosen, how = best["step"], "lowest score"
-    else:
-        if ema is not None:
-            model.load_state_dict(ema.state_dict())
-        chosen, how = iterations, "last step"
-    model.eval()
+            resume.save(run.state(done))
+    chosen, how = run.finish(iterations)
     resume.clear()
-    return {"history": history, "scores": scores, "chosen_step": chosen, "selection": how, "ema_decay": ema_decay}
+    return {
+        "history": run.history,
+        "scores": run.scores,
+        "chosen_step": chosen,
+        "selection": how,
+        "ema_decay": ema_decay,
+    }

@@ -118,6 +118,25 @@ class StableDiffusionTrainer(FamilyTrainer):
             self.opt.load_state_dict(state["opt"])
 
 
+def _checked_pipeline(
+    pipeline: str, num_classes: int, class_names: list[str] | None, scheduler: str, strength: float
+) -> Path:
+    """The pipeline folder, once the settings that need no model are checked."""
+    if scheduler not in SCHEDULERS:
+        raise ValueError(f"unknown scheduler {scheduler!r}; available: {sorted(SCHEDULERS)}")
+    if class_names is not None and len(class_names) != num_classes:
+        raise ValueError(f"{len(class_names)} class names for {num_classes} classes")
+    if not 0 < strength <= 1:
+        raise ValueError(f"strength must be in (0, 1], got {strength}")
+    root = Path(pipeline)
+    if not (root / "unet").is_dir():
+        raise FileNotFoundError(
+            f"no diffusers pipeline at {root} (expected the folders unet, vae, text_encoder, tokenizer and "
+            "scheduler, as save_pretrained writes them)"
+        )
+    return root
+
+
 @register("stable_diffusion", StableDiffusionTrainer)
 class StableDiffusion(Generator):
     """A local diffusers Stable Diffusion folder (``unet``, ``vae``, ``text_encoder``, ``tokenizer``,
@@ -160,18 +179,7 @@ class StableDiffusion(Generator):
             latent_prior=latent_prior,
             strength=strength,
         )
-        if scheduler not in SCHEDULERS:
-            raise ValueError(f"unknown scheduler {scheduler!r}; available: {sorted(SCHEDULERS)}")
-        if class_names is not None and len(class_names) != num_classes:
-            raise ValueError(f"{len(class_names)} class names for {num_classes} classes")
-        if not 0 < strength <= 1:
-            raise ValueError(f"strength must be in (0, 1], got {strength}")
-        root = Path(pipeline)
-        if not (root / "unet").is_dir():
-            raise FileNotFoundError(
-                f"no diffusers pipeline at {root} (expected the folders unet, vae, text_encoder, tokenizer and "
-                "scheduler, as save_pretrained writes them)"
-            )
+        root = _checked_pipeline(pipeline, num_classes, class_names, scheduler, strength)
         import diffusers
         import transformers
 
@@ -188,6 +196,17 @@ class StableDiffusion(Generator):
         self.scheduler_name = scheduler
         self.image_encoder_path = Path(image_encoder) if image_encoder else root / "image_encoder"
         self.image_encoder: nn.Module | None = None
+        self._add_learnt(lora_rank, visual_guidance, num_classes)
+        #: keys of the real images that seeded the samples so far, in order (see :meth:`take_prior_keys`)
+        self.prior_keys: list[str] = []
+        self._prior: tuple[np.ndarray, np.ndarray, list[str]] | None = None
+        self._prompts: dict[str, torch.Tensor] = {}
+
+    def _add_learnt(self, lora_rank: int, visual_guidance: bool, num_classes: int) -> None:
+        """What fine-tuning learns: LoRA adapters on the UNet's attention, and visual guidance's projection
+        of CLIP image embeddings into the prompt's token space (with the per-class embeddings it projects)."""
+        import transformers
+
         width = self.unet.config.cross_attention_dim
         if lora_rank > 0:
             from peft import LoraConfig
@@ -202,10 +221,6 @@ class StableDiffusion(Generator):
                 nn.init.eye_(self.vg_proj.weight)
                 nn.init.zeros_(self.vg_proj.bias)
             self.register_buffer("vg_embeds", torch.zeros(num_classes, embed))
-        #: keys of the real images that seeded the samples so far, in order (see :meth:`take_prior_keys`)
-        self.prior_keys: list[str] = []
-        self._prior: tuple[np.ndarray, np.ndarray, list[str]] | None = None
-        self._prompts: dict[str, torch.Tensor] = {}
 
     # --- what is saved: only what fine-tuning learnt
 

@@ -1,6 +1,6 @@
 """Assemble the report from the workflow's tables and figures (it never re-runs a network).
 
-This module reads the files :func:`synthval.layout.report_inputs` names and puts the sections
+This module reads the files :func:`synthval.plan.report.report_inputs` names and puts the sections
 (:mod:`synthval.report.sections`) and findings (:mod:`synthval.report.findings`) on one page. Every
 section reads only what it needs and, where the run has not made it yet, says what is missing instead of
 failing: the same code renders the complete report (rule ``render_report``) and the report of a partial
@@ -17,7 +17,9 @@ import polars as pl
 
 from synthval.evaluation.study import method_summary
 from synthval.io import read_frame, read_json
-from synthval.layout import ReportInputs, Study, partial_report_html, report_html, report_inputs
+from synthval.plan.paths import partial_report_html, report_html
+from synthval.plan.report import ReportInputs, report_inputs
+from synthval.plan.study import Study
 from synthval.report import sections
 from synthval.report.answer import answer_html, answer_rows, answer_text, pooled_first
 from synthval.report.figures import Figures
@@ -147,7 +149,7 @@ def build_report(
     out: str | Path, *, title: str, config: dict, inputs: ReportInputs | None = None, partial: bool = False
 ) -> None:
     """Render the results of ``config`` (``inputs``: the files to read, by default where
-    :func:`synthval.layout.report_inputs` puts them) to ``out``. ``partial``: some of the files may not
+    :func:`synthval.plan.report.report_inputs` puts them) to ``out``. ``partial``: some of the files may not
     exist yet; the report says which.
     """
     inputs = inputs or report_inputs(Study.from_config(config))

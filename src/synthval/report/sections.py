@@ -19,10 +19,11 @@ from synthval.evaluation.robustness import strongest_shift
 from synthval.evaluation.study import cas_table, content_gap_summary, method_summary, study_table
 from synthval.inference import MIN_CONFIGURATIONS
 from synthval.io import read_frame, read_json, read_metadata
-from synthval.layout import GeneratorFiles, TrainsetFiles, data_manifest
 from synthval.live import read_live_log
 from synthval.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER
 from synthval.metrics.copies import NEAR_COPY_QUANTILE, copy_summary
+from synthval.plan.paths import data_manifest
+from synthval.plan.report import GeneratorFiles, TrainsetFiles
 from synthval.report.figures import Figures
 from synthval.report.html import HEADERS, image_tag, missing_html, run_metadata, table_html
 from synthval.runtime import stage_times
@@ -710,43 +711,48 @@ def corollary_section(
 # --- training with synthetic data ---
 
 
+TRAINING_INTRO = (
+    "Seeds 001-003: the same network trained on the real train split (<b>real</b>), on synthetic data only "
+    "(<b>synthetic</b>; at 1x its accuracy is the CAS), on both in every batch (<b>real+synthetic</b>, a "
+    "synthetic-to-real ratio per batch: seed 001's augmentation baseline), or first on synthetic then on real "
+    "data (<b>synthetic&gt;real</b>, the two-stage baseline), with Pretrained Guidance (a frozen guide's "
+    "pairwise feature distances, eq. 1) or Real Guidance (the synthetic gradient projected to at most "
+    "perpendicular to the real one, eq. 2) where named. An epoch is one pass over the real split (over the "
+    "synthetic set when there is no real data), so a real+synthetic run at ratio r takes (1 + r) times the "
+    "optimiser steps of real-only training and a synthetic run at N x takes N times as many; a real method with "
+    "more epochs is the compute-matched control. Every number is accuracy on the real <b>test</b> split, read "
+    "only after training; cells are the mean over seeds with a 95% Student-t interval. The gain over real-only "
+    "training is paired by seed. The generators are the ones trained on the train split above; their training "
+    "images are drawn apart from the synthetic validation sets."
+)
+
+
+def _training_gains(summary: pl.DataFrame) -> pl.DataFrame:
+    """Every run but real-only: its accuracy and the gain over real-only training, in %, with intervals."""
+    return summary.filter(pl.col("method") != "real").select(
+        "method",
+        "generator",
+        "seeds",
+        (pl.col("accuracy") * 100).alias("accuracy %"),
+        (pl.col("low") * 100).alias("low"),
+        (pl.col("high") * 100).alias("high"),
+        (pl.col("gain") * 100).alias("gain (points)"),
+        (pl.col("gain_low") * 100).alias("gain low"),
+        (pl.col("gain_high") * 100).alias("gain high"),
+    )
+
+
 def training_section(
     trainsets: dict[str, TrainsetFiles],
     accuracies: dict[str, pl.DataFrame],
     studies: dict[str, pl.DataFrame],
     figure: Figures,
 ) -> str:
-    intro = (
-        "Seeds 001-003: the same network trained on the real train split (<b>real</b>), on synthetic data only "
-        "(<b>synthetic</b>; at 1x its accuracy is the CAS), on both in every batch (<b>real+synthetic</b>, a "
-        "synthetic-to-real ratio per batch: seed 001's augmentation baseline), or first on synthetic then on real "
-        "data (<b>synthetic&gt;real</b>, the two-stage baseline), with Pretrained Guidance (a frozen guide's "
-        "pairwise feature distances, eq. 1) or Real Guidance (the synthetic gradient projected to at most "
-        "perpendicular to the real one, eq. 2) where named. An epoch is one pass over the real split (over the "
-        "synthetic set when there is no real data), so a real+synthetic run at ratio r takes (1 + r) times the "
-        "optimiser steps of real-only training and a synthetic run at N x takes N times as many; a real method with "
-        "more epochs is the compute-matched control. Every number is accuracy on the real <b>test</b> split, read "
-        "only after training; cells are the mean over seeds with a 95% Student-t interval. The gain over real-only "
-        "training is paired by seed. The generators are the ones trained on the train split above; their training "
-        "images are drawn apart from the synthetic validation sets."
-    )
-
     def render(t: str, f: TrainsetFiles) -> str:
         files = f.training
         if t not in studies:
             return missing_html(f"the training study of {t}", [files.accuracy], "Its runs have not all finished.")
         summary = studies[t]
-        gains = summary.filter(pl.col("method") != "real").select(
-            "method",
-            "generator",
-            "seeds",
-            (pl.col("accuracy") * 100).alias("accuracy %"),
-            (pl.col("low") * 100).alias("low"),
-            (pl.col("high") * 100).alias("high"),
-            (pl.col("gain") * 100).alias("gain (points)"),
-            (pl.col("gain_low") * 100).alias("gain low"),
-            (pl.col("gain_high") * 100).alias("gain high"),
-        )
         scaling = figure(
             "scaling",
             files.scaling_plot,
@@ -768,7 +774,7 @@ def training_section(
             table_html(study_table(summary)),
             "<h4>Every run against real-only training</h4><p>Accuracy in %, its 95% interval over seeds (low, high), "
             "and the gain over real-only training in points with its interval.</p>",
-            table_html(gains, floats="{:.2f}"),
+            table_html(_training_gains(summary), floats="{:.2f}"),
             "<h4>Scaling the synthetic set (seed 003)</h4>",
             scaling,
             "<h4>Content gap (seed 001 Observation 3)</h4>",
@@ -792,7 +798,7 @@ def training_section(
             ]
         return "".join(parts)
 
-    return _per_trainset(intro, {t: f for t, f in trainsets.items() if f.training is not None}, render)
+    return _per_trainset(TRAINING_INTRO, {t: f for t, f in trainsets.items() if f.training is not None}, render)
 
 
 # --- privacy and robustness (seed 003 §4.4-4.5) ---

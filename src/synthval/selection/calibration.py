@@ -142,6 +142,52 @@ def choose_point(sweep: pl.DataFrame, point: str | dict) -> tuple[int, float]:
     return best["calibration_models"], float(best["ridge"])
 
 
+def _point_rows(
+    generator: str,
+    size: int,
+    lam: float,
+    estimates: list[np.ndarray],
+    uncalibrated: np.ndarray,
+    scopes: dict[str, np.ndarray],
+    by_config,
+    loo: tuple[float, float],
+) -> list[dict]:
+    """The rows of one point of the sweep (``size`` calibration models, ridge ``lam``), pooled and per
+    group: the rho of the calibrated errors averaged over the draws, the draws' range, and the change from
+    the uncalibrated rho on the same configurations."""
+    calibrated = np.mean(estimates, axis=0)  # each model's calibrated error, over the draws
+    rows = []
+    for group, index in scopes.items():
+        drawn = [rank_statistic(*by_config(e, index)) for e in estimates]
+        defined = [r for r in drawn if r == r]
+        test_c = by_config(calibrated, index)[1]
+        change = correlation_difference(test_c, by_config(calibrated, index)[0], by_config(uncalibrated, index)[0])
+        rows.append(
+            {
+                "generator": generator,
+                "group": group,
+                "calibration_models": size,
+                "ridge": lam,
+                "draws": len(drawn),
+                "spearman": rank_statistic(*by_config(calibrated, index)),
+                "spearman_min": float(np.min(defined)) if defined else float("nan"),
+                "spearman_max": float(np.max(defined)) if defined else float("nan"),
+                "uncalibrated_spearman": rank_statistic(*by_config(uncalibrated, index)),
+                "change": change.estimate,
+                "change_low": change.low,
+                "change_high": change.high,
+                "p_value": change.p_value,
+                "interval": change.method,
+                "evaluation_models": len(index),
+                "evaluation_configs": len(test_c),
+                "loo_spearman": loo[0],
+                "loo_mae": loo[1],
+                "real_split": "val (calibration models trained on fit)",
+            }
+        )
+    return rows
+
+
 def calibration_sweep(
     predictions: pl.DataFrame,
     members: pl.DataFrame,
@@ -198,7 +244,7 @@ def calibration_sweep(
     rows = []
     for size in sorted({min(s, len(calibration_models)) for s in sizes}):
         for lam in ridges:
-            loo_rho, loo_mae = (
+            loo = (
                 leave_one_out(calibrators, real_error, class_weights, size, lam, draws, seed)
                 if len(calibration_models) >= 3
                 else (float("nan"), float("nan"))
@@ -208,37 +254,7 @@ def calibration_sweep(
                 index = [calibration_models.index(m) for m in chosen]
                 weights = calibrate(correct.rows(chosen), {c: e[index] for c, e in real_error.items()}, lam)
                 estimates.append(calibrated_error(evaluation, weights, class_weights))
-            calibrated = np.mean(estimates, axis=0)  # each model's calibrated error, over the draws
-            for group, index in scopes.items():
-                drawn = [rank_statistic(*by_config(e, index)) for e in estimates]
-                defined = [r for r in drawn if r == r]
-                test_c = by_config(calibrated, index)[1]
-                change = correlation_difference(
-                    test_c, by_config(calibrated, index)[0], by_config(uncalibrated, index)[0]
-                )
-                rows.append(
-                    {
-                        "generator": generator,
-                        "group": group,
-                        "calibration_models": size,
-                        "ridge": lam,
-                        "draws": len(drawn),
-                        "spearman": rank_statistic(*by_config(calibrated, index)),
-                        "spearman_min": float(np.min(defined)) if defined else float("nan"),
-                        "spearman_max": float(np.max(defined)) if defined else float("nan"),
-                        "uncalibrated_spearman": rank_statistic(*by_config(uncalibrated, index)),
-                        "change": change.estimate,
-                        "change_low": change.low,
-                        "change_high": change.high,
-                        "p_value": change.p_value,
-                        "interval": change.method,
-                        "evaluation_models": len(index),
-                        "evaluation_configs": len(test_c),
-                        "loo_spearman": loo_rho,
-                        "loo_mae": loo_mae,
-                        "real_split": "val (calibration models trained on fit)",
-                    }
-                )
+            rows += _point_rows(generator, size, lam, estimates, uncalibrated, scopes, by_config, loo)
     sweep = pl.DataFrame(rows)
     size, lam = choose_point(sweep, point)
     chosen_by = (

@@ -50,6 +50,41 @@ def _curve_value(curve: list[tuple[int, float]], rho: float) -> float:
     return math.inf if rho > max(rhos) else float(sizes[int(np.argmax(rhos))])
 
 
+CURVE_SCHEMA = {"group": pl.String, "images": pl.Int64, "spearman": pl.Float64, "draws": pl.Int64}
+WORTH_SCHEMA = {
+    "eval_set": pl.String,
+    "group": pl.String,
+    "spearman": pl.Float64,
+    "real_images": pl.Float64,
+    "real_images_low": pl.Float64,
+    "real_images_high": pl.Float64,
+    "scoring_images": pl.Int64,
+    "drawing_images": pl.Int64,
+}
+
+
+def _real_curve(
+    pool: np.ndarray,
+    scored: np.ndarray,
+    configs: np.ndarray,
+    sizes: list[int],
+    draws: int,
+    rng: np.random.Generator,
+) -> list[tuple[int, float, int]]:
+    """(n, mean rho, draws) for each size n: the rank correlation over configurations between the models'
+    errors on ``draws`` random sets of n images of the drawing half (``pool``: model x image) and their
+    errors on the scoring half (``scored``); one draw where n is the whole half."""
+    points = []
+    for n in sizes:
+        rhos = []
+        for _ in range(draws if n < pool.shape[1] else 1):
+            take = rng.choice(pool.shape[1], n, replace=False)
+            rhos.append(spearman(*configuration_means(pool[:, take].mean(axis=1), scored, configs)))
+        defined = [r for r in rhos if r == r]
+        points.append((n, float(np.mean(defined)) if defined else math.nan, len(rhos)))
+    return points
+
+
 def real_image_worth(
     predictions: pl.DataFrame,
     selection_sets: Sequence[str],
@@ -90,17 +125,9 @@ def real_image_worth(
     for group in group_names(table):
         index = np.array([i for i, m in enumerate(models) if m in set(in_group(table, group)["model"])])
         configs = np.array([config_of[models[i]] for i in index])
-        curve = []
-        for n in sizes:
-            rhos = []
-            for _ in range(draws if n < pool.shape[1] else 1):
-                take = rng.choice(pool.shape[1], n, replace=False)
-                rhos.append(spearman(*configuration_means(pool[index][:, take].mean(axis=1), scored[index], configs)))
-            defined = [r for r in rhos if r == r]
-            value = float(np.mean(defined)) if defined else math.nan
-            curve.append((n, value))
-            curve_rows.append({"group": group, "images": n, "spearman": value, "draws": len(rhos)})
-        curve = [(n, r) for n, r in curve if r == r]
+        points = _real_curve(pool[index], scored[index], configs, sizes, draws, rng)
+        curve_rows += [{"group": group, "images": n, "spearman": r, "draws": k} for n, r, k in points]
+        curve = [(n, r) for n, r, _ in points if r == r]
         for s in selection_sets:
             synthetic = np.array([set_errors[s].get(models[i], math.nan) for i in index])
             if np.isnan(synthetic).any() or not curve:
@@ -119,18 +146,7 @@ def real_image_worth(
                     "drawing_images": len(drawing),
                 }
             )
-    curve_schema = {"group": pl.String, "images": pl.Int64, "spearman": pl.Float64, "draws": pl.Int64}
-    worth_schema = {
-        "eval_set": pl.String,
-        "group": pl.String,
-        "spearman": pl.Float64,
-        "real_images": pl.Float64,
-        "real_images_low": pl.Float64,
-        "real_images_high": pl.Float64,
-        "scoring_images": pl.Int64,
-        "drawing_images": pl.Int64,
-    }
-    return pl.DataFrame(curve_rows, schema=curve_schema), pl.DataFrame(worth_rows, schema=worth_schema)
+    return pl.DataFrame(curve_rows, schema=CURVE_SCHEMA), pl.DataFrame(worth_rows, schema=WORTH_SCHEMA)
 
 
 def worth_cell(images: float, low: float, high: float) -> str:

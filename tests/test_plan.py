@@ -1,4 +1,5 @@
-"""Where results live (synthval.layout): what a config implies, and the lists the workflow builds from it."""
+"""The workflow's plan (synthval.plan): what a config implies, which files each job reads, and the lists the
+workflow builds from it."""
 
 import re
 from pathlib import Path
@@ -6,24 +7,10 @@ from pathlib import Path
 import pytest
 
 from synthval.config import load_config
-from synthval.layout import (
-    RESULTS,
-    Study,
-    all_outputs,
-    classifier_weights,
-    eval_sets,
-    feature_inputs,
-    gap_sets,
-    generator_inputs,
-    lira_generator_inputs,
-    lira_recipe_inputs,
-    predictions,
-    recipe_inputs,
-    report_inputs,
-    shard_key_prefix,
-    synthesis_inputs,
-    train_pool_shards,
-)
+from synthval.plan.paths import RESULTS, classifier_weights, predictions, shard_key_prefix
+from synthval.plan.report import all_outputs, report_inputs
+from synthval.plan.study import Study
+from synthval.plan.workflow import Plan
 from synthval.schema import SCHEMA_PATH
 from synthval.zoo import configuration_pattern, parse_model, training_rule_name
 
@@ -61,7 +48,7 @@ def test_every_result_is_listed_once_and_the_report_reads_only_results(name):
 
 def test_the_reports_live_paths_are_where_a_generator_appends():
     from synthval.generators.base import live_grid_folder, live_log_path
-    from synthval.layout import generator_live_grids, generator_live_log, generator_resume_state
+    from synthval.plan.paths import generator_live_grids, generator_live_log, generator_resume_state
 
     state = generator_resume_state("train1000", "ddpm")
     assert generator_live_log("train1000", "ddpm") == live_log_path(state)
@@ -105,48 +92,75 @@ def test_report_inputs_list_every_file_in_order():
     assert all(h in files for h in f.histories) and len(f.histories) == len(study.models)
 
 
+class Wildcards(dict):
+    """A job's wildcards as Snakemake gives them to the plan: by attribute, with ``keys()``."""
+
+    __getattr__ = dict.__getitem__
+
+
 def test_which_files_each_job_reads():
     config = load_config(ROOT / "tests" / "configs" / "tiny.yaml", SCHEMA)
-    study = Study.from_config(config)
-    data = f"{RESULTS}/data/train300"
+    plan = Plan.from_config(config, scripts=ROOT / "workflow" / "scripts")
+    study, data = plan.study, f"{RESULTS}/data/train300"
+
+    def w(**wildcards):
+        return Wildcards(trainset="train300", **wildcards)
+
     # a member trained on fit is also scored on val; each member on augmented copies of its own split
-    fit_sets = eval_sets(study, "train300", parse_model("mlp-base-s0-fit"))
+    fit_sets = plan.evaluation.eval_sets("train300", parse_model("mlp-base-s0-fit"))
     assert fit_sets["val"] == ("val", f"{data}/val/manifest.json")
     assert fit_sets["augmented"] == ("augmented_fit", f"{data}/augmented-fit/manifest.json")
-    train_sets = eval_sets(study, "train300", parse_model("mlp-base-s0"))
+    train_sets = plan.evaluation.eval_sets("train300", parse_model("mlp-base-s0"))
     assert "val" not in train_sets and set(train_sets) == {"test", "augmented", *study.generators}
     # the pseudo-labelled generator's samples need the reference classifier; a class-conditional one's do not
-    assert "reference" in synthesis_inputs(study, "train300", "ddpm_pl")
-    assert "reference" not in synthesis_inputs(study, "train300", "ddpm")
-    assert (
-        feature_inputs(study, "train300", "wgan")["extractor"] == f"{RESULTS}/reference/train300/classifier.safetensors"
-    )
+    assert "reference" in plan.generators.synthesis_inputs(w(generator="ddpm_pl"))
+    assert "reference" not in plan.generators.synthesis_inputs(w(generator="ddpm"))
+    extractor = plan.metrics.feature_inputs(w(dataset="wgan"))["extractor"]
+    assert extractor == f"{RESULTS}/reference/train300/classifier.safetensors"
     # content-gap sets: the real-only run is scored on each study generator's 1x training images, the plain
     # synthetic-only run on the real train split; both keep their other inputs
-    real = recipe_inputs(study, "train300", "real")
+    real = plan.training.inputs(w(run="real"))
     assert real["gap_wgan"] == f"{RESULTS}/synthetic/train300/wgan/train/manifest-x1.json" and "synthetic" not in real
-    assert gap_sets(study, "train300", "synthetic-wgan") == {"gap_real": (f"{data}/train/manifest.json", "real_train")}
-    assert gap_sets(study, "train300", "synthetic_x2-wgan") == {}
-    assert "guide" in recipe_inputs(study, "train300", "pg_both-wgan")
+    gap = {"gap_real": (f"{data}/train/manifest.json", "real_train")}
+    assert plan.training.gap_sets("train300", "synthetic-wgan") == gap
+    assert plan.training.gap_names(w(run="synthetic-wgan")) == {"gap_real": "real_train"}
+    assert plan.training.gap_sets("train300", "synthetic_x2-wgan") == {}
+    assert "guide" in plan.training.inputs(w(run="pg_both-wgan"))
     # a LiRA model trains on its pool half (synthetic data: the half's own generator) and is queried on the pool;
     # the half's generator reads the half, never the reference (which saw the whole pool)
-    lira = lira_recipe_inputs(study, "train300", "synthetic-wgan", "2")
+    lira = plan.privacy.recipe_inputs(w(run="synthetic-wgan", half="2"))
     assert lira == {
         "test": f"{data}/test/manifest.json",
         "pool": f"{data}/train/manifest.json",
         "synthetic": f"{RESULTS}/privacy/train300/lira/h2/generators/wgan/manifest.json",
     }
-    assert (
-        lira_recipe_inputs(study, "train300", "real", "2")["real"]
-        == f"{RESULTS}/privacy/train300/lira/h2/data/manifest.json"
-    )
-    assert "reference" in generator_inputs(study, "train300", "wgan")  # its checkpoints are scored ...
-    assert lira_generator_inputs(study, "train300", "2", "wgan") == {  # ... a half's are not
-        "train": f"{RESULTS}/privacy/train300/lira/h2/data/manifest.json"
+    half = f"{RESULTS}/privacy/train300/lira/h2/data/manifest.json"
+    assert plan.privacy.recipe_inputs(w(run="real", half="2"))["real"] == half
+    assert "reference" in plan.generators.train_inputs(w(generator="wgan"))  # its checkpoints are scored ...
+    assert plan.privacy.generator_inputs(w(generator="wgan", half="2")) == {"train": half}  # ... a half's are not
+    assert plan.privacy.generator_settings(w(generator="wgan"))["eval_every"] == 0
+    # one job's seed differs from another's, and from the same job's in another stage
+    seeds = {
+        plan.generators.train_seed(w(generator="wgan")),
+        plan.generators.train_seed(w(generator="wgan", cls="001")),
+        plan.privacy.generator_seed(w(generator="wgan", half="2")),
+        plan.generators.shard_seed(w(generator="wgan", shard="00000")),
+        plan.training.pool_shard_seed(w(generator="wgan", shard="00000")),
     }
+    assert len(seeds) == 5
     per_x = config["training"]["shards_per_x"]
-    assert len(train_pool_shards(study, "train300", "wgan", 2)) == 2 * per_x
+    assert len(plan.training.pool_shards(w(generator="wgan", scale="2"))) == 2 * per_x
     assert shard_key_prefix("t", "g", "00001") != shard_key_prefix("t", "g", "00001", train=True)
+
+
+def test_each_stage_digests_its_own_plan_module():
+    """A job's code digest covers its script's library code and its stage's plan module: the same script
+    planned by two stages (train_generator.py for generators and for LiRA's halves) digests differently."""
+    config = load_config(ROOT / "tests" / "configs" / "tiny.yaml", SCHEMA)
+    plan = Plan.from_config(config, scripts=ROOT / "workflow" / "scripts")
+    job = Wildcards(trainset="train300", generator="wgan")
+    assert plan.generators.code("train_generator.py")(job) != plan.privacy.code("train_generator.py")(job)
+    assert plan.generators.code("train_generator.py")(job) == plan.generators.code("train_generator.py")(job)
 
 
 def test_rules_are_named_and_matched_from_the_zoo():
@@ -156,3 +170,52 @@ def test_rules_are_named_and_matched_from_the_zoo():
     pattern = re.compile(configuration_pattern(["base", "wide"]))
     assert pattern.fullmatch("cnn-base") and pattern.fullmatch("rwnn03-wide") and not pattern.fullmatch("cnn-deep")
     assert not re.compile(configuration_pattern([])).fullmatch("cnn-base")
+
+
+LAYERS = [  # synthval/__init__.py states this order
+    {"io", "seeding", "schema", "runtime", "live", "checkpoint", "provenance", "inference"},
+    {"data"},
+    {"zoo", "recipes", "config"},
+    {"plan"},
+    {"classifiers"},
+    {"evaluation"},
+    {"generators"},
+    {"metrics"},
+    {"selection"},
+    {"report"},
+    {"cli"},
+]
+
+
+def test_packages_import_only_their_own_layer_and_those_before_it():
+    import ast
+
+    from synthval.provenance import _imports
+
+    layer = {name: i for i, group in enumerate(LAYERS) for name in group}
+    source = ROOT / "src"
+    wrong = []
+    for file in sorted((source / "synthval").rglob("*.py")):
+        parts = file.relative_to(source).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        if module == "synthval":
+            continue
+        unit = parts[1].removesuffix(".py") if len(parts) > 1 else parts[0]
+        assert unit in layer, f"{module} is in no layer: add it to LAYERS and synthval/__init__.py"
+        for name in _imports(ast.parse(file.read_text()), module, file.name == "__init__.py"):
+            target = name.split(".")[1] if name.count(".") else None
+            if target in layer and layer[target] > layer[unit]:
+                wrong.append(f"{module} imports {name}")
+    assert not wrong, wrong
+
+
+def test_no_function_in_the_library_is_longer_than_80_lines():
+    """A function a reader must hold in their head at once stays short: longer work is split into named steps."""
+    import ast
+
+    long = []
+    for file in sorted((ROOT / "src" / "synthval").rglob("*.py")):
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno >= 80:
+                long.append(f"{file.relative_to(ROOT)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1})")
+    assert not long, long

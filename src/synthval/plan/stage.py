@@ -1,0 +1,60 @@
+"""What every stage of the plan shares: the study it plans, the code digest its jobs carry, their seeds
+and the resources that grow with each retry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from synthval.io import record_path
+from synthval.plan.study import Study
+from synthval.provenance import code_digest
+from synthval.seeding import derive_seed
+
+
+class Stage:
+    """One rules file's part of the plan: the inputs of its jobs and their settings, as functions of a
+    job's wildcards (Snakemake calls them with the job's ``wildcards``; anything with the same attributes
+    will do, which is how the tests call them)."""
+
+    def __init__(self, study: Study, scripts: str | Path):
+        self.study = study
+        self.config = study.config
+        self.scripts = Path(scripts)
+
+    def code(self, script: str) -> Callable[[Any], str]:
+        """A params entry that changes when the library code ``script`` runs changes, or this stage's
+        plan module, so an edit reruns exactly the jobs that run it (Snakemake itself tracks only the
+        script; see synthval.provenance). A function, so that a job step on a cluster digests its own
+        script only."""
+        path, plan = self.scripts / script, type(self).__module__
+
+        def digest(wildcards) -> str:
+            return code_digest(path, plan=plan)
+
+        return digest
+
+    def seed(self, *identity: Any) -> int:
+        """The seed of one job's randomness: the config's seed and the identity of what it seeds."""
+        return derive_seed(self.config["seed"], *identity)
+
+    @staticmethod
+    def records(paths_of: Callable[[Any], str | list[str]]) -> Callable[[Any], str | list[str]]:
+        """The producers' records (``<shard>.sha256``, synthval.io.write_record) of the shards ``paths_of``
+        gives: the jobs that index or convert shards check each one against its record."""
+
+        def records(wildcards):
+            found = paths_of(wildcards)
+            return [record_path(p) for p in found] if isinstance(found, list) else record_path(found)
+
+        return records
+
+
+def grow_with_attempt(base: int) -> Callable[[Any, int], int]:
+    """A resource that doubles, triples... with each retry of a failed job."""
+
+    def grow(wildcards, attempt: int) -> int:
+        return base * attempt
+
+    return grow

@@ -1,0 +1,96 @@
+"""The training stage (workflow/rules/training.smk): training with generated data (seeds 001-003), the
+study's synthetic training images in shards of one training-set size each, one job per run and seed."""
+
+from __future__ import annotations
+
+from synthval import recipes, zoo
+from synthval.config import canonical
+from synthval.plan import paths
+from synthval.plan.stage import Stage
+
+
+class Training(Stage):
+    def pool_shards(self, wildcards) -> list[str]:
+        """The shards of a generator's synthetic training images that make its first ``scale``
+        train-size multiples (``training.shards_per_x`` shards each)."""
+        per_x = self.config["training"]["shards_per_x"]
+        return [
+            paths.train_pool_shard(wildcards.trainset, wildcards.generator, paths.shard_name(i))
+            for i in range(int(wildcards.scale) * per_x)
+        ]
+
+    def pool_per_class(self, wildcards) -> int:
+        return recipes.pool_per_class(self.config, wildcards.trainset, len(self.study.classes))
+
+    def pool_shard_index(self, wildcards) -> int:
+        return recipes.pool_shard_index(self.config, int(wildcards.shard))
+
+    def pool_shard_seed(self, wildcards) -> int:
+        """A synthetic training shard's seed: its own stream, apart from the validation shards'."""
+        return self.seed("synthesize_train", wildcards.trainset, wildcards.generator, wildcards.shard)
+
+    def pool_key_prefix(self, wildcards) -> str:
+        return paths.shard_key_prefix(wildcards.trainset, wildcards.generator, wildcards.shard, train=True)
+
+    def gap_sets(self, trainset: str, run: str) -> dict[str, tuple[str, str]]:
+        """Content-gap evaluation sets of a study run (synthval.recipes.gap_sources): {input name:
+        (manifest, eval-set name)}."""
+        sets = {}
+        for source in recipes.gap_sources(self.study.runs[run], self.config):
+            if source == recipes.REAL_TRAIN:
+                sets["gap_real"] = (paths.data_manifest(trainset, "train"), source)
+            else:
+                sets[f"gap_{source}"] = (paths.train_pool_manifest(trainset, source, 1), source)
+        return sets
+
+    def inputs(self, wildcards) -> dict[str, str]:
+        """What a study run trains on, its guide, the test split, and its content-gap sets."""
+        trainset, r = wildcards.trainset, self.study.runs[wildcards.run]
+        inputs = {"test": paths.data_manifest(trainset, "test")}
+        if r.uses_real:
+            inputs["real"] = paths.data_manifest(trainset, "train")
+        if r.uses_synthetic:
+            inputs["synthetic"] = paths.train_pool_manifest(trainset, r.generator, r.scale)
+        if r.pretrained_guidance:
+            pg = self.config["training"]["pretrained_guidance"]
+            inputs["guide"] = paths.reference_weights(trainset) if pg["guide"] == "reference" else pg["weights"]
+        gaps = self.gap_sets(trainset, wildcards.run)
+        return inputs | {key: manifest for key, (manifest, _) in gaps.items()}
+
+    def gap_names(self, wildcards) -> dict[str, str]:
+        """Content-gap input -> eval-set name of a run (train_recipe's params)."""
+        sets = self.gap_sets(wildcards.trainset, wildcards.run)
+        return canonical({key: name for key, (_, name) in sets.items()})
+
+    def run(self, wildcards) -> dict:
+        return self.study.runs[wildcards.run].__dict__
+
+    def runs(self, wildcards) -> dict[str, dict]:
+        """Every run of the study and its settings (summarize_training's params)."""
+        return canonical({name: run.__dict__ for name, run in self.study.runs.items()})
+
+    def spec(self, wildcards) -> dict:
+        """The study's network, trained as the zoo trains it, for the run's epochs."""
+        epochs = self.study.runs[wildcards.run].epochs
+        architecture = self.config["training"]["architecture"]
+        return zoo.training_spec(self.config["zoo"], architecture, self.config["seed"], epochs=epochs)
+
+    def run_seed(self, wildcards) -> int:
+        return recipes.run_seed(self.config["seed"], wildcards.trainset, int(wildcards.seed))
+
+    def replicate(self, wildcards) -> int:
+        return int(wildcards.seed)
+
+    def workdir(self, wildcards) -> str:
+        return paths.recipe_resume_dir(wildcards.trainset, wildcards.run, wildcards.seed)
+
+    def predictions(self, wildcards) -> list[str]:
+        return [
+            paths.recipe_file(wildcards.trainset, r, s, "predictions.parquet")
+            for r in self.study.runs
+            for s in self.study.training_seeds
+        ]
+
+    def guidance(self, key: str) -> dict:
+        """``training.pretrained_guidance``, ``real_guidance`` or ``robust``, with sorted keys."""
+        return canonical(self.config["training"][key])

@@ -1,0 +1,61 @@
+"""The whole plan, as the Snakefile holds it: ``P = Plan.from_config(config, scripts)``, then
+``P.<stage>.<decision>`` in the rules (workflow/rules/<stage>.smk reads ``P.<stage>``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from synthval.plan.classifiers import Classifiers
+from synthval.plan.data import Data
+from synthval.plan.evaluation import Evaluation
+from synthval.plan.generators import Generators
+from synthval.plan.metrics import Metrics
+from synthval.plan.privacy import Privacy
+from synthval.plan.report import Report
+from synthval.plan.robustness import Robustness
+from synthval.plan.selection import Selection
+from synthval.plan.stage import grow_with_attempt
+from synthval.plan.study import Study
+from synthval.plan.training import Training
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a config implies (:attr:`study`) and one stage object per rules file."""
+
+    study: Study
+    data: Data
+    generators: Generators
+    classifiers: Classifiers
+    evaluation: Evaluation
+    metrics: Metrics
+    selection: Selection
+    training: Training
+    privacy: Privacy
+    robustness: Robustness
+    report: Report
+
+    @classmethod
+    def from_config(cls, config: dict, scripts: str | Path) -> Plan:
+        """The plan of a validated config; ``scripts`` is the folder of the workflow's scripts (whose
+        library code each job's ``code`` digests)."""
+        study = Study.from_config(config)
+        stages = {
+            "data": Data,
+            "generators": Generators,
+            "classifiers": Classifiers,
+            "evaluation": Evaluation,
+            "metrics": Metrics,
+            "selection": Selection,
+            "training": Training,
+            "privacy": Privacy,
+            "robustness": Robustness,
+            "report": Report,
+        }
+        return cls(study=study, **{name: stage(study, scripts) for name, stage in stages.items()})
+
+    @staticmethod
+    def grow(base: int):
+        """A resource that grows with each retry of a failed job (synthval.plan.stage.grow_with_attempt)."""
+        return grow_with_attempt(base)

@@ -89,3 +89,19 @@ def test_findings_word_the_excess_drop_by_its_interval():
     assert found["synthetic-ddpm"].estimate == pytest.approx(-0.09)
     assert found["same"].verdict == "unclear" and "no clear difference" in found["same"].text
     assert found["synthetic-ddpm"].p_value < 0.05  # the excess drop's paired t-test joins the report's family
+
+
+def test_the_summary_is_the_same_to_the_last_bit_whatever_the_order_of_the_scores():
+    """Sums over seeds in a fixed order: scores read in any row order give the same summary bytes."""
+    rng = np.random.default_rng(0)
+    rows = [
+        {"run": run, "seed": seed, "shift": shift, "severity": sev, "accuracy": float(rng.random()), "images": 97}
+        for run in ("real", "synthetic")
+        for seed in range(5)
+        for shift, sev in ((CLEAN, 0), ("blur", 1), ("blur", 5), ("noise", 1), ("noise", 5))
+    ]
+    scores = pl.DataFrame(rows)
+    first = robustness_summary(scores, ["blur", "noise"])
+    for trial in range(5):
+        shuffled = scores.sample(fraction=1.0, shuffle=True, seed=trial)
+        assert robustness_summary(shuffled, ["blur", "noise"]).equals(first, null_equal=True)

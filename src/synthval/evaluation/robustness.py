@@ -37,7 +37,9 @@ def robustness_summary(scores: pl.DataFrame, corruptions: list[str]) -> pl.DataF
     clean = scores.filter(pl.col("shift") == CLEAN).select("run", "seed", clean=pl.col("accuracy"))
     paired = scores.join(clean, on=["run", "seed"], how="left").with_columns(drop=pl.col("clean") - pl.col("accuracy"))
     base = paired.filter(pl.col("run") == BASELINE).select("seed", "shift", "severity", base=pl.col("drop"))
-    paired = paired.join(base, on=["seed", "shift", "severity"], how="left")
+    # seeds in order within each group: a join's row order is not promised, and a sum in another order
+    # differs in the last bit
+    paired = paired.join(base, on=["seed", "shift", "severity"], how="left").sort("run", "shift", "severity", "seed")
     none = (math.nan, math.nan, math.nan, math.nan)
     rows = []
     for (run, shift, severity), group in paired.group_by(["run", "shift", "severity"], maintain_order=True):

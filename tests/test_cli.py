@@ -91,7 +91,7 @@ def test_score_agrees_with_the_workflows_quality_table_and_report_renders(tiny_r
         out,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "reference features" in proc.stdout and "fid" in proc.stdout
+    assert "reference features" in proc.stdout and "FID" in proc.stdout and "(lower is better)" in proc.stdout
     result = json.loads(out.read_text())
     assert result["fake_count"] == len(fake) and result["extractor"] == "reference"
     table = pl.read_parquet(tiny_run / quality_table("train300", "wgan"))

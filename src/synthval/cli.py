@@ -180,9 +180,13 @@ def _print_table(result: dict[str, Any]) -> None:
     overall = result["metrics"].get("all", {})
     print(f"{result['fake']} ({result['fake_count']} images) against {result['real']} ({result['real_count']}),")
     print(f"{result['extractor']} features, seed {result['seed']}:")
-    width = max(map(len, overall), default=0)
-    for name, value in overall.items():
-        print(f"  {name:<{width}}  {value:.6g}")
+    from synthval.metrics import BY_NAME
+
+    rows = [(BY_NAME[n].display if n in BY_NAME else n, v, BY_NAME.get(n)) for n, v in overall.items()]
+    width = max((len(label) for label, _, _ in rows), default=0)
+    for label, value, metric in rows:
+        better = f"  ({metric.better} is better)" if metric and metric.better else ""
+        print(f"  {label:<{width}}  {value:<10.6g}{better}".rstrip())
 
 
 def report(args: argparse.Namespace) -> Path:

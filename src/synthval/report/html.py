@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from synthval.io import write_bytes
+from synthval.metrics import METRICS
 
 # data: images, inline styles and script only: a report opened offline or from an archive can neither
 # leak that it was opened nor break because a host is gone
@@ -83,17 +84,7 @@ def image_tag(path: str | Path, alt: str) -> str:
 
 # raw column names as a reader would name them (with units); other names show with spaces for underscores
 HEADERS = {
-    "fid": "FID",
-    "kid": "KID",
-    "kid_std": "KID sd",
-    "mmd": "MMD²",
-    "tv": "TV",
-    "tv_std": "TV sd",
-    "tv_floor": "TV floor",
-    "tv_floor_n": "TV floor n",
-    "arc": "ARC",
-    "prd_f8": "PRD F₈",
-    "prd_f1_8": "PRD F₁/₈",
+    **{m.name: m.display for m in METRICS},
     "eval_set": "evaluation set",
     "n_models": "models",
     "n_configs": "configurations",

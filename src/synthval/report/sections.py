@@ -20,7 +20,7 @@ from synthval.evaluation.study import cas_table, content_gap_summary, method_sum
 from synthval.inference import MIN_CONFIGURATIONS
 from synthval.io import read_frame, read_json, read_metadata
 from synthval.live import read_live_log
-from synthval.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER
+from synthval.metrics import METRICS, directions_sentence
 from synthval.metrics.copies import NEAR_COPY_QUANTILE, copy_summary
 from synthval.plan.paths import data_manifest
 from synthval.plan.report import GeneratorFiles, TrainsetFiles
@@ -240,21 +240,6 @@ def _imported(name: str, g: GeneratorFiles) -> str:
 
 # --- quality ---
 
-_METRIC_NAMES = {
-    "fid": "FID",
-    "kid": "KID",
-    "precision": "precision",
-    "recall": "recall",
-    "density": "density",
-    "coverage": "coverage",
-    "prd_f8": "PRD F8",
-    "prd_f1_8": "PRD F1/8",
-    "tv": "TV",
-    "tv_floor": "TV floor",
-    "arc": "ARC",
-    "mmd": "MMD",
-}
-
 
 def quality_section(
     trainsets: dict[str, TrainsetFiles],
@@ -262,11 +247,11 @@ def quality_section(
     figure: Figures,
     studies: dict[str, pl.DataFrame],
 ) -> str:
-    order = [m for m in _METRIC_NAMES if m in (*LOWER_IS_BETTER, *HIGHER_IS_BETTER, "tv_floor")]
+    order = [m.name for m in METRICS if m.headline]
     parts = [
         "<p>Every synthetic set against the real <b>train split</b> (never the test split), in the features named "
-        "below. Lower is better for FID, KID, TV, ARC and MMD; higher for precision, recall, density, coverage and "
-        "the PRD F-scores. TV is the total variation read off the PRD curve (seed 000 §4.1); Corollary 3.3 says two "
+        f"below. {directions_sentence()} "
+        "TV is the total variation read off the PRD curve (seed 000 §4.1); Corollary 3.3 says two "
         "models whose synthetic errors differ by more than TV keep their order on real data, so a smaller TV should "
         "go with a higher Spearman rho (from the rank-preservation section). CAS, the Classification Accuracy Score, "
         "is the real test accuracy of the study's network trained on 1x synthetic data only (mean over seeds; see "
@@ -281,7 +266,7 @@ def quality_section(
             continue
         table = pl.concat([read_frame(q.quality) for q in present.values()])
         overall = table.filter(pl.col("class") == "all").pivot(on="metric", index="generator", values="value")
-        columns = ["generator", *[pl.col(m).alias(_METRIC_NAMES[m]) for m in order if m in overall.columns]]
+        columns = ["generator", *[m for m in order if m in overall.columns]]
         if trainset in ranks:
             rho = (
                 ranks[trainset]

@@ -5,7 +5,6 @@ generator trained on half k only."""
 from __future__ import annotations
 
 from synthval import recipes
-from synthval.config import generator_synthesis_settings, generator_training_settings
 from synthval.plan import paths
 from synthval.plan.generators import Generators
 
@@ -24,12 +23,6 @@ class Privacy(Generators):
         reference (its checkpoints are not scored: the reference saw the whole pool)."""
         inputs = Generators.train_inputs(self, wildcards)
         return inputs | {"train": paths.lira_half_manifest(wildcards.trainset, wildcards.half)}
-
-    def generator_settings(self, wildcards) -> dict:
-        return generator_training_settings(self.section(wildcards))
-
-    def synthesis_settings(self, wildcards) -> dict:
-        return generator_synthesis_settings(self.section(wildcards))
 
     def generator_seed(self, wildcards) -> int:
         return self.seed("lira_generator", wildcards.trainset, wildcards.generator, wildcards.half)

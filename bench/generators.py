@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from synthval.config import split_generator_settings
 from synthval.data import write_shard
-from synthval.generators import create_generator, sample_images, split_settings, train_generator
+from synthval.generators import create_generator, sample_images, train_generator
 from synthval.runtime import device, setup
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -52,7 +53,7 @@ def main() -> None:
     real_labels = np.arange(1000) % classes
     rows = []
     for family, settings in FAMILIES.items():
-        arch, train = split_settings(family, settings)
+        arch, train = split_generator_settings(family, settings)
         torch.manual_seed(0)
         model = create_generator(family, classes, 1, size, **arch).to(dev).eval()
 

@@ -1,3 +1,4 @@
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -7,10 +8,12 @@ import torch
 from torch import nn
 
 import synthval.generators.base as base
+from synthval.config import ARCHITECTURE_KEYS, generator_spec, split_generator_settings
 from synthval.data.images import decode_png
 from synthval.generators import (
     Generator,
     PerClassGenerator,
+    conditioned_training_set,
     create_generator,
     load_generator,
     merge_stats,
@@ -18,7 +21,6 @@ from synthval.generators import (
     sample_images,
     sample_with,
     save_generator,
-    split_settings,
     train_generator,
 )
 from synthval.generators.synthesis import shard_labels
@@ -56,7 +58,7 @@ def build(family, num_classes=4, **overrides):
     settings = {**FAMILIES[family], **overrides}
     if family == "stable_diffusion":
         settings["pipeline"] = SD_PIPELINE[0]
-    arch, train = split_settings(family, settings)
+    arch, train = split_generator_settings(family, settings)
     model = create_generator(family, num_classes, 1, 8, **arch)
     return model, train
 
@@ -93,6 +95,45 @@ def test_shard_labels_cover_the_balanced_set_exactly(classes, per_class, shards)
         if len(part):
             counts = np.bincount(part, minlength=classes)
             assert counts.max() - counts.min() <= 1
+
+
+def test_the_architecture_table_is_each_trained_familys_constructor():
+    """config.ARCHITECTURE_KEYS (torch-free, what the plan splits a section by) lists exactly the keywords
+    each trained family's generator takes, so a new keyword cannot land among the training settings."""
+    trained = {name: f for name, f in base._FAMILIES.items() if f.trainer is not None}
+    assert set(ARCHITECTURE_KEYS) == set(trained)
+    for name, family in trained.items():
+        keywords = list(inspect.signature(family.generator.__init__).parameters)
+        assert list(ARCHITECTURE_KEYS[name]) == keywords[4:], name  # after self, num_classes, in_chans, image_size
+
+
+def test_a_generator_spec_decides_the_family_labels_architecture_and_training_once():
+    section = {
+        "family": "ddpm",
+        "conditioning": "pseudo_label",
+        "eval_samples": 50,
+        "confidence": 0.9,
+        "max_draws": 5,
+        "block_channels": [8, 8],
+        "iterations": 10,
+        "lr": 1e-3,
+        "eval_every": 0,
+    }
+    spec = generator_spec(section)
+    assert spec == {
+        "family": "ddpm",
+        "conditioning": "pseudo_label",
+        "eval_samples": 50,
+        "architecture": {"block_channels": [8, 8]},
+        "training": {"eval_every": 0, "iterations": 10, "lr": 1e-3},  # not the synthesis-only keys
+    }
+    images, labels = np.arange(6 * 4).reshape(6, 2, 2, 1), np.array([0, 1, 2, 0, 1, 2])
+    _, y, n = conditioned_training_set("pseudo_label", images, labels, 3)
+    assert (y == 0).all() and n == 1
+    x, y, n = conditioned_training_set("per_class", images, labels, 3, cls=2)
+    assert (x == images[[2, 5]]).all() and (y == 0).all() and n == 1
+    x, y, n = conditioned_training_set("class", images, labels, 3)
+    assert x is images and y is labels and n == 3
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

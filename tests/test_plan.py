@@ -138,7 +138,7 @@ def test_which_files_each_job_reads():
     assert plan.privacy.recipe_inputs(w(run="real", half="2"))["real"] == half
     assert "reference" in plan.generators.train_inputs(w(generator="wgan"))  # its checkpoints are scored ...
     assert plan.privacy.generator_inputs(w(generator="wgan", half="2")) == {"train": half}  # ... a half's are not
-    assert plan.privacy.train_settings(w(generator="wgan"))["eval_every"] == 0
+    assert plan.privacy.train_spec(w(generator="wgan"))["training"]["eval_every"] == 0
     # one job's seed differs from another's, and from the same job's in another stage
     seeds = {
         plan.generators.train_seed(w(generator="wgan")),

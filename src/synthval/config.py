@@ -257,11 +257,62 @@ def extractor_settings(config: dict) -> dict:
 #: Generator settings only synthesis reads (pseudo-labelling); training reads the rest.
 SYNTHESIS_ONLY = ("confidence", "max_draws")
 
+#: Each trained family's architecture: its generator's constructor keywords, saved with the weights
+#: (tests/test_generators.py keeps this equal to the constructors). A section's other keys are the job's
+#: (:data:`GENERATOR_JOB_KEYS`), synthesis-only, or the family trainer's settings.
+ARCHITECTURE_KEYS: dict[str, tuple[str, ...]] = {
+    "wgan_gp": ("latent_dim", "width"),
+    "sngan": ("latent_dim", "width"),
+    "ddpm": (
+        "block_channels",
+        "layers_per_block",
+        "attention",
+        "norm_groups",
+        "train_timesteps",
+        "beta_schedule",
+        "sampler",
+        "sampling_steps",
+        "guidance_scale",
+    ),
+    "stable_diffusion": (
+        "pipeline",
+        "class_names",
+        "prompt",
+        "negative_prompt",
+        "resolution",
+        "scheduler",
+        "sampling_steps",
+        "guidance_scale",
+        "lora_rank",
+        "visual_guidance",
+        "image_encoder",
+        "latent_prior",
+        "strength",
+    ),
+}
 
-def generator_training_settings(section: dict) -> dict:
-    """What training one generator depends on: its section less the synthesis-only keys (editing
-    ``confidence`` resamples, it does not retrain)."""
-    return {k: v for k, v in sorted(section.items()) if k not in SYNTHESIS_ONLY}
+#: What the training job itself reads of a generator's section: which family, what labels training
+#: sees, and how many images each checkpoint score samples.
+GENERATOR_JOB_KEYS = ("family", "conditioning", "eval_samples")
+
+
+def split_generator_settings(family: str, settings: dict) -> tuple[dict, dict]:
+    """``settings`` split into the family's architecture (:data:`ARCHITECTURE_KEYS`) and the rest."""
+    arch = ARCHITECTURE_KEYS[family]
+    return {k: v for k, v in settings.items() if k in arch}, {k: v for k, v in settings.items() if k not in arch}
+
+
+def generator_spec(section: dict) -> dict:
+    """How one generator is trained, decided once from its section: ``family``; ``conditioning``
+    (``class``: labels as they are; ``per_class``: one one-class generator per class; ``pseudo_label``:
+    unconditional, labelled at synthesis); ``architecture`` (its constructor's keywords, saved with the
+    weights); ``training`` (what :func:`synthval.generators.train_generator` and the family's trainer
+    take); ``eval_samples`` (images per checkpoint score). The synthesis-only keys are left out, so
+    editing them resamples without retraining."""
+    job = {k: section[k] for k in GENERATOR_JOB_KEYS}
+    rest = {k: v for k, v in sorted(section.items()) if k not in (*GENERATOR_JOB_KEYS, *SYNTHESIS_ONLY)}
+    architecture, training = split_generator_settings(section["family"], rest)
+    return {**job, "architecture": architecture, "training": training}
 
 
 def generator_synthesis_settings(section: dict) -> dict:

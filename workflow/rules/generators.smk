@@ -19,7 +19,7 @@ rule train_generator:
         gpu=config["gpus"],
     params:
         code=P.generators.code("train_generator.py"),
-        settings=P.generators.train_settings,
+        spec=P.generators.train_spec,
         seed=P.generators.train_seed,
         resume=P.generators.resume,
     script:

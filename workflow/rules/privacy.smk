@@ -41,7 +41,7 @@ use rule train_generator as train_lira_generator with:
     priority: 5
     params:
         code=P.privacy.code("train_generator.py"),
-        settings=P.privacy.train_settings,
+        spec=P.privacy.train_spec,
         seed=P.privacy.generator_seed,
         resume=P.privacy.generator_resume,
 

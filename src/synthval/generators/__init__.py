@@ -6,13 +6,13 @@ from synthval.generators import ddpm, gans, per_class, stable_diffusion  # noqa:
 from synthval.generators.base import (
     FamilyTrainer,
     Generator,
+    conditioned_training_set,
     create_generator,
     list_generators,
     load_generator,
     sample_images,
     sample_with,
     save_generator,
-    split_settings,
     train_generator,
 )
 from synthval.generators.per_class import PerClassGenerator
@@ -22,6 +22,7 @@ __all__ = [
     "FamilyTrainer",
     "Generator",
     "PerClassGenerator",
+    "conditioned_training_set",
     "create_generator",
     "list_generators",
     "load_generator",
@@ -30,6 +31,5 @@ __all__ = [
     "sample_images",
     "sample_with",
     "save_generator",
-    "split_settings",
     "train_generator",
 ]

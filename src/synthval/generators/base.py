@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,16 +113,18 @@ def create_generator(name: str, num_classes: int, in_chans: int, image_size: int
     return _family(name).generator(num_classes=num_classes, in_chans=in_chans, image_size=image_size, **hparams)
 
 
-def split_settings(name: str, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split one config entry's settings into the generator's architecture hyper-parameters (its
-    ``__init__`` keywords, saved with the weights) and the training settings (everything else)."""
-    arch = set(inspect.signature(_family(name).generator.__init__).parameters) - {
-        "self",
-        "num_classes",
-        "in_chans",
-        "image_size",
-    }
-    return {k: v for k, v in settings.items() if k in arch}, {k: v for k, v in settings.items() if k not in arch}
+def conditioned_training_set(
+    conditioning: str, images: np.ndarray, labels: np.ndarray, num_classes: int, cls: int | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The images, labels and class count a generator trains on, by its conditioning: ``class``, the
+    split as it is; ``per_class``, class ``cls`` alone as a one-class set; ``pseudo_label``, every image
+    with one label (unconditional; the reference classifier labels its samples at synthesis)."""
+    if conditioning == "per_class":
+        keep = labels == cls
+        return images[keep], np.zeros(int(keep.sum()), np.int64), 1
+    if conditioning == "pseudo_label":
+        return images, np.zeros_like(labels), 1
+    return images, labels, num_classes
 
 
 def save_generator(path: str | Path, model: Generator, record: dict) -> None:

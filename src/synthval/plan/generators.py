@@ -3,7 +3,7 @@ samples are drawn into shards, imported samples, and the WebDataset copies of th
 
 from __future__ import annotations
 
-from synthval.config import generator_synthesis_settings, generator_training_settings
+from synthval.config import generator_spec, generator_synthesis_settings
 from synthval.plan import paths
 from synthval.plan.stage import Stage
 
@@ -23,9 +23,10 @@ class Generators(Stage):
             inputs["summary"] = paths.data_summary(trainset)
         return inputs
 
-    def train_settings(self, wildcards) -> dict:
-        """What training a generator reads of its section (not the synthesis-only keys)."""
-        return generator_training_settings(self.section(wildcards))
+    def train_spec(self, wildcards) -> dict:
+        """How the generator is trained (:func:`synthval.config.generator_spec`): its family, conditioning,
+        architecture and training settings, not the synthesis-only keys."""
+        return generator_spec(self.section(wildcards))
 
     def train_seed(self, wildcards) -> int:
         member = [wildcards.cls] if "cls" in wildcards.keys() else []

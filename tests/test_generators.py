@@ -128,11 +128,12 @@ def test_a_generator_spec_decides_the_family_labels_architecture_and_training_on
         "training": {"eval_every": 0, "iterations": 10, "lr": 1e-3},  # not the synthesis-only keys
     }
     images, labels = np.arange(6 * 4).reshape(6, 2, 2, 1), np.array([0, 1, 2, 0, 1, 2])
-    _, y, n = conditioned_training_set("pseudo_label", images, labels, 3)
-    assert (y == 0).all() and n == 1
-    x, y, n = conditioned_training_set("per_class", images, labels, 3, cls=2)
-    assert (x == images[[2, 5]]).all() and (y == 0).all() and n == 1
-    x, y, n = conditioned_training_set("class", images, labels, 3)
+    keys = [f"k{i}" for i in range(6)]
+    _, y, k, n = conditioned_training_set("pseudo_label", images, labels, keys, 3)
+    assert (y == 0).all() and k == keys and n == 1
+    x, y, k, n = conditioned_training_set("per_class", images, labels, keys, 3, cls=2)
+    assert (x == images[[2, 5]]).all() and (y == 0).all() and k == ["k2", "k5"] and n == 1
+    x, y, k, n = conditioned_training_set("class", images, labels, keys, 3)
     assert x is images and y is labels and n == 3
 
 

@@ -22,8 +22,9 @@ family, conditioning, arch, settings = (
 train = read_image_set(snakemake.input.train)
 num_classes = read_json(snakemake.input.train)["num_classes"]
 cls = getattr(p, "cls", None)
-images, labels, num_classes = conditioned_training_set(conditioning, train.images, train.labels, num_classes, cls)
-keys = [k for k, keep in zip(train.keys, train.labels == cls, strict=True) if keep] if cls is not None else train.keys
+images, labels, keys, num_classes = conditioned_training_set(
+    conditioning, train.images, train.labels, train.keys, num_classes, cls
+)
 if cls is not None:
     log.info("class %d: %d training images", cls, len(images))
 h, w, c = images.shape[1:]

@@ -114,17 +114,23 @@ def create_generator(name: str, num_classes: int, in_chans: int, image_size: int
 
 
 def conditioned_training_set(
-    conditioning: str, images: np.ndarray, labels: np.ndarray, num_classes: int, cls: int | None = None
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """The images, labels and class count a generator trains on, by its conditioning: ``class``, the
-    split as it is; ``per_class``, class ``cls`` alone as a one-class set; ``pseudo_label``, every image
-    with one label (unconditional; the reference classifier labels its samples at synthesis)."""
+    conditioning: str,
+    images: np.ndarray,
+    labels: np.ndarray,
+    keys: list[str],
+    num_classes: int,
+    cls: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[str], int]:
+    """The images, labels, keys and class count a generator trains on, by its conditioning: ``class``,
+    the split as it is; ``per_class``, class ``cls`` alone as a one-class set; ``pseudo_label``, every
+    image with one label (unconditional; the reference classifier labels its samples at synthesis)."""
     if conditioning == "per_class":
         keep = labels == cls
-        return images[keep], np.zeros(int(keep.sum()), np.int64), 1
+        kept = [k for k, m in zip(keys, keep, strict=True) if m]
+        return images[keep], np.zeros(int(keep.sum()), np.int64), kept, 1
     if conditioning == "pseudo_label":
-        return images, np.zeros_like(labels), 1
-    return images, labels, num_classes
+        return images, np.zeros_like(labels), keys, 1
+    return images, labels, keys, num_classes
 
 
 def save_generator(path: str | Path, model: Generator, record: dict) -> None:

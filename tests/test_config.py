@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from synthval import zoo
 from synthval.classifiers import list_classifiers
 from synthval.config import ConfigError, load_config, validate_config
 from synthval.generators import list_generators
@@ -183,6 +184,11 @@ def test_the_library_defaults_are_the_schemas():
     per_job = ("epochs", "save_epochs", "seed", "extra")
     train = {f.name: default(f) for f in fields(TrainSettings) if f.name not in per_job}
     assert train == {k: config["zoo"][k] for k in train}
+    # what a zoo member trains with comes from these fields, and what a variant or an architecture may
+    # override is one of them (a new trainer setting is a new field, not a new key list)
+    assert set(zoo.ZOO_TRAIN_KEYS) == {*train, "epochs"}
+    assert set(zoo.TRAIN_KEYS) < set(zoo.ZOO_TRAIN_KEYS)
+    assert zoo.train_settings(config["zoo"]) == {k: config["zoo"][k] for k in zoo.ZOO_TRAIN_KEYS}
 
 
 def test_the_workflow_validates_against_the_schema_the_package_ships():

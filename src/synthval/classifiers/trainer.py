@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -20,54 +20,9 @@ from synthval.classifiers.registry import Classifier, save_classifier
 from synthval.live import LiveLog
 from synthval.runtime import Progress
 from synthval.runtime import device as pick_device
-from synthval.schema import defaults
+from synthval.zoo import TrainSettings
 
 log = logging.getLogger("synthval.classifiers")
-
-_ZOO = defaults("zoo")
-
-
-@dataclass
-class TrainSettings:
-    """How to train a classifier. Defaults: the config schema's ``zoo`` section (synthval.schema)."""
-
-    epochs: int
-    save_epochs: list[int]
-    seed: int
-    batch_size: int = _ZOO["batch_size"]
-    optimizer: str = _ZOO["optimizer"]  # sgd or adamw
-    lr: float = _ZOO["lr"]
-    momentum: float = _ZOO["momentum"]
-    weight_decay: float = _ZOO["weight_decay"]
-    label_smoothing: float = _ZOO["label_smoothing"]
-    crop_padding: int = _ZOO["crop_padding"]
-    flip: bool = _ZOO["flip"]
-    schedule: str = _ZOO["schedule"]  # cosine or multistep
-    milestones: list[float] = field(default_factory=lambda: list(_ZOO["milestones"]))  # fractions of training
-    gamma: float = _ZOO["gamma"]
-    warmup_epochs: float = _ZOO["warmup_epochs"]
-    extra: dict = field(default_factory=dict)  # recorded in the fingerprint and weights metadata
-
-    def __post_init__(self) -> None:
-        bad = [e for e in self.save_epochs if not 1 <= e <= self.epochs]
-        if bad:
-            raise ValueError(f"save_epochs {bad} outside 1..{self.epochs}")
-        if self.schedule not in ("cosine", "multistep"):
-            raise ValueError(f"unknown schedule {self.schedule!r}; use cosine or multistep")
-        if self.optimizer not in ("sgd", "adamw"):
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; use sgd or adamw")
-
-    def lr_at(self, step: int, total: int) -> float:
-        """Learning rate at optimiser step ``step`` of ``total``: timm's ``CosineLRScheduler`` (to 0) or
-        ``MultiStepLRScheduler`` (x ``gamma`` from each milestone, a fraction of training, on), stepped
-        per update, with their linear warm-up from 0 over the first ``warmup_epochs`` (tested to give
-        timm's value at every step). timm itself is not imported here: it costs a job 2.6 s."""
-        warmup = round(self.warmup_epochs / self.epochs * total)
-        if step < warmup:
-            return step * (self.lr / warmup)
-        if self.schedule == "cosine":
-            return self.lr * 0.5 * (1 + math.cos(math.pi * step / total))
-        return self.lr * self.gamma ** sum(step >= m * total for m in self.milestones)
 
 
 def augment(batch: torch.Tensor, padding: int, flip: bool, gen: torch.Generator) -> torch.Tensor:

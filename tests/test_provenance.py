@@ -57,3 +57,20 @@ def test_every_workflow_script_reaches_the_modules_it_uses():
     assert "synthval.data.augment" in library_modules(scripts / "augment_split.py")
     for script in scripts.glob("*.py"):
         assert "synthval.io" in library_modules(script) or "synthval.runtime" in library_modules(script), script.name
+
+
+def test_a_report_template_or_caption_edit_reruns_the_report_and_nothing_else(tmp_path):
+    # the report's prose lives in templates the report module reads: a change to one is a change to the
+    # report's code
+    import shutil
+
+    root = tmp_path / "src"
+    shutil.copytree(ROOT / "src" / "synthval", root / "synthval")
+    scripts = ROOT / "workflow" / "scripts"
+    before = {s: code_digest(scripts / s, root) for s in ("render_report.py", "select_models.py")}
+    caption = root / "synthval" / "report" / "templates" / "captions" / "scatter.rst"
+    caption.write_text(caption.read_text() + "\nOne more sentence.\n")
+    code_digest.cache_clear()
+    after = {s: code_digest(scripts / s, root) for s in before}
+    assert after["render_report.py"] != before["render_report.py"]
+    assert after["select_models.py"] == before["select_models.py"]

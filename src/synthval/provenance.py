@@ -20,6 +20,9 @@ from pathlib import Path
 
 PACKAGE = "synthval"
 SOURCE_ROOT = Path(__file__).resolve().parent.parent  # the folder that holds the synthval package
+#: Package data a module reads as it runs, which changes what it makes as its code does: the report's
+#: section templates and figure captions (a folder under the package, every file in it hashed as bytes).
+MODULE_DATA = {"synthval.report.sections": "report/templates"}
 
 
 def _module_file(module: str, root: Path) -> Path | None:
@@ -97,16 +100,25 @@ def library_modules(script: str | Path, root: Path = SOURCE_ROOT) -> dict[str, P
     return dict(sorted(seen.items()))
 
 
+def _data_files(module: str, root: Path) -> list[Path]:
+    """The package data ``module`` reads (:data:`MODULE_DATA`), in a fixed order."""
+    folder = MODULE_DATA.get(module)
+    return sorted(p for p in (root / PACKAGE / folder).rglob("*") if p.is_file()) if folder else []
+
+
 @cache
 def code_digest(script: str | Path, root: Path = SOURCE_ROOT, plan: str | None = None) -> str:
     """sha256 (first 16 hex digits) over the normalised text of every synthval module ``script`` runs,
     and of ``plan``, the module of the workflow's plan that decides the job's inputs and settings
     (``synthval.plan.generators``): its own text only, not what it imports, so editing one stage's plan
-    reruns that stage's jobs and no others. Cached for the life of the process (one Snakemake invocation)."""
+    reruns that stage's jobs and no others; and of the package data those modules read (:data:`MODULE_DATA`).
+    Cached for the life of the process (one Snakemake invocation)."""
     modules = library_modules(script, root)
     if plan is not None:
         modules = dict(sorted({**modules, plan: _module_file(plan, root)}.items()))
     digest = hashlib.sha256()
     for module, path in modules.items():
         digest.update(module.encode() + b"\0" + _parsed(path)[0].encode() + b"\0")
+        for data in _data_files(module, root):
+            digest.update(data.relative_to(root).as_posix().encode() + b"\0" + data.read_bytes() + b"\0")
     return digest.hexdigest()[:16]

@@ -196,14 +196,14 @@ rule plot_samples:
     output:
         history=report(
             paths.generator_history_plot("{trainset}", "{generator}"),
-            caption="../report/history.rst",
+            caption="../../src/synthval/report/templates/captions/history.rst",
             category="Generators",
             subcategory="{trainset}",
             labels={"generator": "{generator}", "figure": "training history"},
         ),
         grid=report(
             paths.sample_grid("{trainset}", "{generator}"),
-            caption="../report/samples.rst",
+            caption="../../src/synthval/report/templates/captions/samples.rst",
             category="Generators",
             subcategory="{trainset}",
             labels={"generator": "{generator}", "figure": "samples per class"},

@@ -29,7 +29,7 @@ rule quality:
     output:
         table=report(
             paths.quality_table("{trainset}", "{generator}"),
-            caption="../report/quality_table.rst",
+            caption="../../src/synthval/report/templates/captions/quality_table.rst",
             category="Synthetic-data quality",
             subcategory="{trainset}",
             labels={"generator": "{generator}", "table": "quality metrics"},

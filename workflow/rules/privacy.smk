@@ -124,7 +124,7 @@ rule lira:
         roc=paths.lira_table("{trainset}", "roc"),
         plot=report(
             paths.result_plot("{trainset}", "lira"),
-            caption="../report/lira.rst",
+            caption="../../src/synthval/report/templates/captions/lira.rst",
             category="Privacy",
             subcategory="{trainset}",
             labels={"figure": "membership inference"},

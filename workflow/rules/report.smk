@@ -6,21 +6,21 @@ rule plot_results:
     output:
         quality=report(
             paths.result_plot("{trainset}", "quality"),
-            caption="../report/quality.rst",
+            caption="../../src/synthval/report/templates/captions/quality.rst",
             category="Synthetic-data quality",
             subcategory="{trainset}",
             labels={"figure": "PRD and ARC curves"},
         ),
         protocols=report(
             paths.result_plot("{trainset}", "protocols"),
-            caption="../report/protocols.rst",
+            caption="../../src/synthval/report/templates/captions/protocols.rst",
             category="Selection",
             subcategory="{trainset}",
             labels={"figure": "selection protocols"},
         ),
         calibration=report(
             paths.result_plot("{trainset}", "calibration"),
-            caption="../report/calibration.rst",
+            caption="../../src/synthval/report/templates/captions/calibration.rst",
             category="Selection",
             subcategory="{trainset}",
             labels={"figure": "calibration sweep"},
@@ -47,14 +47,14 @@ rule plot_copies:
     output:
         copies=report(
             paths.result_plot("{trainset}", "copies"),
-            caption="../report/copies.rst",
+            caption="../../src/synthval/report/templates/captions/copies.rst",
             category="Synthetic-data quality",
             subcategory="{trainset}",
             labels={"figure": "copy detection"},
         ),
         pairs=report(
             paths.result_plot("{trainset}", "copy_pairs"),
-            caption="../report/copies.rst",
+            caption="../../src/synthval/report/templates/captions/copies.rst",
             category="Synthetic-data quality",
             subcategory="{trainset}",
             labels={"figure": "closest pairs"},
@@ -79,7 +79,7 @@ rule render_report:
     output:
         html=report(
             paths.report_html(),
-            caption="../report/report.rst",
+            caption="../../src/synthval/report/templates/captions/report.rst",
             category="Report",
             labels={"page": "synthval report"},
         ),

@@ -60,7 +60,7 @@ rule summarize_robustness:
         table=paths.robustness_table("{trainset}"),
         plot=report(
             paths.result_plot("{trainset}", "robustness"),
-            caption="../report/robustness.rst",
+            caption="../../src/synthval/report/templates/captions/robustness.rst",
             category="Robustness",
             subcategory="{trainset}",
             labels={"figure": "accuracy under shift"},

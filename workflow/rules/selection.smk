@@ -4,21 +4,21 @@ rule rank_models:
     output:
         errors=report(
             paths.errors_table("{trainset}"),
-            caption="../report/errors.rst",
+            caption="../../src/synthval/report/templates/captions/errors.rst",
             category="Classifier zoo",
             subcategory="{trainset}",
             labels={"table": "errors per epoch and set"},
         ),
         rank=report(
             paths.rank_table("{trainset}"),
-            caption="../report/rank_correlation.rst",
+            caption="../../src/synthval/report/templates/captions/rank_correlation.rst",
             category="Rank preservation",
             subcategory="{trainset}",
             labels={"table": "rank correlation"},
         ),
         scatter=report(
             paths.scatter_plot("{trainset}"),
-            caption="../report/scatter.rst",
+            caption="../../src/synthval/report/templates/captions/scatter.rst",
             category="Rank preservation",
             subcategory="{trainset}",
             labels={"figure": "synthetic vs test error"},
@@ -27,7 +27,7 @@ rule rank_models:
         worth_curve=paths.worth_table("{trainset}", "curve"),
         class_errors=report(
             paths.class_error_plot("{trainset}"),
-            caption="../report/class_errors.rst",
+            caption="../../src/synthval/report/templates/captions/class_errors.rst",
             category="Classifier zoo",
             subcategory="{trainset}",
             labels={"figure": "error per class"},
@@ -57,21 +57,21 @@ rule select_models:
     output:
         protocols=report(
             paths.selection_table("{trainset}", "protocols"),
-            caption="../report/selection_table.rst",
+            caption="../../src/synthval/report/templates/captions/selection_table.rst",
             category="Selection",
             subcategory="{trainset}",
             labels={"table": "protocols"},
         ),
         calibration=report(
             paths.selection_table("{trainset}", "calibration"),
-            caption="../report/selection_table.rst",
+            caption="../../src/synthval/report/templates/captions/selection_table.rst",
             category="Selection",
             subcategory="{trainset}",
             labels={"table": "calibration"},
         ),
         corollary=report(
             paths.selection_table("{trainset}", "corollary"),
-            caption="../report/selection_table.rst",
+            caption="../../src/synthval/report/templates/captions/selection_table.rst",
             category="Selection",
             subcategory="{trainset}",
             labels={"table": "corollary"},

@@ -93,7 +93,7 @@ rule summarize_training:
     output:
         accuracy=report(
             paths.training_table("{trainset}", "accuracy"),
-            caption="../report/training_table.rst",
+            caption="../../src/synthval/report/templates/captions/training_table.rst",
             category="Training with synthetic data",
             subcategory="{trainset}",
             labels={"table": "accuracy per run and seed"},
@@ -101,14 +101,14 @@ rule summarize_training:
         content_gap=paths.training_table("{trainset}", "content_gap"),
         scaling=report(
             paths.result_plot("{trainset}", "scaling"),
-            caption="../report/scaling.rst",
+            caption="../../src/synthval/report/templates/captions/scaling.rst",
             category="Training with synthetic data",
             subcategory="{trainset}",
             labels={"figure": "scaling"},
         ),
         content_gap_plot=report(
             paths.result_plot("{trainset}", "content_gap"),
-            caption="../report/content_gap.rst",
+            caption="../../src/synthval/report/templates/captions/content_gap.rst",
             category="Training with synthetic data",
             subcategory="{trainset}",
             labels={"figure": "content gap"},

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -27,6 +28,9 @@ from synthval.evaluation.study import method_summary, scaling_table  # noqa: E40
 from synthval.io import atomic_path, read_frame, read_metadata  # noqa: E402
 from synthval.live import read_live_log  # noqa: E402
 from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, last_epoch, with_members  # noqa: E402
+
+if TYPE_CHECKING:
+    from synthval.report.html import Shown
 
 plt.rcParams["svg.hashsalt"] = "synthval"  # the same figure gives the same SVG bytes
 plt.rcParams["svg.fonttype"] = "none"  # text stays text: smaller, searchable, selectable
@@ -705,15 +709,15 @@ class Figures:
         generator: str = "",
         alt: str,
         what: str,
-    ) -> str:
-        from synthval.report.html import image_tag, missing_html
+    ) -> Shown:
+        from synthval.report.html import Shown, image_tag, missing_html
 
         if Path(path).is_file():
-            return image_tag(path, alt)
+            return Shown(image_tag(path, alt), True)
         absent = [str(p) for p in sources if not Path(p).is_file()]
         if absent:
-            return missing_html(what, absent)
+            return Shown(missing_html(what, absent), False)
         self.count += 1
         drawn = self.folder / f"figure-{self.count}{Path(path).suffix}"
         result_figure(kind, sources, drawn, trainset=trainset, generator=generator)
-        return image_tag(drawn, alt)
+        return Shown(image_tag(drawn, alt), True)

@@ -148,6 +148,26 @@ def table_html(df: pl.DataFrame, floats: str | None = None, percent: Iterable[st
     return f'<div class="{"scroll" if df.height > SCROLL_ROWS else "wide"}">{table}</div>'
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A figure as a section shows it: the image (``drawn``), or the box that says what it is missing.
+    Templates insert it as it is (``__html__``) and put a caption under a drawn one."""
+
+    html: str
+    drawn: bool
+
+    def __html__(self) -> str:
+        return self.html
+
+
+def picture(path: str | Path, alt: str, what: str = "", hint: str = "") -> Shown:
+    """An image the workflow made, or (``what``: the box's subject) what is missing; nothing at all when
+    there is no image and no ``what``."""
+    if Path(path).is_file():
+        return Shown(image_tag(path, alt), True)
+    return Shown(missing_html(what, [path], hint) if what else "", False)
+
+
 def missing_html(what: str, files: Iterable[str | Path], hint: str = "") -> str:
     """The box a section shows in place of what the run has not made yet."""
     files = sorted(map(str, files))

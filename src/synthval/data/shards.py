@@ -169,7 +169,7 @@ def derived_fields(manifest: dict) -> dict:
     return fields | {"class_names": manifest.get("class_names")}
 
 
-def _shards(manifest_path: str | Path, verify: bool) -> Iterator[tuple[Path, dict]]:
+def manifest_shards(manifest_path: str | Path, verify: bool) -> Iterator[tuple[Path, dict]]:
     """The non-empty shards a manifest lists, each after checking it exists and (``verify``) its sha256."""
     manifest_path = Path(manifest_path)
     manifest = read_manifest(manifest_path)
@@ -198,7 +198,7 @@ def read_image_set(manifest_path: str | Path, verify: bool = True) -> ImageSet:
     keys: list[str] = []
     images: list[np.ndarray] = []
     labels: list[np.ndarray] = []
-    for shard, entry in _shards(manifest_path, verify):
+    for shard, entry in manifest_shards(manifest_path, verify):
         part = read_shard(shard)
         if len(part) != entry["count"]:
             raise IntegrityError(f"shard {shard} has {len(part)} rows, manifest says {entry['count']}")
@@ -213,7 +213,7 @@ def read_image_set(manifest_path: str | Path, verify: bool = True) -> ImageSet:
 def read_keys(manifest_path: str | Path, verify: bool = True) -> list[str]:
     """The image keys of a Parquet image set, in :func:`read_image_set`'s order, without decoding an image."""
     keys: list[str] = []
-    for shard, _ in _shards(manifest_path, verify):
+    for shard, _ in manifest_shards(manifest_path, verify):
         keys.extend(_read_columns(shard, ["key"]).column("key").to_pylist())
     return keys
 

@@ -10,6 +10,9 @@ import torch
 from synthval.classifiers.guidance import pgd_attack
 from synthval.data.images import ImageSet
 
+#: Images per forward pass (a streamed set is read in batches of this size, so it gives the same numbers).
+BATCH_SIZE = 512
+
 
 def _logits(model: torch.nn.Module, images: np.ndarray, batch_size: int):
     """Logits of uint8 NHWC ``images``, batch by batch (float32, on the model's device)."""
@@ -28,14 +31,14 @@ def _probabilities(model: torch.nn.Module, images: np.ndarray, batch_size: int):
 
 
 @torch.no_grad()
-def predict_logits(model: torch.nn.Module, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+def predict_logits(model: torch.nn.Module, images: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:
     """The (N, classes) float32 logits of uint8 NHWC ``images`` (what membership inference reads:
     confidences near 1 keep their precision)."""
     return np.concatenate([z.cpu().numpy() for z in _logits(model, images, batch_size)]).astype(np.float32)
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, images: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+def predict(model: torch.nn.Module, images: np.ndarray, batch_size: int = BATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Predicted class and its softmax probability for uint8 NHWC ``images``."""
     preds, confs = [], []
     for probs in _probabilities(model, images, batch_size):
@@ -47,7 +50,7 @@ def predict(model: torch.nn.Module, images: np.ndarray, batch_size: int = 512) -
 
 @torch.no_grad()
 def predict_with_loss(
-    model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, batch_size: int = 512
+    model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, batch_size: int = BATCH_SIZE
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Predicted class, its probability, and every sample's cross-entropy ``-log p(label)`` (the
     per-sample loss of seed 001 Observation 3)."""
@@ -78,7 +81,7 @@ def predict_under_attack(
     step_size: float,
     steps: int,
     seed: int,
-    batch_size: int = 512,
+    batch_size: int = BATCH_SIZE,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`predict_with_loss` on l-infinity PGD adversarial versions of ``images`` (seed 002's robust
     accuracy), the attack's random starts seeded by ``seed``."""

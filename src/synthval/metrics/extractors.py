@@ -51,10 +51,12 @@ class Extractor:
     info: dict[str, Any] = field(default_factory=dict)
     interpolation: str = "bilinear"
     raw_pixels: bool = False  # the network takes uint8 RGB at any size and does its own resize and scaling
+    batch_size: int = 128  # images per forward pass (a streamed set is read in batches of this size)
 
     @torch.no_grad()
-    def __call__(self, images: np.ndarray, batch_size: int = 128) -> np.ndarray:
+    def __call__(self, images: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Features (float32, one row per image) of uint8 NHWC ``images``."""
+        batch_size = batch_size or self.batch_size
         device = next(self.network.parameters()).device
         mean = torch.tensor(self.mean, device=device).view(1, -1, 1, 1)
         std = torch.tensor(self.std, device=device).view(1, -1, 1, 1)
@@ -204,6 +206,7 @@ class ReferenceExtractor:
     """The reference classifier's penultimate layer, at the data's own resolution and normalisation."""
 
     name = "reference"
+    batch_size = 512
 
     def __init__(self, weights: str | Path):
         from synthval.classifiers import load_classifier
@@ -217,8 +220,8 @@ class ReferenceExtractor:
             "trained_on": "train split",
         }
 
-    def __call__(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
-        return extract_features(self.classifier, images, batch_size).astype(np.float32)
+    def __call__(self, images: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        return extract_features(self.classifier, images, batch_size or self.batch_size).astype(np.float32)
 
 
 def build_extractor(settings: dict[str, Any], reference: str | Path | None) -> Extractor | ReferenceExtractor:

@@ -1,0 +1,158 @@
+"""Image sets read as a stream: memory that does not grow with the set.
+
+:func:`synthval.data.read_image_set` decodes a whole set into one array, the fastest way to use a set
+that fits in memory many times over (the zoo trains on its split for many epochs from one array). An
+ImageNet-size set does not fit: 1.28M images at 224 px are about 190 GB decoded. :class:`ShardStream`
+reads the same shards (Parquet, record batch by record batch, page checksums verified; WebDataset tar,
+shard by shard) and yields one image at a time, so a job holds a few record batches and its shuffle
+buffer, whatever the set's size.
+
+- **Splitting.** Shards are dealt out to distributed ranks (``rank::world``) and, within a rank, to
+  DataLoader workers (``worker::workers``): every image is read by exactly one worker of one rank. A set
+  with fewer shards than ranks x workers leaves some idle; write more shards than that.
+- **Order.** Unshuffled, a single reader yields the images in :func:`read_image_set`'s order. Shuffled,
+  each epoch deals the shards in a seeded order and passes the images through a seeded shuffle buffer of
+  ``buffer`` images: an image leaves the buffer at a uniformly random slot once it is full. This is not a
+  full shuffle (an image moves at most about ``buffer`` places past its shard's neighbours, and the
+  shard order is what mixes shards), the trade-off every streaming loader makes (WebDataset's
+  ``shuffle``, tf.data's ``shuffle``); a buffer of a few shards' size is indistinguishable from a full
+  shuffle for SGD in practice. All randomness derives from ``seed``, the epoch, the rank and the worker,
+  so the same config and the same number of workers give the same batches.
+- **Integrity.** The manifest's sha256 of every shard is checked once when the stream is made (in the
+  main process), and a row that does not decode names its shard and key, as :func:`read_image_set` does.
+
+:func:`stream_batches` wraps a stream in a :class:`torch.utils.data.DataLoader` (decoding in workers,
+pinned memory on CUDA) and yields :class:`synthval.data.images.ImageSet` batches with their keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from synthval.data.images import ImageSet, decode_png
+from synthval.data.shards import manifest_shards
+from synthval.data.webdataset import read_tar_shard
+from synthval.io import IntegrityError
+from synthval.seeding import derive_seed
+
+#: Rows decoded from a Parquet shard at a time.
+RECORD_BATCH = 256
+
+
+class ShardStream(IterableDataset):
+    """The images of a manifest's shards, one ``(key, image uint8 HWC, label)`` at a time.
+
+    ``shuffle``/``buffer``/``seed``: see the module's notes; call :meth:`set_epoch` before each pass of a
+    shuffled stream. ``rank``/``world``: this process's share under ``torch.distributed``.
+    """
+
+    def __init__(
+        self,
+        manifest_path: str | Path,
+        *,
+        shuffle: bool = False,
+        buffer: int = 0,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
+        verify: bool = True,
+    ):
+        if not 0 <= rank < world:
+            raise ValueError(f"rank {rank} is not in 0..{world - 1}")
+        if buffer < 0:
+            raise ValueError(f"shuffle buffer {buffer} is negative")
+        self.manifest = str(manifest_path)
+        self.shards = [(str(path), entry["count"]) for path, entry in manifest_shards(manifest_path, verify)]
+        if not self.shards:
+            raise IntegrityError(f"{manifest_path} lists no images")
+        self.shuffle, self.buffer, self.seed = shuffle, buffer, seed
+        self.rank, self.world, self.epoch = rank, world, 0
+
+    def __len__(self) -> int:
+        """Images in the whole set (every rank together)."""
+        return sum(count for _, count in self.shards)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _reader(self) -> tuple[int, int]:
+        info = get_worker_info()
+        workers, worker = (1, 0) if info is None else (info.num_workers, info.id)
+        return self.rank * workers + worker, self.world * workers
+
+    def assigned(self) -> list[str]:
+        """The shards this reader (rank, and DataLoader worker when called in one) reads, in order."""
+        reader, readers = self._reader()
+        order = list(range(len(self.shards)))
+        if self.shuffle:
+            order = np.random.default_rng(derive_seed(self.seed, "shard order", self.epoch)).permutation(order)
+        return [self.shards[i][0] for i in order[reader::readers]]
+
+    def __iter__(self) -> Iterator[tuple[str, np.ndarray, int]]:
+        rows = (row for shard in self.assigned() for row in read_rows(shard))
+        if not (self.shuffle and self.buffer > 1):
+            yield from rows
+            return
+        reader, _ = self._reader()
+        rng = np.random.default_rng(derive_seed(self.seed, "shuffle buffer", self.epoch, reader))
+        pool: list[tuple[str, np.ndarray, int]] = []
+        for row in rows:
+            if len(pool) < self.buffer:
+                pool.append(row)
+                continue
+            slot = int(rng.integers(len(pool)))
+            pool[slot], row = row, pool[slot]
+            yield row
+        rng.shuffle(pool)
+        yield from pool
+
+
+def read_rows(shard: str | Path) -> Iterator[tuple[str, np.ndarray, int]]:
+    """The rows of one shard, decoded one record batch at a time (a tar shard, which has no record
+    batches, at once: write WebDataset shards of a size that fits)."""
+    shard = Path(shard)
+    if shard.suffix == ".tar":
+        part = read_tar_shard(shard)
+        yield from zip(part.keys, part.images, part.labels.tolist(), strict=True)
+        return
+    try:
+        parquet = pq.ParquetFile(shard, page_checksum_verification=True)
+        for batch in parquet.iter_batches(batch_size=RECORD_BATCH, columns=["key", "image", "label"]):
+            keys = batch.column("key").to_pylist()
+            blobs = batch.column("image").to_pylist()
+            labels = batch.column("label").to_pylist()
+            for key, blob, label in zip(keys, blobs, labels, strict=True):
+                yield key, decode_png(blob["bytes"], shard, key), int(label)
+    except (OSError, pa.ArrowException) as err:
+        raise IntegrityError(f"{shard} cannot be read ({err}); delete it and rerun the job that writes it") from err
+
+
+def _collate(rows: list[tuple[str, np.ndarray, int]]) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+    keys, images, labels = zip(*rows, strict=True)
+    return list(keys), torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.int64)
+
+
+def stream_batches(
+    stream: ShardStream, batch_size: int, *, workers: int = 0, prefetch: int = 2, pin_memory: bool = False
+) -> Iterator[ImageSet]:
+    """The stream in batches of ``batch_size`` (the last may be short), decoded by ``workers`` DataLoader
+    processes (0: in this one), ``prefetch`` batches ahead per worker, in pinned memory when asked (for
+    a copy to CUDA that overlaps compute)."""
+    loader = DataLoader(
+        stream,
+        batch_size=batch_size,
+        num_workers=workers,
+        collate_fn=_collate,
+        pin_memory=pin_memory,
+        prefetch_factor=prefetch if workers else None,
+        persistent_workers=False,
+    )
+    for keys, images, labels in loader:
+        yield ImageSet(keys, images.numpy(), labels.numpy())

@@ -16,6 +16,8 @@ from synthval.classifiers import (
 )
 from synthval.classifiers.randwire import RandWire, watts_strogatz
 from synthval.classifiers.trainer import augment, make_optimizer
+from synthval.data import write_sharded
+from synthval.data.stream import ShardStream
 from synthval.io import IntegrityError, load_tensors
 from synthval.live import read_live_log
 from synthval.zoo import (
@@ -296,14 +298,41 @@ def test_training_learns_separable_data(tmp_path, optimizer, lr):
     torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
 
 
+def test_a_streamed_split_trains_as_the_held_one_does(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = np.arange(200) % 2
+    images = np.where(labels[:, None, None, None] == 1, 200, 40).astype(np.uint8) + rng.integers(
+        0, 30, (200, 8, 8, 1), dtype=np.uint8
+    )
+    stream, _ = _streamed(tmp_path / "set", images, labels)
+    settings = TrainSettings(epochs=3, save_epochs=[3], seed=0, batch_size=32, lr=0.05)
+    runs = [fit(create_classifier("cnn", 2, 1, 8, seed=0, width=8), stream, None, settings, tmp_path / r) for r in "ab"]
+    assert runs[0][0][-1]["train_accuracy"] > 0.95  # it learns
+    assert [h["loss"] for h in runs[0][0]] == [h["loss"] for h in runs[1][0]]  # the same config: the same run
+    a, b = (load_tensors(run[1][3])[0] for run in runs)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # its input normalisation is the held split's, from one streamed pass of float64 sums
+    held = create_classifier("cnn", 2, 1, 8, width=8)
+    held.set_normalisation(torch.as_tensor(images).permute(0, 3, 1, 2).float() / 255)
+    torch.testing.assert_close(load_classifier(runs[0][1][3])[0].mean, held.mean)
+    torch.testing.assert_close(load_classifier(runs[0][1][3])[0].std, held.std)
+
+
 def _settings():
     return TrainSettings(epochs=3, save_epochs=[1, 3], seed=5, batch_size=16, lr=0.05)
 
 
-# shake-shake draws its mixing coefficients from the global RNG inside the forward pass
-@pytest.mark.parametrize("arch", ["resnet8", "shake_shake26_32d"])
-def test_killed_training_resumes_bit_identically(tmp_path, tiny_images, monkeypatch, arch):
-    images, labels = tiny_images
+def _streamed(folder, images, labels):
+    """The images as a split too large to hold: Parquet shards read as a shuffled stream."""
+    write_sharded(folder, [f"k{i:02d}" for i in range(len(images))], images, labels, 10, "unit")
+    return ShardStream(folder / "manifest.json", shuffle=True, buffer=8, seed=5), None
+
+
+# shake-shake draws its mixing coefficients from the global RNG inside the forward pass; a streamed split
+# resumes too (its order is the stream's, seeded by the epoch)
+@pytest.mark.parametrize(("arch", "streamed"), [("resnet8", False), ("shake_shake26_32d", False), ("resnet8", True)])
+def test_killed_training_resumes_bit_identically(tmp_path, tiny_images, monkeypatch, arch, streamed):
+    images, labels = _streamed(tmp_path / "set", *tiny_images) if streamed else tiny_images
     torch.manual_seed(5)  # each run is a fresh process that seeds before building its model
     ref_model = create_classifier(arch, 4, 1, 8)
     _, ref = fit(ref_model, images, labels, _settings(), tmp_path / "ref")

@@ -69,3 +69,14 @@ def test_a_damaged_shard_is_refused_before_streaming_and_a_bad_rank_is_named(man
     # unverified, the page checksums still catch it, naming the shard
     with pytest.raises(IntegrityError, match="shard-00002"):
         list(stream_batches(ShardStream(manifest, verify=False), 64))
+
+
+def test_auto_streams_a_split_only_when_its_decoded_images_exceed_the_limit():
+    from synthval.data.stream import should_stream
+
+    loading = {"stream": "auto", "stream_above_gb": 1}
+    imagenet = {"count": 1_281_167, "image_shape": [224, 224, 3]}  # about 180 GiB decoded
+    digits = {"count": 1000, "image_shape": [16, 16, 1]}
+    assert should_stream(imagenet, loading) and not should_stream(digits, loading)
+    assert should_stream(digits, loading | {"stream": "always"})
+    assert not should_stream(imagenet, loading | {"stream": "never"})

@@ -24,6 +24,7 @@ rule train_reference:
         spec=P.classifiers.reference_spec,
         save_epochs=[config["reference"]["epochs"]],
         workdir=P.classifiers.reference_workdir,
+        loading=P.classifiers.loading,
     script:
         "../scripts/train_classifier.py"
 
@@ -77,6 +78,7 @@ for _tags, _variants in P.study.epoch_groups.items():
             spec=P.classifiers.spec,
             save_epochs=[int(tag) for tag in _tags],
             workdir=P.classifiers.workdir,
+            loading=P.classifiers.loading,
         script:
             "../scripts/train_classifier.py"
 

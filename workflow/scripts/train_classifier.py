@@ -9,6 +9,9 @@ exist and carry this job's training key (the same code, settings, seed and split
 kept as it is (the zoo's outputs are flagged ``update``, so Snakemake leaves them in place), and
 otherwise all its members are trained again, so that every file equals a fresh run's. Deleting a fit
 member's files thus retrains the fit split only, to the same bytes.
+
+A split too large to hold (``data.stream``; synthval.data.stream) is streamed from its shards every epoch,
+and its members train one after another.
 """
 
 import hashlib
@@ -21,6 +24,7 @@ import polars as pl
 from synthval.classifiers import TrainSettings, create_classifier, fit
 from synthval.classifiers.batched import fit_batched
 from synthval.data import read_image_set
+from synthval.data.stream import ShardStream, should_stream
 from synthval.io import IntegrityError, atomic_path, read_json, read_metadata, write_frame
 from synthval.runtime import setup
 
@@ -35,6 +39,7 @@ data_digest = {
     split: hashlib.sha256(Path(getattr(snakemake.input, split)).read_bytes()).hexdigest()
     for split in {m["split"] for m in p.members}
 }
+streamed = {split: should_stream(read_json(getattr(snakemake.input, split)), p.loading) for split in data_digest}
 
 
 def training_key(member: dict) -> str:
@@ -47,6 +52,8 @@ def training_key(member: dict) -> str:
         "split": member["split"],
         "data": data_digest[member["split"]],
     }
+    if streamed[member["split"]]:  # another order of the same images: other weights
+        what["stream"] = {k: p.loading[k] for k in ("shuffle_buffer", "loader_workers")}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
 
@@ -73,9 +80,8 @@ for split in dict.fromkeys(m["split"] for m in p.members):
         )
         continue
     manifest = getattr(snakemake.input, split)
-    train = read_image_set(manifest)
-    num_classes = read_json(manifest)["num_classes"]
-    h, w, c = train.images.shape[1:]
+    info = read_json(manifest)
+    num_classes, (h, w, c) = info["num_classes"], info["image_shape"]
     models = [create_classifier(spec["arch"], num_classes, c, h, seed=m["seed"], **spec["hparams"]) for m in todo]
     settings = [
         TrainSettings(
@@ -92,15 +98,33 @@ for split in dict.fromkeys(m["split"] for m in p.members):
         spec["arch"],
         spec["hparams"],
         [m["seed"] for m in todo],
-        len(train),
+        info["count"],
         manifest,
         settings[0].epochs,
-        f", {len(todo)} batched on one device" if len(todo) > 1 else "",
+        ", streamed from its shards, one member after another"
+        if streamed[split]
+        else f", {len(todo)} batched on one device"
+        if len(todo) > 1
+        else "",
     )
-    if len(todo) == 1:
-        history, snapshots = fit(models[0], train.images, train.labels, settings[0], workdir / todo[0]["name"])
-        results = [(history, snapshots)]
+    if streamed[split]:
+        workers, buffer = p.loading["loader_workers"], p.loading["shuffle_buffer"]
+        results = [
+            fit(
+                model,
+                ShardStream(manifest, shuffle=True, buffer=buffer, seed=s.seed),
+                None,
+                s,
+                workdir / m["name"],
+                workers=workers,
+            )
+            for m, model, s in zip(todo, models, settings, strict=True)
+        ]
+    elif len(todo) == 1:
+        train = read_image_set(manifest)
+        results = [fit(models[0], train.images, train.labels, settings[0], workdir / todo[0]["name"])]
     else:
+        train = read_image_set(manifest)
         results = list(zip(*fit_batched(models, train.images, train.labels, settings, workdir / split), strict=True))
     for member, (history, snapshots) in zip(todo, results, strict=True):
         files, history_file = outputs[member["name"]]

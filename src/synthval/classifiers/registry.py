@@ -29,8 +29,13 @@ class Classifier(nn.Module):
 
     def set_normalisation(self, images: torch.Tensor) -> None:
         """Per-channel mean and std of a float [0, 1] NCHW tensor (the training split)."""
-        self.mean.copy_(images.mean(dim=(0, 2, 3), keepdim=True))
-        self.std.copy_(images.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-3))
+        self.set_statistics(images.mean(dim=(0, 2, 3)), images.std(dim=(0, 2, 3)))
+
+    def set_statistics(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """The input normalisation from per-channel ``mean`` and ``std`` (of [0, 1] pixels), as computed
+        over a split that is streamed rather than held (:func:`synthval.classifiers.trainer.channel_stats`)."""
+        self.mean.copy_(mean.view_as(self.mean))
+        self.std.copy_(std.view_as(self.std).clamp_min(1e-3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body((x - self.mean) / self.std)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 from synthval.checkpoint import ResumeState, rng_state, set_rng_state
 from synthval.classifiers.guidance import pgd_attack, pretrained_guidance_loss, real_guidance_update
 from synthval.classifiers.registry import Classifier, save_classifier
+from synthval.data.stream import ShardStream, stream_batches
 from synthval.live import LiveLog
 from synthval.runtime import Progress
 from synthval.runtime import device as pick_device
@@ -118,6 +120,20 @@ class _Stream:
         self.order, self.pos = state["order"], int(state["pos"])
 
 
+def channel_stats(batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and (unbiased) std of the [0, 1] pixels of uint8 NCHW batches, from float64 sums:
+    what :meth:`Classifier.set_normalisation` computes over a split it holds, for a streamed one."""
+    total = squares = 0.0
+    count = 0
+    for x, _ in batches:
+        x = x.double().div(255)
+        total, squares = total + x.sum(dim=(0, 2, 3)), squares + x.square().sum(dim=(0, 2, 3))
+        count += x.numel() // x.shape[1]
+    mean = total / count
+    var = (squares - count * mean.square()) / max(count - 1, 1)
+    return mean.float(), var.clamp_min(0).sqrt().float()
+
+
 def _flat_grad(loss: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
     """The gradient of ``loss`` with respect to ``params`` as one flat float32 vector (zeros for a
     parameter the loss does not reach)."""
@@ -135,20 +151,27 @@ class _Training:
     def __init__(
         self,
         model: Classifier,
-        images: np.ndarray,
-        labels: np.ndarray,
+        images: np.ndarray | ShardStream,
+        labels: np.ndarray | None,
         settings: TrainSettings,
         source: str,
         synthetic: tuple[np.ndarray, np.ndarray] | None,
         ratio: float,
         guidance: Guidance,
         normalise: bool,
+        workers: int = 0,
     ):
         self.dev = dev = pick_device()
         self.model, self.settings, self.source, self.guidance = model, settings, source, guidance
         torch.manual_seed(settings.seed)
-        self.data = torch.as_tensor(images).permute(0, 3, 1, 2).contiguous().to(dev)  # uint8 NCHW, decoded once
-        self.targets = torch.as_tensor(labels, dtype=torch.long, device=dev)
+        self.workers = workers
+        self.streamed = isinstance(images, ShardStream)
+        if self.streamed:  # decoded batch by batch, every epoch
+            self.real, self.n = images, len(images)
+        else:
+            self.data = torch.as_tensor(images).permute(0, 3, 1, 2).contiguous().to(dev)  # uint8 NCHW, decoded once
+            self.targets = torch.as_tensor(labels, dtype=torch.long, device=dev)
+            self.n = len(self.data)
         self.mixed = synthetic is not None and ratio > 0
         self.ratio = ratio
         self.b_real, self.b_syn = batch_split(settings.batch_size, ratio if self.mixed else 0.0)
@@ -165,18 +188,22 @@ class _Training:
             guidance.guide.to(dev).eval().requires_grad_(False)
         if dev.type == "cuda":
             model.to(memory_format=torch.channels_last)
-        if normalise:
+        if normalise and self.streamed:
+            model.set_statistics(*channel_stats(self._stream(0)))
+        elif normalise:
             model.set_normalisation(self.data.float().div(255))
         self.opt = make_optimizer(model, settings)
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.gen = torch.Generator().manual_seed(settings.seed)
-        self.steps_per_epoch = math.ceil(len(self.data) / self.b_real)
+        self.steps_per_epoch = math.ceil(self.n / self.b_real)
         self.total = settings.epochs * self.steps_per_epoch
 
     def fingerprint(self) -> dict:
         """What the resume state must have been trained with to be resumed."""
         model, guidance = self.model, self.guidance
-        fingerprint = {**asdict(self.settings), "n": len(self.data), "arch": model.arch, "config": model.config}
+        fingerprint = {**asdict(self.settings), "n": self.n, "arch": model.arch, "config": model.config}
+        if self.streamed:
+            fingerprint["stream"] = {"shuffle": self.real.shuffle, "buffer": self.real.buffer, "seed": self.real.seed}
         if self.mixed or guidance != Guidance():
             fingerprint |= {
                 "source": self.source,
@@ -236,11 +263,11 @@ class _Training:
                 row += count
         return loss, logits
 
-    def step(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One optimiser step on the real images ``idx`` (and the next synthetic ones); returns the
-        batch's loss, logits and labels."""
-        x, y = self.prepare(self.data[idx], self.targets[idx], self.gen), self.targets[idx]
-        sources = [(self.source, len(idx))]
+    def step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One optimiser step on a batch of real uint8 NCHW ``images`` (and the next synthetic ones);
+        returns the batch's loss, logits and labels."""
+        x, y = self.prepare(images, labels, self.gen), labels
+        sources = [(self.source, len(labels))]
         if self.mixed:
             sidx = self.stream.take(self.b_syn).to(self.dev)
             xs, ys = self.prepare(self.syn_data[sidx], self.syn_targets[sidx], self.stream.gen), self.syn_targets[sidx]
@@ -255,7 +282,7 @@ class _Training:
             )
             for p, g in zip(self.params, flat.split([p.numel() for p in self.params]), strict=True):
                 p.grad = g.view_as(p).to(p.dtype)
-            loss = (loss_r * len(idx) + loss_f * len(sidx)) / (len(idx) + len(sidx))
+            loss = (loss_r * len(labels) + loss_f * len(sidx)) / (len(labels) + len(sidx))
             logits, y = torch.cat([logits_r, logits_f]), torch.cat([y, ys])
         else:
             if self.mixed:
@@ -267,18 +294,36 @@ class _Training:
         self.opt.step()
         return loss, logits, y
 
+    def _stream(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The streamed split's batches of an epoch, as uint8 NCHW images and labels on the device."""
+        self.real.set_epoch(epoch)
+        cuda = self.dev.type == "cuda"
+        for batch in stream_batches(self.real, self.b_real, workers=self.workers, pin_memory=cuda):
+            x = torch.from_numpy(batch.images).permute(0, 3, 1, 2).contiguous()
+            yield x.to(self.dev, non_blocking=cuda), torch.from_numpy(batch.labels).to(self.dev, non_blocking=cuda)
+
+    def batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The real images of an epoch in a seeded order, batch by batch: a permutation of the split on the
+        device, or the streamed split's seeded shard order and shuffle buffer."""
+        if self.streamed:
+            yield from self._stream(epoch)
+            return
+        order = torch.randperm(self.n, generator=self.gen).to(self.dev)
+        for i in range(self.steps_per_epoch):
+            idx = order[i * self.b_real : (i + 1) * self.b_real]
+            yield self.data[idx], self.targets[idx]
+
     def epoch(self, epoch: int) -> dict:
         """One pass over the real images in a seeded order; returns the epoch's history row."""
         self.model.train()
         t0 = time.monotonic()
-        order = torch.randperm(len(self.data), generator=self.gen).to(self.dev)
         loss_sum = torch.zeros((), device=self.dev)
         correct = torch.zeros((), device=self.dev, dtype=torch.long)
         seen = 0
-        for i in range(self.steps_per_epoch):
+        for i, (images, labels) in enumerate(self.batches(epoch)):
             for group in self.opt.param_groups:
                 group["lr"] = self.settings.lr_at(epoch * self.steps_per_epoch + i, self.total)
-            loss, logits, y = self.step(order[i * self.b_real : (i + 1) * self.b_real])
+            loss, logits, y = self.step(images, labels)
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == y).sum()
             seen += len(y)
@@ -292,8 +337,8 @@ class _Training:
 
 def fit(
     model: Classifier,
-    images: np.ndarray,
-    labels: np.ndarray,
+    images: np.ndarray | ShardStream,
+    labels: np.ndarray | None,
     settings: TrainSettings,
     work_dir: str | Path,
     *,
@@ -302,8 +347,11 @@ def fit(
     ratio: float = 0.0,
     guidance: Guidance | None = None,
     normalise: bool = True,
+    workers: int = 0,
 ) -> tuple[list[dict], dict[int, Path]]:
-    """Train ``model`` on uint8 NHWC ``images``; return the per-epoch history and the weights file of
+    """Train ``model`` on uint8 NHWC ``images`` (or a :class:`synthval.data.stream.ShardStream` of them,
+    ``labels`` None: a split too large to hold, decoded by ``workers`` DataLoader processes every epoch in
+    the stream's seeded order); return the per-epoch history and the weights file of
     every epoch in ``settings.save_epochs`` (written into ``work_dir``, where the resume state lives).
 
     ``source`` says what ``images`` are (``real`` or ``synthetic``: Pretrained Guidance's ``pg_on``
@@ -313,7 +361,9 @@ def fit(
     training. ``normalise=False`` keeps the model's input normalisation (a second training stage).
     """
     work_dir = Path(work_dir)
-    run = _Training(model, images, labels, settings, source, synthetic, ratio, guidance or Guidance(), normalise)
+    run = _Training(
+        model, images, labels, settings, source, synthetic, ratio, guidance or Guidance(), normalise, workers
+    )
     resume = ResumeState(work_dir / "state.safetensors", run.fingerprint())
     live = LiveLog(work_dir / "history.jsonl")  # each epoch's metrics as it ends, to watch a long job
     history: list[dict] = []

@@ -27,6 +27,7 @@ pinned memory on CUDA) and yields :class:`synthval.data.images.ImageSet` batches
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,6 +138,15 @@ def read_rows(shard: str | Path) -> Iterator[tuple[str, np.ndarray, int]]:
 def _collate(rows: list[tuple[str, np.ndarray, int]]) -> tuple[list[str], torch.Tensor, torch.Tensor]:
     keys, images, labels = zip(*rows, strict=True)
     return list(keys), torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.int64)
+
+
+def should_stream(manifest: dict, loading: dict) -> bool:
+    """Whether a job trains from its split (``manifest``) streamed: as the config's ``data.stream`` says
+    (``loading``: synthval.plan.stage.Stage.loading), ``auto`` when its decoded pixels exceed
+    ``stream_above_gb``."""
+    if loading["stream"] != "auto":
+        return loading["stream"] == "always"
+    return manifest["count"] * math.prod(manifest["image_shape"]) > loading["stream_above_gb"] * 2**30
 
 
 def stream_batches(

@@ -35,6 +35,13 @@ class Stage:
 
         return digest
 
+    @property
+    def loading(self) -> dict[str, Any]:
+        """How a job that trains on a split reads it: held or streamed, and the stream's settings
+        (the config's ``data.stream``, ``stream_above_gb``, ``shuffle_buffer``, ``loader_workers``)."""
+        data = self.config["data"]
+        return {k: data[k] for k in ("stream", "stream_above_gb", "shuffle_buffer", "loader_workers")}
+
     def seed(self, *identity: Any) -> int:
         """The seed of one job's randomness: the config's seed and the identity of what it seeds."""
         return derive_seed(self.config["seed"], *identity)

@@ -1,6 +1,7 @@
-"""Memory that does not grow with the data: peak resident memory and images/s of prediction and feature
-extraction over a small and a ten-times larger image set, read whole (``read_image_set``, the in-memory
-path) and streamed (``synthval.data.stream``, what the predict and features rules run).
+"""Memory that does not grow with the data: peak resident memory and images/s of one training epoch,
+prediction and feature extraction over a small and a ten-times larger image set, read whole
+(``read_image_set``, the in-memory path) and streamed (``synthval.data.stream``: what the predict and
+features rules always run, and what train_classifier runs for a split above ``data.stream_above_gb``).
 
     python bench/stream_memory.py [--sizes 20000 200000] [--size 32] [--threads 2] \
         [--out bench/results/stream_memory.md]
@@ -8,7 +9,8 @@ path) and streamed (``synthval.data.stream``, what the predict and features rule
 The sets are Parquet shards of 5,000 CIFAR-sized (32 px RGB) images in 10 classes written by
 ``write_sharded``: smooth random gradients with noise, so the shards are of realistic size. Each
 measurement runs in a fresh interpreter (peak RSS is per process): load a small CNN (prediction) or use it
-as the reference feature extractor (features), run it over every image, and report ``ru_maxrss`` and the
+as the reference feature extractor (features), or train it for one epoch (``fit``, batch 128, random crops
+and flips, as the zoo trains), run it over every image, and report ``ru_maxrss`` and the
 wall time from the first read to the last output. The streamed path must keep peak RSS within 25% between
 the two sizes; the in-memory path shows what it replaces.
 """
@@ -28,6 +30,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARD = 5000
+TASKS = ("train", "predict", "features")
 
 
 def _write_set(folder: Path, n: int, size: int) -> Path:
@@ -59,6 +62,9 @@ def _child(task: str, mode: str, manifest: str, weights: str, threads: int) -> N
     from synthval.runtime import setup
 
     setup(threads)
+    if task == "train":
+        _train(mode, manifest, threads)
+        return
     if task == "features":
         run, batch = ReferenceExtractor(weights), ReferenceExtractor.batch_size
     else:
@@ -75,6 +81,28 @@ def _child(task: str, mode: str, manifest: str, weights: str, threads: int) -> N
             n += len(part)
     seconds = time.perf_counter() - t0
     del outputs
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"images": n, "seconds": seconds, "peak_mb": peak}))
+
+
+def _train(mode: str, manifest: str, threads: int) -> None:
+    from synthval.classifiers import TrainSettings, create_classifier, fit
+    from synthval.data import read_image_set
+    from synthval.data.stream import ShardStream
+
+    settings = TrainSettings(epochs=1, save_epochs=[1], seed=0, batch_size=128)
+    model = create_classifier("cnn", 10, 3, 32, seed=0)
+    with tempfile.TemporaryDirectory() as work:
+        t0 = time.perf_counter()
+        if mode == "memory":
+            held = read_image_set(manifest)
+            n = len(held)
+            fit(model, held.images, held.labels, settings, work)
+        else:
+            stream = ShardStream(manifest, shuffle=True, buffer=10000, seed=0)
+            n = len(stream)
+            fit(model, stream, None, settings, work)
+        seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"images": n, "seconds": seconds, "peak_mb": peak}))
 
@@ -103,7 +131,7 @@ def main() -> None:
             t0 = time.perf_counter()
             manifest = _write_set(Path(tmp) / f"set{n}", n, args.size)
             print(f"wrote {n} images in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-            for task in ("predict", "features"):
+            for task in TASKS:
                 for mode in ("memory", "stream"):
                     cmd = [sys.executable, __file__, "--threads", str(args.threads), "--child", task, mode]
                     result = json.loads(subprocess.check_output([*cmd, str(manifest), str(weights)], text=True))
@@ -113,15 +141,15 @@ def main() -> None:
     small, large = args.sizes
     growth = [
         [task, mode, "", f"growth x{peaks[task, mode, large] / peaks[task, mode, small]:.2f}", ""]
-        for task in ("predict", "features")
+        for task in TASKS
         for mode in ("memory", "stream")
     ]
     setting = (
-        f"{machine(args.threads)}; {args.size} px RGB images in Parquet shards of {SHARD}; a small CNN "
-        "(predict) and its features (reference extractor); each row a fresh process"
+        f"{machine(args.threads)}; {args.size} px RGB images in Parquet shards of {SHARD}; a small CNN: one "
+        "training epoch (batch 128), prediction, and its features (reference extractor); each row a fresh process"
     )
     emit(setting, ["task", "read", "images", "peak RSS (MB)", "images/s"], rows + growth, args.out)
-    for task in ("predict", "features"):
+    for task in TASKS:
         ratio = peaks[task, "stream", large] / peaks[task, "stream", small]
         if ratio > 1.25:
             sys.exit(f"{task}: streamed peak RSS grew x{ratio:.2f} from {small} to {large} images (limit 1.25)")

@@ -80,3 +80,16 @@ def test_auto_streams_a_split_only_when_its_decoded_images_exceed_the_limit():
     assert should_stream(imagenet, loading) and not should_stream(digits, loading)
     assert should_stream(digits, loading | {"stream": "always"})
     assert not should_stream(imagenet, loading | {"stream": "never"})
+
+
+def test_a_set_streamed_once_for_many_models_gives_each_its_whole_read_predictions(manifest):
+    from synthval.classifiers import create_classifier
+    from synthval.evaluation.predict import predict, predict_set
+
+    models = {seed: create_classifier("cnn", 5, 3, 8, seed=seed, width=4) for seed in (0, 1)}
+    keys, labels, outcomes = predict_set(models, manifest, batch_size=64)
+    whole = read_image_set(manifest)
+    assert keys == whole.keys and np.array_equal(labels, whole.labels)
+    for seed, model in models.items():
+        expected = predict(model, whole.images, batch_size=64)
+        assert all(np.array_equal(a, b) for a, b in zip(outcomes[seed], expected, strict=True))

@@ -3,12 +3,20 @@ model id, epoch, eval set, sample key, label, prediction, confidence."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Hashable, Mapping
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import torch
 
 from synthval.classifiers.guidance import pgd_attack
 from synthval.data.images import ImageSet
+from synthval.data.stream import ShardStream, stream_batches
+from synthval.runtime import Progress
+
+log = logging.getLogger("synthval.evaluation")
 
 #: Images per forward pass (a streamed set is read in batches of this size, so it gives the same numbers).
 BATCH_SIZE = 512
@@ -46,6 +54,29 @@ def predict(model: torch.nn.Module, images: np.ndarray, batch_size: int = BATCH_
         preds.append(pred.cpu().numpy())
         confs.append(conf.cpu().numpy())
     return np.concatenate(preds).astype(np.int64), np.concatenate(confs).astype(np.float32)
+
+
+def predict_set(
+    models: Mapping[Hashable, torch.nn.Module], manifest: str | Path, batch_size: int = BATCH_SIZE
+) -> tuple[list[str], np.ndarray, dict[Hashable, tuple[np.ndarray, np.ndarray]]]:
+    """Every model's :func:`predict` on one image set, streamed once for them all in batches of
+    ``batch_size`` (:mod:`synthval.data.stream`; the same numbers as a whole read): memory holds the
+    models and one batch, whatever the set's size. Returns the set's keys and labels, and per model its
+    predicted classes and confidences."""
+    stream = ShardStream(manifest)
+    progress = Progress(log, f"images of {manifest}", len(stream))
+    keys: list[str] = []
+    labels, outcomes = [], {name: [] for name in models}
+    for batch in stream_batches(stream, batch_size):
+        keys += batch.keys
+        labels.append(batch.labels)
+        for name, model in models.items():
+            outcomes[name].append(predict(model, batch.images, batch_size))
+        progress.update(len(keys))
+    joined = {
+        name: tuple(np.concatenate(part) for part in zip(*parts, strict=True)) for name, parts in outcomes.items()
+    }
+    return keys, np.concatenate(labels), joined
 
 
 @torch.no_grad()
@@ -101,6 +132,7 @@ def predict_under_attack(
 def prediction_table(
     model_id: str, epoch: int, eval_set: str, images: ImageSet, pred: np.ndarray, conf: np.ndarray
 ) -> pl.DataFrame:
+    """One model's outcomes on one set (``images``: the set, of which only its keys and labels are read)."""
     return pl.DataFrame(
         {
             "model": [model_id] * len(images),

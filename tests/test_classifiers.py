@@ -329,13 +329,19 @@ def _streamed(folder, images, labels):
 
 
 # shake-shake draws its mixing coefficients from the global RNG inside the forward pass; a streamed split
-# resumes too (its order is the stream's, seeded by the epoch)
-@pytest.mark.parametrize(("arch", "streamed"), [("resnet8", False), ("shake_shake26_32d", False), ("resnet8", True)])
+# resumes too (its order is the stream's, seeded by the epoch), and so does a streamed synthetic set mixed
+# into every batch (the kill falls in the middle of its second pass)
+@pytest.mark.parametrize(
+    ("arch", "streamed"), [("resnet8", ""), ("shake_shake26_32d", ""), ("resnet8", "real"), ("resnet8", "both")]
+)
 def test_killed_training_resumes_bit_identically(tmp_path, tiny_images, monkeypatch, arch, streamed):
     images, labels = _streamed(tmp_path / "set", *tiny_images) if streamed else tiny_images
+    mixed = {}
+    if streamed == "both":
+        mixed = {"synthetic": _streamed(tmp_path / "syn", tiny_images[0][:, ::-1], tiny_images[1])[0], "ratio": 0.6}
     torch.manual_seed(5)  # each run is a fresh process that seeds before building its model
     ref_model = create_classifier(arch, 4, 1, 8)
-    _, ref = fit(ref_model, images, labels, _settings(), tmp_path / "ref")
+    _, ref = fit(ref_model, images, labels, _settings(), tmp_path / "ref", **mixed)
 
     class Killed(RuntimeError):
         pass
@@ -350,11 +356,11 @@ def test_killed_training_resumes_bit_identically(tmp_path, tiny_images, monkeypa
     torch.manual_seed(5)
     monkeypatch.setattr(trainer.Progress, "update", die_after_epoch_2)
     with pytest.raises(Killed):
-        fit(create_classifier(arch, 4, 1, 8), images, labels, _settings(), tmp_path / "run")
+        fit(create_classifier(arch, 4, 1, 8), images, labels, _settings(), tmp_path / "run", **mixed)
     monkeypatch.setattr(trainer.Progress, "update", real_update)
     torch.manual_seed(5)
     torch.rand(7)  # the resumed run must not depend on the global RNG position it starts from
-    history, resumed = fit(create_classifier(arch, 4, 1, 8), images, labels, _settings(), tmp_path / "run")
+    history, resumed = fit(create_classifier(arch, 4, 1, 8), images, labels, _settings(), tmp_path / "run", **mixed)
     # each epoch's metrics were appended as it ended, once each across the kill
     assert read_live_log(tmp_path / "run" / "history.jsonl") == history and len(history) == 3
     for epoch in (1, 3):

@@ -71,15 +71,19 @@ def test_a_damaged_shard_is_refused_before_streaming_and_a_bad_rank_is_named(man
         list(stream_batches(ShardStream(manifest, verify=False), 64))
 
 
-def test_auto_streams_a_split_only_when_its_decoded_images_exceed_the_limit():
-    from synthval.data.stream import should_stream
+def test_auto_streams_a_split_only_when_its_decoded_images_exceed_the_limit(manifest, tmp_path):
+    from synthval.data.shards import read_manifest, write_manifest
+    from synthval.data.stream import image_shape, should_stream
 
-    loading = {"stream": "auto", "stream_above_gb": 1}
-    imagenet = {"count": 1_281_167, "image_shape": [224, 224, 3]}  # about 180 GiB decoded
-    digits = {"count": 1000, "image_shape": [16, 16, 1]}
-    assert should_stream(imagenet, loading) and not should_stream(digits, loading)
-    assert should_stream(digits, loading | {"stream": "always"})
-    assert not should_stream(imagenet, loading | {"stream": "never"})
+    loading = {"stream": "auto", "stream_above_gb": 300 * 8 * 8 * 3 / 2**30}  # exactly this set's pixels
+    assert not should_stream(manifest, loading)
+    assert should_stream(manifest, loading | {"stream_above_gb": loading["stream_above_gb"] * 0.99})
+    assert should_stream(manifest, loading | {"stream": "always"})
+    assert not should_stream(manifest, loading | {"stream": "never", "stream_above_gb": 1e-9})
+    # a synthetic set's manifest does not record its image shape: its first image says it
+    shards = [manifest.parent / s["path"] for s in read_manifest(manifest)["shards"]]
+    write_manifest(tmp_path / "bare.json", shards, source="synthetic")
+    assert image_shape(tmp_path / "bare.json") == image_shape(manifest) == (8, 8, 3)
 
 
 def test_a_set_streamed_once_for_many_models_gives_each_its_whole_read_predictions(manifest):

@@ -83,6 +83,7 @@ rule train_recipe:
         real_guidance=P.training.guidance("real_guidance"),
         robust=P.training.guidance("robust"),
         workdir=P.training.workdir,
+        loading=P.training.loading,
     script:
         "../scripts/train_recipe.py"
 

@@ -39,7 +39,7 @@ data_digest = {
     split: hashlib.sha256(Path(getattr(snakemake.input, split)).read_bytes()).hexdigest()
     for split in {m["split"] for m in p.members}
 }
-streamed = {split: should_stream(read_json(getattr(snakemake.input, split)), p.loading) for split in data_digest}
+streamed = {split: should_stream(getattr(snakemake.input, split), p.loading) for split in data_digest}
 
 
 def training_key(member: dict) -> str:

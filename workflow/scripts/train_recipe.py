@@ -3,17 +3,23 @@ seed, then score it on the real test split (and under PGD in the robust setting)
 content-gap analysis (seed 001 Observation 3), on the training samples of the other source: a
 real-trained run on every generator's synthetic training set, a synthetic-trained run on the real
 train split. The test split is read only after training ends. As a LiRA model (train_lira: trained on
-one half of the pool), it also records the logit-scaled confidence of every pool image."""
+one half of the pool), it also records the logit-scaled confidence of every pool image.
+
+A real or synthetic set too large to hold (``data.stream``; synthval.data.stream) is streamed from its
+shards; every evaluation set is streamed once, batch by batch, with the same numbers as a whole read."""
 
 import shutil
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import torch
 
 from synthval.classifiers import Guidance, TrainSettings, create_classifier, fit, load_classifier, state_digest
 from synthval.data import read_image_set
-from synthval.evaluation.predict import predict_logits, predict_under_attack, predict_with_loss
+from synthval.data.stream import ShardStream, image_shape, should_stream
+from synthval.evaluation.predict import map_set, predict_logits, predict_under_attack, predict_with_loss
 from synthval.io import atomic_path, read_json, write_frame
 from synthval.metrics.membership import logit_confidence
 from synthval.recipes import Run
@@ -24,11 +30,21 @@ inp = snakemake.input
 log = setup(snakemake.threads, seed=p.seed, log_file=snakemake.log[0])
 run = Run(**p.run)
 spec, robust, workdir = p.spec, p.robust, Path(p.workdir)
-real = read_image_set(inp.real) if run.uses_real else None
-synthetic = read_image_set(inp.synthetic) if run.uses_synthetic else None
-first = real if real is not None else synthetic
+
+
+def training_set(manifest: str) -> tuple[np.ndarray | ShardStream, np.ndarray | None]:
+    """A training set as fit takes it (images, labels): streamed when it is too large to hold (labels
+    None), else decoded."""
+    if should_stream(manifest, p.loading):
+        return ShardStream(manifest, shuffle=True, buffer=p.loading["shuffle_buffer"], seed=p.seed), None
+    held = read_image_set(manifest)
+    return held.images, held.labels
+
+
+real = training_set(inp.real) if run.uses_real else None
+synthetic = training_set(inp.synthetic) if run.uses_synthetic else None
 num_classes = read_json(inp.test)["num_classes"]
-h, w, c = first.images.shape[1:]
+h, w, c = image_shape(inp.real if run.uses_real else inp.synthetic)
 guide = load_classifier(inp.guide, device())[0] if run.pretrained_guidance else None
 pg, rg = p.pretrained_guidance, p.real_guidance
 guidance = Guidance(
@@ -56,75 +72,56 @@ log.info(
     replicate,
     p.seed,
     spec["arch"],
-    len(real) if real is not None else 0,
-    len(synthetic) if synthetic is not None else 0,
+    read_json(inp.real)["count"] if run.uses_real else 0,
+    read_json(inp.synthetic)["count"] if run.uses_synthetic else 0,
 )
 histories = []
 if run.data == "synthetic>real":
     pre = TrainSettings(
         **{**spec["train"], "epochs": run.pretrain_epochs}, save_epochs=[run.pretrain_epochs], seed=p.seed, extra=extra
     )
-    history, _ = fit(
-        model, synthetic.images, synthetic.labels, pre, workdir / "stage1", source="synthetic", guidance=guidance
-    )
+    history, _ = fit(model, *synthetic, pre, workdir / "stage1", source="synthetic", guidance=guidance)
     histories.append(pl.DataFrame(history).with_columns(stage=pl.lit("synthetic")))
-    history, snapshots = fit(
-        model, real.images, real.labels, settings, workdir / "stage2", guidance=guidance, normalise=False
-    )
+    history, snapshots = fit(model, *real, settings, workdir / "stage2", guidance=guidance, normalise=False)
     histories.append(pl.DataFrame(history).with_columns(stage=pl.lit("real")))
 elif run.data == "synthetic":
-    history, snapshots = fit(
-        model, synthetic.images, synthetic.labels, settings, workdir, source="synthetic", guidance=guidance
-    )
+    history, snapshots = fit(model, *synthetic, settings, workdir, source="synthetic", guidance=guidance)
     histories.append(pl.DataFrame(history).with_columns(stage=pl.lit("synthetic")))
 else:
-    mix = (synthetic.images, synthetic.labels) if run.data == "real+synthetic" else None
-    history, snapshots = fit(
-        model, real.images, real.labels, settings, workdir, synthetic=mix, ratio=run.ratio, guidance=guidance
-    )
+    mix = None
+    if run.data == "real+synthetic":  # held images and labels, or a stream
+        mix = synthetic if synthetic[1] is not None else synthetic[0]
+    history, snapshots = fit(model, *real, settings, workdir, synthetic=mix, ratio=run.ratio, guidance=guidance)
     histories.append(pl.DataFrame(history).with_columns(stage=pl.lit(run.data)))
 
 # evaluation: the test split, and the other source's training samples (content gap)
 eval_sets = {"test": inp.test, **{name: inp[key] for key, name in p.gap_sets.items()}}
 tables = []
 for eval_set, manifest in eval_sets.items():
-    images = read_image_set(manifest)
-    outcomes = {eval_set: predict_with_loss(model, images.images, images.labels)}
+    functions = {eval_set: partial(predict_with_loss, model)}
     if robust["enabled"] and eval_set == "test":
-        outcomes["test_pgd"] = predict_under_attack(
+        functions["test_pgd"] = partial(
+            predict_under_attack,
             model,
-            images.images,
-            images.labels,
-            robust["epsilon"],
-            robust["step_size"],
-            robust["eval_steps"],
-            seed=p.seed,
+            epsilon=robust["epsilon"],
+            step_size=robust["step_size"],
+            steps=robust["eval_steps"],
+            seed=torch.Generator().manual_seed(p.seed),  # its random starts carry on from batch to batch
         )
+    keys, labels, outcomes = map_set(manifest, functions)
     for name, (pred, conf, loss) in outcomes.items():
         tables.append(
             pl.DataFrame(
-                {
-                    "eval_set": name,
-                    "key": images.keys,
-                    "label": images.labels,
-                    "prediction": pred,
-                    "confidence": conf,
-                    "loss": loss,
-                }
+                {"eval_set": name, "key": keys, "label": labels, "prediction": pred, "confidence": conf, "loss": loss}
             )
         )
-        log.info(
-            "%s: accuracy %.4f, mean loss %.4f on %d images",
-            name,
-            float((pred == images.labels).mean()),
-            float(loss.mean()),
-            len(images),
-        )
+        accuracy = float((pred == labels).mean())
+        log.info("%s: accuracy %.4f, mean loss %.4f on %d images", name, accuracy, float(loss.mean()), len(keys))
 if "pool" in inp.keys():  # a LiRA model: the logit-scaled confidence of every pool image (synthval.metrics.membership)
-    pool = read_image_set(inp.pool)
-    phi = logit_confidence(predict_logits(model, pool.images), pool.labels)
-    tables.append(pl.DataFrame({"eval_set": "pool", "key": pool.keys, "label": pool.labels, "phi": phi}))
-    log.info("pool: logit-scaled confidence of %d images, median %.2f", len(pool), float(np.median(phi)))
+    keys, labels, outcomes = map_set(inp.pool, {"logits": lambda x, y: (predict_logits(model, x),)})
+    phi = logit_confidence(outcomes["logits"][0], labels)
+    tables.append(pl.DataFrame({"eval_set": "pool", "key": keys, "label": labels, "phi": phi}))
+    log.info("pool: logit-scaled confidence of %d images, median %.2f", len(keys), float(np.median(phi)))
 table = pl.concat(tables, how="diagonal").with_columns(run=pl.lit(run.name), seed=pl.lit(replicate, pl.Int64))
 write_frame(snakemake.output.predictions, table)
 with atomic_path(snakemake.output.weights) as tmp:

@@ -95,13 +95,16 @@ def batch_split(batch_size: int, ratio: float) -> tuple[int, int]:
 
 
 class _Stream:
-    """An endless shuffled stream over ``n`` images (a fresh permutation each pass), with its own RNG."""
+    """An endless shuffled stream over held images (a fresh permutation each pass), with its own RNG;
+    ``gen`` also draws their augmentation."""
 
-    def __init__(self, n: int, seed: int):
-        self.n, self.gen = n, torch.Generator().manual_seed(seed)
-        self.order, self.pos = torch.randperm(n, generator=self.gen), 0
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, seed: int):
+        self.images, self.labels, self.n = images, labels, len(images)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.order, self.pos = torch.randperm(self.n, generator=self.gen), 0
 
-    def take(self, k: int) -> torch.Tensor:
+    def take(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next ``k`` images (uint8 NCHW) and labels."""
         parts = []
         while k > 0:
             if self.pos == self.n:
@@ -110,7 +113,8 @@ class _Stream:
             self.pos += len(part)
             k -= len(part)
             parts.append(part)
-        return torch.cat(parts)
+        idx = torch.cat(parts).to(self.images.device)
+        return self.images[idx], self.labels[idx]
 
     def state(self) -> dict:
         return {"gen": self.gen.get_state(), "order": self.order, "pos": torch.tensor(self.pos)}
@@ -118,6 +122,42 @@ class _Stream:
     def restore(self, state: dict) -> None:
         self.gen.set_state(state["gen"])
         self.order, self.pos = state["order"], int(state["pos"])
+
+
+class _ShardCycle:
+    """The same endless stream over a streamed set: pass after pass of a :class:`ShardStream` (each pass
+    its next epoch's order); its state is the pass and the images taken in it, so a resumed run reads on
+    from the same image (decoding the images it skips). Decoded in the training process."""
+
+    def __init__(self, stream: ShardStream, seed: int, device: torch.device):
+        self.stream, self.n, self.device = stream, len(stream), device
+        self.gen = torch.Generator().manual_seed(seed)
+        self._start(0, 0)
+
+    def _start(self, epoch: int, skip: int) -> None:
+        self.epoch, self.taken = epoch, 0
+        self.stream.set_epoch(epoch)
+        self.rows = iter(self.stream)
+        for _ in range(skip):
+            next(self.rows)
+        self.taken = skip
+
+    def take(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = []
+        while len(rows) < k:
+            if self.taken == self.n:
+                self._start(self.epoch + 1, 0)
+            rows.append(next(self.rows))
+            self.taken += 1
+        images = torch.from_numpy(np.stack([r[1] for r in rows])).permute(0, 3, 1, 2).contiguous()
+        return images.to(self.device), torch.tensor([r[2] for r in rows], dtype=torch.long, device=self.device)
+
+    def state(self) -> dict:
+        return {"gen": self.gen.get_state(), "epoch": torch.tensor(self.epoch), "taken": torch.tensor(self.taken)}
+
+    def restore(self, state: dict) -> None:
+        self.gen.set_state(state["gen"])
+        self._start(int(state["epoch"]), int(state["taken"]))
 
 
 def channel_stats(batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -155,7 +195,7 @@ class _Training:
         labels: np.ndarray | None,
         settings: TrainSettings,
         source: str,
-        synthetic: tuple[np.ndarray, np.ndarray] | None,
+        synthetic: tuple[np.ndarray, np.ndarray] | ShardStream | None,
         ratio: float,
         guidance: Guidance,
         normalise: bool,
@@ -175,10 +215,12 @@ class _Training:
         self.mixed = synthetic is not None and ratio > 0
         self.ratio = ratio
         self.b_real, self.b_syn = batch_split(settings.batch_size, ratio if self.mixed else 0.0)
-        if self.mixed:
-            self.syn_data = torch.as_tensor(synthetic[0]).permute(0, 3, 1, 2).contiguous().to(dev)
-            self.syn_targets = torch.as_tensor(synthetic[1], dtype=torch.long, device=dev)
-            self.stream = _Stream(len(self.syn_data), settings.seed + 1)
+        if self.mixed and isinstance(synthetic, ShardStream):
+            self.stream = _ShardCycle(synthetic, settings.seed + 1, dev)
+        elif self.mixed:
+            syn_images = torch.as_tensor(synthetic[0]).permute(0, 3, 1, 2).contiguous().to(dev)
+            syn_labels = torch.as_tensor(synthetic[1], dtype=torch.long, device=dev)
+            self.stream = _Stream(syn_images, syn_labels, settings.seed + 1)
         if guidance.real_guidance and not self.mixed:
             raise ValueError(
                 "Real Guidance needs real and synthetic images in every batch (synthetic images and a ratio > 0)"
@@ -208,7 +250,7 @@ class _Training:
             fingerprint |= {
                 "source": self.source,
                 "ratio": self.ratio,
-                "n_synthetic": len(self.syn_data) if self.mixed else 0,
+                "n_synthetic": self.stream.n if self.mixed else 0,
                 "guidance": guidance.fingerprint(),
             }
         return fingerprint
@@ -269,11 +311,11 @@ class _Training:
         x, y = self.prepare(images, labels, self.gen), labels
         sources = [(self.source, len(labels))]
         if self.mixed:
-            sidx = self.stream.take(self.b_syn).to(self.dev)
-            xs, ys = self.prepare(self.syn_data[sidx], self.syn_targets[sidx], self.stream.gen), self.syn_targets[sidx]
+            syn_images, ys = self.stream.take(self.b_syn)
+            xs = self.prepare(syn_images, ys, self.stream.gen)
         if self.mixed and self.guidance.real_guidance:
             loss_r, logits_r = self.loss(x, y, sources)
-            loss_f, logits_f = self.loss(xs, ys, [("synthetic", len(sidx))])
+            loss_f, logits_f = self.loss(xs, ys, [("synthetic", len(ys))])
             flat = real_guidance_update(
                 _flat_grad(loss_r, self.params),
                 _flat_grad(loss_f, self.params),
@@ -282,12 +324,12 @@ class _Training:
             )
             for p, g in zip(self.params, flat.split([p.numel() for p in self.params]), strict=True):
                 p.grad = g.view_as(p).to(p.dtype)
-            loss = (loss_r * len(labels) + loss_f * len(sidx)) / (len(labels) + len(sidx))
+            loss = (loss_r * len(labels) + loss_f * len(ys)) / (len(labels) + len(ys))
             logits, y = torch.cat([logits_r, logits_f]), torch.cat([y, ys])
         else:
             if self.mixed:
                 x, y = torch.cat([x, xs]), torch.cat([y, ys])
-                sources.append(("synthetic", len(sidx)))
+                sources.append(("synthetic", len(ys)))
             loss, logits = self.loss(x, y, sources)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -343,7 +385,7 @@ def fit(
     work_dir: str | Path,
     *,
     source: str = "real",
-    synthetic: tuple[np.ndarray, np.ndarray] | None = None,
+    synthetic: tuple[np.ndarray, np.ndarray] | ShardStream | None = None,
     ratio: float = 0.0,
     guidance: Guidance | None = None,
     normalise: bool = True,
@@ -355,9 +397,9 @@ def fit(
     every epoch in ``settings.save_epochs`` (written into ``work_dir``, where the resume state lives).
 
     ``source`` says what ``images`` are (``real`` or ``synthetic``: Pretrained Guidance's ``pg_on``
-    refers to it). With ``synthetic`` images and a ``ratio`` > 0, every batch also holds synthetic
-    images (:func:`batch_split`), drawn from an endless stream with its own seed; an epoch is one pass
-    over ``images``. With ratio 0 no synthetic image is drawn and training is exactly real-only
+    refers to it). With ``synthetic`` images (held, or a ShardStream) and a ``ratio`` > 0, every batch
+    also holds synthetic images (:func:`batch_split`), drawn from an endless stream with its own seed; an
+    epoch is one pass over ``images``. With ratio 0 no synthetic image is drawn and training is exactly real-only
     training. ``normalise=False`` keeps the model's input normalisation (a second training stage).
     """
     work_dir = Path(work_dir)

@@ -38,7 +38,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from synthval.data.images import ImageSet, decode_png
-from synthval.data.shards import manifest_shards
+from synthval.data.shards import manifest_shards, read_manifest
 from synthval.data.webdataset import read_tar_shard
 from synthval.io import IntegrityError
 from synthval.seeding import derive_seed
@@ -140,13 +140,23 @@ def _collate(rows: list[tuple[str, np.ndarray, int]]) -> tuple[list[str], torch.
     return list(keys), torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.int64)
 
 
-def should_stream(manifest: dict, loading: dict) -> bool:
-    """Whether a job trains from its split (``manifest``) streamed: as the config's ``data.stream`` says
-    (``loading``: synthval.plan.stage.Stage.loading), ``auto`` when its decoded pixels exceed
-    ``stream_above_gb``."""
+def image_shape(manifest_path: str | Path) -> tuple[int, int, int]:
+    """(height, width, channels) of a set's images: from its manifest, or (a synthetic set's manifest,
+    which does not record it) its first image."""
+    manifest = read_manifest(manifest_path)
+    if "image_shape" in manifest:
+        return tuple(manifest["image_shape"])
+    shard, _ = next(manifest_shards(manifest_path, verify=False))
+    return next(read_rows(shard))[1].shape
+
+
+def should_stream(manifest_path: str | Path, loading: dict) -> bool:
+    """Whether a job trains from a set streamed: as the config's ``data.stream`` says (``loading``:
+    synthval.plan.stage.Stage.loading), ``auto`` when its decoded pixels exceed ``stream_above_gb``."""
     if loading["stream"] != "auto":
         return loading["stream"] == "always"
-    return manifest["count"] * math.prod(manifest["image_shape"]) > loading["stream_above_gb"] * 2**30
+    pixels = read_manifest(manifest_path)["count"] * math.prod(image_shape(manifest_path))
+    return pixels > loading["stream_above_gb"] * 2**30
 
 
 def stream_batches(

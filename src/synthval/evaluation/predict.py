@@ -4,7 +4,8 @@ model id, epoch, eval set, sample key, label, prediction, confidence."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -56,27 +57,38 @@ def predict(model: torch.nn.Module, images: np.ndarray, batch_size: int = BATCH_
     return np.concatenate(preds).astype(np.int64), np.concatenate(confs).astype(np.float32)
 
 
-def predict_set(
-    models: Mapping[Hashable, torch.nn.Module], manifest: str | Path, batch_size: int = BATCH_SIZE
-) -> tuple[list[str], np.ndarray, dict[Hashable, tuple[np.ndarray, np.ndarray]]]:
-    """Every model's :func:`predict` on one image set, streamed once for them all in batches of
-    ``batch_size`` (:mod:`synthval.data.stream`; the same numbers as a whole read): memory holds the
-    models and one batch, whatever the set's size. Returns the set's keys and labels, and per model its
-    predicted classes and confidences."""
+def map_set(
+    manifest: str | Path,
+    functions: Mapping[Hashable, Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]],
+    batch_size: int = BATCH_SIZE,
+) -> tuple[list[str], np.ndarray, dict[Hashable, tuple[np.ndarray, ...]]]:
+    """Each of ``functions`` (uint8 NHWC images, labels -> per-image arrays) over one image set, streamed
+    once for them all in batches of ``batch_size`` (:mod:`synthval.data.stream`): memory holds one batch,
+    whatever the set's size. With this module's functions at the same ``batch_size``, the numbers are a
+    whole read's. Returns the set's keys and labels, and per function its arrays over the whole set."""
     stream = ShardStream(manifest)
     progress = Progress(log, f"images of {manifest}", len(stream))
     keys: list[str] = []
-    labels, outcomes = [], {name: [] for name in models}
+    labels, outcomes = [], {name: [] for name in functions}
     for batch in stream_batches(stream, batch_size):
         keys += batch.keys
         labels.append(batch.labels)
-        for name, model in models.items():
-            outcomes[name].append(predict(model, batch.images, batch_size))
+        for name, function in functions.items():
+            outcomes[name].append(function(batch.images, batch.labels))
         progress.update(len(keys))
-    joined = {
-        name: tuple(np.concatenate(part) for part in zip(*parts, strict=True)) for name, parts in outcomes.items()
-    }
+    joined = {name: tuple(map(np.concatenate, zip(*parts, strict=True))) for name, parts in outcomes.items()}
     return keys, np.concatenate(labels), joined
+
+
+def predict_set(
+    models: Mapping[Hashable, torch.nn.Module], manifest: str | Path, batch_size: int = BATCH_SIZE
+) -> tuple[list[str], np.ndarray, dict[Hashable, tuple[np.ndarray, np.ndarray]]]:
+    """Every model's :func:`predict` on one image set streamed once for them all (:func:`map_set`)."""
+    return map_set(manifest, {name: partial(_predict, model, batch_size) for name, model in models.items()}, batch_size)
+
+
+def _predict(model: torch.nn.Module, batch_size: int, images: np.ndarray, labels: np.ndarray):
+    return predict(model, images, batch_size)
 
 
 @torch.no_grad()
@@ -111,13 +123,14 @@ def predict_under_attack(
     epsilon: float,
     step_size: float,
     steps: int,
-    seed: int,
+    seed: int | torch.Generator,
     batch_size: int = BATCH_SIZE,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`predict_with_loss` on l-infinity PGD adversarial versions of ``images`` (seed 002's robust
-    accuracy), the attack's random starts seeded by ``seed``."""
+    accuracy), the attack's random starts drawn from ``seed`` (a generator carries on across the batches
+    of a streamed set)."""
     device = next(model.parameters()).device
-    gen = torch.Generator().manual_seed(seed)
+    gen = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
     model.eval()
     outcomes = []
     for start in range(0, len(images), batch_size):

@@ -8,6 +8,7 @@ from PIL import Image
 
 from synthval.data import DatasetNotFoundError, load_dataset, make_splits, read_image_set, write_sharded
 from synthval.data.augment import augment_images, augmented_set
+from synthval.data.datasets import read_source, resize_images
 from synthval.data.images import ImageSet, decode_png, encode_png
 from synthval.io import IntegrityError
 
@@ -122,9 +123,11 @@ def test_imagefolder_and_parquet_sources(tmp_path, tiny_images):
         Image.fromarray(img[..., 0]).save(folder / f"{i}.png")
     pool = load_dataset("imagefolder", tmp_path / "folder", 8, channels=1)
     assert pool.images.shape == (8, 8, 8, 1) and pool.class_names == [f"class{c}" for c in range(4)]
-    np.testing.assert_array_equal(
-        np.sort(pool.images.reshape(8, -1), axis=0), np.sort(images[:8].reshape(8, -1), axis=0)
-    )
+    decoded = pool.images[:]  # an image folder is decoded when sliced: a pool of any size fits
+    np.testing.assert_array_equal(np.sort(decoded.reshape(8, -1), axis=0), np.sort(images[:8].reshape(8, -1), axis=0))
+    np.testing.assert_array_equal(pool.images[np.array([5, 2])][:], decoded[[5, 2]])  # a selection, in its order
+    whole = read_source("imagefolder", tmp_path / "folder")  # the same pixels as a whole read, resized
+    np.testing.assert_array_equal(decoded, resize_images(whole.images, 8, 1))
     table = pa.table({"image": [{"bytes": encode_png(im), "path": None} for im in images], "label": labels})
     pq.write_table(table, tmp_path / "table.parquet")
     pool = load_dataset("parquet", tmp_path / "table.parquet", 8, channels=1)

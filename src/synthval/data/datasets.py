@@ -31,7 +31,7 @@ class ImageArray:
     class_names: list[str]
 
     def __post_init__(self) -> None:
-        if self.images.dtype != np.uint8 or self.images.ndim != 4:
+        if self.images.dtype != np.uint8 or self.images.ndim != 4:  # an array, or FolderImages
             raise ValueError(f"images must be uint8 NHWC, got {self.images.dtype} {self.images.shape}")
         if len(self.images) != len(self.labels):
             raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
@@ -57,9 +57,43 @@ def load_dataset(
     source: str, root: str | Path, image_size: int, channels: int | None = None, download: bool = False
 ) -> ImageArray:
     """Load the whole pool of ``source`` resized to ``image_size`` (square), optionally converted
-    to ``channels`` (1 or 3; default: the source's own)."""
+    to ``channels`` (1 or 3; default: the source's own). An image folder's images are decoded as they are
+    read (:class:`FolderImages`), so its pool never has to fit in memory: ImageNet-1K's 1.28M files
+    need their paths only."""
+    if source == "imagefolder":
+        return folder_pool(Path(root), image_size, channels)
     data = read_source(source, root, download)
     return ImageArray(resize_images(data.images, image_size, channels), data.labels.astype(np.int64), data.class_names)
+
+
+class FolderImages:
+    """The images of an image folder, decoded when a slice of them is read (RGB, then ``channels`` and
+    ``size`` as :func:`resize_images` makes them); indexing with an array of positions selects files
+    without decoding any. Stands in for a uint8 NHWC array where a pool is only sliced (the splits and
+    their shards)."""
+
+    ndim, dtype = 4, np.dtype(np.uint8)
+
+    def __init__(self, paths: list[Path], size: int, channels: int):
+        self.paths, self.size, self.channels = paths, size, channels
+        self.shape = (len(paths), size, size, channels)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            decoded = [np.asarray(Image.open(path).convert("RGB")) for path in self.paths[key]]
+            if not decoded:
+                return np.zeros((0, *self.shape[1:]), np.uint8)
+            return np.concatenate([resize_images(image[None], self.size, self.channels) for image in decoded])
+        return FolderImages([self.paths[i] for i in np.asarray(key)], self.size, self.channels)
+
+
+def folder_pool(root: Path, size: int, channels: int | None) -> ImageArray:
+    """An image folder (``root/<class>/<image>``) as a pool whose images are read when sliced."""
+    paths, labels, classes = _folder_files(root)
+    return ImageArray(FolderImages(paths, size, channels or 3), np.asarray(labels, np.int64), classes)
 
 
 def resize_images(images: np.ndarray, size: int, channels: int | None) -> np.ndarray:
@@ -158,18 +192,25 @@ def _mnist(root: Path, download: bool) -> ImageArray:
     return ImageArray(images.astype(np.uint8), labels, [str(i) for i in range(10)])
 
 
-def _imagefolder(root: Path) -> ImageArray:
+def _folder_files(root: Path) -> tuple[list[Path], list[int], list[str]]:
+    """The image files of ``root/<class>/<image>``, their labels (classes in name order) and the classes."""
     if not root.is_dir():
         raise DatasetNotFoundError(f"image folder not found: {root}")
     classes = sorted(d.name for d in root.iterdir() if d.is_dir())
     if not classes:
         raise DatasetNotFoundError(f"{root} has no class sub-folders (expected root/<class>/<image>)")
-    images, labels = [], []
+    paths, labels = [], []
     for label, cls in enumerate(classes):
         for path in sorted((root / cls).iterdir()):
             if path.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp", ".webp"}:
-                images.append(np.asarray(Image.open(path).convert("RGB")))
+                paths.append(path)
                 labels.append(label)
+    return paths, labels, classes
+
+
+def _imagefolder(root: Path) -> ImageArray:
+    paths, labels, classes = _folder_files(root)
+    images = [np.asarray(Image.open(path).convert("RGB")) for path in paths]
     shapes = {im.shape for im in images}
     if len(shapes) > 1:  # differing sizes: bring everything to the first image's size before stacking
         h, w = images[0].shape[:2]

@@ -19,14 +19,18 @@ class LiveLog:
     the last checkpoint (whose steps are run again) are not doubled. The file outlives the job.
     """
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, path: str | Path | None):
+        self.path = None if path is None else Path(path)  # None: write nothing (a rank but the first)
 
     def restart(self, records: Iterable[dict[str, Any]] = ()) -> None:
+        if self.path is None:
+            return
         with atomic_path(self.path) as tmp:
             tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
 
     def append(self, record: dict[str, Any]) -> None:
+        if self.path is None:
+            return
         with self.path.open("a") as fh:
             fh.write(json.dumps(record, sort_keys=True) + "\n")
 

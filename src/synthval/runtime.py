@@ -139,6 +139,15 @@ def _fast_exit() -> None:
 _EXIT_REGISTERED = False
 
 
+def ranks() -> tuple[int, int]:
+    """This process's rank and the number of ranks of the distributed job it is in ((0, 1) outside one)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 def device() -> torch.device:
     import torch
 

@@ -20,7 +20,7 @@ from synthval.classifiers.guidance import pgd_attack, pretrained_guidance_loss, 
 from synthval.classifiers.registry import Classifier, save_classifier
 from synthval.data.stream import ShardStream, stream_batches
 from synthval.live import LiveLog
-from synthval.runtime import Progress
+from synthval.runtime import Progress, ranks
 from synthval.runtime import device as pick_device
 from synthval.zoo import TrainSettings
 
@@ -169,6 +169,10 @@ def channel_stats(batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> tuple
         x = x.double().div(255)
         total, squares = total + x.sum(dim=(0, 2, 3)), squares + x.square().sum(dim=(0, 2, 3))
         count += x.numel() // x.shape[1]
+    if ranks()[1] > 1:  # each rank streamed its own shards: the sums of them all
+        sums = torch.cat([total, squares, torch.tensor([float(count)], dtype=torch.float64)])
+        torch.distributed.all_reduce(sums)
+        total, squares, count = sums[: len(total)], sums[len(total) : -1], int(sums[-1].item())
     mean = total / count
     var = (squares - count * mean.square()) / max(count - 1, 1)
     return mean.float(), var.clamp_min(0).sqrt().float()
@@ -230,6 +234,10 @@ class _Training:
             guidance.guide.to(dev).eval().requires_grad_(False)
         if dev.type == "cuda":
             model.to(memory_format=torch.channels_last)
+        self.rank, self.world = ranks()
+        self.net = model  # what the forward pass runs: the model, or its DistributedDataParallel wrapper
+        if self.world > 1:
+            self._distribute(dev)
         if normalise and self.streamed:
             model.set_statistics(*channel_stats(self._stream(0)))
         elif normalise:
@@ -238,7 +246,28 @@ class _Training:
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.gen = torch.Generator().manual_seed(settings.seed)
         self.steps_per_epoch = math.ceil(self.n / self.b_real)
+        if self.streamed and self.world > 1:  # every rank takes as many full local batches as the one with fewest
+            self.steps_per_epoch = self.real.fewest_per_rank() // (self.b_real // self.world)
         self.total = settings.epochs * self.steps_per_epoch
+
+    def _distribute(self, dev: torch.device) -> None:
+        """Train as one rank of ``self.world``: DistributedDataParallel over the model (gradients averaged in
+        the backward pass), and a streamed split read from this rank's shards only."""
+        from torch.nn.parallel import DistributedDataParallel
+
+        if self.guidance != Guidance():
+            raise ValueError("Pretrained Guidance, Real Guidance and PGD training run in one process: use 1 rank")
+        if self.mixed and isinstance(self.stream, _ShardCycle):
+            raise ValueError("a streamed synthetic set is mixed into batches in one process only: use 1 rank")
+        if self.streamed:
+            if self.b_real % self.world:
+                raise ValueError(f"a batch of {self.b_real} real images does not split over {self.world} ranks")
+            self.real = self.real.for_rank(self.rank, self.world)
+        self.net = DistributedDataParallel(self.model, device_ids=[dev.index] if dev.type == "cuda" else None)
+
+    def _mine(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
+        """This rank's rows of a batch every rank holds whole (as evenly split as the batch allows)."""
+        return [torch.tensor_split(t, self.world)[self.rank] for t in tensors]
 
     def fingerprint(self) -> dict:
         """What the resume state must have been trained with to be resumed."""
@@ -290,7 +319,7 @@ class _Training:
         model, guidance, smoothing = self.model, self.guidance, self.settings.label_smoothing
         with torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=self.dev.type == "cuda"):
             if guidance.guide is None:
-                logits = model(x)
+                logits = self.net(x)
                 return F.cross_entropy(logits, y, label_smoothing=smoothing), logits
             logits, feats = model.forward_features(x)
             loss = F.cross_entropy(logits, y, label_smoothing=smoothing)
@@ -327,12 +356,18 @@ class _Training:
             loss = (loss_r * len(labels) + loss_f * len(ys)) / (len(labels) + len(ys))
             logits, y = torch.cat([logits_r, logits_f]), torch.cat([y, ys])
         else:
+            whole = len(y) * (self.world if self.streamed else 1) + (len(ys) if self.mixed else 0)
+            if self.world > 1 and not self.streamed:  # every rank augmented the whole batch: it keeps its rows
+                x, y = self._mine(x, y)
+            if self.world > 1 and self.mixed:
+                xs, ys = self._mine(xs, ys)
             if self.mixed:
                 x, y = torch.cat([x, xs]), torch.cat([y, ys])
                 sources.append(("synthetic", len(ys)))
             loss, logits = self.loss(x, y, sources)
             self.opt.zero_grad(set_to_none=True)
-            loss.backward()
+            # a rank's mean weighted by its share: the ranks' average gradient is the whole batch's
+            (loss * (len(y) * self.world / whole) if self.world > 1 else loss).backward()
         self.opt.step()
         return loss, logits, y
 
@@ -340,7 +375,8 @@ class _Training:
         """The streamed split's batches of an epoch, as uint8 NCHW images and labels on the device."""
         self.real.set_epoch(epoch)
         cuda = self.dev.type == "cuda"
-        for batch in stream_batches(self.real, self.b_real, workers=self.workers, pin_memory=cuda):
+        size = self.b_real // self.world  # a rank's share of the batch (it reads its own shards)
+        for batch in stream_batches(self.real, size, workers=self.workers, pin_memory=cuda):
             x = torch.from_numpy(batch.images).permute(0, 3, 1, 2).contiguous()
             yield x.to(self.dev, non_blocking=cuda), torch.from_numpy(batch.labels).to(self.dev, non_blocking=cuda)
 
@@ -369,6 +405,12 @@ class _Training:
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == y).sum()
             seen += len(y)
+            if i + 1 == self.steps_per_epoch:  # a rank's stream may hold a few more images than the others'
+                break
+        if self.world > 1:
+            totals = torch.stack([loss_sum, correct.to(loss_sum.dtype), torch.tensor(float(seen), device=self.dev)])
+            torch.distributed.all_reduce(totals)
+            loss_sum, correct, seen = totals[0], totals[1], int(totals[2].item())
         return {
             "epoch": epoch + 1,
             "loss": loss_sum.item() / seen,
@@ -407,7 +449,7 @@ def fit(
         model, images, labels, settings, source, synthetic, ratio, guidance or Guidance(), normalise, workers
     )
     resume = ResumeState(work_dir / "state.safetensors", run.fingerprint())
-    live = LiveLog(work_dir / "history.jsonl")  # each epoch's metrics as it ends, to watch a long job
+    live = LiveLog(work_dir / "history.jsonl" if run.rank == 0 else None)  # each epoch's metrics as it ends
     history: list[dict] = []
     start = 0
     if (state := resume.load()) is not None:
@@ -419,8 +461,9 @@ def fit(
     for epoch in range(start, settings.epochs):
         history.append(run.epoch(epoch))
         live.append(history[-1])
-        if epoch + 1 in snapshots:
+        if run.rank == 0 and epoch + 1 in snapshots:  # one rank writes: every rank holds the same weights
             save_classifier(snapshots[epoch + 1], model, seed=settings.seed, epoch=epoch + 1, train=settings.extra)
-        resume.save(run.state(history, epoch + 1))
+        if run.rank == 0:
+            resume.save(run.state(history, epoch + 1))
         progress.update(epoch + 1, f"loss={history[-1]['loss']:.4f} acc={history[-1]['train_accuracy']:.4f}")
     return history, snapshots

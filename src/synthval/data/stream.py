@@ -8,8 +8,9 @@ shard by shard) and yields one image at a time, so a job holds a few record batc
 buffer, whatever the set's size.
 
 - **Splitting.** Shards are dealt out to distributed ranks (``rank::world``) and, within a rank, to
-  DataLoader workers (``worker::workers``): every image is read by exactly one worker of one rank. A set
-  with fewer shards than ranks x workers leaves some idle; write more shards than that.
+  DataLoader workers (``worker::workers``): every image is read by exactly one worker of one rank, and a
+  rank reads the same shards whatever its number of workers. A set with fewer shards than ranks x
+  workers leaves some idle; write more shards than that.
 - **Order.** Unshuffled, a single reader yields the images in :func:`read_image_set`'s order. Shuffled,
   each epoch deals the shards in a seeded order and passes the images through a seeded shuffle buffer of
   ``buffer`` images: an image leaves the buffer at a uniformly random slot once it is full. This is not a
@@ -27,6 +28,7 @@ pinned memory on CUDA) and yields :class:`synthval.data.images.ImageSet` batches
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,26 +85,43 @@ class ShardStream(IterableDataset):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def _reader(self) -> tuple[int, int]:
+    def for_rank(self, rank: int, world: int) -> ShardStream:
+        """The same stream read as rank ``rank`` of ``world`` (its shards only)."""
+        if not 0 <= rank < world:
+            raise ValueError(f"rank {rank} is not in 0..{world - 1}")
+        other = copy.copy(self)
+        other.rank, other.world = rank, world
+        return other
+
+    def fewest_per_rank(self) -> int:
+        """Images that every rank reads in any epoch, whatever the shard order: the smallest shards,
+        as many as the rank dealt the fewest gets. Distributed training takes this many per rank per
+        epoch, so that every rank takes the same number of steps."""
+        counts = sorted(count for _, count in self.shards)  # a rank is dealt at least len // world shards
+        return sum(counts[: len(counts) // self.world])
+
+    def _worker(self) -> tuple[int, int]:
         info = get_worker_info()
-        workers, worker = (1, 0) if info is None else (info.num_workers, info.id)
-        return self.rank * workers + worker, self.world * workers
+        return (0, 1) if info is None else (info.id, info.num_workers)
 
     def assigned(self) -> list[str]:
-        """The shards this reader (rank, and DataLoader worker when called in one) reads, in order."""
-        reader, readers = self._reader()
+        """The shards this reader (rank, and DataLoader worker when called in one) reads, in order: the
+        epoch's shard order dealt out to the ranks, then a rank's shards to its workers (so a rank reads
+        the same shards whatever its number of workers)."""
+        worker, workers = self._worker()
         order = list(range(len(self.shards)))
         if self.shuffle:
             order = np.random.default_rng(derive_seed(self.seed, "shard order", self.epoch)).permutation(order)
-        return [self.shards[i][0] for i in order[reader::readers]]
+        mine = order[self.rank :: self.world]
+        return [self.shards[i][0] for i in mine[worker::workers]]
 
     def __iter__(self) -> Iterator[tuple[str, np.ndarray, int]]:
         rows = (row for shard in self.assigned() for row in read_rows(shard))
         if not (self.shuffle and self.buffer > 1):
             yield from rows
             return
-        reader, _ = self._reader()
-        rng = np.random.default_rng(derive_seed(self.seed, "shuffle buffer", self.epoch, reader))
+        worker, _ = self._worker()
+        rng = np.random.default_rng(derive_seed(self.seed, "shuffle buffer", self.epoch, self.rank, worker))
         pool: list[tuple[str, np.ndarray, int]] = []
         for row in rows:
             if len(pool) < self.buffer:

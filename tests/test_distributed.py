@@ -1,0 +1,110 @@
+"""Classifier training as one torch.distributed job (gloo on CPU, as NCCL on a node's GPUs): two ranks
+train what one process trains with the same global batch, a killed two-rank run resumes to the same
+weights, and a streamed split is read by each rank from its own shards."""
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+import synthval.classifiers.trainer as trainer
+from synthval.classifiers import Guidance, TrainSettings, create_classifier, fit
+from synthval.data import write_sharded
+from synthval.data.stream import ShardStream
+from synthval.io import load_tensors
+from synthval.live import read_live_log
+from synthval.runtime import setup
+
+SETTINGS = {"epochs": 3, "save_epochs": [1, 3], "seed": 4, "batch_size": 16, "lr": 0.05}
+
+
+class Killed(RuntimeError):
+    pass
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    labels = np.arange(60) % 3
+    images = (labels[:, None, None, None] * 70 + rng.integers(0, 60, (60, 8, 8, 1))).astype(np.uint8)
+    return images, labels
+
+
+def _train(work, streamed=False, kill_after=None, guided=False):
+    """One rank's (or the only process's) training: an MLP (no batch statistics, so the ranks' split of a
+    batch changes nothing but the order of float sums)."""
+    images, labels = _data()
+    if streamed:
+        images, labels = ShardStream(work.parent / "set" / "manifest.json", shuffle=True, buffer=16, seed=4), None
+    if kill_after is not None:
+        update = trainer.Progress.update
+
+        def die(self, done, extra=""):
+            update(self, done, extra)
+            if done == kill_after:
+                raise Killed
+
+        trainer.Progress.update = die
+    model = create_classifier("mlp", 3, 1, 8, seed=4, width=32)
+    guidance = Guidance(guide=create_classifier("mlp", 3, 1, 8, seed=5, width=8)) if guided else None
+    return fit(model, images, labels, TrainSettings(**SETTINGS), work, guidance=guidance)
+
+
+def _rank(rank, world, rendezvous, work, streamed, kill_after, guided):
+    setup(1)
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=world)
+    try:
+        _train(work, streamed, kill_after, guided)
+    except Killed:
+        pass
+    finally:
+        dist.destroy_process_group()
+
+
+def _ranks(tmp_path, name, world=2, streamed=False, kill_after=None, guided=False):
+    work = tmp_path / name
+    mp.spawn(_rank, (world, tmp_path / f"{name}.rdv", work, streamed, kill_after, guided), nprocs=world)
+    return work
+
+
+def _weights(path):
+    return load_tensors(path)[0]
+
+
+def test_two_ranks_train_what_one_process_trains_with_the_same_global_batch(tmp_path):
+    history, one = _train(tmp_path / "one")
+    work = _ranks(tmp_path, "two")
+    for epoch in (1, 3):
+        a, b = _weights(one[epoch]), _weights(work / f"epoch-{epoch:03d}.safetensors")
+        for k in a:  # the same steps; only the order of float sums differs
+            torch.testing.assert_close(b[k], a[k], rtol=0, atol=1e-5)
+    # the history is of the whole batch: the ranks' losses and counts summed
+    two = read_live_log(work / "history.jsonl")
+    assert [round(h["train_accuracy"], 6) for h in two] == [round(h["train_accuracy"], 6) for h in history]
+    assert np.allclose([h["loss"] for h in two], [h["loss"] for h in history], atol=1e-5)
+
+
+def test_a_killed_two_rank_run_resumes_to_the_uninterrupted_runs_weights(tmp_path):
+    whole = _ranks(tmp_path, "whole")
+    _ranks(tmp_path, "run", kill_after=2)
+    assert not (tmp_path / "run" / "epoch-003.safetensors").exists()
+    resumed = _ranks(tmp_path, "run")
+    a, b = _weights(whole / "epoch-003.safetensors"), _weights(resumed / "epoch-003.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_each_rank_streams_its_own_shards_and_the_run_is_reproducible(tmp_path):
+    images, labels = _data()
+    write_sharded(tmp_path / "set", [f"k{i:02d}" for i in range(60)], images, labels, 8, "unit")  # 8 shards
+    first, second = _ranks(tmp_path, "a", streamed=True), _ranks(tmp_path, "b", streamed=True)
+    a, b = _weights(first / "epoch-003.safetensors"), _weights(second / "epoch-003.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    stream = ShardStream(tmp_path / "set" / "manifest.json")
+    # 8 shards of 8, 8, ..., 4 images over 2 ranks: each takes the 4 smallest shards' 28 images an epoch
+    assert stream.for_rank(0, 2).fewest_per_rank() == 4 + 8 * 3 == 28
+    assert sorted(stream.for_rank(0, 2).assigned() + stream.for_rank(1, 2).assigned()) == sorted(stream.assigned())
+
+
+def test_what_one_process_only_does_is_refused_on_two_ranks(tmp_path):
+    with pytest.raises(mp.ProcessRaisedException, match="Pretrained Guidance, Real Guidance and PGD training run"):
+        _ranks(tmp_path, "guided", guided=True)

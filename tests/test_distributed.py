@@ -108,3 +108,20 @@ def test_each_rank_streams_its_own_shards_and_the_run_is_reproducible(tmp_path):
 def test_what_one_process_only_does_is_refused_on_two_ranks(tmp_path):
     with pytest.raises(mp.ProcessRaisedException, match="Pretrained Guidance, Real Guidance and PGD training run"):
         _ranks(tmp_path, "guided", guided=True)
+
+
+def test_the_workflow_trains_the_reference_as_a_two_rank_job(tmp_path):
+    # ranks per rule: the job starts its ranks itself (fresh interpreters, a file rendezvous) and asks for
+    # as many cores; its outputs are the one-process job's
+    import polars as pl
+    import yaml
+    from snakemake_runs import TINY, snakemake
+
+    config = yaml.safe_load(TINY.read_text()) | {"ranks": {"train_reference": 2}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(tmp_path, "results/reference/train300/history.parquet", config=tmp_path / "config.yaml")
+    log = (tmp_path / "results/logs/train_reference/train300.log").read_text()
+    assert "each over 2 ranks" in log, log
+    history = pl.read_parquet(tmp_path / "results/reference/train300/history.parquet")
+    assert history["epoch"].to_list() == list(range(1, config["reference"]["epochs"] + 1))
+    assert (tmp_path / "results/reference/train300/classifier.safetensors").is_file()

@@ -149,9 +149,10 @@ def ranks() -> tuple[int, int]:
 
 
 def device() -> torch.device:
+    """This process's CUDA device (a rank's own, in a distributed job), or the CPU."""
     import torch
 
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
 
 
 class Progress:

@@ -13,11 +13,11 @@ rule train_reference:
     priority: 10  # on the critical path: every prediction waits for the synthetic sets
     conda:
         "../../envs/synthval.yaml"
-    threads: 1
+    threads: P.classifiers.ranks("train_reference")
     resources:
         mem_mb=P.grow(4000),
         runtime=P.grow(60),
-        gpu=config["gpus"],
+        gpu=P.classifiers.gpus("train_reference"),
     params:
         code=P.classifiers.code("train_classifier.py"),
         members=P.classifiers.reference_members,
@@ -25,6 +25,7 @@ rule train_reference:
         save_epochs=[config["reference"]["epochs"]],
         workdir=P.classifiers.reference_workdir,
         loading=P.classifiers.loading,
+        ranks=P.classifiers.ranks("train_reference"),
     script:
         "../scripts/train_classifier.py"
 
@@ -67,11 +68,11 @@ for _tags, _variants in P.study.epoch_groups.items():
             configuration=zoo.configuration_pattern(_variants),
         conda:
             "../../envs/synthval.yaml"
-        threads: 1
+        threads: P.classifiers.ranks("train_classifier")
         resources:
             mem_mb=P.grow(4000),
             runtime=P.grow(60 * len(P.study.suffixes)),
-            gpu=config["gpus"],
+            gpu=P.classifiers.gpus("train_classifier"),
         params:
             code=P.classifiers.code("train_classifier.py"),
             members=P.classifiers.members,
@@ -79,6 +80,7 @@ for _tags, _variants in P.study.epoch_groups.items():
             save_epochs=[int(tag) for tag in _tags],
             workdir=P.classifiers.workdir,
             loading=P.classifiers.loading,
+            ranks=P.classifiers.ranks("train_classifier"),
         script:
             "../scripts/train_classifier.py"
 

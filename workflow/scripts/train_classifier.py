@@ -11,21 +11,25 @@ otherwise all its members are trained again, so that every file equals a fresh r
 member's files thus retrains the fit split only, to the same bytes.
 
 A split too large to hold (``data.stream``; synthval.data.stream) is streamed from its shards every epoch,
-and its members train one after another.
+and its members train one after another; so do they with ``ranks`` > 1, each member as one distributed job
+over the node's GPUs (synthval.classifiers.distributed).
 """
 
 import hashlib
 import json
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import polars as pl
 
 from synthval.classifiers import TrainSettings, create_classifier, fit
 from synthval.classifiers.batched import fit_batched
+from synthval.classifiers.distributed import run_ranks
 from synthval.data import read_image_set
 from synthval.data.stream import ShardStream, should_stream
 from synthval.io import IntegrityError, atomic_path, read_json, read_metadata, write_frame
+from synthval.live import read_live_log
 from synthval.runtime import setup
 
 p = snakemake.params
@@ -54,6 +58,8 @@ def training_key(member: dict) -> str:
     }
     if streamed[member["split"]]:  # another order of the same images: other weights
         what["stream"] = {k: p.loading[k] for k in ("shuffle_buffer", "loader_workers")}
+    if p.ranks > 1:  # another summation order, and not batched with its seeds
+        what["ranks"] = p.ranks
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
 
@@ -101,13 +107,24 @@ for split in dict.fromkeys(m["split"] for m in p.members):
         info["count"],
         manifest,
         settings[0].epochs,
-        ", streamed from its shards, one member after another"
+        f", each over {p.ranks} ranks, one member after another"
+        if p.ranks > 1
+        else ", streamed from its shards, one member after another"
         if streamed[split]
         else f", {len(todo)} batched on one device"
         if len(todo) > 1
         else "",
     )
-    if streamed[split]:
+    if p.ranks > 1:  # one distributed job per member (synthval.classifiers.distributed); rank 0 wrote its files
+        results = []
+        for m, s in zip(todo, settings, strict=True):
+            work = workdir / m["name"]
+            member = (spec, m["seed"], num_classes, manifest, asdict(s), str(work), p.loading, streamed[split])
+            run_ranks(p.ranks, 1, "synthval.classifiers.distributed:fit_member", *member)
+            results.append(
+                (read_live_log(work / "history.jsonl"), {e: work / f"epoch-{e:03d}.safetensors" for e in save_epochs})
+            )
+    elif streamed[split]:
         workers, buffer = p.loading["loader_workers"], p.loading["shuffle_buffer"]
         results = [
             fit(

@@ -1,0 +1,92 @@
+"""One training job over the GPUs of a node: ``ranks`` processes forming one ``torch.distributed`` job
+(NCCL on CUDA, gloo on CPU), started by the job itself as ``torchrun --standalone`` starts them, so
+a SLURM job needs one task with its GPUs (``gpus`` x ``ranks``) and its cores, and nothing changes in how
+Snakemake runs the rule. :func:`synthval.classifiers.trainer.fit` does the rest: each rank trains its
+share of every batch, rank 0 writes.
+
+Batched members (vmap over the seeds of a configuration, :mod:`synthval.classifiers.batched`) and ranks
+are exclusive: batching pays where networks are too small to fill one device, ranks where one network
+needs several; with ``ranks`` > 1 a configuration's members train one after another, each over all ranks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from synthval.runtime import setup
+from synthval.zoo import TrainSettings
+
+
+def run_ranks(world: int, threads: int, function: str, *args: Any) -> None:
+    """``function`` (``module:name``, a library function) called with ``args`` (plain JSON data) in
+    ``world`` fresh processes that form one distributed job on this node (rank ``r`` on GPU ``r`` when
+    there are GPUs), each with ``threads`` CPU threads. Fresh interpreters (as torchrun starts them),
+    not forks of this one: a workflow script is no module a rank could import. Their output goes to
+    this job's standard error; a rank that fails fails the job, naming its exit status."""
+    with tempfile.TemporaryDirectory(prefix="synthval-ranks-") as tmp:
+        job = Path(tmp) / "job.json"
+        job.write_text(json.dumps({"function": function, "args": args, "world": world, "threads": threads}))
+        env = {**os.environ, "SYNTHVAL_RENDEZVOUS": str(Path(tmp) / "rendezvous")}
+        command = [sys.executable, "-m", "synthval.classifiers.distributed", str(job)]
+        ranks = [subprocess.Popen([*command, str(rank)], env=env) for rank in range(world)]
+        failed = [(rank, code) for rank, proc in enumerate(ranks) if (code := proc.wait()) != 0]
+    if failed:
+        raise RuntimeError(f"distributed training failed: rank(s) {failed} (rank, exit status); see the log above")
+
+
+def _rank(job: dict, rank: int) -> None:
+    world = job["world"]
+    setup(job["threads"])
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.set_device(rank % torch.cuda.device_count())
+    rendezvous = os.environ["SYNTHVAL_RENDEZVOUS"]
+    dist.init_process_group("nccl" if cuda else "gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=world)
+    module, name = job["function"].split(":")
+    try:
+        getattr(importlib.import_module(module), name)(*job["args"])
+    finally:
+        dist.destroy_process_group()
+
+
+def fit_member(
+    spec: dict,
+    seed: int,
+    num_classes: int,
+    manifest: str,
+    settings: dict,
+    work_dir: str,
+    loading: dict,
+    streamed: bool,
+) -> None:
+    """Train one zoo member (``spec``: :func:`synthval.zoo.training_spec`) on its split as a rank of a
+    distributed job: the same seeded model on every rank, the split held or streamed (``loading``:
+    synthval.plan.stage.Stage.loading), trained with ``settings`` (:class:`TrainSettings`' fields). Its
+    history and weights are in ``work_dir`` (rank 0 writes them)."""
+    from synthval.classifiers.registry import create_classifier
+    from synthval.classifiers.trainer import fit
+    from synthval.data import read_image_set
+    from synthval.data.stream import ShardStream, image_shape
+
+    h, _, c = image_shape(manifest)
+    model = create_classifier(spec["arch"], num_classes, c, h, seed=seed, **spec["hparams"])
+    if streamed:
+        images, labels = ShardStream(manifest, shuffle=True, buffer=loading["shuffle_buffer"], seed=seed), None
+    else:
+        held = read_image_set(manifest)
+        images, labels = held.images, held.labels
+    fit(model, images, labels, TrainSettings(**settings), work_dir, workers=loading["loader_workers"])
+
+
+if __name__ == "__main__":
+    _rank(json.loads(Path(sys.argv[1]).read_text()), int(sys.argv[2]))

@@ -125,3 +125,24 @@ def test_the_workflow_trains_the_reference_as_a_two_rank_job(tmp_path):
     history = pl.read_parquet(tmp_path / "results/reference/train300/history.parquet")
     assert history["epoch"].to_list() == list(range(1, config["reference"]["epochs"] + 1))
     assert (tmp_path / "results/reference/train300/classifier.safetensors").is_file()
+
+
+def test_the_gpu_check_runs_its_paths_on_the_cpu(tmp_path):
+    # bench/gpu_check.sh is run on a lent GPU; here (--cpu) every path runs on the CPU at small sizes, so the
+    # script is known to work before that day, and each path agrees with itself
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "gpu_check.md"
+    proc = subprocess.run(
+        ["bash", str(root / "bench" / "gpu_check.sh"), "--cpu", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    table = out.read_text()
+    for path in ("predict", "fit", "fit_batched", "ddp (1 rank)", "ddpm sample", "features + FID"):
+        assert f"| {path}" in table, table
+    assert "| NO |" not in table

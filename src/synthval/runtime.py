@@ -149,10 +149,13 @@ def ranks() -> tuple[int, int]:
 
 
 def device() -> torch.device:
-    """This process's CUDA device (a rank's own, in a distributed job), or the CPU."""
+    """This process's CUDA device (a rank's own, in a distributed job), or the CPU; ``SYNTHVAL_DEVICE=cpu``
+    keeps a job on the CPU beside a GPU."""
     import torch
 
-    return torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
+    if torch.cuda.is_available() and os.environ.get("SYNTHVAL_DEVICE") != "cpu":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
 
 
 class Progress:

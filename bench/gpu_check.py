@@ -145,7 +145,7 @@ def check_ddp(images, labels, settings, size, tmp, loose):
     )
 
 
-def check_ddpm(images, labels, steps, rows, loose):
+def check_ddpm(images, labels, steps, samples, rows, loose):
     if importlib.util.find_spec("diffusers") is None:
         rows.append(("ddpm", "skipped: diffusers is not installed (carry its wheel)", "", "", True))
         return
@@ -171,15 +171,15 @@ def check_ddpm(images, labels, steps, rows, loose):
         )
     rows.append(("ddpm train", f"{steps / seconds:.1f} steps/s", "", "", True))
     model.eval()
-    y = torch.arange(256) % 10
+    y = torch.arange(samples) % 10
 
     @torch.no_grad()
     def draw(dev):
         gen = torch.Generator().manual_seed(0)  # the same initial noise on both devices (DDIM is deterministic)
         return model.to(dev).sample_tensor(y.to(dev), gen).float().cpu()
 
-    samples, seconds = timed(lambda: draw(device()))
-    diff = float((samples - draw(torch.device("cpu"))).abs().max()) * 127.5  # in 8-bit pixel levels
+    drawn, seconds = timed(lambda: draw(device()))
+    diff = float((drawn - draw(torch.device("cpu"))).abs().max()) * 127.5  # in 8-bit pixel levels
     bound = 8.0 if loose else 1e-3
     rows.append(
         (
@@ -226,14 +226,14 @@ def main() -> None:
     if args.cpu:
         os.environ["SYNTHVAL_DEVICE"] = "cpu"
     setup(2 if args.cpu else 8, seed=0)
-    n, size, epochs, steps = (256, 16, 1, 3) if args.cpu else (8192, 32, 1, 50)
+    n, size, epochs, steps, samples = (256, 16, 1, 3, 40) if args.cpu else (8192, 32, 1, 50, 1024)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
     labels = np.arange(n) % 10
     loose = device().type == "cuda"
     rows: list[tuple] = []
     check_classifiers(images, labels, size, epochs, rows, loose)
-    check_ddpm(images, labels, steps, rows, loose)
+    check_ddpm(images, labels, steps, samples, rows, loose)
     check_features(images, rows, loose)
     emit(
         f"{machine(2 if args.cpu else 8)}; torch {torch.__version__}; {n} random {size}x{size} RGB images, resnet8, "

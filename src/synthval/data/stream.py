@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import math
+import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -184,6 +185,9 @@ def stream_batches(
     """The stream in batches of ``batch_size`` (the last may be short), decoded by ``workers`` DataLoader
     processes (0: in this one), ``prefetch`` batches ahead per worker, in pinned memory when asked (for
     a copy to CUDA that overlaps compute)."""
+    # workers are forks: a spawned (or forkserver) worker would import the parent's __main__, which in a
+    # workflow job is the Snakemake script itself
+    forked = workers and "fork" in multiprocessing.get_all_start_methods()
     loader = DataLoader(
         stream,
         batch_size=batch_size,
@@ -192,6 +196,7 @@ def stream_batches(
         pin_memory=pin_memory,
         prefetch_factor=prefetch if workers else None,
         persistent_workers=False,
+        multiprocessing_context="fork" if forked else None,
     )
     for keys, images, labels in loader:
         yield ImageSet(keys, images.numpy(), labels.numpy())

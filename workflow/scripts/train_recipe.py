@@ -36,6 +36,7 @@ def training_set(manifest: str) -> tuple[np.ndarray | ShardStream, np.ndarray | 
     """A training set as fit takes it (images, labels): streamed when it is too large to hold (labels
     None), else decoded."""
     if should_stream(manifest, p.loading):
+        log.info("%s: streamed from its shards every epoch (data.stream)", manifest)
         return ShardStream(manifest, shuffle=True, buffer=p.loading["shuffle_buffer"], seed=p.seed), None
     held = read_image_set(manifest)
     return held.images, held.labels

@@ -97,3 +97,19 @@ def test_a_set_streamed_once_for_many_models_gives_each_its_whole_read_predictio
     for seed, model in models.items():
         expected = predict(model, whole.images, batch_size=64)
         assert all(np.array_equal(a, b) for a, b in zip(outcomes[seed], expected, strict=True))
+
+
+def test_a_shard_whose_columns_are_not_the_schemas_is_refused_as_the_whole_read_refuses_it(manifest, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from synthval.data.shards import write_manifest
+
+    shard = manifest.parent / "shard-00000.parquet"
+    table = pq.read_table(shard)
+    labels = table.column("label").cast(pa.string())  # what a damaged footer can do without a checksum noticing
+    pq.write_table(table.set_column(table.schema.get_field_index("label"), "label", labels), tmp_path / "bad.parquet")
+    write_manifest(tmp_path / "bad.json", [tmp_path / "bad.parquet"], source="unit")
+    for read in (lambda: read_image_set(tmp_path / "bad.json"), lambda: list(ShardStream(tmp_path / "bad.json"))):
+        with pytest.raises(IntegrityError, match="bad.parquet has columns"):
+            read()

@@ -218,13 +218,21 @@ def read_keys(manifest_path: str | Path, verify: bool = True) -> list[str]:
     return keys
 
 
-def _read_columns(shard: Path, columns: list[str]) -> pa.Table:
-    """``columns`` of a Parquet shard, checked against :data:`SCHEMA` (a damaged footer can turn the
+def check_columns(shard: str | Path, schema: pa.Schema, columns: list[str]) -> None:
+    """Refuse a Parquet shard whose ``columns`` are not :data:`SCHEMA`'s (a damaged footer can turn the
     string keys into bytes, or the labels into another type, without any checksum noticing)."""
-    table = read_parquet(shard, columns=columns)
+    if missing := [c for c in columns if c not in schema.names]:
+        raise IntegrityError(f"shard {shard} lacks the column(s) {missing}")
+    found = pa.schema([schema.field(c) for c in columns]).remove_metadata()
     expected = pa.schema([SCHEMA.field(c) for c in columns])
-    if not table.schema.remove_metadata().equals(expected):
-        raise IntegrityError(f"shard {shard} has columns {table.schema.remove_metadata()}, not {expected}")
+    if not found.equals(expected):
+        raise IntegrityError(f"shard {shard} has columns {found}, not {expected}")
+
+
+def _read_columns(shard: Path, columns: list[str]) -> pa.Table:
+    """``columns`` of a Parquet shard, checked against :data:`SCHEMA` (:func:`check_columns`)."""
+    table = read_parquet(shard, columns=columns)
+    check_columns(shard, table.schema, columns)
     return table
 
 

@@ -41,13 +41,14 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from synthval.data.images import ImageSet, decode_png
-from synthval.data.shards import manifest_shards, read_manifest
+from synthval.data.shards import check_columns, manifest_shards, read_manifest
 from synthval.data.webdataset import read_tar_shard
 from synthval.io import IntegrityError
 from synthval.seeding import derive_seed
 
 #: Rows decoded from a Parquet shard at a time.
 RECORD_BATCH = 256
+COLUMNS = ["key", "image", "label"]
 
 
 class ShardStream(IterableDataset):
@@ -145,7 +146,8 @@ def read_rows(shard: str | Path) -> Iterator[tuple[str, np.ndarray, int]]:
         return
     try:
         parquet = pq.ParquetFile(shard, page_checksum_verification=True)
-        for batch in parquet.iter_batches(batch_size=RECORD_BATCH, columns=["key", "image", "label"]):
+        check_columns(shard, parquet.schema_arrow, COLUMNS)  # what read_image_set checks, before any row
+        for batch in parquet.iter_batches(batch_size=RECORD_BATCH, columns=COLUMNS):
             keys = batch.column("key").to_pylist()
             blobs = batch.column("image").to_pylist()
             labels = batch.column("label").to_pylist()

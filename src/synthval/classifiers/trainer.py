@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from synthval.checkpoint import ResumeState, rng_state, set_rng_state
 from synthval.classifiers.guidance import pgd_attack, pretrained_guidance_loss, real_guidance_update
 from synthval.classifiers.registry import Classifier, save_classifier
-from synthval.data.stream import ShardStream, stream_batches
+from synthval.data.stream import ShardStream, collate_rows, stream_batches
 from synthval.live import LiveLog
 from synthval.runtime import Progress, ranks
 from synthval.runtime import device as pick_device
@@ -135,12 +135,11 @@ class _ShardCycle:
         self._start(0, 0)
 
     def _start(self, epoch: int, skip: int) -> None:
-        self.epoch, self.taken = epoch, 0
+        self.epoch, self.taken = epoch, skip
         self.stream.set_epoch(epoch)
         self.rows = iter(self.stream)
         for _ in range(skip):
             next(self.rows)
-        self.taken = skip
 
     def take(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         rows = []
@@ -149,8 +148,8 @@ class _ShardCycle:
                 self._start(self.epoch + 1, 0)
             rows.append(next(self.rows))
             self.taken += 1
-        images = torch.from_numpy(np.stack([r[1] for r in rows])).permute(0, 3, 1, 2).contiguous()
-        return images.to(self.device), torch.tensor([r[2] for r in rows], dtype=torch.long, device=self.device)
+        _, images, labels = collate_rows(rows)
+        return images.permute(0, 3, 1, 2).contiguous().to(self.device), labels.to(self.device)
 
     def state(self) -> dict:
         return {"gen": self.gen.get_state(), "epoch": torch.tensor(self.epoch), "taken": torch.tensor(self.taken)}

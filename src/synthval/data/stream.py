@@ -51,6 +51,11 @@ RECORD_BATCH = 256
 COLUMNS = ["key", "image", "label"]
 
 
+def _check_rank(rank: int, world: int) -> None:
+    if not 0 <= rank < world:
+        raise ValueError(f"rank {rank} is not in 0..{world - 1}")
+
+
 class ShardStream(IterableDataset):
     """The images of a manifest's shards, one ``(key, image uint8 HWC, label)`` at a time.
 
@@ -69,8 +74,7 @@ class ShardStream(IterableDataset):
         world: int = 1,
         verify: bool = True,
     ):
-        if not 0 <= rank < world:
-            raise ValueError(f"rank {rank} is not in 0..{world - 1}")
+        _check_rank(rank, world)
         if buffer < 0:
             raise ValueError(f"shuffle buffer {buffer} is negative")
         self.manifest = str(manifest_path)
@@ -89,8 +93,7 @@ class ShardStream(IterableDataset):
 
     def for_rank(self, rank: int, world: int) -> ShardStream:
         """The same stream read as rank ``rank`` of ``world`` (its shards only)."""
-        if not 0 <= rank < world:
-            raise ValueError(f"rank {rank} is not in 0..{world - 1}")
+        _check_rank(rank, world)
         other = copy.copy(self)
         other.rank, other.world = rank, world
         return other
@@ -157,7 +160,8 @@ def read_rows(shard: str | Path) -> Iterator[tuple[str, np.ndarray, int]]:
         raise IntegrityError(f"{shard} cannot be read ({err}); delete it and rerun the job that writes it") from err
 
 
-def _collate(rows: list[tuple[str, np.ndarray, int]]) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+def collate_rows(rows: list[tuple[str, np.ndarray, int]]) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+    """A stream's rows as one batch: keys, uint8 NHWC images and int64 labels."""
     keys, images, labels = zip(*rows, strict=True)
     return list(keys), torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.int64)
 
@@ -194,7 +198,7 @@ def stream_batches(
         stream,
         batch_size=batch_size,
         num_workers=workers,
-        collate_fn=_collate,
+        collate_fn=collate_rows,
         pin_memory=pin_memory,
         prefetch_factor=prefetch if workers else None,
         persistent_workers=False,

@@ -13,7 +13,8 @@ from synthval.io import atomic_path
 
 
 class LiveLog:
-    """A job's metrics, one JSON object a line, appended and flushed as each is computed.
+    """A job's metrics, one JSON object a line (its keys in the order they were computed, so a history
+    read back is the one that was written, column for column), appended and flushed as each is computed.
 
     :meth:`restart` rewrites the file with what a resumed state already holds, so lines written after
     the last checkpoint (whose steps are run again) are not doubled. The file outlives the job.
@@ -26,13 +27,13 @@ class LiveLog:
         if self.path is None:
             return
         with atomic_path(self.path) as tmp:
-            tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
 
     def append(self, record: dict[str, Any]) -> None:
         if self.path is None:
             return
         with self.path.open("a") as fh:
-            fh.write(json.dumps(record, sort_keys=True) + "\n")
+            fh.write(json.dumps(record) + "\n")
 
 
 def read_live_log(path: str | Path) -> list[dict[str, Any]]:

@@ -25,9 +25,9 @@ import polars as pl
 
 from synthval.classifiers import TrainSettings, create_classifier, fit
 from synthval.classifiers.batched import fit_batched
-from synthval.classifiers.distributed import run_ranks
+from synthval.classifiers.distributed import fit_member, run_ranks
 from synthval.data import read_image_set
-from synthval.data.stream import ShardStream, should_stream
+from synthval.data.stream import should_stream
 from synthval.io import IntegrityError, atomic_path, read_json, read_metadata, write_frame
 from synthval.live import read_live_log
 from synthval.runtime import setup
@@ -88,7 +88,6 @@ for split in dict.fromkeys(m["split"] for m in p.members):
     manifest = getattr(snakemake.input, split)
     info = read_json(manifest)
     num_classes, (h, w, c) = info["num_classes"], info["image_shape"]
-    models = [create_classifier(spec["arch"], num_classes, c, h, seed=m["seed"], **spec["hparams"]) for m in todo]
     settings = [
         TrainSettings(
             **spec["train"],
@@ -115,34 +114,27 @@ for split in dict.fromkeys(m["split"] for m in p.members):
         if len(todo) > 1
         else "",
     )
-    if p.ranks > 1:  # one distributed job per member (synthval.classifiers.distributed); rank 0 wrote its files
+    if p.ranks > 1 or streamed[split]:  # one member at a time: over the node's ranks, or streamed here
         results = []
         for m, s in zip(todo, settings, strict=True):
             work = workdir / m["name"]
             member = (spec, m["seed"], num_classes, manifest, asdict(s), str(work), p.loading, streamed[split])
-            run_ranks(p.ranks, 1, "synthval.classifiers.distributed:fit_member", *member)
+            if p.ranks > 1:  # one distributed job (synthval.classifiers.distributed); rank 0 writes its files
+                run_ranks(p.ranks, 1, "synthval.classifiers.distributed:fit_member", *member)
+            else:
+                fit_member(*member)
             results.append(
                 (read_live_log(work / "history.jsonl"), {e: work / f"epoch-{e:03d}.safetensors" for e in save_epochs})
             )
-    elif streamed[split]:
-        workers, buffer = p.loading["loader_workers"], p.loading["shuffle_buffer"]
-        results = [
-            fit(
-                model,
-                ShardStream(manifest, shuffle=True, buffer=buffer, seed=s.seed),
-                None,
-                s,
-                workdir / m["name"],
-                workers=workers,
-            )
-            for m, model, s in zip(todo, models, settings, strict=True)
-        ]
-    elif len(todo) == 1:
-        train = read_image_set(manifest)
-        results = [fit(models[0], train.images, train.labels, settings[0], workdir / todo[0]["name"])]
     else:
         train = read_image_set(manifest)
-        results = list(zip(*fit_batched(models, train.images, train.labels, settings, workdir / split), strict=True))
+        models = [create_classifier(spec["arch"], num_classes, c, h, seed=m["seed"], **spec["hparams"]) for m in todo]
+        if len(todo) == 1:
+            results = [fit(models[0], train.images, train.labels, settings[0], workdir / todo[0]["name"])]
+        else:
+            results = list(
+                zip(*fit_batched(models, train.images, train.labels, settings, workdir / split), strict=True)
+            )
     for member, (history, snapshots) in zip(todo, results, strict=True):
         files, history_file = outputs[member["name"]]
         for epoch, out in zip(save_epochs, files, strict=True):

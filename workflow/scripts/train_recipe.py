@@ -17,8 +17,7 @@ import polars as pl
 import torch
 
 from synthval.classifiers import Guidance, TrainSettings, create_classifier, fit, load_classifier, state_digest
-from synthval.data import read_image_set
-from synthval.data.stream import ShardStream, image_shape, should_stream
+from synthval.data.stream import image_shape, training_images
 from synthval.evaluation.predict import map_set, predict_logits, predict_under_attack, predict_with_loss
 from synthval.io import atomic_path, read_json, write_frame
 from synthval.metrics.membership import logit_confidence
@@ -32,14 +31,12 @@ run = Run(**p.run)
 spec, robust, workdir = p.spec, p.robust, Path(p.workdir)
 
 
-def training_set(manifest: str) -> tuple[np.ndarray | ShardStream, np.ndarray | None]:
-    """A training set as fit takes it (images, labels): streamed when it is too large to hold (labels
-    None), else decoded."""
-    if should_stream(manifest, p.loading):
+def training_set(manifest: str) -> tuple:
+    """A training set as fit takes it (synthval.data.stream.training_images), saying when it is streamed."""
+    images, labels = training_images(manifest, p.loading, p.seed)
+    if labels is None:
         log.info("%s: streamed from its shards every epoch (data.stream)", manifest)
-        return ShardStream(manifest, shuffle=True, buffer=p.loading["shuffle_buffer"], seed=p.seed), None
-    held = read_image_set(manifest)
-    return held.images, held.labels
+    return images, labels
 
 
 real = training_set(inp.real) if run.uses_real else None

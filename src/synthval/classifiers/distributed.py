@@ -75,16 +75,11 @@ def fit_member(
     history and weights are in ``work_dir`` (rank 0 writes them)."""
     from synthval.classifiers.registry import create_classifier
     from synthval.classifiers.trainer import fit
-    from synthval.data import read_image_set
-    from synthval.data.stream import ShardStream, image_shape
+    from synthval.data.stream import image_shape, training_images
 
     h, _, c = image_shape(manifest)
     model = create_classifier(spec["arch"], num_classes, c, h, seed=seed, **spec["hparams"])
-    if streamed:
-        images, labels = ShardStream(manifest, shuffle=True, buffer=loading["shuffle_buffer"], seed=seed), None
-    else:
-        held = read_image_set(manifest)
-        images, labels = held.images, held.labels
+    images, labels = training_images(manifest, loading, seed, streamed)
     fit(model, images, labels, TrainSettings(**settings), work_dir, workers=loading["loader_workers"])
 
 

@@ -41,7 +41,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from synthval.data.images import ImageSet, decode_png
-from synthval.data.shards import check_columns, manifest_shards, read_manifest
+from synthval.data.shards import check_columns, manifest_shards, read_image_set, read_manifest
 from synthval.data.webdataset import read_tar_shard
 from synthval.io import IntegrityError
 from synthval.seeding import derive_seed
@@ -183,6 +183,20 @@ def should_stream(manifest_path: str | Path, loading: dict) -> bool:
         return loading["stream"] == "always"
     pixels = read_manifest(manifest_path)["count"] * math.prod(image_shape(manifest_path))
     return pixels > loading["stream_above_gb"] * 2**30
+
+
+def training_images(
+    manifest_path: str | Path, loading: dict, seed: int, streamed: bool | None = None
+) -> tuple[np.ndarray | ShardStream, np.ndarray | None]:
+    """A training set as :func:`synthval.classifiers.fit` takes it, ``(images, labels)``: a seeded shuffled
+    stream (labels None) when it is too large to hold (:func:`should_stream`, or ``streamed`` as decided
+    already), else decoded whole."""
+    if streamed is None:
+        streamed = should_stream(manifest_path, loading)
+    if streamed:
+        return ShardStream(manifest_path, shuffle=True, buffer=loading["shuffle_buffer"], seed=seed), None
+    held = read_image_set(manifest_path)
+    return held.images, held.labels
 
 
 def stream_batches(

@@ -4,8 +4,8 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from kills import killed_after_epoch
 
-import synthval.classifiers.trainer as trainer
 from synthval.classifiers import (
     TrainSettings,
     create_classifier,
@@ -334,7 +334,7 @@ def _streamed(folder, images, labels):
 @pytest.mark.parametrize(
     ("arch", "streamed"), [("resnet8", ""), ("shake_shake26_32d", ""), ("resnet8", "real"), ("resnet8", "both")]
 )
-def test_killed_training_resumes_bit_identically(tmp_path, tiny_images, monkeypatch, arch, streamed):
+def test_killed_training_resumes_bit_identically(tmp_path, tiny_images, arch, streamed):
     images, labels = _streamed(tmp_path / "set", *tiny_images) if streamed else tiny_images
     mixed = {}
     if streamed == "both":
@@ -343,21 +343,9 @@ def test_killed_training_resumes_bit_identically(tmp_path, tiny_images, monkeypa
     ref_model = create_classifier(arch, 4, 1, 8)
     _, ref = fit(ref_model, images, labels, _settings(), tmp_path / "ref", **mixed)
 
-    class Killed(RuntimeError):
-        pass
-
-    real_update = trainer.Progress.update
-
-    def die_after_epoch_2(self, done, extra=""):
-        real_update(self, done, extra)
-        if done == 2:
-            raise Killed
-
     torch.manual_seed(5)
-    monkeypatch.setattr(trainer.Progress, "update", die_after_epoch_2)
-    with pytest.raises(Killed):
+    with killed_after_epoch(2):
         fit(create_classifier(arch, 4, 1, 8), images, labels, _settings(), tmp_path / "run", **mixed)
-    monkeypatch.setattr(trainer.Progress, "update", real_update)
     torch.manual_seed(5)
     torch.rand(7)  # the resumed run must not depend on the global RNG position it starts from
     history, resumed = fit(create_classifier(arch, 4, 1, 8), images, labels, _settings(), tmp_path / "run", **mixed)

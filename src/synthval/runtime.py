@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import atexit
 import gc
+import json
 import logging
 import os
 import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import polars as pl
@@ -20,14 +22,19 @@ if TYPE_CHECKING:
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "POLARS_MAX_THREADS")
 
 
-def setup(threads: int, seed: int | None = None, log_file: str | None = None) -> logging.Logger:
+def setup(
+    threads: int, seed: int | None = None, log_file: str | None = None, accelerator: dict[str, Any] | None = None
+) -> logging.Logger:
     """Pin the job to ``threads`` (a job uses what its rule declares), make torch's CPU maths
-    deterministic, and send log lines to ``log_file`` and stderr.
+    deterministic, and send log lines to ``log_file`` and stderr. ``accelerator`` (the config's
+    ``accelerator`` section) is how this job and the processes it starts use a GPU (:func:`accelerator`).
 
     Torch is configured only when the job has imported it: the jobs that never touch a tensor
     (indexing, selection, figures, the report) start without paying for its import."""
     threads = max(1, int(threads))
     _fast_exit()
+    if accelerator is not None:  # in the environment: a job's ranks and loader workers read it too
+        os.environ[ACCELERATOR_VARIABLE] = json.dumps(asdict(Accelerator(**accelerator)))
     for variable in THREAD_VARIABLES:
         os.environ.setdefault(variable, str(threads))
     if (torch := sys.modules.get("torch")) is not None:
@@ -156,6 +163,79 @@ def device() -> torch.device:
     if torch.cuda.is_available() and os.environ.get("SYNTHVAL_DEVICE") != "cpu":
         return torch.device("cuda", torch.cuda.current_device())
     return torch.device("cpu")
+
+
+#: Where :func:`setup` leaves the job's accelerator settings (JSON) for :func:`accelerator` to read.
+ACCELERATOR_VARIABLE = "SYNTHVAL_ACCELERATOR"
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """How a job uses a GPU (the config's ``accelerator`` section; every setting is a no-op on the CPU
+    unless asked for there). ``precision``: the autocast dtype of forward passes, ``auto`` being bf16 on
+    a GPU that has it, fp16 (with loss scaling in training) on one that does not, fp32 on the CPU.
+    ``channels_last``: NHWC memory layout of convolutional training (``auto``: on CUDA). ``compile``:
+    ``torch.compile`` of the network a single-network training run steps through (False, True, or a
+    ``torch.compile`` mode); it costs a compilation of tens of seconds up front and a recompilation on
+    the last, shorter batch of an epoch, so it pays on long runs of large networks only."""
+
+    precision: str = "auto"
+    channels_last: str | bool = "auto"
+    compile: str | bool = False
+
+    def __post_init__(self):
+        if self.precision not in ("auto", "bf16", "fp16", "fp32"):
+            raise ValueError(f"accelerator precision {self.precision!r}: one of auto, bf16, fp16, fp32")
+        if self.channels_last not in ("auto", True, False):
+            raise ValueError(f"accelerator channels_last {self.channels_last!r}: auto, true or false")
+        if self.compile not in (True, False, "default", "reduce-overhead", "max-autotune"):
+            raise ValueError(f"accelerator compile {self.compile!r}: false, true or a torch.compile mode")
+
+    def dtype(self, device: torch.device) -> torch.dtype | None:
+        """The autocast dtype on ``device``; None for float32 throughout."""
+        import torch
+
+        precision = self.precision
+        if precision == "auto":
+            if device.type != "cuda":
+                return None
+            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}[precision]
+
+    def autocast(self, device: torch.device) -> torch.autocast:
+        """The forward passes' autocast context on ``device``."""
+        import torch
+
+        dtype = self.dtype(device)
+        return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+    def scaler(self, device: torch.device) -> torch.amp.GradScaler:
+        """Loss scaling for training: enabled with fp16 only (bf16 has float32's range)."""
+        import torch
+
+        return torch.amp.GradScaler(device.type, enabled=self.dtype(device) == torch.float16)
+
+    def memory_format(self, device: torch.device) -> torch.memory_format:
+        """Channels-last or the contiguous layout, for a convolutional network and its input batches."""
+        import torch
+
+        on = device.type == "cuda" if self.channels_last == "auto" else self.channels_last
+        return torch.channels_last if on else torch.contiguous_format
+
+    def compiled(self, module: torch.nn.Module) -> torch.nn.Module:
+        """``module`` through ``torch.compile`` when asked (the module itself otherwise; its parameters
+        and state dict are shared either way)."""
+        if not self.compile:
+            return module
+        import torch
+
+        return torch.compile(module, mode=None if self.compile in (True, "default") else self.compile)
+
+
+def accelerator() -> Accelerator:
+    """This job's accelerator settings (:func:`setup`'s ``accelerator``; the defaults outside a job)."""
+    raw = os.environ.get(ACCELERATOR_VARIABLE)
+    return Accelerator(**json.loads(raw)) if raw else Accelerator()
 
 
 class Progress:

@@ -13,13 +13,14 @@ rule train_reference:
     priority: 10  # on the critical path: every prediction waits for the synthetic sets
     conda:
         "../../envs/synthval.yaml"
-    threads: P.classifiers.ranks("train_reference")
+    threads: P.classifiers.training_threads(P.classifiers.ranks("train_reference"))
     resources:
         mem_mb=P.grow(4000),
         runtime=P.grow(60),
         gpu=P.classifiers.gpus("train_reference"),
     params:
         code=P.classifiers.code("train_classifier.py"),
+        accelerator=P.classifiers.accelerator,
         members=P.classifiers.reference_members,
         spec=P.classifiers.reference_spec,
         save_epochs=[config["reference"]["epochs"]],
@@ -68,13 +69,14 @@ for _tags, _variants in P.study.epoch_groups.items():
             configuration=zoo.configuration_pattern(_variants),
         conda:
             "../../envs/synthval.yaml"
-        threads: P.classifiers.ranks("train_classifier")
+        threads: P.classifiers.training_threads(P.classifiers.ranks("train_classifier"))
         resources:
             mem_mb=P.grow(4000),
             runtime=P.grow(60 * len(P.study.suffixes)),
             gpu=P.classifiers.gpus("train_classifier"),
         params:
             code=P.classifiers.code("train_classifier.py"),
+            accelerator=P.classifiers.accelerator,
             members=P.classifiers.members,
             spec=P.classifiers.spec,
             save_epochs=[int(tag) for tag in _tags],

@@ -22,6 +22,7 @@ rule predict:
         runtime=P.grow(30),
     params:
         code=P.evaluation.code("predict.py"),
+        accelerator=P.evaluation.accelerator,
         sets=P.evaluation.member_sets,
     script:
         "../scripts/predict.py"

@@ -85,6 +85,7 @@ rule synthesize_shard:
         gpu=config["gpus"],
     params:
         code=P.generators.code("synthesize_shard.py"),
+        accelerator=P.generators.accelerator,
         per_class=config["synthesis"]["per_class"],
         settings=P.generators.synthesis_settings,
         shards=len(P.study.shards),

@@ -16,6 +16,7 @@ rule features:
         gpu=config["gpus"],
     params:
         code=P.metrics.code("features.py"),
+        accelerator=P.metrics.accelerator,
         quality=P.metrics.extractor_settings,
         dataset="{dataset}",
     script:

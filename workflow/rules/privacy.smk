@@ -66,6 +66,7 @@ use rule synthesize_shard as synthesize_lira_shard with:
     priority: 5
     params:
         code=P.privacy.code("synthesize_shard.py"),
+        accelerator=P.privacy.accelerator,
         per_class=P.privacy.per_class,
         settings=P.privacy.synthesis_settings,
         shards=1,
@@ -109,6 +110,7 @@ use rule train_recipe as train_lira with:
         half=r"[0-9]+",
     params:
         code=P.privacy.code("train_recipe.py"),
+        accelerator=P.privacy.accelerator,
         seed=P.privacy.model_seed,
         replicate=P.privacy.replicate,
         gap_sets={},

@@ -45,6 +45,7 @@ rule score_shift:
         gpu=config["gpus"],
     params:
         code=P.robustness.code("score_shift.py"),
+        accelerator=P.robustness.accelerator,
         runs=P.robustness.runs,  # the order of the weights (P.robustness.inputs)
         seeds=P.study.training_seeds,
         shifts=P.study.shifts,

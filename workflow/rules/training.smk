@@ -18,6 +18,7 @@ use rule synthesize_shard as synthesize_train_shard with:
     priority: 0
     params:
         code=P.training.code("synthesize_shard.py"),
+        accelerator=P.training.accelerator,
         per_class=P.training.pool_per_class,
         shards=config["training"]["shards_per_x"],
         index=P.training.pool_shard_index,
@@ -67,13 +68,14 @@ rule train_recipe:
         seed=r"[0-9]+",
     conda:
         "../../envs/synthval.yaml"
-    threads: 1
+    threads: P.training.training_threads()
     resources:
         mem_mb=P.grow(4000),
         runtime=P.grow(120),
         gpu=config["gpus"],
     params:
         code=P.training.code("train_recipe.py"),
+        accelerator=P.training.accelerator,
         run=P.training.run,
         spec=P.training.spec,
         seed=P.training.run_seed,

@@ -11,7 +11,7 @@ from synthval.metrics.extractors import build_extractor
 from synthval.runtime import Progress, setup
 
 p = snakemake.params
-log = setup(snakemake.threads, log_file=snakemake.log[0])
+log = setup(snakemake.threads, log_file=snakemake.log[0], accelerator=p.accelerator)
 stream = ShardStream(snakemake.input.images)
 extractor = build_extractor(p.quality, snakemake.input.extractor)
 log.info("extracting %s features of %d images of %s", extractor.name, len(stream), p.dataset)

@@ -13,7 +13,7 @@ from synthval.evaluation.predict import predict_set, prediction_table
 from synthval.io import write_frame
 from synthval.runtime import device, setup
 
-log = setup(snakemake.threads, log_file=snakemake.log[0])
+log = setup(snakemake.threads, log_file=snakemake.log[0], accelerator=snakemake.params.accelerator)
 member_sets = snakemake.params.sets  # member -> {evaluation set: input name}
 models = {
     member: [load_classifier(w, device()) for w in snakemake.input.weights if Path(w).parent.name == member]

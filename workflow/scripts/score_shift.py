@@ -11,7 +11,7 @@ from synthval.io import write_frame
 from synthval.runtime import device, setup
 
 p = snakemake.params
-log = setup(snakemake.threads, log_file=snakemake.log[0])
+log = setup(snakemake.threads, log_file=snakemake.log[0], accelerator=p.accelerator)
 sets = {CLEAN: snakemake.input.test} | dict(zip(p.shifts, snakemake.input.shifts, strict=True))
 models = {  # every run's seeds, in the order of the weights input; each set is streamed once for them all
     (run, seed): load_classifier(weights, device())[0]

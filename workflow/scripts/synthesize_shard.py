@@ -12,7 +12,7 @@ from synthval.io import read_json
 from synthval.runtime import device, setup
 
 p = snakemake.params
-log = setup(snakemake.threads, log_file=snakemake.log[0])
+log = setup(snakemake.threads, log_file=snakemake.log[0], accelerator=p.accelerator)
 model = load_generator(snakemake.input.generator, device())
 metadata = None
 if p.settings["conditioning"] == "pseudo_label":

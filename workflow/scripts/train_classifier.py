@@ -33,7 +33,7 @@ from synthval.live import read_live_log
 from synthval.runtime import setup
 
 p = snakemake.params
-log = setup(snakemake.threads, log_file=snakemake.log[0])
+log = setup(snakemake.threads, log_file=snakemake.log[0], accelerator=p.accelerator)
 spec, save_epochs, workdir = p.spec, p.save_epochs, Path(p.workdir)
 weights, histories = list(snakemake.output.weights), list(snakemake.output.histories)
 per = len(save_epochs)

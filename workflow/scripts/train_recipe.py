@@ -26,7 +26,7 @@ from synthval.runtime import device, setup
 
 p = snakemake.params
 inp = snakemake.input
-log = setup(snakemake.threads, seed=p.seed, log_file=snakemake.log[0])
+log = setup(snakemake.threads, seed=p.seed, log_file=snakemake.log[0], accelerator=p.accelerator)
 run = Run(**p.run)
 spec, robust, workdir = p.spec, p.robust, Path(p.workdir)
 

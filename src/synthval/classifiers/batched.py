@@ -27,7 +27,7 @@ from synthval.checkpoint import ResumeState
 from synthval.classifiers.registry import Classifier, save_classifier
 from synthval.classifiers.trainer import TrainSettings, augment
 from synthval.live import LiveLog
-from synthval.runtime import Progress
+from synthval.runtime import Progress, accelerator
 from synthval.runtime import device as pick_device
 
 log = logging.getLogger("synthval.classifiers")
@@ -46,6 +46,8 @@ class _BatchedTraining:
             )
         self.models, self.settings, self.first = models, settings, first
         self.dev = dev = pick_device()
+        self.accel = accelerator()  # precision and loss scaling; channels-last and compile are single-network
+        self.scaler = self.accel.scaler(dev)
         self.data = torch.as_tensor(images).permute(0, 3, 1, 2).contiguous().to(dev)
         self.targets = torch.as_tensor(labels, dtype=torch.long, device=dev)
         for model in models:
@@ -84,7 +86,7 @@ class _BatchedTraining:
             "generators": [g.get_state() for g in self.gens],
             "histories": histories,
             "epoch": epoch,
-        }
+        } | ({"scaler": self.scaler.state_dict()} if self.scaler.is_enabled() else {})
 
     def restore(self, state: dict) -> tuple[list[list[dict]], int]:
         """Load a resume state; return the members' histories and the number of epochs it finished."""
@@ -94,10 +96,12 @@ class _BatchedTraining:
         self.opt.load_state_dict(state["optimizer"])
         for g, g_state in zip(self.gens, state["generators"], strict=True):
             g.set_state(g_state)
+        if self.scaler.is_enabled() and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
         return state["histories"], state["epoch"]
 
     def _loss(self, p: dict, b: dict, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        with torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=self.dev.type == "cuda"):
+        with self.accel.autocast(self.dev):
             logits = functional_call(self.base, (p, b), (x,))
             return F.cross_entropy(logits, y, label_smoothing=self.first.label_smoothing), logits
 
@@ -128,8 +132,10 @@ class _BatchedTraining:
             y = torch.stack([self.targets[j] for j in idx])
             losses, logits = self.step(self.params, self.buffers, x, y)
             self.opt.zero_grad(set_to_none=True)
-            losses.sum().backward()  # no cross terms: each member's parameters get its own loss's gradient
-            self.opt.step()
+            # no cross terms: each member's parameters get its own loss's gradient
+            self.scaler.scale(losses.sum()).backward()
+            self.scaler.step(self.opt)
+            self.scaler.update()
             loss_sum += losses.detach().float() * y.shape[1]
             correct += (logits.argmax(-1) == y).sum(1)
             seen += y.shape[1]

@@ -80,7 +80,7 @@ def fit_member(
     h, _, c = image_shape(manifest)
     model = create_classifier(spec["arch"], num_classes, c, h, seed=seed, **spec["hparams"])
     images, labels = training_images(manifest, loading, seed, streamed)
-    fit(model, images, labels, TrainSettings(**settings), work_dir, workers=loading["loader_workers"])
+    fit(model, images, labels, TrainSettings(**settings), work_dir)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from synthval.classifiers.guidance import pgd_attack, pretrained_guidance_loss, 
 from synthval.classifiers.registry import Classifier, save_classifier
 from synthval.data.stream import ShardStream, collate_rows, stream_batches
 from synthval.live import LiveLog
-from synthval.runtime import Progress, ranks
+from synthval.runtime import Progress, accelerator, ranks
 from synthval.runtime import device as pick_device
 from synthval.zoo import TrainSettings
 
@@ -202,12 +202,12 @@ class _Training:
         ratio: float,
         guidance: Guidance,
         normalise: bool,
-        workers: int = 0,
     ):
         self.dev = dev = pick_device()
         self.model, self.settings, self.source, self.guidance = model, settings, source, guidance
         torch.manual_seed(settings.seed)
-        self.workers = workers
+        self.accel = accel = accelerator()
+        self.scaler = accel.scaler(dev)
         self.streamed = isinstance(images, ShardStream)
         if self.streamed:  # decoded batch by batch, every epoch
             self.real, self.n = images, len(images)
@@ -231,12 +231,15 @@ class _Training:
         model.to(dev)
         if guidance.guide is not None:
             guidance.guide.to(dev).eval().requires_grad_(False)
-        if dev.type == "cuda":
-            model.to(memory_format=torch.channels_last)
+        if guidance.real_guidance and self.scaler.is_enabled():
+            raise ValueError("Real Guidance projects unscaled gradients: use accelerator precision bf16 or fp32")
+        self.memory_format = accel.memory_format(dev)
+        model.to(memory_format=self.memory_format)
         self.rank, self.world = ranks()
         self.net = model  # what the forward pass runs: the model, or its DistributedDataParallel wrapper
         if self.world > 1:
             self._distribute(dev)
+        self.net = accel.compiled(self.net)
         if normalise and self.streamed:
             model.set_statistics(*channel_stats(self._stream(0)))
         elif normalise:
@@ -274,6 +277,8 @@ class _Training:
         fingerprint = {**asdict(self.settings), "n": self.n, "arch": model.arch, "config": model.config}
         if self.streamed:
             fingerprint["stream"] = {"shuffle": self.real.shuffle, "buffer": self.real.buffer, "seed": self.real.seed}
+        if (dtype := self.accel.dtype(self.dev)) is not None:  # mixed precision: other numbers
+            fingerprint["precision"] = str(dtype)
         if self.mixed or guidance != Guidance():
             fingerprint |= {
                 "source": self.source,
@@ -293,6 +298,8 @@ class _Training:
         }
         if self.mixed:
             state["stream"] = self.stream.state()
+        if self.scaler.is_enabled():
+            state["scaler"] = self.scaler.state_dict()
         return state
 
     def restore(self, state: dict) -> tuple[list[dict], int]:
@@ -302,13 +309,14 @@ class _Training:
         set_rng_state(state["rng"], self.gen)
         if self.mixed:
             self.stream.restore(state["stream"])
+        if self.scaler.is_enabled() and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
         return state["history"], state["epoch"]
 
     def prepare(self, x: torch.Tensor, y: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         """Augment a uint8 batch into the model's float input (and PGD's adversarial examples)."""
         x = augment(x, self.settings.crop_padding, self.settings.flip, g).float().div_(255)
-        if self.dev.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=self.memory_format)
         if adv := self.guidance.adversarial:
             x = pgd_attack(self.model, x, y, adv["epsilon"], adv["step_size"], adv["steps"], g)
         return x
@@ -316,7 +324,7 @@ class _Training:
     def loss(self, x: torch.Tensor, y: torch.Tensor, sources: list[tuple[str, int]]) -> tuple[torch.Tensor, ...]:
         """Cross-entropy, plus lambda3 L_pg over the rows of each part of the batch PG applies to."""
         model, guidance, smoothing = self.model, self.guidance, self.settings.label_smoothing
-        with torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=self.dev.type == "cuda"):
+        with self.accel.autocast(self.dev):
             if guidance.guide is None:
                 logits = self.net(x)
                 return F.cross_entropy(logits, y, label_smoothing=smoothing), logits
@@ -354,20 +362,22 @@ class _Training:
                 p.grad = g.view_as(p).to(p.dtype)
             loss = (loss_r * len(labels) + loss_f * len(ys)) / (len(labels) + len(ys))
             logits, y = torch.cat([logits_r, logits_f]), torch.cat([y, ys])
-        else:
-            whole = len(y) * (self.world if self.streamed else 1) + (len(ys) if self.mixed else 0)
-            if self.world > 1 and not self.streamed:  # every rank augmented the whole batch: it keeps its rows
-                x, y = self._mine(x, y)
-            if self.world > 1 and self.mixed:
-                xs, ys = self._mine(xs, ys)
-            if self.mixed:
-                x, y = torch.cat([x, xs]), torch.cat([y, ys])
-                sources.append(("synthetic", len(ys)))
-            loss, logits = self.loss(x, y, sources)
-            self.opt.zero_grad(set_to_none=True)
-            # a rank's mean weighted by its share: the ranks' average gradient is the whole batch's
-            (loss * (len(y) * self.world / whole) if self.world > 1 else loss).backward()
-        self.opt.step()
+            self.opt.step()
+            return loss, logits, y
+        whole = len(y) * (self.world if self.streamed else 1) + (len(ys) if self.mixed else 0)
+        if self.world > 1 and not self.streamed:  # every rank augmented the whole batch: it keeps its rows
+            x, y = self._mine(x, y)
+        if self.world > 1 and self.mixed:
+            xs, ys = self._mine(xs, ys)
+        if self.mixed:
+            x, y = torch.cat([x, xs]), torch.cat([y, ys])
+            sources.append(("synthetic", len(ys)))
+        loss, logits = self.loss(x, y, sources)
+        self.opt.zero_grad(set_to_none=True)
+        # a rank's mean weighted by its share: the ranks' average gradient is the whole batch's
+        self.scaler.scale(loss * (len(y) * self.world / whole) if self.world > 1 else loss).backward()
+        self.scaler.step(self.opt)  # the optimiser's step (skipped where fp16 gradients overflowed)
+        self.scaler.update()
         return loss, logits, y
 
     def _stream(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -375,7 +385,7 @@ class _Training:
         self.real.set_epoch(epoch)
         cuda = self.dev.type == "cuda"
         size = self.b_real // self.world  # a rank's share of the batch (it reads its own shards)
-        for batch in stream_batches(self.real, size, workers=self.workers, pin_memory=cuda):
+        for batch in stream_batches(self.real, size, pin_memory=cuda):
             x = torch.from_numpy(batch.images).permute(0, 3, 1, 2).contiguous()
             yield x.to(self.dev, non_blocking=cuda), torch.from_numpy(batch.labels).to(self.dev, non_blocking=cuda)
 
@@ -430,11 +440,10 @@ def fit(
     ratio: float = 0.0,
     guidance: Guidance | None = None,
     normalise: bool = True,
-    workers: int = 0,
 ) -> tuple[list[dict], dict[int, Path]]:
     """Train ``model`` on uint8 NHWC ``images`` (or a :class:`synthval.data.stream.ShardStream` of them,
-    ``labels`` None: a split too large to hold, decoded by ``workers`` DataLoader processes every epoch in
-    the stream's seeded order); return the per-epoch history and the weights file of
+    ``labels`` None: a split too large to hold, decoded every epoch in the stream's seeded order by its
+    DataLoader workers); return the per-epoch history and the weights file of
     every epoch in ``settings.save_epochs`` (written into ``work_dir``, where the resume state lives).
 
     ``source`` says what ``images`` are (``real`` or ``synthetic``: Pretrained Guidance's ``pg_on``
@@ -442,11 +451,10 @@ def fit(
     also holds synthetic images (:func:`batch_split`), drawn from an endless stream with its own seed; an
     epoch is one pass over ``images``. With ratio 0 no synthetic image is drawn and training is exactly real-only
     training. ``normalise=False`` keeps the model's input normalisation (a second training stage).
+    Precision, memory layout and compilation follow the job's :func:`synthval.runtime.accelerator`.
     """
     work_dir = Path(work_dir)
-    run = _Training(
-        model, images, labels, settings, source, synthetic, ratio, guidance or Guidance(), normalise, workers
-    )
+    run = _Training(model, images, labels, settings, source, synthetic, ratio, guidance or Guidance(), normalise)
     resume = ResumeState(work_dir / "state.safetensors", run.fingerprint())
     live = LiveLog(work_dir / "history.jsonl" if run.rank == 0 else None)  # each epoch's metrics as it ends
     history: list[dict] = []

@@ -60,7 +60,9 @@ class ShardStream(IterableDataset):
     """The images of a manifest's shards, one ``(key, image uint8 HWC, label)`` at a time.
 
     ``shuffle``/``buffer``/``seed``: see the module's notes; call :meth:`set_epoch` before each pass of a
-    shuffled stream. ``rank``/``world``: this process's share under ``torch.distributed``.
+    shuffled stream. ``rank``/``world``: this process's share under ``torch.distributed``. ``workers`` and
+    ``prefetch``: how :func:`stream_batches` reads it unless told otherwise (DataLoader processes that
+    decode it, 0 decoding in the reading one, and the batches each decodes ahead).
     """
 
     def __init__(
@@ -73,6 +75,8 @@ class ShardStream(IterableDataset):
         rank: int = 0,
         world: int = 1,
         verify: bool = True,
+        workers: int = 0,
+        prefetch: int = 2,
     ):
         _check_rank(rank, world)
         if buffer < 0:
@@ -83,6 +87,7 @@ class ShardStream(IterableDataset):
             raise IntegrityError(f"{manifest_path} lists no images")
         self.shuffle, self.buffer, self.seed = shuffle, buffer, seed
         self.rank, self.world, self.epoch = rank, world, 0
+        self.workers, self.prefetch = workers, prefetch
 
     def __len__(self) -> int:
         """Images in the whole set (every rank together)."""
@@ -194,17 +199,32 @@ def training_images(
     if streamed is None:
         streamed = should_stream(manifest_path, loading)
     if streamed:
-        return ShardStream(manifest_path, shuffle=True, buffer=loading["shuffle_buffer"], seed=seed), None
+        stream = ShardStream(
+            manifest_path,
+            shuffle=True,
+            buffer=loading["shuffle_buffer"],
+            seed=seed,
+            workers=loading["loader_workers"],
+            prefetch=loading["prefetch"],
+        )
+        return stream, None
     held = read_image_set(manifest_path)
     return held.images, held.labels
 
 
 def stream_batches(
-    stream: ShardStream, batch_size: int, *, workers: int = 0, prefetch: int = 2, pin_memory: bool = False
+    stream: ShardStream,
+    batch_size: int,
+    *,
+    workers: int | None = None,
+    prefetch: int | None = None,
+    pin_memory: bool = False,
 ) -> Iterator[ImageSet]:
     """The stream in batches of ``batch_size`` (the last may be short), decoded by ``workers`` DataLoader
-    processes (0: in this one), ``prefetch`` batches ahead per worker, in pinned memory when asked (for
-    a copy to CUDA that overlaps compute)."""
+    processes (0: in this one), ``prefetch`` batches ahead per worker (both the stream's own unless
+    given), in pinned memory when asked (for a copy to CUDA that overlaps compute)."""
+    workers = stream.workers if workers is None else workers
+    prefetch = stream.prefetch if prefetch is None else prefetch
     # workers are forks: a spawned (or forkserver) worker would import the parent's __main__, which in a
     # workflow job is the Snakemake script itself
     forked = workers and "fork" in multiprocessing.get_all_start_methods()

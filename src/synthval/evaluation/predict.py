@@ -15,7 +15,7 @@ import torch
 from synthval.classifiers.guidance import pgd_attack
 from synthval.data.images import ImageSet
 from synthval.data.stream import ShardStream, stream_batches
-from synthval.runtime import Progress
+from synthval.runtime import Progress, accelerator
 
 log = logging.getLogger("synthval.evaluation")
 
@@ -27,9 +27,10 @@ def _logits(model: torch.nn.Module, images: np.ndarray, batch_size: int):
     """Logits of uint8 NHWC ``images``, batch by batch (float32, on the model's device)."""
     device = next(model.parameters()).device
     model.eval()
+    autocast = accelerator().autocast
     for start in range(0, len(images), batch_size):
         x = torch.as_tensor(images[start : start + batch_size], device=device).permute(0, 3, 1, 2).float().div_(255)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        with autocast(device):
             yield model(x).float()
 
 

@@ -24,7 +24,7 @@ from synthval.checkpoint import ResumeState, rng_state, set_rng_state
 from synthval.data.images import encode_png, tile_images
 from synthval.io import atomic_path, load_tensors, save_tensors
 from synthval.live import LiveLog
-from synthval.runtime import Progress
+from synthval.runtime import Progress, accelerator
 from synthval.runtime import device as pick_device
 
 log = logging.getLogger("synthval.generators")
@@ -167,12 +167,13 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 @torch.no_grad()
 def sample_with(model: Generator, labels: np.ndarray, gen: torch.Generator, batch_size: int = 256) -> np.ndarray:
-    """Sample one image per entry of ``labels``, drawing all noise from ``gen`` (bf16 autocast on CUDA)."""
+    """Sample one image per entry of ``labels``, drawing all noise from ``gen`` (at the job's accelerator
+    precision: bf16 autocast on CUDA by default)."""
     device = next(model.parameters()).device
-    out = []
+    out, autocast = [], accelerator().autocast
     for start in range(0, len(labels), batch_size):
         y = torch.as_tensor(labels[start : start + batch_size], device=device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        with autocast(device):
             out.append(to_uint8(model.sample_tensor(y, gen)))
     return np.concatenate(out) if out else np.zeros((0, model.image_size, model.image_size, model.in_chans), np.uint8)
 

@@ -33,6 +33,7 @@ from torch import nn
 
 from synthval.io import load_tensors
 from synthval.metrics.features import extract_features
+from synthval.runtime import accelerator
 from synthval.runtime import device as _device
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -60,7 +61,7 @@ class Extractor:
         device = next(self.network.parameters()).device
         mean = torch.tensor(self.mean, device=device).view(1, -1, 1, 1)
         std = torch.tensor(self.std, device=device).view(1, -1, 1, 1)
-        out = []
+        out, autocast = [], accelerator().autocast
         for start in range(0, len(images), batch_size):
             x = torch.as_tensor(images[start : start + batch_size], device=device).permute(0, 3, 1, 2)
             if x.shape[1] == 1:
@@ -77,7 +78,7 @@ class Extractor:
                     align_corners=False,
                     antialias=True,
                 )
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            with autocast(device):
                 out.append(self.network((x - mean) / std).float().flatten(1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 

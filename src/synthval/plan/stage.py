@@ -38,9 +38,22 @@ class Stage:
     @property
     def loading(self) -> dict[str, Any]:
         """How a job that trains on a split reads it: held or streamed, and the stream's settings
-        (the config's ``data.stream``, ``stream_above_gb``, ``shuffle_buffer``, ``loader_workers``)."""
+        (the config's ``data.stream``, ``stream_above_gb``, ``shuffle_buffer``, ``loader_workers``,
+        ``prefetch``)."""
         data = self.config["data"]
-        return {k: data[k] for k in ("stream", "stream_above_gb", "shuffle_buffer", "loader_workers")}
+        return {k: data[k] for k in ("stream", "stream_above_gb", "shuffle_buffer", "loader_workers", "prefetch")}
+
+    def training_threads(self, ranks: int = 1) -> int:
+        """Cores a training job uses: one per rank, and each rank's DataLoader workers where its split may
+        be streamed (``data.loader_workers``; a held split is decoded once, in the training process)."""
+        data = self.config["data"]
+        return ranks * (1 + (data["loader_workers"] if data["stream"] != "never" else 0))
+
+    @property
+    def accelerator(self) -> dict[str, Any]:
+        """How a job uses a GPU (the config's ``accelerator``; synthval.runtime.Accelerator): a params
+        entry, so that a job computed at another precision or layout is computed again."""
+        return dict(self.config["accelerator"])
 
     def seed(self, *identity: Any) -> int:
         """The seed of one job's randomness: the config's seed and the identity of what it seeds."""

@@ -135,3 +135,17 @@ def test_a_cancelled_job_is_rerun_to_completion(tmp_path):
     # the same weights as an uninterrupted local run (resumed from the last finished epoch, if any)
     snakemake(tmp_path / "local", target, config=path)
     assert sha256_file(tmp_path / "run" / target) == sha256_file(tmp_path / "local" / target), log[-2000:]
+
+
+def test_a_job_over_two_ranks_runs_through_the_profile(tmp_path):
+    # ranks: the job asks SLURM for one task with 2 cores (and gpus x 2 GPUs on a GPU cluster) and starts
+    # its two ranks itself; on this node they form a gloo job
+    config = yaml.safe_load(CLUSTER.read_text()) | {"ranks": {"train_reference": 2}}
+    (tmp_path / "two-ranks.yaml").write_text(yaml.safe_dump(config))
+    target = "results/reference/train300/classifier.safetensors"
+    proc = run_slurm(tmp_path, target, config=tmp_path / "two-ranks.yaml")
+    out = proc.stdout + proc.stderr
+    assert "rule train_reference" in out and "has been submitted with SLURM jobid" in out, out[-3000:]
+    log = (tmp_path / log_path("train_reference", "train300")).read_text()
+    assert "each over 2 ranks" in log, log
+    assert (tmp_path / target).is_file()

@@ -1,6 +1,6 @@
-"""Classifier training as one torch.distributed job (gloo on CPU, as NCCL on a node's GPUs): two ranks
-train what one process trains with the same global batch, a killed two-rank run resumes to the same
-weights, and a streamed split is read by each rank from its own shards."""
+"""Classifier and generator training as one torch.distributed job (gloo on CPU, as NCCL on a node's GPUs):
+two ranks train what one process trains with the same global batch, a killed two-rank run resumes to the
+same weights, and a streamed split is read by each rank from its own shards."""
 
 import numpy as np
 import pytest
@@ -12,7 +12,7 @@ import synthval.classifiers.trainer as trainer
 from synthval.classifiers import Guidance, TrainSettings, create_classifier, fit
 from synthval.data import write_sharded
 from synthval.data.stream import ShardStream
-from synthval.io import load_tensors
+from synthval.io import load_tensors, save_tensors
 from synthval.live import read_live_log
 from synthval.runtime import setup
 
@@ -110,18 +110,104 @@ def test_what_one_process_only_does_is_refused_on_two_ranks(tmp_path):
         _ranks(tmp_path, "guided", guided=True)
 
 
-def test_the_workflow_trains_the_reference_as_a_two_rank_job(tmp_path):
+GENERATORS = {
+    "ddpm": {"block_channels": [8, 8], "sampling_steps": 3, "ema_decay": 0.9},
+    "wgan_gp": {"width": 4, "latent_dim": 8, "n_critic": 2},
+}
+
+
+def _train_generator(family, path, kill_after=None):
+    """One rank's (or the only process's) generator training: 6 steps of 8 images, a state saved every 2."""
+    from synthval.config import split_generator_settings
+    from synthval.generators import create_generator, train_generator
+
+    images, labels = _data()
+    arch, settings = split_generator_settings(family, GENERATORS[family])
+    torch.manual_seed(4)
+    model = create_generator(family, 3, 1, 8, **arch)
+    sizes = []  # the batch each forward pass of the network saw
+    (model.unet if family == "ddpm" else model).register_forward_pre_hook(lambda m, args: sizes.append(len(args[0])))
+    update = trainer.Progress.update
+    if kill_after is not None:
+
+        def die(self, done, extra=""):
+            update(self, done, extra)
+            if done == kill_after:
+                raise Killed
+
+        trainer.Progress.update = die
+    try:
+        record = train_generator(
+            model, images, labels, batch_size=8, seed=4, resume_path=path, iterations=6, checkpoint_every=2, **settings
+        )
+    finally:
+        trainer.Progress.update = update
+    return model, record, sizes
+
+
+def _generator_rank(rank, world, rendezvous, family, path, kill_after, out):
+    setup(1)
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=world)
+    try:
+        model, record, sizes = _train_generator(family, path, kill_after)
+        assert set(sizes) == {8 // world}, sizes  # each rank trained on its share of every batch
+        if rank == 0:
+            save_tensors(out, dict(model.state_dict()), {"history": record["history"]})
+    except Killed:
+        pass
+    finally:
+        dist.destroy_process_group()
+
+
+def _generator_ranks(tmp_path, family, name, kill_after=None):
+    out = tmp_path / f"{name}.safetensors"
+    args = (2, tmp_path / f"{name}.rdv", family, tmp_path / f"{name}-state.safetensors", kill_after, out)
+    mp.spawn(_generator_rank, args, nprocs=2)
+    return out
+
+
+def test_two_ranks_train_the_generator_one_process_trains(tmp_path):
+    """DDPM (group norm only): each rank keeps its rows of the batch and noise one process draws, the
+    gradients are averaged before clipping, so the weights are one process's to float tolerance."""
+    model, record, _ = _train_generator("ddpm", tmp_path / "one-state.safetensors")
+    two, meta = load_tensors(_generator_ranks(tmp_path, "ddpm", "two"))
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(two[k], v, rtol=0, atol=1e-5)
+    # the history is the ranks' mean loss, the whole batch's
+    assert np.allclose([h["loss"] for h in meta["history"]], [h["loss"] for h in record["history"]], atol=1e-5)
+
+
+def test_a_killed_two_rank_gan_resumes_to_the_uninterrupted_runs_weights(tmp_path):
+    """WGAN-GP: a critic step's gradient penalty differentiates twice, which the rank's averaged backward
+    pass takes; killed after step 3, the run resumes from rank 0's state of step 2."""
+    whole = load_tensors(_generator_ranks(tmp_path, "wgan_gp", "whole"))[0]
+    assert not _generator_ranks(tmp_path, "wgan_gp", "run", kill_after=3).exists()
+    assert (tmp_path / "run-state.safetensors").is_file()
+    resumed = load_tensors(_generator_ranks(tmp_path, "wgan_gp", "run"))[0]
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
+def test_the_workflow_trains_the_reference_and_a_generator_as_two_rank_jobs(tmp_path):
     # ranks per rule: the job starts its ranks itself (fresh interpreters, a file rendezvous) and asks for
-    # as many cores; its outputs are the one-process job's
+    # as many cores; its outputs are the one-process job's. The generator's rank 0 scores its checkpoints
+    # with the reference classifier.
     import polars as pl
     import yaml
     from snakemake_runs import TINY, snakemake
 
-    config = yaml.safe_load(TINY.read_text()) | {"ranks": {"train_reference": 2}}
+    from synthval.generators import load_generator
+    from synthval.io import read_metadata
+
+    config = yaml.safe_load(TINY.read_text()) | {"ranks": {"train_reference": 2, "train_generator": 2}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    snakemake(tmp_path, "results/reference/train300/history.parquet", config=tmp_path / "config.yaml")
+    generator = "results/generators/train300/wgan/generator.safetensors"
+    snakemake(tmp_path, "results/reference/train300/history.parquet", generator, config=tmp_path / "config.yaml")
     log = (tmp_path / "results/logs/train_reference/train300.log").read_text()
     assert "each over 2 ranks" in log, log
+    assert "training over 2 ranks" in (tmp_path / "results/logs/train_generator/train300/wgan.log").read_text()
+    record = read_metadata(tmp_path / generator)["record"]
+    assert [s["step"] for s in record["scores"]] == [3, 6], record  # scored by rank 0, once each
+    load_generator(tmp_path / generator)
     history = pl.read_parquet(tmp_path / "results/reference/train300/history.parquet")
     assert history["epoch"].to_list() == list(range(1, config["reference"]["epochs"] + 1))
     assert (tmp_path / "results/reference/train300/classifier.safetensors").is_file()

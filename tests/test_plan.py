@@ -181,6 +181,7 @@ LAYERS = [  # synthval/__init__.py states this order
     {"evaluation"},
     {"generators"},
     {"metrics"},
+    {"jobs"},
     {"selection"},
     {"report"},
     {"cli"},

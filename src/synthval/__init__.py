@@ -8,7 +8,8 @@ before it (tests/test_plan.py checks this):
 2. ``data``: datasets, splits, shards
 3. what a config says: ``zoo``, ``recipes``, ``config``
 4. ``plan``: the workflow's plan (which jobs, what each reads, how each is set); torch-free
-5. ``classifiers`` -> ``evaluation`` -> ``generators`` -> ``metrics`` -> ``selection`` -> ``report``
+5. ``classifiers`` -> ``evaluation`` -> ``generators`` -> ``metrics`` -> ``jobs`` (what a training job
+   or each of its ranks runs) -> ``selection`` -> ``report``
 6. ``cli``
 
 ``generators`` come after ``classifiers`` and ``evaluation`` although the workflow trains them first:

@@ -12,16 +12,17 @@ rule train_generator:
     priority: 10
     conda:
         "../../envs/synthval.yaml"
-    threads: 1
+    threads: P.generators.ranks("train_generator")
     resources:
         mem_mb=P.grow(4000),
         runtime=P.grow(120),
-        gpu=config["gpus"],
+        gpu=P.generators.gpus("train_generator"),
     params:
         code=P.generators.code("train_generator.py"),
         spec=P.generators.train_spec,
         seed=P.generators.train_seed,
         resume=P.generators.resume,
+        ranks=P.generators.ranks("train_generator"),
     script:
         "../scripts/train_generator.py"
 

@@ -25,10 +25,11 @@ import polars as pl
 
 from synthval.classifiers import TrainSettings, create_classifier, fit
 from synthval.classifiers.batched import fit_batched
-from synthval.classifiers.distributed import fit_member, run_ranks
+from synthval.classifiers.distributed import run_ranks
 from synthval.data import read_image_set
 from synthval.data.stream import should_stream
 from synthval.io import IntegrityError, atomic_path, read_json, read_metadata, write_frame
+from synthval.jobs.classifier import fit_member
 from synthval.live import read_live_log
 from synthval.runtime import setup
 
@@ -120,7 +121,7 @@ for split in dict.fromkeys(m["split"] for m in p.members):
             work = workdir / m["name"]
             member = (spec, m["seed"], num_classes, manifest, asdict(s), str(work), p.loading, streamed[split])
             if p.ranks > 1:  # one distributed job (synthval.classifiers.distributed); rank 0 writes its files
-                run_ranks(p.ranks, 1, "synthval.classifiers.distributed:fit_member", *member)
+                run_ranks(p.ranks, 1, "synthval.jobs.classifier:fit_member", *member)
             else:
                 fit_member(*member)
             results.append(

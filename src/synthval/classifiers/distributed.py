@@ -1,8 +1,9 @@
 """One training job over the GPUs of a node: ``ranks`` processes forming one ``torch.distributed`` job
 (NCCL on CUDA, gloo on CPU), started by the job itself as ``torchrun --standalone`` starts them, so
 a SLURM job needs one task with its GPUs (``gpus`` x ``ranks``) and its cores, and nothing changes in how
-Snakemake runs the rule. :func:`synthval.classifiers.trainer.fit` does the rest: each rank trains its
-share of every batch, rank 0 writes.
+Snakemake runs the rule. What a rank runs is a library function taking plain data (:mod:`synthval.jobs`);
+:func:`synthval.classifiers.trainer.fit` and :func:`synthval.generators.train_generator` do the rest:
+each rank trains its share of every batch, rank 0 writes.
 
 Batched members (vmap over the seeds of a configuration, :mod:`synthval.classifiers.batched`) and ranks
 are exclusive: batching pays where networks are too small to fill one device, ranks where one network
@@ -24,7 +25,6 @@ import torch
 import torch.distributed as dist
 
 from synthval.runtime import setup
-from synthval.zoo import TrainSettings
 
 
 def run_ranks(world: int, threads: int, function: str, *args: Any) -> None:
@@ -57,30 +57,6 @@ def _rank(job: dict, rank: int) -> None:
         getattr(importlib.import_module(module), name)(*job["args"])
     finally:
         dist.destroy_process_group()
-
-
-def fit_member(
-    spec: dict,
-    seed: int,
-    num_classes: int,
-    manifest: str,
-    settings: dict,
-    work_dir: str,
-    loading: dict,
-    streamed: bool,
-) -> None:
-    """Train one zoo member (``spec``: :func:`synthval.zoo.training_spec`) on its split as a rank of a
-    distributed job: the same seeded model on every rank, the split held or streamed (``loading``:
-    synthval.plan.stage.Stage.loading), trained with ``settings`` (:class:`TrainSettings`' fields). Its
-    history and weights are in ``work_dir`` (rank 0 writes them)."""
-    from synthval.classifiers.registry import create_classifier
-    from synthval.classifiers.trainer import fit
-    from synthval.data.stream import image_shape, training_images
-
-    h, _, c = image_shape(manifest)
-    model = create_classifier(spec["arch"], num_classes, c, h, seed=seed, **spec["hparams"])
-    images, labels = training_images(manifest, loading, seed, streamed)
-    fit(model, images, labels, TrainSettings(**settings), work_dir)
 
 
 if __name__ == "__main__":

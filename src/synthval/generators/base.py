@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from synthval.checkpoint import ResumeState, rng_state, set_rng_state
 from synthval.data.images import encode_png, tile_images
 from synthval.io import atomic_path, load_tensors, save_tensors
 from synthval.live import LiveLog
-from synthval.runtime import Progress, accelerator
+from synthval.runtime import Progress, accelerator, ranks
 from synthval.runtime import device as pick_device
 
 log = logging.getLogger("synthval.generators")
@@ -52,10 +52,34 @@ class Generator(nn.Module):
 class FamilyTrainer:
     """One family's training step around its generator ``model``. Subclasses build their other
     networks and optimisers in ``__init__`` (keyword arguments are the family's training settings)
-    and list everything resumable in :meth:`state_dict`."""
+    and list everything resumable in :meth:`state_dict`.
+
+    As one rank of a distributed job, a step draws the whole batch and all its randomness as one process
+    would (every rank's generator is in the same state), keeps its rows of them (:meth:`mine`), and
+    averages its gradients with the other ranks' before clipping and stepping (:meth:`backward`): with
+    losses that are means over the batch's rows, the whole batch's gradient."""
 
     def __init__(self, model: Generator, device: torch.device, gen: torch.Generator):
         self.model, self.device, self.gen = model, device, gen
+        self.rank, self.world = ranks()
+
+    def mine(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
+        """This rank's rows of tensors drawn for the whole batch (all of them in one process)."""
+        if self.world == 1:
+            return list(tensors)
+        return [torch.tensor_split(t, self.world)[self.rank] for t in tensors]
+
+    def backward(self, loss: torch.Tensor, params: Iterable[torch.Tensor]) -> None:
+        """``loss.backward()``, then every rank's gradients of ``params`` averaged (an all-reduce per
+        tensor, as DistributedDataParallel does, but after a backward pass of any kind: WGAN-GP's
+        gradient penalty differentiates twice)."""
+        loss.backward()
+        if self.world == 1:
+            return
+        for p in params:
+            if p.grad is not None:
+                torch.distributed.all_reduce(p.grad)
+                p.grad.div_(self.world)
 
     def prepare(self, images: torch.Tensor, labels: torch.Tensor) -> None:
         """Once, before the first step (not on resume: what it sets lives in the generator's saved
@@ -234,6 +258,9 @@ class _GeneratorTraining:
             raise ValueError("cannot train a generator on an empty split")
         self.model, self.batch_size, self.seed, self.ema_decay = model, batch_size, seed, ema_decay
         self.score, self.resume_path = score, resume_path
+        self.rank, self.world = ranks()
+        if batch_size % self.world:
+            raise ValueError(f"a batch of {batch_size} images does not split over {self.world} ranks")
         self.dev = dev = pick_device()
         torch.manual_seed(seed)
         model.to(dev).train()
@@ -243,7 +270,7 @@ class _GeneratorTraining:
         self.keeper = self.ema if self.ema is not None else model
         self.data = to_unit(images).to(dev)
         self.labels = torch.as_tensor(np.asarray(labels, np.int64), device=dev)
-        self.live = LiveLog(live_log_path(resume_path))
+        self.live = LiveLog(live_log_path(resume_path) if self.rank == 0 else None)  # rank 0 writes
         self.history: list[dict] = []
         self.scores: list[dict] = []
         self.best: dict[str, Any] | None = None
@@ -285,6 +312,14 @@ class _GeneratorTraining:
         if self.ema is not None:
             _ema_update(self.ema, self.model, self.ema_decay, step)
         return metrics
+
+    def logged(self, metrics: dict[str, float]) -> dict[str, float]:
+        """A step's losses as the history keeps them: over ranks, the mean of every rank's."""
+        if self.world == 1:
+            return metrics
+        values = torch.tensor(list(metrics.values()), dtype=torch.float64)
+        torch.distributed.all_reduce(values)
+        return dict(zip(metrics, (values / self.world).tolist(), strict=True))
 
     def _sample(self, labels, seed: int) -> np.ndarray:
         """Samples of the weights kept (the EMA copy when there is one), leaving the model in training mode."""
@@ -357,21 +392,16 @@ def train_generator(
       ``grid_every`` steps and at the end. Neither changes the weights: sampling has its own RNG.
 
     Returns the training record: loss history, score history, the chosen step and how it was chosen.
+
+    As a rank of a distributed job, each rank trains on its share of every batch of ``batch_size``
+    (:class:`FamilyTrainer`) and rank 0 scores, writes and saves; every rank resumes from its state.
     """
     run = _GeneratorTraining(model, images, labels, batch_size, seed, ema_decay, score, resume_path, family_settings)
-    fingerprint = {
-        "family": model.family,
-        "hparams": model.hparams,
-        "iterations": iterations,
-        "batch_size": batch_size,
-        "seed": seed,
-        "ema_decay": ema_decay,
-        "eval_every": eval_every if score else 0,
-        "settings": family_settings,
-        "data": hashlib.sha256(
-            np.ascontiguousarray(images).tobytes() + np.asarray(labels, np.int64).tobytes()
-        ).hexdigest(),
-    }
+    settings = {"iterations": iterations, "batch_size": batch_size, "seed": seed, "ema_decay": ema_decay}
+    data = hashlib.sha256(np.ascontiguousarray(images).tobytes() + np.asarray(labels, np.int64).tobytes())
+    fingerprint = {"family": model.family, "hparams": model.hparams, **settings, "data": data.hexdigest()}
+    # rank 0 alone scores: the others' fingerprint must still be its
+    fingerprint |= {"eval_every": eval_every if score or run.rank > 0 else 0, "settings": family_settings}
     resume = ResumeState(resume_path, fingerprint)
     start = 0
     if (state := resume.load()) is not None:
@@ -385,17 +415,19 @@ def train_generator(
         metrics = run.step(step)
         done = step + 1
         if done % log_every == 0 or done == iterations:
-            run.history.append({"step": done, **metrics})
+            run.history.append({"step": done, **run.logged(metrics)})
             run.live.append(run.history[-1])
-        if score is not None and eval_every > 0 and (done % eval_every == 0 or done == iterations):
+        writes = run.rank == 0  # over ranks, rank 0 scores, draws grids and saves: the others hold its weights
+        if writes and score is not None and eval_every > 0 and (done % eval_every == 0 or done == iterations):
             run.evaluate(done)
-        if grid_every > 0 and (done % grid_every == 0 or done == iterations):
+        if writes and grid_every > 0 and (done % grid_every == 0 or done == iterations):
             run.write_grid(done)
         progress.update(done, " ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
-        if done % checkpoint_every == 0 and done < iterations:
+        if writes and done % checkpoint_every == 0 and done < iterations:
             resume.save(run.state(done))
     chosen, how = run.finish(iterations)
-    resume.clear()
+    if run.rank == 0:
+        resume.clear()
     return {
         "history": run.history,
         "scores": run.scores,

@@ -52,10 +52,11 @@ class DDPMTrainer(FamilyTrainer):
         t = torch.randint(self.noise_scheduler.config.num_train_timesteps, (n,), generator=self.gen).to(self.device)
         drop = self.uniform(n) < self.cond_drop
         y = torch.where(drop, torch.full_like(y, self.model.null_class), y)
+        x0, noise, t, y = self.mine(x0, noise, t, y)
         pred = self.model.unet(self.noise_scheduler.add_noise(x0, noise, t), t, class_labels=y).sample
         loss = F.mse_loss(pred, noise)
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
+        self.backward(loss, self.model.parameters())
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
         self.opt.step()
         return {"loss": loss.item(), "grad_norm": norm.item()}

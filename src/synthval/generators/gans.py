@@ -146,24 +146,31 @@ class _GANTrainer(FamilyTrainer):
         self.opt_g = torch.optim.Adam(model.parameters(), lr=lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=lr, betas=betas)
 
+    def critic_draws(self, n: int) -> list[torch.Tensor]:
+        """The randomness a critic step draws per image of a batch of ``n``, besides the latents."""
+        return []
+
     def critic_loss(
-        self, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor
+        self, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor, *draws: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         raise NotImplementedError
 
     def step(self, batch: Batch) -> dict[str, float]:
         for _ in range(self.n_critic):
             real, y = batch()
+            z = self.model.latent(len(y), self.gen).to(self.device)
+            real, y, z, *draws = self.mine(real, y, z, *self.critic_draws(len(y)))
             with torch.no_grad():
-                fake = self.model(self.model.latent(len(y), self.gen).to(self.device), y)
-            loss_d, logged = self.critic_loss(real, fake, y)
+                fake = self.model(z, y)
+            loss_d, logged = self.critic_loss(real, fake, y, *draws)
             self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
+            self.backward(loss_d, self.critic.parameters())
             self.opt_d.step()
         _, y = batch()
-        loss_g = -self.critic(self.model(self.model.latent(len(y), self.gen).to(self.device), y), y).mean()
+        y, z = self.mine(y, self.model.latent(len(y), self.gen).to(self.device))
+        loss_g = -self.critic(self.model(z, y), y).mean()
         self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        self.backward(loss_g, self.model.parameters())
         self.opt_g.step()
         return {**{k: v.item() for k, v in logged.items()}, "loss_g": loss_g.item()}
 
@@ -197,8 +204,10 @@ class WGANGPTrainer(_GANTrainer):
         )
         self.gp_weight = gp_weight
 
-    def critic_loss(self, real, fake, y):  # noqa: ANN001, ANN201 - see _GANTrainer
-        alpha = self.uniform(len(y), 1, 1, 1)
+    def critic_draws(self, n: int) -> list[torch.Tensor]:
+        return [self.uniform(n, 1, 1, 1)]  # where each interpolate lies between its real and fake image
+
+    def critic_loss(self, real, fake, y, alpha):  # noqa: ANN001, ANN201 - see _GANTrainer
         mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
         grad = torch.autograd.grad(self.critic(mix, y).sum(), mix, create_graph=True)[0]
         penalty = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()

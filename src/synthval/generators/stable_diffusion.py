@@ -86,26 +86,28 @@ class StableDiffusionTrainer(FamilyTrainer):
 
     def step(self, batch: Batch) -> dict[str, float]:
         x, y = batch()
-        model = self.model
+        model, n = self.model, len(y)
+        (x,) = self.mine(x)  # a rank encodes its rows, with its rows of the whole batch's posterior noise
         with torch.no_grad():
-            z0 = model.encode(x, self.noise)
-        noise = self.noise(*z0.shape)
-        t = torch.randint(self.noise_scheduler.config.num_train_timesteps, (len(y),), generator=self.gen).to(
-            self.device
-        )
+            z0 = model.encode(x, lambda *shape: self.mine(self.noise(n, *shape[1:]))[0])
+        noise = self.noise(n, *z0.shape[1:])
+        t = torch.randint(self.noise_scheduler.config.num_train_timesteps, (n,), generator=self.gen).to(self.device)
+        noise, t, y = self.mine(noise, t, y)
         with torch.set_grad_enabled(self.opt is not None):  # nothing to fine-tune: no graph to keep
             eps = model.unet(
                 self.noise_scheduler.add_noise(z0, noise, t), t, encoder_hidden_states=model.condition(y)
             ).sample
         residual = (noise - eps).float()
         diffusion = residual.pow(2).mean()
-        mmd = residual.mean(0).pow(2).mean()  # eq. 7: || mean_batch(eps - eps_hat) ||^2, per latent element
+        # eq. 7: || mean_batch(eps - eps_hat) ||^2, per latent element; over ranks, each rank's batch (as the
+        # authors' multi-GPU training computes it per GPU), the gradients then averaged
+        mmd = residual.mean(0).pow(2).mean()
         loss = diffusion + self.mmd_weight * mmd
         metrics = {"loss": loss.item(), "diffusion": diffusion.item(), "mmd": mmd.item()}
         if self.opt is None:  # nothing to fine-tune (lora_rank 0, no visual guidance)
             return metrics
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
+        self.backward(loss, self.params)
         norm = torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
         self.opt.step()
         return {**metrics, "grad_norm": norm.item()}

@@ -41,14 +41,6 @@ class Classifiers(Stage):
         first = self.study.configuration_members(wildcards.configuration)[0]
         return zoo.member_spec(self.config["zoo"], first, self.config["seed"])
 
-    def ranks(self, rule: str) -> int:
-        """Processes that train each network of ``rule`` as one distributed job (the config's ``ranks``)."""
-        return self.config["ranks"][rule]
-
-    def gpus(self, rule: str) -> int:
-        """GPUs a job of ``rule`` asks for: the config's ``gpus`` for each of its ranks."""
-        return self.config["gpus"] * self.ranks(rule)
-
     def workdir(self, wildcards) -> str:
         return paths.classifier_resume_dir(wildcards.trainset, wildcards.configuration)
 

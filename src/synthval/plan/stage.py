@@ -43,6 +43,14 @@ class Stage:
         data = self.config["data"]
         return {k: data[k] for k in ("stream", "stream_above_gb", "shuffle_buffer", "loader_workers", "prefetch")}
 
+    def ranks(self, rule: str) -> int:
+        """Processes that train each network of ``rule`` as one distributed job (the config's ``ranks``)."""
+        return self.config["ranks"][rule]
+
+    def gpus(self, rule: str) -> int:
+        """GPUs a job of ``rule`` asks for: the config's ``gpus`` for each of its ranks."""
+        return self.config["gpus"] * self.ranks(rule)
+
     def training_threads(self, ranks: int = 1) -> int:
         """Cores a training job uses: one per rank, and each rank's DataLoader workers where its split may
         be streamed (``data.loader_workers``; a held split is decoded once, in the training process)."""

@@ -46,6 +46,7 @@ def test_every_architecture_builds_and_classifies(name, size, chans):
         "pyramidnet110_84",
         "pyramidnet110_270",
         "shake_shake26_64d",
+        "resnet50",
     }
     if name in deep and size == 32:
         pytest.skip("deep nets at 32 px are covered at 8 px; keeps the suite fast")
@@ -58,6 +59,17 @@ def test_every_architecture_builds_and_classifies(name, size, chans):
     assert logits.shape == (2, 7) and features.shape == (2, model.feature_dim)
     # the features are exactly what the final layer sees (they feed FID and the quality metrics)
     torch.testing.assert_close(features @ model.head.weight.T + model.head.bias, logits, atol=1e-4, rtol=1e-4)
+
+
+def test_imagenet_resnet50_is_timms_layer_for_layer():
+    import timm
+
+    ours = {
+        k.removeprefix("body."): v.shape for k, v in create_classifier("resnet50", 1000, 3, 224).state_dict().items()
+    }
+    theirs = {k: v.shape for k, v in timm.create_model("resnet50", num_classes=1000).state_dict().items()}
+    assert ours.keys() - theirs.keys() == {"mean", "std"}  # the input normalisation every classifier carries
+    assert all(ours[k] == shape for k, shape in theirs.items())
 
 
 def test_an_unknown_hyper_parameter_names_the_accepted_ones():

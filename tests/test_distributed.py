@@ -30,7 +30,7 @@ def _data():
     return images, labels
 
 
-def _train(work, streamed=False, kill_after=None, guided=False):
+def _train(work, streamed=False, kill_after=None, guided=False, mixed=False):
     """One rank's (or the only process's) training: an MLP (no batch statistics, so the ranks' split of a
     batch changes nothing but the order of float sums)."""
     images, labels = _data()
@@ -47,23 +47,26 @@ def _train(work, streamed=False, kill_after=None, guided=False):
         trainer.Progress.update = die
     model = create_classifier("mlp", 3, 1, 8, seed=4, width=32)
     guidance = Guidance(guide=create_classifier("mlp", 3, 1, 8, seed=5, width=8)) if guided else None
-    return fit(model, images, labels, TrainSettings(**SETTINGS), work, guidance=guidance)
+    mix = {}
+    if mixed:  # a streamed synthetic set (the real one, mirrored) in every batch: each rank cycles its own shards
+        mix = {"synthetic": ShardStream(work.parent / "syn" / "manifest.json", shuffle=True, seed=4), "ratio": 1.0}
+    return fit(model, images, labels, TrainSettings(**SETTINGS), work, guidance=guidance, **mix)
 
 
-def _rank(rank, world, rendezvous, work, streamed, kill_after, guided):
+def _rank(rank, world, rendezvous, work, streamed, kill_after, guided, mixed):
     setup(1)
     dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=world)
     try:
-        _train(work, streamed, kill_after, guided)
+        _train(work, streamed, kill_after, guided, mixed)
     except Killed:
         pass
     finally:
         dist.destroy_process_group()
 
 
-def _ranks(tmp_path, name, world=2, streamed=False, kill_after=None, guided=False):
+def _ranks(tmp_path, name, world=2, streamed=False, kill_after=None, guided=False, mixed=False):
     work = tmp_path / name
-    mp.spawn(_rank, (world, tmp_path / f"{name}.rdv", work, streamed, kill_after, guided), nprocs=world)
+    mp.spawn(_rank, (world, tmp_path / f"{name}.rdv", work, streamed, kill_after, guided, mixed), nprocs=world)
     return work
 
 
@@ -94,11 +97,15 @@ def test_a_killed_two_rank_run_resumes_to_the_uninterrupted_runs_weights(tmp_pat
 
 
 def test_each_rank_streams_its_own_shards_and_the_run_is_reproducible(tmp_path):
+    """The real split and a synthetic set mixed into every batch, both streamed: each rank reads its own
+    shards of each; the same config gives the same weights."""
     images, labels = _data()
     write_sharded(tmp_path / "set", [f"k{i:02d}" for i in range(60)], images, labels, 8, "unit")  # 8 shards
-    first, second = _ranks(tmp_path, "a", streamed=True), _ranks(tmp_path, "b", streamed=True)
+    write_sharded(tmp_path / "syn", [f"s{i:02d}" for i in range(60)], images[:, :, ::-1], labels, 8, "unit")
+    first, second = (_ranks(tmp_path, name, streamed=True, mixed=True) for name in "ab")
     a, b = _weights(first / "epoch-003.safetensors"), _weights(second / "epoch-003.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
+    assert read_live_log(first / "history.jsonl")[-1]["train_accuracy"] > 0.5  # 3 classes: it learns
     stream = ShardStream(tmp_path / "set" / "manifest.json")
     # 8 shards of 8, 8, ..., 4 images over 2 ranks: each takes the 4 smallest shards' 28 images an epoch
     assert stream.for_rank(0, 2).fewest_per_rank() == 4 + 8 * 3 == 28
@@ -198,16 +205,29 @@ def test_the_workflow_trains_the_reference_and_a_generator_as_two_rank_jobs(tmp_
     from synthval.generators import load_generator
     from synthval.io import read_metadata
 
-    config = yaml.safe_load(TINY.read_text()) | {"ranks": {"train_reference": 2, "train_generator": 2}}
+    ranks = {"train_reference": 2, "train_generator": 2, "train_recipe": 2}
+    config = yaml.safe_load(TINY.read_text()) | {"ranks": ranks}
+    config["training"]["robust"]["enabled"] = False  # PGD training runs in one process
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     generator = "results/generators/train300/wgan/generator.safetensors"
-    snakemake(tmp_path, "results/reference/train300/history.parquet", generator, config=tmp_path / "config.yaml")
+    mixed = "results/training/train300/augmentation-wgan/s0/predictions.parquet"  # a study run, real + synthetic
+    snakemake(tmp_path, "results/reference/train300/history.parquet", generator, mixed, config=tmp_path / "config.yaml")
     log = (tmp_path / "results/logs/train_reference/train300.log").read_text()
     assert "each over 2 ranks" in log, log
     assert "training over 2 ranks" in (tmp_path / "results/logs/train_generator/train300/wgan.log").read_text()
     record = read_metadata(tmp_path / generator)["record"]
     assert [s["step"] for s in record["scores"]] == [3, 6], record  # scored by rank 0, once each
     load_generator(tmp_path / generator)
+    assert "over 2 ranks" in (tmp_path / "results/logs/train_recipe/train300/augmentation-wgan/s0.log").read_text()
+    predictions = pl.read_parquet(tmp_path / mixed)  # scored in the job's own process after its ranks trained
+    assert set(predictions["eval_set"]) >= {"test"} and len(predictions) > 0
+    # guided runs train in one process whatever ranks says: the plan gives them 1 rank
+    guided = "results/training/train300/real_guidance-wgan/s0/predictions.parquet"
+    other = "results/training/train300/augmentation-wgan/s1/predictions.parquet"
+    dry = snakemake(tmp_path, "-n", guided, other, config=tmp_path / "config.yaml").stdout
+    jobs = {block.split("wildcards: ")[1].split("\n")[0]: block for block in dry.split("rule train_recipe:")[1:]}
+    plans = {w.split("run=")[1].split(",")[0]: ("threads: 2" in b, "gpu=2" in b) for w, b in jobs.items()}
+    assert plans == {"real_guidance-wgan": (False, False), "augmentation-wgan": (True, True)}, dry[-3000:]
     history = pl.read_parquet(tmp_path / "results/reference/train300/history.parquet")
     assert history["epoch"].to_list() == list(range(1, config["reference"]["epochs"] + 1))
     assert (tmp_path / "results/reference/train300/classifier.safetensors").is_file()

@@ -23,11 +23,16 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 
 
 def setup(
-    threads: int, seed: int | None = None, log_file: str | None = None, accelerator: dict[str, Any] | None = None
+    threads: int,
+    seed: int | None = None,
+    log_file: str | None = None,
+    accelerator: dict[str, Any] | None = None,
+    rank: int | None = None,
 ) -> logging.Logger:
     """Pin the job to ``threads`` (a job uses what its rule declares), make torch's CPU maths
     deterministic, and send log lines to ``log_file`` and stderr. ``accelerator`` (the config's
     ``accelerator`` section) is how this job and the processes it starts use a GPU (:func:`accelerator`).
+    A ``rank`` of a distributed job the job started appends to the job's log file, each line tagged.
 
     Torch is configured only when the job has imported it: the jobs that never touch a tensor
     (indexing, selection, figures, the report) start without paying for its import."""
@@ -42,10 +47,19 @@ def setup(
         torch.use_deterministic_algorithms(True, warn_only=True)
         if seed is not None:
             torch.manual_seed(seed)
+    if rank is not None:  # the job's own log, where its user looks (synthval.classifiers.distributed)
+        log_file = os.environ.get(LOG_VARIABLE)
+    elif log_file:
+        os.environ[LOG_VARIABLE] = str(log_file)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
-        handlers.append(logging.FileHandler(log_file, mode="w"))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True)
+        if rank is None:  # a fresh log; every process writes to its end (O_APPEND), the job's ranks too
+            open(log_file, "w").close()
+        handlers.append(logging.FileHandler(log_file, mode="a"))
+    tag = "" if rank is None else f"rank {rank} "
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s {tag}%(name)s: %(message)s", handlers=handlers, force=True
+    )
     logger = logging.getLogger("synthval")
     sys.excepthook = _log_uncaught(logger)
     return logger
@@ -164,6 +178,9 @@ def device() -> torch.device:
         return torch.device("cuda", torch.cuda.current_device())
     return torch.device("cpu")
 
+
+#: Where :func:`setup` leaves the job's log file for the ranks it starts to append to.
+LOG_VARIABLE = "SYNTHVAL_LOG_FILE"
 
 #: Where :func:`setup` leaves the job's accelerator settings (JSON) for :func:`accelerator` to read.
 ACCELERATOR_VARIABLE = "SYNTHVAL_ACCELERATOR"

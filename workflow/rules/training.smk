@@ -68,12 +68,13 @@ rule train_recipe:
         seed=r"[0-9]+",
     conda:
         "../../envs/synthval.yaml"
-    threads: P.training.training_threads()
+    threads: P.training.run_threads
     resources:
         mem_mb=P.grow(4000),
         runtime=P.grow(120),
-        gpu=config["gpus"],
+        gpu=P.training.run_gpus,
     params:
+        ranks=P.training.run_ranks,
         code=P.training.code("train_recipe.py"),
         accelerator=P.training.accelerator,
         run=P.training.run,

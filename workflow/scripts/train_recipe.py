@@ -16,10 +16,12 @@ import numpy as np
 import polars as pl
 import torch
 
-from synthval.classifiers import Guidance, TrainSettings, create_classifier, fit, load_classifier, state_digest
-from synthval.data.stream import image_shape, training_images
+from synthval.classifiers import load_classifier, state_digest
+from synthval.classifiers.distributed import run_ranks
 from synthval.evaluation.predict import map_set, predict_logits, predict_under_attack, predict_with_loss
 from synthval.io import atomic_path, read_json, write_frame
+from synthval.jobs.recipe import new_model, run_stages, train_run
+from synthval.live import read_live_log
 from synthval.metrics.membership import logit_confidence
 from synthval.recipes import Run
 from synthval.runtime import device, setup
@@ -29,42 +31,13 @@ inp = snakemake.input
 log = setup(snakemake.threads, seed=p.seed, log_file=snakemake.log[0], accelerator=p.accelerator)
 run = Run(**p.run)
 spec, robust, workdir = p.spec, p.robust, Path(p.workdir)
-
-
-def training_set(manifest: str) -> tuple:
-    """A training set as fit takes it (synthval.data.stream.training_images), saying when it is streamed."""
-    images, labels = training_images(manifest, p.loading, p.seed)
-    if labels is None:
-        log.info("%s: streamed from its shards every epoch (data.stream)", manifest)
-    return images, labels
-
-
-real = training_set(inp.real) if run.uses_real else None
-synthetic = training_set(inp.synthetic) if run.uses_synthetic else None
-num_classes = read_json(inp.test)["num_classes"]
-h, w, c = image_shape(inp.real if run.uses_real else inp.synthetic)
-guide = load_classifier(inp.guide, device())[0] if run.pretrained_guidance else None
-pg, rg = p.pretrained_guidance, p.real_guidance
-guidance = Guidance(
-    guide=guide,
-    pg_weight=pg["weight"],
-    pg_distance=pg["distance"],
-    pg_loss=pg["loss"],
-    pg_on=tuple(pg["on"]),
-    real_guidance=run.real_guidance,
-    lambda_real=rg["lambda_real"],
-    lambda_synthetic=rg["lambda_synthetic"],
-    adversarial={k: robust[k] for k in ("epsilon", "step_size", "steps")} if robust["enabled"] else None,
-)
-# every run of one seed starts from these weights, whatever the run loaded before (its PG guide): the
+inputs = {k: str(v) for k, v in inp.items()}
+# every run of one seed starts from the same weights, whatever the run loaded before (its PG guide): the
 # report pairs runs by seed; init_sha256 in the history lets that be checked
-model = create_classifier(spec["arch"], num_classes, c, h, seed=p.seed, **spec["hparams"])
-init = state_digest(model)
+init = state_digest(new_model(run, spec, p.seed, inputs))
 replicate = p.replicate  # the study seed, or the LiRA model (its pool half)
-extra = {"run": run.name, "recipe": run.recipe}
-settings = TrainSettings(**spec["train"], save_epochs=[spec["train"]["epochs"]], seed=p.seed, extra=extra)
 log.info(
-    "run %s (%s), seed %d (%d): %s on %s real and %s synthetic images",
+    "run %s (%s), seed %d (%d): %s on %s real and %s synthetic images%s",
     run.name,
     run.recipe,
     replicate,
@@ -72,25 +45,20 @@ log.info(
     spec["arch"],
     read_json(inp.real)["count"] if run.uses_real else 0,
     read_json(inp.synthetic)["count"] if run.uses_synthetic else 0,
+    f", over {p.ranks} ranks" if p.ranks > 1 else "",
 )
-histories = []
-if run.data == "synthetic>real":
-    pre = TrainSettings(
-        **{**spec["train"], "epochs": run.pretrain_epochs}, save_epochs=[run.pretrain_epochs], seed=p.seed, extra=extra
-    )
-    history, _ = fit(model, *synthetic, pre, workdir / "stage1", source="synthetic", guidance=guidance)
-    histories.append(pl.DataFrame(history).with_columns(stage=pl.lit("synthetic")))
-    history, snapshots = fit(model, *real, settings, workdir / "stage2", guidance=guidance, normalise=False)
-    histories.append(pl.DataFrame(history).with_columns(stage=pl.lit("real")))
-elif run.data == "synthetic":
-    history, snapshots = fit(model, *synthetic, settings, workdir, source="synthetic", guidance=guidance)
-    histories.append(pl.DataFrame(history).with_columns(stage=pl.lit("synthetic")))
+guidance = {"pretrained_guidance": p.pretrained_guidance, "real_guidance": p.real_guidance, "robust": robust}
+job = (p.run, spec, p.seed, inputs, p.loading, guidance, str(workdir))
+if p.ranks > 1:  # one distributed job (synthval.jobs.recipe); rank 0 writes the histories and weights
+    run_ranks(p.ranks, 1, "synthval.jobs.recipe:train_run", *job)
 else:
-    mix = None
-    if run.data == "real+synthetic":  # held images and labels, or a stream
-        mix = synthetic if synthetic[1] is not None else synthetic[0]
-    history, snapshots = fit(model, *real, settings, workdir, synthetic=mix, ratio=run.ratio, guidance=guidance)
-    histories.append(pl.DataFrame(history).with_columns(stage=pl.lit(run.data)))
+    train_run(*job)
+stages = run_stages(run, workdir)
+histories = [
+    pl.DataFrame(read_live_log(folder / "history.jsonl")).with_columns(stage=pl.lit(data)) for data, folder in stages
+]
+trained = stages[-1][1] / f"epoch-{spec['train']['epochs']:03d}.safetensors"
+model = load_classifier(trained, device())[0]
 
 # evaluation: the test split, and the other source's training samples (content gap)
 eval_sets = {"test": inp.test, **{name: inp[key] for key, name in p.gap_sets.items()}}
@@ -123,7 +91,7 @@ if "pool" in inp.keys():  # a LiRA model: the logit-scaled confidence of every p
 table = pl.concat(tables, how="diagonal").with_columns(run=pl.lit(run.name), seed=pl.lit(replicate, pl.Int64))
 write_frame(snakemake.output.predictions, table)
 with atomic_path(snakemake.output.weights) as tmp:
-    shutil.copyfile(snapshots[settings.epochs], tmp)
+    shutil.copyfile(trained, tmp)
 write_frame(
     snakemake.output.history,
     pl.concat(histories, how="diagonal").with_columns(

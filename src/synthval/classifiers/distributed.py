@@ -32,7 +32,8 @@ def run_ranks(world: int, threads: int, function: str, *args: Any) -> None:
     ``world`` fresh processes that form one distributed job on this node (rank ``r`` on GPU ``r`` when
     there are GPUs), each with ``threads`` CPU threads. Fresh interpreters (as torchrun starts them),
     not forks of this one: a workflow script is no module a rank could import. Their output goes to
-    this job's standard error; a rank that fails fails the job, naming its exit status."""
+    this job's log file and standard error, each line tagged with its rank; a rank that fails fails the job,
+    naming its exit status."""
     with tempfile.TemporaryDirectory(prefix="synthval-ranks-") as tmp:
         job = Path(tmp) / "job.json"
         job.write_text(json.dumps({"function": function, "args": args, "world": world, "threads": threads}))
@@ -41,12 +42,12 @@ def run_ranks(world: int, threads: int, function: str, *args: Any) -> None:
         ranks = [subprocess.Popen([*command, str(rank)], env=env) for rank in range(world)]
         failed = [(rank, code) for rank, proc in enumerate(ranks) if (code := proc.wait()) != 0]
     if failed:
-        raise RuntimeError(f"distributed training failed: rank(s) {failed} (rank, exit status); see the log above")
+        raise RuntimeError(f"distributed training failed: rank(s) {failed} (rank, exit status); their errors are above")
 
 
 def _rank(job: dict, rank: int) -> None:
     world = job["world"]
-    setup(job["threads"])
+    setup(job["threads"], rank=rank)
     cuda = torch.cuda.is_available()
     if cuda:
         torch.cuda.set_device(rank % torch.cuda.device_count())

@@ -1,4 +1,5 @@
-"""timm architectures adapted to small (8-32 px) images, registered under short names.
+"""timm architectures adapted to small (8-32 px) images, registered under short names (and ImageNet's
+ResNet-50 as it is, for 224 px).
 
 Each keeps timm's network and replaces only what assumes 224 px inputs: the stride-2 (or patchify)
 stem becomes a stride-1 3x3 convolution and stem max-pooling is dropped, so a 16 px image still has
@@ -20,21 +21,33 @@ def _small_stem(conv: nn.Conv2d) -> nn.Conv2d:
     return nn.Conv2d(conv.in_channels, conv.out_channels, 3, 1, 1, bias=conv.bias is not None)
 
 
+def _four_stage_resnet(block: str, depths: tuple[int, ...], num_classes: int, in_chans: int, width: int) -> nn.Module:
+    """timm's ResNet with ``block`` (``BasicBlock`` or ``Bottleneck``) stages of ``depths`` at widths w, 2w,
+    4w, 8w, its ImageNet stem (7x7, stride 2, max-pooling) as timm builds it."""
+    from timm.models import resnet
+
+    channels = tuple(width * m for m in (1, 2, 4, 8))
+    kinds = {"BasicBlock": resnet.BasicBlock, "Bottleneck": resnet.Bottleneck}
+    return resnet.ResNet(
+        kinds[block], depths, num_classes=num_classes, in_chans=in_chans, stem_width=width, channels=channels
+    )
+
+
 @register_classifier("timm_resnet18")
 def timm_resnet18(num_classes: int, in_chans: int, image_size: int, width: int = 16) -> nn.Module:
-    """ResNet-18 (He et al. 2016): 4 stages of 2 basic blocks at widths w, 2w, 4w, 8w."""
-    from timm.models.resnet import BasicBlock, ResNet
-
-    model = ResNet(
-        BasicBlock,
-        (2, 2, 2, 2),
-        num_classes=num_classes,
-        in_chans=in_chans,
-        stem_width=width,
-        channels=tuple(width * m for m in (1, 2, 4, 8)),
-    )
+    """ResNet-18 (He et al. 2016): 4 stages of 2 basic blocks at widths w, 2w, 4w, 8w, with a small-image stem."""
+    model = _four_stage_resnet("BasicBlock", (2, 2, 2, 2), num_classes, in_chans, width)
     model.conv1, model.maxpool = _small_stem(model.conv1), nn.Identity()
     return model
+
+
+@register_classifier("resnet50")
+def resnet50(num_classes: int, in_chans: int, image_size: int, width: int = 64) -> nn.Module:
+    """ResNet-50 (He et al. 2016) as ImageNet trains it, unlike the small-image networks here: the 7x7
+    stride-2 stem and max-pooling kept, 4 stages of 3, 4, 6, 3 bottleneck blocks at widths w, 2w, 4w, 8w
+    (expansion 4), for 224 px images (Wang et al. 2024's IN-1K classifier). At the default width it is
+    timm's ``resnet50``, layer for layer."""
+    return _four_stage_resnet("Bottleneck", (3, 4, 6, 3), num_classes, in_chans, width)
 
 
 @register_classifier("resnext29")

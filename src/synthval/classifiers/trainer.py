@@ -126,11 +126,13 @@ class _Stream:
 
 class _ShardCycle:
     """The same endless stream over a streamed set: pass after pass of a :class:`ShardStream` (each pass
-    its next epoch's order); its state is the pass and the images taken in it, so a resumed run reads on
-    from the same image (decoding the images it skips). Decoded in the training process."""
+    its next epoch's order; a rank's pass, its own shards); its state is the pass and the images taken in
+    it, so a resumed run reads on from the same image (decoding the images it skips). Decoded in the
+    training process."""
 
     def __init__(self, stream: ShardStream, seed: int, device: torch.device):
-        self.stream, self.n, self.device = stream, len(stream), device
+        self.stream, self.seed, self.device = stream, seed, device
+        self.n = len(stream)
         self.gen = torch.Generator().manual_seed(seed)
         self._start(0, 0)
 
@@ -144,9 +146,14 @@ class _ShardCycle:
     def take(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         rows = []
         while len(rows) < k:
-            if self.taken == self.n:
+            if (row := next(self.rows, None)) is None:  # the pass is over (a rank's pass: its shards)
+                if self.taken == 0:
+                    raise ValueError(
+                        f"{self.stream.manifest}: this rank reads none of its shards (fewer shards than ranks)"
+                    )
                 self._start(self.epoch + 1, 0)
-            rows.append(next(self.rows))
+                continue
+            rows.append(row)
             self.taken += 1
         _, images, labels = collate_rows(rows)
         return images.permute(0, 3, 1, 2).contiguous().to(self.device), labels.to(self.device)
@@ -218,7 +225,8 @@ class _Training:
         self.mixed = synthetic is not None and ratio > 0
         self.ratio = ratio
         self.b_real, self.b_syn = batch_split(settings.batch_size, ratio if self.mixed else 0.0)
-        if self.mixed and isinstance(synthetic, ShardStream):
+        self.syn_streamed = self.mixed and isinstance(synthetic, ShardStream)
+        if self.syn_streamed:
             self.stream = _ShardCycle(synthetic, settings.seed + 1, dev)
         elif self.mixed:
             syn_images = torch.as_tensor(synthetic[0]).permute(0, 3, 1, 2).contiguous().to(dev)
@@ -257,10 +265,13 @@ class _Training:
         the backward pass), and a streamed split read from this rank's shards only."""
         from torch.nn.parallel import DistributedDataParallel
 
-        if self.guidance != Guidance():
+        guidance = self.guidance
+        if guidance.guide is not None or guidance.real_guidance or guidance.adversarial:
             raise ValueError("Pretrained Guidance, Real Guidance and PGD training run in one process: use 1 rank")
-        if self.mixed and isinstance(self.stream, _ShardCycle):
-            raise ValueError("a streamed synthetic set is mixed into batches in one process only: use 1 rank")
+        if self.syn_streamed:  # each rank cycles through its own shards of the synthetic set, its share a batch
+            if self.b_syn % self.world:
+                raise ValueError(f"{self.b_syn} synthetic images a batch do not split over {self.world} ranks")
+            self.stream = _ShardCycle(self.stream.stream.for_rank(self.rank, self.world), self.stream.seed, dev)
         if self.streamed:
             if self.b_real % self.world:
                 raise ValueError(f"a batch of {self.b_real} real images does not split over {self.world} ranks")
@@ -347,7 +358,7 @@ class _Training:
         x, y = self.prepare(images, labels, self.gen), labels
         sources = [(self.source, len(labels))]
         if self.mixed:
-            syn_images, ys = self.stream.take(self.b_syn)
+            syn_images, ys = self.stream.take(self.b_syn // (self.world if self.syn_streamed else 1))
             xs = self.prepare(syn_images, ys, self.stream.gen)
         if self.mixed and self.guidance.real_guidance:
             loss_r, logits_r = self.loss(x, y, sources)
@@ -364,10 +375,12 @@ class _Training:
             logits, y = torch.cat([logits_r, logits_f]), torch.cat([y, ys])
             self.opt.step()
             return loss, logits, y
-        whole = len(y) * (self.world if self.streamed else 1) + (len(ys) if self.mixed else 0)
+        # the whole batch over ranks: a streamed set's share is read by each rank, a held one's cut from it
+        whole = len(y) * (self.world if self.streamed else 1)
+        whole += len(ys) * (self.world if self.syn_streamed else 1) if self.mixed else 0
         if self.world > 1 and not self.streamed:  # every rank augmented the whole batch: it keeps its rows
             x, y = self._mine(x, y)
-        if self.world > 1 and self.mixed:
+        if self.world > 1 and self.mixed and not self.syn_streamed:
             xs, ys = self._mine(xs, ys)
         if self.mixed:
             x, y = torch.cat([x, xs]), torch.cat([y, ys])

@@ -69,6 +69,21 @@ class Training(Stage):
         """Every run of the study and its settings (summarize_training's params)."""
         return canonical({name: run.__dict__ for name, run in self.study.runs.items()})
 
+    def run_ranks(self, wildcards) -> int:
+        """Ranks of one run's training (``ranks.train_recipe``; the LiRA models' too): 1 for the runs
+        that train in one process (Pretrained or Real Guidance, PGD training)."""
+        run = self.study.runs[wildcards.run]
+        alone = run.pretrained_guidance or run.real_guidance or self.config["training"]["robust"]["enabled"]
+        return 1 if alone else self.ranks("train_recipe")
+
+    def run_threads(self, wildcards) -> int:
+        """Cores of one run's job: its ranks and their loader workers (Stage.training_threads)."""
+        return self.training_threads(self.run_ranks(wildcards))
+
+    def run_gpus(self, wildcards) -> int:
+        """GPUs of one run's job: the config's ``gpus`` for each of its ranks."""
+        return self.config["gpus"] * self.run_ranks(wildcards)
+
     def spec(self, wildcards) -> dict:
         """The study's network, trained as the zoo trains it, for the run's epochs."""
         epochs = self.study.runs[wildcards.run].epochs

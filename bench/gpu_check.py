@@ -17,6 +17,8 @@ Paths (each on the accelerator, then the same inputs on the CPU for the agreemen
   largest pixel difference of samples drawn from the same initial noise on both devices.
 - ``features`` / ``FID``: reference-extractor features, images/s; agreement: the FID between two sets from
   each device's features, relative difference.
+- ``resnet50 fit (224 px)``: ImageNet's ResNet-50 trained on 224 px images, images/s and ms per image (the
+  second of two epochs): the measured cost ``bench/imagenet_estimate.py --resnet50-ms`` takes.
 
 ``--cpu`` runs every path on the CPU at small sizes (the agreement is then CPU against CPU): what CI runs,
 so the script is known to work the day a GPU is lent. Tolerances are stated per row: bf16 autocast on
@@ -218,6 +220,21 @@ def check_features(images, rows, loose):
     )
 
 
+def check_imagenet_cost(cpu: bool, rows):
+    """What a 224 px ResNet-50 costs per image in training (held images, the job's precision and layout):
+    the figure bench/imagenet_estimate.py turns into GPU-hours. One warm-up epoch, one timed."""
+    n, batch = (16, 8) if cpu else (2048, 256)
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (n, 224, 224, 3), dtype=np.uint8), np.arange(n) % 1000
+    settings = TrainSettings(epochs=2, save_epochs=[2], seed=0, batch_size=batch, flip=True, crop_padding=28)
+    with tempfile.TemporaryDirectory() as tmp:
+        history, _ = fit(create_classifier("resnet50", 1000, 3, 224, seed=0), images, labels, settings, Path(tmp))
+    seconds = history[-1]["seconds"]
+    rows.append(
+        ("resnet50 fit (224 px)", f"{n / seconds:.0f} images/s ({seconds / n * 1e3:.2f} ms/image)", "", "", True)
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu", action="store_true", help="every path on the CPU, small sizes (what CI runs)")
@@ -235,6 +252,7 @@ def main() -> None:
     check_classifiers(images, labels, size, epochs, rows, loose)
     check_ddpm(images, labels, steps, samples, rows, loose)
     check_features(images, rows, loose)
+    check_imagenet_cost(args.cpu, rows)
     emit(
         f"{machine(2 if args.cpu else 8)}; torch {torch.__version__}; {n} random {size}x{size} RGB images, resnet8, "
         f"batch 128; agreement against the CPU on the same inputs{' (CPU only: --cpu)' if args.cpu else ''}",

@@ -654,6 +654,32 @@ def test_real_fake_config_plans_without_weights(tmp_path):
     assert jobs["synthesize_train_shard"] == 2 * 10 * 10  # realfake and sd, up to 10x, 10 shards per 1x
 
 
+def test_imagenet_config_plans_its_jobs_over_a_nodes_gpus(tmp_path):
+    """config/imagenet1k-realfake.yaml dry-runs with no ImageNet, Stable Diffusion or CLIP folder present
+    (the Inception weights are an input: an empty placeholder stands in), and every training job asks for
+    the 8 GPUs of a node and the cores of its ranks' loader workers; its GPU-hour estimate computes."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "inception.safetensors").touch()
+    # on a node with 64 cores (a dry run caps each job's threads at --cores)
+    out = snakemake(tmp_path, "-n", "--cores", "64", config=ROOT / "config" / "imagenet1k-realfake.yaml").stdout
+    jobs = dry_run_jobs_for_output(out)
+    assert jobs["train_generator"] == 1 and jobs["synthesize_shard"] == 1000 and jobs["synthesize_train_shard"] == 250
+    assert jobs["train_classifier"] + jobs["train_classifier_30ep"] == 6 and jobs["train_recipe"] == 3
+    asks = {}
+    for block in out.split("\nrule ")[1:]:
+        rule = block.split(":")[0]
+        threads = block.split("threads: ")[1].split("\n")[0] if "threads: " in block else "1"
+        gpu = block.split("gpu=")[1].split(",")[0] if "gpu=" in block else "0"
+        asks.setdefault(rule, set()).add((int(threads), int(gpu)))
+    for rule in ("train_reference", "train_classifier", "train_classifier_30ep", "train_recipe"):
+        assert asks[rule] == {(8 * (1 + 6), 8)}, (rule, asks[rule])  # 8 ranks, each with 6 loader workers
+    assert asks["train_generator"] == {(8, 8)} and asks["synthesize_shard"] == {(1, 1)}
+    estimate = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "imagenet_estimate.py")], capture_output=True, text=True, check=True
+    ).stdout
+    assert "| in1k | study runs' training | 1,477,400,400 images |" in estimate, estimate
+
+
 def test_slurm_profile_resolves_from_the_repository_root(tmp_path):
     cmd = [
         sys.executable,

@@ -196,8 +196,8 @@ def test_a_killed_two_rank_gan_resumes_to_the_uninterrupted_runs_weights(tmp_pat
 
 def test_the_workflow_trains_the_reference_and_a_generator_as_two_rank_jobs(tmp_path):
     # ranks per rule: the job starts its ranks itself (fresh interpreters, a file rendezvous) and asks for
-    # as many cores; its outputs are the one-process job's. The generator's rank 0 scores its checkpoints
-    # with the reference classifier.
+    # as many cores. The generator's rank 0 scores its checkpoints with the reference classifier, from the
+    # streamed split's features.
     import polars as pl
     import yaml
     from snakemake_runs import TINY, snakemake
@@ -208,13 +208,18 @@ def test_the_workflow_trains_the_reference_and_a_generator_as_two_rank_jobs(tmp_
     ranks = {"train_reference": 2, "train_generator": 2, "train_recipe": 2}
     config = yaml.safe_load(TINY.read_text()) | {"ranks": ranks}
     config["training"]["robust"]["enabled"] = False  # PGD training runs in one process
+    # every split streamed from shards of 50 (each rank reads its own; a generator's ranks read the whole
+    # batch), the synthetic training set in 2 shards per 1x: a streamed set needs a shard per rank
+    config["data"] |= {"stream": "always", "shard_size": 50}
+    config["training"]["shards_per_x"] = 2
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     generator = "results/generators/train300/wgan/generator.safetensors"
     mixed = "results/training/train300/augmentation-wgan/s0/predictions.parquet"  # a study run, real + synthetic
     snakemake(tmp_path, "results/reference/train300/history.parquet", generator, mixed, config=tmp_path / "config.yaml")
     log = (tmp_path / "results/logs/train_reference/train300.log").read_text()
     assert "each over 2 ranks" in log, log
-    assert "training over 2 ranks" in (tmp_path / "results/logs/train_generator/train300/wgan.log").read_text()
+    generator_log = (tmp_path / "results/logs/train_generator/train300/wgan.log").read_text()
+    assert "training over 2 ranks" in generator_log and "streamed from its shards" in generator_log, generator_log
     record = read_metadata(tmp_path / generator)["record"]
     assert [s["step"] for s in record["scores"]] == [3, 6], record  # scored by rank 0, once each
     load_generator(tmp_path / generator)

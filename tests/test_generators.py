@@ -9,7 +9,9 @@ from torch import nn
 
 import synthval.generators.base as base
 from synthval.config import ARCHITECTURE_KEYS, generator_spec, split_generator_settings
+from synthval.data import write_sharded
 from synthval.data.images import decode_png
+from synthval.data.stream import ManifestImages, ShardStream
 from synthval.generators import (
     Generator,
     PerClassGenerator,
@@ -73,7 +75,10 @@ def sample_from(model, labels, seed, images=None):
 def fit(family, images, labels, path, seed=0, **kwargs):
     torch.manual_seed(seed)  # each job is a fresh process that seeds before building its model
     model, settings = build(family)
-    if getattr(model, "latent_prior", False):  # as the workflow's job does: checkpoints sample from the prior
+    if getattr(model, "latent_prior", False) and isinstance(images, ShardStream):  # decoded where drawn
+        lazy = ManifestImages(images.manifest)
+        model.set_prior(lazy, lazy.labels, lazy.keys)
+    elif getattr(model, "latent_prior", False):  # as the workflow's job does: checkpoints sample from the prior
         model.set_prior(images, labels, [f"real-{i}" for i in range(len(images))])
     record = train_generator(
         model,
@@ -153,9 +158,16 @@ def test_every_family_trains_samples_deterministically_and_round_trips(tmp_path,
     np.testing.assert_array_equal(sample_from(load_generator(tmp_path / "g.safetensors"), y, 1, tiny_images), a)
 
 
-@pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_a_killed_run_resumes_to_the_uninterrupted_weights(tmp_path, tiny_images, monkeypatch, family):
+# every family on a held split; a GAN and Stable Diffusion (visual guidance from a class-balanced sample of
+# the stream, a latent prior decoded where drawn) on a streamed one, whose position in its pass is resumed
+@pytest.mark.parametrize(
+    ("family", "streamed"), [(f, False) for f in sorted(FAMILIES)] + [("wgan_gp", True), ("stable_diffusion", True)]
+)
+def test_a_killed_run_resumes_to_the_uninterrupted_weights(tmp_path, tiny_images, monkeypatch, family, streamed):
     images, labels = tiny_images
+    if streamed:
+        write_sharded(tmp_path / "set", [f"real-{i}" for i in range(len(images))], images, labels, 10, "unit")
+        images, labels = ShardStream(tmp_path / "set" / "manifest.json", shuffle=True, buffer=8, seed=0), None
     scores = iter(range(100, 0, -1))  # every score is a new best, so the best-checkpoint state is resumed too
     kwargs = {"eval_every": 2, "iterations": 6}
     ref, ref_record = fit(

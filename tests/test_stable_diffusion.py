@@ -111,6 +111,24 @@ def test_the_latent_prior_starts_from_recorded_real_images_of_the_class(sd_pipel
     assert not np.array_equal(sample_images(plain, y, seed=1), a) and plain.take_prior_keys() == []
 
 
+def test_a_prior_decoded_where_drawn_samples_what_the_held_prior_samples(sd_pipeline, tiny_images, tmp_path):
+    """synthesize_shard's latent prior reads the real images it draws from their shards (ManifestImages):
+    the same samples, from the same real images, as the split held in memory."""
+    from synthval.data import write_sharded
+    from synthval.data.stream import ManifestImages
+
+    images, labels = tiny_images
+    keys = [f"real-{i}" for i in range(len(labels))]
+    write_sharded(tmp_path / "set", keys, images, labels, 15, "unit")
+    model, y = sd(sd_pipeline, latent_prior=True, lora_rank=0).eval(), np.array([0, 1, 2, 3, 3, 0])
+    model.set_prior(images, labels, keys)
+    held, held_keys = sample_images(model, y, seed=1), model.take_prior_keys()
+    lazy = ManifestImages(tmp_path / "set" / "manifest.json")
+    model.set_prior(lazy, lazy.labels, lazy.keys)
+    np.testing.assert_array_equal(sample_images(model, y, seed=1), held)
+    assert model.take_prior_keys() == held_keys
+
+
 def test_a_reloaded_generator_samples_the_same_images(sd_pipeline, tiny_images, tmp_path):
     model = sd(sd_pipeline, visual_guidance=True, latent_prior=True)
     record = fit(model, tiny_images, tmp_path, visual_samples=3, mmd_weight=1.0)

@@ -113,3 +113,32 @@ def test_a_shard_whose_columns_are_not_the_schemas_is_refused_as_the_whole_read_
     for read in (lambda: read_image_set(tmp_path / "bad.json"), lambda: list(ShardStream(tmp_path / "bad.json"))):
         with pytest.raises(IntegrityError, match="bad.parquet has columns"):
             read()
+
+
+def test_a_set_decoded_where_indexed_gives_the_whole_reads_images(tmp_path, monkeypatch):
+    """ManifestImages (a latent prior's real images): any positions, across shards and row groups, in any
+    order and repeated, decode to the whole read's images; keys and labels without decoding."""
+    import synthval.data.shards as shards
+    from synthval.data.stream import ManifestImages
+
+    monkeypatch.setattr(shards, "ROW_GROUP", 7)  # 45-image shards of 7 row groups each
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (100, 8, 8, 3), dtype=np.uint8)
+    write_sharded(tmp_path / "set", [f"k{i:03d}" for i in range(100)], images, np.arange(100) % 5, 45, "unit")
+    whole, lazy = read_image_set(tmp_path / "set" / "manifest.json"), ManifestImages(tmp_path / "set" / "manifest.json")
+    assert lazy.keys == whole.keys and np.array_equal(lazy.labels, whole.labels) and lazy.shape == whole.images.shape
+    assert len(lazy.groups[0]) - 1 == 7  # 45 images in row groups of 7
+    positions = np.concatenate([rng.permutation(100)[:40], [99, 0, 44, 45, 44]])
+    assert np.array_equal(lazy[positions], whole.images[positions])
+    assert np.array_equal(lazy[[3]], whole.images[[3]])
+
+
+def test_checkpoint_scores_of_a_streamed_split_are_the_held_splits(manifest):
+    """A generator's checkpoint FID (FIDScore) over a split it streams: the same real statistics."""
+    from synthval.classifiers import create_classifier
+    from synthval.metrics.frechet import FIDScore
+
+    classifier = create_classifier("cnn", 5, 3, 8, seed=0, width=4)
+    held = FIDScore(classifier, read_image_set(manifest).images, 20, seed=0, batch_size=64)
+    streamed = FIDScore(classifier, ShardStream(manifest), 20, seed=0, batch_size=64)
+    assert all(np.array_equal(a, b) for a, b in zip(held.real, streamed.real, strict=True))

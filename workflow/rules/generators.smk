@@ -23,6 +23,7 @@ rule train_generator:
         seed=P.generators.train_seed,
         resume=P.generators.resume,
         ranks=P.generators.ranks("train_generator"),
+        loading=P.generators.loading,
     script:
         "../scripts/train_generator.py"
 

@@ -5,7 +5,8 @@ samples of an unconditional generator are labelled by the reference classifier (
 import numpy as np
 
 from synthval.classifiers import load_classifier
-from synthval.data import read_image_set, write_shard
+from synthval.data import write_shard
+from synthval.data.stream import ManifestImages
 from synthval.generators import load_generator, pseudo_labelled_sample, sample_images
 from synthval.generators.synthesis import shard_labels
 from synthval.io import read_json
@@ -39,9 +40,9 @@ if p.settings["conditioning"] == "pseudo_label":
     log.info("pseudo-labels: drew %d, kept %d (confidence >= %.2f)", stats["drawn"], len(labels), stats["confidence"])
 else:
     labels = shard_labels(model.num_classes, p.per_class, p.shards, p.index)
-    if "train" in snakemake.input.keys():  # latent prior: samples start from real training images
-        train = read_image_set(snakemake.input.train)
-        model.set_prior(train.images, train.labels, train.keys)
+    if "train" in snakemake.input.keys():  # latent prior: samples start from real training images, each
+        train = ManifestImages(snakemake.input.train)  # decoded where drawn (the split need not fit in memory)
+        model.set_prior(train, train.labels, train.keys)
     images = sample_images(model, labels, p.seed, p.batch_size)
 name = snakemake.wildcards.generator
 keys = [f"{p.key_prefix}-{i:06d}" for i in range(len(labels))]

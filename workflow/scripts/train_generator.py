@@ -20,6 +20,7 @@ job = (
     inputs.summary if "summary" in inputs.keys() else None,
     inputs.reference if "reference" in inputs.keys() else None,
     getattr(p, "cls", None),
+    p.loading,
 )
 if p.ranks > 1:
     log.info("training over %d ranks (rank 0 writes)", p.ranks)

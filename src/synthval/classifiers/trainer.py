@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from synthval.checkpoint import ResumeState, rng_state, set_rng_state
 from synthval.classifiers.guidance import pgd_attack, pretrained_guidance_loss, real_guidance_update
 from synthval.classifiers.registry import Classifier, save_classifier
-from synthval.data.stream import ShardStream, collate_rows, stream_batches
+from synthval.data.stream import ShardCycle, ShardStream, stream_batches
 from synthval.live import LiveLog
 from synthval.runtime import Progress, accelerator, ranks
 from synthval.runtime import device as pick_device
@@ -124,48 +124,6 @@ class _Stream:
         self.order, self.pos = state["order"], int(state["pos"])
 
 
-class _ShardCycle:
-    """The same endless stream over a streamed set: pass after pass of a :class:`ShardStream` (each pass
-    its next epoch's order; a rank's pass, its own shards); its state is the pass and the images taken in
-    it, so a resumed run reads on from the same image (decoding the images it skips). Decoded in the
-    training process."""
-
-    def __init__(self, stream: ShardStream, seed: int, device: torch.device):
-        self.stream, self.seed, self.device = stream, seed, device
-        self.n = len(stream)
-        self.gen = torch.Generator().manual_seed(seed)
-        self._start(0, 0)
-
-    def _start(self, epoch: int, skip: int) -> None:
-        self.epoch, self.taken = epoch, skip
-        self.stream.set_epoch(epoch)
-        self.rows = iter(self.stream)
-        for _ in range(skip):
-            next(self.rows)
-
-    def take(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        rows = []
-        while len(rows) < k:
-            if (row := next(self.rows, None)) is None:  # the pass is over (a rank's pass: its shards)
-                if self.taken == 0:
-                    raise ValueError(
-                        f"{self.stream.manifest}: this rank reads none of its shards (fewer shards than ranks)"
-                    )
-                self._start(self.epoch + 1, 0)
-                continue
-            rows.append(row)
-            self.taken += 1
-        _, images, labels = collate_rows(rows)
-        return images.permute(0, 3, 1, 2).contiguous().to(self.device), labels.to(self.device)
-
-    def state(self) -> dict:
-        return {"gen": self.gen.get_state(), "epoch": torch.tensor(self.epoch), "taken": torch.tensor(self.taken)}
-
-    def restore(self, state: dict) -> None:
-        self.gen.set_state(state["gen"])
-        self._start(int(state["epoch"]), int(state["taken"]))
-
-
 def channel_stats(batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and (unbiased) std of the [0, 1] pixels of uint8 NCHW batches, from float64 sums:
     what :meth:`Classifier.set_normalisation` computes over a split it holds, for a streamed one."""
@@ -227,7 +185,7 @@ class _Training:
         self.b_real, self.b_syn = batch_split(settings.batch_size, ratio if self.mixed else 0.0)
         self.syn_streamed = self.mixed and isinstance(synthetic, ShardStream)
         if self.syn_streamed:
-            self.stream = _ShardCycle(synthetic, settings.seed + 1, dev)
+            self.stream = ShardCycle(synthetic, settings.seed + 1, dev)
         elif self.mixed:
             syn_images = torch.as_tensor(synthetic[0]).permute(0, 3, 1, 2).contiguous().to(dev)
             syn_labels = torch.as_tensor(synthetic[1], dtype=torch.long, device=dev)
@@ -271,7 +229,7 @@ class _Training:
         if self.syn_streamed:  # each rank cycles through its own shards of the synthetic set, its share a batch
             if self.b_syn % self.world:
                 raise ValueError(f"{self.b_syn} synthetic images a batch do not split over {self.world} ranks")
-            self.stream = _ShardCycle(self.stream.stream.for_rank(self.rank, self.world), self.stream.seed, dev)
+            self.stream = ShardCycle(self.stream.stream.for_rank(self.rank, self.world), self.stream.seed, dev)
         if self.streamed:
             if self.b_real % self.world:
                 raise ValueError(f"a batch of {self.b_real} real images does not split over {self.world} ranks")

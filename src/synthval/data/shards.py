@@ -46,6 +46,9 @@ SCHEMA = pa.schema(
 
 _META_KEY = b"synthval"
 
+#: Images per Parquet row group: what a streamed read holds at once, and what reading one image costs.
+ROW_GROUP = 256
+
 
 def hf_features(class_names: Sequence[str] | None) -> dict:
     """The ``datasets`` features of :data:`SCHEMA`: ``label`` is a ``ClassLabel`` when the class names
@@ -93,7 +96,8 @@ def write_shard(
         schema=SCHEMA.with_metadata(schema_metadata),
     )
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd", write_page_checksum=True)
+        # row groups of ROW_GROUP images: a stream holds one at a time, and one image is read with its group only
+        pq.write_table(table, tmp, compression="zstd", write_page_checksum=True, row_group_size=ROW_GROUP)
     if record:
         write_record(path)
 

@@ -41,13 +41,13 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from synthval.data.images import ImageSet, decode_png
-from synthval.data.shards import check_columns, manifest_shards, read_image_set, read_manifest
+from synthval.data.shards import ROW_GROUP, check_columns, manifest_shards, read_image_set, read_manifest
 from synthval.data.webdataset import read_tar_shard
 from synthval.io import IntegrityError
 from synthval.seeding import derive_seed
 
-#: Rows decoded from a Parquet shard at a time.
-RECORD_BATCH = 256
+#: Rows decoded from a Parquet shard at a time (a row group of write_shard's).
+RECORD_BATCH = ROW_GROUP
 COLUMNS = ["key", "image", "label"]
 
 
@@ -163,6 +163,127 @@ def read_rows(shard: str | Path) -> Iterator[tuple[str, np.ndarray, int]]:
                 yield key, decode_png(blob["bytes"], shard, key), int(label)
     except (OSError, pa.ArrowException) as err:
         raise IntegrityError(f"{shard} cannot be read ({err}); delete it and rerun the job that writes it") from err
+
+
+class ManifestImages:
+    """A Parquet image set's images, decoded only where indexed: ``images[positions]`` (positions in
+    :func:`read_image_set`'s order) decodes those rows alone, reading only the row groups that hold them
+    (write_shard writes row groups of :data:`synthval.data.shards.ROW_GROUP` images). Its ``keys`` and
+    ``labels`` are read up front without decoding an image. Stands in for a uint8 NHWC array where a job
+    needs a few images of a set too large to hold (the real images a latent prior starts from)."""
+
+    ndim, dtype = 4, np.dtype(np.uint8)
+
+    def __init__(self, manifest_path: str | Path, verify: bool = True):
+        self.manifest = str(manifest_path)
+        self.shards = [path for path, _ in manifest_shards(manifest_path, verify)]
+        keys, labels, counts, self.groups = [], [], [], []  # groups: each shard's row groups' first rows
+        try:
+            for shard in self.shards:
+                parquet = pq.ParquetFile(shard, page_checksum_verification=True)
+                check_columns(shard, parquet.schema_arrow, COLUMNS)
+                table = parquet.read(columns=["key", "label"])
+                keys += table.column("key").to_pylist()
+                labels += table.column("label").to_pylist()
+                sizes = [parquet.metadata.row_group(g).num_rows for g in range(parquet.num_row_groups)]
+                self.groups.append(np.cumsum([0, *sizes]))
+                counts.append(table.num_rows)
+        except (OSError, pa.ArrowException) as err:
+            raise IntegrityError(
+                f"{manifest_path}: a shard cannot be read ({err}); rerun the job that writes it"
+            ) from err
+        self.keys, self.labels = keys, np.asarray(labels, np.int64)
+        self.offsets = np.cumsum([0, *counts])  # each shard's first position in the set
+        h, w, c = image_shape(manifest_path)
+        self.shape = (len(keys), h, w, c)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, positions) -> np.ndarray:
+        """The images at ``positions`` (an integer or an array of them), uint8 NHWC, in that order."""
+        positions = np.atleast_1d(np.asarray(positions, np.int64))
+        out = np.zeros((len(positions), *self.shape[1:]), np.uint8)
+        shard_of = np.searchsorted(self.offsets, positions, side="right") - 1
+        for s in np.unique(shard_of):
+            shard = self.shards[s]
+            parquet = pq.ParquetFile(shard, page_checksum_verification=True)
+            picked = np.flatnonzero(shard_of == s)
+            rows = positions[picked] - self.offsets[s]
+            group_of = np.searchsorted(self.groups[s], rows, side="right") - 1
+            for g in np.unique(group_of):
+                table = parquet.read_row_group(int(g), columns=["key", "image"])
+                for i, row in zip(picked[group_of == g], rows[group_of == g] - self.groups[s][g], strict=True):
+                    key = table.column("key")[int(row)].as_py()
+                    out[i] = decode_png(table.column("image")[int(row)].as_py()["bytes"], shard, key)
+        return out
+
+
+class ShardCycle:
+    """An endless stream over a streamed set, ``k`` images at a time (:meth:`take`), as a training loop draws
+    them: pass after pass of a :class:`ShardStream` (each pass
+    its next epoch's order; a rank's pass, its own shards); its state is the pass and the images taken in
+    it, so a resumed run reads on from the same image (decoding the images it skips). Decoded in the
+    training process."""
+
+    def __init__(self, stream: ShardStream, seed: int, device: torch.device):
+        self.stream, self.seed, self.device = stream, seed, device
+        self.n = len(stream)
+        self.gen = torch.Generator().manual_seed(seed)
+        self._start(0, 0)
+
+    def _start(self, epoch: int, skip: int) -> None:
+        self.epoch, self.taken = epoch, skip
+        self.stream.set_epoch(epoch)
+        self.rows = iter(self.stream)
+        for _ in range(skip):
+            next(self.rows)
+
+    def take(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = []
+        while len(rows) < k:
+            if (row := next(self.rows, None)) is None:  # the pass is over (a rank's pass: its shards)
+                if self.taken == 0:
+                    raise ValueError(
+                        f"{self.stream.manifest}: this rank reads none of its shards (fewer shards than ranks)"
+                    )
+                self._start(self.epoch + 1, 0)
+                continue
+            rows.append(row)
+            self.taken += 1
+        _, images, labels = collate_rows(rows)
+        return images.permute(0, 3, 1, 2).contiguous().to(self.device), labels.to(self.device)
+
+    def state(self) -> dict:
+        return {"gen": self.gen.get_state(), "epoch": torch.tensor(self.epoch), "taken": torch.tensor(self.taken)}
+
+    def restore(self, state: dict) -> None:
+        self.gen.set_state(state["gen"])
+        self._start(int(state["epoch"]), int(state["taken"]))
+
+
+def class_sample(
+    stream: ShardStream, per_class: int, num_classes: int, one_class: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``per_class`` images of each class, the first of each class in the stream's order (its
+    epoch 0: seeded when it is shuffled), read until every class has them: a seeded class-balanced
+    sample of a set too large to hold. uint8 NHWC images and their labels (``one_class``: every image
+    as class 0, ``num_classes`` 1)."""
+    counts, rows = np.zeros(num_classes, np.int64), []
+    if per_class > 0:
+        first = copy.copy(stream)
+        first.set_epoch(0)
+        for key, image, label in first:
+            row = (key, image, 0 if one_class else label)
+            if counts[row[2]] < per_class:
+                counts[row[2]] += 1
+                rows.append(row)
+                if (counts == per_class).all():
+                    break
+    if not rows:
+        return np.zeros((0, *image_shape(stream.manifest)), np.uint8), np.zeros(0, np.int64)
+    _, images, labels = collate_rows(rows)
+    return images.numpy(), labels.numpy()
 
 
 def collate_rows(rows: list[tuple[str, np.ndarray, int]]) -> tuple[list[str], torch.Tensor, torch.Tensor]:

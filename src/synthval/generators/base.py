@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,10 +23,13 @@ from torch import nn
 
 from synthval.checkpoint import ResumeState, rng_state, set_rng_state
 from synthval.data.images import encode_png, tile_images
+from synthval.data.shards import read_manifest
+from synthval.data.stream import ShardCycle, ShardStream, class_sample
 from synthval.io import atomic_path, load_tensors, save_tensors
 from synthval.live import LiveLog
 from synthval.runtime import Progress, accelerator, ranks
 from synthval.runtime import device as pick_device
+from synthval.seeding import derive_seed
 
 log = logging.getLogger("synthval.generators")
 
@@ -58,6 +62,10 @@ class FamilyTrainer:
     would (every rank's generator is in the same state), keeps its rows of them (:meth:`mine`), and
     averages its gradients with the other ranks' before clipping and stepping (:meth:`backward`): with
     losses that are means over the batch's rows, the whole batch's gradient."""
+
+    #: Images of each class :meth:`prepare` needs when the split is streamed (it then gets a seeded
+    #: class-balanced sample of the split instead of all of it); 0: none.
+    prepare_per_class = 0
 
     def __init__(self, model: Generator, device: torch.device, gen: torch.Generator):
         self.model, self.device, self.gen = model, device, gen
@@ -242,8 +250,8 @@ class _GeneratorTraining:
     def __init__(
         self,
         model: Generator,
-        images: np.ndarray,
-        labels: np.ndarray,
+        images: np.ndarray | ShardStream,
+        labels: np.ndarray | None,
         batch_size: int,
         seed: int,
         ema_decay: float,
@@ -268,8 +276,12 @@ class _GeneratorTraining:
         self.trainer = family.trainer(model, dev, self.gen, **family_settings)
         self.ema = copy.deepcopy(model).eval().requires_grad_(False) if ema_decay > 0 else None
         self.keeper = self.ema if self.ema is not None else model
-        self.data = to_unit(images).to(dev)
-        self.labels = torch.as_tensor(np.asarray(labels, np.int64), device=dev)
+        self.streamed = isinstance(images, ShardStream)
+        if self.streamed:  # decoded batch by batch: an endless seeded stream, drawn without replacement
+            self.cycle = ShardCycle(images, derive_seed(seed, "batches"), dev)
+        else:
+            self.data = to_unit(images).to(dev)
+            self.labels = torch.as_tensor(np.asarray(labels, np.int64), device=dev)
         self.live = LiveLog(live_log_path(resume_path) if self.rank == 0 else None)  # rank 0 writes
         self.history: list[dict] = []
         self.scores: list[dict] = []
@@ -279,6 +291,8 @@ class _GeneratorTraining:
 
     def restore(self, state: dict) -> int:
         """Load a resume state; return the number of steps it finished."""
+        if self.streamed:
+            self.cycle.restore(state["cycle"])
         self.model.load_state_dict(state["generator"])
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
@@ -299,12 +313,28 @@ class _GeneratorTraining:
             "best": self.best,
             "best_state": self.best_state,
             "step": done,
-        }
+        } | ({"cycle": self.cycle.state()} if self.streamed else {})
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """A batch drawn with replacement from the training images (the trainer asks for as many as it needs)."""
+        """A batch drawn with replacement from the training images (the trainer asks for as many as it
+        needs); from a streamed split, its next images (every rank reads the whole batch)."""
+        if self.streamed:  # a one-class (pseudo-labelled) generator reads every image as class 0
+            images, labels = self.cycle.take(self.batch_size)
+            return images.float().div(127.5).sub(1.0), labels if self.model.num_classes > 1 else labels * 0
         idx = torch.randint(len(self.data), (self.batch_size,), generator=self.gen).to(self.dev)
         return self.data[idx], self.labels[idx]
+
+    def prepare(self) -> None:
+        """The family's preparation, before the first step: with the whole split, or a streamed split's
+        seeded class-balanced sample of what it asks for (:attr:`FamilyTrainer.prepare_per_class`)."""
+        if not self.streamed:
+            self.trainer.prepare(self.data, self.labels)
+            return
+        classes = self.model.num_classes
+        images, labels = class_sample(
+            self.cycle.stream, self.trainer.prepare_per_class, classes, one_class=classes == 1
+        )
+        self.trainer.prepare(to_unit(images).to(self.dev), torch.as_tensor(labels, device=self.dev))
 
     def step(self, step: int) -> dict:
         """One step of the family's trainer, then the EMA; returns its losses."""
@@ -360,10 +390,17 @@ class _GeneratorTraining:
         return chosen, how
 
 
+def _data_digest(images: np.ndarray | ShardStream, labels: np.ndarray | None) -> str:
+    """What a resume state was trained on: the images and labels, or a stream's shard digests and seed."""
+    if isinstance(images, ShardStream):
+        return hashlib.sha256(json.dumps([read_manifest(images.manifest)["shards"], images.seed]).encode()).hexdigest()
+    return hashlib.sha256(np.ascontiguousarray(images).tobytes() + np.asarray(labels, np.int64).tobytes()).hexdigest()
+
+
 def train_generator(
     model: Generator,
-    images: np.ndarray,
-    labels: np.ndarray,
+    images: np.ndarray | ShardStream,
+    labels: np.ndarray | None,
     *,
     iterations: int,
     batch_size: int,
@@ -377,7 +414,10 @@ def train_generator(
     grid_every: int = 0,
     **family_settings: Any,
 ) -> dict:
-    """Train ``model`` on uint8 NHWC ``images`` with integer ``labels`` for ``iterations`` steps.
+    """Train ``model`` on uint8 NHWC ``images`` with integer ``labels`` for ``iterations`` steps (or on a
+    :class:`~synthval.data.stream.ShardStream` of a split too large to hold, ``labels`` None: batches are
+    its next images, each image once per pass in the stream's seeded order, instead of draws with
+    replacement).
 
     - Every ``checkpoint_every`` steps the full state (generator, EMA copy, the family's networks and
       optimisers, RNG, histories, best checkpoint so far) is saved to ``resume_path``; a rerun with the
@@ -398,8 +438,7 @@ def train_generator(
     """
     run = _GeneratorTraining(model, images, labels, batch_size, seed, ema_decay, score, resume_path, family_settings)
     settings = {"iterations": iterations, "batch_size": batch_size, "seed": seed, "ema_decay": ema_decay}
-    data = hashlib.sha256(np.ascontiguousarray(images).tobytes() + np.asarray(labels, np.int64).tobytes())
-    fingerprint = {"family": model.family, "hparams": model.hparams, **settings, "data": data.hexdigest()}
+    fingerprint = {"family": model.family, "hparams": model.hparams, **settings, "data": _data_digest(images, labels)}
     # rank 0 alone scores: the others' fingerprint must still be its
     fingerprint |= {"eval_every": eval_every if score or run.rank > 0 else 0, "settings": family_settings}
     resume = ResumeState(resume_path, fingerprint)
@@ -408,7 +447,7 @@ def train_generator(
         start = run.restore(state)
         log.info("resumed from step %d of %d (%s)", start, iterations, resume.path)
     else:
-        run.trainer.prepare(run.data, run.labels)
+        run.prepare()
     run.live.restart(sorted([*run.history, *run.scores], key=lambda r: r["step"]))
     progress = Progress(log, f"{model.family} step", iterations, start=start)
     for step in range(start, iterations):

@@ -80,6 +80,10 @@ class StableDiffusionTrainer(FamilyTrainer):
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=0.0) if self.params else None
 
+    @property
+    def prepare_per_class(self) -> int:
+        return self.visual_samples if self.model.visual_guidance else 0
+
     def prepare(self, images: torch.Tensor, labels: torch.Tensor) -> None:
         if self.model.visual_guidance:
             self.model.set_visual_guidance(images, labels, self.visual_samples, self.gen)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 from synthval.classifiers import load_classifier
 from synthval.data import read_image_set
+from synthval.data.stream import ManifestImages, ShardStream, image_shape, should_stream, training_images
 from synthval.generators import conditioned_training_set, create_generator, save_generator, train_generator
 from synthval.io import read_json
 from synthval.metrics.frechet import FIDScore
@@ -25,25 +28,33 @@ def train_generator_job(
     summary: str | None = None,
     reference: str | None = None,
     cls: int | None = None,
+    loading: dict | None = None,
 ) -> None:
     """Train the generator ``spec`` describes (:func:`synthval.config.generator_spec`) on the split of
     ``train_manifest`` (class ``cls`` of it, for a per-class generator), scoring its checkpoints with the
     ``reference`` classifier when its ``eval_every`` > 0, and save it to ``weights``. ``summary``: the data
-    summary whose class names a prompt-conditioned family reads. Plain data in, so a rank can run it."""
+    summary whose class names a prompt-conditioned family reads. A split too large to hold (``loading``:
+    synthval.plan.stage.Stage.loading) is streamed from its shards. Plain data in, so a rank can run it."""
     family, conditioning = spec["family"], spec["conditioning"]
     arch, settings = dict(spec["architecture"]), spec["training"]
-    train = read_image_set(train_manifest)
-    images, labels, keys, num_classes = conditioned_training_set(
-        conditioning, train.images, train.labels, train.keys, read_json(train_manifest)["num_classes"], cls
-    )
+    if loading is not None and should_stream(train_manifest, loading):
+        images, labels, num_classes = _streamed_split(train_manifest, conditioning, loading, seed)
+        lazy = ManifestImages(train_manifest)  # the latent prior's images, decoded where drawn
+        prior = (lazy, lazy.labels if num_classes > 1 else np.zeros_like(lazy.labels), lazy.keys)
+    else:
+        train = read_image_set(train_manifest)
+        images, labels, keys, num_classes = conditioned_training_set(
+            conditioning, train.images, train.labels, train.keys, read_json(train_manifest)["num_classes"], cls
+        )
+        prior = (images, labels, keys)
     if cls is not None:
         log.info("class %d: %d training images", cls, len(images))
-    h, _, c = images.shape[1:]
+    h, _, c = image_shape(train_manifest)
     if summary is not None and arch.get("class_names") is None:  # prompts name the source's classes
         arch["class_names"] = read_json(summary)["class_names"]
     model = create_generator(family, num_classes, c, h, **arch)
     if getattr(model, "latent_prior", False):  # scoring a checkpoint samples from the train split's latents
-        model.set_prior(images, labels, keys)
+        model.set_prior(*prior)
     score = None
     if settings["eval_every"] > 0 and ranks()[0] == 0:  # rank 0 scores
         classifier, _ = load_classifier(reference, device())
@@ -65,3 +76,16 @@ def train_generator_job(
     )
     if ranks()[0] == 0:
         save_generator(weights, model.cpu(), record)
+
+
+def _streamed_split(manifest: str, conditioning: str, loading: dict, seed: int) -> tuple[ShardStream, None, int]:
+    """A generator's split read as a seeded stream: (stream, None, its class count); a pseudo-labelled
+    generator's one class stands for all (its trainer reads label 0)."""
+    if conditioning == "per_class":
+        raise ValueError(
+            f"{manifest}: a per_class generator reads its class from the split held in memory; this split is "
+            "streamed (data.stream): use class conditioning, or data.stream: never"
+        )
+    stream, _ = training_images(manifest, loading, seed, streamed=True)
+    log.info("%s: streamed from its shards (data.stream)", manifest)
+    return stream, None, 1 if conditioning == "pseudo_label" else read_json(manifest)["num_classes"]

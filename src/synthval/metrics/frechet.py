@@ -12,6 +12,7 @@ from synthval.metrics.features import extract_features
 
 if TYPE_CHECKING:
     from synthval.classifiers import Classifier
+    from synthval.data.stream import ShardStream
 
 
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,9 +50,23 @@ class FIDScore:
     successive checkpoints are comparable and scoring never draws from the training RNG.
     """
 
-    def __init__(self, classifier: Classifier, real_images: np.ndarray, samples: int, seed: int, batch_size: int = 256):
+    def __init__(
+        self,
+        classifier: Classifier,
+        real_images: np.ndarray | ShardStream,
+        samples: int,
+        seed: int,
+        batch_size: int = 256,
+    ):
+        from synthval.data.stream import ShardStream, stream_batches
+
         self.classifier, self.samples, self.seed, self.batch_size = classifier, samples, seed, batch_size
-        self.real = gaussian_stats(extract_features(classifier, real_images, batch_size))
+        if isinstance(real_images, ShardStream):  # a set too large to hold: its features, batch by batch
+            batches = stream_batches(real_images, batch_size)
+            real = np.concatenate([extract_features(classifier, b.images, batch_size) for b in batches])
+        else:
+            real = extract_features(classifier, real_images, batch_size)
+        self.real = gaussian_stats(real)
 
     def __call__(self, sample: Callable[[np.ndarray, int], np.ndarray], num_classes: int) -> float:
         """``sample(labels, seed)`` returns uint8 NHWC images for ``labels``."""

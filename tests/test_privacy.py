@@ -116,3 +116,36 @@ def test_the_privacy_finding_reports_the_attack_fixed_in_advance():
     online = summary.filter(pl.col("attack") == "online_fixed_variance").row(0, named=True)
     assert finding.estimate == online["tpr_at_1pct_fpr"] and "(online fixed variance)" in finding.text
     assert "4 target models, each with 3 shadows" in finding.text and finding.verdict == "no interval"
+
+
+@pytest.mark.parametrize("models", [6, 20])
+def test_the_headline_attack_follows_the_simulated_crossover(models):
+    """Per-image variances are the headline only from PER_IMAGE_VARIANCE_MODELS models
+    (bench/lira_crossover.py: below that the fixed-variance attack finds more members)."""
+    from synthval.metrics.membership import PER_IMAGE_VARIANCE_MODELS
+    from synthval.report.findings import privacy_findings
+
+    phi, member = _simulated(models, 300, gap=1.0, seed=4)
+    summary = evaluate(phi, member)[0].with_columns(run=pl.lit("real"), test_accuracy=pl.lit(0.9))
+    assert {"online", "online_fixed_variance"} <= set(summary["attack"])  # both in the table
+    (finding,) = privacy_findings("t", summary, num_classes=10)
+    per_image = models >= PER_IMAGE_VARIANCE_MODELS == 20
+    assert ("(online)" in finding.text) == per_image and ("(online fixed variance)" in finding.text) != per_image
+
+
+def test_targets_too_weak_to_compare_are_named_not_ranked():
+    """Synthetic-only targets at 23% on 10 classes beside real-only ones at 90%: their low leakage says they
+    learnt little; a run near the real-only accuracy, or the real-only run itself, is compared as usual."""
+    from synthval.report.findings import privacy_findings
+
+    phi, member = _simulated(4, 200, gap=1.0, seed=5)
+    base = evaluate(phi, member)[0]
+    accuracy = {"real": 0.90, "synthetic-ddpm": 0.23, "augmentation-ddpm": 0.88}
+    attacks = pl.concat(base.with_columns(run=pl.lit(r), test_accuracy=pl.lit(a)) for r, a in accuracy.items())
+    verdicts = {f.subject: f for f in privacy_findings("t", attacks, num_classes=10)}
+    assert verdicts["synthetic-ddpm"].verdict == "uninformative" and "Not comparable" in verdicts["synthetic-ddpm"].text
+    assert "23.0% test accuracy against the real-only targets' 90.0%" in verdicts["synthetic-ddpm"].text
+    assert {verdicts[r].verdict for r in ("real", "augmentation-ddpm")} == {"no interval"}
+    # with no real-only run attacked, near chance is what makes targets too weak
+    alone = attacks.filter(pl.col("run") == "synthetic-ddpm").with_columns(test_accuracy=pl.lit(0.15))
+    assert privacy_findings("t", alone, num_classes=10)[0].verdict == "uninformative"

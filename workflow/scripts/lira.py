@@ -22,9 +22,14 @@ for run in p.runs:
     phi, accuracy = [], []
     for _ in range(models):
         table = read_frame(next(files))
-        pool = pl.DataFrame({"key": keys}).join(table.filter(pl.col("eval_set") == "pool"), on="key", how="left")
+        pool = pl.DataFrame({"key": keys}).join(
+            table.filter(pl.col("eval_set") == "pool"), on="key", how="left", maintain_order="left"
+        )
         if pool["phi"].null_count():
             raise ValueError(f"LiRA model of {run} lacks the pool's confidences for {pool['phi'].null_count()} images")
+        # the confidences line up with the membership matrix by key, or every attack would read noise
+        if not pool["key"].equals(keys):
+            raise ValueError(f"LiRA model of {run}: the pool's confidences are not in the membership's key order")
         phi.append(pool["phi"].to_numpy())
         test = table.filter(pl.col("eval_set") == "test")
         accuracy.append(float((test["prediction"] == test["label"]).mean()))

@@ -103,7 +103,8 @@ class Results:
         for trainset, summary in self.robustness.items():
             found += robustness_findings(trainset, summary)
         for trainset, attacks in self.attacks.items():
-            found += privacy_findings(trainset, attacks)
+            classes = len(self.summaries.get(trainset, {}).get("class_names") or []) or None
+            found += privacy_findings(trainset, attacks, classes)
         return settle(found)
 
     def answer(self, findings: list[Finding] | None = None) -> list[dict[str, str]]:

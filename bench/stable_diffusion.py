@@ -53,7 +53,13 @@ def main() -> None:
     real_labels = np.arange(200) % CLASSES
     keys = [f"real-{i}" for i in range(200)]
     labels = np.arange(args.images) % CLASSES
-    common = {"pipeline": str(pipeline), "resolution": resolution, "sampling_steps": args.steps, "lora_rank": 0}
+    common = {
+        "pipeline": str(pipeline),
+        "resolution": resolution,
+        "sampling_steps": args.steps,
+        "lora_rank": 0,
+        "latent_prior": False,
+    }
 
     def build(**hparams):
         torch.manual_seed(0)
@@ -120,8 +126,8 @@ def main() -> None:
         print(f"{name}: {1000 * t / args.images:.1f} ms/image", file=sys.stderr, flush=True)
     training = {
         "fine-tuning step: diffusion loss (LoRA 8)": ({"lora_rank": 8}, {"mmd_weight": 0.0}),
-        "fine-tuning step: + MMD (eq. 7)": ({"lora_rank": 8}, {"mmd_weight": 1.0}),
-        "fine-tuning step: + MMD + visual guidance": ({"lora_rank": 8, "visual_guidance": True}, {"mmd_weight": 1.0}),
+        "fine-tuning step: + MMD (eq. 7)": ({"lora_rank": 8}, {"mmd_weight": 0.003}),
+        "fine-tuning step: + MMD + visual guidance": ({"lora_rank": 8, "visual_guidance": True}, {"mmd_weight": 0.003}),
     }
     for name, (hparams, settings) in training.items():
         torch.manual_seed(0)

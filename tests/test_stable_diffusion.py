@@ -286,3 +286,22 @@ def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
     assert pooled == {"augmented": 4, "sd": 5, "theirs": 5}  # 2 x 2 trained + 1 imported (no augmented split)
     assert "imported" in rank["group"].to_list()
     assert "<td>pretrained_mlp-imported-s0</td>" in html and "imported from pretrained-mlp.safetensors" in html
+
+
+def test_samples_weigh_the_lora_by_lora_scale(sd_pipeline, tiny_images, tmp_path):
+    """The authors sample with the LoRA at half weight (generate.py, cross_attention_scale 0.5): scale 0
+    samples as the pretrained UNet, 1 as the fine-tuned one, and 0.5 lies between them."""
+    model = sd(sd_pipeline, lora_rank=2)
+    fit(model, tiny_images, tmp_path, lr=5e-2)
+    model.eval()
+    assert model.lora_scale == 0.5  # the default
+    y = np.array([0, 1, 2, 3])
+    samples = {}
+    for scale in (0.0, 0.5, 1.0):
+        model.lora_scale = scale
+        samples[scale] = sample_images(model, y, seed=1).astype(int)
+    model.unet.disable_adapters()
+    model.lora_scale = None
+    pretrained = sample_images(model, y, seed=1).astype(int)
+    np.testing.assert_array_equal(samples[0.0], pretrained)
+    assert not np.array_equal(samples[0.5], samples[0.0]) and not np.array_equal(samples[0.5], samples[1.0])

@@ -288,6 +288,7 @@ ARCHITECTURE_KEYS: dict[str, tuple[str, ...]] = {
         "image_encoder",
         "latent_prior",
         "strength",
+        "lora_scale",
     ),
 }
 

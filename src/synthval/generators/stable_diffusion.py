@@ -192,6 +192,7 @@ class StableDiffusion(Generator):
         image_encoder: str | None = None,
         latent_prior: bool = True,
         strength: float = 0.75,
+        lora_scale: float = 0.5,
     ):
         super().__init__(
             num_classes,
@@ -210,6 +211,7 @@ class StableDiffusion(Generator):
             image_encoder=image_encoder,
             latent_prior=latent_prior,
             strength=strength,
+            lora_scale=lora_scale,
         )
         root = _checked_pipeline(pipeline, num_classes, class_names, scheduler, strength)
         import diffusers
@@ -226,6 +228,9 @@ class StableDiffusion(Generator):
         self.resolution, self.steps, self.guidance = resolution, sampling_steps, guidance_scale
         self.latent_prior, self.strength, self.visual_guidance = latent_prior, strength, visual_guidance
         self.scheduler_name = scheduler
+        # the LoRA's weight at sampling (fine-tuning runs it at 1): the authors' generate.py passes 0.5 as
+        # cross_attention_kwargs={"scale": ...}, diffusers' way of scaling a LoRA
+        self.lora_scale = lora_scale if lora_rank > 0 else None
         self.image_encoder_path = Path(image_encoder) if image_encoder else root / "image_encoder"
         self.image_encoder: nn.Module | None = None
         self._add_learnt(lora_rank, visual_guidance, num_classes)
@@ -400,7 +405,8 @@ class StableDiffusion(Generator):
         for t in timesteps:
             z = scheduler.scale_model_input(torch.cat([latents, latents]) if guided else latents, t)
             states = torch.cat([uncond, cond]) if guided else cond
-            eps = self.unet(z, t, encoder_hidden_states=states).sample
+            kwargs = {"cross_attention_kwargs": {"scale": self.lora_scale}} if self.lora_scale is not None else {}
+            eps = self.unet(z, t, encoder_hidden_states=states, **kwargs).sample
             if guided:
                 eps_u, eps_c = eps.chunk(2)
                 eps = eps_u + self.guidance * (eps_c - eps_u)

@@ -152,9 +152,15 @@ def test_the_latent_prior_starts_from_recorded_real_images_of_the_class(sd_pipel
     first = model.take_prior_keys()
     assert [labels[keys.index(k)] for k in first] == y.tolist() and model.prior_keys == []
     np.testing.assert_array_equal(sample_images(model, y, seed=1), a)
-    assert model.take_prior_keys() == first  # the same seed draws the same real images
-    sample_images(model, y, seed=2)
-    assert model.take_prior_keys() != first
+    assert model.take_prior_keys() == first  # the same seed starts from the same real images
+    assert not np.array_equal(sample_images(model, y, seed=2), a)  # another seed: other noise ...
+    assert model.take_prior_keys() == first  # ... from the same walk through the real images
+    drawn = sd(sd_pipeline, latent_prior=True, lora_rank=0, prior_draws="replacement").eval()
+    drawn.set_prior(images, labels, keys)
+    sample_images(drawn, y, seed=1)
+    by_seed_1 = drawn.take_prior_keys()
+    sample_images(drawn, y, seed=2)
+    assert drawn.take_prior_keys() != by_seed_1  # drawn with the sampling generator: the seed picks them
     # in batches, the keys of every batch, in sample order
     sample_with(model, y, torch.Generator().manual_seed(1), batch_size=2)
     assert len(model.take_prior_keys()) == len(y)
@@ -305,3 +311,32 @@ def test_samples_weigh_the_lora_by_lora_scale(sd_pipeline, tiny_images, tmp_path
     pretrained = sample_images(model, y, seed=1).astype(int)
     np.testing.assert_array_equal(samples[0.0], pretrained)
     assert not np.array_equal(samples[0.5], samples[0.0]) and not np.array_equal(samples[0.5], samples[1.0])
+
+
+def test_each_real_image_starts_k_samples_of_a_set_k_times_its_size(sd_pipeline, tiny_images):
+    """The authors' walk (prior_draws permutation): a set of 1.5 x the real images, sampled in 3 shards as
+    synthesize_shard samples them (each shard from where the earlier ones stopped, synthval.generators.synthesis
+    .shard_labels), starts from every real image of a class once or twice, 15 samples a class."""
+    from synthval.generators.synthesis import shard_labels
+
+    images, labels = tiny_images  # 10 images in each of 4 classes
+    keys = [f"real-{i}" for i in range(len(labels))]
+    model = sd(sd_pipeline, latent_prior=True, lora_rank=0, sampling_steps=1).eval()
+    used = []
+    for index in range(3):
+        before = [shard_labels(4, 15, 3, i) for i in range(index)]
+        start = np.bincount(np.concatenate([[], *before]).astype(np.int64), minlength=4)
+        model.set_prior(images, labels, keys, seed=7, start=start)
+        sample_images(model, shard_labels(4, 15, 3, index), seed=index)
+        used += model.take_prior_keys()
+    counts = {k: used.count(k) for k in keys}
+    assert sorted(set(counts.values())) == [1, 2] and len(used) == 60
+    for c in range(4):
+        assert sum(counts[k] for k, label in zip(keys, labels, strict=True) if label == c) == 15
+    # another walk seed, another order; the same seed, the same one
+    model.set_prior(images, labels, keys, seed=8)
+    sample_images(model, np.zeros(10, np.int64), seed=0)
+    other = model.take_prior_keys()
+    model.set_prior(images, labels, keys, seed=7)
+    sample_images(model, np.zeros(10, np.int64), seed=0)
+    assert sorted(other) == sorted(model.take_prior_keys()) and other != model.take_prior_keys()

@@ -289,6 +289,7 @@ ARCHITECTURE_KEYS: dict[str, tuple[str, ...]] = {
         "latent_prior",
         "strength",
         "lora_scale",
+        "prior_draws",
     ),
 }
 

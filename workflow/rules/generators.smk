@@ -95,6 +95,7 @@ rule synthesize_shard:
         seed=P.generators.shard_seed,
         batch_size=config["synthesis"]["batch_size"],
         key_prefix=P.generators.key_prefix,
+        prior_seed=P.generators.prior_seed,
     script:
         "../scripts/synthesize_shard.py"
 

@@ -24,6 +24,7 @@ use rule synthesize_shard as synthesize_train_shard with:
         index=P.training.pool_shard_index,
         seed=P.training.pool_shard_seed,
         key_prefix=P.training.pool_key_prefix,
+        prior_seed=P.training.pool_prior_seed,
 
 
 rule index_train_pool:

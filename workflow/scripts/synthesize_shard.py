@@ -42,7 +42,10 @@ else:
     labels = shard_labels(model.num_classes, p.per_class, p.shards, p.index)
     if "train" in snakemake.input.keys():  # latent prior: samples start from real training images, each
         train = ManifestImages(snakemake.input.train)  # decoded where drawn (the split need not fit in memory)
-        model.set_prior(train, train.labels, train.keys)
+        # this shard's stretch of the set's walk: each class from where the earlier shards stopped
+        before = [shard_labels(model.num_classes, p.per_class, p.shards, i) for i in range(p.index)]
+        start = np.bincount(np.concatenate([[], *before]).astype(np.int64), minlength=model.num_classes)
+        model.set_prior(train, train.labels, train.keys, seed=p.prior_seed, start=start)
     images = sample_images(model, labels, p.seed, p.batch_size)
 name = snakemake.wildcards.generator
 keys = [f"{p.key_prefix}-{i:06d}" for i in range(len(labels))]

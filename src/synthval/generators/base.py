@@ -52,6 +52,10 @@ class Generator(nn.Module):
         """Images in [-1, 1], NCHW, one per label; all randomness from ``generator``."""
         raise NotImplementedError
 
+    def rewind(self) -> None:
+        """Back to the first draw of whatever sampling walks through besides its noise (a latent prior's
+        real images), so that samples of the same seed are the same samples; nothing here."""
+
 
 class FamilyTrainer:
     """One family's training step around its generator ``model``. Subclasses build their other
@@ -211,8 +215,10 @@ def sample_with(model: Generator, labels: np.ndarray, gen: torch.Generator, batc
 
 
 def sample_images(model: Generator, labels: np.ndarray, seed: int, batch_size: int = 256) -> np.ndarray:
-    """Sample one image per entry of ``labels``; the same (model, labels, seed) gives the same bytes on CPU."""
+    """Sample one image per entry of ``labels``; the same (model, labels, seed) gives the same bytes on CPU
+    (a latent prior's walk starts again: :meth:`Generator.rewind`)."""
     device = next(model.parameters()).device
+    model.rewind()
     return sample_with(model, labels, torch.Generator(device=device).manual_seed(seed), batch_size)
 
 

@@ -41,6 +41,10 @@ class PerClassGenerator(Generator):
             slot.load_state_dict(trained.state_dict())
         return model.eval()
 
+    def rewind(self) -> None:
+        for member in self.members:
+            member.rewind()
+
     def sample_tensor(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         out = torch.empty(len(labels), self.in_chans, self.image_size, self.image_size, device=labels.device)
         for c in torch.unique(labels).tolist():

@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from synthval.generators.base import Batch, FamilyTrainer, Generator, register, to_unit
+from synthval.seeding import derive_seed
 
 log = logging.getLogger("synthval.generators")
 
@@ -193,6 +194,7 @@ class StableDiffusion(Generator):
         latent_prior: bool = True,
         strength: float = 0.75,
         lora_scale: float = 0.5,
+        prior_draws: str = "permutation",
     ):
         super().__init__(
             num_classes,
@@ -212,7 +214,10 @@ class StableDiffusion(Generator):
             latent_prior=latent_prior,
             strength=strength,
             lora_scale=lora_scale,
+            prior_draws=prior_draws,
         )
+        if prior_draws not in ("permutation", "replacement"):
+            raise ValueError(f"prior_draws {prior_draws!r}: permutation (the authors' walk) or replacement")
         root = _checked_pipeline(pipeline, num_classes, class_names, scheduler, strength)
         import diffusers
         import transformers
@@ -237,6 +242,10 @@ class StableDiffusion(Generator):
         #: keys of the real images that seeded the samples so far, in order (see :meth:`take_prior_keys`)
         self.prior_keys: list[str] = []
         self._prior: tuple[np.ndarray, np.ndarray, list[str]] | None = None
+        self.prior_draws = prior_draws
+        self._walk: dict[int, np.ndarray] = {}  # each class's seeded order of its real images
+        self._start: np.ndarray = np.zeros(num_classes, np.int64)
+        self._cursor: np.ndarray = np.zeros(num_classes, np.int64)
         self._prompts: dict[str, torch.Tensor] = {}
 
     def _add_learnt(self, lora_rank: int, visual_guidance: bool, num_classes: int) -> None:
@@ -355,9 +364,40 @@ class StableDiffusion(Generator):
 
         return diffusers.DDPMScheduler.from_config(self.scheduler_config)
 
-    def set_prior(self, images: np.ndarray, labels: np.ndarray, keys: list[str]) -> None:
-        """The real training images (uint8 NHWC) whose latents start the samples (``latent_prior``)."""
-        self._prior = (images, np.asarray(labels), list(keys))
+    def set_prior(
+        self, images: np.ndarray, labels: np.ndarray, keys: list[str], seed: int = 0, start: np.ndarray | None = None
+    ) -> None:
+        """The real training images (uint8 NHWC) whose latents start the samples (``latent_prior``).
+
+        ``prior_draws="permutation"`` (the authors' generate.py walks the real set in order, one sample per
+        real image per pass): class ``c``'s samples take its real images in one seeded order (``seed``),
+        the ``j``-th sample of the class the ``j % n_c``-th image, so a set of ``k n_c`` samples starts
+        from every real image of the class exactly ``k`` times (``k`` or ``k + 1`` when ``k`` is
+        fractional). ``start``: each class's first position in that walk, for a shard of a set whose
+        earlier shards took the positions before. ``replacement``: each sample draws its real image
+        uniformly from its class with the sampling generator."""
+        labels = np.asarray(labels)
+        self._prior = (images, labels, list(keys))
+        members = {c: np.flatnonzero(labels == c) for c in range(self.num_classes)}
+        rng = np.random.default_rng(derive_seed(seed, "latent prior walk"))
+        self._walk = {c: m[rng.permutation(len(m))] for c, m in members.items()}
+        self._start = np.zeros(self.num_classes, np.int64) if start is None else np.asarray(start, np.int64)
+        self.rewind()
+
+    def rewind(self) -> None:
+        """Back to the first sample of the latent prior's walk (each class at its ``start``)."""
+        self._cursor = self._start.copy()
+
+    def _prior_pick(self, c: int, generator: torch.Generator) -> int:
+        """The position of the real image that starts the next sample of class ``c``."""
+        members = self._walk[c]
+        if len(members) == 0:
+            raise ValueError(f"latent prior: no training image of class {c}")
+        if self.prior_draws == "replacement":
+            draw = torch.randint(len(members), (1,), generator=generator, device=generator.device)
+            return int(np.sort(members)[draw.item()])
+        self._cursor[c] += 1
+        return int(members[(self._cursor[c] - 1) % len(members)])
 
     def take_prior_keys(self) -> list[str]:
         """The keys of the real images that seeded each sample since the last call, in sample order."""
@@ -383,14 +423,8 @@ class StableDiffusion(Generator):
         if self.latent_prior:
             if self._prior is None:
                 raise ValueError("latent_prior needs the real training images: call set_prior first")
-            images, prior_labels, keys = self._prior
-            picks = []
-            for c in labels.tolist():
-                members = np.flatnonzero(prior_labels == c)
-                if len(members) == 0:
-                    raise ValueError(f"latent prior: no training image of class {c}")
-                draw = torch.randint(len(members), (1,), generator=generator, device=generator.device)
-                picks.append(int(members[draw.item()]))
+            images, _, keys = self._prior
+            picks = [self._prior_pick(c, generator) for c in labels.tolist()]
             self.prior_keys += [keys[i] for i in picks]
             z0 = self.encode(to_unit(images[picks]).to(device), noise)
             start = min(int(round(self.steps * (1 - self.strength))), self.steps - 1)

@@ -70,6 +70,10 @@ class Generators(Stage):
     def key_prefix(self, wildcards) -> str:
         return paths.shard_key_prefix(wildcards.trainset, wildcards.generator, wildcards.shard)
 
+    def prior_seed(self, wildcards) -> int:
+        """The seed of a synthetic set's latent-prior walk, which its shards share (each takes its stretch)."""
+        return self.seed("latent prior", wildcards.trainset, wildcards.generator)
+
     def imported_source(self, wildcards) -> str:
         """The file or folder of imported samples."""
         return self.section(wildcards)["path"]

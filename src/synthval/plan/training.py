@@ -29,6 +29,10 @@ class Training(Stage):
         """A synthetic training shard's seed: its own stream, apart from the validation shards'."""
         return self.seed("synthesize_train", wildcards.trainset, wildcards.generator, wildcards.shard)
 
+    def pool_prior_seed(self, wildcards) -> int:
+        """The synthetic training set's latent-prior walk: its own, apart from the validation set's."""
+        return self.seed("latent prior train", wildcards.trainset, wildcards.generator)
+
     def pool_key_prefix(self, wildcards) -> str:
         return paths.shard_key_prefix(wildcards.trainset, wildcards.generator, wildcards.shard, train=True)
 

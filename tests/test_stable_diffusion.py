@@ -340,3 +340,47 @@ def test_each_real_image_starts_k_samples_of_a_set_k_times_its_size(sd_pipeline,
     model.set_prior(images, labels, keys, seed=7)
     sample_images(model, np.zeros(10, np.int64), seed=0)
     assert sorted(other) == sorted(model.take_prior_keys()) and other != model.take_prior_keys()
+
+
+def test_latent_prior_sampling_is_diffusers_img2img(sd_pipeline):
+    """With no LoRA and no visual guidance, sampling from the latent prior is diffusers'
+    StableDiffusionImg2ImgPipeline on the same components, real images, prompts, negative prompt, guidance,
+    strength, scheduler and generator: the same posterior draw, the same noise, the same denoising."""
+    import diffusers
+
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+    labels = np.arange(8) % 4
+    keys = [f"real-{i}" for i in range(8)]
+    torch.manual_seed(0)
+    model = create_generator(
+        "stable_diffusion", 4, 3, 32, pipeline=str(sd_pipeline), resolution=32, sampling_steps=4, lora_rank=0
+    ).eval()
+    assert model.latent_prior and model.lora_scale is None and not model.visual_guidance
+    model.set_prior(images, labels, keys, seed=5)
+    y = np.array([2, 0, 3, 1])
+    with torch.no_grad():
+        ours = model.sample_tensor(torch.as_tensor(y), torch.Generator().manual_seed(1))
+    picked = [keys.index(k) for k in model.take_prior_keys()]
+    pipe = diffusers.StableDiffusionImg2ImgPipeline(
+        vae=model.vae,
+        text_encoder=model.text_encoder,
+        tokenizer=model.tokenizer,
+        unet=model.unet,
+        scheduler=diffusers.UniPCMultistepScheduler.from_config(model.scheduler_config),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    theirs = pipe(
+        prompt=[model.prompt.format(classname=model.class_names[c]) for c in y],
+        negative_prompt=[model.negative_prompt] * len(y),
+        image=torch.as_tensor(images[picked]).permute(0, 3, 1, 2).float() / 255,
+        strength=model.strength,
+        num_inference_steps=4,
+        guidance_scale=model.guidance,
+        generator=torch.Generator().manual_seed(1),
+        output_type="pt",
+    ).images
+    torch.testing.assert_close((ours + 1) / 2, theirs, rtol=0, atol=1e-6)  # equal here, to the last bit

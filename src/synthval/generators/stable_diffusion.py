@@ -481,8 +481,13 @@ def save_tiny_pipeline(folder: str | Path, seed: int = 0, resolution: int = 32) 
         sample_size=resolution,
         layers_per_block=1,
     ).save_pretrained(root / "vae")
-    diffusers.DDPMScheduler(
-        num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012
+    diffusers.DDPMScheduler(  # SD 1.5's scheduler settings (the pipelines insist on steps_offset 1)
+        num_train_timesteps=1000,
+        beta_schedule="scaled_linear",
+        beta_start=0.00085,
+        beta_end=0.012,
+        steps_offset=1,
+        clip_sample=False,
     ).save_pretrained(root / "scheduler")
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
     for char in _byte_chars():

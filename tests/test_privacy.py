@@ -149,3 +149,11 @@ def test_targets_too_weak_to_compare_are_named_not_ranked():
     # with no real-only run attacked, near chance is what makes targets too weak
     alone = attacks.filter(pl.col("run") == "synthetic-ddpm").with_columns(test_accuracy=pl.lit(0.15))
     assert privacy_findings("t", alone, num_classes=10)[0].verdict == "uninformative"
+
+
+def test_a_report_without_lira_says_privacy_was_not_measured():
+    """The default runs no LiRA: its report says so (and how to run it) instead of leaving privacy out."""
+    from synthval.report.sections import lira_section
+
+    text = str(lira_section({}, figure=None))
+    assert "Not measured in this run" in text and "privacy.lira.enabled" in text and "<table" not in text

@@ -135,9 +135,69 @@ def test_visual_guidance_is_the_mean_clip_embedding_of_each_class(sd_pipeline, t
         embeds = encoder(pixel_values=(x - mean) / std).image_embeds
     for c in range(4):
         torch.testing.assert_close(model.vg_embeds[c], embeds[torch.as_tensor(labels == c)].mean(0))
-    # the condition carries one more token, and it differs by class
+    # the class's embedding takes the place of the prompt's last token (the image encoder is as wide as a
+    # token here, so it goes in as it is, as in the authors' code); the rest is the prompt's
     cond = model.condition(torch.tensor([0, 1]))
-    assert cond.shape[1] == model.tokenizer.model_max_length + 1 and not torch.equal(cond[0, -1], cond[1, -1])
+    assert cond.shape[1] == model.tokenizer.model_max_length and not torch.equal(cond[0, -1], cond[1, -1])
+    torch.testing.assert_close(cond[1, -1], model.vg_embeds[1])
+    plain = model._embed(model.prompt.format(classname=model.class_names[1]))
+    torch.testing.assert_close(cond[1, :-1], plain[:-1])
+
+
+def _hooked_conditions(model):
+    """The cross-attention states of every UNet call, as a list the hook fills."""
+    seen = []
+    hook = model.unet.register_forward_pre_hook(
+        lambda m, args, kwargs: seen.append(kwargs["encoder_hidden_states"].detach().clone()), with_kwargs=True
+    )
+    return seen, hook
+
+
+def test_per_image_guidance_is_each_images_own_clip_embedding(sd_pipeline, tiny_images):
+    """The authors' code: in fine-tuning each image's own CLIP embedding in the prompt's last token, so
+    images of one class get different tokens; in sampling the embedding of the real image that starts the
+    sample. Fine-tuning mirrors half the images (random_flip), and the token is the image as the batch
+    shows it."""
+    from synthval.generators.base import to_unit
+    from synthval.generators.stable_diffusion import StableDiffusionTrainer
+
+    images, labels = tiny_images
+    model = sd(sd_pipeline, visual_guidance="per_image", lora_rank=2)
+    assert not hasattr(model, "vg_embeds") and not list(model.vg_proj.parameters())  # nothing per class
+    x = to_unit(images[:8])
+    y = torch.as_tensor(labels[:8])
+    for flip in (False, True):
+        trainer = StableDiffusionTrainer(model, torch.device("cpu"), torch.Generator().manual_seed(4), random_flip=flip)
+        shown, encode = [], model.encode
+
+        def spy(batch, noise, shown=shown, encode=encode):
+            shown.append(batch.clone())
+            return encode(batch, noise)
+
+        model.encode = spy
+        seen, hook = _hooked_conditions(model)
+        trainer.step(lambda: (x, y))
+        hook.remove()
+        del model.encode
+        tokens = seen[0][:, -1]
+        torch.testing.assert_close(tokens, model.clip_embeds(shown[0]))
+        same_class = [i for i in range(8) if y[i] == y[0]]
+        assert len(same_class) > 1 and not torch.equal(tokens[same_class[0]], tokens[same_class[1]])
+        mirrored = [torch.equal(shown[0][i], x[i].flip(-1)) and not torch.equal(x[i], x[i].flip(-1)) for i in range(8)]
+        assert any(mirrored) and not all(mirrored) if flip else not any(mirrored)
+    # sampling: the token of each sample's real image (the latent prior's), classifier-free guidance
+    # against the negative prompt as the pipeline encodes it
+    keys = [f"real-{i}" for i in range(len(labels))]
+    model.eval().set_prior(images, labels, keys, seed=2)
+    seen, hook = _hooked_conditions(model)
+    sample_images(model, np.array([0, 0, 1]), seed=0)
+    hook.remove()
+    picked = [keys.index(k) for k in model.take_prior_keys()]
+    uncond, cond = seen[0].chunk(2)
+    torch.testing.assert_close(cond[:, -1], model.clip_embeds(to_unit(images[picked])))
+    torch.testing.assert_close(uncond[0], model._embed(model.negative_prompt))
+    with pytest.raises(ValueError, match="per_image, per_class or false"):
+        sd(sd_pipeline, visual_guidance="per_batch")
 
 
 def test_the_latent_prior_starts_from_recorded_real_images_of_the_class(sd_pipeline, tiny_images):
@@ -224,6 +284,8 @@ def test_stable_diffusion_is_conditioned_by_class_prompts_only():
 
 @pytest.mark.integration
 def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
+    import json
+
     from snakemake_runs import ROOT, snakemake
 
     from synthval.data import read_image_set
@@ -243,6 +305,8 @@ def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
     )
 
     save_tiny_pipeline(tmp_path / "sd-pipeline")
+    # a caption for every image of the source, by its key (as a captioning model's output would be)
+    (tmp_path / "captions.json").write_text(json.dumps({f"digits-{i:07d}": f"digit {i % 7}" for i in range(1797)}))
     rng = np.random.default_rng(0)  # samples "made elsewhere": 16x16 RGB, 5 per class
     np.savez(
         tmp_path / "imported.npz", images=rng.integers(0, 256, (50, 16, 16, 3), np.uint8), labels=np.arange(50) % 10
@@ -254,7 +318,8 @@ def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
     save_file(create_classifier("mlp", 10, 1, 8, seed=0).body.state_dict(), tmp_path / "pretrained-mlp.safetensors")
     snakemake(tmp_path, config=ROOT / "tests" / "configs" / "sd.yaml")
     meta = read_metadata(tmp_path / generator_weights("train200", "sd"))
-    assert meta["family"] == "stable_diffusion" and meta["hparams"]["visual_guidance"]
+    assert meta["family"] == "stable_diffusion" and meta["hparams"]["visual_guidance"] == "per_image"
+    assert meta["hparams"]["captions"] == "captions.json"
     assert meta["hparams"]["class_names"] == read_json(tmp_path / data_summary("train200"))["class_names"]
     record = meta["record"]
     assert record["history"][-1]["mmd"] > 0 and [s["step"] for s in record["scores"]] == [2, 4]
@@ -384,3 +449,45 @@ def test_latent_prior_sampling_is_diffusers_img2img(sd_pipeline):
         output_type="pt",
     ).images
     torch.testing.assert_close((ours + 1) / 2, theirs, rtol=0, atol=1e-6)  # equal here, to the last bit
+
+
+def test_captions_put_each_images_own_caption_in_its_prompt(sd_pipeline, tiny_images, tmp_path):
+    """The authors' "photo of [class], [caption]": in fine-tuning the caption of each image of the batch
+    (by its key), in sampling the caption of the real image the sample starts from."""
+    import json
+
+    images, labels = tiny_images
+    keys = [f"real-{i}" for i in range(len(labels))]
+    path = tmp_path / "captions.json"
+    path.write_text(json.dumps({k: f"caption {i}" for i, k in enumerate(keys)}))
+    prompt = "photo of {classname}, {caption}"
+    model = sd(sd_pipeline, captions=str(path), prompt=prompt, lora_rank=2)
+    assert model.uses_real_images  # sampling takes its captions from real images
+    asked = []
+    prompts = model.prompts
+    model.prompts = lambda y, k: asked.append((y.tolist(), list(k))) or prompts(y, k)
+    seen, hook = _hooked_conditions(model)
+    fit(model, tiny_images, tmp_path, keys=keys)
+    hook.remove()
+    y, batch_keys = asked[0]
+    assert len(batch_keys) == 8 and [labels[keys.index(k)] for k in batch_keys] == y  # the batch's own images
+    expected = torch.stack(
+        [model._embed(f"photo of {c}, caption {keys.index(k)}") for c, k in zip(y, batch_keys, strict=True)]
+    )
+    torch.testing.assert_close(seen[0], expected)
+    # sampling: the caption of each sample's real image (no latent prior needed for it)
+    asked.clear()
+    model.eval().set_prior(images, labels, keys, seed=1)
+    sample_images(model, np.array([0, 3, 3]), seed=0)
+    assert asked[-1][1] == model.take_prior_keys()
+    # a key without a caption, a prompt with nowhere to put them, a caption slot with no captions
+    path.write_text(json.dumps({keys[0]: "only one"}))
+    with pytest.raises(ValueError, match="no caption for 7 images"):
+        sd(sd_pipeline, captions=str(path), prompt=prompt).prompts(torch.zeros(8), keys[:8])
+    with pytest.raises(ValueError, match="has no \\{caption\\}"):
+        sd(sd_pipeline, captions=str(path))
+    with pytest.raises(ValueError, match="no captions file"):
+        sd(sd_pipeline, prompt=prompt)
+    path.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="JSON object"):
+        sd(sd_pipeline, captions=str(path), prompt=prompt)

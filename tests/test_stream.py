@@ -142,3 +142,17 @@ def test_checkpoint_scores_of_a_streamed_split_are_the_held_splits(manifest):
     held = FIDScore(classifier, read_image_set(manifest).images, 20, seed=0, batch_size=64)
     streamed = FIDScore(classifier, ShardStream(manifest), 20, seed=0, batch_size=64)
     assert all(np.array_equal(a, b) for a, b in zip(held.real, streamed.real, strict=True))
+
+
+def test_a_cycle_gives_the_keys_of_the_images_it_takes(manifest):
+    """A streamed generator's batch can name its images (captions are looked up by key)."""
+    import torch
+
+    from synthval.data.stream import ShardCycle
+
+    whole = read_image_set(manifest)
+    cycle = ShardCycle(ShardStream(manifest), seed=0, device=torch.device("cpu"))
+    images, labels, keys = cycle.take(10, with_keys=True)
+    index = [whole.keys.index(k) for k in keys]
+    assert np.array_equal(images.permute(0, 2, 3, 1).numpy(), whole.images[index])
+    assert labels.tolist() == whole.labels[index].tolist() and len(cycle.take(3)) == 2

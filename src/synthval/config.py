@@ -290,6 +290,7 @@ ARCHITECTURE_KEYS: dict[str, tuple[str, ...]] = {
         "strength",
         "lora_scale",
         "prior_draws",
+        "captions",
     ),
 }
 
@@ -321,6 +322,13 @@ def generator_synthesis_settings(section: dict) -> dict:
     """What sampling a shard depends on besides the generator's weights: how its labels are made
     (``conditioning``, which training reads too, and the synthesis-only keys)."""
     return {k: section[k] for k in ("conditioning", *SYNTHESIS_ONLY) if k in section}
+
+
+def samples_from_real_images(section: dict) -> bool:
+    """Whether a generator's sampling reads the real training images (stable_diffusion's latent prior,
+    or its per-image visual guidance or captions, which take the token or caption of each sample's real
+    image)."""
+    return any((section.get("latent_prior"), section.get("visual_guidance") == "per_image", section.get("captions")))
 
 
 def num_classes(config: dict) -> int | None:

@@ -51,7 +51,10 @@ name = snakemake.wildcards.generator
 keys = [f"{p.key_prefix}-{i:06d}" for i in range(len(labels))]
 if "train" in snakemake.input.keys():  # which real image seeded which sample
     metadata = {
-        "latent_prior": {"strength": model.strength, "sources": dict(zip(keys, model.take_prior_keys(), strict=True))}
+        "latent_prior": {
+            "strength": model.strength if model.latent_prior else None,  # null: only the guidance token's image
+            "sources": dict(zip(keys, model.take_prior_keys(), strict=True)),
+        }
     }
 write_shard(
     snakemake.output.shard,

@@ -45,7 +45,7 @@ def timm_resnet18(num_classes: int, in_chans: int, image_size: int, width: int =
 def resnet50(num_classes: int, in_chans: int, image_size: int, width: int = 64) -> nn.Module:
     """ResNet-50 (He et al. 2016) as ImageNet trains it, unlike the small-image networks here: the 7x7
     stride-2 stem and max-pooling kept, 4 stages of 3, 4, 6, 3 bottleneck blocks at widths w, 2w, 4w, 8w
-    (expansion 4), for 224 px images (Wang et al. 2024's IN-1K classifier). At the default width it is
+    (expansion 4), for 224 px images (Yuan et al. 2024's IN-1K classifier). At the default width it is
     timm's ``resnet50``, layer for layer."""
     return _four_stage_resnet("Bottleneck", (3, 4, 6, 3), num_classes, in_chans, width)
 

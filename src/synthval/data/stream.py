@@ -239,7 +239,8 @@ class ShardCycle:
         for _ in range(skip):
             next(self.rows)
 
-    def take(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def take(self, k: int, with_keys: bool = False) -> tuple:
+        """The next ``k`` images and labels (and their keys, ``with_keys``)."""
         rows = []
         while len(rows) < k:
             if (row := next(self.rows, None)) is None:  # the pass is over (a rank's pass: its shards)
@@ -251,8 +252,9 @@ class ShardCycle:
                 continue
             rows.append(row)
             self.taken += 1
-        _, images, labels = collate_rows(rows)
-        return images.permute(0, 3, 1, 2).contiguous().to(self.device), labels.to(self.device)
+        keys, images, labels = collate_rows(rows)
+        batch = images.permute(0, 3, 1, 2).contiguous().to(self.device), labels.to(self.device)
+        return (*batch, keys) if with_keys else batch
 
     def state(self) -> dict:
         return {"gen": self.gen.get_state(), "epoch": torch.tensor(self.epoch), "taken": torch.tensor(self.taken)}

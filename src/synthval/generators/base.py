@@ -33,7 +33,9 @@ from synthval.seeding import derive_seed
 
 log = logging.getLogger("synthval.generators")
 
-Batch = Callable[[], tuple[torch.Tensor, torch.Tensor]]
+#: A training batch: ``batch()`` gives images in [-1, 1] (NCHW) and labels; ``batch(with_keys=True)`` also
+#: the images' keys, for a family that conditions on something kept per image (captions).
+Batch = Callable[..., tuple]
 
 
 class Generator(nn.Module):
@@ -264,6 +266,7 @@ class _GeneratorTraining:
         score: Score | None,
         resume_path: str | Path,
         family_settings: dict,
+        keys: list[str] | None = None,
     ):
         family = _family(model.family)
         if family.trainer is None:
@@ -288,6 +291,7 @@ class _GeneratorTraining:
         else:
             self.data = to_unit(images).to(dev)
             self.labels = torch.as_tensor(np.asarray(labels, np.int64), device=dev)
+            self.keys = keys
         self.live = LiveLog(live_log_path(resume_path) if self.rank == 0 else None)  # rank 0 writes
         self.history: list[dict] = []
         self.scores: list[dict] = []
@@ -321,14 +325,20 @@ class _GeneratorTraining:
             "step": done,
         } | ({"cycle": self.cycle.state()} if self.streamed else {})
 
-    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, with_keys: bool = False) -> tuple:
         """A batch drawn with replacement from the training images (the trainer asks for as many as it
-        needs); from a streamed split, its next images (every rank reads the whole batch)."""
+        needs); from a streamed split, its next images (every rank reads the whole batch). ``with_keys``:
+        the images' keys too."""
         if self.streamed:  # a one-class (pseudo-labelled) generator reads every image as class 0
-            images, labels = self.cycle.take(self.batch_size)
-            return images.float().div(127.5).sub(1.0), labels if self.model.num_classes > 1 else labels * 0
+            images, labels, *keys = self.cycle.take(self.batch_size, with_keys)
+            labels = labels if self.model.num_classes > 1 else labels * 0
+            return (images.float().div(127.5).sub(1.0), labels, *keys)
         idx = torch.randint(len(self.data), (self.batch_size,), generator=self.gen).to(self.dev)
-        return self.data[idx], self.labels[idx]
+        if not with_keys:
+            return self.data[idx], self.labels[idx]
+        if self.keys is None:
+            raise ValueError(f"{self.model.family}: this family reads each image's key; train_generator got none")
+        return self.data[idx], self.labels[idx], [self.keys[i] for i in idx.tolist()]
 
     def prepare(self) -> None:
         """The family's preparation, before the first step: with the whole split, or a streamed split's
@@ -418,12 +428,13 @@ def train_generator(
     score: Score | None = None,
     log_every: int = 50,
     grid_every: int = 0,
+    keys: list[str] | None = None,
     **family_settings: Any,
 ) -> dict:
     """Train ``model`` on uint8 NHWC ``images`` with integer ``labels`` for ``iterations`` steps (or on a
     :class:`~synthval.data.stream.ShardStream` of a split too large to hold, ``labels`` None: batches are
     its next images, each image once per pass in the stream's seeded order, instead of draws with
-    replacement).
+    replacement). ``keys``: the images' keys, for a family that conditions on per-image captions.
 
     - Every ``checkpoint_every`` steps the full state (generator, EMA copy, the family's networks and
       optimisers, RNG, histories, best checkpoint so far) is saved to ``resume_path``; a rerun with the
@@ -442,7 +453,9 @@ def train_generator(
     As a rank of a distributed job, each rank trains on its share of every batch of ``batch_size``
     (:class:`FamilyTrainer`) and rank 0 scores, writes and saves; every rank resumes from its state.
     """
-    run = _GeneratorTraining(model, images, labels, batch_size, seed, ema_decay, score, resume_path, family_settings)
+    run = _GeneratorTraining(
+        model, images, labels, batch_size, seed, ema_decay, score, resume_path, family_settings, keys
+    )
     settings = {"iterations": iterations, "batch_size": batch_size, "seed": seed, "ema_decay": ema_decay}
     fingerprint = {"family": model.family, "hparams": model.hparams, **settings, "data": _data_digest(images, labels)}
     # rank 0 alone scores: the others' fingerprint must still be its

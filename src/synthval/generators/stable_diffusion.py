@@ -12,13 +12,21 @@ downloaded) as a generator family, with the three parts of Real-Fake's distribut
   ``mean_batch || eps - eps_hat ||^2`` bounds it from above, which is why adding it tightens the bound.
   A characteristic kernel would match more than the mean but needs batches far larger than fine-tuning
   affords; the linear one is what eq. 7 reduces to.
-- **Visual guidance** (§3.2; ``visual_guidance``): the mean CLIP image embedding of ``visual_samples``
-  randomly drawn real training images of each class, projected by a learnt linear map (trained with the
-  LoRA) and appended to the text condition as one more cross-attention token: "photo of [classname],
-  [intra-class visual guidance]" (no BLIP-2 captions, as the seed for its non-ImageNet datasets).
+- **Visual guidance** (§3.2; ``visual_guidance``): a CLIP image embedding takes the place of the prompt's
+  last token (a padding token for short prompts), as the authors' code does ("photo of [classname],
+  [intra-class visual guidance]"; no BLIP-2 captions). ``per_image``, the authors' code: in fine-tuning
+  each image's own embedding, in sampling the embedding of the real image the sample starts from (the
+  latent prior's walk), so the token carries what distinguishes images within a class, the reason §3.2
+  gives for it. ``per_class``: the mean embedding of ``visual_samples`` real images of each class, the
+  same token for every image of the class. Where the image encoder's embedding is as wide as the text
+  encoder's tokens (CLIP ViT-L/14 and SD 1.x: 768) it goes in as it is, as in the authors' code; else
+  through a linear map learnt with the LoRA.
+- **Captions** (§3.2, App. E; ``captions``): a JSON file of each real image's caption by its key (the
+  authors use BLIP-2's, for ImageNet only); the prompt's ``{caption}`` takes the caption of the image in
+  fine-tuning, and in sampling the caption of the real image the sample starts from.
 - **Latent prior** (§3.3; ``latent_prior``): sampling starts, img2img style (Meng et al. 2021), from the
   VAE latent of a real training image of the class noised to ``strength``; which real image seeds which
-  sample is drawn from the sampling seed and recorded (:attr:`StableDiffusion.prior_keys`).
+  sample follows a seeded walk through the class's images and is recorded (:attr:`StableDiffusion.prior_keys`).
 
 Defaults follow App. E: Tab. 6 (30 UniPC steps, guidance 2.0, strength 0.75, the negative prompt
 "distorted, unrealistic, blurry, out of frame") and Tab. 7 (LoRA rank 8, learning rate 1e-4). Images are
@@ -29,6 +37,7 @@ the class embeddings), never the pipeline, which stays at its path.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -62,8 +71,10 @@ def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 class StableDiffusionTrainer(FamilyTrainer):
-    """LoRA fine-tuning (with the distribution-matching term of eq. 7 when ``mmd_weight`` > 0) and the
-    visual-guidance class embeddings, computed once from ``visual_samples`` real images per class.
+    """LoRA fine-tuning (with the distribution-matching term of eq. 7 when ``mmd_weight`` > 0) and visual
+    guidance: each image's own CLIP embedding (``per_image``), or class embeddings computed once from
+    ``visual_samples`` real images per class (``per_class``). ``random_flip``: each image mirrored with
+    probability 1/2, as ``train_lora.sh`` runs the authors' script (``--random_flip``).
 
     As the authors' code trains (``finetune/train_text_to_image_lora.py``, run by ``train_lora.sh``): each
     image's residual is weighted by Min-SNR-gamma, ``min(SNR(t), snr_gamma) / SNR(t)`` (Hang et al. 2023;
@@ -82,37 +93,45 @@ class StableDiffusionTrainer(FamilyTrainer):
         mmd_reduction: str = "sum",
         snr_gamma: float | None = 5.0,
         visual_samples: int = 16,
+        random_flip: bool = True,
         grad_clip: float = 1.0,
     ):
         super().__init__(model, device, gen)
         if mmd_reduction not in ("sum", "mean"):
             raise ValueError(f"mmd_reduction {mmd_reduction!r}: sum (the authors' code) or mean (eq. 7 as written)")
         self.mmd_weight, self.grad_clip, self.visual_samples = mmd_weight, grad_clip, visual_samples
-        self.mmd_reduction, self.snr_gamma = mmd_reduction, snr_gamma
+        self.mmd_reduction, self.snr_gamma, self.random_flip = mmd_reduction, snr_gamma, random_flip
         self.noise_scheduler = model.noise_scheduler()
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=0.0) if self.params else None
 
     @property
     def prepare_per_class(self) -> int:
-        return self.visual_samples if self.model.visual_guidance else 0
+        return self.visual_samples if self.model.visual_guidance == "per_class" else 0
 
     def prepare(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        if self.model.visual_guidance:
+        if self.model.visual_guidance == "per_class":
             self.model.set_visual_guidance(images, labels, self.visual_samples, self.gen)
 
     def step(self, batch: Batch) -> dict[str, float]:
-        x, y = batch()
-        model, n = self.model, len(y)
+        model = self.model
+        x, y, *rest = batch(with_keys=True) if model.captions is not None else batch()
+        keys, n = (rest[0] if rest else None), len(y)
+        if self.random_flip:
+            flip = self.uniform(n) < 0.5
+            x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
         (x,) = self.mine(x)  # a rank encodes its rows, with its rows of the whole batch's posterior noise
         with torch.no_grad():
             z0 = model.encode(x, lambda *shape: self.mine(self.noise(n, *shape[1:]))[0])
+            tokens = model.clip_embeds(x) if model.visual_guidance == "per_image" else None
         noise = self.noise(n, *z0.shape[1:])
         t = torch.randint(self.noise_scheduler.config.num_train_timesteps, (n,), generator=self.gen).to(self.device)
         noise, t, y = self.mine(noise, t, y)
+        if keys is not None:  # this rank's rows of the batch's keys
+            keys = [keys[i] for i in self.mine(torch.arange(n))[0].tolist()]
         with torch.set_grad_enabled(self.opt is not None):  # nothing to fine-tune: no graph to keep
             eps = model.unet(
-                self.noise_scheduler.add_noise(z0, noise, t), t, encoder_hidden_states=model.condition(y)
+                self.noise_scheduler.add_noise(z0, noise, t), t, encoder_hidden_states=model.condition(y, tokens, keys)
             ).sample
         diffusion, mmd = self.losses((noise - eps).float(), t)
         loss = diffusion + self.mmd_weight * mmd
@@ -170,6 +189,23 @@ def _checked_pipeline(
     return root
 
 
+def _read_captions(path: str | None, prompt: str) -> dict[str, str] | None:
+    """Each real image's caption by its key, from a JSON object (``captions``); checked against the prompt."""
+    if path is None:
+        if "{caption}" in prompt:
+            raise ValueError(f"prompt {prompt!r} has a {{caption}} but no captions file is given")
+        return None
+    if "{caption}" not in prompt:
+        raise ValueError(f"captions {path}: the prompt {prompt!r} has no {{caption}} to put them in")
+    try:
+        captions = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"captions {path}: cannot read a JSON object of captions by image key ({e})") from None
+    if not isinstance(captions, dict) or not all(isinstance(v, str) for v in captions.values()):
+        raise ValueError(f"captions {path}: expected a JSON object mapping each image key to its caption")
+    return captions
+
+
 @register("stable_diffusion", StableDiffusionTrainer)
 class StableDiffusion(Generator):
     """A local diffusers Stable Diffusion folder (``unet``, ``vae``, ``text_encoder``, ``tokenizer``,
@@ -189,12 +225,13 @@ class StableDiffusion(Generator):
         sampling_steps: int = 30,
         guidance_scale: float = 2.0,
         lora_rank: int = 8,
-        visual_guidance: bool = False,
+        visual_guidance: str | bool = False,
         image_encoder: str | None = None,
         latent_prior: bool = True,
         strength: float = 0.75,
         lora_scale: float = 0.5,
         prior_draws: str = "permutation",
+        captions: str | None = None,
     ):
         super().__init__(
             num_classes,
@@ -215,7 +252,12 @@ class StableDiffusion(Generator):
             strength=strength,
             lora_scale=lora_scale,
             prior_draws=prior_draws,
+            captions=captions,
         )
+        if visual_guidance is True:  # weights saved before per_image existed: the class token
+            visual_guidance = "per_class"
+        if visual_guidance not in (False, None, "per_class", "per_image"):
+            raise ValueError(f"visual_guidance {visual_guidance!r}: per_image, per_class or false")
         if prior_draws not in ("permutation", "replacement"):
             raise ValueError(f"prior_draws {prior_draws!r}: permutation (the authors' walk) or replacement")
         root = _checked_pipeline(pipeline, num_classes, class_names, scheduler, strength)
@@ -230,15 +272,17 @@ class StableDiffusion(Generator):
         self.scheduler_config = diffusers.DDPMScheduler.load_config(root / "scheduler")  # read once
         self.class_names = class_names or [str(c) for c in range(num_classes)]
         self.prompt, self.negative_prompt = prompt, negative_prompt
+        self.captions = _read_captions(captions, prompt)
         self.resolution, self.steps, self.guidance = resolution, sampling_steps, guidance_scale
-        self.latent_prior, self.strength, self.visual_guidance = latent_prior, strength, visual_guidance
+        self.latent_prior, self.strength = latent_prior, strength
+        self.visual_guidance: str = visual_guidance or ""
         self.scheduler_name = scheduler
         # the LoRA's weight at sampling (fine-tuning runs it at 1): the authors' generate.py passes 0.5 as
         # cross_attention_kwargs={"scale": ...}, diffusers' way of scaling a LoRA
         self.lora_scale = lora_scale if lora_rank > 0 else None
         self.image_encoder_path = Path(image_encoder) if image_encoder else root / "image_encoder"
         self.image_encoder: nn.Module | None = None
-        self._add_learnt(lora_rank, visual_guidance, num_classes)
+        self._add_learnt(lora_rank, self.visual_guidance, num_classes)
         #: keys of the real images that seeded the samples so far, in order (see :meth:`take_prior_keys`)
         self.prior_keys: list[str] = []
         self._prior: tuple[np.ndarray, np.ndarray, list[str]] | None = None
@@ -248,9 +292,10 @@ class StableDiffusion(Generator):
         self._cursor: np.ndarray = np.zeros(num_classes, np.int64)
         self._prompts: dict[str, torch.Tensor] = {}
 
-    def _add_learnt(self, lora_rank: int, visual_guidance: bool, num_classes: int) -> None:
-        """What fine-tuning learns: LoRA adapters on the UNet's attention, and visual guidance's projection
-        of CLIP image embeddings into the prompt's token space (with the per-class embeddings it projects)."""
+    def _add_learnt(self, lora_rank: int, visual_guidance: str, num_classes: int) -> None:
+        """What fine-tuning learns: LoRA adapters on the UNet's attention; for visual guidance a map of CLIP
+        image embeddings into the prompt's token space where their widths differ, and the per-class
+        embeddings (``per_class``)."""
         import transformers
 
         width = self.unet.config.cross_attention_dim
@@ -262,11 +307,10 @@ class StableDiffusion(Generator):
             )
         if visual_guidance:
             embed = transformers.CLIPVisionConfig.from_pretrained(self.image_encoder_path).projection_dim
-            self.vg_proj = nn.Linear(embed, width)
-            if embed == width:  # start as the embedding itself: CLIP's image and text spaces are aligned
-                nn.init.eye_(self.vg_proj.weight)
-                nn.init.zeros_(self.vg_proj.bias)
-            self.register_buffer("vg_embeds", torch.zeros(num_classes, embed))
+            # as wide as a token: the embedding itself, as the authors' code puts it in the prompt
+            self.vg_proj = nn.Identity() if embed == width else nn.Linear(embed, width)
+            if visual_guidance == "per_class":
+                self.register_buffer("vg_embeds", torch.zeros(num_classes, embed))
 
     # --- what is saved: only what fine-tuning learnt
 
@@ -310,22 +354,53 @@ class StableDiffusion(Generator):
                 self._prompts[text] = self.text_encoder(ids.to(self.unet.device))[0][0]
         return self._prompts[text].to(self.unet.device)
 
-    def condition(self, labels: torch.Tensor) -> torch.Tensor:
-        """Cross-attention states of each label's prompt, with its visual-guidance token appended."""
-        text = torch.stack(
-            [self._embed(self.prompt.format(classname=self.class_names[int(c)])) for c in labels.tolist()]
-        )
+    def prompts(self, labels: torch.Tensor, keys: list[str] | None = None) -> list[str]:
+        """Each label's prompt; with captions, the caption of the real image ``keys`` names in its place."""
+        names = [self.class_names[int(c)] for c in labels.tolist()]
+        if self.captions is None:
+            return [self.prompt.format(classname=name) for name in names]
+        if keys is None:
+            raise ValueError("captions need the key of each image the prompts are for")
+        if missing := [k for k in keys if k not in self.captions]:
+            raise ValueError(
+                f"captions {self.hparams['captions']}: no caption for {len(missing)} images, e.g. {missing[0]}"
+            )
+        return [self.prompt.format(classname=n, caption=self.captions[k]) for n, k in zip(names, keys, strict=True)]
+
+    def condition(
+        self, labels: torch.Tensor, embeds: torch.Tensor | None = None, keys: list[str] | None = None
+    ) -> torch.Tensor:
+        """Cross-attention states of each label's prompt (with its image's caption, ``keys``), its last
+        token replaced by the visual-guidance token: the CLIP image embeddings ``embeds`` (one per label;
+        ``per_image``), or the class's mean."""
+        text = torch.stack([self._embed(p) for p in self.prompts(labels, keys)])
         if not self.visual_guidance:
             return text
-        return torch.cat([text, self.vg_proj(self.vg_embeds[labels])[:, None, :].to(text.dtype)], dim=1)
+        if self.visual_guidance == "per_class":
+            embeds = self.vg_embeds[labels]
+        elif embeds is None:
+            raise ValueError("per_image visual guidance needs each image's CLIP embedding")
+        return torch.cat([text[:, :-1], self.vg_proj(embeds)[:, None, :].to(text.dtype)], dim=1)
 
     def uncondition(self, n: int) -> torch.Tensor:
-        """The negative prompt (and a zero visual-guidance token), the other term of classifier-free guidance."""
-        text = self._embed(self.negative_prompt)[None].expand(n, -1, -1)
-        if not self.visual_guidance:
-            return text
-        zero = self.vg_proj(torch.zeros(n, self.vg_embeds.shape[1], device=text.device))[:, None, :]
-        return torch.cat([text, zero.to(text.dtype)], dim=1)
+        """The negative prompt, the other term of classifier-free guidance (as the pipeline encodes it)."""
+        return self._embed(self.negative_prompt)[None].expand(n, -1, -1)
+
+    @torch.no_grad()
+    def clip_embeds(self, images: torch.Tensor) -> torch.Tensor:
+        """CLIP image embeddings (``image_embeds``) of images in [-1, 1], NCHW, at the encoder's size and
+        normalisation; the encoder is read once, frozen."""
+        if self.image_encoder is None:
+            import transformers
+
+            self.image_encoder = _frozen(
+                transformers.CLIPVisionModelWithProjection.from_pretrained(self.image_encoder_path)
+            ).to(images.device)
+        size = self.image_encoder.config.image_size
+        mean = torch.tensor(CLIP_MEAN, device=images.device)[:, None, None]
+        std = torch.tensor(CLIP_STD, device=images.device)[:, None, None]
+        x = (_resize(self._rgb(images), size) + 1) / 2
+        return self.image_encoder(pixel_values=((x - mean) / std).to(self.image_encoder.dtype)).image_embeds
 
     @torch.no_grad()
     def set_visual_guidance(
@@ -333,20 +408,12 @@ class StableDiffusion(Generator):
     ) -> None:
         """The mean CLIP image embedding of ``per_class`` randomly drawn real images of each class (§3.2);
         ``images`` in [-1, 1], NCHW."""
-        import transformers
-
-        encoder = _frozen(transformers.CLIPVisionModelWithProjection.from_pretrained(self.image_encoder_path))
-        encoder.to(images.device)
-        size = encoder.config.image_size
-        mean = torch.tensor(CLIP_MEAN, device=images.device)[:, None, None]
-        std = torch.tensor(CLIP_STD, device=images.device)[:, None, None]
         for c in range(self.num_classes):
             members = torch.nonzero(labels == c).flatten().cpu()
             if len(members) == 0:
                 raise ValueError(f"visual guidance: no training image of class {c}")
             pick = members[torch.randperm(len(members), generator=gen)[:per_class]]
-            x = (_resize(self._rgb(images[pick.to(images.device)]), size) + 1) / 2
-            self.vg_embeds[c] = encoder(pixel_values=(x - mean) / std).image_embeds.mean(0)
+            self.vg_embeds[c] = self.clip_embeds(images[pick.to(images.device)]).mean(0)
 
     # --- latents
 
@@ -384,6 +451,12 @@ class StableDiffusion(Generator):
         self._start = np.zeros(self.num_classes, np.int64) if start is None else np.asarray(start, np.int64)
         self.rewind()
 
+    @property
+    def uses_real_images(self) -> bool:
+        """Whether sampling reads real training images (:meth:`set_prior`): for the latent prior, or for
+        the per-image visual-guidance token or the caption of the real image each sample is paired with."""
+        return self.latent_prior or self.visual_guidance == "per_image" or self.captions is not None
+
     def rewind(self) -> None:
         """Back to the first sample of the latent prior's walk (each class at its ``start``)."""
         self._cursor = self._start.copy()
@@ -420,13 +493,21 @@ class StableDiffusion(Generator):
         def noise(*size: int) -> torch.Tensor:
             return torch.randn(*size, generator=generator, device=generator.device).to(device)
 
-        if self.latent_prior:
+        embeds, sources = None, None
+        if self.uses_real_images:
             if self._prior is None:
-                raise ValueError("latent_prior needs the real training images: call set_prior first")
+                raise ValueError(
+                    "latent_prior and per_image visual guidance need the real training images: call set_prior first"
+                )
             images, _, keys = self._prior
             picks = [self._prior_pick(c, generator) for c in labels.tolist()]
-            self.prior_keys += [keys[i] for i in picks]
-            z0 = self.encode(to_unit(images[picks]).to(device), noise)
+            sources = [keys[i] for i in picks]
+            self.prior_keys += sources
+            real = to_unit(images[picks]).to(device)
+            if self.visual_guidance == "per_image":  # the token of the real image the sample starts from
+                embeds = self.clip_embeds(real)
+        if self.latent_prior:
+            z0 = self.encode(real, noise)
             start = min(int(round(self.steps * (1 - self.strength))), self.steps - 1)
             timesteps = timesteps[start * scheduler.order :]
             if hasattr(scheduler, "set_begin_index"):
@@ -434,7 +515,7 @@ class StableDiffusion(Generator):
             latents = scheduler.add_noise(z0, noise(*z0.shape), timesteps[:1].repeat(n))
         else:
             latents = noise(*shape) * scheduler.init_noise_sigma
-        cond, uncond = self.condition(labels), self.uncondition(n)
+        cond, uncond = self.condition(labels, embeds, sources), self.uncondition(n)
         guided = self.guidance != 1.0
         for t in timesteps:
             z = scheduler.scale_model_input(torch.cat([latents, latents]) if guided else latents, t)

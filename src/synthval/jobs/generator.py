@@ -53,7 +53,7 @@ def train_generator_job(
     if summary is not None and arch.get("class_names") is None:  # prompts name the source's classes
         arch["class_names"] = read_json(summary)["class_names"]
     model = create_generator(family, num_classes, c, h, **arch)
-    if getattr(model, "latent_prior", False):  # scoring a checkpoint samples from the train split's latents
+    if getattr(model, "uses_real_images", False):  # scoring a checkpoint samples from the train split's images
         model.set_prior(*prior)
     score = None
     if settings["eval_every"] > 0 and ranks()[0] == 0:  # rank 0 scores
@@ -68,7 +68,9 @@ def train_generator_job(
         train_manifest,
         f" over {world} ranks" if world > 1 else "",
     )
-    record = train_generator(model, images, labels, seed=seed, resume_path=resume, score=score, **settings)
+    record = train_generator(
+        model, images, labels, seed=seed, resume_path=resume, score=score, keys=prior[2], **settings
+    )
     record.update(
         train_split=train_manifest,
         conditioning=conditioning,

@@ -3,7 +3,7 @@ samples are drawn into shards, imported samples, and the WebDataset copies of th
 
 from __future__ import annotations
 
-from synthval.config import generator_spec, generator_synthesis_settings
+from synthval.config import generator_spec, generator_synthesis_settings, samples_from_real_images
 from synthval.plan import paths
 from synthval.plan.stage import Stage
 
@@ -53,7 +53,7 @@ class Generators(Stage):
         }
         if section["conditioning"] == "pseudo_label":
             inputs["reference"] = paths.reference_weights(trainset)
-        if section.get("latent_prior"):  # samples start from real training images (stable_diffusion)
+        if samples_from_real_images(section):  # samples start from real training images (stable_diffusion)
             inputs["train"] = paths.data_manifest(trainset, "train")
         return inputs
 

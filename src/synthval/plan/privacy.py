@@ -5,6 +5,7 @@ generator trained on half k only."""
 from __future__ import annotations
 
 from synthval import recipes
+from synthval.config import samples_from_real_images
 from synthval.plan import paths
 from synthval.plan.generators import Generators
 
@@ -37,7 +38,7 @@ class Privacy(Generators):
             "generator": paths.lira_generator_weights(trainset, half, wildcards.generator),
             "summary": paths.data_summary(trainset),
         }
-        if self.section(wildcards).get("latent_prior"):
+        if samples_from_real_images(self.section(wildcards)):
             inputs["train"] = paths.lira_half_manifest(trainset, half)
         return inputs
 

@@ -192,7 +192,7 @@ def build_report(
                 "Training with synthetic data",
                 sections.training_section(trainsets, results.accuracies, results.studies, figure),
             )
-        if any(f.lira is not None for f in trainsets.values()):
+        if any(f.training is not None for f in trainsets.values()):  # says so where LiRA was not run
             report.add("privacy", "Privacy: membership inference", sections.lira_section(trainsets, figure))
         if any(f.robustness is not None for f in trainsets.values()):
             report.add("robustness", "Robustness to distribution shift", sections.robustness_section(trainsets, figure))

@@ -35,6 +35,22 @@ def test_errors_are_one_line_with_exit_status_2(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_version_and_every_option_has_help():
+    from synthval import __version__
+    from synthval.cli import parser
+
+    proc = synthval("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"synthval {__version__}"
+    commands = next(a for a in parser()._actions if a.dest == "command").choices
+    undocumented = [
+        f"{name} {action.dest}"
+        for name, sub in commands.items()
+        for action in sub._actions
+        if action.dest != "help" and not action.help
+    ]
+    assert undocumented == []
+
+
 def test_run_plans_the_workflow_from_any_directory(tmp_path):
     proc = synthval("run", TINY, "-n", "--quiet", "rules", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -204,7 +204,10 @@ def report(args: argparse.Namespace) -> Path:
 
 
 def parser() -> argparse.ArgumentParser:
+    from synthval import __version__
+
     top = argparse.ArgumentParser(prog="synthval", description=__doc__.split("\n\n")[0])
+    top.add_argument("--version", action="version", version=f"synthval {__version__}")
     commands = top.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the workflow in the current directory")
     run.add_argument("--profile", help="a Snakemake profile (e.g. slurm)")
@@ -216,11 +219,17 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("real", help="the real images: a folder of class folders, .parquet, .npz or manifest.json")
     sc.add_argument("fake", help="the synthetic images, in any of the same forms")
     sc.add_argument("--config", help="a synthval config whose quality section to use (default: the schema's)")
-    sc.add_argument("--extractor", choices=["reference", "inception", "dinov2", "timm", "sscd"])
+    sc.add_argument(
+        "--extractor",
+        choices=["reference", "inception", "dinov2", "timm", "sscd"],
+        help="the feature extractor: inception (FID as torch-fidelity), dinov2, timm (--timm-model), sscd "
+        "(copy-detection descriptors), reference (a trained synthval classifier; --weights); default: the "
+        "config's quality.extractor",
+    )
     sc.add_argument("--weights", help="the extractor's local safetensors weights")
     sc.add_argument("--timm-model", help="the timm model name (--extractor timm)")
     sc.add_argument("--seed", type=int, default=0, help="the metrics' seed (subsets, k-means, ARC splits)")
-    sc.add_argument("--threads", type=int, default=1)
+    sc.add_argument("--threads", type=int, default=1, help="CPU threads torch may use (default 1)")
     sc.add_argument("--json", help="also write the result as JSON to this file ('-': stdout only, as JSON)")
     rep = commands.add_parser("report", help="the report of results/ in the current directory")
     rep.add_argument("--config", help="the config the results were made with (default: the embedded one)")

@@ -33,6 +33,10 @@ def test_errors_are_one_line_with_exit_status_2(tmp_path):
     proc = synthval("report", cwd=tmp_path)
     assert proc.returncode == 2 and "report inputs are missing" in proc.stderr and "--partial" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+    proc = synthval("report", "--results", tmp_path)  # the same run's folder, named from elsewhere
+    assert proc.returncode == 2 and "report inputs are missing" in proc.stderr
+    proc = synthval("report", "--results", tmp_path / "nowhere")
+    assert proc.returncode == 2 and proc.stderr.strip().endswith("(--results: the folder that holds results/)")
 
 
 def test_version_and_every_option_has_help():

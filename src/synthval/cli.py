@@ -3,14 +3,14 @@ the report of a results folder.
 
     synthval run [--profile P | --cores N] [CONFIG] [TARGETS...] [SNAKEMAKE OPTIONS...]
     synthval score REAL FAKE [--config C] [--extractor E --weights W] [--seed S] [--json OUT]
-    synthval report [--config C] [--partial]
+    synthval report [--results DIR] [--config C] [--partial]
 
 ``run`` wraps Snakemake with this repository's Snakefile, working in the current directory (its
 ``results/``). ``score`` computes every quality metric of the workflow (synthval.metrics.quality) for
 two sets, each a folder of class folders (ImageFolder), a Parquet table, an npz or a synthval
 manifest; the images are brought to the first set's size and channels. ``report`` renders the report
-of ``results/`` in the current directory. Errors are one line on stderr and exit status 2 (bad input)
-or the workflow's own status.
+of ``results/`` in the current directory (or in ``--results DIR``). Errors are one line on stderr and
+exit status 2 (bad input) or the workflow's own status.
 """
 
 from __future__ import annotations
@@ -195,7 +195,10 @@ def report(args: argparse.Namespace) -> Path:
     from synthval.report.build import build_report
 
     config = load_config(args.config) if args.config else validate_config({})
-    out = Path(partial_report_html() if args.partial else report_html())
+    if not Path(args.results).is_dir():
+        raise UsageError(f"no folder {args.results} (--results: the folder that holds results/)")
+    os.chdir(args.results)  # the report reads and writes results/ relative to its run's folder
+    out = Path(partial_report_html() if args.partial else report_html()).resolve()
     try:
         build_report(out, title=config["report"]["title"], config=config, partial=args.partial)
     except FileNotFoundError as err:
@@ -231,7 +234,8 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("--seed", type=int, default=0, help="the metrics' seed (subsets, k-means, ARC splits)")
     sc.add_argument("--threads", type=int, default=1, help="CPU threads torch may use (default 1)")
     sc.add_argument("--json", help="also write the result as JSON to this file ('-': stdout only, as JSON)")
-    rep = commands.add_parser("report", help="the report of results/ in the current directory")
+    rep = commands.add_parser("report", help="the report of results/ in the current directory (or --results DIR)")
+    rep.add_argument("--results", default=".", help="the run's folder, which holds results/ (default: here)")
     rep.add_argument("--config", help="the config the results were made with (default: the embedded one)")
     rep.add_argument("--partial", action="store_true", help="render what exists, saying what is missing")
     return top

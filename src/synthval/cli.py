@@ -197,13 +197,15 @@ def report(args: argparse.Namespace) -> Path:
     config = load_config(args.config) if args.config else validate_config({})
     if not Path(args.results).is_dir():
         raise UsageError(f"no folder {args.results} (--results: the folder that holds results/)")
+    name = partial_report_html() if args.partial else report_html()
+    shown = Path(args.results) / name  # as the user named the folder: results/report/report.html from its run's folder
     os.chdir(args.results)  # the report reads and writes results/ relative to its run's folder
-    out = Path(partial_report_html() if args.partial else report_html()).resolve()
+    out = Path(name).resolve()
     try:
         build_report(out, title=config["report"]["title"], config=config, partial=args.partial)
     except FileNotFoundError as err:
         raise UsageError(f"{err} (run synthval run first, or synthval report --partial)") from err
-    return out
+    return shown
 
 
 def parser() -> argparse.ArgumentParser:

@@ -26,7 +26,7 @@ lock:
 # synthval run resumes a run that was killed (a stale lock is cleared, incomplete files made again) and
 # refuses to start beside a live one
 demo: $(STAMP)
-	$(BIN)/synthval run --cores $(CORES) $(CONFIG)
+	$(BIN)/synthval run -c $(CONFIG) --cores $(CORES)
 	@echo "Report: $(CURDIR)/results/report/report.html"
 
 test: $(STAMP)

@@ -37,6 +37,60 @@ def test_errors_are_one_line_with_exit_status_2(tmp_path):
     assert proc.returncode == 2 and "report inputs are missing" in proc.stderr
     proc = synthval("report", "--results", tmp_path / "nowhere")
     assert proc.returncode == 2 and proc.stderr.strip().endswith("(--results: the folder that holds results/)")
+    # unreadable input names the file in one line; --debug shows the traceback instead
+    (tmp_path / "set" / "cat").mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "set" / "cat" / "0.png")
+    (tmp_path / "set" / "cat" / "1.png").write_bytes(b"not a png")
+    proc = synthval("score", tmp_path / "set", tmp_path / "set")
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        f"synthval score: cannot identify image file '{tmp_path / 'set' / 'cat' / '1.png'}'"
+    )
+    np.savez(tmp_path / "x.npz", images=np.zeros((3, 8, 8), np.uint8))
+    proc = synthval("score", tmp_path / "x.npz", tmp_path / "x.npz")
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        f"synthval score: {tmp_path / 'x.npz'} lacks the array(s) ['labels'] (it has ['images'])"
+    )
+    proc = synthval("score", "--debug", tmp_path / "x.npz", tmp_path / "x.npz")
+    assert proc.returncode != 0 and "Traceback (most recent call last)" in proc.stderr
+    # missing weights: the one line names the command that fetches them, and where they go
+    np.savez(tmp_path / "y.npz", images=np.zeros((3, 8, 8), np.uint8), labels=np.array([0, 1, 0]))
+    proc = synthval("score", tmp_path / "y.npz", tmp_path / "y.npz", "--extractor", "inception", cwd=tmp_path)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "synthval weights fetch inception --out weights/inception.safetensors" in proc.stderr
+
+
+def test_weights_fetch_checks_converts_and_writes_where_the_config_looks(tmp_path):
+    """Offline: the published file stands in as a file:// URL. A checksum that does not match (the
+    publisher's, or one given) leaves nothing behind; a match gives safetensors the extractor loads."""
+    import torch
+    from torchvision.models import resnet50
+
+    from synthval.config import default_weights
+    from synthval.io import sha256_file
+    from synthval.metrics.extractors import sscd_extractor
+
+    torch.save({"state_dict": resnet50(num_classes=512).state_dict()}, tmp_path / "sscd.pt")
+    url = (tmp_path / "sscd.pt").as_uri()
+    digest = sha256_file(tmp_path / "sscd.pt")
+
+    def error(proc):  # the download's progress lines, then the error in one line, no traceback
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        return proc.stderr.strip().splitlines()[-1]
+
+    proc = synthval("weights", "fetch", "sscd", "--url", url, "--sha256", "0" * 64, cwd=tmp_path)
+    assert error(proc).startswith("synthval weights: ")
+    assert f"{url} hashes to sha256 {digest[:16]}..., not the sha256 given 0000000000000000..." in proc.stderr
+    # torch-fidelity's Inception: its published checksum (the file name's 6726825d) is checked by default
+    proc = synthval("weights", "fetch", "inception", "--url", url, cwd=tmp_path)
+    assert "not its published checksum 6726825d" in error(proc)
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["sscd.pt"]  # nothing written, no download left
+    proc = synthval("weights", "fetch", "sscd", "--url", url, "--sha256", digest[:12], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"weights: {default_weights('sscd')}"
+    extractor = sscd_extractor(tmp_path / default_weights("sscd"))
+    assert extractor(np.zeros((2, 16, 16, 3), np.uint8)).shape == (2, 512)
+    proc = synthval("weights", "fetch", "sscd", "--url", (tmp_path / "absent.pt").as_uri(), cwd=tmp_path)
+    assert error(proc).startswith("synthval weights: ") and "absent.pt" in error(proc)
 
 
 def test_version_and_every_option_has_help():
@@ -56,7 +110,7 @@ def test_version_and_every_option_has_help():
 
 
 def test_run_plans_the_workflow_from_any_directory(tmp_path):
-    proc = synthval("run", TINY, "-n", "--quiet", "rules", cwd=tmp_path)
+    proc = synthval("run", "-c", TINY, "--", "-n", "--quiet", "rules", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "train_reference" in proc.stdout and "render_report" in proc.stdout
     assert (tmp_path / ".snakemake").is_dir()  # it works in the current directory, not the repository's

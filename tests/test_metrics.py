@@ -280,7 +280,7 @@ def test_extractors_load_local_weights_and_refuse_missing_ones(tmp_path):
         None,
     )
     assert extractor(images).shape == (2, small.num_features) and extractor.info["model"] == "resnet10t"
-    with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
+    with pytest.raises(FileNotFoundError, match="synthval weights fetch inception --out .*missing.safetensors"):
         build_extractor({"extractor": "inception", "weights": str(tmp_path / "missing.safetensors")}, None)
     with pytest.raises(ValueError, match="does not hold the TF-compatible Inception-v3 weights"):
         build_extractor({"extractor": "inception", "weights": str(tmp_path / "timm.safetensors")}, None)

@@ -1,16 +1,19 @@
-"""The ``synthval`` command: the workflow from any directory, quality metrics of two image sets, and
-the report of a results folder.
+"""The ``synthval`` command: the workflow from any directory, quality metrics of two image sets, the
+report of a results folder, and the published weights of the feature extractors.
 
-    synthval run [--profile P | --cores N] [CONFIG] [TARGETS...] [SNAKEMAKE OPTIONS...]
+    synthval run [-c CONFIG] [--cores N | --profile P] [TARGETS...] [-- SNAKEMAKE OPTIONS...]
     synthval score REAL FAKE [--config C] [--extractor E --weights W] [--seed S] [--json OUT]
     synthval report [--results DIR] [--config C] [--partial]
+    synthval weights fetch NAME [--out PATH] [--sha256 HEX]
 
 ``run`` wraps Snakemake with this repository's Snakefile, working in the current directory (its
 ``results/``). ``score`` computes every quality metric of the workflow (synthval.metrics.quality) for
 two sets, each a folder of class folders (ImageFolder), a Parquet table, an npz or a synthval
 manifest; the images are brought to the first set's size and channels. ``report`` renders the report
-of ``results/`` in the current directory (or in ``--results DIR``). Errors are one line on stderr and
-exit status 2 (bad input) or the workflow's own status.
+of ``results/`` in the current directory (or in ``--results DIR``). ``weights fetch`` downloads an
+extractor's published weights, checks them and writes them as safetensors where the config looks.
+Input errors are one line on stderr and exit status 2 (``--debug`` shows the traceback); a run ends with
+the workflow's own status.
 """
 
 from __future__ import annotations
@@ -49,20 +52,28 @@ def base_command(args: argparse.Namespace) -> list[str]:
         cmd += ["--profile", args.profile]
     else:
         cmd += ["--cores", str(args.cores)]
-    if args.targets and args.targets[0].endswith((".yaml", ".yml")):
-        config = Path(args.targets[0])
-        if not config.is_file():
+    if config := run_config(args):
+        if not Path(config).is_file():
             raise UsageError(f"config file not found: {config}")
-        cmd += ["--configfile", str(config.resolve())]
+        cmd += ["--configfile", str(Path(config).resolve())]
     return cmd
+
+
+def _leading_config(targets: list[str]) -> bool:
+    return bool(targets) and targets[0].endswith((".yaml", ".yml"))
+
+
+def run_config(args: argparse.Namespace) -> str | None:
+    """The run's config file: ``-c CONFIG``, or a ``.yaml`` given first among the targets (the older form)."""
+    if args.config and _leading_config(args.targets):
+        raise UsageError(f"two configs: -c {args.config} and {args.targets[0]} (give one)")
+    return args.config or (args.targets[0] if _leading_config(args.targets) else None)
 
 
 def run_command(args: argparse.Namespace) -> list[str]:
     """The Snakemake command line of ``synthval run``: it resumes a run that was stopped, remaking
     incomplete outputs (a job's resumable state lives beside its outputs, never in them, so that is safe)."""
-    targets = list(args.targets)
-    if targets and targets[0].endswith((".yaml", ".yml")):
-        targets.pop(0)
+    targets = list(args.targets[1:] if _leading_config(args.targets) else args.targets)
     resume = [] if {"--rerun-incomplete", "--ri"} & set(args.extra) else ["--rerun-incomplete"]
     return base_command(args) + resume + [*args.extra, *targets]
 
@@ -118,7 +129,11 @@ def load_images(path: str, size: int | None = None, channels: int | None = None)
         kind = "imagefolder" if p.is_dir() else {".parquet": "parquet", ".npz": "npz"}.get(p.suffix)
         if kind is None:
             raise UsageError(f"{p}: not a folder, .parquet, .npz or manifest.json")
-        array = read_source(kind, p)
+        try:
+            array = read_source(kind, p)
+        except (OSError, ValueError, KeyError) as err:  # an unreadable image, an npz without labels...
+            message = " ".join(str(err).split())
+            raise UsageError(message if str(p) in message else f"{p}: {message}") from err
     if not len(array.labels):
         raise UsageError(f"{p} holds no images")
     h, _, c = array.images.shape[1:]
@@ -130,7 +145,8 @@ def score(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from synthval.config import load_config, validate_config
+    from synthval.config import FETCHABLE, default_weights, load_config, validate_config
+    from synthval.io import IntegrityError
     from synthval.metrics.extractors import build_extractor
     from synthval.metrics.quality import QualitySettings, quality_tables
     from synthval.runtime import setup
@@ -138,10 +154,12 @@ def score(args: argparse.Namespace) -> dict[str, Any]:
     setup(args.threads)
     config = load_config(args.config) if args.config else validate_config({})
     quality = dict(config["quality"])
-    if args.extractor:
-        quality["extractor"] = args.extractor
+    if args.extractor and args.extractor != quality["extractor"]:
+        quality["extractor"], quality["weights"] = args.extractor, None  # the config's weights were another's
     if args.weights:
         quality["weights"] = args.weights
+    elif quality["extractor"] in FETCHABLE and not quality["weights"]:
+        quality["weights"] = default_weights(quality["extractor"])
     if args.timm_model:
         quality["timm_model"] = args.timm_model
     real = load_images(args.real)
@@ -151,7 +169,7 @@ def score(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("the reference extractor needs --weights, a synthval classifier file")
     try:
         extractor = build_extractor(quality, quality.get("weights"))
-    except (FileNotFoundError, ValueError) as err:
+    except (OSError, ValueError, IntegrityError) as err:  # missing, wrong or damaged weights
         raise UsageError(str(err)) from err
     with threadpool_limits(args.threads):
         rows, _ = quality_tables(
@@ -208,22 +226,60 @@ def report(args: argparse.Namespace) -> Path:
     return shown
 
 
+EXAMPLES = {
+    "run": """examples:
+  synthval run                              # the embedded default (scikit-learn's digits), 2 cores
+  synthval run -c my.yaml --cores 8         # your config; results/ and the report go here
+  synthval run -c my.yaml -- -n             # Snakemake's options after --: a dry run
+  synthval run -c my.yaml --profile slurm   # every job a SLURM job (see docs/cluster.md)
+output: results/ in the current directory; the report at results/report/report.html""",
+    "score": """examples:
+  synthval score real/ fake/                       # two folders of class folders of images
+  synthval score cifar10.npz samples.parquet --extractor inception --json scores.json
+output: a table of every metric overall (--json: per class as well, to a file or '-' for stdout)""",
+    "report": """examples:
+  synthval report                           # the run in the current directory
+  synthval report --results runs/cifar10 -c runs/cifar10/my.yaml
+output: results/report/report.html (with --partial, results/report/partial.html)""",
+    "weights": """examples:
+  synthval weights fetch inception          # writes weights/inception.safetensors, where the config looks
+  synthval weights fetch dinov2 --sha256 <hex>
+  synthval weights fetch sscd --out /shared/weights/sscd.safetensors""",
+}
+
+
+def _add(commands: Any, name: str, help: str, debug: bool = True) -> argparse.ArgumentParser:
+    sub = commands.add_parser(
+        name, help=help, description=help, epilog=EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    if debug:  # not for run: Snakemake has a --debug of its own
+        sub.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    return sub
+
+
 def parser() -> argparse.ArgumentParser:
     from synthval import __version__
+    from synthval.config import FETCHABLE
 
-    top = argparse.ArgumentParser(prog="synthval", description=__doc__.split("\n\n")[0])
+    top = argparse.ArgumentParser(
+        prog="synthval",
+        description="Can data generated from your training set stand in for real data? Run the workflow, "
+        "score image sets, render the report, fetch published weights.",
+        epilog="'synthval COMMAND -h' shows a command's options and examples.",
+    )
     top.add_argument("--version", action="version", version=f"synthval {__version__}")
-    commands = top.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run the workflow in the current directory")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = _add(commands, "run", "run the workflow in the current directory", debug=False)
+    run.add_argument("-c", "--config", help="the config file (default: the embedded one, on scikit-learn's digits)")
     run.add_argument("--profile", help="a Snakemake profile (e.g. slurm)")
     run.add_argument("--cores", type=int, default=2, help="cores for local runs (default 2)")
     run.add_argument(
-        "targets", nargs="*", help="an optional config .yaml first, then targets; other options go to Snakemake"
+        "targets", nargs="*", help="targets (files or rules; default: everything); Snakemake's own options go after --"
     )
-    sc = commands.add_parser("score", help="quality metrics of FAKE against REAL")
+    sc = _add(commands, "score", "quality metrics of FAKE against REAL")
     sc.add_argument("real", help="the real images: a folder of class folders, .parquet, .npz or manifest.json")
     sc.add_argument("fake", help="the synthetic images, in any of the same forms")
-    sc.add_argument("--config", help="a synthval config whose quality section to use (default: the schema's)")
+    sc.add_argument("-c", "--config", help="a synthval config whose quality section to use (default: the schema's)")
     sc.add_argument(
         "--extractor",
         choices=["reference", "inception", "dinov2", "timm", "sscd"],
@@ -231,41 +287,77 @@ def parser() -> argparse.ArgumentParser:
         "(copy-detection descriptors), reference (a trained synthval classifier; --weights); default: the "
         "config's quality.extractor",
     )
-    sc.add_argument("--weights", help="the extractor's local safetensors weights")
+    sc.add_argument("--weights", help="the extractor's safetensors weights (default: weights/<extractor>.safetensors)")
     sc.add_argument("--timm-model", help="the timm model name (--extractor timm)")
     sc.add_argument("--seed", type=int, default=0, help="the metrics' seed (subsets, k-means, ARC splits)")
     sc.add_argument("--threads", type=int, default=1, help="CPU threads torch may use (default 1)")
     sc.add_argument("--json", help="also write the result as JSON to this file ('-': stdout only, as JSON)")
-    rep = commands.add_parser("report", help="the report of results/ in the current directory (or --results DIR)")
+    rep = _add(commands, "report", "the report of results/ in the current directory (or --results DIR)")
     rep.add_argument("--results", default=".", help="the run's folder, which holds results/ (default: here)")
-    rep.add_argument("--config", help="the config the results were made with (default: the embedded one)")
+    rep.add_argument("-c", "--config", help="the config the results were made with (default: the embedded one)")
     rep.add_argument("--partial", action="store_true", help="render what exists, saying what is missing")
+    wt = _add(commands, "weights", "download an extractor's published weights as safetensors")
+    wt.add_argument("action", choices=["fetch"], help="fetch: download, check and convert")
+    wt.add_argument("name", choices=FETCHABLE, help="inception (FID), dinov2 (dgm-eval's features), sscd (copies)")
+    wt.add_argument("--out", help="where to write them (default: weights/NAME.safetensors, where the config looks)")
+    wt.add_argument("--url", help="another address of the same file (a mirror, or a file:// path)")
+    wt.add_argument("--sha256", help="the file's sha256 (or a prefix) to check instead of the published checksum")
     return top
 
 
+def weights(args: argparse.Namespace) -> Path:
+    from synthval.metrics.weights import ChecksumError, fetch_weights
+    from synthval.runtime import setup
+
+    setup(1)
+    try:
+        return fetch_weights(args.name, args.out, args.url, args.sha256)
+    except ChecksumError as err:
+        raise UsageError(str(err)) from err
+    except OSError as err:  # unreachable address, no such file, a full disk: one line, named
+        raise UsageError(f"{args.url or args.name}: {err}") from err
+
+
+def _split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``synthval ... -- ARGS``: what comes after ``--`` goes to Snakemake unread."""
+    if "--" in argv:
+        at = argv.index("--")
+        return argv[:at], argv[at + 1 :]
+    return argv, []
+
+
+def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
+    if args.command == "run":  # options synthval does not know are Snakemake's (-n, --forceall...)
+        args.extra = extra
+        cmd = run_command(args)
+        if "--unlock" not in args.extra and (done := clear_stale_lock(base_command(args), Path.cwd())):
+            print(f"synthval run: {done}", file=sys.stderr)
+        return subprocess.call(cmd)
+    if extra:
+        raise UsageError(f"unknown arguments {' '.join(extra)}")
+    if args.command == "score":
+        result = score(args)
+        if args.json == "-":
+            print(json.dumps(result, indent=2))
+        else:
+            _print_table(result)
+            if args.json:
+                Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    elif args.command == "weights":
+        print(f"weights: {weights(args)}")
+    else:
+        print(f"report: {report(args)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv, after = _split_passthrough(list(sys.argv[1:] if argv is None else argv))
     args, extra = parser().parse_known_args(argv)
     try:
-        if extra and args.command != "run":
-            raise UsageError(f"unknown arguments {' '.join(extra)}")
-        if args.command == "run":  # options synthval does not know are Snakemake's (-n, --forceall...)
-            args.extra = extra
-            cmd = run_command(args)
-            if "--unlock" not in args.extra and (done := clear_stale_lock(base_command(args), Path.cwd())):
-                print(f"synthval run: {done}", file=sys.stderr)
-            return subprocess.call(cmd)
-        if args.command == "score":
-            result = score(args)
-            if args.json == "-":
-                print(json.dumps(result, indent=2))
-            else:
-                _print_table(result)
-                if args.json:
-                    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-            return 0
-        print(f"report: {report(args)}")
-        return 0
+        return _dispatch(args, extra + after)
     except UsageError as err:
+        if getattr(args, "debug", False):
+            raise
         print(f"synthval {args.command}: {err}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -143,8 +143,20 @@ def _generator_errors(config: dict) -> Iterator[str]:
                 yield f"config key generators.{name}: {problem}"
 
 
+def default_weights(extractor: str) -> str:
+    """Where the config looks for an extractor's weights when ``quality.weights`` is not set (relative to
+    the run's folder): where ``synthval weights fetch <extractor>`` writes them."""
+    return f"weights/{extractor}.safetensors"
+
+
+#: The extractors whose published weights ``synthval weights fetch`` gets (synthval.metrics.weights).
+FETCHABLE = ("inception", "dinov2", "sscd")
+
+
 def _quality_errors(config: dict) -> Iterator[str]:
     quality = config["quality"]
+    if quality["extractor"] in FETCHABLE and not quality["weights"]:
+        quality["weights"] = default_weights(quality["extractor"])
     if quality["extractor"] != "reference" and not quality["weights"]:
         yield (
             f"config key quality.weights: the {quality['extractor']} extractor needs a local safetensors file "

@@ -83,20 +83,30 @@ class Extractor:
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
-def _read_weights(path: str | Path, what: str) -> dict[str, torch.Tensor]:
+def _read_weights(path: str | Path, what: str, fetch: str | None = None) -> dict[str, torch.Tensor]:
     if not Path(path).exists():
-        raise FileNotFoundError(
-            f"{what} weights not found at {path}: nothing is downloaded, put a safetensors file there "
-            "(convert a .pth with safetensors.torch.save_file(torch.load(p, weights_only=True), out))"
+        get = (
+            f"synthval weights fetch {fetch} --out {path} downloads the published ones"
+            if fetch
+            else "put a safetensors file there (convert a .pth with "
+            "safetensors.torch.save_file(torch.load(p, weights_only=True), out))"
         )
+        raise FileNotFoundError(f"{what} weights not found at {path}: {get}")
     return load_tensors(path)[0]
 
 
-def _load_weights(module: nn.Module, path: str | Path, what: str, keep_head: bool = False, convert: Any = None) -> None:
+def _load_weights(
+    module: nn.Module,
+    path: str | Path,
+    what: str,
+    keep_head: bool = False,
+    convert: Any = None,
+    fetch: str | None = None,
+) -> None:
     """Load a safetensors state dict into ``module`` (through ``convert(tensors, module)`` where the file
     may use another naming); a classifier head may be absent unless ``keep_head`` (where the head is
     part of the features)."""
-    tensors = _read_weights(path, what)
+    tensors = _read_weights(path, what, fetch)
     if convert is not None:
         tensors = convert(tensors, module)
     missing, unexpected = module.load_state_dict(tensors, strict=False)
@@ -123,7 +133,7 @@ def tf_inception(state_dict: dict[str, torch.Tensor]) -> nn.Module:
 
 
 def inception_extractor(weights: str | Path) -> Extractor:
-    tensors = _read_weights(weights, "Inception-v3 (torch-fidelity's TF-compatible)")
+    tensors = _read_weights(weights, "Inception-v3 (torch-fidelity's TF-compatible)", "inception")
     try:
         net = tf_inception(tensors)
     except RuntimeError as err:
@@ -146,7 +156,7 @@ def dinov2_extractor(weights: str | Path, model: str | None = None) -> Extractor
 
     model = model or "vit_large_patch14_dinov2"
     net = timm.create_model(model, pretrained=False, num_classes=0, img_size=DINOV2_SIZE)
-    _load_weights(net, weights, f"DINOv2 {model}", convert=checkpoint_filter_fn)
+    _load_weights(net, weights, f"DINOv2 {model}", convert=checkpoint_filter_fn, fetch="dinov2")
     info = {"model": model, "weights": str(weights), "dim": net.num_features}
     return Extractor("dinov2", net.to(_device()).eval(), DINOV2_SIZE, info=info, interpolation="bicubic")
 
@@ -197,7 +207,7 @@ def sscd_extractor(weights: str | Path) -> Extractor:
 
     net = resnet50(weights=None, num_classes=512)
     net.avgpool = _GeM(3.0)
-    _load_weights(net, weights, "SSCD", keep_head=True)
+    _load_weights(net, weights, "SSCD", keep_head=True, fetch="sscd")
     return Extractor(
         "sscd", _L2Normalised(net).to(_device()).eval(), SSCD_SIZE, info={"weights": str(weights), "dim": 512}
     )

@@ -1,4 +1,4 @@
-"""Stable Diffusion benchmark (seed 003 §3): the cost per image of each option of the stable_diffusion
+"""Stable Diffusion benchmark (Yuan et al. 2024 §3): the cost per image of each option of the stable_diffusion
 family, and its sampling loop as a ratio to diffusers' own StableDiffusionPipeline on the same
 components, steps, scheduler, guidance and seed, in the same process.
 
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=None, help="default: 32 for the tiny pipeline, else 512")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--images", type=int, default=16, help="images per sampling measurement")
-    parser.add_argument("--steps", type=int, default=30, help="sampling steps (seed 003 Tab. 6: 30)")
+    parser.add_argument("--steps", type=int, default=30, help="sampling steps (Yuan et al. 2024 Tab. 6: 30)")
     parser.add_argument("--train-steps", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()

@@ -115,7 +115,7 @@ def test_watts_strogatz_graphs_are_reproducible_and_distinct():
     }
     specs = [member_spec(zoo, m, 0) for m in members(zoo)]
     graphs = {tuple(map(tuple, RandWire(10, 1, s["hparams"]["graph_seed"], 8, 2, 0.25, 4).graphs)) for s in specs}
-    assert len(specs) == 64 and len(graphs) == 64  # seed 000's 64 distinct but similar architectures
+    assert len(specs) == 64 and len(graphs) == 64  # Shoshan et al.'s 64 distinct but similar architectures
     with pytest.raises(ValueError, match="even k"):
         watts_strogatz(8, 3, 0.1, np.random.default_rng(0))
 

@@ -1,4 +1,4 @@
-"""Copy detection (seed 003 App. G): nearest training images by cosine similarity, against a direct
+"""Copy detection (Yuan et al. 2024 App. G): nearest training images by cosine similarity, against a direct
 computation, and the near-copy share against a set that copies and one that does not."""
 
 import numpy as np

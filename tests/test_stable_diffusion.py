@@ -1,4 +1,4 @@
-"""The stable_diffusion family (seed 003 §3) on a tiny randomly initialised pipeline: what is saved,
+"""The stable_diffusion family (Yuan et al. 2024 §3) on a tiny randomly initialised pipeline: what is saved,
 the MMD term of eq. 7, visual guidance and the latent prior, each on its own."""
 
 import numpy as np
@@ -272,7 +272,7 @@ def test_stable_diffusion_is_conditioned_by_class_prompts_only():
     with pytest.raises(ConfigError, match="pipeline"):
         validate_config({"generators": {"sd": {"family": "stable_diffusion"}}})
     filled = validate_config({"generators": {"sd": {"family": "stable_diffusion", "pipeline": "p"}}})["generators"]
-    # seed 003 App. E: 30 UniPC steps, guidance 2.0, strength 0.75; LoRA rank 8 at 1e-4
+    # Yuan et al. 2024 App. E: 30 UniPC steps, guidance 2.0, strength 0.75; LoRA rank 8 at 1e-4
     assert {k: filled["sd"][k] for k in ("sampling_steps", "scheduler", "guidance_scale", "strength", "lora_rank")} == {
         "sampling_steps": 30,
         "scheduler": "unipc",

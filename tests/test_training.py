@@ -1,5 +1,5 @@
-"""Training with generated data (seeds 001-003): Real and Pretrained Guidance, mixed batches, PGD,
-the recipes a config lays out, and the study's tables."""
+"""Training with generated data (Wang et al. 2024; Sehwag et al. 2022; Yuan et al. 2024): Real and Pretrained
+Guidance, mixed batches, PGD, the recipes a config lays out, and the study's tables."""
 
 import math
 
@@ -28,7 +28,7 @@ from synthval.schema import SCHEMA_PATH
 SCHEMA = SCHEMA_PATH
 
 
-# --- Real Guidance (seed 001 §4, eq. 2) ---
+# --- Real Guidance (Wang et al. 2024 §4, eq. 2) ---
 
 
 def test_real_guidance_projects_an_obtuse_synthetic_gradient_to_perpendicular():
@@ -56,7 +56,7 @@ def test_real_guidance_leaves_an_acute_or_perpendicular_synthetic_gradient_uncha
         torch.testing.assert_close(real_guidance_update(g_real, g_syn), g_real + g_syn)
 
 
-# --- Pretrained Guidance (seed 001 §4, eq. 1) ---
+# --- Pretrained Guidance (Wang et al. 2024 §4, eq. 1) ---
 
 
 @pytest.mark.parametrize("loss", ["kl", "l1"])

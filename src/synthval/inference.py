@@ -2,7 +2,7 @@
 which they hold, as measured by simulation with a known truth (``bench/coverage.py``; its table is
 ``bench/results/coverage.md``, and its generating models are written there).
 
-- **Rank agreement** (seed 000 §4.1): Spearman's rho over *configurations* (architecture x variant), each
+- **Rank agreement** (Shoshan et al. 2023 §4.1): Spearman's rho over *configurations* (architecture x variant), each
   configuration's error the mean over its seeds on both sets. Seeds of one configuration are near
   duplicates; ranking single models lets seed noise decide ties between copies of one configuration.
   Its 95% interval is Fisher's z with Bonett & Wright's (2000) variance ``(1 + r^2/2) / (n - 3)``

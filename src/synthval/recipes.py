@@ -1,22 +1,23 @@
-"""Training-set recipes: how the studies of training with generated data (seeds 001-003) are laid out
-from the config's ``training`` section. Torch-free, so the Snakefile can plan jobs quickly.
+"""Training-set recipes: how the studies of training with generated data (Wang et al. 2024; Sehwag et al. 2022;
+Yuan et al. 2024) are laid out from the config's ``training`` section. Torch-free, so the Snakefile can plan
+jobs quickly.
 
-A *method* is one row of seed 001's Table 4: what a classifier trains on (``data``) and how:
+A *method* is one row of Wang et al.'s Table 4: what a classifier trains on (``data``) and how:
 
 * ``real``: the real train split only (the baseline every method is compared with);
 * ``synthetic``: a synthetic set of ``scale`` x the train split's size only (zero-shot; with scale 1
   its test accuracy is the Classification Accuracy Score, CAS);
 * ``real+synthetic``: both, ``ratio`` synthetic images per real image in every batch (simple
-  augmentation, seed 001's "Aug." and seed 002's mixing);
+  augmentation, Wang et al.'s "Aug." and Sehwag et al.'s mixing);
 * ``synthetic>real``: two stages, ``pretrain_epochs`` on the synthetic set, then the usual epochs on
-  the real split (seed 001's "Adp." baseline);
+  the real split (Wang et al.'s "Adp." baseline);
 
 and trains for the study's ``epochs`` unless it sets its own. An epoch is one pass over the run's first
 source (the real split, or the synthetic set for synthetic-only runs), so a ``real+synthetic`` run at
 ratio r takes (1 + r) times as many optimiser steps as real-only training, and a synthetic-only run at
 scale N takes N times as many: a ``real`` method with more epochs is the compute-matched control;
 
-each optionally with Pretrained Guidance and, with both sources in a batch, Real Guidance (seed 001 §4).
+each optionally with Pretrained Guidance and, with both sources in a batch, Real Guidance (Wang et al. 2024 §4).
 A *run* is a method applied to one generator (or to none, for ``real``); it is named ``<method>`` or
 ``<method>-<generator>`` and trained once per seed. The recipe string of a run is the design's
 notation: ``real``, ``synthetic:<generator>``, ``real+synthetic:<generator>:<ratio>``, plus ``+pg``,
@@ -162,7 +163,7 @@ REAL_TRAIN = "real_train"
 
 
 def gap_sources(run: Run, config: dict) -> list[str]:
-    """The content-gap sets a run is scored on (seed 001 Observation 3): for a plain real-only run,
+    """The content-gap sets a run is scored on (Wang et al. 2024 Observation 3): for a plain real-only run,
     every study generator's 1x synthetic training images (by generator name); for a plain 1x
     synthetic-only run without guidance, the real train split (:data:`REAL_TRAIN`). A run of other
     length (a compute-matched control) is not: the gap is the plain runs'."""

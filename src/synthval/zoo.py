@@ -159,7 +159,7 @@ def seed_suffixes(zoo: dict) -> list[str]:
 def member_seed(global_seed: int, trainset: str, member: Member) -> int:
     """The seed of everything random in a member's training (initial weights, data order, augmentation):
     from the config's seed and the member's whole identity, so no two members, and no member and the
-    reference classifier, share a random stream (seed 000 §4 trains each member independently)."""
+    reference classifier, share a random stream (Shoshan et al. 2023 §4 trains each member independently)."""
     return derive_seed(global_seed, "member", trainset, member.arch, member.variant, member.split, member.seed)
 
 
@@ -169,7 +169,7 @@ def reference_seed(global_seed: int, trainset: str, seed: int) -> int:
     return derive_seed(global_seed, "reference", trainset, seed)
 
 
-#: The groups a zoo falls into unless ``zoo.groups`` names its own: seed 000 keeps its standard
+#: The groups a zoo falls into unless ``zoo.groups`` names its own: Shoshan et al. 2023 keeps its standard
 #: architectures (§4.1) apart from its similar randomly wired networks (§4.2).
 STANDARD, RANDOM_WIRED = "standard", "randomly wired"
 

@@ -55,7 +55,7 @@ rule quality:
         "../scripts/quality.py"
 
 
-# copy detection (seed 003 App. G): each synthetic image's nearest training image, beside the test
+# copy detection (Yuan et al. 2024 App. G): each synthetic image's nearest training image, beside the test
 # split's (unseen real images) as the reference
 # copy detection's own descriptor (privacy.copy_detection.weights): SSCD, in place of the quality features
 use rule features as copy_features with:

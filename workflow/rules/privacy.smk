@@ -1,4 +1,4 @@
-# Membership inference with LiRA (seed 003 §4.5, App. G.4; Carlini et al. 2022): LiRA models of the
+# Membership inference with LiRA (Yuan et al. 2024 §4.5, App. G.4; Carlini et al. 2022): LiRA models of the
 # study's attacked runs, model k trained on half k of the pool (the train split), its synthetic data
 # from a generator trained on half k only; every model is one job, so a cluster trains them in parallel.
 

@@ -1,4 +1,4 @@
-# Distribution shift (seed 003 §4.4, App. G.3): shifted copies of the test split and the user's shifted
+# Distribution shift (Yuan et al. 2024 §4.4, App. G.3): shifted copies of the test split and the user's shifted
 # test sets, every study run and seed scored on them (one job: loading a model costs more than scoring
 # it), and the summary.
 

@@ -1,4 +1,4 @@
-# Training with generated data (seeds 001-003): synthetic training images in shards of one training-set
+# Training with generated data (Wang et al. 2024; Sehwag et al. 2022; Yuan et al. 2024): synthetic training images in shards of one training-set
 # size each, one job per (run, seed) of the study, and one summary per training set.
 
 

@@ -1,4 +1,4 @@
-"""augment_split: the augmented training split, a validation set of Li et al. (2020) (seed 000 §2)."""
+"""augment_split: the augmented training split, a validation set of Li et al. (2020) (Shoshan et al. 2023 §2)."""
 
 from pathlib import Path
 

@@ -1,5 +1,5 @@
 """score_shift: every run and seed of the study scored on the clean test split and on every shifted test
-set (seed 003 §4.4): accuracy per run, seed, shift and severity (0: clean or a user's set)."""
+set (Yuan et al. 2024 §4.4): accuracy per run, seed, shift and severity (0: clean or a user's set)."""
 
 import polars as pl
 

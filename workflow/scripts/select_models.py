@@ -1,4 +1,4 @@
-"""select_models: seed 000's selection protocols (ES, RSS, ES + RSS, HPS against random, the standard
+"""select_models: Shoshan et al.'s selection protocols (ES, RSS, ES + RSS, HPS against random, the standard
 protocol and the oracle, and the paired synthetic-minus-standard difference) for every selection set
 (the synthetic sets and the augmented training split), per group of the zoo and pooled; and the
 calibration sweep with its operating point and the Corollary 3.3 check for every synthetic set."""

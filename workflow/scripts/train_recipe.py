@@ -1,6 +1,6 @@
 """train_recipe: train one run of the training-with-generated-data study (synthval.recipes) with one
 seed, then score it on the real test split (and under PGD in the robust setting) and, for the
-content-gap analysis (seed 001 Observation 3), on the training samples of the other source: a
+content-gap analysis (Wang et al. 2024 Observation 3), on the training samples of the other source: a
 real-trained run on every generator's synthetic training set, a synthetic-trained run on the real
 train split. The test split is read only after training ends. As a LiRA model (train_lira: trained on
 one half of the pool), it also records the logit-scaled confidence of every pool image.

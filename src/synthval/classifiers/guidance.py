@@ -1,12 +1,12 @@
-"""Regularisers for training on generated data, seed 001 §4 (Wang et al., *Improving the Effectiveness
-of Deep Generative Data*), and the adversarial training of seed 002 (Sehwag et al.).
+"""Regularisers for training on generated data, Wang et al. 2024 §4 (Wang et al., *Improving the Effectiveness
+of Deep Generative Data*), and the adversarial training of Sehwag et al. 2022.
 
 * Pretrained Guidance (§4, eq. 1): a frozen guide network's pairwise feature-distance matrix over a
   batch is matched by the trained network's. The guide may be another architecture: only the N x N
   matrices are compared, never the features themselves.
 * Real Guidance (§4, eq. 2): the synthetic batch's gradient is projected so that it is at most
   perpendicular to the real batch's gradient, and the update is ``lambda1 g_r + lambda2 g_f``.
-* PGD (seed 002 §3, Madry et al.): l-infinity projected gradient ascent on the inputs, for adversarial
+* PGD (Sehwag et al. 2022 §3, Madry et al.): l-infinity projected gradient ascent on the inputs, for adversarial
   training and robust accuracy.
 """
 
@@ -44,7 +44,7 @@ def _affinities(distances: torch.Tensor, distance: str) -> torch.Tensor:
 def pretrained_guidance_loss(
     trained: torch.Tensor, guide: torch.Tensor, distance: str = "cosine", loss: str = "kl"
 ) -> torch.Tensor:
-    """L_pg of seed 001 §4, eq. 1: how far the trained network's feature geometry over a batch is from
+    """L_pg of Wang et al. 2024 §4, eq. 1: how far the trained network's feature geometry over a batch is from
     the guide's. ``trained`` and ``guide`` are N x d_u and N x d_p features of the same N images
     (d_u and d_p may differ). ``kl``: the mean over rows i of KL(P_i || Q_i), P and Q the guide's and
     the trained network's row distributions (see :func:`_affinities`); ``l1``: the mean absolute
@@ -65,7 +65,7 @@ def pretrained_guidance_loss(
 
 
 def project_synthetic_gradient(g_synthetic: torch.Tensor, g_real: torch.Tensor) -> torch.Tensor:
-    """Eq. 2 of seed 001 §4: ``g_f - (g_f . g_r / g_r . g_r) g_r`` when ``g_f . g_r < 0`` (the two
+    """Eq. 2 of Wang et al. 2024 §4: ``g_f - (g_f . g_r / g_r . g_r) g_r`` when ``g_f . g_r < 0`` (the two
     gradients disagree, so the synthetic one keeps only its part perpendicular to the real one),
     else ``g_f`` unchanged. Flat vectors."""
     dot = torch.dot(g_synthetic, g_real)
@@ -78,7 +78,7 @@ def project_synthetic_gradient(g_synthetic: torch.Tensor, g_real: torch.Tensor) 
 def real_guidance_update(
     g_real: torch.Tensor, g_synthetic: torch.Tensor, lambda_real: float = 1.0, lambda_synthetic: float = 1.0
 ) -> torch.Tensor:
-    """``g_update = lambda1 g_r + lambda2 g_f_new`` (seed 001 §4, below eq. 2)."""
+    """``g_update = lambda1 g_r + lambda2 g_f_new`` (Wang et al. 2024 §4, below eq. 2)."""
     return lambda_real * g_real + lambda_synthetic * project_synthetic_gradient(g_synthetic, g_real)
 
 

@@ -1,7 +1,7 @@
 """Classifiers trained elsewhere (``zoo.imported``), made zoo members: an architecture (a registry name,
 or ``timm`` with ``model_name``), a local safetensors file of the network's weights, and the input
 preprocessing the network was trained with (per-channel ``mean`` and ``std`` of [0, 1] images; the
-images are brought to the data's size and, with ``input_size``, resized again for the network). Seed 000
+images are brought to the data's size and, with ``input_size``, resized again for the network). Shoshan et al. 2023
 §4.3-4.4 ranks such pretrained models; they are evaluated on every set and ranked like trained members,
 without a training job. Weights that do not fit stop the import with a message naming the member."""
 

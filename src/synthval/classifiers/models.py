@@ -1,6 +1,6 @@
 """Architectures of the zoo, each registering itself by name.
 
-CIFAR-style networks of seed 000 App. F: ResNet-(6n+2) (He et al. 2016), pre-activation ResNets
+CIFAR-style networks of Shoshan et al. 2023 App. F: ResNet-(6n+2) (He et al. 2016), pre-activation ResNets
 with and without squeeze-and-excitation, Wide-ResNets, PyramidNets and Shake-Shake; a small CNN and
 an MLP as baselines. Strides suit 8-32 px inputs. timm architectures are in :mod:`.timm_models`,
 randomly wired networks in :mod:`.randwire`.
@@ -139,7 +139,7 @@ class _PreActBlock(nn.Module):
 
 class PreActResNet(nn.Module):
     """Three stages of ``n`` pre-activation blocks at ``widths``: pre-activation ResNet-(6n+2) and
-    Wide-ResNet-(6n+4)-k (Zagoruyko & Komodakis 2016), both in seed 000 App. F."""
+    Wide-ResNet-(6n+4)-k (Zagoruyko & Komodakis 2016), both in Shoshan et al. 2023 App. F."""
 
     def __init__(
         self,
@@ -176,7 +176,7 @@ def _register_preact(depth: int) -> None:
 def _register_se_preact(depth: int) -> None:
     @register_classifier(f"se_preact_resnet{depth}")
     def build(num_classes: int, in_chans: int, image_size: int, width: int = 16, reduction: int = 16) -> nn.Module:
-        """SE-ResNet-preact (seed 000 App. F: depth 110, reduction 16)."""
+        """SE-ResNet-preact (Shoshan et al. 2023 App. F: depth 110, reduction 16)."""
         return PreActResNet(
             (depth - 2) // 6, (width, 2 * width, 4 * width), num_classes, in_chans, stem=width, se_reduction=reduction
         )
@@ -221,7 +221,7 @@ class _PyramidBlock(nn.Module):
 
 class PyramidNet(nn.Module):
     """PyramidNet-(6n+2) with basic blocks: the width grows additively by ``alpha`` over all 3n
-    blocks, from 16 to 16 + alpha (seed 000 App. F: depth 110, alpha 84 and 270)."""
+    blocks, from 16 to 16 + alpha (Shoshan et al. 2023 App. F: depth 110, alpha 84 and 270)."""
 
     def __init__(self, depth: int, alpha: int, num_classes: int, in_chans: int, stem: int = 16):
         super().__init__()
@@ -316,7 +316,7 @@ class _ShakeBlock(nn.Module):
 
 
 class ShakeShake(nn.Module):
-    """Shake-Shake-(6n+2) 2x``width``d (Gastaldi 2017; seed 000 App. F: depth 26, 32d and 64d, S-S-I)."""
+    """Shake-Shake-(6n+2) 2x``width``d (Gastaldi 2017; Shoshan et al. 2023 App. F: depth 26, 32d and 64d, S-S-I)."""
 
     def __init__(self, depth: int, width: int, num_classes: int, in_chans: int):
         super().__init__()

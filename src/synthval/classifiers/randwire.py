@@ -1,5 +1,5 @@
 """Randomly wired networks (RWNN; Xie et al. 2019), the family of "distinct but similar" architectures
-seed 000 uses for its ES/RSS and standard-protocol experiments (§4.2.2, §4.2.3: 64 graphs from WS(2, 0.25)).
+Shoshan et al. 2023 uses for its ES/RSS and standard-protocol experiments (§4.2.2, §4.2.3: 64 graphs from WS(2, 0.25)).
 
 Each stage is a DAG from a Watts-Strogatz graph WS(k, p) on ``nodes`` nodes, oriented from lower to
 higher node index. A node sums its inputs with learnt sigmoid weights and applies ReLU, a separable

@@ -52,7 +52,7 @@ def resnet50(num_classes: int, in_chans: int, image_size: int, width: int = 64) 
 
 @register_classifier("resnext29")
 def resnext29(num_classes: int, in_chans: int, image_size: int, width: int = 16, cardinality: int = 4) -> nn.Module:
-    """ResNeXt-29 (Xie et al. 2017, the CIFAR variant of seed 000 App. F): 3 stages of 3 bottleneck
+    """ResNeXt-29 (Xie et al. 2017, the CIFAR variant of Shoshan et al. 2023 App. F): 3 stages of 3 bottleneck
     blocks with grouped convolutions (``cardinality`` groups of ``width`` // 4 channels)."""
     from timm.models.resnet import Bottleneck, ResNet
 

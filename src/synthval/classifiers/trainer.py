@@ -61,13 +61,13 @@ def make_optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.opt
 
 @dataclass
 class Guidance:
-    """How generated data enters a training run beside the real data (seed 001 §4, seed 002 §3).
+    """How generated data enters a training run beside the real data (Wang et al. 2024 §4, Sehwag et al. 2022 §3).
 
     ``guide``: Pretrained Guidance's frozen network (eq. 1), applied with weight ``pg_weight``
-    (lambda3 of eq. 3) to the parts of each batch named in ``pg_on`` (``synthetic``: PG-F of seed 001
+    (lambda3 of eq. 3) to the parts of each batch named in ``pg_on`` (``synthetic``: PG-F of Wang et al. 2024
     Table 4, ``real``: PG-R). ``real_guidance``: the projected update of eq. 2 with ``lambda_real`` and
     ``lambda_synthetic``. ``adversarial``: PGD training (``epsilon``, ``step_size``, ``steps``, l-inf
-    in [0, 1] pixels), seed 002's robust setting.
+    in [0, 1] pixels), Sehwag et al.'s robust setting.
     """
 
     guide: Classifier | None = None

@@ -1,4 +1,4 @@
-"""The augmented training split as a validation set: the baseline of Li et al. (2020) that seed 000 §2
+"""The augmented training split as a validation set: the baseline of Li et al. (2020) that Shoshan et al. 2023 §2
 cites, which validates on augmented copies of the training images instead of holding images out.
 
 Each copy of an image gets one random affine warp (rotation, isotropic scale, translation, optional

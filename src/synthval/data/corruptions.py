@@ -1,5 +1,5 @@
 """Shifted copies of the test split: common corruptions in the style of CIFAR-10-C (Hendrycks and
-Dietterich, 2019), the out-of-distribution benchmark of seed 003 §4.4 and App. G.3.
+Dietterich, 2019), the out-of-distribution benchmark of Yuan et al. 2024 §4.4 and App. G.3.
 
 Each corruption has five severities; the parameters are those of the CIFAR-10-C code (its 32x32
 settings), blur sigmas and radii in pixels whatever the image size (scaled down to 16 pixels, the mildest

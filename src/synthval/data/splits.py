@@ -1,5 +1,5 @@
 """Deterministic splits of a pool into named training sets, their test splits, and the standard
-protocol's fit/validation sub-split (seed 000 §4 and App. C: Train10K/30K/50K, 75/25 train/val)."""
+protocol's fit/validation sub-split (Shoshan et al. 2023 §4 and App. C: Train10K/30K/50K, 75/25 train/val)."""
 
 from __future__ import annotations
 

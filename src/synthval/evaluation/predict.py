@@ -97,7 +97,7 @@ def predict_with_loss(
     model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, batch_size: int = BATCH_SIZE
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Predicted class, its probability, and every sample's cross-entropy ``-log p(label)`` (the
-    per-sample loss of seed 001 Observation 3)."""
+    per-sample loss of Wang et al. 2024 Observation 3)."""
     outcomes, start = [], 0
     for probs in _probabilities(model, images, batch_size):
         outcomes.append(_outcomes(probs, labels[start : start + len(probs)]))
@@ -127,7 +127,7 @@ def predict_under_attack(
     seed: int | torch.Generator,
     batch_size: int = BATCH_SIZE,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`predict_with_loss` on l-infinity PGD adversarial versions of ``images`` (seed 002's robust
+    """:func:`predict_with_loss` on l-infinity PGD adversarial versions of ``images`` (Sehwag et al.'s robust
     accuracy), the attack's random starts drawn from ``seed`` (a generator carries on across the batches
     of a streamed set)."""
     device = next(model.parameters()).device

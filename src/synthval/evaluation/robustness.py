@@ -1,4 +1,4 @@
-"""Accuracy under distribution shift (seed 003 §4.4, App. G.3): the training study's runs scored on
+"""Accuracy under distribution shift (Yuan et al. 2024 §4.4, App. G.3): the training study's runs scored on
 shifted copies of the test split (synthval.data.corruptions) and on real shifted test sets, each
 summarised over seeds with a 95% Student-t interval; the drop from clean accuracy is paired by seed
 (the same model scored clean and shifted)."""

@@ -1,6 +1,7 @@
-"""Tables of the training-with-generated-data study (seeds 001-003), computed from the runs'
-prediction tables: accuracy per run and seed, means with intervals over seeds, each method's paired
-gain over real-only training, the scaling series, and the content-gap losses (seed 001 Obs. 3)."""
+"""Tables of the training-with-generated-data study (Wang et al. 2024; Sehwag et al. 2022; Yuan et al. 2024),
+computed from the runs' prediction tables: accuracy per run and seed, means with intervals over seeds, each
+method's paired gain over real-only training, the scaling series, and the content-gap losses (Wang et al. 2024
+Obs. 3)."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def method_summary(accuracy: pl.DataFrame, baseline: str = "real", eval_set: str
 
 
 def scaling_table(summary: pl.DataFrame) -> pl.DataFrame:
-    """The synthetic-only runs without guidance, by generator and scale (seed 003's scaling curve)."""
+    """The synthetic-only runs without guidance, by generator and scale (Yuan et al.'s scaling curve)."""
     if summary.is_empty():
         return summary
     return summary.filter((pl.col("data") == "synthetic") & ~pl.col("pretrained_guidance")).sort("generator", "scale")
@@ -85,7 +86,7 @@ def scaling_table(summary: pl.DataFrame) -> pl.DataFrame:
 
 def content_gap_table(predictions: pl.DataFrame, runs: dict[str, dict]) -> pl.DataFrame:
     """Per-sample cross-entropy of each source's training samples under a classifier trained on the
-    other source (seed 001 Observation 3): ``synthetic under real`` (a real-only run scoring a
+    other source (Wang et al. 2024 Observation 3): ``synthetic under real`` (a real-only run scoring a
     generator's synthetic training images) and ``real under synthetic`` (a synthetic-only run scoring
     the real train split). Columns: direction, generator, run, seed, key, loss; one row per sample, in
     a total order."""
@@ -120,7 +121,7 @@ def percent_cell(mean: float, low: float, high: float) -> str:
 
 
 def study_table(summary: pl.DataFrame) -> pl.DataFrame:
-    """Seed 001 Table 4's layout: one row per method, one column per generator, cells "mean [95% t
+    """Wang et al. 2024 Table 4's layout: one row per method, one column per generator, cells "mean [95% t
     interval]" of test accuracy in %; real-only training (no generator) is repeated in every column."""
     generators = sorted(g for g in summary["generator"].unique().to_list() if g is not None)
     order = {"real": 0, "synthetic": 1, "synthetic>real": 2, "real+synthetic": 3}

@@ -441,7 +441,7 @@ def train_generator(
       same settings continues from there and ends with the same weights as an uninterrupted run.
     - With ``ema_decay`` > 0 an exponential moving average of the weights is what gets scored and kept.
     - With ``score`` and ``eval_every`` > 0, the generator is scored every ``eval_every`` steps and at
-      the end (lower is better), and the best-scoring weights are the ones left in ``model``, as seed 000
+      the end (lower is better), and the best-scoring weights are the ones left in ``model``, as Shoshan et al. 2023
       keeps the best-FID instance of each generator. Without, the last step's weights are kept.
     - Losses and scores are appended to ``<resume_path>.jsonl`` as they are computed
       (:class:`~synthval.live.LiveLog`); with ``grid_every`` > 0, a grid of samples (one row per

@@ -1,8 +1,8 @@
 """Class-conditional DDPM (Ho et al. 2020) with classifier-free guidance (Ho & Salimans 2022), built
 on diffusers: a ``UNet2DModel`` with a class embedding, trained with the epsilon objective under a
 ``DDPMScheduler``, sampled with DDIM (Song et al. 2021) or DPM-Solver++ (Lu et al. 2022) in a
-configurable number of steps. Seed 000 §4.3 compares a diffusion model (DiT) at several guidance
-scales; seed 002 finds diffusion data more useful than GAN data.
+configurable number of steps. Shoshan et al. 2023 §4.3 compares a diffusion model (DiT) at several guidance
+scales; Sehwag et al. 2022 finds diffusion data more useful than GAN data.
 
 Guidance follows the diffusers convention: ``eps = eps_uncond + s * (eps_cond - eps_uncond)``, so
 ``s = 1`` is plain conditional sampling (one network pass per step) and ``s > 1`` sharpens the class.

@@ -1,6 +1,6 @@
 """Two class-conditional GANs on one generator network:
 
-- ``wgan_gp``: WGAN-GP (Gulrajani et al. 2017), the weak baseline of seed 000 App. G. The critic has
+- ``wgan_gp``: WGAN-GP (Gulrajani et al. 2017), the weak baseline of Shoshan et al. 2023 App. G. The critic has
   no normalisation (the gradient penalty is per sample) and is conditioned by projection; Adam with
   beta1 = 0, beta2 = 0.9, 5 critic steps per generator step and penalty weight 10 (the paper's Alg. 1).
 - ``sngan``: the stronger GAN of the SNGAN/BigGAN line (Miyato et al. 2018; Miyato & Koyama 2018;

@@ -1,5 +1,5 @@
 """Per-class generators: one unconditional model per class, each trained on that class's images in its
-own job and assembled into one :class:`Generator` afterwards (seed 000's "-10" datasets)."""
+own job and assembled into one :class:`Generator` afterwards (Shoshan et al.'s "-10" datasets)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Labels for an unconditional generator (seed 001 §3.2): a classifier trained on the real training
+"""Labels for an unconditional generator (Wang et al. 2024 §3.2): a classifier trained on the real training
 split labels each sample, and only samples it labels with softmax confidence of at least
 ``confidence`` (0.8 in the paper) are kept. Sampling continues until every class has its quota, so a
 pseudo-labelled set is class-balanced like a conditional one; the kept fraction per class is recorded.

@@ -1,6 +1,6 @@
 """A pretrained latent diffusion pipeline (Stable Diffusion, from a local diffusers folder; nothing is
 downloaded) as a generator family, with the three parts of Real-Fake's distribution-matching synthesis
-(seed 003 §3), each on its own so the seed's ablation (Tab. 2) is a set of config entries:
+(Yuan et al. 2024 §3), each on its own so the seed's ablation (Tab. 2) is a set of config entries:
 
 - **LoRA fine-tuning** on the train split only (``lora_rank`` > 0; Hu et al. 2021, through ``peft``) with
   the diffusion loss and, with ``mmd_weight`` > 0, the distribution-matching term of §3.1, eq. 7.

@@ -1,7 +1,7 @@
-"""ARC (seed 002, "Limitation of FID" and Fig. 7): how well real and synthetic data can be told apart
+"""ARC (Sehwag et al. 2022, "Limitation of FID" and Fig. 7): how well real and synthetic data can be told apart
 when every point is blown up into an epsilon-ball.
 
-A plain real-vs-synthetic classifier separates every generator perfectly, so seed 002 asks a
+A plain real-vs-synthetic classifier separates every generator perfectly, so Sehwag et al. 2022 asks a
 classifier to classify whole l2 epsilon-balls around the points correctly: the closer the two sets,
 the sooner the balls of the two classes intersect and the success drops to chance. Classifying balls
 is adversarially robust classification, so for each epsilon a small MLP on the features is trained

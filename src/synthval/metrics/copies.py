@@ -1,4 +1,4 @@
-"""Copy detection (seed 003 App. G): is a synthetic image a copy of a training image? For every
+"""Copy detection (Yuan et al. 2024 App. G): is a synthetic image a copy of a training image? For every
 synthetic image, the cosine similarity to its nearest training image in a feature space (the quality
 metrics' extractor), beside the same statistic for held-out real images (the test split, which the
 generators never saw): a generator that memorises puts synthetic images closer to the training set

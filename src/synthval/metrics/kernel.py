@@ -1,5 +1,5 @@
 """Kernel two-sample distances: KID (Bińkowski et al. 2018) and a multi-bandwidth RBF MMD (Gretton et
-al. 2012), the discrepancy seed 003 (§3.1, eq. 5-6, App. C) minimises between real and synthetic
+al. 2012), the discrepancy Yuan et al. 2024 (§3.1, eq. 5-6, App. C) minimises between real and synthetic
 features."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def median_distance(x: np.ndarray, max_points: int = 2000, seed: int = 0) -> flo
 
 def mmd_rbf(real: np.ndarray, fake: np.ndarray, bandwidths: Sequence[float], chunk: int = CHUNK) -> float:
     """Unbiased MMD^2 (Gretton et al. 2012, eq. 3) under the sum of RBF kernels
-    ``exp(-|x - y|^2 / (2 s^2))`` over ``bandwidths`` (seed 003 §3.1, eq. 6). The kernel sums are
+    ``exp(-|x - y|^2 / (2 s^2))`` over ``bandwidths`` (Yuan et al. 2024 §3.1, eq. 6). The kernel sums are
     accumulated block by block: memory O(chunk^2), time O((N + M)^2 d)."""
     x, y = _tensor(real), _tensor(fake)
     if len(x) < 2 or len(y) < 2:

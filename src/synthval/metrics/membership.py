@@ -1,5 +1,5 @@
 """Membership inference with the Likelihood Ratio Attack (LiRA; Carlini et al., 2022), the privacy
-audit of seed 003 §4.5 and App. G.4: does a classifier reveal which real images its training saw?
+audit of Yuan et al. 2024 §4.5 and App. G.4: does a classifier reveal which real images its training saw?
 
 ``M`` models are trained by one recipe, model ``k`` on half ``k`` of a pool of real images, with the
 halves drawn so that every pool image is in exactly ``M/2`` of them (:func:`balanced_halves`). Each

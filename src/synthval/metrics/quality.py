@@ -77,7 +77,7 @@ def compare(
     a = arc(real, fake, settings.arc_eps_max, settings.arc_epsilons, settings.arc_steps, seed=seed)
     values["arc"] = a.area
     # the TV estimator's floor: the same PRD TV between two disjoint halves of the real set, each as large
-    # as the synthetic set allows (seed 000 Corollary 3.3 is only as sharp as this estimate)
+    # as the synthetic set allows (Shoshan et al. 2023 Corollary 3.3 is only as sharp as this estimate)
     half = min(len(fake), len(real) // 2)
     order = rng.permutation(len(real))
     values["tv_floor"] = prd(

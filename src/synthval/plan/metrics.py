@@ -1,5 +1,5 @@
 """The metrics stage (workflow/rules/metrics.smk): features of the real and synthetic sets, the quality
-metrics, and copy detection (seed 003 App. G) with SSCD's or the quality extractor's features."""
+metrics, and copy detection (Yuan et al. 2024 App. G) with SSCD's or the quality extractor's features."""
 
 from __future__ import annotations
 

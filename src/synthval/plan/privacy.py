@@ -1,4 +1,4 @@
-"""The privacy stage (workflow/rules/privacy.smk): LiRA (seed 003 §4.5, App. G.4; Carlini et al. 2022).
+"""The privacy stage (workflow/rules/privacy.smk): LiRA (Yuan et al. 2024 §4.5, App. G.4; Carlini et al. 2022).
 Model k of an attacked run trains on half k of the pool (the train split), its synthetic data from a
 generator trained on half k only."""
 

@@ -1,4 +1,4 @@
-"""The robustness stage (workflow/rules/robustness.smk): distribution shift (seed 003 §4.4, App. G.3),
+"""The robustness stage (workflow/rules/robustness.smk): distribution shift (Yuan et al. 2024 §4.4, App. G.3),
 shifted copies of the test split and the user's shifted test sets, every study run and seed scored on
 them in one job (loading a model costs more than scoring it)."""
 

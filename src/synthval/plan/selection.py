@@ -1,5 +1,5 @@
 """The selection stage (workflow/rules/selection.smk): rank preservation, what a synthetic set is worth
-in real images, and the selection protocols with calibration (seed 000 §4)."""
+in real images, and the selection protocols with calibration (Shoshan et al. 2023 §4)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The training stage (workflow/rules/training.smk): training with generated data (seeds 001-003), the
-study's synthetic training images in shards of one training-set size each, one job per run and seed."""
+"""The training stage (workflow/rules/training.smk): training with generated data (Wang et al. 2024; Sehwag et
+al. 2022; Yuan et al. 2024), the study's synthetic training images in shards of one training-set size each,
+one job per run and seed."""
 
 from __future__ import annotations
 

@@ -97,7 +97,7 @@ def error_scatter(
     title: str = "",
 ) -> None:
     """Test error against each evaluation set's error, one point per model at its last epoch, coloured by
-    group (seed 000 Fig. 1); the last panel is the real baseline, the fit members' val error (Fig. 3 row 2).
+    group (Shoshan et al. 2023 Fig. 1); the last panel is the real baseline, the fit members' val error (Fig. 3 row 2).
     Titles give the pooled rho with its interval and each group's rho."""
     wide = (
         with_members(last_epoch(errors), groups)
@@ -259,7 +259,7 @@ _PROTOCOL_COLOURS = {
 
 
 def protocol_bars(protocols: pl.DataFrame, path: str | Path, title: str = "") -> None:
-    """Test error of what each selection protocol chose (seed 000 §4.2), one panel per selection set,
+    """Test error of what each selection protocol chose (Shoshan et al. 2023 §4.2), one panel per selection set,
     with its 95% t-interval over configurations (ES / RSS) or its range over configuration resamples (HPS)
     as an error bar; the oracle's error is a dashed line."""
     if "group" in protocols.columns:  # the pooled zoo; per-group rows are in the tables
@@ -302,7 +302,7 @@ def protocol_bars(protocols: pl.DataFrame, path: str | Path, title: str = "") ->
 
 
 def calibration_sweep(calibration: pl.DataFrame, path: str | Path, title: str = "") -> None:
-    """Spearman rho after calibration (seed 000 §4.4) against the number of calibration models, one
+    """Spearman rho after calibration (Shoshan et al. 2023 §4.4) against the number of calibration models, one
     line per ridge strength with the min-max band over draws, and the uncalibrated rho dashed."""
     if "group" in calibration.columns:
         calibration = calibration.filter(pl.col("group") == ALL)
@@ -356,7 +356,7 @@ def _empty_figure(path: str | Path, text: str) -> None:
 
 def scaling_curve(summary: pl.DataFrame, path: str | Path, title: str = "") -> None:
     """Test accuracy of synthetic-only training against the synthetic set's size in multiples of the
-    real training set (seed 003's scaling), one line per generator with the 95% t-interval over seeds
+    real training set (Yuan et al.'s scaling), one line per generator with the 95% t-interval over seeds
     as a band, and real-only training (with its interval) as the dashed reference."""
     if not (scaling := scaling_table(summary)).height:
         _empty_figure(path, "not computed: no synthetic-only runs\n(training.scaling and training.methods)")
@@ -390,7 +390,7 @@ def scaling_curve(summary: pl.DataFrame, path: str | Path, title: str = "") -> N
 
 
 def content_gap_histograms(gap: pl.DataFrame, path: str | Path, title: str = "") -> None:
-    """Seed 001 Fig. 3, one panel per generator: the per-sample cross-entropy of synthetic training
+    """Wang et al. 2024 Fig. 3, one panel per generator: the per-sample cross-entropy of synthetic training
     images under real-only classifiers (solid) and of real training images under synthetic-only
     classifiers (outlined), all seeds pooled; low loss means the sample adds little the classifier
     has not learnt."""
@@ -430,7 +430,7 @@ def content_gap_histograms(gap: pl.DataFrame, path: str | Path, title: str = "")
 
 def copy_histograms(tables: dict[str, pl.DataFrame], path: str | Path, title: str = "") -> None:
     """Per synthetic set: the cosine similarity of its images to their nearest training image, beside
-    the held-out real images' (seed 003 App. G); the dashed line is the near-copy threshold."""
+    the held-out real images' (Yuan et al. 2024 App. G); the dashed line is the near-copy threshold."""
     from synthval.metrics.copies import HELD_OUT, SYNTHETIC, copy_summary
 
     fig, axes = plt.subplots(1, len(tables), figsize=(3.6 * len(tables), 2.8), squeeze=False, sharey=True)

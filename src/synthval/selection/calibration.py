@@ -1,4 +1,4 @@
-"""Synthetic-set calibration (seed 000 §4.4, eq. 1) and the Corollary 3.3 check (§3).
+"""Synthetic-set calibration (Shoshan et al. 2023 §4.4, eq. 1) and the Corollary 3.3 check (§3).
 
 Calibration re-weights the synthetic images so that a held-out set of *calibration models* gets, on
 the weighted synthetic set, the per-class errors it has on real data. For each class c separately,
@@ -198,7 +198,7 @@ def calibration_sweep(
     seed: int,
     point: str | dict = "auto",
 ) -> pl.DataFrame:
-    """Seed 000 Table 3/4: Spearman's rho over configurations between calibrated synthetic errors and
+    """Shoshan et al. 2023 Table 3/4: Spearman's rho over configurations between calibrated synthetic errors and
     test errors of the evaluation models (trained on the whole train split; each configuration the mean
     over its seeds) for each number of calibration models and ridge strength, ``draws`` random draws of
     calibration models each (``spearman``: the rho of each model's calibrated error averaged over the
@@ -270,7 +270,7 @@ def calibration_sweep(
 def corollary_check(
     synthetic: dict[str, float], real: dict[str, float], tv: float, tv_floor: float = float("nan")
 ) -> dict[str, float]:
-    """Seed 000 Corollary 3.3: a pair of models whose synthetic errors differ by more than the total
+    """Shoshan et al. 2023 Corollary 3.3: a pair of models whose synthetic errors differ by more than the total
     variation keeps its order on real data. TV here is PRD's ``1 - sum min(P, Q)``, the half-L1
     convention; a pair's errors can each move by up to TV between the domains, so the gap that
     guarantees the order under that convention is 2 TV: both thresholds are counted. For each, how many

@@ -1,4 +1,4 @@
-"""Model-selection protocols of seed 000 §4.2 on an errors table (model, epoch, eval_set, error).
+"""Model-selection protocols of Shoshan et al. 2023 §4.2 on an errors table (model, epoch, eval_set, error).
 
 Every protocol picks models by their error on a *selection set* (a synthetic set, or the real ``val``
 split for the standard protocol) and is scored by the **test** error of what it picked; the test split
@@ -114,7 +114,7 @@ class Summary:
 
 
 def es_rss_table(errors: pl.DataFrame, selection: str) -> list[Summary]:
-    """Table 1 of seed 000: baseline, ES, RSS and ES + RSS, each the mean test error over configurations
+    """Table 1 of Shoshan et al. 2023: baseline, ES, RSS and ES + RSS, each the mean test error over configurations
     (an ES figure first averaged over a configuration's runs) with its t-interval, its regret against
     choosing by the test split, and each protocol minus the baseline, paired by configuration, with its
     t-interval and p-value (the unit: :data:`PAIRED_UNIT`)."""
@@ -158,7 +158,7 @@ def es_rss_table(errors: pl.DataFrame, selection: str) -> list[Summary]:
 
 
 def hps_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed: int = 0) -> list[Summary]:
-    """Table 2 of seed 000 (§4.2.3): random model, standard protocol, synthetic protocol and oracle
+    """Table 2 of Shoshan et al. 2023 (§4.2.3): random model, standard protocol, synthetic protocol and oracle
     over every configuration, and the paired difference synthetic minus standard protocol. Each repeat
     draws the configurations with replacement and runs every protocol on that draw (a configuration
     drawn twice weighs twice in the random model's mean; the minima the other protocols take are

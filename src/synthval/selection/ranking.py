@@ -1,4 +1,5 @@
-"""Rank preservation (seed 000 §4.1, Fig. 3): do models rank the same on a selection set as on the test split?
+"""Rank preservation (Shoshan et al. 2023 §4.1, Fig. 3): do models rank the same on a selection set as on the
+test split?
 
 Three kinds of rows, each per group of the zoo and pooled (group ``all``):
 

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 EXTRAS := test,slurm,reports
 
-.PHONY: demo test lint clean lock
+.PHONY: demo test lint clean lock docs
 
 # the locked environment: pyproject.toml's ranges, constrained to requirements.lock's exact versions
 $(STAMP): pyproject.toml requirements.lock
@@ -31,6 +31,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# docs/glossary.md and docs/citing.md are rendered from the library (the report's glossary, the papers)
+docs: $(STAMP)
+	$(BIN)/python -m synthval.report.docs docs
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile $(CONFIG)

@@ -49,6 +49,7 @@ SECTIONS = {
     "privacy": "Privacy: membership inference",
     "robustness": "Robustness to distribution shift",
     "findings": "Findings",
+    "glossary": "Glossary",
 }
 SCREENSHOTS = ROOT / RESULTS / "ci"  # kept as CI artifacts
 

@@ -119,7 +119,7 @@ INTRO = (
     "benchmark (bench/results/coverage.md) shows the interval holds; the real val split's ranking of the fit "
     "members beside it (configurations in brackets); and how many labelled real images rank the models as well "
     "(one half of the test split draws them, the other scores; nothing is chosen there). <b>group all</b> pools the "
-    "groups; read it with them."
+    'groups; read it with them. Every term is defined in the <a href="#glossary">glossary</a>.'
 )
 
 

@@ -35,6 +35,7 @@ from synthval.report.findings import (
     settle,
     training_findings,
 )
+from synthval.report.glossary import glossary_html
 from synthval.report.html import Report, missing_html
 from synthval.selection.ranking import last_epoch, with_members
 
@@ -197,6 +198,7 @@ def build_report(
         if any(f.robustness is not None for f in trainsets.values()):
             report.add("robustness", "Robustness to distribution shift", sections.robustness_section(trainsets, figure))
         report.add("findings", "Findings", findings_html(findings, complete=not absent))
+        report.add("glossary", "Glossary", glossary_html())
         report.write(out)
 
 

@@ -1,0 +1,60 @@
+"""The README and docs/: short, linked, in step with the library, and naming papers by their authors."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+
+
+def test_the_readme_is_short_and_its_example_config_is_valid():
+    from synthval.config import validate_config
+
+    text = README.read_text()
+    assert len(text.split()) <= 1500
+    config = yaml.safe_load(re.search(r"```yaml\n(.*?)```", text, re.S).group(1))
+    filled = validate_config(config)  # the "use your own data" example is a config the workflow takes
+    assert filled["data"]["source"] == "imagefolder" and "theirs" in filled["generators"]
+
+
+@pytest.mark.parametrize("page", [README, *DOCS], ids=lambda p: p.name)
+def test_every_relative_link_and_image_resolves(page):
+    text = page.read_text()
+    targets = re.findall(r"\]\(([^)#\s]+)[^)]*\)", text) + re.findall(r'<img src="([^"]+)"', text)
+    local = [t for t in targets if not re.match(r"[a-z]+:", t)]
+    missing = [t for t in local if not (page.parent / t).exists()]
+    assert not missing, f"{page.name} links to {missing}"
+
+
+def test_pages_rendered_from_the_library_are_in_step():
+    """docs/glossary.md (also the report's glossary) and docs/citing.md come from one home each;
+    ``make docs`` rewrites them."""
+    from synthval.report.docs import PAGES
+
+    for name, render in PAGES.items():
+        assert (ROOT / "docs" / name).read_text() == render(), f"docs/{name} is stale: run make docs"
+
+
+def test_no_user_facing_text_names_a_paper_by_an_internal_number():
+    places = [README, *DOCS, ROOT / "src" / "synthval" / "config.schema.yaml", ROOT / "CITATION.cff"]
+    places += sorted((ROOT / "config").glob("*.yaml"))
+    places += sorted((ROOT / "src" / "synthval" / "report" / "templates").rglob("*.*"))
+    wrong = [p.name for p in places if re.search(r"\bseeds? 00[0-3]", p.read_text(), re.I)]
+    assert not wrong
+    from synthval.cli import parser
+
+    assert not re.search(r"\bseeds? 00[0-3]", parser().format_help(), re.I)
+
+
+def test_the_glossary_defines_the_terms_the_answer_uses_and_the_report_links_it():
+    from synthval.report.answer import INTRO
+    from synthval.report.glossary import TERMS, glossary_html
+
+    terms = {t for t, _ in TERMS}
+    for term in ("configuration", "group", "selection set", "Spearman's rho", "worth in real images", "to settle it"):
+        assert term in terms
+    assert 'href="#glossary"' in INTRO and '<dt id="glossary-fit-member">fit member</dt>' in glossary_html()

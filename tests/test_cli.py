@@ -114,6 +114,10 @@ def test_run_plans_the_workflow_from_any_directory(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "train_reference" in proc.stdout and "render_report" in proc.stdout
     assert (tmp_path / ".snakemake").is_dir()  # it works in the current directory, not the repository's
+    proc = synthval("run", "-c", "4", cwd=tmp_path)  # Snakemake's -c is --cores; here it names the config
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        "synthval run: config file not found: 4 (-c names the config here; --cores N sets the cores)"
+    )
 
 
 def test_run_resumes_after_a_killed_run_but_not_beside_a_live_one(tmp_path):

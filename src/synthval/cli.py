@@ -54,7 +54,8 @@ def base_command(args: argparse.Namespace) -> list[str]:
         cmd += ["--cores", str(args.cores)]
     if config := run_config(args):
         if not Path(config).is_file():
-            raise UsageError(f"config file not found: {config}")
+            hint = " (-c names the config here; --cores N sets the cores)" if config.isdigit() else ""
+            raise UsageError(f"config file not found: {config}{hint}")
         cmd += ["--configfile", str(Path(config).resolve())]
     return cmd
 

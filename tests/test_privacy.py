@@ -1,6 +1,8 @@
 """Membership inference (synthval.metrics.membership): the halves, the confidence, and LiRA on cases
 whose answer is known in closed form."""
 
+import dataclasses
+
 import numpy as np
 import polars as pl
 import pytest
@@ -157,3 +159,27 @@ def test_a_report_without_lira_says_privacy_was_not_measured():
 
     text = str(lira_section({}, figure=None))
     assert "Not measured in this run" in text and "privacy.lira.enabled" in text and "<table" not in text
+
+
+def test_a_study_without_lira_says_whether_its_targets_could_be_compared():
+    """No LiRA (the default): the privacy finding says leakage was not measured, and by the weak-target rule
+    on the study's own accuracies whether LiRA's comparison would say anything; nothing while LiRA is planned."""
+    from synthval.report.build import Results
+    from synthval.report.findings import unmeasured_privacy_finding
+
+    def study(synthetic):
+        rows = [("real", s, 0.946) for s in range(3)] + [("synthetic-ddpm", s, synthetic) for s in range(3)]
+        return pl.DataFrame(rows, schema=["run", "seed", "accuracy"], orient="row").with_columns(
+            eval_set=pl.lit("test")
+        )
+
+    strong = unmeasured_privacy_finding("t", study(0.922), num_classes=10)
+    assert strong.verdict == "not measured" and "not measured on <b>t</b>" in strong.text
+    assert "strong enough to compare: the weakest, synthetic-ddpm, reaches 92.2%" in strong.text
+    weak = unmeasured_privacy_finding("t", study(0.23), num_classes=10)
+    assert "would be too weak to compare: synthetic-ddpm: they reach 23.0% test accuracy" in weak.text
+    results = Results({"t": {"class_names": list("0123456789")}}, {}, {}, {}, {}, {"t": study(0.23)}, {})
+    assert [f.verdict for f in results.findings() if f.topic == "privacy"] == ["not measured"]
+    planned = Results({"t": {"class_names": list("0123456789")}}, {}, {}, {}, {}, {"t": study(0.23)}, {})
+    planned = dataclasses.replace(planned, lira_planned=frozenset({"t"}))  # LiRA runs; its tables are not in yet
+    assert [f for f in planned.findings() if f.topic == "privacy"] == []

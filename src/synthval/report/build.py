@@ -34,6 +34,7 @@ from synthval.report.findings import (
     robustness_findings,
     settle,
     training_findings,
+    unmeasured_privacy_finding,
 )
 from synthval.report.glossary import glossary_html
 from synthval.report.html import Report, missing_html
@@ -60,6 +61,7 @@ class Results:
     studies: dict[str, pl.DataFrame]  # ... and its summary per run (synthval.evaluation.study)
     attacks: dict[str, pl.DataFrame] = field(default_factory=dict)  # LiRA's summary per run and attack
     robustness: dict[str, pl.DataFrame] = field(default_factory=dict)  # accuracy under shift per run
+    lira_planned: frozenset[str] = frozenset()  # training sets whose runs LiRA attacks (tables or not yet)
 
     @classmethod
     def read(cls, inputs: ReportInputs) -> Results:
@@ -78,6 +80,7 @@ class Results:
             studies={t: method_summary(accuracy) for t, accuracy in accuracies.items()},
             attacks=_read({t: f.lira.attacks for t, f in trainsets.items() if f.lira is not None}),
             robustness=_read({t: f.robustness.accuracy for t, f in trainsets.items() if f.robustness is not None}),
+            lira_planned=frozenset(t for t, f in trainsets.items() if f.lira is not None),
         )
 
     def findings(self) -> list[Finding]:
@@ -104,9 +107,16 @@ class Results:
         for trainset, summary in self.robustness.items():
             found += robustness_findings(trainset, summary)
         for trainset, attacks in self.attacks.items():
-            classes = len(self.summaries.get(trainset, {}).get("class_names") or []) or None
-            found += privacy_findings(trainset, attacks, classes)
+            found += privacy_findings(trainset, attacks, self._classes(trainset))
+        for trainset, accuracy in self.accuracies.items():  # a study without LiRA: say so, and if it could compare
+            if trainset not in self.lira_planned and (
+                f := unmeasured_privacy_finding(trainset, accuracy, self._classes(trainset))
+            ):
+                found.append(f)
         return settle(found)
+
+    def _classes(self, trainset: str) -> int | None:
+        return len(self.summaries.get(trainset, {}).get("class_names") or []) or None
 
     def answer(self, findings: list[Finding] | None = None) -> list[dict[str, str]]:
         """The answer table's rows (synthval.report.answer)."""

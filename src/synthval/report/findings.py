@@ -568,6 +568,46 @@ def privacy_findings(trainset: str, attacks: pl.DataFrame, num_classes: int | No
     return found
 
 
+def unmeasured_privacy_finding(trainset: str, accuracy: pl.DataFrame, num_classes: int | None) -> Finding | None:
+    """Where the training study ran without LiRA: the privacy finding says leakage was not measured, and
+    whether targets trained as the study's runs are would be strong enough for LiRA to compare them
+    (:func:`weak_targets`' rule on each run's mean test accuracy over seeds). The study's runs train on the
+    whole training set, LiRA's targets on half of it, so theirs would be somewhat lower."""
+    test = accuracy.filter(pl.col("eval_set") == "test")
+    if test.is_empty() or not num_classes:
+        return None
+    means = test.group_by("run", maintain_order=True).agg(test_accuracy=pl.col("accuracy").mean()).sort("test_accuracy")
+    weak = [
+        (r["run"], why)
+        for r in means.iter_rows(named=True)
+        if (why := weak_targets(r["run"], r["test_accuracy"], means, num_classes))
+    ]
+    weakest = means.filter(pl.col("run") != "real").head(1)
+    text = (
+        f"Membership leakage was not measured on <b>{html.escape(trainset)}</b> (<code>privacy.lira.enabled</code> "
+        "is false), so this report says nothing about it. "
+    )
+    if weak:
+        text += "Had LiRA run, targets trained as these study runs are would be too weak to compare: " + "; ".join(
+            f"{html.escape(run)}: {why}" for run, why in weak
+        )
+    elif weakest.height:
+        row = weakest.row(0, named=True)
+        text += (
+            f"Had LiRA run, targets trained as the study's runs are would be strong enough to compare: the weakest, "
+            f"{html.escape(row['run'])}, reaches {row['test_accuracy'] * 100:.1f}% test accuracy, "
+            + (
+                f"more than {WEAK_TARGETS_SHARE:.0%} of real-only training's margin over chance"
+                if "real" in means["run"]
+                else f"more than {WEAK_TARGETS_POINTS * 100:.0f} points above chance"
+            )
+        )
+    else:
+        return None
+    text += " (the study's runs train on the whole training set, LiRA's targets on half of it)."
+    return Finding("privacy", trainset, "not measured", NAN, NAN, NAN, "not measured", text)
+
+
 def training_findings(trainset: str, summary: pl.DataFrame) -> list[Finding]:
     """Real-only training's accuracy, then every other run's gain over it, paired by seed."""
     real = summary.filter(pl.col("method") == "real")

@@ -183,3 +183,24 @@ def test_a_study_without_lira_says_whether_its_targets_could_be_compared():
     planned = Results({"t": {"class_names": list("0123456789")}}, {}, {}, {}, {}, {"t": study(0.23)}, {})
     planned = dataclasses.replace(planned, lira_planned=frozenset({"t"}))  # LiRA runs; its tables are not in yet
     assert [f for f in planned.findings() if f.topic == "privacy"] == []
+
+
+def test_a_second_query_is_attacked_with_the_same_shadows_and_averaged():
+    """privacy.lira.mirror: each attack's score is the mean of its per-query scores (the reference's
+    score.py); two copies of one query score as that query, and an independent second look at the same
+    membership signal (a known truth) makes the attack stronger, as the reference's mirror query does."""
+    rng = np.random.default_rng(0)
+    models, n = 8, 4000
+    member = balanced_halves(n, models, seed=1)
+    base = rng.normal(0, 1, n)
+    one = base + 0.8 * member + rng.normal(0, 1, (models, n))
+    two = np.stack([one, base + 0.8 * member + rng.normal(0, 1, (models, n))], axis=-1)
+    same = lira_scores(np.stack([one, one], axis=-1), member, 0)
+    for attack, score in lira_scores(one, member, 0).items():
+        np.testing.assert_allclose(same[attack], score)
+    single, summary = evaluate(one, member)[0], evaluate(two, member)[0]
+    gain = {
+        attack: summary.filter(pl.col("attack") == attack)["auc"][0] - auc
+        for attack, auc in single.select("attack", "auc").iter_rows()
+    }
+    assert len(gain) == 4 and min(gain.values()) > 0 and gain["online_fixed_variance"] > 0.03, gain

@@ -764,6 +764,10 @@ def test_membership_inference_and_robustness_of_the_tiny_study(run):
     assert set(attacks["attack"]) == {"online_fixed_variance", "offline_fixed_variance"}  # 4 models: 1 IN, 1 OUT
     assert (attacks["members"] + attacks["non_members"] == 4 * 300).all() and (attacks["targets"] == 4).all()
     assert attacks["auc"].is_between(0, 1).all() and attacks["test_accuracy"].is_between(0, 1).all()
+    # privacy.lira.mirror: every LiRA model also scored each pool image mirrored, a query of its own
+    pool = pl.read_parquet(run / path("privacy", "train300", "lira", "h0", "runs", "real", "predictions.parquet"))
+    pool = pool.filter(pl.col("eval_set") == "pool")
+    assert pool.height == 300 and pool["phi_mirror"].is_finite().all() and (pool["phi"] != pool["phi_mirror"]).any()
     # a LiRA model's synthetic data come from its own half's generator, never the study's
     pool = read_image_set(run / path("privacy", "train300", "lira", "h0", "generators", "wgan", "manifest.json"))
     assert len(pool) == 150 and all(k.startswith("train300-wgan-lira0") for k in pool.keys)

@@ -115,6 +115,7 @@ use rule train_recipe as train_lira with:
         replicate=P.privacy.replicate,
         gap_sets={},
         workdir=P.privacy.workdir,
+        mirror=P.privacy.mirror,
 
 
 rule lira:

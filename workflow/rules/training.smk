@@ -88,6 +88,7 @@ rule train_recipe:
         robust=P.training.guidance("robust"),
         workdir=P.training.workdir,
         loading=P.training.loading,
+        mirror=False,  # a LiRA model's second query (train_lira sets it)
     script:
         "../scripts/train_recipe.py"
 

@@ -30,10 +30,11 @@ for run in p.runs:
         # the confidences line up with the membership matrix by key, or every attack would read noise
         if not pool["key"].equals(keys):
             raise ValueError(f"LiRA model of {run}: the pool's confidences are not in the membership's key order")
-        phi.append(pool["phi"].to_numpy())
+        # one column per query (the image; its mirror with privacy.lira.mirror): (images, queries)
+        phi.append(pool.select(pl.col("^phi.*$")).to_numpy())
         test = table.filter(pl.col("eval_set") == "test")
         accuracy.append(float((test["prediction"] == test["label"]).mean()))
-    summary, roc = evaluate(np.stack(phi), member)
+    summary, roc = evaluate(np.stack(phi), member)  # (models, images, queries)
     attacks.append(
         summary.with_columns(
             run=pl.lit(run), test_accuracy=pl.lit(float(np.mean(accuracy))), test_images=pl.lit(test.height)

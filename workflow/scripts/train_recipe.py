@@ -84,10 +84,13 @@ for eval_set, manifest in eval_sets.items():
         accuracy = float((pred == labels).mean())
         log.info("%s: accuracy %.4f, mean loss %.4f on %d images", name, accuracy, float(loss.mean()), len(keys))
 if "pool" in inp.keys():  # a LiRA model: the logit-scaled confidence of every pool image (synthval.metrics.membership)
-    keys, labels, outcomes = map_set(inp.pool, {"logits": lambda x, y: (predict_logits(model, x),)})
-    phi = logit_confidence(outcomes["logits"][0], labels)
-    tables.append(pl.DataFrame({"eval_set": "pool", "key": keys, "label": labels, "phi": phi}))
-    log.info("pool: logit-scaled confidence of %d images, median %.2f", len(keys), float(np.median(phi)))
+    queries = {"phi": lambda x, y: (predict_logits(model, x),)}
+    if p.mirror:  # the reference's second query: the image mirrored left to right (NHWC: the width axis)
+        queries["phi_mirror"] = lambda x, y: (predict_logits(model, np.ascontiguousarray(x[:, :, ::-1])),)
+    keys, labels, outcomes = map_set(inp.pool, queries)
+    pool = {name: logit_confidence(outcome[0], labels) for name, outcome in outcomes.items()}
+    tables.append(pl.DataFrame({"eval_set": "pool", "key": keys, "label": labels, **pool}))
+    log.info("pool: logit-scaled confidence of %d images (%s)", len(keys), ", ".join(pool))
 table = pl.concat(tables, how="diagonal").with_columns(run=pl.lit(run.name), seed=pl.lit(replicate, pl.Int64))
 write_frame(snakemake.output.predictions, table)
 with atomic_path(snakemake.output.weights) as tmp:

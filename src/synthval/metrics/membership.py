@@ -90,7 +90,15 @@ def _pooled_variance(values: np.ndarray, mask: np.ndarray) -> float:
 def lira_scores(phi: np.ndarray, member: np.ndarray, target: int) -> dict[str, np.ndarray]:
     """The attacks' scores (higher: more likely a member) of every pool image against model
     ``target``, from ``phi`` (models, n) and the membership matrix ``member`` (models, n). The
-    per-image-variance attacks are left out unless every image has two IN and two OUT shadows."""
+    per-image-variance attacks are left out unless every image has two IN and two OUT shadows.
+
+    ``phi`` (models, n, queries) holds several queries of each image (the image and its mirror, as the
+    reference's ``inference.py`` with ``reflect=True``): each query is attacked with the same shadows and
+    each attack's score is the mean over queries, as the reference's ``score.py`` averages them."""
+    phi = np.asarray(phi)
+    if phi.ndim == 3:
+        per_query = [lira_scores(phi[..., q], member, target) for q in range(phi.shape[2])]
+        return {a: np.mean([scores[a] for scores in per_query], axis=0) for a in per_query[0]}
     from scipy import stats  # here: every LiRA model's job imports logit_confidence, not the attack
 
     shadows = np.arange(len(phi)) != target

@@ -25,6 +25,10 @@ class Privacy(Generators):
         inputs = Generators.train_inputs(self, wildcards)
         return inputs | {"train": paths.lira_half_manifest(wildcards.trainset, wildcards.half)}
 
+    def mirror(self, wildcards) -> bool:
+        """Whether a LiRA model also scores every pool image mirrored (privacy.lira.mirror)."""
+        return bool(self.config["privacy"]["lira"]["mirror"])
+
     def generator_seed(self, wildcards) -> int:
         return self.seed("lira_generator", wildcards.trainset, wildcards.generator, wildcards.half)
 

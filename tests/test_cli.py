@@ -65,9 +65,12 @@ def test_weights_fetch_checks_converts_and_writes_where_the_config_looks(tmp_pat
     import torch
     from torchvision.models import resnet50
 
-    from synthval.config import default_weights
+    from synthval.config import FETCHABLE, default_weights
     from synthval.io import sha256_file
     from synthval.metrics.extractors import sscd_extractor
+    from synthval.metrics.weights import PUBLISHED
+
+    assert tuple(PUBLISHED) == FETCHABLE  # the command offers what has a published address
 
     torch.save({"state_dict": resnet50(num_classes=512).state_dict()}, tmp_path / "sscd.pt")
     url = (tmp_path / "sscd.pt").as_uri()

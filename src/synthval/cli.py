@@ -146,7 +146,7 @@ def score(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from synthval.config import FETCHABLE, default_weights, load_config, validate_config
+    from synthval.config import fill_default_weights, load_config, validate_config
     from synthval.io import IntegrityError
     from synthval.metrics.extractors import build_extractor
     from synthval.metrics.quality import QualitySettings, quality_tables
@@ -159,8 +159,7 @@ def score(args: argparse.Namespace) -> dict[str, Any]:
         quality["extractor"], quality["weights"] = args.extractor, None  # the config's weights were another's
     if args.weights:
         quality["weights"] = args.weights
-    elif quality["extractor"] in FETCHABLE and not quality["weights"]:
-        quality["weights"] = default_weights(quality["extractor"])
+    fill_default_weights(quality)
     if args.timm_model:
         quality["timm_model"] = args.timm_model
     real = load_images(args.real)

@@ -153,10 +153,16 @@ def default_weights(extractor: str) -> str:
 FETCHABLE = ("inception", "dinov2", "sscd")
 
 
-def _quality_errors(config: dict) -> Iterator[str]:
-    quality = config["quality"]
+def fill_default_weights(quality: dict) -> dict:
+    """``quality`` (a config's quality section, or the command's copy of it) with ``weights`` set to
+    :func:`default_weights` where its extractor's published weights can be fetched and none are named."""
     if quality["extractor"] in FETCHABLE and not quality["weights"]:
         quality["weights"] = default_weights(quality["extractor"])
+    return quality
+
+
+def _quality_errors(config: dict) -> Iterator[str]:
+    quality = fill_default_weights(config["quality"])
     if quality["extractor"] != "reference" and not quality["weights"]:
         yield (
             f"config key quality.weights: the {quality['extractor']} extractor needs a local safetensors file "

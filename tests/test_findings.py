@@ -6,7 +6,7 @@ import math
 import polars as pl
 import pytest
 
-from synthval.inference import MIN_CONFIGURATIONS
+from synthval.inference import MIN_CONFIGURATIONS, fisher_bounds
 from synthval.io import write_frame
 from synthval.plan.paths import COPY_PLOTS, RESULT_PLOTS, STUDY_PLOTS, TRAINING_PLOTS
 from synthval.report.figures import FIGURES, content_gap_histograms, result_figure
@@ -22,7 +22,7 @@ from synthval.report.findings import (
     settle,
     training_findings,
 )
-from synthval.selection.ranking import ALL, TRAIN_MEMBERS
+from synthval.selection.ranking import ALL, POOLED, TRAIN_MEMBERS
 
 NAN = math.nan
 
@@ -50,7 +50,8 @@ def test_a_difference_is_one_only_when_its_interval_excludes_zero():
     assert difference_verdict(-0.02, 0.01) == "unclear" and difference_verdict(NAN, NAN) == "too few"
 
 
-def _rank_row(group, rho, low, high, n=8, p=0.001):
+def _rank_row(group, rho, low, high, n=8, p=0.001, question="architecture", holds=True):
+    """A question row of the rank table (synthval.selection.ranking), over n architectures."""
     return {
         "eval_set": "ddpm",
         "ranked": TRAIN_MEMBERS,
@@ -60,38 +61,90 @@ def _rank_row(group, rho, low, high, n=8, p=0.001):
         "spearman": rho,
         "spearman_low": low,
         "spearman_high": high,
-        "kendall": rho * 0.8,
+        "kendall": NAN,
         "p_value": p,
+        "interval": "Fisher z (Bonett-Wright) over architectures",
+        "interval_unit": "architectures",
+        "configs_needed": None,
+        "question": question,
+        "statistic": "Spearman rho over architecture means",
+        "n_units": n,
+        "se": 0.0,
+        "scale": "fisher",
+        "df": n - 3,
+        "pairs": 0,
+        "disjoint": True,
+        "design": f"{n} architectures x 1 variant x 2 seeds",
+        "design_holds": holds,
+        "units_needed": None,
+    }
+
+
+def _pooled_row(group, rho, low, high, n=8):
+    return {
+        **_rank_row(group, rho, low, high, n),
+        "question": POOLED,
+        "statistic": "Spearman rho over configurations",
         "interval": "Fisher z, Bonett-Wright variance",
         "interval_unit": "configurations",
-        "configs_needed": None,
+        "design_holds": None,
     }
 
 
 def test_rank_findings_are_records_with_the_interval_and_its_wording():
-    rank = pl.DataFrame([_rank_row(ALL, 0.8, 0.72, 0.9), _rank_row("cnn", -0.6, -0.9, -0.1, p=0.01)])
-    pooled, group = settle(rank_findings("train1000", rank, pl.Series([0.01, 0.04])))
-    assert (pooled.topic, pooled.trainset, pooled.verdict, pooled.group) == ("rank", "train1000", "strong", ALL)
-    assert (pooled.estimate, pooled.low, pooled.high) == (0.8, 0.72, 0.9)
-    assert "rho = 0.800 [0.720, 0.900]" in pooled.text and RANK_WORDING["strong"] in pooled.text
-    assert "test errors span 1.00% to 4.00%" in pooled.text and "Holm-adjusted 0.002" in pooled.text
-    # the group is its own finding; the pooled rho hides it (its interval lies below 0), and says so
-    assert (group.group, group.verdict) == ("cnn", "reversed") and "hides the cnn group" in pooled.text
-    assert group.adjusted_p == pytest.approx(0.01)
+    rows = [
+        _pooled_row(ALL, 0.8, 0.72, 0.9),
+        _rank_row(ALL, 0.8, 0.72, 0.9),
+        _pooled_row("cnn", -0.6, -0.9, -0.1),
+        _rank_row("cnn", -0.6, -0.9, -0.1, p=0.01),
+    ]
+    pooled, arch, _, group = settle(rank_findings("train1000", pl.DataFrame(rows), pl.Series([0.01, 0.04])))
+    # the rho over configurations pooled as if independent is described, never concluded, and tests nothing
+    assert (pooled.question, pooled.verdict) == (POOLED, "described") and math.isnan(pooled.adjusted_p)
+    assert "hides the cnn group" in pooled.text and "test errors span 1.00% to 4.00%" in pooled.text
+    assert (arch.topic, arch.trainset, arch.question, arch.group) == ("rank", "train1000", "architecture", ALL)
+    assert (arch.estimate, arch.low, arch.high) == (0.8, 0.72, 0.9)
+    assert "= 0.800 [0.720, 0.900]" in arch.text and "Holm-adjusted 0.002" in arch.text
+    assert "the simulation of this design holds" in arch.text and "disjoint seeds" in arch.text
+    # 0.72 is above 0.7, but over 8 architectures the interval adjusted for 2 tests is not: positive, not strong
+    assert arch.verdict == "positive"
+    assert (group.group, group.verdict) == ("cnn", "reversed") and group.adjusted_p == pytest.approx(0.01)
 
 
-def test_a_rank_verdict_needs_its_size_and_survives_the_correction_or_not():
-    few = pl.DataFrame([{**_rank_row(ALL, 1.0, NAN, NAN, n=3, p=1 / 3), "configs_needed": 5}])
+def test_strong_needs_the_interval_adjusted_for_the_reports_tests():
+    low, high = fisher_bounds(0.97, 40)
+    strong = _rank_row(ALL, 0.97, float(low), float(high), n=40, p=1e-4)
+    (one,) = settle(rank_findings("t", pl.DataFrame([strong]), None))
+    assert one.verdict == "strong" and RANK_WORDING["strong"] in one.text
+    # the same row among 200 tests: its Bonferroni interval (level 1 - 0.05/200) reaches below 0.7... or not
+    many = [strong] + [{**_rank_row(f"g{i}", 0.1, -0.2, 0.4, n=40, p=0.6), "eval_set": f"s{i}"} for i in range(199)]
+    first = settle(rank_findings("t", pl.DataFrame(many), None))[0]
+    adjusted_low = float(fisher_bounds(0.97, 40, 1 - 0.05 / 200)[0])
+    assert first.verdict == ("strong" if adjusted_low >= STRONG_RHO else "positive")
+
+
+def test_a_rank_verdict_needs_its_size_its_design_and_survives_the_correction_or_not():
+    few = pl.DataFrame([_rank_row(ALL, 1.0, NAN, NAN, n=3, p=1 / 3, holds=None)])
     (finding,) = settle(rank_findings("train1000", few, None))
-    assert finding.verdict == "too few" and "too few configurations to conclude (have 3, need 5)" in finding.text
+    assert finding.verdict == "too few" and "too few units to conclude (have 3 architectures" in finding.text
     assert math.isnan(finding.adjusted_p)  # nothing was tested, so nothing joins the family
-    # one positive ranking among many tests: its p of 0.01 is not significant once 10 are corrected
+    # an interval that excludes 0 at a design whose simulation did not hold: no verdict, no test
+    (failing,) = settle(rank_findings("t", pl.DataFrame([_rank_row(ALL, 0.9, 0.5, 0.97, holds=False)]), None))
+    assert failing.verdict == "design fails" and math.isnan(failing.adjusted_p)
+    assert "the simulation of this design does not hold" in failing.text
+    # a question the design cannot ask
+    seedless = {**_rank_row(ALL, NAN, NAN, NAN, n=0, p=NAN, question="seed", holds=None), "n_units": 0}
+    (unasked,) = settle(rank_findings("t", pl.DataFrame([seedless]), None))
+    assert unasked.verdict == "not asked" and "one seed a configuration" in unasked.text
+    # one positive ranking among many tests: its p of 0.01 is not significant once 10 are corrected, and the
+    # architectures it would need are worked out at 80% power over those 10 tests
     rows = [_rank_row(ALL, 0.6, 0.1, 0.9, p=0.01)] + [
         {**_rank_row(f"g{i}", 0.1, -0.5, 0.6, p=0.6), "eval_set": f"s{i}"} for i in range(9)
     ]
     found = settle(rank_findings("train1000", pl.DataFrame(rows), None))
     assert found[0].adjusted_p == pytest.approx(0.1) and found[0].verdict == "unclear"
-    assert "after the Holm correction" in found[0].text
+    assert "after the Holm correction" in found[0].text and found[0].needed > 8
+    assert f"about {found[0].needed} architectures would settle" in found[0].text
     assert family_line(found).startswith("Verdicts are corrected for multiplicity with Holm's method over the 10 tests")
 
 

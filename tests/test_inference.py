@@ -11,8 +11,11 @@ import pytest
 from scipy import stats
 
 from synthval.inference import (
+    HALL,
     MIN_CONFIGURATIONS,
     SMALLEST_TESTABLE,
+    _hall,
+    _hall_inverse,
     configurations_for_half_width,
     configurations_needed,
     correlation_difference,
@@ -66,13 +69,26 @@ def test_the_rank_interval_is_fisher_z_with_bonett_wright_variance():
     assert 0.5 < low < 0.95 and high > 0.99
 
 
-def test_the_mean_interval_is_students_t():
+def test_the_mean_interval_is_students_t_then_halls():
     v = [0.3, -0.1, 0.5, 0.2]
     ci = mean_interval(v)
     t = stats.ttest_1samp(v, 0)
     lo, hi = t.confidence_interval(0.95)
     assert (ci.estimate, ci.low, ci.high, ci.p_value) == pytest.approx((np.mean(v), lo, hi, t.pvalue))
-    assert math.isnan(mean_interval([0.2]).low) and mean_interval([0.1, 0.1]).p_value == 0.0
+    assert math.isnan(mean_interval([0.2]).low)
+    # no spread: never p = 0; the exact sign-flip p of n equal non-zero differences is 2 / 2^n
+    assert mean_interval([0.1, 0.1]).p_value == pytest.approx(0.5) and mean_interval([0.1] * 6).p_value == 1 / 32
+    # from HALL_FROM units, Hall's transformation: symmetric data give Student's interval...
+    sym = np.array([-2.0, -1, -0.5, 0, 0.5, 1, 2, 1.5, -1.5]) + 0.3
+    hall, t = mean_interval(sym), stats.ttest_1samp(sym, 0)
+    assert hall.method == HALL and (hall.low, hall.high) == pytest.approx(t.confidence_interval(0.95), abs=0.02)
+    # ... right-skewed data push the interval right of Student's, as the mean's distribution is skewed left of it
+    skewed = np.array([-0.5, -0.4, -0.4, -0.3, -0.3, -0.2, -0.1, 0.0, 2.5, 1.9])
+    hall, t = mean_interval(skewed), stats.ttest_1samp(skewed, 0)
+    low, high = t.confidence_interval(0.95)
+    assert hall.low > low and hall.high > high
+    # the transformation is inverted exactly
+    assert _hall(_hall_inverse(0.37, 1.3, 10), 1.3, 10) == pytest.approx(0.37)
 
 
 def test_holm_against_a_hand_computation():
@@ -113,4 +129,4 @@ def test_a_few_cells_of_the_coverage_benchmark():
     # at the minimum the interval is wide, and the exact test cannot reject at all until 5 configurations
     assert bench.rank_cell(0.8, 1, MIN_CONFIGURATIONS, reps, rng)["width"] > 1.5
     assert permutation_p([1, 2, 3, 4], [1, 2, 3, 4], seed=0) > 0.05 >= permutation_p(range(5), range(5), seed=0)
-    assert bench.mean_cell(0.0, False, 3, 600, rng)["coverage"] >= 0.93 - 2 * math.sqrt(0.95 * 0.05 / 600)
+    assert bench.mean_cell(0.0, "normal", 3, 600, rng)["coverage"] >= 0.93 - 2 * math.sqrt(0.95 * 0.05 / 600)

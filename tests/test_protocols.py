@@ -19,7 +19,14 @@ from synthval.selection.protocols import (
     seed_selection,
     with_members,
 )
-from synthval.selection.ranking import CONFIGURATIONS, FIT_MEMBERS, TRAIN_MEMBERS, model_errors, pooled_note
+from synthval.selection.ranking import (
+    CONFIGURATIONS,
+    FIT_MEMBERS,
+    POOLED,
+    TRAIN_MEMBERS,
+    model_errors,
+    pooled_note,
+)
 
 
 def _errors(rows):
@@ -342,9 +349,15 @@ def test_protocols_and_calibration_per_group_and_pooled():
 
 def test_rank_rows_include_the_real_val_baseline_and_the_architecture_shift():
     errors = model_errors(_predicted_zoo())
-    rank = rank_correlation(errors, GROUPS)
-    kinds = set(rank.select("eval_set", "ranked").unique().rows())
+    every = rank_correlation(errors, GROUPS)
+    kinds = set(every.select("eval_set", "ranked").unique().rows())
     assert kinds == {("syn", TRAIN_MEMBERS), ("val", FIT_MEMBERS), ("val", CONFIGURATIONS)}
+    # the three questions for the members, none for the shift (it ranks configurations of two kinds of member)
+    questions = every.filter(pl.col("question") != POOLED, pl.col("group") == "all")
+    assert set(questions.select("ranked", "question").rows()) == {
+        (r, q) for r in (TRAIN_MEMBERS, FIT_MEMBERS) for q in ("architecture", "hyper-parameters", "seed")
+    }
+    rank = every.filter(pl.col("question") == POOLED)
     last = errors.filter(pl.col("epoch") == 2)
     wide = last.pivot(on="eval_set", index="model", values="error")
     fit = wide.filter(pl.col("model").str.ends_with("-fit"))
@@ -367,7 +380,7 @@ def test_a_pooled_rho_that_hides_its_groups_says_so_from_intervals():
     test = {f"a{i}": 0.02 + 0.001 * i for i in range(10)} | {f"b{i}": 0.40 + 0.01 * i for i in range(10)}
     syn = {f"a{i}": 0.05 - 0.001 * i for i in range(10)} | {f"b{i}": 0.70 - 0.01 * i for i in range(10)}
     groups = {c: "standard" if c.startswith("a") else "randomly wired" for c in test}
-    rank = rank_correlation(_zoo_errors(test, syn), groups)
+    rank = rank_correlation(_zoo_errors(test, syn), groups).filter(pl.col("question") == POOLED)
     pooled = rank.filter(pl.col("group") == "all").row(0, named=True)
     assert pooled["spearman"] == pytest.approx(1 - 6 * 660 / (20 * 399)) and pooled["spearman_low"] > 0
     assert (rank.filter(pl.col("group") != "all")["spearman_high"] < 0).all()

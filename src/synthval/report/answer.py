@@ -1,10 +1,12 @@
-"""The answer first: one row per training set, selection set and group, saying whether the set can choose
-the models, with the real validation split's ranking beside it, what the set is worth in labelled real
-images, and what would settle a row that is not settled. The report opens with it and the workflow
-prints it at the end of a run; the sections after it are the evidence.
+"""The answer first: one row per training set, selection set, group and question (which architecture, which
+hyper-parameters, which trained model; :mod:`synthval.questions`), saying whether the set can choose, over
+the unit that answers the question, whether the run's own design was simulated and the interval held
+there, the real validation split's answer to the same question beside it, and what would settle a row
+that is not settled. The report opens with it and the workflow prints it at the end of a run; the
+sections after it are the evidence.
 
 The verdicts are the settled rank findings (:func:`synthval.report.findings.settle`): Holm-corrected
-over the report, and only from :data:`synthval.inference.MIN_CONFIGURATIONS` configurations.
+over the report, "strong" only from the Bonferroni-adjusted interval, and only where the design holds.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ import html
 
 import polars as pl
 
-from synthval.inference import MIN_CONFIGURATIONS, configurations_for_half_width
+from synthval.questions import ASKS, QUESTIONS
 from synthval.report.findings import Finding
 from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS
-from synthval.selection.worth import worth_cell
 
 #: the answer's verdicts in a table's few words
 SHORT = {
@@ -24,72 +25,84 @@ SHORT = {
     "positive": "yes",
     "reversed": "no: reversed",
     "unclear": "not shown",
-    "too few": "too few configurations",
+    "too few": "too few",
     "undefined": "undefined",
+    "design fails": "no verdict: design not shown to hold",
+    "not asked": "not asked at this design",
 }
 COLUMNS = (
     "training set",
     "selection set",
     "group",
+    "question",
     "can it choose?",
-    "rho vs test [95%]",
-    "configurations",
-    "real val split: rho [95%]",
-    "worth in real images [95%]",
+    "estimate vs test [95%]",
+    "units",
+    "design simulated",
+    "real val split [95%]",
     "to settle it",
 )
 
 
-def _rho(row: dict | None) -> str:
+def _estimate(row: dict | None) -> str:
     if row is None or row["spearman"] != row["spearman"]:
         return "n/a"
+    name = "rho" if row["scale"] == "fisher" else "tau"
     if row["spearman_low"] != row["spearman_low"]:
-        return f"{row['spearman']:.2f}"
-    return f"{row['spearman']:.2f} [{row['spearman_low']:.2f}, {row['spearman_high']:.2f}]"
+        return f"{name} {row['spearman']:.2f}"
+    return f"{name} {row['spearman']:.2f} [{row['spearman_low']:.2f}, {row['spearman_high']:.2f}]"
 
 
-def _settle(finding: Finding) -> str:
-    n = finding.n
+def _design(row: dict | None) -> str:
+    if row is None:
+        return "n/a"
+    holds = {True: "holds", False: "does not hold", None: "no interval"}[row["design_holds"]]
+    return f"{row['design']}: {holds}"
+
+
+def _settle(finding: Finding, row: dict | None) -> str:
+    unit = row["interval_unit"] if row else "units"
     if finding.verdict == "too few":
-        return (
-            f"{max(finding.needed or 0, MIN_CONFIGURATIONS)} configurations (have {n}); e.g. config/digits-study.yaml"
-        )
+        return f"~{finding.needed} {unit} (have {finding.n})" if finding.needed else f"more {unit} (have {finding.n})"
     if finding.verdict == "unclear":
-        half = configurations_for_half_width(n)
-        if finding.needed and finding.needed > n:
-            return f"~{finding.needed} configurations at this rho; {half} halve the interval"
-        return f"{half} configurations halve the interval"
+        if finding.needed and finding.needed > finding.n:
+            return f"~{finding.needed} {unit} at this estimate (80% power, {len(QUESTIONS)} questions' Holm family)"
+        return "no number at this estimate"
+    if finding.verdict == "design fails":
+        return f"more {unit}: see bench/results/coverage.md"
+    if finding.verdict == "not asked":
+        return "two seeds a configuration" if finding.question == "seed" else "two variants or more an architecture"
     if finding.verdict == "undefined":
         return "models whose errors differ"
     return "settled"
 
 
+def _row(rank: pl.DataFrame | None, eval_set: str, ranked: str, group: str, question: str) -> dict | None:
+    if rank is None:
+        return None
+    hit = rank.filter(
+        pl.col("eval_set") == eval_set,
+        pl.col("ranked") == ranked,
+        pl.col("group") == group,
+        pl.col("question") == question,
+    )
+    return hit.row(0, named=True) if hit.height else None
+
+
 def answer_rows(
-    findings: list[Finding], ranks: dict[str, pl.DataFrame], worths: dict[str, pl.DataFrame]
+    findings: list[Finding], ranks: dict[str, pl.DataFrame], worths: dict[str, pl.DataFrame] | None = None
 ) -> list[dict[str, str]]:
-    """The answer's rows from the settled findings, the rank tables (the real baseline's row) and the
-    worth tables, in the findings' order."""
+    """The answer's rows from the settled findings of the three questions and the rank tables (the real
+    baseline's row), in the findings' order. (``worths`` is accepted for callers of the earlier table: what
+    a set is worth in real images is a pooled description, in the rank section.)"""
     rows = []
     for f in findings:
-        if f.topic != "rank" or not f.subject.endswith(f"({TRAIN_MEMBERS})"):
+        if f.topic != "rank" or f.question not in QUESTIONS or not f.subject.endswith(f"({TRAIN_MEMBERS})"):
             continue
         eval_set = f.subject.removesuffix(f" ({TRAIN_MEMBERS})")
         rank = ranks.get(f.trainset)
-        own = baseline = None
-        if rank is not None:
-            hit = rank.filter(
-                pl.col("eval_set") == eval_set, pl.col("ranked") == TRAIN_MEMBERS, pl.col("group") == f.group
-            )
-            own = hit.row(0, named=True) if hit.height else None
-            base = rank.filter(pl.col("eval_set") == "val", pl.col("ranked") == FIT_MEMBERS, pl.col("group") == f.group)
-            baseline = base.row(0, named=True) if base.height else None
-        worth = "n/a"
-        table = worths.get(f.trainset)
-        if table is not None:
-            hit = table.filter(pl.col("eval_set") == eval_set, pl.col("group") == f.group)
-            if hit.height:
-                w = hit.row(0, named=True)
-                worth = worth_cell(w["real_images"], w["real_images_low"], w["real_images_high"])
+        own = _row(rank, eval_set, TRAIN_MEMBERS, f.group, f.question)
+        baseline = _row(rank, "val", FIT_MEMBERS, f.group, f.question)
         rows.append(
             dict(
                 zip(
@@ -98,12 +111,13 @@ def answer_rows(
                         f.trainset,
                         eval_set,
                         f.group,
+                        ASKS[f.question],
                         SHORT.get(f.verdict, f.verdict),
-                        _rho(own),
-                        str(f.n),
-                        _rho(baseline) + (f" ({baseline['n_configs']})" if baseline else ""),
-                        worth,
-                        _settle(f),
+                        _estimate(own),
+                        f"{f.n} {own['interval_unit']}" if own else str(f.n),
+                        _design(own),
+                        _estimate(baseline) + (f" ({baseline['n_units']})" if baseline else ""),
+                        _settle(f, own),
                     ),
                     strict=True,
                 )
@@ -113,13 +127,16 @@ def answer_rows(
 
 
 INTRO = (
-    "Can a synthetic set choose the models? Per training set, selection set and group of the zoo: the verdict on "
-    "Spearman's rho over configurations between errors on the set (which chooses) and on the test split (which only "
-    "scores), Holm-corrected over this report and drawn only from {minimum} configurations, where the coverage "
-    "benchmark (bench/results/coverage.md) shows the interval holds; the real val split's ranking of the fit "
-    "members beside it (configurations in brackets); and how many labelled real images rank the models as well "
-    "(one half of the test split draws them, the other scores; nothing is chosen there). <b>group all</b> pools the "
-    'groups; read it with them. Every term is defined in the <a href="#glossary">glossary</a>.'
+    "Can a synthetic set choose the models? Per training set, selection set and group of the zoo, three questions, "
+    "each over the unit that answers it: <b>which architecture?</b> (Spearman's rho over architecture means), "
+    "<b>which hyper-parameters?</b> (Kendall's tau within architectures) and <b>which trained model?</b> (Kendall's "
+    "tau within configurations, over seeds). The set chooses; the test split only scores. A verdict is Holm-corrected "
+    "over this report and drawn only where this run's own design (architectures x variants x seeds) was simulated with "
+    "a known truth and the interval held (bench/results/coverage.md has the designs users build); the real val split's "
+    "answer to the same question for the fit members is beside it. Seeds of one configuration split into two disjoint "
+    "halves for the first two questions where there are two or more, so a trained model's luck is not counted as "
+    "agreement. <b>group all</b> pools the groups; read it with them. Every term is defined in the "
+    '<a href="#glossary">glossary</a>.'
 )
 
 
@@ -130,7 +147,7 @@ def answer_html(rows: list[dict[str, str]]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(r[c])}</td>" for c in COLUMNS) + "</tr>" for r in rows)
     return (
-        f"<p>{INTRO.format(minimum=MIN_CONFIGURATIONS)}</p>"
+        f"<p>{INTRO}</p>"
         f'<div class="scroll"><table class="answer"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
     )
 
@@ -147,5 +164,9 @@ def answer_text(rows: list[dict[str, str]]) -> str:
 
 
 def pooled_first(rows: list[dict[str, str]]) -> list[dict[str, str]]:
-    """Rows with group ``all`` before the groups, keeping each set's rows together."""
-    return sorted(rows, key=lambda r: (r["training set"], r["selection set"], r["group"] != ALL, r["group"]))
+    """Rows with group ``all`` before the groups, keeping each set's rows together, questions in order."""
+    order = {ASKS[q]: i for i, q in enumerate(QUESTIONS)}
+    return sorted(
+        rows,
+        key=lambda r: (r["training set"], r["selection set"], r["group"] != ALL, r["group"], order[r["question"]]),
+    )

@@ -29,6 +29,9 @@ from synthval.io import atomic_path, read_frame, read_metadata  # noqa: E402
 from synthval.live import read_live_log  # noqa: E402
 from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, last_epoch, with_members  # noqa: E402
 
+#: the questions' statistics in a figure title's few words
+SHORT_QUESTION = {"architecture": "arch. rho", "hyper-parameters": "hyper-param. tau", "seed": "seed tau"}
+
 if TYPE_CHECKING:
     from synthval.report.html import Shown
 
@@ -98,7 +101,8 @@ def error_scatter(
 ) -> None:
     """Test error against each evaluation set's error, one point per model at its last epoch, coloured by
     group (Shoshan et al. 2023 Fig. 1); the last panel is the real baseline, the fit members' val error (Fig. 3 row 2).
-    Titles give the pooled rho with its interval and each group's rho."""
+    Titles give the answers of the pooled zoo's questions that are defined: rho over architecture means,
+    tau within architectures, tau within configurations (synthval.questions), with their intervals."""
     wide = (
         with_members(last_epoch(errors), groups)
         .pivot(on="eval_set", index=["model", "split", "group"], values="error")
@@ -121,16 +125,18 @@ def error_scatter(
                 f"{m}: {eval_set} {_percent(x)}, {reference} {_percent(y)}"
                 for m, x, y in sel.select("model", eval_set, reference).iter_rows()
             ]
-        rows = rank.filter(pl.col("eval_set") == eval_set, pl.col("ranked") == ranked)
-        pooled = rows.filter(pl.col("group") == ALL).row(0, named=True)
-        parts = "; ".join(
-            f"{r['group']} {r['spearman']:.2f}" for r in rows.filter(pl.col("group") != ALL).iter_rows(named=True)
+        rows = rank.filter(pl.col("eval_set") == eval_set, pl.col("ranked") == ranked, pl.col("group") == ALL)
+        answers = "; ".join(
+            f"{SHORT_QUESTION[r['question']]} {r['spearman']:.2f}"
+            + (
+                ""
+                if r["spearman_low"] != r["spearman_low"]
+                else f" [{r['spearman_low']:.2f}, {r['spearman_high']:.2f}]"
+            )
+            for r in rows.iter_rows(named=True)
+            if r["question"] in SHORT_QUESTION and r["spearman"] == r["spearman"]
         )
-        ax.set_title(
-            f"{eval_set} ({ranked}): rho = {pooled['spearman']:.2f} [{pooled['spearman_low']:.2f}, "
-            f"{pooled['spearman_high']:.2f}]" + (f"\n{parts}" if parts else ""),
-            fontsize=8,
-        )
+        ax.set_title(f"{eval_set} ({ranked})" + (f"\n{answers}" if answers else ""), fontsize=8)
         kind = (
             "real val split"
             if eval_set == "val"

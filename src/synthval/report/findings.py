@@ -8,8 +8,14 @@ A verdict is earned, not printed (:mod:`synthval.inference`, ``bench/results/cov
   :data:`~synthval.inference.MIN_UNITS` units; below that the finding says how many it needs;
 - every test of one report is one family, corrected by Holm's method (:func:`settle`): a verdict needs
   its Holm-adjusted p-value at most 0.05 and an interval on the same side of no effect;
-- a ranking is *strong* only when its whole interval is at or above :data:`STRONG_RHO`; a difference
-  (of test errors, of accuracies, of rhos) is one only when its interval excludes :data:`NO_DIFFERENCE`.
+- a ranking verdict answers one of three questions over its own unit (:mod:`synthval.questions`: which
+  architecture, which hyper-parameters, which trained model) and needs the run's own design to have been
+  simulated and the interval to hold there (:func:`synthval.simulation.design_holds`); the rho over
+  configurations pooled as if independent is described, never concluded;
+- a ranking is *strong* only when its whole interval, Bonferroni-adjusted over the report's tests (as
+  strict as Holm's first step), is at or above :data:`STRONG_RHO` (:data:`STRONG_TAU` for a Kendall
+  tau); a difference (of test errors, of accuracies, of rhos) is one only when its interval excludes
+  :data:`NO_DIFFERENCE`.
 
 The sets chose; the test split only scored (the tables these records read say which split did what).
 """
@@ -27,10 +33,14 @@ from synthval.evaluation.robustness import strongest_shift
 from synthval.evaluation.study import percent_cell
 from synthval.inference import ALPHA, MIN_CONFIGURATIONS, MIN_UNITS, SMALLEST_TESTABLE, holm
 from synthval.metrics.membership import PER_IMAGE_VARIANCE_MODELS
-from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, pooled_note
+from synthval.questions import ASKS, QUESTIONS, SEED, Answer, units_needed
+from synthval.selection.ranking import ALL, FIT_MEMBERS, POOLED, TRAIN_MEMBERS, pooled_note
+from synthval.selection.ranking import CONFIGURATIONS as CONFIGURATIONS_RANKED
 
-#: A ranking is called strong when its whole interval is at or above this Spearman rho.
+#: A ranking is called strong when its whole (adjusted) interval is at or above this Spearman rho ...
 STRONG_RHO = 0.7
+#: ... or this Kendall tau (the tau of a bivariate normal whose Spearman rho is 0.7: 2/pi asin(2 sin(0.7 pi/6)))
+STRONG_TAU = 0.5
 #: A difference (of test errors, of accuracies) is called one when its interval excludes this.
 NO_DIFFERENCE = 0.0
 #: Calibration is supported when some point of its sweep ranks held-out calibration models above this
@@ -44,11 +54,15 @@ NAN = float("nan")
 #: rank verdicts, from :func:`rank_verdict`, and their wording
 RANK_WORDING = {
     "undefined": "undefined rank preservation (too few models, or constant errors)",
-    "too few": "too few configurations to conclude",
-    "strong": f"strong rank preservation (the whole interval is at or above {STRONG_RHO})",
+    "too few": "too few units to conclude",
+    "strong": "strong rank preservation (the whole interval, adjusted for the report's tests, is at or above "
+    f"{STRONG_RHO} for a rho, {STRONG_TAU} for a tau)",
     "positive": "positive rank preservation (the interval excludes 0)",
     "reversed": "a reversed ranking (the whole interval is below 0: the set orders models against their test error)",
     "unclear": "no clear rank preservation",
+    "design fails": "no verdict: at this design the simulation with a known truth does not show the interval to hold",
+    "not asked": "not asked: the design cannot ask it",
+    "described": "described, not concluded: configurations of one architecture are not independent",
 }
 #: verdicts that claim something, and so must survive the multiplicity correction
 CLAIMS = {"strong", "positive", "reversed", "below", "above", "raises", "lowers"}
@@ -74,23 +88,38 @@ class Finding:
     p_value: float = NAN
     adjusted_p: float = NAN
     n: int = 0
-    needed: int | None = None  # configurations a verdict needs, where it has too few or is unclear
+    needed: int | None = None  # units a verdict needs, where it has too few or is unclear
     word: Callable[[str, float], str] | None = dataclasses.field(default=None, compare=False, repr=False)
+    question: str = ""  # for rank findings: the question (synthval.questions) or "pooled"
+    #: a rank verdict's interval at another level, and the units it would need over m tests (settle uses both)
+    bounds: Callable[[float], tuple[float, float]] | None = dataclasses.field(default=None, compare=False, repr=False)
+    needs: Callable[[int], int | None] | None = dataclasses.field(default=None, compare=False, repr=False)
+    strong_at: float = STRONG_RHO
 
 
 def settle(findings: list[Finding]) -> list[Finding]:
     """Holm's correction over every finding with a p-value (one report, one family): a claimed verdict
-    whose adjusted p-value exceeds 0.05 becomes ``unclear``; then each is worded."""
+    whose adjusted p-value exceeds 0.05 becomes ``unclear``; a strong one stays strong only if its interval
+    at the Bonferroni level 1 - 0.05/m (m tests) is still at or above its threshold; the units a ranking
+    needs are worked out at 80% power over the m tests; then each is worded."""
     tested = [i for i, f in enumerate(findings) if f.p_value == f.p_value]
     adjusted = dict(zip(tested, holm([findings[i].p_value for i in tested]), strict=True))
+    m = max(len(tested), 1)
     out = []
     for i, f in enumerate(findings):
         p = adjusted.get(i, NAN)
         verdict = f.verdict
         if verdict in CLAIMS and not p <= ALPHA:
             verdict = "unclear"
-        text = f.word(verdict, p) if f.word else f.text
-        out.append(dataclasses.replace(f, verdict=verdict, adjusted_p=p, text=text, word=None))
+        if verdict == "strong" and f.bounds is not None and not f.bounds(1 - ALPHA / m)[0] >= f.strong_at:
+            verdict = "positive"
+        if f.needs is not None:
+            needed = f.needs(m) if verdict in ("too few", "unclear") else None
+            f = dataclasses.replace(f, needed=needed)
+            text = f.word(verdict, p, needed=needed) if f.word else f.text
+        else:
+            text = f.word(verdict, p) if f.word else f.text
+        out.append(dataclasses.replace(f, verdict=verdict, adjusted_p=p, text=text, word=None, bounds=None, needs=None))
     return out
 
 
@@ -99,10 +128,14 @@ def family_line(findings: list[Finding]) -> str:
     tests = sum(1 for f in findings if f.adjusted_p == f.adjusted_p)
     return (
         f"Verdicts are corrected for multiplicity with {MULTIPLICITY}'s method over the {tests} tests of this report "
-        f"(family-wise error rate 5%); a ranking needs at least {MIN_CONFIGURATIONS} configurations and a paired "
-        f"difference {MIN_UNITS} units, the sizes at which the coverage benchmark (bench/results/coverage.md) found "
-        f"the intervals to hold, and a ranking's exact permutation test cannot reject below {SMALLEST_TESTABLE}. "
-        "Intervals are 95%, unadjusted."
+        "(family-wise error rate 5%). A ranking verdict answers one of three questions over its own unit "
+        "(architectures, or configurations for the seed question) and needs this run's own design to have been "
+        "simulated and the interval to hold there (bench/results/coverage.md has the designs users build); a rho "
+        "over architectures needs at least "
+        f"{MIN_CONFIGURATIONS} of them and its exact permutation test cannot reject below {SMALLEST_TESTABLE}; a "
+        f"paired difference needs {MIN_UNITS} units. The rho over configurations pooled as if independent is "
+        "described, never concluded. Intervals are 95%, unadjusted; 'strong' is read off the interval adjusted for "
+        "the report's tests."
     )
 
 
@@ -115,14 +148,16 @@ def _three(x: float, sign: str = "") -> str:
     return "undefined" if _nan(x) else f"{x:{sign}.3f}"
 
 
-def rank_verdict(rho: float, low: float, high: float, n_configs: int = MIN_CONFIGURATIONS) -> str:
+def rank_verdict(
+    rho: float, low: float, high: float, n_configs: int = MIN_CONFIGURATIONS, strong: float = STRONG_RHO
+) -> str:
     """The verdict on a rank correlation (a key of :data:`RANK_WORDING`) from its interval and size,
     before the multiplicity correction."""
     if _nan(rho):
         return "undefined"
     if n_configs < MIN_CONFIGURATIONS or _nan(low):
         return "too few"
-    if low >= STRONG_RHO:
+    if low >= strong:
         return "strong"
     if low > 0:
         return "positive"
@@ -198,59 +233,126 @@ def _p(raw: float, adjusted: float) -> str:
     return f"p = {raw:.2g}" + ("" if _nan(adjusted) else f", {MULTIPLICITY}-adjusted {adjusted:.2g}")
 
 
-def rank_wording(verdict: str, row: dict, adjusted: float) -> str:
+def rank_wording(verdict: str, row: dict, adjusted: float, needed: int | None = None) -> str:
     """The verdict's words for a rank row, with what would settle it where it is not settled."""
     words = RANK_WORDING[verdict]
-    n, needed = row["n_configs"], row.get("configs_needed")
+    unit = row.get("interval_unit") or "configurations"
+    n = row.get("n_units") or row["n_configs"]
+    needed = needed if needed is not None else row.get("configs_needed")
     if verdict == "too few":
-        return f"{words} (have {n}, need {needed or MIN_CONFIGURATIONS})"
+        return f"{words} (have {n} {unit}" + (f", need about {needed})" if needed else ")")
     if verdict == "unclear":
         why = "the interval includes 0" if row["spearman_low"] <= 0 <= row["spearman_high"] else "not significant"
-        more = f"; about {needed} configurations would settle a rho this size" if needed and needed > n else ""
+        more = f"; about {needed} {unit} would settle an effect this size at 80% power" if needed and needed > n else ""
         return f"{words} ({why} after the {MULTIPLICITY} correction{more})" if not _nan(adjusted) else words
     return words
 
 
+def _answer_of(row: dict) -> Answer:
+    return Answer(
+        row["question"],
+        row["spearman"],
+        row["spearman_low"],
+        row["spearman_high"],
+        row["p_value"],
+        row["n_units"] or 0,
+        row["interval"],
+        NAN if row["se"] is None else row["se"],
+        row["scale"] or "fisher",
+        row["df"] or 0,
+        bool(row["disjoint"]),
+        False,
+        row["pairs"] or 0,
+    )
+
+
+def question_verdict(row: dict) -> str:
+    """The verdict of a question row (:mod:`synthval.questions`) before the multiplicity correction: not
+    asked where the design cannot ask it, too few without an interval, no verdict where the run's own
+    design did not hold in the simulation, else from its interval."""
+    if not row["n_units"]:
+        return "not asked"
+    if _nan(row["spearman"]):
+        return "undefined"
+    if _nan(row["spearman_low"]):
+        return "too few"
+    if row["design_holds"] is not True:
+        return "design fails"
+    strong = STRONG_RHO if row["scale"] == "fisher" else STRONG_TAU
+    return rank_verdict(row["spearman"], row["spearman_low"], row["spearman_high"], MIN_CONFIGURATIONS, strong)
+
+
+NOT_ASKED = {
+    SEED: "one seed a configuration: a set cannot be asked to tell seeds apart",
+    "hyper-parameters": "no architecture has two variants (crossed variants need three)",
+    "architecture": "fewer than three architectures",
+}
+
+
+def _design_words(row: dict) -> str:
+    luck = ""
+    if row["question"] != SEED:
+        luck = (
+            "; the set's and the test errors from disjoint seeds"
+            if row["disjoint"]
+            else "; one seed a configuration, so seed luck shared by the set and test counts"
+        )
+    holds = {True: "holds", False: "does not hold", None: "not simulated (no interval)"}[row["design_holds"]]
+    return f"design {row['design']}{luck}; the simulation of this design {holds}"
+
+
 def rank_findings(trainset: str, rank: pl.DataFrame, test_errors: pl.Series | None) -> list[Finding]:
-    """Per (set, models ranked, group): the rank correlation with the test errors over configurations,
-    the pooled row followed by its groups, and a note where the pool hides a group
-    (:func:`synthval.selection.ranking.pooled_note`)."""
+    """Per (set, models ranked, group): the three questions' answers, each over its own unit, and the
+    rank correlation over configurations pooled as if independent, described only, with a note where the
+    pool hides a group (:func:`synthval.selection.ranking.pooled_note`)."""
     found = []
     where = f"On <b>{html.escape(trainset)}</b>, "
     for (eval_set, ranked), rows in rank.group_by("eval_set", "ranked", maintain_order=True):
         note = pooled_note(rank, eval_set, ranked)
-        ordered = sorted(rows.iter_rows(named=True), key=lambda r: (r["group"] != ALL, r["group"]))
+        order = {POOLED: 0, **{q: i + 1 for i, q in enumerate(QUESTIONS)}}
+        ordered = sorted(
+            rows.iter_rows(named=True), key=lambda r: (r["group"] != ALL, r["group"], order.get(r["question"], 9))
+        )
         for row in ordered:
             group = "" if row["group"] == ALL else f" (group <b>{html.escape(row['group'])}</b>)"
-            unit = f"{row['n_models']} models, {row['n_configs']} configurations" + (
-                "" if _nan(row["spearman_low"]) else f"; 95% {row['interval']} over {row['interval_unit']}"
-            )
             if ranked == TRAIN_MEMBERS:
                 span = (
                     f"; test errors span {test_errors.min() * 100:.2f}% to {test_errors.max() * 100:.2f}%"
                     if row["group"] == ALL and test_errors is not None and test_errors.len()
                     else ""
                 )
-                lead = f"{where}{set_name(eval_set)}{group} ranks the train members' configurations"
+                who, what = f"{set_name(eval_set)}{group}", "the train members"
             elif ranked == FIT_MEMBERS:
                 span = ""
-                lead = f"{where}the real baseline, the <b>val split</b>{group}, ranks the fit members' configurations"
+                who, what = f"the real baseline, the <b>val split</b>{group},", "the fit members"
             else:
                 span = ""
-                lead = (
-                    f"{where}configurations{group} ranked by their fit members' val error against their train "
-                    "members' test error (the architecture shift the standard protocol relies on)"
-                )
-            extra = f". Note: {html.escape(note)}" if note and row["group"] == ALL else ""
+                who, what = f"configurations{group}", ""
+            if row["question"] == POOLED:
+                found.append(_pooled_finding(trainset, where, who, what, ranked, eval_set, row, span, note))
+                continue
+            question = row["question"]
+            verdict = question_verdict(row)
+            a = _answer_of(row)
 
-            def word(verdict: str, adjusted: float, row=row, lead=lead, unit=unit, span=span, extra=extra) -> str:
+            def word(verdict: str, adjusted: float, row=row, who=who, what=what, needed=None) -> str:
                 p = _p(row["p_value"], adjusted)
+                lead = f"{where}{who} answers <b>{ASKS[row['question']]}</b> for {what}"
+                if verdict == "not asked":
+                    return f"{lead}: {RANK_WORDING[verdict]} ({NOT_ASKED[row['question']]})."
+                estimate = (
+                    "undefined"
+                    if _nan(row["spearman"])
+                    else f"{row['spearman']:.3f}"
+                    + ("" if _nan(row["spearman_low"]) else f" [{row['spearman_low']:.3f}, {row['spearman_high']:.3f}]")
+                )
+                method = "" if _nan(row["spearman_low"]) else f"95% {row['interval']}; "
                 return (
-                    f"{lead} with Spearman {_rho(row)} (Kendall tau = {row['kendall']:.3f}; {unit}"
-                    f"{'; ' + p if p else ''}): {rank_wording(verdict, row, adjusted)}{span}{extra}."
+                    f"{lead} with {row['statistic']} = {estimate} ({method}{row['n_units']} "
+                    f"{row['interval_unit']}, {row['n_models']} models; {_design_words(row)}"
+                    f"{'; ' + p if p else ''}): {rank_wording(verdict, row, adjusted, needed)}."
                 )
 
-            verdict = rank_verdict(row["spearman"], row["spearman_low"], row["spearman_high"], row["n_configs"])
             claims = verdict in CLAIMS or verdict == "unclear"
             found.append(
                 Finding(
@@ -264,12 +366,49 @@ def rank_findings(trainset: str, rank: pl.DataFrame, test_errors: pl.Series | No
                     word(verdict, NAN),
                     group=row["group"],
                     p_value=row["p_value"] if claims else NAN,
-                    n=row["n_configs"],
-                    needed=row.get("configs_needed"),
+                    n=row["n_units"] or 0,
+                    question=question,
+                    bounds=a.bounds,
+                    needs=lambda m, a=a: units_needed(a, m),
+                    strong_at=STRONG_RHO if row["scale"] == "fisher" else STRONG_TAU,
                     word=word,
                 )
             )
     return found
+
+
+def _pooled_finding(
+    trainset: str, where: str, who: str, what: str, ranked: str, eval_set: str, row: dict, span: str, note: str | None
+) -> Finding:
+    """The rho over configurations pooled as if independent: described, never concluded."""
+    unit = f"{row['n_models']} models, {row['n_configs']} configurations" + (
+        "" if _nan(row["spearman_low"]) else f"; 95% {row['interval']} over {row['interval_unit']}, as if independent"
+    )
+    if ranked == CONFIGURATIONS_RANKED:
+        lead = (
+            f"{where}{who} ranked by their fit members' val error against their train members' test error (the "
+            "architecture shift the standard protocol relies on)"
+        )
+    else:
+        lead = f"{where}{who} ranks {what}' configurations, pooled,"
+    extra = f". Note: {html.escape(note)}" if note and row["group"] == ALL else ""
+    text = (
+        f"{lead} with Spearman {_rho(row)} (Kendall tau = {row['kendall']:.3f}; {unit}): "
+        f"{RANK_WORDING['described']}; the three questions' rows conclude{span}{extra}."
+    )
+    return Finding(
+        "rank",
+        trainset,
+        f"{eval_set} ({ranked})",
+        row["spearman"],
+        row["spearman_low"],
+        row["spearman_high"],
+        "described",
+        text,
+        group=row["group"],
+        n=row["n_configs"],
+        question=POOLED,
+    )
 
 
 PAIRED_WORDING = {
@@ -364,7 +503,7 @@ def calibration_findings(trainset: str, cal: pl.DataFrame) -> list[Finding]:
     chosen = cal.filter(pl.col("chosen"))
     for point in sorted(chosen.iter_rows(named=True), key=lambda r: (r["generator"], r["group"] != ALL, r["group"])):
         before, after = point["uncalibrated_spearman"], point["spearman"]
-        n = point["evaluation_configs"]
+        n = point.get("evaluation_architectures", point["evaluation_configs"])
         label = "" if point["group"] == ALL else f", group <b>{html.escape(point['group'])}</b>"
         best_loo = cal.filter(pl.col("generator") == point["generator"])["loo_spearman"].fill_nan(None).max()
         caveat = ""
@@ -387,7 +526,7 @@ def calibration_findings(trainset: str, cal: pl.DataFrame) -> list[Finding]:
                 "raises": "raises",
                 "lowers": "lowers",
                 "unclear": "does not clearly change",
-                "too few": f"cannot be judged (too few configurations: have {n}, need {MIN_CONFIGURATIONS}) on",
+                "too few": f"cannot be judged (too few architectures: have {n}, need {MIN_CONFIGURATIONS}) on",
                 "undefined": "leaves undefined",
             }[verdict]
             interval = (
@@ -399,9 +538,10 @@ def calibration_findings(trainset: str, cal: pl.DataFrame) -> list[Finding]:
             return (
                 f"Calibrating <b>{html.escape(point['generator'])}</b> on {html.escape(trainset)}{label} at its "
                 f"operating point ({point['calibration_models']} calibration models, lambda {point['ridge']:g}; "
-                f"chosen by {html.escape(point['chosen_by'])}) {change} rho against test error over {n} "
-                f"configurations: {_three(point['uncalibrated_spearman'])} uncalibrated, "
-                f"{_three(point['spearman'])} calibrated, a change of {_three(point['change'], '+')}{interval}"
+                f"chosen by {html.escape(point['chosen_by'])}) {change} rho against test error over "
+                f"{point['evaluation_configs']} configurations: {_three(point['uncalibrated_spearman'])} uncalibrated, "
+                f"{_three(point['spearman'])} calibrated; over {n} architecture means (configurations of one "
+                f"architecture are not independent) a change of {_three(point['change'], '+')}{interval}"
                 f"{'; ' + p if p else ''}.{caveat}"
             )
 

@@ -32,7 +32,7 @@ from synthval.plan.report import GeneratorFiles, TrainsetFiles
 from synthval.report.figures import Figures
 from synthval.report.html import HEADERS, missing_html, picture, run_metadata, table_html
 from synthval.runtime import stage_times
-from synthval.selection.ranking import ALL, TRAIN_MEMBERS, last_epoch, pooled_note, rank_by_size
+from synthval.selection.ranking import ALL, POOLED, TRAIN_MEMBERS, last_epoch, pooled_note, rank_by_size
 from synthval.selection.worth import worth_cell
 from synthval.zoo import zoo_table
 
@@ -231,10 +231,10 @@ def _quality(t: str, f: TrainsetFiles, rank: pl.DataFrame | None, study: pl.Data
     overall = table.filter(pl.col("class") == "all").pivot(on="metric", index="generator", values="value")
     columns = ["generator", *[m for m in order if m in overall.columns]]
     if rank is not None:
-        rho = rank.filter(pl.col("ranked") == TRAIN_MEMBERS, pl.col("group") == ALL).select(
-            pl.col("eval_set").alias("generator"), pl.col("spearman").alias("Spearman rho")
-        )
-        overall, columns = overall.join(rho, on="generator", how="left"), [*columns, "Spearman rho"]
+        rho = rank.filter(
+            pl.col("ranked") == TRAIN_MEMBERS, pl.col("group") == ALL, pl.col("question") == "architecture"
+        ).select(pl.col("eval_set").alias("generator"), pl.col("spearman").alias("rho over architectures"))
+        overall, columns = overall.join(rho, on="generator", how="left"), [*columns, "rho over architectures"]
     if study is not None and (cas := cas_table(study)).height:
         overall, columns = overall.join(cas, on="generator", how="left"), [*columns, "CAS"]
     return {
@@ -339,13 +339,19 @@ RANK_COLUMNS = {
     "eval_set": "ranked by",
     "ranked": "models",
     "group": "group",
+    "question": "question",
+    "statistic": "statistic",
     "n_models": "models (n)",
-    "n_configs": "configurations",
-    **{name: HEADERS[name] for name in ("spearman", "spearman_low", "spearman_high", "kendall")},
+    "n_units": "units (n)",
+    "interval_unit": "unit",
+    "spearman": "estimate",
+    "spearman_low": "low",
+    "spearman_high": "high",
+    "kendall": HEADERS["kendall"],
     "p_value": "p (permutation)",
     "interval": "interval",
-    "interval_unit": "unit",
-    "configs_needed": "configurations to settle",
+    "design": "design",
+    "design_holds": "design simulated: holds",
     "worth": "worth in real images [95%]",
 }
 
@@ -359,11 +365,12 @@ def _rank(t: str, f: TrainsetFiles, rank: pl.DataFrame | None, worth: pl.DataFra
             "eval_set",
             "group",
             pl.lit(TRAIN_MEMBERS).alias("ranked"),
+            pl.lit(POOLED).alias("question"),
             pl.struct("real_images", "real_images_low", "real_images_high")
             .map_elements(lambda w: worth_cell(*w.values()), return_dtype=pl.String)
             .alias("worth"),
         )
-        table = table.join(cells, on=["eval_set", "ranked", "group"], how="left", maintain_order="left")
+        table = table.join(cells, on=["eval_set", "ranked", "group", "question"], how="left", maintain_order="left")
     return {
         "table": shown(table, RANK_COLUMNS),
         "notes": [(s, n) for s in rank["eval_set"].unique(maintain_order=True) if (n := pooled_note(rank, s))],
@@ -431,6 +438,7 @@ CALIBRATION_COLUMNS = {
     "chosen": "chosen",
     "evaluation_models": "ranked models",
     "evaluation_configs": "ranked configurations",
+    "evaluation_architectures": "architectures (the change's unit)",
 }
 COROLLARY_NAMES = {
     "tv": "TV",

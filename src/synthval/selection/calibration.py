@@ -151,17 +151,22 @@ def _point_rows(
     scopes: dict[str, np.ndarray],
     by_config,
     loo: tuple[float, float],
+    by_architecture,
 ) -> list[dict]:
     """The rows of one point of the sweep (``size`` calibration models, ridge ``lam``), pooled and per
-    group: the rho of the calibrated errors averaged over the draws, the draws' range, and the change from
-    the uncalibrated rho on the same configurations."""
+    group: the rho of the calibrated errors over configurations averaged over the draws, the draws' range,
+    and the change from the uncalibrated rho on the same architectures (architecture means: configurations
+    of one architecture are not independent units, :mod:`synthval.questions`), with Zou's interval."""
     calibrated = np.mean(estimates, axis=0)  # each model's calibrated error, over the draws
     rows = []
     for group, index in scopes.items():
         drawn = [rank_statistic(*by_config(e, index)) for e in estimates]
         defined = [r for r in drawn if r == r]
         test_c = by_config(calibrated, index)[1]
-        change = correlation_difference(test_c, by_config(calibrated, index)[0], by_config(uncalibrated, index)[0])
+        test_a = by_architecture(calibrated, index)[1]
+        change = correlation_difference(
+            test_a, by_architecture(calibrated, index)[0], by_architecture(uncalibrated, index)[0]
+        )
         rows.append(
             {
                 "generator": generator,
@@ -180,6 +185,8 @@ def _point_rows(
                 "interval": change.method,
                 "evaluation_models": len(index),
                 "evaluation_configs": len(test_c),
+                "evaluation_architectures": len(test_a),
+                "change_unit": "architectures",
                 "loo_spearman": loo[0],
                 "loo_mae": loo[1],
                 "real_split": "val (calibration models trained on fit)",
@@ -203,7 +210,7 @@ def calibration_sweep(
     over its seeds) for each number of calibration models and ridge strength, ``draws`` random draws of
     calibration models each (``spearman``: the rho of each model's calibrated error averaged over the
     draws; ``spearman_min``/``max``: the range of the draws' rhos), and the change from the uncalibrated
-    rho, paired on the same configurations, with Zou's interval and its p-value
+    rho, paired on the same architectures (architecture means), with Zou's interval and its p-value
     (:func:`synthval.inference.correlation_difference`), pooled (group ``all``) and per group of ``members``
     (the errors table with its members, :func:`synthval.selection.ranking.with_members`).
     Calibration models are the members trained on the fit sub-split; their real per-class errors come
@@ -240,6 +247,12 @@ def calibration_sweep(
         """Per configuration of ``index``'s models: the mean of ``estimate`` and of the test error."""
         return configuration_means(estimate[index], target[index], configs[index])
 
+    architectures = np.array([c.rsplit("-", 1)[0] for c in configs])
+
+    def by_architecture(estimate: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per architecture of ``index``'s models: the mean of ``estimate`` and of the test error."""
+        return configuration_means(estimate[index], target[index], architectures[index])
+
     rng = np.random.default_rng(seed)
     rows = []
     for size in sorted({min(s, len(calibration_models)) for s in sizes}):
@@ -254,7 +267,7 @@ def calibration_sweep(
                 index = [calibration_models.index(m) for m in chosen]
                 weights = calibrate(correct.rows(chosen), {c: e[index] for c, e in real_error.items()}, lam)
                 estimates.append(calibrated_error(evaluation, weights, class_weights))
-            rows += _point_rows(generator, size, lam, estimates, uncalibrated, scopes, by_config, loo)
+            rows += _point_rows(generator, size, lam, estimates, uncalibrated, scopes, by_config, loo, by_architecture)
     sweep = pl.DataFrame(rows)
     size, lam = choose_point(sweep, point)
     chosen_by = (

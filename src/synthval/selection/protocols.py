@@ -16,9 +16,11 @@ is only ever read to score, never to choose (except by the oracle, which is the 
   split, §4.2.3 step 3) and the oracle (lowest test error).
 
 ES, RSS and ES + RSS are compared with the last-epoch baseline as paired differences, one per
-configuration (an ES difference is first averaged over the configuration's runs), with a Student-t
-interval and p-value over configurations (:func:`synthval.inference.mean_interval`): it generalises to
-new configurations scored on this test split, so test-image sampling noise is not in it. The HPS
+*architecture* (an ES difference is first averaged over a configuration's runs, then every difference over
+the architecture's configurations: configurations of one architecture err alike, so they are not
+independent units, :mod:`synthval.questions`), with the interval and p-value of
+:func:`synthval.inference.mean_interval` over architectures: it generalises to new architectures scored on
+this test split, so test-image sampling noise is not in it. The HPS
 protocols pick one model from the whole pool, so one zoo holds one replicate of them: their ranges over
 configuration resamples (``repeats``, seeded; the paired ``synthetic minus standard`` runs both protocols
 on the same resamples) are labelled as the sensitivity to the configuration pool they are, and no verdict
@@ -41,7 +43,16 @@ POOL_SENSITIVITY = (
     "percentile range over configuration resamples (sensitivity to the configuration pool, not a confidence interval)"
 )
 #: the unit of the ES / RSS differences' intervals, and what it leaves out
-PAIRED_UNIT = "configurations (test images fixed: test-image sampling noise not included)"
+PAIRED_UNIT = "architectures (test images fixed: test-image sampling noise not included)"
+
+
+def by_architecture(config: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The mean of ``values`` (one per configuration ``<arch>-<variant>``) over each architecture's
+    configurations, architectures in sorted order."""
+    arch = np.array([c.rsplit("-", 1)[0] for c in config])
+    names, index = np.unique(arch, return_inverse=True)
+    return np.bincount(index, values) / np.bincount(index)
+
 
 __all__ = [
     "early_stopping",
@@ -116,8 +127,8 @@ class Summary:
 def es_rss_table(errors: pl.DataFrame, selection: str) -> list[Summary]:
     """Table 1 of Shoshan et al. 2023: baseline, ES, RSS and ES + RSS, each the mean test error over configurations
     (an ES figure first averaged over a configuration's runs) with its t-interval, its regret against
-    choosing by the test split, and each protocol minus the baseline, paired by configuration, with its
-    t-interval and p-value (the unit: :data:`PAIRED_UNIT`)."""
+    choosing by the test split, and each protocol minus the baseline, paired by configuration and averaged
+    over each architecture's, with its interval and p-value over architectures (:data:`PAIRED_UNIT`)."""
     es = (
         early_stopping(errors, selection)
         .group_by("config")
@@ -139,7 +150,7 @@ def es_rss_table(errors: pl.DataFrame, selection: str) -> list[Summary]:
         source = selection if column == "chosen" else "none"
         rows.append(Summary(name, source, ci.estimate, ci.low, ci.high, regret, ci.n, ci.method))
         if column == "chosen":
-            paired = mean_interval(values - table["baseline"].to_numpy())
+            paired = mean_interval(by_architecture(table["config"].to_numpy(), values - table["baseline"].to_numpy()))
             rows.append(
                 Summary(
                     f"{name} minus baseline",

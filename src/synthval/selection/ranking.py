@@ -10,9 +10,15 @@ Three kinds of rows, each per group of the zoo and pooled (group ``all``):
 - the architecture-ranking shift (Fig. 3 row 3): configurations ranked by their fit members' mean val
   error against their train members' mean test error, what the standard protocol relies on.
 
-Every row ranks *configurations* (architecture x variant), each the mean over its seeds on both sets:
-seeds are not independent evidence. Intervals, p-values and the sizes they need are
-:mod:`synthval.inference`'s.
+Each of the first two kinds answers three questions, each over its own unit (:mod:`synthval.questions`):
+*which architecture?* (rho over architecture means), *which hyper-parameters?* (Kendall tau within
+architectures) and *which trained model?* (Kendall tau within configurations), and each question row
+says whether the run's own design was simulated and the interval held there
+(:func:`synthval.simulation.design_holds`). Beside them, the pooled row (``question`` ``pooled``) ranks
+*configurations* (architecture x variant, each the mean over its seeds on both sets) as if they were
+independent: configurations of one architecture err alike, so it is a description, never a verdict.
+Intervals, p-values and the sizes they need are :mod:`synthval.inference`'s and
+:mod:`synthval.questions`'.
 """
 
 from __future__ import annotations
@@ -24,12 +30,16 @@ import polars as pl
 from scipy import stats
 
 from synthval.inference import MIN_CONFIGURATIONS, configurations_needed, rank_interval
+from synthval.questions import STATISTICS, Layout, answer, units_needed
+from synthval.simulation import design_holds
 from synthval.zoo import parse_model
 
 ALL = "all"  # the pooled zoo, next to its groups
 TRAIN_MEMBERS = "train members"
 FIT_MEMBERS = "fit members"
 CONFIGURATIONS = "configurations (fit on val vs train on test)"
+#: the question of the rows that pool configurations as if independent (described, never concluded)
+POOLED = "pooled"
 
 
 def last_epoch(table: pl.DataFrame) -> pl.DataFrame:
@@ -69,6 +79,8 @@ def with_members(errors: pl.DataFrame, groups: Mapping[str, str] | None = None) 
         {
             "model": names,
             "config": [f"{m.arch}-{m.variant}" for m in members],
+            "arch": [m.arch for m in members],
+            "variant": [m.variant for m in members],
             "seed": [m.seed for m in members],
             "split": [m.split for m in members],
             "group": [(groups or {}).get(m.arch, ALL) for m in members],
@@ -120,7 +132,63 @@ def correlation_row(x: np.ndarray, y: np.ndarray, configs: np.ndarray, seed: int
         "interval": rho.method,
         "interval_unit": rho.unit,
         "configs_needed": configurations_needed(rho.estimate),
+        "question": POOLED,
+        "statistic": "Spearman rho over configurations",
+        "n_units": len(cx),
     }
+
+
+def design_text(layout: Layout) -> str:
+    """The layout in words: architectures x variants x seeds, crossed or nested."""
+    units, variants, seeds, crossed = layout.describe()
+    return (
+        f"{units} architecture{'s' if units != 1 else ''} x {variants} variant{'s' if variants != 1 else ''}"
+        f" x {seeds} seed{'s' if seeds != 1 else ''}" + (", crossed" if crossed else "")
+    )
+
+
+def question_rows(
+    x: np.ndarray, y: np.ndarray, layout: Layout, seed: int, checks: dict | None = None
+) -> list[dict[str, object]]:
+    """One row per question (:mod:`synthval.questions`) for errors ``x`` on a set against test errors
+    ``y``, with whether the run's own design was simulated and held (:func:`synthval.simulation.design_holds`;
+    ``checks`` caches it by design)."""
+    checks = {} if checks is None else checks
+    rows = []
+    design = design_text(layout)
+    for question, a in answer(x, y, layout, seed).items():
+        holds = None
+        if a.low == a.low:
+            units, variants, seeds, crossed = layout.describe()
+            shape = tuple(sorted(np.unique(layout.unit, return_counts=True)[1].tolist()))
+            key = (question, units, variants, seeds, crossed, shape)
+            if key not in checks:
+                checks[key] = design_holds(question, layout, seed=seed % 2**31)
+            holds = checks[key]
+        rows.append(
+            {
+                "spearman": a.estimate,
+                "kendall": float("nan"),
+                "spearman_low": a.low,
+                "spearman_high": a.high,
+                "p_value": a.p_value,
+                "interval": a.method,
+                "interval_unit": a.unit,
+                "configs_needed": None,
+                "question": question,
+                "statistic": STATISTICS[question],
+                "n_units": a.n,
+                "se": a.se,
+                "scale": a.scale,
+                "df": a.df,
+                "pairs": a.pairs,
+                "disjoint": a.disjoint,
+                "design": design,
+                "design_holds": holds,
+                "units_needed": units_needed(a),
+            }
+        )
+    return rows
 
 
 SCHEMA = {
@@ -138,6 +206,17 @@ SCHEMA = {
     "interval": pl.String,
     "interval_unit": pl.String,
     "configs_needed": pl.Int64,
+    "question": pl.String,
+    "statistic": pl.String,
+    "n_units": pl.Int64,
+    "se": pl.Float64,
+    "scale": pl.String,
+    "df": pl.Int64,
+    "pairs": pl.Int64,
+    "disjoint": pl.Boolean,
+    "design": pl.String,
+    "design_holds": pl.Boolean,
+    "units_needed": pl.Int64,
 }
 
 
@@ -155,30 +234,36 @@ def rank_correlation(
         raise ValueError(
             f"no errors on the reference set {reference!r}; have {sorted(members['eval_set'].unique().to_list())}"
         )
-    wide = members.pivot(on="eval_set", index=["model", "config", "split", "group"], values="error").sort("model")
+    wide = members.pivot(
+        on="eval_set", index=["model", "config", "arch", "variant", "seed", "split", "group"], values="error"
+    ).sort("model")
     train, fit = wide.filter(pl.col("split") == "train"), wide.filter(pl.col("split") == "fit")
     sets = sorted(
         c
         for c in train.columns
-        if c not in ("model", "config", "split", "group", reference, "val") and train[c].is_not_null().any()
+        if c not in ("model", "config", "arch", "variant", "seed", "split", "group", reference, "val")
+        and train[c].is_not_null().any()
     )
     rows = []
+    checks: dict = {}
 
     def add(table: pl.DataFrame, x: str, y: str, eval_set: str, ranked: str) -> None:
         for group in group_names(wide):
-            pair = in_group(table, group).select("config", x, y).drop_nulls()
+            pair = in_group(table, group).drop_nulls([x, y])
+            head = {
+                "eval_set": eval_set,
+                "ranked": ranked,
+                "group": group,
+                "reference": reference,
+                "n_models": pair.height,
+                "n_configs": pair["config"].n_unique(),
+            }
             row = correlation_row(pair[x].to_numpy(), pair[y].to_numpy(), pair["config"].to_numpy(), seed)
-            rows.append(
-                {
-                    "eval_set": eval_set,
-                    "ranked": ranked,
-                    "group": group,
-                    "reference": reference,
-                    "n_models": pair.height,
-                    "n_configs": pair["config"].n_unique(),
-                    **row,
-                }
-            )
+            rows.append({**head, **row})
+            if ranked != CONFIGURATIONS and pair.height:
+                layout = Layout.of(pair["arch"].to_list(), pair["variant"].to_list(), pair["seed"].to_list())
+                found = question_rows(pair[x].to_numpy(), pair[y].to_numpy(), layout, seed, checks)
+                rows.extend({**head, **q} for q in found)
 
     for eval_set in sets:
         add(train, eval_set, reference, eval_set, TRAIN_MEMBERS)
@@ -199,7 +284,7 @@ def pooled_note(rank: pl.DataFrame, eval_set: str, ranked: str = TRAIN_MEMBERS) 
     a group *hidden* by the pool has its whole interval below 0 while the pool's lies above 0; the pool
     is *carried by differences between groups* when every group's whole interval lies below the pool's.
     Only groups with :data:`synthval.inference.MIN_CONFIGURATIONS` count; ``None`` otherwise."""
-    rows = rank.filter(pl.col("eval_set") == eval_set, pl.col("ranked") == ranked)
+    rows = rank.filter(pl.col("eval_set") == eval_set, pl.col("ranked") == ranked, pl.col("question") == POOLED)
     pooled = rows.filter(pl.col("group") == ALL)
     parts = rows.filter(
         pl.col("group") != ALL, pl.col("n_configs") >= MIN_CONFIGURATIONS, pl.col("spearman_high").is_not_nan()
@@ -225,7 +310,7 @@ def rank_by_size(ranks: dict[str, pl.DataFrame], sizes: dict[str, int]) -> pl.Da
     """Spearman's rho of every evaluation set on every training set, one row per (set, training-set
     size), smallest training set first: how rank preservation changes with the amount of real data."""
     frames = [
-        rank.filter(pl.col("group") == ALL)
+        rank.filter(pl.col("group") == ALL, pl.col("question") == POOLED)
         .select("eval_set", "ranked", "n_models", "spearman", "spearman_low", "spearman_high")
         .with_columns(trainset=pl.lit(t), train_images=pl.lit(sizes[t], pl.Int64))
         for t, rank in ranks.items()

@@ -58,7 +58,17 @@ from synthval.inference import (
     mean_interval,
 )
 from synthval.questions import HYPERPARAMETERS, QUESTIONS, SEED, Layout
-from synthval.simulation import Cell, Components, calibrate, check, crossed_layout, draw, family_layout, truth
+from synthval.simulation import (
+    Cell,
+    Components,
+    calibrate,
+    check,
+    components_for,
+    crossed_layout,
+    draw,
+    family_layout,
+    truth,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report import emit, machine  # noqa: E402
@@ -130,14 +140,6 @@ def zoo_designs(seed: int) -> list[tuple[str, Layout]]:
 
 
 TRUTHS = (0.0, 0.5, 0.8)
-
-
-def components_for(question: str) -> Components:
-    if question == SEED:
-        return replace(Components(), luck=1.0, noise=0.1)
-    if question == HYPERPARAMETERS:
-        return replace(Components(), variant_main=0.7, interaction=0.7)
-    return Components()
 
 
 def zoo_cell(question: str, target: float, layout: Layout, replicates: int, seed: int) -> Cell | None:
@@ -371,6 +373,9 @@ def main() -> None:
             + "\n## Independent units, paired differences, differences of correlations\n\n"
             + text
         )
+    if smallest_size(mean_passing) != MIN_UNITS:
+        print(f"MIN_UNITS is {MIN_UNITS} but the benchmark supports {smallest_size(mean_passing)}", file=sys.stderr)
+        sys.exit(1)
     if measured != MIN_CONFIGURATIONS:
         print(f"MIN_CONFIGURATIONS is {MIN_CONFIGURATIONS} but the benchmark supports {measured}", file=sys.stderr)
         sys.exit(1)

@@ -166,8 +166,8 @@ def _protocols(diff_low, diff_high, p):
                 "low": lo,
                 "high": hi,
                 "chosen": c,
-                "units": 8,
-                "interval_unit": "configurations (test images fixed: test-image sampling noise not included)",
+                "units": 12,
+                "interval_unit": "architectures (test images fixed: test-image sampling noise not included)",
                 "p_value": p_value,
             }
             for name, e, lo, hi, c, p_value in rows
@@ -178,7 +178,7 @@ def _protocols(diff_low, diff_high, p):
 def test_protocol_findings_conclude_from_paired_differences_and_describe_hps():
     es, hps = settle(protocol_findings("train1000", _protocols(-0.01, 0.002, 0.2)))
     assert es.verdict == "unclear" and "is not clearly different from the last epoch" in es.text
-    assert "-0.40 points [-1.00, +0.20] of test error, paired over 8 configurations" in es.text
+    assert "-0.40 points [-1.00, +0.20] of test error, paired over 12 architectures" in es.text
     assert hps.verdict == "no verdict" and "set minus standard -0.20 points [-1.00, +0.50]" in hps.text
     better, _ = settle(protocol_findings("train1000", _protocols(-0.008, -0.001, 0.001)))
     assert better.verdict == "below" and "picks models with lower test error than" in better.text
@@ -189,7 +189,7 @@ def test_training_findings_call_a_gain_only_when_its_interval_excludes_zero():
         {
             "run": ["real", "synthetic-ddpm", "mixed-ddpm"],
             "method": ["real", "synthetic", "mixed"],
-            "seeds": [3, 3, 3],
+            "seeds": [10, 10, 10],
             "accuracy": [0.95, 0.80, 0.955],
             "low": [0.94, 0.78, 0.95],
             "high": [0.96, 0.82, 0.96],
@@ -204,6 +204,9 @@ def test_training_findings_call_a_gain_only_when_its_interval_excludes_zero():
     assert (mixed.subject, mixed.verdict) == ("mixed-ddpm", "unclear") and "has no clear effect" in mixed.text
     assert (synthetic.verdict, synthetic.estimate) == ("below", -0.15) and "hurts, -15.00 points" in synthetic.text
     assert synthetic.adjusted_p == pytest.approx(0.002)
+    # three seeds: below the units the benchmark supports, the gain is described without a verdict or a test
+    few = settle(training_findings("train1000", summary.with_columns(seeds=pl.lit(3))))
+    assert few[2].verdict == "too few" and math.isnan(few[2].adjusted_p) and "no verdict" in few[2].text
 
 
 def test_every_figure_of_the_workflow_has_one_entry_point(tmp_path):

@@ -61,3 +61,29 @@ def test_perfect_and_reversed_rankings():
 def test_missing_reference_is_an_error():
     with pytest.raises(ValueError, match="reference set 'test'"):
         rank_correlation(_errors([0.1, 0.2, 0.3], [0.1, 0.2, 0.3]).filter(pl.col("eval_set") != "test"))
+
+
+def test_imported_models_of_one_family_count_as_one_architecture():
+    """zoo.imported's family key: the architecture question ranks family means, and the hyper-parameter
+    question orders the models within each family (synthval.questions, synthval.zoo.families)."""
+    from synthval.questions import Layout, answer
+
+    rng = np.random.default_rng(0)
+    names = [f"m{i}" for i in range(12)]
+    family = {n: f"f{i // 3}" for i, n in enumerate(names)}  # 4 families of 3
+    test, synth = rng.uniform(0.05, 0.3, 12), rng.uniform(0.05, 0.3, 12)
+    rows = [
+        {"model": f"{n}-imported-s0", "epoch": 1, "eval_set": s, "error": float(e), "n": 100}
+        for n, t, y in zip(names, test, synth, strict=True)
+        for s, e in (("test", t), ("syn", y))
+    ]
+    rank = rank_correlation(pl.DataFrame(rows), {n: "imported" for n in names}, families=family)
+    arch = rank.filter(pl.col("question") == "architecture", pl.col("group") == "all").row(0, named=True)
+    hp = rank.filter(pl.col("question") == "hyper-parameters", pl.col("group") == "all").row(0, named=True)
+    expected = answer(synth, test, Layout.of([family[n] for n in names], names, [0] * 12))
+    assert arch["n_units"] == 4 and arch["spearman"] == pytest.approx(expected["architecture"].estimate)
+    assert hp["n_units"] == 4 and hp["spearman"] == pytest.approx(expected["hyper-parameters"].estimate)
+    # without families, every model is an architecture of its own and there are no variants to order
+    alone = rank_correlation(pl.DataFrame(rows), {n: "imported" for n in names})
+    assert alone.filter(pl.col("question") == "architecture", pl.col("group") == "all")["n_units"][0] == 12
+    assert alone.filter(pl.col("question") == "hyper-parameters", pl.col("group") == "all")["n_units"][0] == 0

@@ -197,6 +197,13 @@ def groups(zoo: dict) -> dict[str, str]:
     return out | imported
 
 
+def families(zoo: dict) -> dict[str, str]:
+    """Imported classifier -> the family its ``family:`` key names (pretrained models of one family err
+    alike: the three questions count families, not models; :mod:`synthval.questions`). Models without one
+    are a family of their own and are left out."""
+    return {name: entry["family"] for name, entry in (zoo.get("imported") or {}).items() if entry.get("family")}
+
+
 def graph_seed(global_seed: int, index: int) -> int:
     """The seed of the ``index``-th random graph: from the config's seed only, never a training seed."""
     return derive_seed(global_seed, "rwnn", index)

@@ -44,6 +44,7 @@ rule rank_models:
         code=P.selection.code("rank_models.py"),
         trainset="{trainset}",
         groups=P.selection.groups,
+        families=P.selection.families,
         selection_sets=P.study.selection_sets,
         draws=P.selection.worth_draws,
         seed=P.selection.selection_seed,

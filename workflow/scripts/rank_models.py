@@ -1,5 +1,7 @@
-"""rank_models: per-model errors on every evaluation set, and rank correlations with test error of every
-selection set, the val baseline and the architecture shift, per group and pooled (over configurations);
+"""rank_models: per-model errors on every evaluation set, and the three questions' answers (which
+architecture, which hyper-parameters, which trained model) of every selection set and the val baseline,
+each with the check of this run's own design, beside the rho over configurations pooled (described) and
+the architecture shift, per group and pooled;
 what each selection set is worth in real images (synthval.selection.worth); the figures of the ranks and
 of the error per class."""
 
@@ -17,22 +19,25 @@ seed = p.seed % 2**31  # the permutation tests' and the real-image draws' seed
 log = setup(snakemake.threads, log_file=snakemake.log[0])
 predictions = pl.concat([read_frame(f) for f in snakemake.input.predictions])
 errors = model_errors(predictions)
-rank = rank_correlation(errors, p.groups, seed=seed)
+rank = rank_correlation(errors, p.groups, seed=seed, families=p.families)
 for row in rank.iter_rows(named=True):
     log.info(
-        "%s (%s, group %s): spearman %.3f [%.3f, %.3f] (%s over %d %s), p %.3g, kendall %.3f; %d models",
+        "%s (%s, group %s, %s): %s %.3f [%.3f, %.3f] (%s over %d %s), p %.3g; %d models; design %s holds: %s",
         row["eval_set"],
         row["ranked"],
         row["group"],
+        row["question"],
+        row["statistic"],
         row["spearman"],
         row["spearman_low"],
         row["spearman_high"],
         row["interval"],
-        row["n_configs"],
+        row["n_units"],
         row["interval_unit"],
         row["p_value"],
-        row["kendall"],
         row["n_models"],
+        row["design"],
+        row["design_holds"],
     )
 curve, worth = real_image_worth(predictions, p.selection_sets, p.groups, p.draws, seed)
 for row in worth.iter_rows(named=True):

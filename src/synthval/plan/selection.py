@@ -23,6 +23,10 @@ class Selection(Stage):
             "quality": [paths.quality_table(wildcards.trainset, g) for g in self.study.generators],
         }
 
+    def families(self, wildcards) -> dict[str, str]:
+        """Imported classifier -> its family (:func:`synthval.zoo.families`)."""
+        return zoo.families(self.config["zoo"])
+
     def groups(self, wildcards) -> dict[str, str]:
         """Architecture -> group of the zoo (what the selection figures are split by)."""
         return zoo.groups(self.config["zoo"])

@@ -415,7 +415,7 @@ PAIRED_WORDING = {
     "below": "picks models with lower test error than",
     "above": "picks models with higher test error than",
     "unclear": "is not clearly different from",
-    "too few": "cannot be compared (too few configurations) with",
+    "too few": "gets no verdict (too few architectures) against",
 }
 
 
@@ -441,7 +441,7 @@ def protocol_findings(trainset: str, protocols: pl.DataFrame) -> list[Finding]:
                 n = int(diff["units"])
 
                 def sentence(verdict: str, p: str, diff=diff, name=name, n=n, label=label, eval_set=eval_set) -> str:
-                    needed = f"have {n}, need {MIN_UNITS}"
+                    needed = f"have {n}, need {MIN_UNITS}; the interval is a description"
                     return (
                         f"{where}{name} with {set_name(eval_set)}{label} "
                         f"{_difference(verdict, PAIRED_WORDING, needed)} the last epoch of every run: "
@@ -600,7 +600,7 @@ TRAINING_WORDING = {
     "above": "helps",
     "below": "hurts",
     "unclear": "has no clear effect",
-    "too few": "(one seed: no interval)",
+    "too few": f"no verdict (fewer than {MIN_UNITS} seeds; the interval is a description)",
 }
 
 
@@ -608,7 +608,7 @@ ROBUSTNESS_WORDING = {
     "above": "loses more than real-only training",
     "below": "loses less than real-only training",
     "unclear": "loses about as much as real-only training (no clear difference)",
-    "too few": "(one seed: no interval)",
+    "too few": f"gets no verdict against real-only training (fewer than {MIN_UNITS} seeds)",
 }
 
 

@@ -70,17 +70,22 @@ def class_errors(predictions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def with_members(errors: pl.DataFrame, groups: Mapping[str, str] | None = None) -> pl.DataFrame:
+def with_members(
+    errors: pl.DataFrame, groups: Mapping[str, str] | None = None, families: Mapping[str, str] | None = None
+) -> pl.DataFrame:
     """``errors`` plus the member's ``config`` (architecture-variant), ``seed``, training ``split`` and
-    ``group`` (``groups``: architecture -> group; without it every member is in one group)."""
+    ``group`` (``groups``: architecture -> group; without it every member is in one group), and the
+    ``arch`` and ``variant`` the three questions count (:mod:`synthval.questions`): a member whose
+    architecture ``families`` names (an imported pretrained model) counts as a variant of its family."""
     names = errors["model"].unique().sort().to_list()
     members = [parse_model(n) for n in names]
+    families = families or {}
     lookup = pl.DataFrame(
         {
             "model": names,
             "config": [f"{m.arch}-{m.variant}" for m in members],
-            "arch": [m.arch for m in members],
-            "variant": [m.variant for m in members],
+            "arch": [families.get(m.arch, m.arch) for m in members],
+            "variant": [m.arch if m.arch in families else m.variant for m in members],
             "seed": [m.seed for m in members],
             "split": [m.split for m in members],
             "group": [(groups or {}).get(m.arch, ALL) for m in members],
@@ -225,11 +230,13 @@ def rank_correlation(
     groups: Mapping[str, str] | None = None,
     reference: str = "test",
     seed: int = 0,
+    families: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     """Spearman's rho and Kendall's tau of every selection set, the val baseline and the architecture
     shift (see the module docstring), at each model's last saved epoch (the model a user would
-    deploy), per group and pooled, over configurations (:func:`correlation_row`)."""
-    members = with_members(last_epoch(errors), groups)
+    deploy), per group and pooled: the three questions (:func:`question_rows`; ``families``: imported
+    model -> family, see :func:`with_members`) and the rho over configurations (:func:`correlation_row`)."""
+    members = with_members(last_epoch(errors), groups, families)
     if reference not in members["eval_set"].unique().to_list():
         raise ValueError(
             f"no errors on the reference set {reference!r}; have {sorted(members['eval_set'].unique().to_list())}"

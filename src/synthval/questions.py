@@ -289,14 +289,14 @@ def architecture_answer(
     rho = architecture_statistic(cells)
     n = len(np.unique(cells.unit))
     if rho != rho:
-        return _nothing(ARCHITECTURE, n, disjoint=cells.disjoint)
+        return _nothing(ARCHITECTURE, n, disjoint=cells.disjoint, scale="fisher")
     mx, my, _ = _unit_means(cells)
     rx, ry = stats.rankdata(mx, axis=-1), stats.rankdata(my, axis=-1)
     orders, exact = _permutations(n, np.random.default_rng(seed), resamples)
     null = np.mean([_correlate(a[orders], b) for a, b in zip(rx, ry, strict=True)], axis=0)
     p = _p(null, rho, exact)
     if n < 4:
-        return _nothing(ARCHITECTURE, n, rho, p, disjoint=cells.disjoint)
+        return _nothing(ARCHITECTURE, n, rho, p, disjoint=cells.disjoint, scale="fisher")
     low, high = interval_at(rho, 0.0, "fisher", 0, n, LEVEL)
     return Answer(ARCHITECTURE, rho, low, high, p, n, FISHER_ARCH, 0.0, "fisher", n - 3, cells.disjoint)
 
@@ -414,16 +414,39 @@ def answer(
 
 
 def units_needed(a: Answer, tests: int = 1, power: float = 0.8) -> int | None:
-    """How many units (architectures, or configurations for the seed question) would give ``power`` to
-    tell an effect of the size seen from none, with the interval Bonferroni-adjusted over ``tests``
-    (at least as strict as Holm's first step); ``None`` where no number would (no effect, or none seen)."""
+    """How many units (architectures, or configurations for the seed question) would give about ``power``
+    to tell an effect of the size seen from none, with the interval Bonferroni-adjusted over ``tests`` (at
+    least as strict as Holm's first step); ``None`` where no number would (no effect, or none seen). A rho:
+    Fisher's z. A tau: the smallest n' whose interval (Wilson, t quantile) at the adjusted level, around the
+    estimate less ``power``'s normal quantile in standard errors, clears 0, with the standard error shrinking
+    as 1 / sqrt(n') and the degrees of freedom and pairs growing with n'."""
     if a.estimate != a.estimate or a.estimate == 0:
         return None
-    z = stats.norm.ppf(1 - ALPHA / (2 * max(tests, 1))) + stats.norm.ppf(power)
+    level = 1 - ALPHA / max(tests, 1)
+    beta = stats.norm.ppf(power)
     if a.scale == "fisher":
+        z = stats.norm.ppf(0.5 + level / 2) + beta
         r = min(abs(a.estimate), 1 - 1e-6)
         return max(5, math.ceil(3 + z * z * (1 + r * r / 2) / math.atanh(r) ** 2))
     if a.se != a.se or a.n < 2:
         return None
-    # the standard error shrinks as 1 / sqrt(units): scale the one seen
-    return max(a.n, math.ceil(a.n * (z * a.se / abs(a.estimate)) ** 2))
+    estimate = abs(a.estimate)
+
+    def clears(n: int) -> bool:
+        grow = n / a.n
+        se = a.se / math.sqrt(grow)
+        low, _ = interval_at(
+            estimate - beta * se, se, "wilson", max(1, round(a.df * grow)), max(1, round(a.pairs * grow)), level
+        )
+        return low > 0
+
+    n = a.n
+    while not clears(n):
+        n *= 2
+        if n > 10**6:
+            return None
+    low, high = max(a.n, n // 2), n
+    while low < high:
+        mid = (low + high) // 2
+        low, high = (low, mid) if clears(mid) else (mid + 1, high)
+    return high

@@ -47,7 +47,7 @@ COLUMNS = (
 def _estimate(row: dict | None) -> str:
     if row is None or row["spearman"] != row["spearman"]:
         return "n/a"
-    name = "rho" if row["scale"] == "fisher" else "tau"
+    name = "rho" if row["question"] == "architecture" else "tau"
     if row["spearman_low"] != row["spearman_low"]:
         return f"{name} {row['spearman']:.2f}"
     return f"{name} {row['spearman']:.2f} [{row['spearman_low']:.2f}, {row['spearman_high']:.2f}]"
@@ -66,7 +66,7 @@ def _settle(finding: Finding, row: dict | None) -> str:
         return f"~{finding.needed} {unit} (have {finding.n})" if finding.needed else f"more {unit} (have {finding.n})"
     if finding.verdict == "unclear":
         if finding.needed and finding.needed > finding.n:
-            return f"~{finding.needed} {unit} at this estimate (80% power, {len(QUESTIONS)} questions' Holm family)"
+            return f"~{finding.needed} {unit} at this estimate (80% power over this report's tests)"
         return "no number at this estimate"
     if finding.verdict == "design fails":
         return f"more {unit}: see bench/results/coverage.md"

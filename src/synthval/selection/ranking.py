@@ -148,7 +148,7 @@ def design_text(layout: Layout) -> str:
     units, variants, seeds, crossed = layout.describe()
     return (
         f"{units} architecture{'s' if units != 1 else ''} x {variants} variant{'s' if variants != 1 else ''}"
-        f" x {seeds} seed{'s' if seeds != 1 else ''}" + (", crossed" if crossed else "")
+        f" x {seeds} seed{'s' if seeds != 1 else ''}" + (", crossed" if crossed and variants > 1 else "")
     )
 
 

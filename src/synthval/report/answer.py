@@ -66,7 +66,7 @@ def _settle(finding: Finding, row: dict | None) -> str:
         return f"~{finding.needed} {unit} (have {finding.n})" if finding.needed else f"more {unit} (have {finding.n})"
     if finding.verdict == "unclear":
         if finding.needed and finding.needed > finding.n:
-            return f"~{finding.needed} {unit} at this estimate (80% power over this report's tests)"
+            return f"~{finding.needed} {unit} (80% power)"
         return "no number at this estimate"
     if finding.verdict == "design fails":
         return f"more {unit}: see bench/results/coverage.md"

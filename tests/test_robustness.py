@@ -77,8 +77,14 @@ def test_findings_word_the_excess_drop_by_its_interval():
     from synthval.report.findings import robustness_findings
 
     rows = []
-    for seed, clean in enumerate([0.90, 0.92, 0.94]):
-        for run, loss in (("real", 0.30), ("synthetic-ddpm", 0.20 + 0.01 * seed), ("same", 0.30 + 0.02 * (seed - 1))):
+    # 10 seeds: the units from which the benchmark supports a paired verdict (synthval.inference.MIN_UNITS)
+    step = [0, 1, 2] * 3 + [1]
+    for seed, clean in enumerate([0.90, 0.92, 0.94] * 3 + [0.92]):
+        for run, loss in (
+            ("real", 0.30),
+            ("synthetic-ddpm", 0.20 + 0.01 * step[seed]),
+            ("same", 0.30 + 0.02 * (step[seed] - 1)),
+        ):
             rows.append({"run": run, "seed": seed, "shift": CLEAN, "severity": 0, "accuracy": clean, "images": 10})
             rows.append(
                 {"run": run, "seed": seed, "shift": "blur", "severity": 5, "accuracy": clean - loss, "images": 10}
@@ -89,6 +95,10 @@ def test_findings_word_the_excess_drop_by_its_interval():
     assert found["synthetic-ddpm"].estimate == pytest.approx(-0.09)
     assert found["same"].verdict == "unclear" and "no clear difference" in found["same"].text
     assert found["synthetic-ddpm"].p_value < 0.05  # the excess drop's paired t-test joins the report's family
+    # three seeds: described, no verdict and no test
+    few = robustness_findings("t", robustness_summary(pl.DataFrame([r for r in rows if r["seed"] < 3]), ["blur"]))
+    few = {f.subject: f for f in few}
+    assert few["synthetic-ddpm"].verdict == "too few" and few["synthetic-ddpm"].p_value != few["synthetic-ddpm"].p_value
 
 
 def test_the_summary_is_the_same_to_the_last_bit_whatever_the_order_of_the_scores():

@@ -4,7 +4,8 @@ The library behind the Snakemake workflow, in layers; a module imports only its 
 before it (tests/test_plan.py checks this):
 
 1. shared utilities: ``io``, ``seeding``, ``schema``, ``runtime``, ``live``, ``checkpoint``,
-   ``provenance``, ``inference``, ``papers``
+   ``provenance``, ``inference``, ``questions`` (the three questions a zoo answers), ``simulation`` (zoos
+   with a known truth), ``papers``
 2. ``data``: datasets, splits, shards
 3. what a config says: ``zoo``, ``recipes``, ``config``
 4. ``plan``: the workflow's plan (which jobs, what each reads, how each is set); torch-free

@@ -195,6 +195,16 @@ def _point_rows(
     return rows
 
 
+def _means_by(target: np.ndarray, labels: np.ndarray):
+    """``(estimate, index) ->`` per label of ``index``'s models (a configuration, an architecture): the mean
+    of ``estimate`` and of ``target`` (the test error)."""
+
+    def means(estimate: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return configuration_means(estimate[index], target[index], labels[index])
+
+    return means
+
+
 def calibration_sweep(
     predictions: pl.DataFrame,
     members: pl.DataFrame,
@@ -243,15 +253,8 @@ def calibration_sweep(
     configs = np.array([config_of[m] for m in evaluation_models])
     evaluation = correct.rows(evaluation_models)
 
-    def by_config(estimate: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per configuration of ``index``'s models: the mean of ``estimate`` and of the test error."""
-        return configuration_means(estimate[index], target[index], configs[index])
-
-    architectures = np.array([c.rsplit("-", 1)[0] for c in configs])
-
-    def by_architecture(estimate: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per architecture of ``index``'s models: the mean of ``estimate`` and of the test error."""
-        return configuration_means(estimate[index], target[index], architectures[index])
+    by_config = _means_by(target, configs)
+    by_architecture = _means_by(target, np.array([c.rsplit("-", 1)[0] for c in configs]))
 
     rng = np.random.default_rng(seed)
     rows = []

@@ -113,16 +113,23 @@ def permutation_p(x: Sequence[float], y: Sequence[float], seed: int, resamples: 
     if observed != observed:
         return math.nan
     rx, ry = _ranks(x), _ranks(y)
-    n = len(x)
-    tolerance = 1e-12
+    orders, exact = permutation_orders(len(x), np.random.default_rng(seed), resamples)
+    return permutation_p_value(_correlate(rx[orders], ry), observed, exact)
+
+
+def permutation_orders(n: int, rng: np.random.Generator, resamples: int = PERMUTATIONS) -> tuple[np.ndarray, bool]:
+    """The orders of ``n`` labels a permutation test tries: all n! up to :data:`EXACT_UP_TO` (``True``: the
+    test is exact), else ``resamples`` random ones from ``rng``."""
     if n <= EXACT_UP_TO:
-        orders = np.array(list(itertools.permutations(range(n))))
-        null = _correlate(rx[orders], ry)
-        return float(np.mean(np.abs(null) >= abs(observed) - tolerance))
-    rng = np.random.default_rng(seed)
-    orders = rng.random((resamples, n)).argsort(axis=1)
-    null = _correlate(rx[orders], ry)
-    return float((1 + np.sum(np.abs(null) >= abs(observed) - tolerance)) / (1 + resamples))
+        return np.array(list(itertools.permutations(range(n)))), True
+    return rng.random((resamples, n)).argsort(axis=1), False
+
+
+def permutation_p_value(null: np.ndarray, observed: float, exact: bool) -> float:
+    """Two-sided p-value of ``observed`` against its permutation ``null``: the share as extreme when the
+    orders were all of them, else counted with the observed arrangement (Phipson & Smyth 2010), never 0."""
+    hits = np.sum(np.abs(null) >= abs(observed) - 1e-12)
+    return float(hits / len(null)) if exact else float((1 + hits) / (1 + len(null)))
 
 
 def fisher_bounds(r: np.ndarray | float, n: int, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:

@@ -42,7 +42,6 @@ permutation tests count the observed arrangement, Phipson & Smyth 2010).
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,7 +49,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from synthval.inference import ALPHA, EXACT_UP_TO, LEVEL, PERMUTATIONS, _correlate, fisher_bounds
+from synthval.inference import (
+    ALPHA,
+    LEVEL,
+    PERMUTATIONS,
+    _correlate,
+    fisher_bounds,
+    permutation_orders,
+    permutation_p_value,
+)
 
 ARCHITECTURE = "architecture"
 HYPERPARAMETERS = "hyper-parameters"
@@ -156,9 +163,6 @@ def _nothing(question: str, n: int, estimate: float = math.nan, p: float = math.
 # ---- the cells: configuration means from one or two pairings of seeds ----------------------------------
 
 
-# ---- the cells: configuration means from one or two pairings of seeds ----------------------------------
-
-
 @dataclass(frozen=True)
 class _Cells:
     unit: np.ndarray  # per configuration
@@ -230,19 +234,32 @@ def _row_taus(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (np.sign(x[..., i] - x[..., j]) * np.sign(y[..., i] - y[..., j])).mean(-1)
 
 
-def architecture_statistic(cells: _Cells) -> float:
-    """Spearman's rho of the architecture means, averaged over the pairings; NaN where undefined."""
+def _ranked_unit_means(cells: _Cells) -> tuple[np.ndarray, np.ndarray] | None:
+    """Ranks of the architecture means on the set and on test, (pairings, architectures); ``None`` where
+    rho is undefined (fewer than 3 architectures, or constant means)."""
     mx, my, n = _unit_means(cells)
     if n < 3 or any(np.ptp(r) == 0 for r in (*mx, *my)):
+        return None
+    return stats.rankdata(mx, axis=-1), stats.rankdata(my, axis=-1)
+
+
+def architecture_statistic(cells: _Cells) -> float:
+    """Spearman's rho of the architecture means, averaged over the pairings; NaN where undefined."""
+    ranked = _ranked_unit_means(cells)
+    if ranked is None:
         return math.nan
-    rx, ry = stats.rankdata(mx, axis=-1), stats.rankdata(my, axis=-1)
-    return float(np.mean([_correlate(a, b) for a, b in zip(rx, ry, strict=True)]))
+    return float(np.mean([_correlate(a, b) for a, b in zip(*ranked, strict=True)]))
+
+
+def _block_taus(blocks: list[tuple[np.ndarray, np.ndarray, tuple[str, ...]]]) -> np.ndarray:
+    """Each architecture's Kendall tau-a over its variants, averaged over the pairings, stack by stack."""
+    taus = [_row_taus(bx, by).mean(0) for bx, by, _ in blocks]
+    return np.concatenate(taus) if taus else np.zeros(0)
 
 
 def unit_taus(cells: _Cells) -> np.ndarray:
     """Each architecture's Kendall tau-a over its variants, averaged over the pairings."""
-    taus = [_row_taus(bx, by).mean(0) for bx, by, _ in _blocks(cells)]
-    return np.concatenate(taus) if taus else np.zeros(0)
+    return _block_taus(_blocks(cells))
 
 
 def _seed_blocks(x: np.ndarray, y: np.ndarray, layout: Layout) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -257,24 +274,16 @@ def _seed_blocks(x: np.ndarray, y: np.ndarray, layout: Layout) -> list[tuple[np.
     return [(layout.unit[np.array(r)[:, 0]], x[np.array(r)], y[np.array(r)]) for r in stacks.values()]
 
 
-def config_taus(x: np.ndarray, y: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
-    """Each configuration's Kendall tau-a over its seeds (two or more), with its architecture."""
-    blocks = _seed_blocks(np.asarray(x, float), np.asarray(y, float), layout)
+def _seed_taus(blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Each configuration's Kendall tau-a over its seeds, with its architecture, stack by stack."""
     if not blocks:
         return np.zeros(0), np.zeros(0, str)
     return np.concatenate([_row_taus(bx, by) for _, bx, by in blocks]), np.concatenate([u for u, _, _ in blocks])
 
 
-def _permutations(n: int, rng: np.random.Generator, resamples: int) -> tuple[np.ndarray, bool]:
-    """All n! orders up to :data:`EXACT_UP_TO` (exact), else ``resamples`` random ones."""
-    if n <= EXACT_UP_TO:
-        return np.array(list(itertools.permutations(range(n)))), True
-    return rng.random((resamples, n)).argsort(axis=1), False
-
-
-def _p(null: np.ndarray, observed: float, exact: bool) -> float:
-    hits = np.sum(np.abs(null) >= abs(observed) - 1e-12)
-    return float(hits / len(null)) if exact else float((1 + hits) / (1 + len(null)))
+def config_taus(x: np.ndarray, y: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """Each configuration's Kendall tau-a over its seeds (two or more), with its architecture."""
+    return _seed_taus(_seed_blocks(np.asarray(x, float), np.asarray(y, float), layout))
 
 
 # ---- which architecture? --------------------------------------------------------------------------------
@@ -286,15 +295,15 @@ def architecture_answer(
     """Spearman's rho over architecture means (see the module docstring), its Fisher-z interval from 4
     architectures and its permutation p-value from 3."""
     cells = _cells(np.asarray(x, float), np.asarray(y, float), layout)
-    rho = architecture_statistic(cells)
     n = len(np.unique(cells.unit))
-    if rho != rho:
+    ranked = _ranked_unit_means(cells)
+    if ranked is None:
         return _nothing(ARCHITECTURE, n, disjoint=cells.disjoint, scale="fisher")
-    mx, my, _ = _unit_means(cells)
-    rx, ry = stats.rankdata(mx, axis=-1), stats.rankdata(my, axis=-1)
-    orders, exact = _permutations(n, np.random.default_rng(seed), resamples)
+    rx, ry = ranked
+    rho = float(np.mean([_correlate(a, b) for a, b in zip(rx, ry, strict=True)]))
+    orders, exact = permutation_orders(n, np.random.default_rng(seed), resamples)
     null = np.mean([_correlate(a[orders], b) for a, b in zip(rx, ry, strict=True)], axis=0)
-    p = _p(null, rho, exact)
+    p = permutation_p_value(null, rho, exact)
     if n < 4:
         return _nothing(ARCHITECTURE, n, rho, p, disjoint=cells.disjoint, scale="fisher")
     low, high = interval_at(rho, 0.0, "fisher", 0, n, LEVEL)
@@ -324,7 +333,7 @@ def hyperparameter_answer(
     the module docstring)."""
     cells = _cells(np.asarray(x, float), np.asarray(y, float), layout)
     blocks = _blocks(cells)
-    taus = np.concatenate([_row_taus(bx, by).mean(0) for bx, by, _ in blocks]) if blocks else np.zeros(0)
+    taus = _block_taus(blocks)
     n = len(taus)
     crossed = n >= 2 and len(blocks) == 1
     if n == 0:
@@ -333,7 +342,7 @@ def hyperparameter_answer(
     rng = np.random.default_rng(seed)
     if crossed:
         bx, by, names = blocks[0]
-        orders, exact = _permutations(len(names), rng, resamples)
+        orders, exact = permutation_orders(len(names), rng, resamples)
         # (pairings, orders, architectures, variants): one order for every architecture
         null = _row_taus(bx[..., orders].transpose(0, 2, 1, 3), by[:, None]).mean(axis=(0, 2))
     else:
@@ -343,7 +352,7 @@ def hyperparameter_answer(
             orders = rng.random((resamples, *bx.shape[1:])).argsort(axis=-1)
             shuffled = np.take_along_axis(bx[:, None], np.broadcast_to(orders, (len(bx), *orders.shape)), axis=-1)
             null += _row_taus(shuffled, by[:, None]).mean(0).sum(-1) / n
-    p = _p(null, estimate, exact)
+    p = permutation_p_value(null, estimate, exact)
     k = len(blocks[0][2]) if crossed else 0
     if n < 2 or (crossed and k < 3):
         return _nothing(HYPERPARAMETERS, n, estimate, p, disjoint=cells.disjoint, crossed=crossed)
@@ -376,8 +385,7 @@ def seed_answer(
     blocks = _seed_blocks(x, y, layout)
     if not blocks:
         return _nothing(SEED, 0)
-    taus = np.concatenate([_row_taus(bx, by) for _, bx, by in blocks])
-    units = np.concatenate([u for u, _, _ in blocks])
+    taus, units = _seed_taus(blocks)
     n = len(taus)
     estimate = float(taus.mean())
     rng = np.random.default_rng(seed)
@@ -385,7 +393,7 @@ def seed_answer(
     for _, bx, by in blocks:
         orders = rng.random((resamples, *bx.shape)).argsort(axis=-1)
         null += _row_taus(np.take_along_axis(np.broadcast_to(bx, orders.shape), orders, axis=-1), by).sum(-1) / n
-    p = _p(null, estimate, False)
+    p = permutation_p_value(null, estimate, False)
     names, index = np.unique(units, return_inverse=True)
     g = len(names)
     if n < 2 or g < 2:

@@ -107,6 +107,11 @@ ZOO_TRAIN_KEYS = tuple(f.name for f in fields(TrainSettings) if f.name not in _P
 TRAIN_KEYS = tuple(schema()["$defs"]["training"]["properties"])
 
 
+def architecture_of(configuration: str) -> str:
+    """The architecture of a configuration ``<arch>-<variant>`` (an architecture name has no hyphen)."""
+    return configuration.rsplit("-", 1)[0]
+
+
 def parse_model(name: str) -> Member:
     match = _MODEL.fullmatch(name)
     if match is None:

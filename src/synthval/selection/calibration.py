@@ -20,6 +20,7 @@ import polars as pl
 
 from synthval.inference import correlation_difference
 from synthval.selection.ranking import ALL, configuration_means, group_names, last_epoch, rank_statistic
+from synthval.zoo import architecture_of
 
 
 def fit_ridge(correct: np.ndarray, real_error: np.ndarray, lam: float) -> tuple[np.ndarray, float]:
@@ -254,7 +255,7 @@ def calibration_sweep(
     evaluation = correct.rows(evaluation_models)
 
     by_config = _means_by(target, configs)
-    by_architecture = _means_by(target, np.array([c.rsplit("-", 1)[0] for c in configs]))
+    by_architecture = _means_by(target, np.array([architecture_of(c) for c in configs]))
 
     rng = np.random.default_rng(seed)
     rows = []

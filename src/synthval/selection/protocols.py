@@ -37,6 +37,7 @@ import polars as pl
 
 from synthval.inference import CONFIGURATIONS, mean_interval
 from synthval.selection.ranking import group_names, in_group, last_epoch, with_members
+from synthval.zoo import architecture_of
 
 PERCENTILE = "percentile bootstrap over configurations"
 POOL_SENSITIVITY = (
@@ -49,8 +50,7 @@ PAIRED_UNIT = "architectures (test images fixed: test-image sampling noise not i
 def by_architecture(config: np.ndarray, values: np.ndarray) -> np.ndarray:
     """The mean of ``values`` (one per configuration ``<arch>-<variant>``) over each architecture's
     configurations, architectures in sorted order."""
-    arch = np.array([c.rsplit("-", 1)[0] for c in config])
-    names, index = np.unique(arch, return_inverse=True)
+    names, index = np.unique([architecture_of(c) for c in config], return_inverse=True)
     return np.bincount(index, values) / np.bincount(index)
 
 

@@ -143,9 +143,9 @@ def correlation_row(x: np.ndarray, y: np.ndarray, configs: np.ndarray, seed: int
     }
 
 
-def design_text(layout: Layout) -> str:
-    """The layout in words: architectures x variants x seeds, crossed or nested."""
-    units, variants, seeds, crossed = layout.describe()
+def design_text(units: int, variants: int, seeds: int, crossed: bool) -> str:
+    """A layout (:meth:`synthval.questions.Layout.describe`) in words: architectures x variants x seeds,
+    and whether the variants are crossed."""
     return (
         f"{units} architecture{'s' if units != 1 else ''} x {variants} variant{'s' if variants != 1 else ''}"
         f" x {seeds} seed{'s' if seeds != 1 else ''}" + (", crossed" if crossed and variants > 1 else "")
@@ -160,13 +160,13 @@ def question_rows(
     ``checks`` caches it by design)."""
     checks = {} if checks is None else checks
     rows = []
-    design = design_text(layout)
+    described = layout.describe()
+    design = design_text(*described)
+    shape = tuple(sorted(np.unique(layout.unit, return_counts=True)[1].tolist()))
     for question, a in answer(x, y, layout, seed).items():
         holds = None
         if a.low == a.low:
-            units, variants, seeds, crossed = layout.describe()
-            shape = tuple(sorted(np.unique(layout.unit, return_counts=True)[1].tolist()))
-            key = (question, units, variants, seeds, crossed, shape)
+            key = (question, *described, shape)
             if key not in checks:
                 checks[key] = design_holds(question, layout, seed=seed % 2**31)
             holds = checks[key]

@@ -32,7 +32,7 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        P.report.all_outputs(),
+        P.all_outputs(),
 
 
 onsuccess:

@@ -25,7 +25,7 @@ from synthval.classifiers.batched import fit_batched
 from synthval.runtime import device, setup
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import emit, machine, training_parser  # noqa: E402
+from report import emit, machine, training_parser
 
 ARCHS = ["mlp", "cnn", "resnet8", "rwnn"]
 

@@ -71,7 +71,7 @@ from synthval.simulation import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import emit, machine  # noqa: E402
+from report import emit, machine
 
 NOISE = 0.3
 RHOS = (0.0, 0.5, 0.8)
@@ -197,15 +197,8 @@ def smallest_size(passing: dict[int, bool]) -> int | None:
     return best
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--replicates", type=int, default=4000)
-    parser.add_argument("--zoo-replicates", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
-    rng = np.random.default_rng(args.seed)
-    reps = args.replicates
+def rank_rows(reps: int, rng: np.random.Generator) -> tuple[list[list[str]], dict[int, bool]]:
+    """The rank cells (Spearman, Fisher z) at each number of configurations, and which sizes pass."""
     rows, passing = [], {}
     for n in SIZES:
         ok = True
@@ -228,7 +221,11 @@ def main() -> None:
                     ]
                 )
         passing[n] = ok
-    measured = smallest_size(passing)
+    return rows, passing
+
+
+def mean_rows(reps: int, rng: np.random.Generator, rows: list[list[str]]) -> dict[int, bool]:
+    """The paired-mean cells (Student t, then Hall's t) appended to ``rows``; which sizes pass."""
     mean_passing = {}
     mean_reps = reps
     for n in (2, 3, 4, 5, 6, 8, 10, 15, 20, 30):
@@ -254,6 +251,11 @@ def main() -> None:
                     ]
                 )
         mean_passing[n] = ok
+    return mean_passing
+
+
+def difference_rows(reps: int, rng: np.random.Generator, rows: list[list[str]]) -> None:
+    """Zou's interval of a difference of two rhos that share the test errors, appended to ``rows``."""
     for r12, r13, r23 in ((0.8, 0.5, 0.6), (0.6, 0.6, 0.8), (0.9, 0.7, 0.8)):
         for n in (7, 8, 10, 15, 30):
             cell = difference_cell(r12, r13, r23, n, min(reps, 1000), rng)
@@ -274,19 +276,23 @@ def main() -> None:
                     "yes" if good else "no",
                 ]
             )
+
+
+def zoo_table(seed: int, replicates: int) -> tuple[list[list[str]], list[str]]:
+    """The three questions on zoos drawn as users build them, and the cells that fail."""
     zoo_rows, zoo_failures = [], []
-    for label, layout in zoo_designs(args.seed):
+    for label, layout in zoo_designs(seed):
         for question in QUESTIONS:
             seen = set()
             for target in TRUTHS:
-                cell = zoo_cell(question, target, layout, args.zoo_replicates, args.seed)
+                cell = zoo_cell(question, target, layout, replicates, seed)
                 if cell is None:
                     zoo_rows.append([question, label, "-", "no interval at this design", "-", "-", "-", "-"])
                     break
                 if round(cell.truth, 2) in seen:  # the largest truth the design reaches, already shown
                     continue
                 seen.add(round(cell.truth, 2))
-                slack = allowance(args.zoo_replicates)
+                slack = allowance(replicates)
                 good = cell.coverage >= COVERAGE - slack / 2 and (
                     cell.truth != 0 or cell.excludes_zero <= NULL_VERDICTS + slack
                 )
@@ -305,7 +311,7 @@ def main() -> None:
                     ]
                 )
         if "crossed" in label:
-            rate = pooled_null(layout, args.zoo_replicates, args.seed)
+            rate = pooled_null(layout, replicates, seed)
             zoo_rows.append(
                 [
                     "pooled over configurations (described only)",
@@ -315,9 +321,26 @@ def main() -> None:
                     f"{rate * 100:.1f}%",
                     "100%",
                     "-",
-                    "yes" if rate <= NULL_VERDICTS + allowance(args.zoo_replicates) else "no",
+                    "yes" if rate <= NULL_VERDICTS + allowance(replicates) else "no",
                 ]
             )
+    return zoo_rows, zoo_failures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--replicates", type=int, default=4000)
+    parser.add_argument("--zoo-replicates", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    reps = args.replicates
+    rows, passing = rank_rows(reps, rng)
+    measured = smallest_size(passing)
+    mean_passing = mean_rows(reps, rng, rows)
+    difference_rows(reps, rng, rows)
+    zoo_rows, zoo_failures = zoo_table(args.seed, args.zoo_replicates)
     setting = (
         f"{machine(1)}; {reps} replicates a rank cell (Monte Carlo SE of a 95% coverage: "
         f"{math.sqrt(0.95 * 0.05 / reps) * 100:.2f} points), seed {args.seed}. Rank verdicts hold from "

@@ -7,6 +7,7 @@ and the share of that time spent in the workflow's own input/params functions.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import platform
@@ -63,10 +64,8 @@ def profile(config: Path, workdir: Path, top: int) -> str:
         "rules",
     ]
     profiler.enable()
-    try:
+    with contextlib.suppress(SystemExit):
         main(args)
-    except SystemExit:
-        pass
     profiler.disable()
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)

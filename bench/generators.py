@@ -26,7 +26,7 @@ from synthval.generators import create_generator, sample_images, train_generator
 from synthval.runtime import device, setup
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import best_of, emit, machine  # noqa: E402
+from report import best_of, emit, machine
 
 # The embedded default's sizes (16x16 grey digits, 10 classes); see config/config.yaml.
 FAMILIES = {

@@ -40,12 +40,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import emit, machine  # noqa: E402
+from report import emit, machine
 
-from synthval.classifiers import TrainSettings, create_classifier, fit, save_classifier  # noqa: E402
-from synthval.classifiers.batched import fit_batched  # noqa: E402
-from synthval.evaluation.predict import predict_logits  # noqa: E402
-from synthval.runtime import device, setup  # noqa: E402
+from synthval.classifiers import TrainSettings, create_classifier, fit, save_classifier
+from synthval.classifiers.batched import fit_batched
+from synthval.evaluation.predict import predict_logits
+from synthval.runtime import device, setup
 
 
 @contextlib.contextmanager

@@ -32,12 +32,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).parent))
-from report import emit  # noqa: E402
+from report import emit
 
-from synthval.config import num_classes, validate_config  # noqa: E402
-from synthval.plan.study import Study  # noqa: E402
-from synthval.zoo import member_spec, training_spec  # noqa: E402
-from synthval.zoo import members as zoo_members  # noqa: E402
+from synthval.config import num_classes, validate_config
+from synthval.plan.study import Study
+from synthval.zoo import member_spec, training_spec
+from synthval.zoo import members as zoo_members
 
 RESNET50_TRAIN_MS = 8 / 16621 * 1e3  # GPU-ms an image, DGX A100 (see the module's notes)
 UNET_PASS_MS = 1178 / (30 * 2)  # a 512 px UNet pass of SD 1.5 on one A100 80GB

@@ -27,7 +27,7 @@ from scipy import stats
 from synthval.metrics.membership import PER_IMAGE_VARIANCE_MODELS, auc, balanced_halves, evaluate, roc_curve, tpr_at
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import emit, machine  # noqa: E402
+from report import emit, machine
 
 MODELS = (4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64)
 

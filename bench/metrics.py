@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import emit, machine  # noqa: E402
+from report import emit, machine
 
 #: metric -> the call, on real (N x d) and fake (N x d) features
 METRICS = {

@@ -27,10 +27,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from snakemake_runs import dry_run_jobs_for_output, slurm_command, slurm_problem  # noqa: E402
+from snakemake_runs import dry_run_jobs_for_output, slurm_command, slurm_problem
 
-from synthval.data import read_image_set  # noqa: E402
-from synthval.plan.paths import synthetic_manifest, webdataset_manifest  # noqa: E402
+from synthval.data import read_image_set
+from synthval.plan.paths import synthetic_manifest, webdataset_manifest
 
 
 def poll_squeue(stop: threading.Event, latencies: list[float], queued: list[int]) -> None:

@@ -27,7 +27,7 @@ from synthval.generators.stable_diffusion import NEGATIVE_PROMPT, save_tiny_pipe
 from synthval.runtime import device, setup
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import best_of, emit, machine  # noqa: E402
+from report import best_of, emit, machine
 
 CLASSES = 10
 

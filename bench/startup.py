@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import emit, machine  # noqa: E402
+from report import emit, machine
 
 ROOT = Path(__file__).resolve().parents[1]
 

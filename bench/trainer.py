@@ -26,7 +26,7 @@ from synthval.classifiers import TrainSettings, create_classifier, fit
 from synthval.runtime import device, setup
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import emit, machine, sgd_step, training_parser  # noqa: E402
+from report import emit, machine, sgd_step, training_parser
 
 ARCHS = [
     "mlp",

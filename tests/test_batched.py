@@ -28,7 +28,8 @@ def test_batched_training_gives_every_member_its_weights_alone(arch, hparams, ti
             torch.testing.assert_close(tensor, state[name], rtol=1e-5, atol=1e-5, msg=name)
         assert [h["loss"] for h in batched_history] == pytest.approx([h["loss"] for h in history], rel=1e-5)
         saved, meta = load_classifier(snapshot[2])
-        assert meta["epoch"] == 2 and meta["seed"] == settings[batched.index(model)].seed
+        assert meta["epoch"] == 2
+        assert meta["seed"] == settings[batched.index(model)].seed
         for name, tensor in saved.state_dict().items():
             torch.testing.assert_close(tensor, model.state_dict()[name], msg=name)
     # the members really differ: batching did not tie their randomness together

@@ -56,7 +56,8 @@ def test_every_architecture_builds_and_classifies(name, size, chans):
     x = torch.rand(2, chans, size, size)
     with torch.no_grad():
         logits, features = model(x), model.features(x)
-    assert logits.shape == (2, 7) and features.shape == (2, model.feature_dim)
+    assert logits.shape == (2, 7)
+    assert features.shape == (2, model.feature_dim)
     # the features are exactly what the final layer sees (they feed FID and the quality metrics)
     torch.testing.assert_close(features @ model.head.weight.T + model.head.bias, logits, atol=1e-4, rtol=1e-4)
 
@@ -85,12 +86,12 @@ def test_watts_strogatz_graphs_are_reproducible_and_distinct():
     ring = watts_strogatz(8, 2, 0.0, np.random.default_rng(0))
     assert ring == sorted([(i, i + 1) for i in range(7)] + [(0, 7)])  # p = 0: the ring lattice
     lattice = watts_strogatz(10, 4, 0.0, np.random.default_rng(0))
-    assert len(lattice) == 10 * 4 // 2 and all(np.bincount(np.array(lattice).ravel()) == 4)
+    assert len(lattice) == 10 * 4 // 2
+    assert all(np.bincount(np.array(lattice).ravel()) == 4)
     for seed in range(20):
         edges = watts_strogatz(12, 4, 0.25, np.random.default_rng(seed))
-        assert len(edges) == 12 * 4 // 2 and all(
-            a < b for a, b in edges
-        )  # rewiring keeps the edge count, no self-loops
+        assert len(edges) == 12 * 4 // 2
+        assert all(a < b for a, b in edges)
         assert edges == watts_strogatz(12, 4, 0.25, np.random.default_rng(seed))
     zoo = {
         "random_wired": {"count": 64, "nodes": 8, "k": 2, "p": 0.25, "width": 16},
@@ -115,7 +116,8 @@ def test_watts_strogatz_graphs_are_reproducible_and_distinct():
     }
     specs = [member_spec(zoo, m, 0) for m in members(zoo)]
     graphs = {tuple(map(tuple, RandWire(10, 1, s["hparams"]["graph_seed"], 8, 2, 0.25, 4).graphs)) for s in specs}
-    assert len(specs) == 64 and len(graphs) == 64  # Shoshan et al.'s 64 distinct but similar architectures
+    assert len(specs) == 64
+    assert len(graphs) == 64
     with pytest.raises(ValueError, match="even k"):
         watts_strogatz(8, 3, 0.1, np.random.default_rng(0))
 
@@ -149,37 +151,39 @@ def test_zoo_members_are_named_parsed_and_specified():
         "warmup_epochs": 0,
     }
     names = [m.name for m in members(zoo)]
-    assert len(names) == 3 * 4 * 2 * 2 and "cnn-wide-s3-fit" in names and "rwnn01-base-s0" in names
+    assert len(names) == 3 * 4 * 2 * 2
+    assert "cnn-wide-s3-fit" in names
+    assert "rwnn01-base-s0" in names
     assert all(parse_model(n).name == n for n in names)
     few = [m for m in members({**zoo, "fit_seeds": [3]}) if m.split == "fit"]
-    assert len(few) == 3 * 4 and {m.seed for m in few} == {3}  # the fit sub-split's members only for fit_seeds
-    assert (
-        parse_model("rwnn01-base-s0") == Member("rwnn01", "base", 0, "train")
-        and parse_model("rwnn01-base-s0").family == "rwnn"
-    )
+    assert len(few) == 3 * 4
+    assert {m.seed for m in few} == {3}
+    assert parse_model("rwnn01-base-s0") == Member("rwnn01", "base", 0, "train")
+    assert parse_model("rwnn01-base-s0").family == "rwnn"
     # zoo-wide settings < the architecture's own < the variant's
     wide = member_spec(zoo, parse_model("cnn-wide-s3-fit"), 0)
-    assert (
-        wide["arch"] == "cnn"
-        and wide["hparams"] == {"width": 64}
-        and wide["train"]["lr"] == 0.2
-        and wide["train"]["batch_size"] == 32
-    )
-    assert wide["train"]["optimizer"] == "adamw" and wide["train"]["warmup_epochs"] == 1  # warm-up per variant
+    assert wide["arch"] == "cnn"
+    assert wide["hparams"] == {"width": 64}
+    assert wide["train"]["lr"] == 0.2
+    assert wide["train"]["batch_size"] == 32
+    assert wide["train"]["optimizer"] == "adamw"
+    assert wide["train"]["warmup_epochs"] == 1
     base = member_spec(zoo, parse_model("cnn-base-s0"), 0)
-    assert base["hparams"] == {"width": 16} and base["train"]["lr"] == 0.002 and base["train"]["epochs"] == 4
+    assert base["hparams"] == {"width": 16}
+    assert base["train"]["lr"] == 0.002
+    assert base["train"]["epochs"] == 4
     assert base["train"]["warmup_epochs"] == 0
     assert member_spec(zoo, parse_model("rwnn00-base-s0"), 0)["train"]["optimizer"] == "sgd"
     # a variant's epochs: its training length, the zoo's save epochs within it, and its last
     assert member_spec(zoo, parse_model("cnn-long-s0"), 0)["train"]["epochs"] == 9
-    assert (
-        save_epochs(zoo, "short") == [2, 3]
-        and save_epochs(zoo, "long") == [2, 4, 6, 9]
-        and save_epochs(zoo, "base") == [2, 4]
-    )
+    assert save_epochs(zoo, "short") == [2, 3]
+    assert save_epochs(zoo, "long") == [2, 4, 6, 9]
+    assert save_epochs(zoo, "base") == [2, 4]
     assert epoch_groups(zoo) == {(2, 4): ["base", "wide"], (2, 3): ["short"], (2, 4, 6, 9): ["long"]}
     rw = member_spec(zoo, parse_model("rwnn01-wide-s0"), 0)
-    assert rw["arch"] == "rwnn" and rw["hparams"]["width"] == 64 and rw["hparams"]["nodes"] == 6
+    assert rw["arch"] == "rwnn"
+    assert rw["hparams"]["width"] == 64
+    assert rw["hparams"]["nodes"] == 6
     assert (
         rw["hparams"]["graph_seed"] == member_spec(zoo, parse_model("rwnn01-base-s3"), 0)["hparams"]["graph_seed"]
     )  # graph independent of the training seed
@@ -205,11 +209,9 @@ def test_zoo_members_are_named_parsed_and_specified():
 
 def test_learning_rate_schedules():
     cosine = TrainSettings(epochs=2, save_epochs=[2], seed=0, lr=0.1)
-    assert (
-        cosine.lr_at(0, 100) == pytest.approx(0.1)
-        and cosine.lr_at(50, 100) == pytest.approx(0.05)
-        and cosine.lr_at(100, 100) == pytest.approx(0)
-    )
+    assert cosine.lr_at(0, 100) == pytest.approx(0.1)
+    assert cosine.lr_at(50, 100) == pytest.approx(0.05)
+    assert cosine.lr_at(100, 100) == pytest.approx(0)
     steps = TrainSettings(
         epochs=2, save_epochs=[2], seed=0, lr=0.1, schedule="multistep", milestones=[0.5, 0.75], gamma=0.1
     )
@@ -273,7 +275,7 @@ def test_the_optimiser_is_timms_factory_to_the_last_bit(optimizer):
 
 
 def test_unknown_architecture_lists_the_available_ones():
-    with pytest.raises(ValueError, match="unknown architecture 'nope'.*resnet20"):
+    with pytest.raises(ValueError, match=r"unknown architecture 'nope'.*resnet20"):
         create_classifier("nope", 10, 1, 8)
 
 
@@ -302,9 +304,11 @@ def test_training_learns_separable_data(tmp_path, optimizer, lr):
     settings = TrainSettings(epochs=3, save_epochs=[1, 3], seed=0, batch_size=32, optimizer=optimizer, lr=lr)
     history, snaps = fit(model, images, labels, settings, tmp_path)
     assert history[-1]["train_accuracy"] > 0.95
-    assert sorted(snaps) == [1, 3] and all(p.exists() for p in snaps.values())
+    assert sorted(snaps) == [1, 3]
+    assert all(p.exists() for p in snaps.values())
     loaded, meta = load_classifier(snaps[3])
-    assert meta["epoch"] == 3 and meta["seed"] == 0
+    assert meta["epoch"] == 3
+    assert meta["seed"] == 0
     x = torch.as_tensor(images[:8]).permute(0, 3, 1, 2).float() / 255
     model.eval()
     torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
@@ -362,7 +366,8 @@ def test_killed_training_resumes_bit_identically(tmp_path, tiny_images, arch, st
     torch.rand(7)  # the resumed run must not depend on the global RNG position it starts from
     history, resumed = fit(create_classifier(arch, 4, 1, 8), images, labels, _settings(), tmp_path / "run", **mixed)
     # each epoch's metrics were appended as it ended, once each across the kill
-    assert read_live_log(tmp_path / "run" / "history.jsonl") == history and len(history) == 3
+    assert read_live_log(tmp_path / "run" / "history.jsonl") == history
+    assert len(history) == 3
     for epoch in (1, 3):
         a, _ = load_tensors(ref[epoch])
         b, _ = load_tensors(resumed[epoch])
@@ -384,7 +389,8 @@ def test_weights_round_trip_and_pickles_are_refused(tmp_path):
     model = create_classifier("mlp", 3, 1, 8)
     save_classifier(tmp_path / "w.safetensors", model, seed=1, epoch=2)
     loaded, meta = load_classifier(tmp_path / "w.safetensors")
-    assert meta["arch"] == "mlp" and meta["epoch"] == 2
+    assert meta["arch"] == "mlp"
+    assert meta["epoch"] == 2
     for k, v in model.state_dict().items():
         assert torch.equal(v, loaded.state_dict()[k])
     evil = tmp_path / "evil.safetensors"

@@ -24,38 +24,47 @@ def synthval(*args, cwd=None):
 
 def test_errors_are_one_line_with_exit_status_2(tmp_path):
     proc = synthval("score", tmp_path / "nothing", tmp_path / "nothing2")
-    assert proc.returncode == 2 and proc.stderr.strip() == f"synthval score: no image set at {tmp_path / 'nothing'}"
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"synthval score: no image set at {tmp_path / 'nothing'}"
     (tmp_path / "a.txt").write_text("x")
     proc = synthval("score", tmp_path / "a.txt", tmp_path / "a.txt")
-    assert proc.returncode == 2 and "not a folder, .parquet, .npz or manifest.json" in proc.stderr
+    assert proc.returncode == 2
+    assert "not a folder, .parquet, .npz or manifest.json" in proc.stderr
     proc = synthval("report", "--bogus")
-    assert proc.returncode == 2 and proc.stderr.strip() == "synthval report: unknown arguments --bogus"
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "synthval report: unknown arguments --bogus"
     proc = synthval("report", cwd=tmp_path)
-    assert proc.returncode == 2 and "report inputs are missing" in proc.stderr and "--partial" in proc.stderr
+    assert proc.returncode == 2
+    assert "report inputs are missing" in proc.stderr
+    assert "--partial" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     proc = synthval("report", "--results", tmp_path)  # the same run's folder, named from elsewhere
-    assert proc.returncode == 2 and "report inputs are missing" in proc.stderr
+    assert proc.returncode == 2
+    assert "report inputs are missing" in proc.stderr
     proc = synthval("report", "--results", tmp_path / "nowhere")
-    assert proc.returncode == 2 and proc.stderr.strip().endswith("(--results: the folder that holds results/)")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().endswith("(--results: the folder that holds results/)")
     # unreadable input names the file in one line; --debug shows the traceback instead
     (tmp_path / "set" / "cat").mkdir(parents=True)
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "set" / "cat" / "0.png")
     (tmp_path / "set" / "cat" / "1.png").write_bytes(b"not a png")
     proc = synthval("score", tmp_path / "set", tmp_path / "set")
-    assert proc.returncode == 2 and proc.stderr.strip() == (
-        f"synthval score: cannot identify image file '{tmp_path / 'set' / 'cat' / '1.png'}'"
-    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"synthval score: cannot identify image file '{tmp_path / 'set' / 'cat' / '1.png'}'")
     np.savez(tmp_path / "x.npz", images=np.zeros((3, 8, 8), np.uint8))
     proc = synthval("score", tmp_path / "x.npz", tmp_path / "x.npz")
-    assert proc.returncode == 2 and proc.stderr.strip() == (
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
         f"synthval score: {tmp_path / 'x.npz'} lacks the array(s) ['labels'] (it has ['images'])"
     )
     proc = synthval("score", "--debug", tmp_path / "x.npz", tmp_path / "x.npz")
-    assert proc.returncode != 0 and "Traceback (most recent call last)" in proc.stderr
+    assert proc.returncode != 0
+    assert "Traceback (most recent call last)" in proc.stderr
     # missing weights: the one line names the command that fetches them, and where they go
     np.savez(tmp_path / "y.npz", images=np.zeros((3, 8, 8), np.uint8), labels=np.array([0, 1, 0]))
     proc = synthval("score", tmp_path / "y.npz", tmp_path / "y.npz", "--extractor", "inception", cwd=tmp_path)
-    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
     assert "synthval weights fetch inception --out weights/inception.safetensors" in proc.stderr
 
 
@@ -77,7 +86,8 @@ def test_weights_fetch_checks_converts_and_writes_where_the_config_looks(tmp_pat
     digest = sha256_file(tmp_path / "sscd.pt")
 
     def error(proc):  # the download's progress lines, then the error in one line, no traceback
-        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert proc.returncode == 2
+        assert "Traceback" not in proc.stderr
         return proc.stderr.strip().splitlines()[-1]
 
     proc = synthval("weights", "fetch", "sscd", "--url", url, "--sha256", "0" * 64, cwd=tmp_path)
@@ -93,7 +103,8 @@ def test_weights_fetch_checks_converts_and_writes_where_the_config_looks(tmp_pat
     extractor = sscd_extractor(tmp_path / default_weights("sscd"))
     assert extractor(np.zeros((2, 16, 16, 3), np.uint8)).shape == (2, 512)
     proc = synthval("weights", "fetch", "sscd", "--url", (tmp_path / "absent.pt").as_uri(), cwd=tmp_path)
-    assert error(proc).startswith("synthval weights: ") and "absent.pt" in error(proc)
+    assert error(proc).startswith("synthval weights: ")
+    assert "absent.pt" in error(proc)
 
 
 def test_version_and_every_option_has_help():
@@ -101,7 +112,8 @@ def test_version_and_every_option_has_help():
     from synthval.cli import parser
 
     proc = synthval("--version")
-    assert proc.returncode == 0 and proc.stdout.strip() == f"synthval {__version__}"
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"synthval {__version__}"
     commands = next(a for a in parser()._actions if a.dest == "command").choices
     undocumented = [
         f"{name} {action.dest}"
@@ -115,10 +127,12 @@ def test_version_and_every_option_has_help():
 def test_run_plans_the_workflow_from_any_directory(tmp_path):
     proc = synthval("run", "-c", TINY, "--", "-n", "--quiet", "rules", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "train_reference" in proc.stdout and "render_report" in proc.stdout
+    assert "train_reference" in proc.stdout
+    assert "render_report" in proc.stdout
     assert (tmp_path / ".snakemake").is_dir()  # it works in the current directory, not the repository's
     proc = synthval("run", "-c", "4", cwd=tmp_path)  # Snakemake's -c is --cores; here it names the config
-    assert proc.returncode == 2 and proc.stderr.strip() == (
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
         "synthval run: config file not found: 4 (-c names the config here; --cores N sets the cores)"
     )
 
@@ -137,7 +151,8 @@ def test_run_resumes_after_a_killed_run_but_not_beside_a_live_one(tmp_path):
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "snakemake"], cwd=tmp_path)
     try:
         proc = synthval("run", TINY, "-n", cwd=tmp_path)
-        assert proc.returncode == 2 and proc.stderr.strip() == (
+        assert proc.returncode == 2
+        assert proc.stderr.strip() == (
             f"synthval run: another run (pid {live.pid}) is working in {tmp_path}: wait for it or stop it"
         )
     finally:
@@ -172,9 +187,12 @@ def test_score_agrees_with_the_workflows_quality_table_and_report_renders(tiny_r
         out,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "reference features" in proc.stdout and "FID" in proc.stdout and "(lower is better)" in proc.stdout
+    assert "reference features" in proc.stdout
+    assert "FID" in proc.stdout
+    assert "(lower is better)" in proc.stdout
     result = json.loads(out.read_text())
-    assert result["fake_count"] == len(fake) and result["extractor"] == "reference"
+    assert result["fake_count"] == len(fake)
+    assert result["extractor"] == "reference"
     table = pl.read_parquet(tiny_run / quality_table("train300", "wgan"))
     assert table.height > 20
     for row in table.iter_rows(named=True):
@@ -182,7 +200,8 @@ def test_score_agrees_with_the_workflows_quality_table_and_report_renders(tiny_r
     assert np.isfinite(result["metrics"]["all"]["fid"])
     proc = synthval("report", "--config", TINY, cwd=tiny_run)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == f"report: {report_html()}" and (tiny_run / report_html()).stat().st_size > 0
+    assert proc.stdout.strip() == f"report: {report_html()}"
+    assert (tiny_run / report_html()).stat().st_size > 0
 
 
 def test_the_console_script_is_declared():

@@ -36,9 +36,8 @@ def test_every_stage_runs_through_the_profile(cluster_run):
     assert f"Using profile {ROOT / 'slurm'}" in out or "Using profile slurm" in out
     submitted = [line for line in out.splitlines() if "has been submitted with SLURM jobid" in line]
     assert len(submitted) >= 15, out[-3000:]
-    assert any("group_shard" in line for line in submitted) and any(
-        "group_predict" in line for line in submitted
-    )  # short jobs grouped
+    assert any("group_shard" in line for line in submitted)
+    assert any("group_predict" in line for line in submitted)
     html = (workdir / report_html()).read_text()
     for section in (
         "Generators",
@@ -50,7 +49,8 @@ def test_every_stage_runs_through_the_profile(cluster_run):
     ):
         assert section in html
     protocols = pl.read_parquet(workdir / selection_table("train300", "protocols"))
-    assert set(protocols["eval_set"]) == {"wgan", "augmented"} and "standard protocol" in set(protocols["protocol"])
+    assert set(protocols["eval_set"]) == {"wgan", "augmented"}
+    assert "standard protocol" in set(protocols["protocol"])
     rerun = run_slurm(workdir, "-n", config=CLUSTER)
     assert "Nothing to be done" in rerun.stdout + rerun.stderr
 
@@ -74,11 +74,9 @@ def test_the_local_tiny_run_wrote_identical_files(cluster_run, tiny_run):
     workdir, _ = cluster_run
     slurm, local = _digests(workdir), _digests(tiny_run)
     shared = slurm.keys() & local.keys()
-    assert (
-        len(shared) >= 20
-        and any(k.startswith("synthetic/") for k in shared)
-        and any(k.startswith("classifiers/") for k in shared)
-    )
+    assert len(shared) >= 20
+    assert any(k.startswith("synthetic/") for k in shared)
+    assert any(k.startswith("classifiers/") for k in shared)
     assert {k: slurm[k] for k in shared} == {k: local[k] for k in shared}
 
 
@@ -90,7 +88,7 @@ def _running_job(rule, workflow, timeout=300):
             raise AssertionError(f"the workflow ended before a {rule} job ran:\n{workflow.stdout.read()[-3000:]}")
         listing = subprocess.run(["squeue", "-h", "-o", "%i %T %k"], capture_output=True, text=True).stdout
         for line in listing.splitlines():
-            job, state, comment = (line.split(maxsplit=2) + ["", ""])[:3]
+            job, state, comment = ([*line.split(maxsplit=2), "", ""])[:3]
             if state == "RUNNING" and rule in comment:
                 return job
         time.sleep(0.2)
@@ -145,7 +143,8 @@ def test_a_job_over_two_ranks_runs_through_the_profile(tmp_path):
     target = "results/reference/train300/classifier.safetensors"
     proc = run_slurm(tmp_path, target, config=tmp_path / "two-ranks.yaml")
     out = proc.stdout + proc.stderr
-    assert "rule train_reference" in out and "has been submitted with SLURM jobid" in out, out[-3000:]
+    assert "rule train_reference" in out, out[-3000:]
+    assert "has been submitted with SLURM jobid" in out, out[-3000:]
     log = (tmp_path / log_path("train_reference", "train300")).read_text()
     assert "each over 2 ranks" in log, log
     assert (tmp_path / target).is_file()

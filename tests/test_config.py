@@ -16,7 +16,8 @@ SCHEMA = SCHEMA_PATH
 def test_default_config_is_valid_and_defaults_are_filled():
     config = load_config(ROOT / "config" / "config.yaml", SCHEMA)
     assert config["data"]["shard_size"] == 4096
-    assert config["generators"]["wgan"]["n_critic"] == 5 and config["generators"]["wgan"]["lr"] == 0.0001
+    assert config["generators"]["wgan"]["n_critic"] == 5
+    assert config["generators"]["wgan"]["lr"] == 0.0001
     assert config["reference"]["architecture"] == "cnn"
 
 
@@ -26,15 +27,20 @@ def test_family_defaults_follow_the_family():
     )
     w, s, d = (config["generators"][k] for k in "wsd")
     assert (w["n_critic"], w["lr"], w["gp_weight"]) == (5, 0.0001, 10)
-    assert (s["n_critic"], s["lr"]) == (2, 0.0002) and "gp_weight" not in s
-    assert d["sampler"] == "ddim" and d["ema_decay"] == 0.995 and "n_critic" not in d and "width" not in d
+    assert (s["n_critic"], s["lr"]) == (2, 0.0002)
+    assert "gp_weight" not in s
+    assert d["sampler"] == "ddim"
+    assert d["ema_decay"] == 0.995
+    assert "n_critic" not in d
+    assert "width" not in d
     assert all(g["conditioning"] == "class" and g["eval_every"] == 100 for g in (w, s, d))
     assert config["zoo"]["momentum"] == 0.9
 
 
 def test_empty_config_gets_every_default():
     config = validate_config({}, SCHEMA)
-    assert config["data"]["source"] == "digits" and config["generators"]["wgan"]["family"] == "wgan_gp"
+    assert config["data"]["source"] == "digits"
+    assert config["generators"]["wgan"]["family"] == "wgan_gp"
 
 
 @pytest.mark.parametrize(
@@ -193,4 +199,5 @@ def test_the_library_defaults_are_the_schemas():
 
 def test_the_workflow_validates_against_the_schema_the_package_ships():
     link = ROOT / "workflow" / "schemas" / "config.schema.yaml"
-    assert link.resolve() == SCHEMA_PATH.resolve() and SCHEMA_PATH.parent.name == "synthval"
+    assert link.resolve() == SCHEMA_PATH.resolve()
+    assert SCHEMA_PATH.parent.name == "synthval"

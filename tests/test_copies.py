@@ -31,7 +31,8 @@ def test_a_set_of_copies_is_all_near_copies_and_a_fresh_draw_about_one_percent()
     )
     assert table.filter(pl.col("set") == SYNTHETIC)["nearest_train"].to_list() == keys[:50]
     summary = copy_summary(table)
-    assert summary["near copies"] == 1.0 and summary["max similarity"] == pytest.approx(1.0)
+    assert summary["near copies"] == 1.0
+    assert summary["max similarity"] == pytest.approx(1.0)
     assert summary["threshold"] == pytest.approx(
         np.quantile(table.filter(pl.col("set") == HELD_OUT)["similarity"], 0.99, method="higher"), abs=1e-3
     )
@@ -87,10 +88,11 @@ def test_sscd_descriptors_are_unit_512d_and_see_through_a_resize(tmp_path):
     a, b = rng.integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
     near = np.clip(a.astype(int) + rng.integers(-8, 9, a.shape), 0, 255).astype(np.uint8)
     features = extractor(np.stack([a, near, b]))
-    assert features.shape == (3, 512) and np.allclose(np.linalg.norm(features, axis=1), 1, atol=1e-5)
+    assert features.shape == (3, 512)
+    assert np.allclose(np.linalg.norm(features, axis=1), 1, atol=1e-5)
     assert features[0] @ features[1] > features[0] @ features[2]
     save_file(resnet50(weights=None).state_dict(), tmp_path / "imagenet.safetensors")  # a 1000-class head
-    with pytest.raises(RuntimeError, match="size mismatch for fc.weight"):
+    with pytest.raises(RuntimeError, match=r"size mismatch for fc\.weight"):
         build_extractor({"extractor": "sscd", "weights": str(tmp_path / "imagenet.safetensors")}, None)
 
 
@@ -99,7 +101,6 @@ def test_copy_detection_reads_sscd_features_when_its_weights_are_given():
     from types import SimpleNamespace
 
     from synthval.config import load_config
-    from synthval.plan.report import all_outputs
     from synthval.plan.workflow import Plan
 
     config = load_config(Path(__file__).resolve().parents[1] / "tests" / "configs" / "tiny.yaml")
@@ -110,7 +111,6 @@ def test_copy_detection_reads_sscd_features_when_its_weights_are_given():
     plan = Plan.from_config(config, scripts=".")
     inputs = plan.metrics.copy_detection_inputs(job)
     assert inputs["synthetic"] == "results/features/train300/sscd/wgan.safetensors"
-    study = plan.study
-    outputs = all_outputs(study)
+    outputs = plan.all_outputs()
     assert "results/features/train300/sscd/test.safetensors" in outputs
     assert "results/features/train300/test.safetensors" not in outputs  # no quality features of the test split

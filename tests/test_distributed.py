@@ -8,8 +8,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-import synthval.classifiers.trainer as trainer
-from synthval.classifiers import Guidance, TrainSettings, create_classifier, fit
+from synthval.classifiers import Guidance, TrainSettings, create_classifier, fit, trainer
 from synthval.data import write_sharded
 from synthval.data.stream import ShardStream
 from synthval.io import load_tensors, save_tensors
@@ -219,13 +218,15 @@ def test_the_workflow_trains_the_reference_and_a_generator_as_two_rank_jobs(tmp_
     log = (tmp_path / "results/logs/train_reference/train300.log").read_text()
     assert "each over 2 ranks" in log, log
     generator_log = (tmp_path / "results/logs/train_generator/train300/wgan.log").read_text()
-    assert "training over 2 ranks" in generator_log and "streamed from its shards" in generator_log, generator_log
+    assert "training over 2 ranks" in generator_log, generator_log
+    assert "streamed from its shards" in generator_log, generator_log
     record = read_metadata(tmp_path / generator)["record"]
     assert [s["step"] for s in record["scores"]] == [3, 6], record  # scored by rank 0, once each
     load_generator(tmp_path / generator)
     assert "over 2 ranks" in (tmp_path / "results/logs/train_recipe/train300/augmentation-wgan/s0.log").read_text()
     predictions = pl.read_parquet(tmp_path / mixed)  # scored in the job's own process after its ranks trained
-    assert set(predictions["eval_set"]) >= {"test"} and len(predictions) > 0
+    assert set(predictions["eval_set"]) >= {"test"}
+    assert len(predictions) > 0
     # guided runs train in one process whatever ranks says: the plan gives them 1 rank
     guided = "results/training/train300/real_guidance-wgan/s0/predictions.parquet"
     other = "results/training/train300/augmentation-wgan/s1/predictions.parquet"

@@ -177,7 +177,8 @@ def _assert_refused(work, artifacts, out, fault, only_consumers=True):
         summary = next(line for line in out.splitlines() if line.startswith(f"Failed: {a.consumer}"))
         assert a.path in summary, (a.kind, fault, summary)
         log = _log_of(work, a.consumer, out).read_text().strip().splitlines()
-        assert "FAILED" in log[-1] and a.path in log[-1], (a.kind, fault, log[-5:])
+        assert "FAILED" in log[-1], (a.kind, fault, log[-5:])
+        assert a.path in log[-1], (a.kind, fault, log[-5:])
         assert "Traceback" in "\n".join(log), (a.kind, fault)
         assert not (work / a.target).exists(), (a.kind, fault)
     if only_consumers:

@@ -41,13 +41,16 @@ NAN = math.nan
     ],
 )
 def test_a_rank_verdict_follows_its_interval_and_size(rho, low, high, n, verdict):
-    assert rank_verdict(rho, low, high, n) == verdict and verdict in RANK_WORDING
+    assert rank_verdict(rho, low, high, n) == verdict
+    assert verdict in RANK_WORDING
 
 
 def test_a_difference_is_one_only_when_its_interval_excludes_zero():
     assert NO_DIFFERENCE == 0.0
-    assert difference_verdict(-0.02, -0.001) == "below" and difference_verdict(0.001, 0.02) == "above"
-    assert difference_verdict(-0.02, 0.01) == "unclear" and difference_verdict(NAN, NAN) == "too few"
+    assert difference_verdict(-0.02, -0.001) == "below"
+    assert difference_verdict(0.001, 0.02) == "above"
+    assert difference_verdict(-0.02, 0.01) == "unclear"
+    assert difference_verdict(NAN, NAN) == "too few"
 
 
 def _rank_row(group, rho, low, high, n=8, p=0.001, question="architecture", holds=True):
@@ -100,22 +103,28 @@ def test_rank_findings_are_records_with_the_interval_and_its_wording():
     ]
     pooled, arch, _, group = settle(rank_findings("train1000", pl.DataFrame(rows), pl.Series([0.01, 0.04])))
     # the rho over configurations pooled as if independent is described, never concluded, and tests nothing
-    assert (pooled.question, pooled.verdict) == (POOLED, "described") and math.isnan(pooled.adjusted_p)
-    assert "hides the cnn group" in pooled.text and "test errors span 1.00% to 4.00%" in pooled.text
+    assert (pooled.question, pooled.verdict) == (POOLED, "described")
+    assert math.isnan(pooled.adjusted_p)
+    assert "hides the cnn group" in pooled.text
+    assert "test errors span 1.00% to 4.00%" in pooled.text
     assert (arch.topic, arch.trainset, arch.question, arch.group) == ("rank", "train1000", "architecture", ALL)
     assert (arch.estimate, arch.low, arch.high) == (0.8, 0.72, 0.9)
-    assert "= 0.800 [0.720, 0.900]" in arch.text and "Holm-adjusted 0.002" in arch.text
-    assert "the simulation of this design holds" in arch.text and "disjoint seeds" in arch.text
+    assert "= 0.800 [0.720, 0.900]" in arch.text
+    assert "Holm-adjusted 0.002" in arch.text
+    assert "the simulation of this design holds" in arch.text
+    assert "disjoint seeds" in arch.text
     # 0.72 is above 0.7, but over 8 architectures the interval adjusted for 2 tests is not: positive, not strong
     assert arch.verdict == "positive"
-    assert (group.group, group.verdict) == ("cnn", "reversed") and group.adjusted_p == pytest.approx(0.01)
+    assert (group.group, group.verdict) == ("cnn", "reversed")
+    assert group.adjusted_p == pytest.approx(0.01)
 
 
 def test_strong_needs_the_interval_adjusted_for_the_reports_tests():
     low, high = fisher_bounds(0.97, 40)
     strong = _rank_row(ALL, 0.97, float(low), float(high), n=40, p=1e-4)
     (one,) = settle(rank_findings("t", pl.DataFrame([strong]), None))
-    assert one.verdict == "strong" and RANK_WORDING["strong"] in one.text
+    assert one.verdict == "strong"
+    assert RANK_WORDING["strong"] in one.text
     # the same row among 200 tests: its Bonferroni interval (level 1 - 0.05/200) reaches below 0.7... or not
     many = [strong] + [{**_rank_row(f"g{i}", 0.1, -0.2, 0.4, n=40, p=0.6), "eval_set": f"s{i}"} for i in range(199)]
     first = settle(rank_findings("t", pl.DataFrame(many), None))[0]
@@ -126,24 +135,29 @@ def test_strong_needs_the_interval_adjusted_for_the_reports_tests():
 def test_a_rank_verdict_needs_its_size_its_design_and_survives_the_correction_or_not():
     few = pl.DataFrame([_rank_row(ALL, 1.0, NAN, NAN, n=3, p=1 / 3, holds=None)])
     (finding,) = settle(rank_findings("train1000", few, None))
-    assert finding.verdict == "too few" and "too few units to conclude (have 3 architectures" in finding.text
+    assert finding.verdict == "too few"
+    assert "too few units to conclude (have 3 architectures" in finding.text
     assert math.isnan(finding.adjusted_p)  # nothing was tested, so nothing joins the family
     # an interval that excludes 0 at a design whose simulation did not hold: no verdict, no test
     (failing,) = settle(rank_findings("t", pl.DataFrame([_rank_row(ALL, 0.9, 0.5, 0.97, holds=False)]), None))
-    assert failing.verdict == "design fails" and math.isnan(failing.adjusted_p)
+    assert failing.verdict == "design fails"
+    assert math.isnan(failing.adjusted_p)
     assert "the simulation of this design does not hold" in failing.text
     # a question the design cannot ask
     seedless = {**_rank_row(ALL, NAN, NAN, NAN, n=0, p=NAN, question="seed", holds=None), "n_units": 0}
     (unasked,) = settle(rank_findings("t", pl.DataFrame([seedless]), None))
-    assert unasked.verdict == "not asked" and "one seed a configuration" in unasked.text
+    assert unasked.verdict == "not asked"
+    assert "one seed a configuration" in unasked.text
     # one positive ranking among many tests: its p of 0.01 is not significant once 10 are corrected, and the
     # architectures it would need are worked out at 80% power over those 10 tests
     rows = [_rank_row(ALL, 0.6, 0.1, 0.9, p=0.01)] + [
         {**_rank_row(f"g{i}", 0.1, -0.5, 0.6, p=0.6), "eval_set": f"s{i}"} for i in range(9)
     ]
     found = settle(rank_findings("train1000", pl.DataFrame(rows), None))
-    assert found[0].adjusted_p == pytest.approx(0.1) and found[0].verdict == "unclear"
-    assert "after the Holm correction" in found[0].text and found[0].needed > 8
+    assert found[0].adjusted_p == pytest.approx(0.1)
+    assert found[0].verdict == "unclear"
+    assert "after the Holm correction" in found[0].text
+    assert found[0].needed > 8
     assert f"about {found[0].needed} architectures would settle" in found[0].text
     assert family_line(found).startswith("Verdicts are corrected for multiplicity with Holm's method over the 10 tests")
 
@@ -177,11 +191,14 @@ def _protocols(diff_low, diff_high, p):
 
 def test_protocol_findings_conclude_from_paired_differences_and_describe_hps():
     es, hps = settle(protocol_findings("train1000", _protocols(-0.01, 0.002, 0.2)))
-    assert es.verdict == "unclear" and "is not clearly different from the last epoch" in es.text
+    assert es.verdict == "unclear"
+    assert "is not clearly different from the last epoch" in es.text
     assert "-0.40 points [-1.00, +0.20] of test error, paired over 12 architectures" in es.text
-    assert hps.verdict == "no verdict" and "set minus standard -0.20 points [-1.00, +0.50]" in hps.text
+    assert hps.verdict == "no verdict"
+    assert "set minus standard -0.20 points [-1.00, +0.50]" in hps.text
     better, _ = settle(protocol_findings("train1000", _protocols(-0.008, -0.001, 0.001)))
-    assert better.verdict == "below" and "picks models with lower test error than" in better.text
+    assert better.verdict == "below"
+    assert "picks models with lower test error than" in better.text
 
 
 def test_training_findings_call_a_gain_only_when_its_interval_excludes_zero():
@@ -200,13 +217,18 @@ def test_training_findings_call_a_gain_only_when_its_interval_excludes_zero():
         }
     )
     base, mixed, synthetic = settle(training_findings("train1000", summary))
-    assert base.verdict == "baseline" and "real-only training reaches 95.00 [94.0, 96.0]%" in base.text
-    assert (mixed.subject, mixed.verdict) == ("mixed-ddpm", "unclear") and "has no clear effect" in mixed.text
-    assert (synthetic.verdict, synthetic.estimate) == ("below", -0.15) and "hurts, -15.00 points" in synthetic.text
+    assert base.verdict == "baseline"
+    assert "real-only training reaches 95.00 [94.0, 96.0]%" in base.text
+    assert (mixed.subject, mixed.verdict) == ("mixed-ddpm", "unclear")
+    assert "has no clear effect" in mixed.text
+    assert (synthetic.verdict, synthetic.estimate) == ("below", -0.15)
+    assert "hurts, -15.00 points" in synthetic.text
     assert synthetic.adjusted_p == pytest.approx(0.002)
     # three seeds: below the units the benchmark supports, the gain is described without a verdict or a test
     few = settle(training_findings("train1000", summary.with_columns(seeds=pl.lit(3))))
-    assert few[2].verdict == "too few" and math.isnan(few[2].adjusted_p) and "no verdict" in few[2].text
+    assert few[2].verdict == "too few"
+    assert math.isnan(few[2].adjusted_p)
+    assert "no verdict" in few[2].text
 
 
 def test_every_figure_of_the_workflow_has_one_entry_point(tmp_path):

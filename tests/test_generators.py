@@ -7,7 +7,6 @@ import scipy.linalg
 import torch
 from torch import nn
 
-import synthval.generators.base as base
 from synthval.config import ARCHITECTURE_KEYS, generator_spec, split_generator_settings
 from synthval.data import write_sharded
 from synthval.data.images import decode_png
@@ -15,6 +14,7 @@ from synthval.data.stream import ManifestImages, ShardStream
 from synthval.generators import (
     Generator,
     PerClassGenerator,
+    base,
     conditioned_training_set,
     create_generator,
     load_generator,
@@ -135,23 +135,33 @@ def test_a_generator_spec_decides_the_family_labels_architecture_and_training_on
     images, labels = np.arange(6 * 4).reshape(6, 2, 2, 1), np.array([0, 1, 2, 0, 1, 2])
     keys = [f"k{i}" for i in range(6)]
     _, y, k, n = conditioned_training_set("pseudo_label", images, labels, keys, 3)
-    assert (y == 0).all() and k == keys and n == 1
+    assert (y == 0).all()
+    assert k == keys
+    assert n == 1
     x, y, k, n = conditioned_training_set("per_class", images, labels, keys, 3, cls=2)
-    assert (x == images[[2, 5]]).all() and (y == 0).all() and k == ["k2", "k5"] and n == 1
+    assert (x == images[[2, 5]]).all()
+    assert (y == 0).all()
+    assert k == ["k2", "k5"]
+    assert n == 1
     x, y, k, n = conditioned_training_set("class", images, labels, keys, 3)
-    assert x is images and y is labels and n == 3
+    assert x is images
+    assert y is labels
+    assert n == 3
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_every_family_trains_samples_deterministically_and_round_trips(tmp_path, tiny_images, family):
     images, labels = tiny_images
     model, record = fit(family, images, labels, tmp_path / "state.safetensors", iterations=3)
-    assert record["chosen_step"] == 3 and record["history"][-1]["step"] == 3 and record["selection"] == "last step"
+    assert record["chosen_step"] == 3
+    assert record["history"][-1]["step"] == 3
+    assert record["selection"] == "last step"
     assert not (tmp_path / "state.safetensors").exists()  # cleared once training finished
     y = np.array([0, 1, 2, 3, 0, 1])
     a, b = sample_from(model, y, 1, tiny_images), sample_from(model, y, 1, tiny_images)
     c = sample_from(model, y, 2, tiny_images)
-    assert a.shape == (6, 8, 8, 1) and a.dtype == np.uint8
+    assert a.shape == (6, 8, 8, 1)
+    assert a.dtype == np.uint8
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     save_generator(tmp_path / "g.safetensors", model, record)
@@ -204,7 +214,8 @@ def test_a_killed_run_resumes_to_the_uninterrupted_weights(tmp_path, tiny_images
         score=lambda sample, n: float(next(scores)),
         **kwargs,
     )
-    assert [h["step"] for h in record["scores"]] == [2, 4, 6] and record["chosen_step"] == 6
+    assert [h["step"] for h in record["scores"]] == [2, 4, 6]
+    assert record["chosen_step"] == 6
     assert record["history"] == ref_record["history"]
     for k, v in ref.state_dict().items():
         assert torch.equal(v, resumed.state_dict()[k]), k
@@ -240,8 +251,10 @@ def test_the_best_scoring_checkpoint_is_kept(tmp_path, tiny_images):
         return next(scores)
 
     best, record = fit("wgan_gp", images, labels, tmp_path / "a.safetensors", iterations=6, eval_every=2, score=score)
-    assert record["chosen_step"] == 4 and record["selection"] == "lowest score"
-    assert [s["score"] for s in record["scores"]] == [3.0, 1.0, 2.0] and seen == [(8, 8, 8, 1)] * 3
+    assert record["chosen_step"] == 4
+    assert record["selection"] == "lowest score"
+    assert [s["score"] for s in record["scores"]] == [3.0, 1.0, 2.0]
+    assert seen == [(8, 8, 8, 1)] * 3
     four, _ = fit("wgan_gp", images, labels, tmp_path / "b.safetensors", iterations=4)
     for k, v in four.state_dict().items():
         assert torch.equal(v, best.state_dict()[k]), k
@@ -327,12 +340,14 @@ def test_pseudo_labels_keep_only_confident_samples_until_each_quota_is_met():
     assert [r["predicted"] for r in stats["per_class"]] == np.bincount(cls, minlength=4).tolist()
     assert [r["confident"] for r in stats["per_class"]] == np.bincount(cls[conf >= threshold], minlength=4).tolist()
     assert np.bincount(labels, minlength=4).tolist() == [5, 3, 4, 0] == [r["used"] for r in stats["per_class"]]
-    assert stats["per_class"][3]["kept_fraction"] == 0.0 and 0 < stats["per_class"][0]["kept_fraction"] < 1
+    assert stats["per_class"][3]["kept_fraction"] == 0.0
+    assert 0 < stats["per_class"][0]["kept_fraction"] < 1
     # kept images are the first confident draws of their class, in draw order
     first = np.concatenate([np.flatnonzero((cls == c) & (conf >= threshold))[:q] for c, q in enumerate([5, 3, 4, 0])])
     np.testing.assert_array_equal(images, drawn[np.sort(first)])
     merged = merge_stats([stats, stats])
-    assert merged["drawn"] == 800 and merged["per_class"][0]["used"] == 10
+    assert merged["drawn"] == 800
+    assert merged["per_class"][0]["used"] == 10
     assert merged["per_class"][0]["kept_fraction"] == stats["per_class"][0]["kept_fraction"]
 
 
@@ -340,7 +355,8 @@ def test_pseudo_labelling_stops_as_soon_as_quotas_are_met():
     _, labels, stats = pseudo_labelled_sample(
         _FlatImages(), _BrightnessClassifier(), np.array([2, 2, 2, 0]), seed=0, confidence=0.8, batch_size=8
     )
-    assert np.bincount(labels, minlength=4).tolist() == [2, 2, 2, 0] and stats["drawn"] < 20 * 6
+    assert np.bincount(labels, minlength=4).tolist() == [2, 2, 2, 0]
+    assert stats["drawn"] < 20 * 6
 
 
 def test_frechet_distance_matches_scipy_and_its_fixed_points():

@@ -22,9 +22,13 @@ def npz(path, labels, size=8, channels=1, seed=0):
 def test_an_npz_is_sorted_by_label_converted_to_the_data_and_recorded(tmp_path):
     path = npz(tmp_path / "s.npz", [2, 0, 1, 0, 2, 1], size=12, channels=3)
     images, labels, report = load_imported(path, NAMES, SHAPE)
-    assert images.shape == (6, 8, 8, 1) and labels.tolist() == [0, 0, 1, 1, 2, 2]
-    assert report["per_class"] == [2, 2, 2] and report["source_shape"] == [12, 12, 3] and report["converted"]
-    assert report["kind"] == "npz" and report["sha256"] == source_digest(path)
+    assert images.shape == (6, 8, 8, 1)
+    assert labels.tolist() == [0, 0, 1, 1, 2, 2]
+    assert report["per_class"] == [2, 2, 2]
+    assert report["source_shape"] == [12, 12, 3]
+    assert report["converted"]
+    assert report["kind"] == "npz"
+    assert report["sha256"] == source_digest(path)
     same = npz(tmp_path / "same.npz", [0, 1, 2], size=8, channels=1)
     assert not load_imported(same, NAMES, SHAPE)[2]["converted"]
 
@@ -44,7 +48,9 @@ def test_an_image_folder_maps_class_names_or_indices_and_rejects_others(tmp_path
         for i in range(2):
             Image.fromarray(np.full((10, 10, 3), 40 * i, np.uint8)).save(tmp_path / folder / name / f"{i}.png")
     images, labels, report = load_imported(tmp_path / "a", ["cat", "owl"], SHAPE)
-    assert labels.tolist() == [0, 0, 1, 1] and images.shape == (4, 8, 8, 1) and report["kind"] == "imagefolder"
+    assert labels.tolist() == [0, 0, 1, 1]
+    assert images.shape == (4, 8, 8, 1)
+    assert report["kind"] == "imagefolder"
     (tmp_path / "a" / "emu").mkdir()
     Image.fromarray(np.zeros((10, 10, 3), np.uint8)).save(tmp_path / "a" / "emu" / "0.png")
     with pytest.raises(ValueError, match=r"sub-folder\(s\) \['emu'\] are not classes"):
@@ -59,7 +65,8 @@ def test_an_image_folder_maps_class_names_or_indices_and_rejects_others(tmp_path
 
 def test_shards_take_every_image_once_and_a_share_of_every_class():
     parts = [shard_part(10, 3, i) for i in range(3)]
-    assert sorted(np.concatenate(parts).tolist()) == list(range(10)) and [len(p) for p in parts] == [4, 3, 3]
+    assert sorted(np.concatenate(parts).tolist()) == list(range(10))
+    assert [len(p) for p in parts] == [4, 3, 3]
 
 
 def test_imported_sets_validate_but_never_train():

@@ -27,7 +27,7 @@ def test_weights_that_do_not_fit_stop_with_the_member_named(tmp_path):
     save_file(create_classifier("mlp", 5, 1, 8).body.state_dict(), tmp_path / "five.safetensors")
     with pytest.raises(ValueError, match=r"imported classifier 'theirs' .* do not fit mlp"):
         import_classifier("theirs", {**ENTRY, "weights": str(tmp_path / "five.safetensors")}, 10, (8, 8, 1))
-    with pytest.raises(FileNotFoundError, match="'theirs'.*no weights file"):
+    with pytest.raises(FileNotFoundError, match=r"'theirs'.*no weights file"):
         import_classifier("theirs", {**ENTRY, "weights": str(tmp_path / "none.safetensors")}, 10, (8, 8, 1))
     (tmp_path / "bad.safetensors").write_bytes(b"not a tensor file")
     with pytest.raises(ValueError, match="not a readable safetensors file"):
@@ -47,10 +47,11 @@ def test_a_timm_network_by_name_at_its_own_input_size(tmp_path):
 def test_imported_members_join_the_zoo_as_one_member_configurations():
     zoo = {"imported": {"theirs": {**ENTRY, "weights": "w.safetensors"}}}
     study = Study.from_config(validate_config({"zoo": zoo}))
-    assert study.imported_models == ["theirs-imported-s0"] and "theirs-imported-s0" in study.models
+    assert study.imported_models == ["theirs-imported-s0"]
+    assert "theirs-imported-s0" in study.models
     assert study.epoch_tags("theirs-imported-s0") == ["001"]
     assert [m.name for m in study.configuration_members("theirs-imported")] == ["theirs-imported-s0"]
     with pytest.raises(ConfigError, match="timm_model is needed"):
         validate_config({"zoo": {"imported": {"t": {**ENTRY, "architecture": "timm", "weights": "w"}}}})
-    with pytest.raises(ConfigError, match="zoo.imported.cnn"):
+    with pytest.raises(ConfigError, match=r"zoo\.imported\.cnn"):
         validate_config({"zoo": {"imported": {"cnn": {**ENTRY, "weights": "w"}}}})

@@ -60,13 +60,16 @@ def test_the_rank_interval_is_fisher_z_with_bonett_wright_variance():
     half = 1.959964 * math.sqrt((1 + r * r / 2) / 5)
     assert ci.estimate == pytest.approx(r)
     assert (ci.low, ci.high) == pytest.approx((math.tanh(math.atanh(r) - half), math.tanh(math.atanh(r) + half)))
-    assert ci.n == 8 and ci.unit == "configurations"
+    assert ci.n == 8
+    assert ci.unit == "configurations"
     # three configurations: a p-value but no interval
     three = rank_interval([1, 2, 3], [1, 2, 3], seed=0)
-    assert math.isnan(three.low) and three.p_value == pytest.approx(1 / 3)
+    assert math.isnan(three.low)
+    assert three.p_value == pytest.approx(1 / 3)
     # a perfect ranking is held inside the range, so its interval is not [1, 1]
     low, high = fisher_bounds(1.0, 7)
-    assert 0.5 < low < 0.95 and high > 0.99
+    assert 0.5 < low < 0.95
+    assert high > 0.99
 
 
 def test_the_mean_interval_is_students_t_then_halls():
@@ -77,16 +80,19 @@ def test_the_mean_interval_is_students_t_then_halls():
     assert (ci.estimate, ci.low, ci.high, ci.p_value) == pytest.approx((np.mean(v), lo, hi, t.pvalue))
     assert math.isnan(mean_interval([0.2]).low)
     # no spread: never p = 0; the exact sign-flip p of n equal non-zero differences is 2 / 2^n
-    assert mean_interval([0.1, 0.1]).p_value == pytest.approx(0.5) and mean_interval([0.1] * 6).p_value == 1 / 32
+    assert mean_interval([0.1, 0.1]).p_value == pytest.approx(0.5)
+    assert mean_interval([0.1] * 6).p_value == 1 / 32
     # from HALL_FROM units, Hall's transformation: symmetric data give Student's interval...
     sym = np.array([-2.0, -1, -0.5, 0, 0.5, 1, 2, 1.5, -1.5]) + 0.3
     hall, t = mean_interval(sym), stats.ttest_1samp(sym, 0)
-    assert hall.method == HALL and (hall.low, hall.high) == pytest.approx(t.confidence_interval(0.95), abs=0.02)
+    assert hall.method == HALL
+    assert (hall.low, hall.high) == pytest.approx(t.confidence_interval(0.95), abs=0.02)
     # ... right-skewed data push the interval right of Student's, as the mean's distribution is skewed left of it
     skewed = np.array([-0.5, -0.4, -0.4, -0.3, -0.3, -0.2, -0.1, 0.0, 2.5, 1.9])
     hall, t = mean_interval(skewed), stats.ttest_1samp(skewed, 0)
     low, high = t.confidence_interval(0.95)
-    assert hall.low > low and hall.high > high
+    assert hall.low > low
+    assert hall.high > high
     # the transformation is inverted exactly
     assert _hall(_hall_inverse(0.37, 1.3, 10), 1.3, 10) == pytest.approx(0.37)
 
@@ -95,7 +101,9 @@ def test_holm_against_a_hand_computation():
     # sorted: 0.005 x 4 = 0.02, 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, 0.04 x 1 -> kept monotone at 0.06
     assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
     adjusted = holm([0.5, float("nan"), 0.01])
-    assert adjusted[0] == pytest.approx(0.5) and math.isnan(adjusted[1]) and adjusted[2] == pytest.approx(0.02)
+    assert adjusted[0] == pytest.approx(0.5)
+    assert math.isnan(adjusted[1])
+    assert adjusted[2] == pytest.approx(0.02)
 
 
 def test_the_correlation_difference_agrees_with_its_p_value():
@@ -113,7 +121,8 @@ def test_the_correlation_difference_agrees_with_its_p_value():
 def test_configurations_needed_to_settle_a_rho():
     # 3 + 1.96^2 (1 + 0.125) / atanh(0.5)^2 = 17.3 -> 18
     assert configurations_needed(0.5) == 18
-    assert configurations_needed(0.99) == 5 == SMALLEST_TESTABLE and configurations_needed(0.0) is None
+    assert configurations_needed(0.99) == 5 == SMALLEST_TESTABLE
+    assert configurations_needed(0.0) is None
     assert configurations_for_half_width(7) == 19  # width ~ 1 / sqrt(n - 3)
 
 
@@ -123,7 +132,8 @@ def test_a_few_cells_of_the_coverage_benchmark():
     reps = 1500
     floor = 0.93 - 2 * math.sqrt(0.95 * 0.05 / reps)  # the requirement, less two Monte Carlo errors
     at_minimum = bench.rank_cell(0.0, 1, MIN_CONFIGURATIONS, reps, rng)
-    assert at_minimum["coverage"] >= floor and at_minimum["verdict"] <= 0.05 + bench.allowance(reps)
+    assert at_minimum["coverage"] >= floor
+    assert at_minimum["verdict"] <= 0.05 + bench.allowance(reps)
     assert bench.rank_cell(0.8, 3, MIN_CONFIGURATIONS, reps, rng)["coverage"] >= floor
     assert bench.rank_cell(0.5, 2, 12, reps, rng)["coverage"] >= floor
     # at the minimum the interval is wide, and the exact test cannot reject at all until 5 configurations

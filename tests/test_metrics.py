@@ -45,7 +45,8 @@ def test_kid_is_the_unbiased_polynomial_mmd(sets):
         (kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2 * kxy.mean()
     )
     mean, std = kid(x, y, subsets=3, subset_size=n)  # a subset of all n points is the whole set, reordered
-    assert mean == pytest.approx(expected, rel=1e-9) and std == pytest.approx(0, abs=1e-12)
+    assert mean == pytest.approx(expected, rel=1e-9)
+    assert std == pytest.approx(0, abs=1e-12)
 
 
 def _reference_manifold(real, fake, k_pr, k_dc):
@@ -94,9 +95,8 @@ def test_prd_curve_and_total_variation_on_histograms():
     p, q = np.array([0.5, 0.3, 0.2, 0.0]), np.array([0.1, 0.3, 0.3, 0.3])
     precision, recall = prd_curve(p, q, angles=1001)
     tv = 0.5 * np.abs(p - q).sum()  # the textbook definition
-    assert precision[500] == pytest.approx(1 - tv, abs=1e-9) and recall[500] == pytest.approx(
-        1 - tv, abs=1e-9
-    )  # lambda = 1
+    assert precision[500] == pytest.approx(1 - tv, abs=1e-9)
+    assert recall[500] == pytest.approx(1 - tv, abs=1e-9)
     assert precision[-1] == pytest.approx(
         np.minimum(p > 0, 1) @ q, abs=1e-6
     )  # lambda -> inf: Q's mass where P has support
@@ -106,13 +106,12 @@ def test_prd_curve_and_total_variation_on_histograms():
 def test_prd_total_variation_for_identical_and_separated_sets(sets):
     real, _ = sets
     same = prd(real, real.copy(), clusters=10, runs=3)
-    assert (
-        same.tv == pytest.approx(0, abs=1e-12)
-        and same.f_8 == pytest.approx(1, abs=1e-6)
-        and same.f_1_8 == pytest.approx(1, abs=1e-6)
-    )
+    assert same.tv == pytest.approx(0, abs=1e-12)
+    assert same.f_8 == pytest.approx(1, abs=1e-6)
+    assert same.f_1_8 == pytest.approx(1, abs=1e-6)
     far = prd(real, real + 100, clusters=10, runs=3)
-    assert far.tv == pytest.approx(1, abs=1e-12) and far.f_8 < 1e-6
+    assert far.tv == pytest.approx(1, abs=1e-12)
+    assert far.f_8 < 1e-6
 
 
 def test_arc_is_near_zero_for_one_distribution_and_one_for_separated_sets():
@@ -122,8 +121,11 @@ def test_arc_is_near_zero_for_one_distribution_and_one_for_separated_sets():
     far = rng.normal(size=(300, 8)) + 6
     near = arc(real, twin, steps=60, num_eps=4)
     apart = arc(real, far, steps=60, num_eps=4)
-    assert near.area < 0.15 and apart.area > 0.9
-    assert apart.accuracy[0] == 1.0 and len(near.epsilons) == 4 and near.epsilons[-1] == 0.5
+    assert near.area < 0.15
+    assert apart.area > 0.9
+    assert apart.accuracy[0] == 1.0
+    assert len(near.epsilons) == 4
+    assert near.epsilons[-1] == 0.5
 
 
 def test_quality_tables_cover_every_metric_overall_and_per_class(sets):
@@ -145,7 +147,8 @@ def test_quality_tables_cover_every_metric_overall_and_per_class(sets):
         "arc",
         "mmd",
     } <= metrics
-    assert {r["class"] for r in rows} == {"all", "0", "1"} and {c["curve"] for c in curves} == {"prd", "arc"}
+    assert {r["class"] for r in rows} == {"all", "0", "1"}
+    assert {c["curve"] for c in curves} == {"prd", "arc"}
     # the same sets in another order give the same numbers
     perm_r, perm_f = np.random.default_rng(2).permutation(len(real)), np.random.default_rng(3).permutation(len(fake))
     again, _ = compare(real[perm_r], fake[perm_f], settings, seed=0)
@@ -227,7 +230,8 @@ def test_inception_extractor_gives_torch_fidelitys_fid_on_the_same_weights(tmp_p
     extractor = build_extractor({"extractor": "inception", "weights": str(tmp_path / "inception.safetensors")}, None)
     ours = frechet_distance(*gaussian_stats(extractor(real, batch_size=3)), *gaussian_stats(extractor(fake)))
     print(f"FID: torch-fidelity {theirs!r}, synthval {ours!r}")
-    assert extractor.info["dim"] == 2048 and theirs > 1
+    assert extractor.info["dim"] == 2048
+    assert theirs > 1
     assert ours == pytest.approx(theirs, rel=1e-5, abs=0)
     # one grey channel is repeated to RGB, as torch-fidelity's users do
     assert extractor(real[:2, :, :, :1]).shape == (2, 2048)
@@ -253,7 +257,8 @@ def test_dinov2_extractor_takes_the_official_checkpoint(tmp_path):
     )
     images = np.random.default_rng(0).integers(0, 255, (2, 32, 32, 3), dtype=np.uint8)
     features = extractor(images)
-    assert features.shape == (2, 384) and extractor.input_size == 224
+    assert features.shape == (2, 384)
+    assert extractor.input_size == 224
     # the CLS token after the final norm of the same network at 224 px
     x = torch.nn.functional.interpolate(
         torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255, size=224, mode="bicubic", antialias=True
@@ -279,8 +284,9 @@ def test_extractors_load_local_weights_and_refuse_missing_ones(tmp_path):
         },
         None,
     )
-    assert extractor(images).shape == (2, small.num_features) and extractor.info["model"] == "resnet10t"
-    with pytest.raises(FileNotFoundError, match="synthval weights fetch inception --out .*missing.safetensors"):
+    assert extractor(images).shape == (2, small.num_features)
+    assert extractor.info["model"] == "resnet10t"
+    with pytest.raises(FileNotFoundError, match=r"synthval weights fetch inception --out .*missing\.safetensors"):
         build_extractor({"extractor": "inception", "weights": str(tmp_path / "missing.safetensors")}, None)
     with pytest.raises(ValueError, match="does not hold the TF-compatible Inception-v3 weights"):
         build_extractor({"extractor": "inception", "weights": str(tmp_path / "timm.safetensors")}, None)

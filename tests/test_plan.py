@@ -8,7 +8,7 @@ import pytest
 
 from synthval.config import load_config
 from synthval.plan.paths import RESULTS, classifier_weights, predictions, shard_key_prefix
-from synthval.plan.report import all_outputs, report_inputs
+from synthval.plan.report import report_inputs
 from synthval.plan.study import Study
 from synthval.plan.workflow import Plan
 from synthval.schema import SCHEMA_PATH
@@ -30,9 +30,10 @@ SCHEMA = SCHEMA_PATH
     ],
 )
 def test_every_result_is_listed_once_and_the_report_reads_only_results(name):
-    study = Study.from_config(load_config(ROOT / name, SCHEMA))
-    outputs = all_outputs(study)
-    assert len(outputs) == len(set(outputs)) and all(p.startswith(RESULTS + "/") for p in outputs)
+    plan = Plan.from_config(load_config(ROOT / name, SCHEMA), scripts=ROOT / "workflow" / "scripts")
+    study, outputs = plan.study, plan.all_outputs()
+    assert len(outputs) == len(set(outputs))
+    assert all(p.startswith(RESULTS + "/") for p in outputs)
     # everything the report reads is a result the workflow makes (so rule all and the report agree)
     inputs = report_inputs(study)
     assert set(inputs.files()) <= set(outputs)
@@ -57,15 +58,23 @@ def test_the_reports_live_paths_are_where_a_generator_appends():
 
 def test_the_default_study():
     study = Study.from_config(load_config(ROOT / "config" / "config.yaml", SCHEMA))
-    assert study.trainsets == ["train1000"] and study.generators == ["wgan", "ddpm"] and study.per_class == []
-    assert study.suffixes == ["-s0", "-s1", "-s0-fit"] and len(study.all_models) == 6 * 3 and len(study.models) == 12
-    assert study.shards == ["00000", "00001"] and study.epoch_groups == {("006", "012"): ["base"]}
-    assert study.selection_sets == ["wgan", "ddpm", "augmented"] and study.study_generators == ["ddpm"]
+    assert study.trainsets == ["train1000"]
+    assert study.generators == ["wgan", "ddpm"]
+    assert study.per_class == []
+    assert study.suffixes == ["-s0", "-s1", "-s0-fit"]
+    assert len(study.all_models) == 6 * 3
+    assert len(study.models) == 12
+    assert study.shards == ["00000", "00001"]
+    assert study.epoch_groups == {("006", "012"): ["base"]}
+    assert study.selection_sets == ["wgan", "ddpm", "augmented"]
+    assert study.study_generators == ["ddpm"]
     # the study's synthetic training images: the largest scale asked of the DDPM (1x), shards_per_x shards per 1x
     per_x = load_config(ROOT / "config" / "config.yaml", SCHEMA)["training"]["shards_per_x"]
     assert study.train_pool_shards == {"ddpm": [f"{i:05d}" for i in range(per_x)]}
     # no LiRA (config/digits-full.yaml has it); 3 corruptions of the test split
-    assert study.lira_runs == [] and study.shifts == study.corruptions and len(study.shifts) == 3
+    assert study.lira_runs == []
+    assert study.shifts == study.corruptions
+    assert len(study.shifts) == 3
 
 
 def test_report_inputs_list_every_file_in_order():
@@ -74,7 +83,8 @@ def test_report_inputs_list_every_file_in_order():
     files = inputs.files()
     (trainset,) = study.trainsets
     f = inputs.trainsets[trainset]
-    assert files[:2] == [f.summary, f.reference] and files[-3:] == [
+    assert files[:2] == [f.summary, f.reference]
+    assert files[-3:] == [
         f.lira.plot,
         f.robustness.accuracy,
         f.robustness.plot,
@@ -88,8 +98,10 @@ def test_report_inputs_list_every_file_in_order():
         generator.quality,
         generator.curves,
     ]
-    assert len(files) == len(set(files)) and inputs.benchmarks not in files
-    assert all(h in files for h in f.histories) and len(f.histories) == len(study.models)
+    assert len(files) == len(set(files))
+    assert inputs.benchmarks not in files
+    assert all(h in files for h in f.histories)
+    assert len(f.histories) == len(study.models)
 
 
 class Wildcards(dict):
@@ -111,7 +123,8 @@ def test_which_files_each_job_reads():
     assert fit_sets["val"] == ("val", f"{data}/val/manifest.json")
     assert fit_sets["augmented"] == ("augmented_fit", f"{data}/augmented-fit/manifest.json")
     train_sets = plan.evaluation.eval_sets("train300", parse_model("mlp-base-s0"))
-    assert "val" not in train_sets and set(train_sets) == {"test", "augmented", *study.generators}
+    assert "val" not in train_sets
+    assert set(train_sets) == {"test", "augmented", *study.generators}
     # the pseudo-labelled generator's samples need the reference classifier; a class-conditional one's do not
     assert "reference" in plan.generators.synthesis_inputs(w(generator="ddpm_pl"))
     assert "reference" not in plan.generators.synthesis_inputs(w(generator="ddpm"))
@@ -120,7 +133,8 @@ def test_which_files_each_job_reads():
     # content-gap sets: the real-only run is scored on each study generator's 1x training images, the plain
     # synthetic-only run on the real train split; both keep their other inputs
     real = plan.training.inputs(w(run="real"))
-    assert real["gap_wgan"] == f"{RESULTS}/synthetic/train300/wgan/train/manifest-x1.json" and "synthetic" not in real
+    assert real["gap_wgan"] == f"{RESULTS}/synthetic/train300/wgan/train/manifest-x1.json"
+    assert "synthetic" not in real
     gap = {"gap_real": (f"{data}/train/manifest.json", "real_train")}
     assert plan.training.gap_sets("train300", "synthetic-wgan") == gap
     assert plan.training.gap_names(w(run="synthetic-wgan")) == {"gap_real": "real_train"}
@@ -168,7 +182,9 @@ def test_rules_are_named_and_matched_from_the_zoo():
     assert training_rule_name(zoo, [1, zoo["epochs"]]) == "train_classifier"
     assert training_rule_name(zoo, [zoo["epochs"] + 3]) == f"train_classifier_{zoo['epochs'] + 3}ep"
     pattern = re.compile(configuration_pattern(["base", "wide"]))
-    assert pattern.fullmatch("cnn-base") and pattern.fullmatch("rwnn03-wide") and not pattern.fullmatch("cnn-deep")
+    assert pattern.fullmatch("cnn-base")
+    assert pattern.fullmatch("rwnn03-wide")
+    assert not pattern.fullmatch("cnn-deep")
     assert not re.compile(configuration_pattern([])).fullmatch("cnn-base")
 
 

@@ -94,7 +94,8 @@ def test_lira_is_at_chance_against_models_that_never_saw_the_data(models, bias):
     for row in evaluate(phi, member)[0].iter_rows(named=True):
         assert row["auc"] == pytest.approx(0.5, abs=0.015)
         assert row["tpr_at_1pct_fpr"] == pytest.approx(0.01, abs=0.005)
-        assert row["targets"] == models and row["shadows"] == models - 1
+        assert row["targets"] == models
+        assert row["shadows"] == models - 1
 
 
 def test_few_models_leave_only_the_fixed_variance_attacks():
@@ -116,8 +117,10 @@ def test_the_privacy_finding_reports_the_attack_fixed_in_advance():
     summary = evaluate(phi, member)[0].with_columns(run=pl.lit("real"), test_accuracy=pl.lit(0.9))
     (finding,) = privacy_findings("t", summary)
     online = summary.filter(pl.col("attack") == "online_fixed_variance").row(0, named=True)
-    assert finding.estimate == online["tpr_at_1pct_fpr"] and "(online fixed variance)" in finding.text
-    assert "4 target models, each with 3 shadows" in finding.text and finding.verdict == "no interval"
+    assert finding.estimate == online["tpr_at_1pct_fpr"]
+    assert "(online fixed variance)" in finding.text
+    assert "4 target models, each with 3 shadows" in finding.text
+    assert finding.verdict == "no interval"
 
 
 @pytest.mark.parametrize("models", [6, 20])
@@ -132,7 +135,8 @@ def test_the_headline_attack_follows_the_simulated_crossover(models):
     assert {"online", "online_fixed_variance"} <= set(summary["attack"])  # both in the table
     (finding,) = privacy_findings("t", summary, num_classes=10)
     per_image = models >= PER_IMAGE_VARIANCE_MODELS == 20
-    assert ("(online)" in finding.text) == per_image and ("(online fixed variance)" in finding.text) != per_image
+    assert ("(online)" in finding.text) == per_image
+    assert ("(online fixed variance)" in finding.text) != per_image
 
 
 def test_targets_too_weak_to_compare_are_named_not_ranked():
@@ -145,7 +149,8 @@ def test_targets_too_weak_to_compare_are_named_not_ranked():
     accuracy = {"real": 0.90, "synthetic-ddpm": 0.23, "augmentation-ddpm": 0.88}
     attacks = pl.concat(base.with_columns(run=pl.lit(r), test_accuracy=pl.lit(a)) for r, a in accuracy.items())
     verdicts = {f.subject: f for f in privacy_findings("t", attacks, num_classes=10)}
-    assert verdicts["synthetic-ddpm"].verdict == "uninformative" and "Not comparable" in verdicts["synthetic-ddpm"].text
+    assert verdicts["synthetic-ddpm"].verdict == "uninformative"
+    assert "Not comparable" in verdicts["synthetic-ddpm"].text
     assert "23.0% test accuracy against the real-only targets' 90.0%" in verdicts["synthetic-ddpm"].text
     assert {verdicts[r].verdict for r in ("real", "augmentation-ddpm")} == {"no interval"}
     # with no real-only run attacked, near chance is what makes targets too weak
@@ -158,7 +163,9 @@ def test_a_report_without_lira_says_privacy_was_not_measured():
     from synthval.report.sections import lira_section
 
     text = str(lira_section({}, figure=None))
-    assert "Not measured in this run" in text and "privacy.lira.enabled" in text and "<table" not in text
+    assert "Not measured in this run" in text
+    assert "privacy.lira.enabled" in text
+    assert "<table" not in text
 
 
 def test_a_study_without_lira_says_whether_its_targets_could_be_compared():
@@ -174,7 +181,8 @@ def test_a_study_without_lira_says_whether_its_targets_could_be_compared():
         )
 
     strong = unmeasured_privacy_finding("t", study(0.922), num_classes=10)
-    assert strong.verdict == "not measured" and "not measured on <b>t</b>" in strong.text
+    assert strong.verdict == "not measured"
+    assert "not measured on <b>t</b>" in strong.text
     assert "strong enough to compare: the weakest, synthetic-ddpm, reaches 92.2%" in strong.text
     weak = unmeasured_privacy_finding("t", study(0.23), num_classes=10)
     assert "would be too weak to compare: synthetic-ddpm: they reach 23.0% test accuracy" in weak.text
@@ -203,4 +211,6 @@ def test_a_second_query_is_attacked_with_the_same_shadows_and_averaged():
         attack: summary.filter(pl.col("attack") == attack)["auc"][0] - auc
         for attack, auc in single.select("attack", "auc").iter_rows()
     }
-    assert len(gain) == 4 and min(gain.values()) > 0 and gain["online_fixed_variance"] > 0.03, gain
+    assert len(gain) == 4, gain
+    assert min(gain.values()) > 0, gain
+    assert gain["online_fixed_variance"] > 0.03, gain

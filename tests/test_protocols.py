@@ -59,18 +59,21 @@ def test_members_are_parsed_into_configuration_seed_and_split(zoo):
 
 def test_early_stopping_picks_the_best_synthetic_epoch_per_run(zoo):
     es = {r["model"]: r for r in early_stopping(zoo, "syn").iter_rows(named=True)}
-    assert es["a-base-s0"]["chosen_epoch"] == 2 and es["a-base-s0"]["chosen"] == 0.20  # syn 0.30 < 0.40
-    assert es["b-base-s0"]["chosen_epoch"] == 1 and es["b-base-s0"]["chosen"] == 0.10  # syn 0.20 < 0.26
-    assert es["b-base-s0"]["baseline"] == 0.15 and es["b-base-s0"]["oracle"] == 0.10
+    assert es["a-base-s0"]["chosen_epoch"] == 2
+    assert es["a-base-s0"]["chosen"] == 0.20
+    assert es["b-base-s0"]["chosen_epoch"] == 1
+    assert es["b-base-s0"]["chosen"] == 0.10
+    assert es["b-base-s0"]["baseline"] == 0.15
+    assert es["b-base-s0"]["oracle"] == 0.10
     assert set(es) == {"a-base-s0", "a-base-s1", "b-base-s0", "b-base-s1"}  # fit members are not selected from
 
 
 def test_seed_selection_with_and_without_early_stopping(zoo):
     rss = {r["config"]: r for r in seed_selection(zoo, "syn").iter_rows(named=True)}
-    assert (
-        rss["a-base"]["chosen_model"] == "a-base-s0" and rss["a-base"]["chosen"] == 0.20
-    )  # last-epoch syn 0.30 < 0.33
-    assert rss["b-base"]["chosen_model"] == "b-base-s1" and rss["b-base"]["chosen"] == 0.11
+    assert rss["a-base"]["chosen_model"] == "a-base-s0"
+    assert rss["a-base"]["chosen"] == 0.20
+    assert rss["b-base"]["chosen_model"] == "b-base-s1"
+    assert rss["b-base"]["chosen"] == 0.11
     assert rss["a-base"]["baseline"] == pytest.approx(0.21)
     both = {r["config"]: r for r in seed_selection(zoo, "syn", early_stop=True).iter_rows(named=True)}
     assert (both["b-base"]["chosen_model"], both["b-base"]["chosen_epoch"], both["b-base"]["chosen"]) == (
@@ -79,11 +82,11 @@ def test_seed_selection_with_and_without_early_stopping(zoo):
         0.10,
     )
     table = {r.protocol: r for r in es_rss_table(zoo, "syn")}
-    assert table["ES + RSS"].test_error == pytest.approx((0.20 + 0.10) / 2) and table[
-        "ES + RSS"
-    ].regret == pytest.approx(0)
+    assert table["ES + RSS"].test_error == pytest.approx((0.20 + 0.10) / 2)
+    assert table["ES + RSS"].regret == pytest.approx(0)
     # every figure is over configurations: an ES figure is first averaged over a configuration's runs
-    assert table["ES"].units == 2 and table["RSS"].units == 2
+    assert table["ES"].units == 2
+    assert table["RSS"].units == 2
     assert table["ES"].test_error == pytest.approx(((0.20 + 0.22) / 2 + (0.10 + 0.11) / 2) / 2)
     # ES + RSS against the last epoch, paired by configuration: a 0.20 - 0.21, b 0.10 - 0.13
     paired = table["ES + RSS minus baseline"]
@@ -92,19 +95,20 @@ def test_seed_selection_with_and_without_early_stopping(zoo):
     assert paired.test_error == pytest.approx(-0.02)
     assert (paired.low, paired.high) == pytest.approx((-0.02 - half, -0.02 + half))
     assert paired.p_value == pytest.approx(stats.ttest_1samp(diffs, 0).pvalue)
-    assert paired.interval == STUDENT and paired.interval_unit == PAIRED_UNIT and paired.selection == "syn vs none"
+    assert paired.interval == STUDENT
+    assert paired.interval_unit == PAIRED_UNIT
+    assert paired.selection == "syn vs none"
 
 
 def test_hps_protocols_against_the_oracle(zoo):
     table = {r.protocol: r for r in hps_table(zoo, "syn", repeats=50)}
-    assert table["oracle"].test_error == 0.10 and table["oracle"].selection == "test"
-    assert (
-        table["synthetic protocol"].test_error == 0.10 and table["synthetic protocol"].regret == 0
-    )  # syn 0.20 is the lowest
+    assert table["oracle"].test_error == 0.10
+    assert table["oracle"].selection == "test"
+    assert table["synthetic protocol"].test_error == 0.10
+    assert table["synthetic protocol"].regret == 0
     # standard protocol: config a wins on val, so the mean last-epoch test error of a's train members
-    assert (
-        table["standard protocol"].test_error == pytest.approx(0.21) and table["standard protocol"].selection == "val"
-    )
+    assert table["standard protocol"].test_error == pytest.approx(0.21)
+    assert table["standard protocol"].selection == "val"
     assert table["random model"].test_error == pytest.approx((0.20 + 0.22 + 0.15 + 0.11) / 4)
 
 
@@ -125,12 +129,16 @@ def test_a_set_that_copies_the_test_labels_ranks_perfectly():
     zoo = _zoo_errors(test, test, seeds=2, jitter=0.01)
     copy = pl.concat([zoo, zoo.filter(pl.col("eval_set") == "test").with_columns(eval_set=pl.lit("copy"))])
     rank = rank_correlation(copy).filter(pl.col("eval_set") == "copy").row(0, named=True)
-    assert rank["spearman"] == pytest.approx(1) and rank["kendall"] == pytest.approx(1)
+    assert rank["spearman"] == pytest.approx(1)
+    assert rank["kendall"] == pytest.approx(1)
     # four configurations, however many seeds: a perfect ranking has the exact two-sided p of 2/4! and a
     # Fisher interval that still reaches far down, not [1, 1]; five would be the fewest that could settle it
-    assert rank["p_value"] == pytest.approx(2 / 24) and rank["interval"] == FISHER
-    assert rank["spearman_low"] < 0 and rank["spearman_high"] > 0.99
-    assert rank["configs_needed"] == 5 and rank["n_models"] == 8
+    assert rank["p_value"] == pytest.approx(2 / 24)
+    assert rank["interval"] == FISHER
+    assert rank["spearman_low"] < 0
+    assert rank["spearman_high"] > 0.99
+    assert rank["configs_needed"] == 5
+    assert rank["n_models"] == 8
 
 
 def test_ridge_recovers_planted_weights():
@@ -149,11 +157,11 @@ def test_corollary_check_counts_pairs_above_and_below_tv():
     real = {"a": 0.20, "b": 0.50, "c": 0.45}
     out = corollary_check(synthetic, real, tv=0.1)
     assert (out["pairs"], out["pairs_above_tv"], out["pairs_below_tv"]) == (3, 2, 1)
-    assert (
-        out["preserved_above_tv"] == 1.0 and out["preserved_below_tv"] == 0.0
-    )  # b, c: 0.02 apart on synthetic data, flipped on real
+    assert out["preserved_above_tv"] == 1.0
+    assert out["preserved_below_tv"] == 0.0
     # 2 TV (each error may move by TV): only a-c (0.22) clears 0.2; a-b is 0.20, not above
-    assert out["pairs_above_2tv"] == 1 and out["preserved_above_2tv"] == 1.0
+    assert out["pairs_above_2tv"] == 1
+    assert out["preserved_above_2tv"] == 1.0
 
 
 def test_calibration_repairs_a_biased_synthetic_set():
@@ -187,7 +195,8 @@ def test_calibration_repairs_a_biased_synthetic_set():
     sweep = calibration_sweep(predictions, with_members(errors), "syn", sizes=[5, 40], ridges=[0.01], draws=3, seed=0)
     full = sweep.filter(pl.col("calibration_models") == 40).row(0, named=True)
     assert full["spearman"] > 0.9 > full["uncalibrated_spearman"]
-    assert full["real_split"].startswith("val") and full["evaluation_models"] == 25
+    assert full["real_split"].startswith("val")
+    assert full["evaluation_models"] == 25
 
 
 def _zoo_errors(test: dict[str, float], syn: dict[str, float], seeds: int = 1, jitter: float = 0.0) -> pl.DataFrame:
@@ -208,7 +217,8 @@ def test_seeds_are_averaged_so_duplicated_seeds_do_not_narrow_the_interval():
     one = rank_correlation(_zoo_errors(test, syn), seed=3).row(0, named=True)
     five = rank_correlation(_zoo_errors(test, syn, seeds=5), seed=3).row(0, named=True)
     assert (one["n_models"], one["n_configs"], five["n_models"], five["n_configs"]) == (7, 7, 35, 7)
-    assert one["interval"] == FISHER and one["interval_unit"] == "configurations"
+    assert one["interval"] == FISHER
+    assert one["interval_unit"] == "configurations"
     # the interval worked out by hand: Fisher z with Bonett-Wright variance over 7 configurations
     r = stats.spearmanr(list(syn.values()), list(test.values()))[0]
     half = stats.norm.ppf(0.975) * np.sqrt((1 + r * r / 2) / 4)
@@ -217,7 +227,8 @@ def test_seeds_are_averaged_so_duplicated_seeds_do_not_narrow_the_interval():
         (np.tanh(np.arctanh(r) - half), np.tanh(np.arctanh(r) + half))
     )
     # five identical seeds per configuration carry no more information than one: the same interval and p
-    assert five["spearman"] == pytest.approx(one["spearman"]) and five["p_value"] == one["p_value"]
+    assert five["spearman"] == pytest.approx(one["spearman"])
+    assert five["p_value"] == one["p_value"]
     assert (five["spearman_low"], five["spearman_high"]) == pytest.approx((one["spearman_low"], one["spearman_high"]))
     # resampling single models would have treated the copies as evidence and narrowed it
     rng = np.random.default_rng(3)
@@ -311,7 +322,8 @@ def test_permuting_the_test_errors_changes_no_choice(ties):
         predictions = _with_ties(predictions)
     models = sorted(predictions["model"].unique().to_list())
     before = _choices(predictions)
-    assert before["calibration"] and any(c for _, _, c in before["hps"])
+    assert before["calibration"]
+    assert any(c for _, _, c in before["hps"])
     assert all(models > 1 for _, models, _ in before["calibration"])  # one calibration model ranks nothing
     moved = 0
     for k in range(20):
@@ -339,8 +351,10 @@ def test_protocols_and_calibration_per_group_and_pooled():
         assert diff["test_error"] == pytest.approx(
             rows["synthetic protocol"]["test_error"] - rows["standard protocol"]["test_error"]
         )
-        assert diff["low"] <= diff["test_error"] <= diff["high"] and diff["interval"] == POOL_SENSITIVITY
-        assert rows["oracle"]["interval"] == POOL_SENSITIVITY and rows["ES"]["interval_unit"] == "configurations"
+        assert diff["low"] <= diff["test_error"] <= diff["high"]
+        assert diff["interval"] == POOL_SENSITIVITY
+        assert rows["oracle"]["interval"] == POOL_SENSITIVITY
+        assert rows["ES"]["interval_unit"] == "configurations"
     rss = {r["group"]: r["test_error"] for r in table.filter(pl.col("protocol") == "RSS").iter_rows(named=True)}
     assert rss["all"] == pytest.approx(
         (rss["standard"] + rss["randomly wired"]) / 2
@@ -362,17 +376,18 @@ def test_rank_rows_include_the_real_val_baseline_and_the_architecture_shift():
     wide = last.pivot(on="eval_set", index="model", values="error")
     fit = wide.filter(pl.col("model").str.ends_with("-fit"))
     val = rank.filter(pl.col("ranked") == FIT_MEMBERS, pl.col("group") == "all").row(0, named=True)
-    assert val["n_models"] == 6 and val["spearman"] == pytest.approx(stats.spearmanr(fit["val"], fit["test"])[0])
+    assert val["n_models"] == 6
+    assert val["spearman"] == pytest.approx(stats.spearmanr(fit["val"], fit["test"])[0])
     shift = rank.filter(pl.col("ranked") == CONFIGURATIONS, pl.col("group") == "all").row(0, named=True)
     train = wide.filter(~pl.col("model").str.ends_with("-fit")).with_columns(
         config=pl.col("model").str.replace(r"-s[0-9]+$", "")
     )
     by_config = train.group_by("config").agg(pl.col("test").mean()).sort("config")
-    assert shift["n_models"] == 6 and shift["spearman"] == pytest.approx(
-        stats.spearmanr(fit.sort("model")["val"], by_config["test"])[0]
-    )
+    assert shift["n_models"] == 6
+    assert shift["spearman"] == pytest.approx(stats.spearmanr(fit.sort("model")["val"], by_config["test"])[0])
     standard = rank.filter(pl.col("eval_set") == "syn", pl.col("group") == "standard").row(0, named=True)
-    assert standard["n_models"] == 6 and standard["n_configs"] == 3
+    assert standard["n_models"] == 6
+    assert standard["n_configs"] == 3
 
 
 def test_a_pooled_rho_that_hides_its_groups_says_so_from_intervals():
@@ -382,7 +397,8 @@ def test_a_pooled_rho_that_hides_its_groups_says_so_from_intervals():
     groups = {c: "standard" if c.startswith("a") else "randomly wired" for c in test}
     rank = rank_correlation(_zoo_errors(test, syn), groups).filter(pl.col("question") == POOLED)
     pooled = rank.filter(pl.col("group") == "all").row(0, named=True)
-    assert pooled["spearman"] == pytest.approx(1 - 6 * 660 / (20 * 399)) and pooled["spearman_low"] > 0
+    assert pooled["spearman"] == pytest.approx(1 - 6 * 660 / (20 * 399))
+    assert pooled["spearman_low"] > 0
     assert (rank.filter(pl.col("group") != "all")["spearman_high"] < 0).all()
     assert "hides the randomly wired, standard groups" in pooled_note(rank, "syn")
     assert pooled_note(rank_correlation(_zoo_errors(test, test), groups), "syn") is None

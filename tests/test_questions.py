@@ -39,8 +39,11 @@ def test_the_architecture_answer_ranks_architecture_means_from_disjoint_seeds():
     xs, ys = x.reshape(5, 2, 2), y.reshape(5, 2, 2)  # (architecture, variant, seed)
     one = stats.spearmanr(xs[:, :, 0].mean(1), ys[:, :, 1].mean(1))[0]
     two = stats.spearmanr(xs[:, :, 1].mean(1), ys[:, :, 0].mean(1))[0]
-    assert len(arch) == 5 and got.estimate == pytest.approx((one + two) / 2)
-    assert got.n == 5 and got.unit == "architectures" and got.disjoint
+    assert len(arch) == 5
+    assert got.estimate == pytest.approx((one + two) / 2)
+    assert got.n == 5
+    assert got.unit == "architectures"
+    assert got.disjoint
     # the exact permutation test over the 5! pairings of architectures
     rx = [stats.rankdata(xs[:, :, s].mean(1)) for s in (0, 1)]
     ry = [stats.rankdata(ys[:, :, 1 - s].mean(1)) for s in (0, 1)]
@@ -59,11 +62,14 @@ def test_the_hyperparameter_answer_is_the_mean_within_architecture_tau():
     y = np.array([1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4], float)
     got = hyperparameter_answer(x, y, layout, seed=0)
     taus = [stats.kendalltau(x[i : i + 4], y[i : i + 4])[0] for i in (0, 4, 8)]
-    assert got.estimate == pytest.approx(np.mean(taus)) and got.n == 3 and got.crossed
+    assert got.estimate == pytest.approx(np.mean(taus))
+    assert got.n == 3
+    assert got.crossed
     # crossed: labels permuted jointly, all 4! orders; a perfect agreement of 4 crossed variants cannot reach 0.05
     perfect = hyperparameter_answer(y, y, layout, seed=0)
     assert perfect.p_value == pytest.approx(2 / 24)
-    assert perfect.low < 1 and perfect.high == 1.0  # never a point, though every architecture agrees exactly
+    assert perfect.low < 1
+    assert perfect.high == 1.0
     # nested (each architecture its own settings): labels permuted within each architecture independently
     nested = Layout.of(layout.unit, np.char.add(layout.unit, layout.variant), layout.seed)
     assert not hyperparameter_answer(y, y, nested, seed=0).crossed
@@ -78,7 +84,9 @@ def test_the_seed_answer_orders_seeds_within_configurations():
     y = np.array([1, 2, 1, 2, 1, 2, 1, 2, 2, 1, 2, 1], float)
     got = seed_answer(x, y, layout, seed=0)
     agree = [1, -1, 1, 1, 1, -1]  # per configuration: do the two seeds keep their order?
-    assert got.estimate == pytest.approx(np.mean(agree)) and got.n == 6 and got.unit == "configurations"
+    assert got.estimate == pytest.approx(np.mean(agree))
+    assert got.n == 6
+    assert got.unit == "configurations"
     assert seed_answer([1, 2, 3], [1, 2, 3], _grid(["a", "b", "c"], ["v"], [0])).n == 0
     every = answer(x, y, layout, seed=0)
     assert set(every) == {ARCHITECTURE, HYPERPARAMETERS, SEED}
@@ -86,10 +94,12 @@ def test_the_seed_answer_orders_seeds_within_configurations():
 
 def test_wilson_intervals_of_a_tau_and_the_units_needed():
     low, high = interval_at(1.0, 0.0, "wilson", 10, 24, 0.95)
-    assert high == 1.0 and 0.5 < low < 1  # every pair agrees: the Wilson bound, not a point
+    assert high == 1.0
+    assert 0.5 < low < 1
     low, high = interval_at(0.0, 0.2, "wilson", 10, 1000, 0.95)
     q = stats.t.ppf(0.975, 10)
-    assert low == -high and 0.85 * q * 0.2 < high < q * 0.2  # near 0: t, pulled in by the score interval
+    assert low == -high
+    assert 0.85 * q * 0.2 < high < q * 0.2
     weak = architecture_answer(*np.random.default_rng(3).normal(size=(2, 16)), _grid(list("abcdefgh"), ["v"], [0, 1]))
     one, many = units_needed(weak, 1), units_needed(weak, 48)
     assert one is None or many > one  # Holm over 48 tests needs more than one test does
@@ -103,11 +113,13 @@ def test_a_few_cells_of_the_zoo_benchmark():
     layout = crossed_layout(6, 4, 1)  # config/digits-study.yaml's earlier design
     comps = calibrate(ARCHITECTURE, 0.0, layout, Components())
     cell = check(ARCHITECTURE, layout, comps, reps, seed=5, truth_value=0.0)
-    assert cell.coverage >= floor and cell.excludes_zero <= 0.05 + allowance(reps)
+    assert cell.coverage >= floor
+    assert cell.excludes_zero <= 0.05 + allowance(reps)
     crossed = crossed_layout(8, 8, 1)
     comps = calibrate(HYPERPARAMETERS, 0.0, crossed, Components())
     cell = check(HYPERPARAMETERS, crossed, comps, reps, seed=6, truth_value=0.0)
-    assert cell.coverage >= floor and cell.excludes_zero <= 0.05 + allowance(reps)
+    assert cell.coverage >= floor
+    assert cell.excludes_zero <= 0.05 + allowance(reps)
     # the pooled rho over 64 configurations of 8 architectures: a false verdict far more often than 5%
     xs, ys = draw(crossed, replace(Components(), r_luck=0.0), np.random.default_rng(7), reps)
     excludes = 0

@@ -57,13 +57,12 @@ SCREENSHOTS = ROOT / RESULTS / "ci"  # kept as CI artifacts
 def test_table_html_marks_numbers_escapes_text_and_scrolls_long_tables():
     df = pl.DataFrame({"model": ["<b>", "a"], "error": [0.5, float("nan")], "n": [3, 4]})
     out = table_html(df)
-    assert '<table class="sortable">' in out and "<td>&lt;b&gt;</td>" in out
-    assert (
-        '<td class="n">0.500</td>' in out
-        and '<td class="n">NaN</td>' in out
-        and '<td class="n">3</td>' in out
-        and "<td>a</td>" in out
-    )
+    assert '<table class="sortable">' in out
+    assert "<td>&lt;b&gt;</td>" in out
+    assert '<td class="n">0.500</td>' in out
+    assert '<td class="n">NaN</td>' in out
+    assert '<td class="n">3</td>' in out
+    assert "<td>a</td>" in out
     assert 'class="wide"' in out
     assert 'class="scroll"' in table_html(pl.DataFrame({"x": list(range(SCROLL_ROWS + 1))}))
 
@@ -101,13 +100,16 @@ def test_svg_figures_name_every_point_on_hover_and_inline_with_their_own_ids(tmp
     error_scatter(errors, rank, tmp_path / "a.svg")
     error_scatter(errors, rank, tmp_path / "b.svg")
     svg = (tmp_path / "a.svg").read_text()
-    assert svg.count("<title>") == 4 and "<title>m2-base-s0: wgan 35.0%, test 30.0%</title>" in svg
+    assert svg.count("<title>") == 4
+    assert "<title>m2-base-s0: wgan 35.0%, test 30.0%</title>" in svg
     assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()  # deterministic
     tag = image_tag(tmp_path / "a.svg", "scatter")
     other = image_tag(tmp_path / "b.svg", "scatter")
-    assert tag.startswith('<svg class="figure" role="img" aria-label="scatter"') and "<?xml" not in tag
+    assert tag.startswith('<svg class="figure" role="img" aria-label="scatter"')
+    assert "<?xml" not in tag
     ids = set(re.findall(r'\bid="([^"]+)"', tag))
-    assert ids and not ids & set(re.findall(r'\bid="([^"]+)"', other))  # two figures on one page never collide
+    assert ids
+    assert not ids & set(re.findall(r'\bid="([^"]+)"', other))
     assert all(ref in ids for ref in re.findall(r"url\(#([^)]+)\)", tag))  # and every reference still resolves
 
 
@@ -126,7 +128,9 @@ def test_class_errors_average_each_models_last_epoch(tmp_path):
     assert table.select("label", "error", "models").rows() == [(0, 0.25, 2), (1, 0.5, 2)]
     class_error_heatmap(table, tmp_path / "classes.svg", title="t")
     svg = (tmp_path / "classes.svg").read_text()
-    assert "error per class, mean over models (t)" in svg and ">25<" in svg and ">50<" in svg  # cells written in
+    assert "error per class, mean over models (t)" in svg
+    assert ">25<" in svg
+    assert ">50<" in svg
 
 
 def test_the_report_and_its_figures_load_without_torch():
@@ -145,20 +149,21 @@ def test_the_report_and_its_figures_load_without_torch():
 
 def test_missing_html_lists_the_files_and_counts_the_rest():
     out = missing_html("the zoo", [f"results/f{i}.parquet" for i in range(10)], "Not trained yet.")
-    assert (
-        "Not available yet: the zoo." in out
-        and "Missing 10 files" in out
-        and "results/f0.parquet" in out
-        and "... and 2 more" in out
-    )
+    assert "Not available yet: the zoo." in out
+    assert "Missing 10 files" in out
+    assert "results/f0.parquet" in out
+    assert "... and 2 more" in out
 
 
 def test_report_page_forbids_network_requests():
     page = Report("t")
     page.add("a", "A", "<p>x</p>")
     html = page.render()
-    assert f'content="{CSP}"' in html and "default-src 'none'" in CSP and "img-src data:" in CSP
-    assert '<section id="a"><h2>A</h2>' in html and '<a href="#a">A</a>' in html
+    assert f'content="{CSP}"' in html
+    assert "default-src 'none'" in CSP
+    assert "img-src data:" in CSP
+    assert '<section id="a"><h2>A</h2>' in html
+    assert '<a href="#a">A</a>' in html
 
 
 def test_stage_times_sums_benchmark_files(tmp_path):
@@ -168,16 +173,12 @@ def test_stage_times_sums_benchmark_files(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(header + f"{s}\t0:00:0{int(s)}\t{rss}\t1\t1\t1\t0\t0\t90\t{s / 2}\n")
     table = {r["stage"]: r for r in stage_times(tmp_path).iter_rows(named=True)}
-    assert (
-        table["train"]["jobs"] == 2
-        and table["train"]["wall s (sum)"] == 5.5
-        and table["train"]["wall s (longest job)"] == 3.5
-    )
-    assert (
-        table["train"]["peak RSS (MB)"] == 250.0
-        and table["train"]["CPU s (sum)"] == 2.75
-        and table["predict"]["jobs"] == 1
-    )
+    assert table["train"]["jobs"] == 2
+    assert table["train"]["wall s (sum)"] == 5.5
+    assert table["train"]["wall s (longest job)"] == 3.5
+    assert table["train"]["peak RSS (MB)"] == 250.0
+    assert table["train"]["CPU s (sum)"] == 2.75
+    assert table["predict"]["jobs"] == 1
     assert stage_times(tmp_path / "none").height == 0
 
 
@@ -275,7 +276,8 @@ def test_report_renders_in_chromium_with_every_section_and_image_and_no_network(
     alts = [alt for alt, _ in seen["images"]]
     assert all(ok for _, ok in seen["images"]), [alt for alt, ok in seen["images"] if not ok]
     for name in GENERATORS:
-        assert f"samples of {name}" in alts and f"training history of {name}" in alts
+        assert f"samples of {name}" in alts
+        assert f"training history of {name}" in alts
     for alt in (
         "PRD and ARC curves, train300",
         "synthetic vs test error, train300",
@@ -287,9 +289,12 @@ def test_report_renders_in_chromium_with_every_section_and_image_and_no_network(
     ):
         assert alt in alts
     assert seen["hovers"] >= 12  # every model of the scatter names itself on hover
-    assert seen["missing"] == 0 and seen["tables"] >= 10 and seen["width"] <= 1280  # nothing spills sideways
+    assert seen["missing"] == 0
+    assert seen["tables"] >= 10
+    assert seen["width"] <= 1280
     numbers = [float(x) for x in seen["ascending"]]
-    assert numbers == sorted(numbers) and [float(x) for x in seen["descending"]] == sorted(numbers, reverse=True)
+    assert numbers == sorted(numbers)
+    assert [float(x) for x in seen["descending"]] == sorted(numbers, reverse=True)
     assert (SCREENSHOTS / "report-tiny.png").stat().st_size > 10_000
 
 
@@ -352,9 +357,11 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
     fit_configs = by_config(fit.drop("model").with_columns(model=fit["model"]))
     val = stats.spearmanr(fit_configs["val"], fit_configs["test"]).statistic  # the real baseline beside them
     assert f"the <b>val split</b>, ranks the fit members' configurations, pooled, with Spearman rho = {val:.3f}" in html
-    assert "<h2" in html and html.index('id="answer"') < html.index('id="run"')  # the answer comes first
+    assert "<h2" in html
+    assert html.index('id="answer"') < html.index('id="run"')
     test = last["test"].to_numpy()
-    assert np.isfinite(test).all() and f"test errors span {_pct(test.min())} to {_pct(test.max())}" in html
+    assert np.isfinite(test).all()
+    assert f"test errors span {_pct(test.min())} to {_pct(test.max())}" in html
     oracle = errors.filter(pl.col("eval_set") == "test")["error"].min()  # best test error of any model and epoch
     assert f"the oracle reaches {_pct(oracle)}" in html
     protocols = pl.read_parquet(workdir / selection_table(trainset, "protocols")).filter(pl.col("group") == "all")
@@ -388,32 +395,37 @@ def check_headline_numbers(workdir: Path, trainset: str, generators: list[str]) 
     for row in pl.read_parquet(workdir / selection_table(trainset, "corollary")).iter_rows(named=True):
         if row["pairs_above_tv"]:
             assert f"{row['preserved_above_tv'] * 100:.1f}% of the {row['pairs_above_tv']} pairs above TV" in html
-    accuracy_file = workdir / training_table(trainset, "accuracy")
-    if (
-        accuracy_file.is_file()
-    ):  # the training study: real-only accuracy and each run's paired gain, recomputed with numpy
-        acc = pl.read_parquet(accuracy_file).filter(pl.col("eval_set") == "test")
-        real = acc.filter(pl.col("method") == "real").sort("seed")
-        values = real["accuracy"].to_numpy()
-        half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-        assert (
-            f"real-only training reaches {values.mean() * 100:.2f} [{(values.mean() - half) * 100:.1f}, "
-            f"{(values.mean() + half) * 100:.1f}]%"
-        ) in html
-        for run in acc.filter(pl.col("method") != "real")["run"].unique().sort():
-            gains = acc.filter(pl.col("run") == run).sort("seed")["accuracy"].to_numpy() - values
-            assert f"{run}: " in html and f"{gains.mean() * 100:+.2f} points" in html, run
-        # CAS in the quality table, in % to the column's digits
-        cas = acc.filter(pl.col("method") == "synthetic").group_by("generator").agg(pl.col("accuracy").mean() * 100)
-        written = column_format("CAS (%)", cas["accuracy"])
-        for name, value in cas.iter_rows():
-            assert f'<td class="n">{written(value)}</td>' in html, name
+    _check_training_numbers(workdir, trainset, html)
     assert "Complete: all" in html
 
 
 @pytest.mark.integration
 def test_headline_numbers_in_the_report_match_the_tables(tiny_run):
     check_headline_numbers(tiny_run, "train300", GENERATORS)
+
+
+def _check_training_numbers(workdir: Path, trainset: str, html: str) -> None:
+    """The training study's real-only accuracy and each run's paired gain, recomputed with numpy."""
+    accuracy_file = workdir / training_table(trainset, "accuracy")
+    if not accuracy_file.is_file():
+        return
+    acc = pl.read_parquet(accuracy_file).filter(pl.col("eval_set") == "test")
+    real = acc.filter(pl.col("method") == "real").sort("seed")
+    values = real["accuracy"].to_numpy()
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    assert (
+        f"real-only training reaches {values.mean() * 100:.2f} [{(values.mean() - half) * 100:.1f}, "
+        f"{(values.mean() + half) * 100:.1f}]%"
+    ) in html
+    for run in acc.filter(pl.col("method") != "real")["run"].unique().sort():
+        gains = acc.filter(pl.col("run") == run).sort("seed")["accuracy"].to_numpy() - values
+        assert f"{run}: " in html, run
+        assert f"{gains.mean() * 100:+.2f} points" in html, run
+    # CAS in the quality table, in % to the column's digits
+    cas = acc.filter(pl.col("method") == "synthetic").group_by("generator").agg(pl.col("accuracy").mean() * 100)
+    written = column_format("CAS (%)", cas["accuracy"])
+    for name, value in cas.iter_rows():
+        assert f'<td class="n">{written(value)}</td>' in html, name
 
 
 def test_headline_numbers_of_the_default_run_match_its_tables():
@@ -447,21 +459,26 @@ def test_partial_run_leaves_a_report_that_says_what_is_missing(tiny_run, tmp_pat
     snakemake(tmp_path, "-f", "partial_report")
     page = tmp_path / partial_report_html()
     html = page.read_text()
-    assert (
-        "Partial report" in html
-        and "Not available yet: the zoo of train300" in html
-        and "Not available yet: rank correlations" in html
-    )
-    assert 'aria-label="training history of wgan"' in html and "Not available yet: samples of wgan" in html
-    assert "Not available yet: generator ddpm" in html and "Training so far (step 100;" in html
-    assert 'aria-label="training history of ddpm so far"' in html and 'alt="samples of ddpm at step-000100"' in html
-    assert not (tmp_path / RESULTS / "synthetic").exists() and not (tmp_path / report_html()).exists()
+    assert "Partial report" in html
+    assert "Not available yet: the zoo of train300" in html
+    assert "Not available yet: rank correlations" in html
+    assert 'aria-label="training history of wgan"' in html
+    assert "Not available yet: samples of wgan" in html
+    assert "Not available yet: generator ddpm" in html
+    assert "Training so far (step 100;" in html
+    assert 'aria-label="training history of ddpm so far"' in html
+    assert 'alt="samples of ddpm at step-000100"' in html
+    assert not (tmp_path / RESULTS / "synthetic").exists()
+    assert not (tmp_path / report_html()).exists()
     seen = render_in_chromium(page, SCREENSHOTS / "partial-report-tiny.png")
-    assert all(ok for _, ok in seen["images"]) and seen["missing"] > 5 and seen["errors"] == []
+    assert all(ok for _, ok in seen["images"])
+    assert seen["missing"] > 5
+    assert seen["errors"] == []
     assert [tuple(s) for s in seen["sections"]] == list(SECTIONS.items())
     # a run that stops short of the report (here: one augmented split) leaves a partial report too
     page.unlink()
     shutil.rmtree((tmp_path / augmented_manifest("train300", "fit")).parent)
     proc = snakemake(tmp_path, augmented_manifest("train300", "fit"))
     assert "Partial report of what exists" in proc.stderr + proc.stdout
-    assert "Partial report" in page.read_text() and "Not available yet: samples of ddpm" in page.read_text()
+    assert "Partial report" in page.read_text()
+    assert "Not available yet: samples of ddpm" in page.read_text()

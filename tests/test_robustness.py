@@ -44,7 +44,9 @@ def test_contrast_matches_its_definition(images):
 
 def test_corrupted_set_keys_severities_and_refusals(images):
     shifted = corrupted_set(ImageSet([f"k{i}" for i in range(6)], images, np.arange(6)), "pixelate", seed=0)
-    assert len(shifted) == 30 and shifted.keys[0] == "k0-pixelate-1" and shifted.keys[-1] == "k5-pixelate-5"
+    assert len(shifted) == 30
+    assert shifted.keys[0] == "k0-pixelate-1"
+    assert shifted.keys[-1] == "k5-pixelate-5"
     assert severity_of(shifted.keys).tolist() == [s for s in SEVERITIES for _ in range(6)]
     assert np.array_equal(shifted.labels, np.tile(np.arange(6), 5))
     with pytest.raises(ValueError, match="unknown corruption 'fog'"):
@@ -65,12 +67,14 @@ def test_summary_pairs_the_drop_by_seed_and_averages_the_corruptions():
     mean = summary.filter(pl.col("shift") == MEAN_CORRUPTION).row(0, named=True)
     assert mean["accuracy"] == pytest.approx(0.92 - 0.20)
     assert mean["drop"] == pytest.approx(0.20)
-    assert mean["drop_low"] == pytest.approx(0.20) and mean["drop_high"] == pytest.approx(0.20)  # paired: no spread
+    assert mean["drop_low"] == pytest.approx(0.20)
+    assert mean["drop_high"] == pytest.approx(0.20)
     assert mean["seeds"] == 3
     blur = summary.filter(pl.col("shift") == "blur").row(0, named=True)
     assert blur["low"] < blur["accuracy"] < blur["high"]  # the seeds' clean accuracies differ
     strongest = strongest_shift(summary)
-    assert strongest["shift"].to_list() == [MEAN_CORRUPTION] and strongest["severity"].to_list() == [5]
+    assert strongest["shift"].to_list() == [MEAN_CORRUPTION]
+    assert strongest["severity"].to_list() == [5]
 
 
 def test_findings_word_the_excess_drop_by_its_interval():
@@ -90,15 +94,19 @@ def test_findings_word_the_excess_drop_by_its_interval():
                 {"run": run, "seed": seed, "shift": "blur", "severity": 5, "accuracy": clean - loss, "images": 10}
             )
     found = {f.subject: f for f in robustness_findings("t", robustness_summary(pl.DataFrame(rows), ["blur"]))}
-    assert found["real"].verdict == "baseline" and "drops 30.0 points" in found["real"].text
-    assert found["synthetic-ddpm"].verdict == "below" and "loses less than real-only" in found["synthetic-ddpm"].text
+    assert found["real"].verdict == "baseline"
+    assert "drops 30.0 points" in found["real"].text
+    assert found["synthetic-ddpm"].verdict == "below"
+    assert "loses less than real-only" in found["synthetic-ddpm"].text
     assert found["synthetic-ddpm"].estimate == pytest.approx(-0.09)
-    assert found["same"].verdict == "unclear" and "no clear difference" in found["same"].text
+    assert found["same"].verdict == "unclear"
+    assert "no clear difference" in found["same"].text
     assert found["synthetic-ddpm"].p_value < 0.05  # the excess drop's paired t-test joins the report's family
     # three seeds: described, no verdict and no test
     few = robustness_findings("t", robustness_summary(pl.DataFrame([r for r in rows if r["seed"] < 3]), ["blur"]))
     few = {f.subject: f for f in few}
-    assert few["synthetic-ddpm"].verdict == "too few" and few["synthetic-ddpm"].p_value != few["synthetic-ddpm"].p_value
+    assert few["synthetic-ddpm"].verdict == "too few"
+    assert few["synthetic-ddpm"].p_value != few["synthetic-ddpm"].p_value
 
 
 def test_the_summary_is_the_same_to_the_last_bit_whatever_the_order_of_the_scores():

@@ -31,7 +31,8 @@ def test_model_errors_count_mistakes():
         ]
     )
     errors = model_errors(table).sort("epoch")
-    assert errors["error"].to_list() == [0.5, 0.0] and errors["n"].to_list() == [4, 4]
+    assert errors["error"].to_list() == [0.5, 0.0]
+    assert errors["n"].to_list() == [4, 4]
 
 
 def _spearman_by_hand(x, y):
@@ -44,7 +45,8 @@ def test_rank_correlation_matches_the_closed_form_on_the_last_epoch():
     test = np.array([0.10, 0.20, 0.15, 0.40, 0.30, 0.05])
     synth = np.array([0.12, 0.35, 0.11, 0.50, 0.33, 0.02])
     rank = rank_correlation(_errors(test, synth)).row(0, named=True)
-    assert rank["eval_set"] == "gan" and rank["n_models"] == 6
+    assert rank["eval_set"] == "gan"
+    assert rank["n_models"] == 6
     assert rank["spearman"] == pytest.approx(_spearman_by_hand(synth, test))
     concordant = sum(
         np.sign(synth[i] - synth[j]) * np.sign(test[i] - test[j]) for i in range(6) for j in range(i + 1, 6)
@@ -81,8 +83,10 @@ def test_imported_models_of_one_family_count_as_one_architecture():
     arch = rank.filter(pl.col("question") == "architecture", pl.col("group") == "all").row(0, named=True)
     hp = rank.filter(pl.col("question") == "hyper-parameters", pl.col("group") == "all").row(0, named=True)
     expected = answer(synth, test, Layout.of([family[n] for n in names], names, [0] * 12))
-    assert arch["n_units"] == 4 and arch["spearman"] == pytest.approx(expected["architecture"].estimate)
-    assert hp["n_units"] == 4 and hp["spearman"] == pytest.approx(expected["hyper-parameters"].estimate)
+    assert arch["n_units"] == 4
+    assert arch["spearman"] == pytest.approx(expected["architecture"].estimate)
+    assert hp["n_units"] == 4
+    assert hp["spearman"] == pytest.approx(expected["hyper-parameters"].estimate)
     # without families, every model is an architecture of its own and there are no variants to order
     alone = rank_correlation(pl.DataFrame(rows), {n: "imported" for n in names})
     assert alone.filter(pl.col("question") == "architecture", pl.col("group") == "all")["n_units"][0] == 12

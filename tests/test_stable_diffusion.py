@@ -41,8 +41,10 @@ def test_the_weights_hold_only_what_fine_tuning_learnt(sd_pipeline, tiny_images,
     record = fit(model, tiny_images, tmp_path, visual_samples=3)
     save_generator(tmp_path / "g.safetensors", model, record)
     tensors, meta = load_tensors(tmp_path / "g.safetensors")
-    assert meta["hparams"]["pipeline"] == str(sd_pipeline) and meta["family"] == "stable_diffusion"
-    assert tensors and all("lora_" in k or k.startswith(("vg_proj.", "vg_embeds")) for k in tensors)
+    assert meta["hparams"]["pipeline"] == str(sd_pipeline)
+    assert meta["family"] == "stable_diffusion"
+    assert tensors
+    assert all("lora_" in k or k.startswith(("vg_proj.", "vg_embeds")) for k in tensors)
     assert sum(t.numel() for t in tensors.values()) < sum(p.numel() for p in model.parameters()) / 10
     # fine-tuning changed the LoRA (B starts at 0 and moves), and only it
     assert any(t.abs().sum() > 0 for k, t in tensors.items() if "lora_B" in k)
@@ -115,7 +117,8 @@ def test_the_distribution_matching_gradient_reaches_the_lora_weights(sd_pipeline
     """Its weight changes the LoRA gradients of the same step (a detached term would leave them alone)."""
     _, _, _, plain = _one_step(sd(sd_pipeline), tiny_images, mmd_weight=0.0)
     _, _, _, matched = _one_step(sd(sd_pipeline), tiny_images, mmd_weight=0.5)
-    assert plain and len(plain) == len(matched)
+    assert plain
+    assert len(plain) == len(matched)
     assert any(not torch.allclose(a, b, rtol=1e-4, atol=1e-7) for a, b in zip(plain, matched, strict=True))
 
 
@@ -138,7 +141,8 @@ def test_visual_guidance_is_the_mean_clip_embedding_of_each_class(sd_pipeline, t
     # the class's embedding takes the place of the prompt's last token (the image encoder is as wide as a
     # token here, so it goes in as it is, as in the authors' code); the rest is the prompt's
     cond = model.condition(torch.tensor([0, 1]))
-    assert cond.shape[1] == model.tokenizer.model_max_length and not torch.equal(cond[0, -1], cond[1, -1])
+    assert cond.shape[1] == model.tokenizer.model_max_length
+    assert not torch.equal(cond[0, -1], cond[1, -1])
     torch.testing.assert_close(cond[1, -1], model.vg_embeds[1])
     plain = model._embed(model.prompt.format(classname=model.class_names[1]))
     torch.testing.assert_close(cond[1, :-1], plain[:-1])
@@ -163,7 +167,8 @@ def test_per_image_guidance_is_each_images_own_clip_embedding(sd_pipeline, tiny_
 
     images, labels = tiny_images
     model = sd(sd_pipeline, visual_guidance="per_image", lora_rank=2)
-    assert not hasattr(model, "vg_embeds") and not list(model.vg_proj.parameters())  # nothing per class
+    assert not hasattr(model, "vg_embeds")
+    assert not list(model.vg_proj.parameters())
     x = to_unit(images[:8])
     y = torch.as_tensor(labels[:8])
     for flip in (False, True):
@@ -182,7 +187,8 @@ def test_per_image_guidance_is_each_images_own_clip_embedding(sd_pipeline, tiny_
         tokens = seen[0][:, -1]
         torch.testing.assert_close(tokens, model.clip_embeds(shown[0]))
         same_class = [i for i in range(8) if y[i] == y[0]]
-        assert len(same_class) > 1 and not torch.equal(tokens[same_class[0]], tokens[same_class[1]])
+        assert len(same_class) > 1
+        assert not torch.equal(tokens[same_class[0]], tokens[same_class[1]])
         mirrored = [torch.equal(shown[0][i], x[i].flip(-1)) and not torch.equal(x[i], x[i].flip(-1)) for i in range(8)]
         assert any(mirrored) and not all(mirrored) if flip else not any(mirrored)
     # sampling: the token of each sample's real image (the latent prior's), classifier-free guidance
@@ -210,7 +216,8 @@ def test_the_latent_prior_starts_from_recorded_real_images_of_the_class(sd_pipel
     model.set_prior(images, labels, keys)
     a = sample_images(model, y, seed=1)
     first = model.take_prior_keys()
-    assert [labels[keys.index(k)] for k in first] == y.tolist() and model.prior_keys == []
+    assert [labels[keys.index(k)] for k in first] == y.tolist()
+    assert model.prior_keys == []
     np.testing.assert_array_equal(sample_images(model, y, seed=1), a)
     assert model.take_prior_keys() == first  # the same seed starts from the same real images
     assert not np.array_equal(sample_images(model, y, seed=2), a)  # another seed: other noise ...
@@ -228,7 +235,8 @@ def test_the_latent_prior_starts_from_recorded_real_images_of_the_class(sd_pipel
     weaker.set_prior(images, labels, keys)
     assert not np.array_equal(sample_images(weaker, y, seed=1), a)  # less noise: closer to the real image
     plain = sd(sd_pipeline, lora_rank=0).eval()
-    assert not np.array_equal(sample_images(plain, y, seed=1), a) and plain.take_prior_keys() == []
+    assert not np.array_equal(sample_images(plain, y, seed=1), a)
+    assert plain.take_prior_keys() == []
 
 
 def test_a_prior_decoded_where_drawn_samples_what_the_held_prior_samples(sd_pipeline, tiny_images, tmp_path):
@@ -318,16 +326,19 @@ def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
     save_file(create_classifier("mlp", 10, 1, 8, seed=0).body.state_dict(), tmp_path / "pretrained-mlp.safetensors")
     snakemake(tmp_path, config=ROOT / "tests" / "configs" / "sd.yaml")
     meta = read_metadata(tmp_path / generator_weights("train200", "sd"))
-    assert meta["family"] == "stable_diffusion" and meta["hparams"]["visual_guidance"] == "per_image"
+    assert meta["family"] == "stable_diffusion"
+    assert meta["hparams"]["visual_guidance"] == "per_image"
     assert meta["hparams"]["captions"] == "captions.json"
     assert meta["hparams"]["class_names"] == read_json(tmp_path / data_summary("train200"))["class_names"]
     record = meta["record"]
-    assert record["history"][-1]["mmd"] > 0 and [s["step"] for s in record["scores"]] == [2, 4]
+    assert record["history"][-1]["mmd"] > 0
+    assert [s["step"] for s in record["scores"]] == [2, 4]
     # every sample names the real training image of its class it started from
     train = read_image_set(tmp_path / data_manifest("train200", "train"))
     label_of = dict(zip(train.keys, train.labels.tolist(), strict=True))
     synthetic = read_image_set(tmp_path / synthetic_manifest("train200", "sd"))
-    assert len(synthetic) == 60 and synthetic.images.shape[1:] == (8, 8, 1)
+    assert len(synthetic) == 60
+    assert synthetic.images.shape[1:] == (8, 8, 1)
     sources = {}
     for shard in ("00000", "00001"):
         prior = read_shard_metadata(tmp_path / synthetic_shard("train200", "sd", shard))["latent_prior"]
@@ -340,12 +351,16 @@ def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
     assert {"sd", "theirs"} <= set(pl.read_parquet(tmp_path / rank_table("train200"))["eval_set"].to_list())
     assert "synthetic-sd" in pl.read_parquet(tmp_path / training_table("train200", "accuracy"))["run"].to_list()
     html = (tmp_path / report_html()).read_text()
-    assert "family <b>stable_diffusion</b>" in html and "Complete: all" in html
+    assert "family <b>stable_diffusion</b>" in html
+    assert "Complete: all" in html
     # the imported set: checked, converted to the data's 8x8 grey, and shown like the sampled one
     imported = read_image_set(tmp_path / synthetic_manifest("train200", "theirs"))
-    assert len(imported) == 50 and imported.images.shape[1:] == (8, 8, 1)
+    assert len(imported) == 50
+    assert imported.images.shape[1:] == (8, 8, 1)
     assert np.bincount(imported.labels).tolist() == [5] * 10
-    assert "Imported samples" in html and "converted from 16x16x3" in html and 'alt="samples of theirs"' in html
+    assert "Imported samples" in html
+    assert "converted from 16x16x3" in html
+    assert 'alt="samples of theirs"' in html
     # the classifier trained elsewhere: scored on the test split and every synthetic set (not on augmented
     # copies of a split it was not trained on), ranked with the train members in a group of its own
     errors = pl.read_parquet(tmp_path / errors_table("train200")).filter(
@@ -356,7 +371,8 @@ def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
     pooled = dict(rank.filter(pl.col("group") == "all").select("eval_set", "n_models").iter_rows())
     assert pooled == {"augmented": 4, "sd": 5, "theirs": 5}  # 2 x 2 trained + 1 imported (no augmented split)
     assert "imported" in rank["group"].to_list()
-    assert "<td>pretrained_mlp-imported-s0</td>" in html and "imported from pretrained-mlp.safetensors" in html
+    assert "<td>pretrained_mlp-imported-s0</td>" in html
+    assert "imported from pretrained-mlp.safetensors" in html
 
 
 def test_samples_weigh_the_lora_by_lora_scale(sd_pipeline, tiny_images, tmp_path):
@@ -375,7 +391,8 @@ def test_samples_weigh_the_lora_by_lora_scale(sd_pipeline, tiny_images, tmp_path
     model.lora_scale = None
     pretrained = sample_images(model, y, seed=1).astype(int)
     np.testing.assert_array_equal(samples[0.0], pretrained)
-    assert not np.array_equal(samples[0.5], samples[0.0]) and not np.array_equal(samples[0.5], samples[1.0])
+    assert not np.array_equal(samples[0.5], samples[0.0])
+    assert not np.array_equal(samples[0.5], samples[1.0])
 
 
 def test_each_real_image_starts_k_samples_of_a_set_k_times_its_size(sd_pipeline, tiny_images):
@@ -395,7 +412,8 @@ def test_each_real_image_starts_k_samples_of_a_set_k_times_its_size(sd_pipeline,
         sample_images(model, shard_labels(4, 15, 3, index), seed=index)
         used += model.take_prior_keys()
     counts = {k: used.count(k) for k in keys}
-    assert sorted(set(counts.values())) == [1, 2] and len(used) == 60
+    assert sorted(set(counts.values())) == [1, 2]
+    assert len(used) == 60
     for c in range(4):
         assert sum(counts[k] for k, label in zip(keys, labels, strict=True) if label == c) == 15
     # another walk seed, another order; the same seed, the same one
@@ -404,7 +422,8 @@ def test_each_real_image_starts_k_samples_of_a_set_k_times_its_size(sd_pipeline,
     other = model.take_prior_keys()
     model.set_prior(images, labels, keys, seed=7)
     sample_images(model, np.zeros(10, np.int64), seed=0)
-    assert sorted(other) == sorted(model.take_prior_keys()) and other != model.take_prior_keys()
+    assert sorted(other) == sorted(model.take_prior_keys())
+    assert other != model.take_prior_keys()
 
 
 def test_latent_prior_sampling_is_diffusers_img2img(sd_pipeline):
@@ -421,7 +440,9 @@ def test_latent_prior_sampling_is_diffusers_img2img(sd_pipeline):
     model = create_generator(
         "stable_diffusion", 4, 3, 32, pipeline=str(sd_pipeline), resolution=32, sampling_steps=4, lora_rank=0
     ).eval()
-    assert model.latent_prior and model.lora_scale is None and not model.visual_guidance
+    assert model.latent_prior
+    assert model.lora_scale is None
+    assert not model.visual_guidance
     model.set_prior(images, labels, keys, seed=5)
     y = np.array([2, 0, 3, 1])
     with torch.no_grad():
@@ -470,7 +491,8 @@ def test_captions_put_each_images_own_caption_in_its_prompt(sd_pipeline, tiny_im
     fit(model, tiny_images, tmp_path, keys=keys)
     hook.remove()
     y, batch_keys = asked[0]
-    assert len(batch_keys) == 8 and [labels[keys.index(k)] for k in batch_keys] == y  # the batch's own images
+    assert len(batch_keys) == 8
+    assert [labels[keys.index(k)] for k in batch_keys] == y
     expected = torch.stack(
         [model._embed(f"photo of {c}, caption {keys.index(k)}") for c, k in zip(y, batch_keys, strict=True)]
     )

@@ -87,7 +87,8 @@ def test_pretrained_guidance_kl_matches_a_direct_computation():
         expected += float(np.sum(p * np.log(p / q))) / 6
     assert pretrained_guidance_loss(f_u, f_p).item() == pytest.approx(expected, rel=1e-4)
     d = pairwise_distances(f_u)
-    assert torch.allclose(d, 1 - cos(f_u), atol=1e-6) and torch.all(d.diagonal().abs() < 1e-6)
+    assert torch.allclose(d, 1 - cos(f_u), atol=1e-6)
+    assert torch.all(d.diagonal().abs() < 1e-6)
 
 
 # --- the trainer with generated data ---
@@ -174,7 +175,8 @@ def test_pretrained_guidance_changes_training_and_resumes(tiny_images, tmp_path)
     again, again_history = _train(
         images, labels, work_dir=tmp_path / "pg", source="synthetic", guidance=Guidance(guide=guide, pg_weight=5.0)
     )
-    assert torch.equal(again.head.weight, guided.head.weight) and again_history == history
+    assert torch.equal(again.head.weight, guided.head.weight)
+    assert again_history == history
 
 
 def test_pgd_stays_in_the_ball_and_raises_the_loss(tiny_images):
@@ -183,7 +185,9 @@ def test_pgd_stays_in_the_ball_and_raises_the_loss(tiny_images):
     x = torch.as_tensor(images).permute(0, 3, 1, 2).float() / 255
     y = torch.as_tensor(labels)
     adv = pgd_attack(model, x, y, epsilon=0.05, step_size=0.02, steps=5, gen=torch.Generator().manual_seed(0))
-    assert (adv - x).abs().max() <= 0.05 + 1e-6 and adv.min() >= 0 and adv.max() <= 1
+    assert (adv - x).abs().max() <= 0.05 + 1e-6
+    assert adv.min() >= 0
+    assert adv.max() <= 1
     with torch.no_grad():
         assert F.cross_entropy(model(adv), y) > F.cross_entropy(model(x), y)
     assert not model.training
@@ -192,7 +196,7 @@ def test_pgd_stays_in_the_ball_and_raises_the_loss(tiny_images):
 def test_predict_with_loss_is_the_per_sample_cross_entropy(tiny_images):
     images, labels = tiny_images
     model = create_classifier("mlp", 4, 1, 8).eval()
-    pred, conf, loss = predict_with_loss(model, images, labels, batch_size=7)
+    pred, _conf, loss = predict_with_loss(model, images, labels, batch_size=7)
     with torch.no_grad():
         logits = model(torch.as_tensor(images).permute(0, 3, 1, 2).float() / 255)
     expected = F.cross_entropy(logits, torch.as_tensor(labels), reduction="none").numpy()
@@ -210,7 +214,8 @@ def _config(**training):
 def test_the_schema_default_lays_out_every_method_per_generator_and_the_scaling_series():
     config = _config()
     names = [r.name for r in runs(config)]
-    assert names.count("real") == 1 and "real-wgan" not in names
+    assert names.count("real") == 1
+    assert "real-wgan" not in names
     for method in (
         "synthetic",
         "augmentation",
@@ -302,7 +307,8 @@ def test_method_summary_pairs_seeds_with_the_real_baseline():
     assert aug["gain"] == pytest.approx(np.mean(gains))
     assert (aug["gain_low"], aug["gain_high"]) == pytest.approx((np.mean(gains) - half, np.mean(gains) + half))
     real = summary.filter(pl.col("run") == "real").row(0, named=True)
-    assert real["gain"] == 0 and real["seeds"] == 3
+    assert real["gain"] == 0
+    assert real["seeds"] == 3
     assert scaling_table(summary).is_empty()  # no synthetic-only run
 
 

@@ -116,10 +116,8 @@ def test_variants_of_other_lengths_train_in_their_own_rule(tmp_path):
     path.write_text(yaml.safe_dump(config))
     jobs = dry_run_jobs_for(tmp_path, path)
     # one job per configuration (architecture x variant) trains all its seeds on both splits
-    assert (
-        jobs["train_classifier"] == jobs["train_classifier_1ep"] == jobs["train_classifier_3ep"] == 3
-        and jobs["predict"] == 9
-    )
+    assert jobs["train_classifier"] == jobs["train_classifier_1ep"] == jobs["train_classifier_3ep"] == 3
+    assert jobs["predict"] == 9
     out = snakemake(tmp_path, "-n", classifier_weights("train300", "mlp-long-s0", "003"), config=path).stdout
     assert "rule train_classifier_3ep:" in out
 
@@ -138,10 +136,12 @@ def test_full_run_writes_the_report_and_consistent_tables(run):
         "Findings",
     ):
         assert section in html
-    assert "http://" not in html and "https://" not in html  # self-contained
+    assert "http://" not in html
+    assert "https://" not in html
     errors = pl.read_parquet(run / errors_table("train300"))
     # every member: 6 on train, 6 on fit (validated on val, the real baseline)
-    assert set(errors["eval_set"]) == {"test", "val", "augmented", *GENERATORS} and errors["model"].n_unique() == 12
+    assert set(errors["eval_set"]) == {"test", "val", "augmented", *GENERATORS}
+    assert errors["model"].n_unique() == 12
     fit = pl.col("model").str.ends_with("-fit")
     assert set(errors.filter(pl.col("eval_set") == "val")["model"]) == set(errors.filter(fit)["model"])
     test_rows = errors.filter(pl.col("eval_set") == "test")
@@ -162,7 +162,9 @@ def test_full_run_writes_the_report_and_consistent_tables(run):
 def test_quality_metrics_for_every_synthetic_set(run):
     html = (run / report_html()).read_text()
     features = read_metadata(run / features_file("train300", "train"))
-    assert features["extractor"] == "reference" and features["count"] == 300 and features["trained_on"] == "train split"
+    assert features["extractor"] == "reference"
+    assert features["count"] == 300
+    assert features["trained_on"] == "train split"
     fids = [
         pl.read_parquet(run / quality_table("train300", g)).filter(pl.col("class") == "all", pl.col("metric") == "fid")
         for g in GENERATORS
@@ -184,13 +186,16 @@ def test_quality_metrics_for_every_synthetic_set(run):
             "arc",
             "mmd",
         } <= overall.keys()
-        assert overall["n_real"] == 300 and 0 <= overall["tv"] <= 1 and 0 <= overall["precision"] <= 1
+        assert overall["n_real"] == 300
+        assert 0 <= overall["tv"] <= 1
+        assert 0 <= overall["precision"] <= 1
         if name != "ddpm_pl":  # 12 synthetic images per class: every class is measured (pseudo-labels keep only a few)
             assert set(table["class"]) == {"all", *map(str, range(10))}, name
         assert f'<td class="n">{written(overall["fid"])}</td>' in html
         curves = pl.read_parquet(run / quality_curves("train300", name))
         assert set(curves["curve"]) == {"prd", "arc"}
-    assert 'aria-label="PRD and ARC curves, train300"' in html and "reference</b> extractor" in html
+    assert 'aria-label="PRD and ARC curves, train300"' in html
+    assert "reference</b> extractor" in html
 
 
 def test_selection_protocols_calibration_and_corollary_tables(run):
@@ -212,7 +217,8 @@ def test_selection_protocols_calibration_and_corollary_tables(run):
     }
     assert set(protocols["group"]) == {"all", "standard", "randomly wired"}  # mlp and resnet8 apart from rwnn00
     scored = protocols.filter(~pl.col("protocol").str.contains(" minus "))
-    assert (scored["regret"] >= -1e-12).all() and (
+    assert (scored["regret"] >= -1e-12).all()
+    assert (
         protocols.filter(pl.col("low").is_not_nan())["low"] <= protocols.filter(pl.col("low").is_not_nan())["high"]
     ).all()
     assert set(protocols["interval_unit"]) == {"configurations", PAIRED_UNIT}
@@ -230,22 +236,25 @@ def test_selection_protocols_calibration_and_corollary_tables(run):
     ).all()  # a group's is no better
     calibration = pl.read_parquet(run / selection_table("train300", "calibration"))
     pooled = calibration.filter(pl.col("group") == "all")
-    assert (
-        set(pooled["calibration_models"]) == {1, 5, 6} and (pooled["evaluation_models"] == 6).all()
-    )  # 6 fit members calibrate
+    assert set(pooled["calibration_models"]) == {1, 5, 6}
+    assert (pooled["evaluation_models"] == 6).all()
     # the change of rho, paired on the same configurations: a Zou interval where rho is defined on both sides
     defined = pooled.filter(pl.col("change_low").is_not_nan())  # none below 4 configurations
-    assert (defined["change_low"] <= defined["change"]).all() and (defined["change"] <= defined["change_high"]).all()
+    assert (defined["change_low"] <= defined["change"]).all()
+    assert (defined["change"] <= defined["change_high"]).all()
     worth = pl.read_parquet(run / worth_table("train300"))
-    assert set(worth["eval_set"]) == {"augmented", *GENERATORS} and (worth["scoring_images"] > 0).all()
+    assert set(worth["eval_set"]) == {"augmented", *GENERATORS}
+    assert (worth["scoring_images"] > 0).all()
     # one operating point per generator and group, the same point in every group, chosen without the test split
     points = calibration.filter(pl.col("chosen"))
     assert points.group_by("generator", "group").len()["len"].to_list() == [1] * points.height
     assert points.select("generator", "calibration_models", "ridge").unique().height == points["generator"].n_unique()
     assert set(points["chosen_by"]) == {"leave-one-model-out on the calibration models' val errors"}
     corollary = pl.read_parquet(run / selection_table("train300", "corollary"))
-    assert (corollary["pairs"] == 15).all() and (corollary["pairs_above_tv"] + corollary["pairs_below_tv"] == 15).all()
-    assert (corollary["pairs_above_2tv"] <= corollary["pairs_above_tv"]).all() and (corollary["tv_floor"] > 0).all()
+    assert (corollary["pairs"] == 15).all()
+    assert (corollary["pairs_above_tv"] + corollary["pairs_below_tv"] == 15).all()
+    assert (corollary["pairs_above_2tv"] <= corollary["pairs_above_tv"]).all()
+    assert (corollary["tv_floor"] > 0).all()
     html = (run / report_html()).read_text()
     assert "val</b> split, never the test split" in html
 
@@ -254,9 +263,11 @@ def test_generator_records_name_the_kept_checkpoint(run):
     records = {g: read_metadata(run / generator_weights("train300", g))["record"] for g in GENERATORS}
     for name, steps in (("wgan", [3, 6]), ("ddpm", [2, 4])):  # eval_every 3 and 2 in the tiny config
         record = records[name]
-        assert [s["step"] for s in record["scores"]] == steps and record["selection"] == "lowest score"
+        assert [s["step"] for s in record["scores"]] == steps
+        assert record["selection"] == "lowest score"
         assert record["chosen_step"] == min(record["scores"], key=lambda s: s["score"])["step"]
-    assert len(records["sngan_pc"]["members"]) == 10 and records["sngan_pc"]["selection"] == "last step (per class)"
+    assert len(records["sngan_pc"]["members"]) == 10
+    assert records["sngan_pc"]["selection"] == "last step (per class)"
     assert records["ddpm_pl"]["conditioning"] == "pseudo_label"
 
 
@@ -264,7 +275,8 @@ def test_pseudo_labelled_set_records_kept_fractions(run):
     path = run / synthetic_manifest("train300", "ddpm_pl")
     manifest = json.loads(path.read_text())
     stats, labels = manifest["pseudo_labels"], read_image_set(path).labels
-    assert stats["confidence"] == 0.15 and stats["drawn"] >= len(labels) > 0
+    assert stats["confidence"] == 0.15
+    assert stats["drawn"] >= len(labels) > 0
     assert [r["used"] for r in stats["per_class"]] == np.bincount(labels, minlength=10).tolist()
     assert all(
         r["used"] <= r["confident"] <= r["predicted"] and r["used"] <= r["quota"] == 12 for r in stats["per_class"]
@@ -290,17 +302,14 @@ def test_fit_members_train_on_fit_and_are_validated_on_val(run):
     # a fit member's augmented set is its own 225-image fit split, augmented
     augmented = read_image_set(run / augmented_manifest("train300", "fit"))
     fit_keys = set(read_image_set(run / data_manifest("train300", "fit")).keys)
-    assert len(augmented) == 225 and {k.removesuffix("-aug0") for k in augmented.keys} == fit_keys
+    assert len(augmented) == 225
+    assert {k.removesuffix("-aug0") for k in augmented.keys} == fit_keys
     assert fit.filter(pl.col("eval_set") == "augmented", pl.col("epoch") == 2).height == 225
     log = (run / log_path("train_classifier", "train300", "resnet8-base")).read_text()
-    assert (
-        "training resnet8-base-s0-fit, resnet8-base-s1-fit (" in log
-        and f"on 225 images of {data_manifest('train300', 'fit')}" in log
-    )
-    assert (
-        "training resnet8-base-s0, resnet8-base-s1 (" in log
-        and f"on 300 images of {data_manifest('train300', 'train')}" in log
-    )
+    assert "training resnet8-base-s0-fit, resnet8-base-s1-fit (" in log
+    assert f"on 225 images of {data_manifest('train300', 'fit')}" in log
+    assert "training resnet8-base-s0, resnet8-base-s1 (" in log
+    assert f"on 300 images of {data_manifest('train300', 'train')}" in log
     errors = pl.read_parquet(run / errors_table("train300"))
     # the fit members are ranked only by val (the real baseline); the selection sets rank the train members
     rank = pl.read_parquet(run / rank_table("train300")).filter(pl.col("group") == "all")
@@ -332,12 +341,14 @@ def test_datasets_and_webdataset_read_the_shards(run, tmp_path, monkeypatch):
     )
     assert isinstance(hf.features["image"], datasets.Image)
     assert hf.features["label"].names == [str(c) for c in range(10)]  # the digits' class names
-    assert hf["key"] == ours.keys and hf["label"] == ours.labels.tolist()
+    assert hf["key"] == ours.keys
+    assert hf["label"] == ours.labels.tolist()
     np.testing.assert_array_equal(np.stack([np.asarray(im)[..., None] for im in hf["image"]]), ours.images)
     test = datasets.load_dataset(
         "parquet", data_files=str(run / RESULTS / "data" / "train300" / "test" / "*.parquet"), cache_dir=str(tmp_path)
     )["train"]
-    assert test.features["label"].names == hf.features["label"].names and test.features["seed"].dtype == "int64"
+    assert test.features["label"].names == hf.features["label"].names
+    assert test.features["seed"].dtype == "int64"
 
     tars = (run / webdataset_manifest("train300", "wgan")).parent
     samples = list(webdataset.WebDataset(sorted(map(str, tars.glob("*.tar"))), shardshuffle=False).decode("pil"))
@@ -361,7 +372,8 @@ def test_test_split_never_reaches_the_generator(run):
     assert len(generator_logs) == 3 + 10 + 1
     for log in generator_logs:
         text = log.read_text()
-        assert "train300/train/manifest.json" in text and "/test/" not in text, log
+        assert "train300/train/manifest.json" in text, log
+        assert "/test/" not in text, log
 
 
 def test_training_study_runs_every_method_and_summarises_it(run):
@@ -380,7 +392,8 @@ def test_training_study_runs_every_method_and_summarises_it(run):
     test_count = json.loads((run / data_manifest("train300", "test")).read_text())["count"]
     for eval_set in ("test", "test_pgd"):  # the robust setting adds accuracy under PGD
         rows = accuracy.filter(pl.col("eval_set") == eval_set)
-        assert rows.height == 2 * len(runs) and set(rows["n"]) == {test_count}  # the whole test split
+        assert rows.height == 2 * len(runs)
+        assert set(rows["n"]) == {test_count}
     # ratio 0 is real-only training, bit for bit: the same weights and the same predictions
     for seed in (0, 1):
         real, zero = (
@@ -403,14 +416,16 @@ def test_training_study_runs_every_method_and_summarises_it(run):
             .to_list()
             for name in ("real", "pg_both-wgan", "augmentation-wgan", "synthetic-wgan")
         }
-        assert all(v == starts["real"] for v in starts.values()) and len(starts["real"]) == 1, starts
+        assert all(v == starts["real"] for v in starts.values()), starts
+        assert len(starts["real"]) == 1, starts
     assert starts["real"] != [
         pl.read_parquet(run / recipe_file("train300", "real", 0, "history.parquet"))["init_sha256"][0]
     ]  # seeds differ
     # synthetic training images are their own set: a train-size multiple per shard, none of the validation set's
     pool = read_image_set(run / train_pool_manifest("train300", "wgan", 2))
     validation = read_image_set(run / synthetic_manifest("train300", "wgan"))
-    assert len(pool) == 2 * 300 and not set(pool.keys) & set(validation.keys)
+    assert len(pool) == 2 * 300
+    assert not set(pool.keys) & set(validation.keys)
     assert np.bincount(pool.labels[:300]).tolist() == [30] * 10
     # the content gap: synthetic samples under the real-trained runs, real train samples under the
     # synthetic-trained ones
@@ -527,9 +542,8 @@ def test_editing_a_synthesis_setting_resamples_without_retraining(run, tmp_path)
     config["generators"]["ddpm_pl"]["confidence"] = 0.2
     edited.write_text(yaml.safe_dump(config))
     jobs = dry_run_jobs_for(run, edited)
-    assert "train_generator" not in jobs and jobs["synthesize_shard"] == 3, (
-        jobs
-    )  # the pseudo-labelled set's shards, not its generator
+    assert "train_generator" not in jobs, jobs
+    assert jobs["synthesize_shard"] == 3, jobs  # the pseudo-labelled set's shards, not its generator
 
 
 def test_growing_the_zoo_retrains_configurations_as_a_fresh_run_would(run, tmp_path):
@@ -556,7 +570,8 @@ def test_growing_the_zoo_retrains_configurations_as_a_fresh_run_would(run, tmp_p
     before, _ = load_tensors(members / "mlp-base-s1" / "epoch-002.safetensors")
     snakemake(grown, classifier_weights("train300", "mlp-base-s2", "002"), config=bigger)
     log = (grown / log_path("train_classifier", "train300", "mlp-base")).read_text()
-    assert "training the train split's 3 members together" in log and "training the fit split's 3" in log, log
+    assert "training the train split's 3 members together" in log, log
+    assert "training the fit split's 3" in log, log
     assert "training mlp-base-s0, mlp-base-s1, mlp-base-s2 (" in log, log
     after, _ = load_tensors(members / "mlp-base-s1" / "epoch-002.safetensors")
     for name, tensor in before.items():
@@ -566,7 +581,8 @@ def test_growing_the_zoo_retrains_configurations_as_a_fresh_run_would(run, tmp_p
     shutil.rmtree(members / "mlp-base-s2-fit")
     snakemake(grown, classifier_weights("train300", "mlp-base-s2-fit", "002"), config=bigger)
     log = (grown / log_path("train_classifier", "train300", "mlp-base")).read_text()
-    assert "kept mlp-base-s0, mlp-base-s1, mlp-base-s2:" in log and "training the fit split's 3" in log, log
+    assert "kept mlp-base-s0, mlp-base-s1, mlp-base-s2:" in log, log
+    assert "training the fit split's 3" in log, log
     assert {f: sha256_file(f) for f in sorted(members.rglob("*.safetensors"))} == digests
 
 
@@ -642,18 +658,18 @@ def test_paper_scale_config_plans_without_data(tmp_path):
     configurations = 3 * (
         17 + 64
     )  # training sets x (standard + randomly wired architectures), each 10 train + 3 fit seeds
-    assert jobs["train_classifier"] == configurations and jobs["predict"] == configurations
-    assert (
-        jobs["train_generator"] == 3 * 3
-        and jobs["train_class_generator"] == 3 * 10
-        and jobs["synthesize_shard"] == 3 * 4 * 50
-    )
+    assert jobs["train_classifier"] == configurations
+    assert jobs["predict"] == configurations
+    assert jobs["train_generator"] == 3 * 3
+    assert jobs["train_class_generator"] == 3 * 10
+    assert jobs["synthesize_shard"] == 3 * 4 * 50
 
 
 def test_real_fake_config_plans_without_weights(tmp_path):
     """config/cifar10-realfake.yaml dry-runs with no Stable Diffusion or CLIP folder present."""
     jobs = dry_run_jobs_for(tmp_path, ROOT / "config" / "cifar10-realfake.yaml")
-    assert jobs["train_generator"] == 4 and jobs["synthesize_shard"] == 4 * 50
+    assert jobs["train_generator"] == 4
+    assert jobs["synthesize_shard"] == 4 * 50
     assert jobs["synthesize_train_shard"] == 2 * 10 * 10  # realfake and sd, up to 10x, 10 shards per 1x
 
 
@@ -666,8 +682,11 @@ def test_imagenet_config_plans_its_jobs_over_a_nodes_gpus(tmp_path):
     # on a node with 64 cores (a dry run caps each job's threads at --cores)
     out = snakemake(tmp_path, "-n", "--cores", "64", config=ROOT / "config" / "imagenet1k-realfake.yaml").stdout
     jobs = dry_run_jobs_for_output(out)
-    assert jobs["train_generator"] == 1 and jobs["synthesize_shard"] == 1000 and jobs["synthesize_train_shard"] == 250
-    assert jobs["train_classifier"] + jobs["train_classifier_30ep"] == 6 and jobs["train_recipe"] == 3
+    assert jobs["train_generator"] == 1
+    assert jobs["synthesize_shard"] == 1000
+    assert jobs["synthesize_train_shard"] == 250
+    assert jobs["train_classifier"] + jobs["train_classifier_30ep"] == 6
+    assert jobs["train_recipe"] == 3
     asks = {}
     for block in out.split("\nrule ")[1:]:
         rule = block.split(":")[0]
@@ -676,7 +695,8 @@ def test_imagenet_config_plans_its_jobs_over_a_nodes_gpus(tmp_path):
         asks.setdefault(rule, set()).add((int(threads), int(gpu)))
     for rule in ("train_reference", "train_classifier", "train_classifier_30ep", "train_recipe"):
         assert asks[rule] == {(8 * (1 + 6), 8)}, (rule, asks[rule])  # 8 ranks, each with 6 loader workers
-    assert asks["train_generator"] == {(8, 8)} and asks["synthesize_shard"] == {(1, 1)}
+    assert asks["train_generator"] == {(8, 8)}
+    assert asks["synthesize_shard"] == {(1, 1)}
     estimate = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "imagenet_estimate.py")], capture_output=True, text=True, check=True
     ).stdout
@@ -741,7 +761,8 @@ def test_a_generator_job_killed_with_sigkill_resumes_to_the_uninterrupted_weight
     assert job, "the training job finished before it could be killed"
     for pid in job:
         os.kill(int(pid), signal.SIGKILL)
-    assert workflow.wait(timeout=120) != 0 and not (killed / target).exists()
+    assert workflow.wait(timeout=120) != 0
+    assert not (killed / target).exists()
 
     snakemake(killed, target, config=path)  # the rerun resumes from the saved state
     log = (killed / log_path("train_generator", "train300", "wgan")).read_text()
@@ -765,23 +786,30 @@ def test_membership_inference_and_robustness_of_the_tiny_study(run):
     attacks = pl.read_parquet(run / path("privacy", "train300", "lira_attacks.parquet"))
     assert set(attacks["run"]) == {"real", "synthetic-wgan"}
     assert set(attacks["attack"]) == {"online_fixed_variance", "offline_fixed_variance"}  # 4 models: 1 IN, 1 OUT
-    assert (attacks["members"] + attacks["non_members"] == 4 * 300).all() and (attacks["targets"] == 4).all()
-    assert attacks["auc"].is_between(0, 1).all() and attacks["test_accuracy"].is_between(0, 1).all()
+    assert (attacks["members"] + attacks["non_members"] == 4 * 300).all()
+    assert (attacks["targets"] == 4).all()
+    assert attacks["auc"].is_between(0, 1).all()
+    assert attacks["test_accuracy"].is_between(0, 1).all()
     # privacy.lira.mirror: every LiRA model also scored each pool image mirrored, a query of its own
     pool = pl.read_parquet(run / path("privacy", "train300", "lira", "h0", "runs", "real", "predictions.parquet"))
     pool = pool.filter(pl.col("eval_set") == "pool")
-    assert pool.height == 300 and pool["phi_mirror"].is_finite().all() and (pool["phi"] != pool["phi_mirror"]).any()
+    assert pool.height == 300
+    assert pool["phi_mirror"].is_finite().all()
+    assert (pool["phi"] != pool["phi_mirror"]).any()
     # a LiRA model's synthetic data come from its own half's generator, never the study's
     pool = read_image_set(run / path("privacy", "train300", "lira", "h0", "generators", "wgan", "manifest.json"))
-    assert len(pool) == 150 and all(k.startswith("train300-wgan-lira0") for k in pool.keys)
+    assert len(pool) == 150
+    assert all(k.startswith("train300-wgan-lira0") for k in pool.keys)
     robust = pl.read_parquet(run / path("robustness", "train300", "accuracy.parquet"))
     assert set(robust["shift"]) == {"clean", "gaussian_noise", "contrast", "mean corruption"}
     shifted = robust.filter(pl.col("shift") == "contrast")
     assert sorted(shifted["severity"]) == sorted([1, 2, 3, 4, 5] * robust["run"].n_unique())
-    assert (robust["seeds"] == 2).all() and (robust.filter(pl.col("shift") == "clean")["drop"] == 0).all()
+    assert (robust["seeds"] == 2).all()
+    assert (robust.filter(pl.col("shift") == "clean")["drop"] == 0).all()
     assert (run / path("report", "train300", "lira.svg")).stat().st_size > 0
     html = (run / report_html()).read_text()
-    assert "Privacy: membership inference" in html and "Robustness to distribution shift" in html
+    assert "Privacy: membership inference" in html
+    assert "Robustness to distribution shift" in html
 
 
 def test_a_shifted_test_set_of_the_users_is_scored_and_an_empty_one_is_refused(run, tmp_path):
@@ -796,11 +824,14 @@ def test_a_shifted_test_set_of_the_users_is_scored_and_an_empty_one_is_refused(r
     snakemake(run, target, config=with_set)
     robust = pl.read_parquet(run / target)
     user = robust.filter(pl.col("shift") == "noisy_digits")
-    assert user.height == len(set(robust["run"])) and (user["severity"] == 0).all() and (user["images"] == 40).all()
+    assert user.height == len(set(robust["run"]))
+    assert (user["severity"] == 0).all()
+    assert (user["images"] == 40).all()
     np.savez(shifted, images=np.zeros((0, 8, 8, 1), np.uint8), labels=np.zeros(0, np.int64))
     (run / path("data", "train300", "shift", "noisy_digits", "manifest.json")).unlink()
     proc = snakemake(run, target, config=with_set, check=False)
     assert proc.returncode != 0
-    assert "config key robustness.sets.noisy_digits" in proc.stderr and "no images" in proc.stderr
+    assert "config key robustness.sets.noisy_digits" in proc.stderr
+    assert "no images" in proc.stderr
     shutil.rmtree(run / path("data", "train300", "shift", "noisy_digits"), ignore_errors=True)
     snakemake(run, target)  # back to the tiny config's own shifts for the tests that follow

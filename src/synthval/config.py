@@ -32,14 +32,14 @@ def _safe_path(value: object) -> bool:
 def _with_defaults(cls: type) -> type:
     base = cls.VALIDATORS["properties"]
 
-    def fill(validator, properties, instance, schema):  # noqa: ANN001, ANN202 - jsonschema hook
+    def fill(validator, properties, instance, schema):
         if isinstance(instance, dict):
             for name, sub in properties.items():
                 if "default" in sub and name not in instance:
                     instance[name] = _copy(sub["default"])
         yield from base(validator, properties, instance, schema)
 
-    def fill_additional(validator, extra, instance, schema):  # noqa: ANN001, ANN202
+    def fill_additional(validator, extra, instance, schema):
         if isinstance(instance, dict) and isinstance(extra, dict):
             for value in instance.values():
                 if isinstance(value, dict):

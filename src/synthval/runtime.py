@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def setup(
         os.environ.setdefault(variable, str(threads))
     if (torch := sys.modules.get("torch")) is not None:
         torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        deterministic(torch)
         if seed is not None:
             torch.manual_seed(seed)
     if rank is not None:  # the job's own log, where its user looks (synthval.classifiers.distributed)
@@ -246,7 +247,17 @@ class Accelerator:
             return module
         import torch
 
+        # inductor's own deterministic flag, which deterministic() leaves to the jobs that compile
+        torch.use_deterministic_algorithms(torch.are_deterministic_algorithms_enabled(), warn_only=True)
         return torch.compile(module, mode=None if self.compile in (True, "default") else self.compile)
+
+
+def deterministic(torch: ModuleType) -> None:
+    """``torch.use_deterministic_algorithms(True, warn_only=True)`` for the eager kernels, without the
+    import of ``torch._inductor`` (and dynamo and sympy) that the public call makes to set the compiler's
+    flag too: that import is 1.8 s of every job's start here, for a flag only a compiled run reads.
+    :meth:`Accelerator.compiled` sets the compiler's flag before it compiles."""
+    torch._C._set_deterministic_algorithms(True, warn_only=True)
 
 
 def accelerator() -> Accelerator:

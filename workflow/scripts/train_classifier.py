@@ -38,7 +38,8 @@ log = setup(snakemake.threads, log_file=snakemake.log[0], accelerator=p.accelera
 spec, save_epochs, workdir = p.spec, p.save_epochs, Path(p.workdir)
 weights, histories = list(snakemake.output.weights), list(snakemake.output.histories)
 per = len(save_epochs)
-assert len(weights) == per * len(p.members) and len(histories) == len(p.members), "outputs and members disagree"
+assert len(weights) == per * len(p.members), "outputs and members disagree"
+assert len(histories) == len(p.members), "outputs and members disagree"
 outputs = {m["name"]: (weights[i * per : (i + 1) * per], histories[i]) for i, m in enumerate(p.members)}
 data_digest = {
     split: hashlib.sha256(Path(getattr(snakemake.input, split)).read_bytes()).hexdigest()

@@ -28,7 +28,7 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(planes)
         self.downsample = downsample
 
-    def forward(self, x):  # noqa: ANN001, ANN201 - nn.Module signature
+    def forward(self, x):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return self.relu(out + (self.downsample(x) if self.downsample is not None else x))
@@ -85,7 +85,7 @@ class CifarResNet(nn.Module):
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.fc = nn.Linear(cin, num_classes)
 
-    def forward(self, x):  # noqa: ANN001, ANN201 - nn.Module signature
+    def forward(self, x):
         return self.fc(self.features(x))
 
 
@@ -114,7 +114,7 @@ class SqueezeExcite(nn.Module):
             nn.Sigmoid(),
         )
 
-    def forward(self, x):  # noqa: ANN001, ANN201 - nn.Module signature
+    def forward(self, x):
         return x * self.gate(x)
 
 
@@ -131,7 +131,7 @@ class _PreActBlock(nn.Module):
         self.se = SqueezeExcite(cout, se_reduction) if se_reduction else nn.Identity()
         self.shortcut = nn.Conv2d(cin, cout, 1, stride, bias=False) if stride != 1 or cin != cout else None
 
-    def forward(self, x):  # noqa: ANN001, ANN201 - nn.Module signature
+    def forward(self, x):
         h = torch.relu(self.bn1(x))
         skip = self.shortcut(h) if self.shortcut is not None else x
         return skip + self.se(self.conv2(self.drop(torch.relu(self.bn2(self.conv1(h))))))
@@ -163,7 +163,7 @@ class PreActResNet(nn.Module):
         )
         self.fc = nn.Linear(cin, num_classes)
 
-    def forward(self, x):  # noqa: ANN001, ANN201 - nn.Module signature
+    def forward(self, x):
         return self.fc(self.features(x))
 
 
@@ -212,7 +212,7 @@ class _PyramidBlock(nn.Module):
         self.pool = nn.AvgPool2d(2, ceil_mode=True) if stride != 1 else nn.Identity()
         self.extra = cout - cin
 
-    def forward(self, x):  # noqa: ANN001, ANN201 - nn.Module signature
+    def forward(self, x):
         skip = self.pool(x)
         if self.extra:
             skip = torch.nn.functional.pad(skip, (0, 0, 0, 0, 0, self.extra))
@@ -239,7 +239,7 @@ class PyramidNet(nn.Module):
         )
         self.fc = nn.Linear(cin, num_classes)
 
-    def forward(self, x):  # noqa: ANN001, ANN201 - nn.Module signature
+    def forward(self, x):
         return self.fc(self.features(x))
 
 
@@ -258,12 +258,12 @@ class _Shake(torch.autograd.Function):
     with an independent ``beta`` backward."""
 
     @staticmethod
-    def forward(ctx, a, b, alpha, beta):  # noqa: ANN001, ANN205 - autograd signature
+    def forward(ctx, a, b, alpha, beta):
         ctx.save_for_backward(beta)
         return alpha * a + (1 - alpha) * b
 
     @staticmethod
-    def backward(ctx, grad):  # noqa: ANN001, ANN205 - autograd signature
+    def backward(ctx, grad):
         (beta,) = ctx.saved_tensors
         return beta * grad, (1 - beta) * grad, None, None
 
@@ -304,7 +304,7 @@ class _ShakeBlock(nn.Module):
             torch.cat([self.path1(pool(x, 1, self.stride)), self.path2(pool(shifted, 1, self.stride))], 1)
         )
 
-    def forward(self, x):  # noqa: ANN001, ANN201 - nn.Module signature
+    def forward(self, x):
         a, b = self.a(x), self.b(x)
         if self.training:
             alpha = torch.rand(len(x), 1, 1, 1, device=x.device, dtype=a.dtype)
@@ -330,7 +330,7 @@ class ShakeShake(nn.Module):
         self.features = nn.Sequential(*layers, nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.fc = nn.Linear(cin, num_classes)
 
-    def forward(self, x):  # noqa: ANN001, ANN201 - nn.Module signature
+    def forward(self, x):
         return self.fc(self.features(x))
 
 

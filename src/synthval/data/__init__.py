@@ -16,9 +16,9 @@ from synthval.data.splits import make_splits
 
 __all__ = [
     "DatasetNotFoundError",
-    "derived_fields",
     "ImageArray",
     "ImageSet",
+    "derived_fields",
     "load_dataset",
     "make_splits",
     "read_image_set",

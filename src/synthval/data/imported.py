@@ -85,7 +85,7 @@ def load_imported(
         "path": str(path),
         "kind": kind,
         "sha256": source_digest(path),
-        "count": int(len(labels)),
+        "count": len(labels),
         "per_class": per_class.tolist(),
         "source_shape": source_shape,
         "converted": source_shape != [h, w, c],

@@ -207,7 +207,7 @@ class WGANGPTrainer(_GANTrainer):
     def critic_draws(self, n: int) -> list[torch.Tensor]:
         return [self.uniform(n, 1, 1, 1)]  # where each interpolate lies between its real and fake image
 
-    def critic_loss(self, real, fake, y, alpha):  # noqa: ANN001, ANN201 - see _GANTrainer
+    def critic_loss(self, real, fake, y, alpha):
         mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
         grad = torch.autograd.grad(self.critic(mix, y).sum(), mix, create_graph=True)[0]
         penalty = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
@@ -229,7 +229,7 @@ class SNGANTrainer(_GANTrainer):
             (0.0, 0.9),
         )
 
-    def critic_loss(self, real, fake, y):  # noqa: ANN001, ANN201 - see _GANTrainer
+    def critic_loss(self, real, fake, y):
         d_real, d_fake = self.critic(real, y), self.critic(fake, y)
         loss = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
         return loss, {"loss_d": loss, "d_real": d_real.mean(), "d_fake": d_fake.mean()}

@@ -508,7 +508,7 @@ class StableDiffusion(Generator):
                 embeds = self.clip_embeds(real)
         if self.latent_prior:
             z0 = self.encode(real, noise)
-            start = min(int(round(self.steps * (1 - self.strength))), self.steps - 1)
+            start = min(round(self.steps * (1 - self.strength)), self.steps - 1)
             timesteps = timesteps[start * scheduler.order :]
             if hasattr(scheduler, "set_begin_index"):
                 scheduler.set_begin_index(start * scheduler.order)

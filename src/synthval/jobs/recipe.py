@@ -48,7 +48,7 @@ def _guidance(run: Run, inputs: dict, guidance: dict) -> Guidance:
     )
 
 
-def new_model(run: Run, spec: dict, seed: int, inputs: dict):  # noqa: ANN201 - a Classifier
+def new_model(run: Run, spec: dict, seed: int, inputs: dict):
     """The run's network before training: every run of one seed starts from these weights."""
     h, _, c = image_shape(inputs["real"] if run.uses_real else inputs["synthetic"])
     return create_classifier(spec["arch"], read_json(inputs["test"])["num_classes"], c, h, seed=seed, **spec["hparams"])

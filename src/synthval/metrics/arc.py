@@ -76,7 +76,7 @@ def arc(
     x = torch.as_tensor(np.concatenate([real, fake]) - centre, dtype=torch.float32) / float(radius)
     y = torch.cat([torch.ones(n), torch.zeros(n)])
     order = torch.as_tensor(gen.permutation(2 * n))
-    n_test = max(2, int(round(test_fraction * 2 * n)))
+    n_test = max(2, round(test_fraction * 2 * n))
     test, train = order[:n_test], order[n_test:]
     epsilons = np.linspace(0, eps_max, num_eps)
     accuracy = []

@@ -11,6 +11,16 @@ from synthval.plan.stage import Stage
 
 
 class Classifiers(Stage):
+    def outputs(self, t: str) -> list[str]:
+        """The reference classifier, and each member's history and saved epochs, in epoch order."""
+        files = [paths.reference_weights(t), paths.reference_history(t)]
+        for m in self.study.all_models:
+            files += [
+                paths.classifier_history(t, m),
+                *(paths.classifier_weights(t, m, e) for e in self.study.epoch_tags(m)),
+            ]
+        return files
+
     def reference_spec(self, wildcards) -> dict:
         """The reference classifier: its architecture, trained as the zoo trains it, for its own epochs."""
         ref = self.config["reference"]

@@ -9,6 +9,10 @@ from synthval.zoo import IMPORTED, Member, parse_model
 
 
 class Evaluation(Stage):
+    def outputs(self, t: str) -> list[str]:
+        """Each member's predictions."""
+        return [paths.predictions(t, m) for m in self.study.all_models]
+
     @property
     def imported_configurations(self) -> list[str]:
         """Classifiers trained elsewhere: each a configuration of one member."""

@@ -9,6 +9,20 @@ from synthval.plan.stage import Stage
 
 
 class Generators(Stage):
+    def outputs(self, t: str) -> list[str]:
+        """Each generator (per class, where it is one a class), its history plot, sample grid and
+        synthetic set: manifest, shards and their WebDataset copies."""
+        study = self.study
+        files = [paths.class_generator_weights(t, g, c) for g in study.per_class for c in study.classes]
+        for g in study.generators:
+            files += [paths.synthetic_manifest(t, g), paths.sample_grid(t, g)]
+            if g not in study.imported:
+                files += [paths.generator_weights(t, g), paths.generator_history_plot(t, g)]
+            files += [paths.synthetic_shard(t, g, s) for s in study.shards]
+            if study.webdataset:
+                files += [paths.webdataset_manifest(t, g), *(paths.webdataset_shard(t, g, s) for s in study.shards)]
+        return files
+
     def section(self, wildcards) -> dict:
         return self.config["generators"][wildcards.generator]
 
@@ -29,11 +43,11 @@ class Generators(Stage):
         return generator_spec(self.section(wildcards))
 
     def train_seed(self, wildcards) -> int:
-        member = [wildcards.cls] if "cls" in wildcards.keys() else []
+        member = [wildcards.cls] if "cls" in wildcards else []
         return self.seed("train_generator", wildcards.trainset, wildcards.generator, *member)
 
     def resume(self, wildcards) -> str:
-        cls = wildcards.cls if "cls" in wildcards.keys() else None
+        cls = wildcards.cls if "cls" in wildcards else None
         return paths.generator_resume_state(wildcards.trainset, wildcards.generator, cls)
 
     def class_index(self, wildcards) -> int:

@@ -9,6 +9,16 @@ from synthval.plan.stage import Stage
 
 
 class Metrics(Stage):
+    def outputs(self, t: str) -> list[str]:
+        """The features of the quality metrics and of copy detection, each set's quality table and curves,
+        and its copies table."""
+        study = self.study
+        files = [paths.features_file(t, d) for d in ["train", *study.generators]]
+        files += [study.copy_features(t, d) for d in ["train", "test", *study.generators]]
+        for g in study.generators:
+            files += [paths.quality_table(t, g), paths.quality_curves(t, g), paths.copies_table(t, g)]
+        return files
+
     def _images(self, wildcards) -> str:
         """The images of ``dataset``: a real split (train, test) or a synthetic set."""
         trainset, dataset = wildcards.trainset, wildcards.dataset

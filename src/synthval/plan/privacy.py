@@ -14,6 +14,22 @@ class Privacy(Generators):
     """A per-half generator is trained and sampled as a generator is (:class:`Generators`), with its
     pool half for the train split and ``privacy.lira.generator_settings`` over its section."""
 
+    def outputs(self, t: str) -> list[str]:
+        """LiRA's membership table, summaries and figure, and per half: its pool, generators, synthetic
+        sets and attacked models (none without LiRA runs)."""
+        study = self.study
+        if not study.lira_runs:
+            return []
+        files = [paths.lira_membership(t), *(paths.lira_table(t, n) for n in paths.LIRA_TABLES)]
+        files.append(paths.result_plot(t, paths.LIRA_PLOT))
+        for h in study.lira_halves:
+            files.append(paths.lira_half_manifest(t, h))
+            for g in study.lira_generators:
+                files += [paths.lira_generator_weights(t, h, g), paths.lira_synthetic_shard(t, h, g)]
+                files.append(paths.lira_synthetic_manifest(t, h, g))
+            files += [paths.lira_file(t, r, h, name) for r in study.lira_runs for name in paths.RECIPE_FILES]
+        return files
+
     def section(self, wildcards) -> dict:
         """The generator's section with privacy.lira.generator_settings over it, checkpoint scoring off."""
         section = self.config["generators"][wildcards.generator]

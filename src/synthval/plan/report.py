@@ -1,6 +1,5 @@
 """The report stage (workflow/rules/report.smk): every file the report reads (:func:`report_inputs`,
-read by synthval.report.build too) and every artifact a run makes (:func:`all_outputs`, rule all's
-inputs), with the figures' inputs."""
+read by synthval.report.build too) and the figures it draws."""
 
 from __future__ import annotations
 
@@ -159,79 +158,15 @@ def report_inputs(study: Study) -> ReportInputs:
     return ReportInputs(benchmarks=paths.path("benchmarks"), trainsets=trainsets)
 
 
-def all_outputs(study: Study) -> list[str]:
-    """Every artifact, not just the report: Snakemake does not remake a deleted intermediate file
-    whose consumers are up to date, but it does remake a missing target and then reruns every job
-    downstream of it. Listing them all makes "delete a file, rerun" redo exactly its dependents.
-    """
-    outputs = [paths.report_html()]
-    for t in study.trainsets:
-        outputs += [paths.data_summary(t)] + [paths.data_manifest(t, s) for s in paths.SPLITS]
-        outputs += [paths.augmented_manifest(t, s) for s in study.augmented_splits]
-        outputs += [paths.reference_weights(t), paths.reference_history(t)]
-        for g in study.per_class:
-            outputs += [paths.class_generator_weights(t, g, c) for c in study.classes]
-        outputs += [paths.errors_table(t), paths.rank_table(t), paths.worth_table(t), paths.worth_table(t, "curve")]
-        outputs += [paths.scatter_plot(t), paths.class_error_plot(t)]
-        outputs += [paths.selection_table(t, n) for n in paths.SELECTION_TABLES]
-        outputs += [paths.result_plot(t, n) for n in paths.RESULT_PLOTS]
-        outputs += [paths.features_file(t, d) for d in ["train", *study.generators]]  # the quality metrics' ...
-        outputs += [study.copy_features(t, d) for d in ["train", "test", *study.generators]]  # ... and copies'
-
-        outputs += [paths.copies_table(t, g) for g in study.generators] + [
-            paths.result_plot(t, n) for n in paths.COPY_PLOTS
-        ]
-        for g in study.generators:
-            outputs += [
-                paths.synthetic_manifest(t, g),
-                paths.sample_grid(t, g),
-                paths.quality_table(t, g),
-                paths.quality_curves(t, g),
-            ]
-            if g not in study.imported:
-                outputs += [paths.generator_weights(t, g), paths.generator_history_plot(t, g)]
-            outputs += [paths.synthetic_shard(t, g, s) for s in study.shards]
-            if study.webdataset:
-                outputs += [paths.webdataset_manifest(t, g)]
-                outputs += [paths.webdataset_shard(t, g, s) for s in study.shards]
-        for g, shards in study.train_pool_shards.items():
-            outputs += [paths.train_pool_shard(t, g, s) for s in shards]
-        outputs += [paths.train_pool_manifest(t, r.generator, r.scale) for r in study.runs.values() if r.uses_synthetic]
-        outputs += [paths.train_pool_manifest(t, g, 1) for g in study.study_generators]
-        for r in study.runs:
-            for s in study.training_seeds:
-                outputs += [paths.recipe_file(t, r, s, name) for name in paths.RECIPE_FILES]
-        if study.runs:
-            outputs += [paths.training_table(t, n) for n in paths.TRAINING_TABLES]
-            outputs += [paths.result_plot(t, n) for n in paths.TRAINING_PLOTS]
-        if study.lira_runs:
-            outputs += (
-                [paths.lira_membership(t)]
-                + [paths.lira_table(t, n) for n in paths.LIRA_TABLES]
-                + [paths.result_plot(t, paths.LIRA_PLOT)]
-            )
-            for h in study.lira_halves:
-                outputs += [paths.lira_half_manifest(t, h)]
-                for g in study.lira_generators:
-                    outputs += [paths.lira_generator_weights(t, h, g), paths.lira_synthetic_shard(t, h, g)]
-                    outputs += [paths.lira_synthetic_manifest(t, h, g)]
-                outputs += [paths.lira_file(t, r, h, name) for r in study.lira_runs for name in paths.RECIPE_FILES]
-        if study.shifts:
-            outputs += [paths.shift_manifest(t, s) for s in study.shifts] + [paths.shift_scores(t)]
-            outputs += [paths.robustness_table(t), paths.result_plot(t, paths.ROBUSTNESS_PLOT)]
-        for m in study.all_models:
-            outputs += [paths.classifier_history(t, m), paths.predictions(t, m)]
-            outputs += [paths.classifier_weights(t, m, e) for e in study.epoch_tags(m)]
-    return list(dict.fromkeys(outputs))  # a study run at 1x asks for the manifest the content gap needs too
-
-
 class Report(Stage):
     def input_files(self) -> list[str]:
         """Every file the report reads (render_report's inputs)."""
         return report_inputs(self.study).files()
 
-    def all_outputs(self) -> list[str]:
-        return all_outputs(self.study)
+    def outputs(self, t: str) -> list[str]:
+        """The figures of the selection and copy tables (the report itself is the run's, not a training
+        set's: :meth:`synthval.plan.workflow.Plan.all_outputs`)."""
+        return [paths.result_plot(t, n) for n in (*paths.RESULT_PLOTS, *paths.COPY_PLOTS)]
 
     def copies_tables(self, wildcards) -> list[str]:
         return [paths.copies_table(wildcards.trainset, g) for g in self.study.generators]

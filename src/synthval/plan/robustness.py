@@ -9,6 +9,14 @@ from synthval.plan.stage import Stage
 
 
 class Robustness(Stage):
+    def outputs(self, t: str) -> list[str]:
+        """Each shifted split, the scores on them, the summary table and its figure (none without shifts)."""
+        study = self.study
+        if not study.shifts:
+            return []
+        files = [paths.shift_manifest(t, s) for s in study.shifts] + [paths.shift_scores(t)]
+        return [*files, paths.robustness_table(t), paths.result_plot(t, paths.ROBUSTNESS_PLOT)]
+
     def is_corruption(self, wildcards) -> bool:
         return wildcards.shift in self.study.corruptions
 

@@ -10,6 +10,18 @@ from synthval.plan.stage import Stage
 
 
 class Selection(Stage):
+    def outputs(self, t: str) -> list[str]:
+        """The errors, rank and worth tables, their figures, and the selection tables."""
+        return [
+            paths.errors_table(t),
+            paths.rank_table(t),
+            paths.worth_table(t),
+            paths.worth_table(t, "curve"),
+            paths.scatter_plot(t),
+            paths.class_error_plot(t),
+            *(paths.selection_table(t, n) for n in paths.SELECTION_TABLES),
+        ]
+
     def predictions(self, wildcards) -> list[str]:
         """Every member's predictions: the train members rank on every selection set, the fit members on
         val (the real baseline)."""

@@ -23,6 +23,11 @@ class Stage:
         self.config = study.config
         self.scripts = Path(scripts)
 
+    def outputs(self, t: str) -> list[str]:
+        """Every file this stage's rules make for training set ``t``: rule all asks for them all
+        (:meth:`synthval.plan.workflow.Plan.all_outputs`)."""
+        return []
+
     def code(self, script: str) -> Callable[[Any], str]:
         """A params entry that changes when the library code ``script`` runs changes, or this stage's
         plan module, so an edit reruns exactly the jobs that run it (Snakemake itself tracks only the

@@ -11,6 +11,21 @@ from synthval.plan.stage import Stage
 
 
 class Training(Stage):
+    def outputs(self, t: str) -> list[str]:
+        """The study's synthetic training pools, every run's files for every seed, and its tables and
+        figures (none without runs)."""
+        study = self.study
+        files = [paths.train_pool_shard(t, g, s) for g, shards in study.train_pool_shards.items() for s in shards]
+        files += [paths.train_pool_manifest(t, r.generator, r.scale) for r in study.runs.values() if r.uses_synthetic]
+        files += [paths.train_pool_manifest(t, g, 1) for g in study.study_generators]
+        for r in study.runs:
+            for s in study.training_seeds:
+                files += [paths.recipe_file(t, r, s, name) for name in paths.RECIPE_FILES]
+        if study.runs:
+            files += [paths.training_table(t, n) for n in paths.TRAINING_TABLES]
+            files += [paths.result_plot(t, n) for n in paths.TRAINING_PLOTS]
+        return files
+
     def pool_shards(self, wildcards) -> list[str]:
         """The shards of a generator's synthetic training images that make its first ``scale``
         train-size multiples (``training.shards_per_x`` shards each)."""

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
+from synthval.plan import paths
 from synthval.plan.classifiers import Classifiers
 from synthval.plan.data import Data
 from synthval.plan.evaluation import Evaluation
@@ -15,7 +16,7 @@ from synthval.plan.privacy import Privacy
 from synthval.plan.report import Report
 from synthval.plan.robustness import Robustness
 from synthval.plan.selection import Selection
-from synthval.plan.stage import grow_with_attempt
+from synthval.plan.stage import Stage, grow_with_attempt
 from synthval.plan.study import Study
 from synthval.plan.training import Training
 
@@ -54,6 +55,21 @@ class Plan:
             "report": Report,
         }
         return cls(study=study, **{name: stage(study, scripts) for name, stage in stages.items()})
+
+    def stages(self) -> list[Stage]:
+        """The stage objects, in the order of the DAG."""
+        return [getattr(self, f.name) for f in fields(self) if f.name != "study"]
+
+    def all_outputs(self) -> list[str]:
+        """Every artifact, not just the report (rule all's inputs), as each stage lists its own: Snakemake
+        does not remake a deleted intermediate file whose consumers are up to date, but it does remake a
+        missing target and then reruns every job downstream of it. Listing them all makes "delete a file,
+        rerun" redo exactly its dependents."""
+        outputs = [paths.report_html()]
+        for t in self.study.trainsets:
+            for stage in self.stages():
+                outputs += stage.outputs(t)
+        return list(dict.fromkeys(outputs))  # a study run at 1x asks for the manifest the content gap needs too
 
     @staticmethod
     def grow(base: int):

@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-from matplotlib.artist import Artist  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
+from matplotlib.artist import Artist
 
-from synthval.data.images import tile_images  # noqa: E402
-from synthval.evaluation.robustness import CLEAN, MEAN_CORRUPTION  # noqa: E402
-from synthval.evaluation.study import method_summary, scaling_table  # noqa: E402
-from synthval.io import atomic_path, read_frame, read_metadata  # noqa: E402
-from synthval.live import read_live_log  # noqa: E402
-from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, last_epoch, with_members  # noqa: E402
+from synthval.data.images import tile_images
+from synthval.evaluation.robustness import CLEAN, MEAN_CORRUPTION
+from synthval.evaluation.study import method_summary, scaling_table
+from synthval.io import atomic_path, read_frame, read_metadata
+from synthval.live import read_live_log
+from synthval.selection.ranking import ALL, FIT_MEMBERS, TRAIN_MEMBERS, last_epoch, with_members
 
 #: the questions' statistics in a figure title's few words
 SHORT_QUESTION = {"architecture": "arch. rho", "hyper-parameters": "hyper-param. tau", "seed": "seed tau"}

@@ -310,7 +310,7 @@ def corollary_check(
     return {
         "tv": tv,
         "tv_floor": tv_floor,
-        "pairs": int(len(i)),
+        "pairs": len(i),
         "pairs_above_tv": int(above.sum()),
         "preserved_above_tv": share(above),
         "pairs_above_2tv": int(above2.sum()),

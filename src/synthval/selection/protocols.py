@@ -50,7 +50,7 @@ PAIRED_UNIT = "architectures (test images fixed: test-image sampling noise not i
 def by_architecture(config: np.ndarray, values: np.ndarray) -> np.ndarray:
     """The mean of ``values`` (one per configuration ``<arch>-<variant>``) over each architecture's
     configurations, architectures in sorted order."""
-    names, index = np.unique([architecture_of(c) for c in config], return_inverse=True)
+    _names, index = np.unique([architecture_of(c) for c in config], return_inverse=True)
     return np.bincount(index, values) / np.bincount(index)
 
 

@@ -14,6 +14,7 @@ is chosen here: both halves only score.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -43,7 +44,7 @@ def _curve_value(curve: list[tuple[int, float]], rho: float) -> float:
     rhos = [r for _, r in curve]
     if rho <= rhos[0]:
         return -math.inf
-    for (n0, r0), (n1, r1) in zip(curve, curve[1:], strict=False):
+    for (n0, r0), (n1, r1) in itertools.pairwise(curve):
         if r0 < rho <= r1:
             t = (rho - r0) / (r1 - r0)
             return float(math.exp(math.log(n0) + t * (math.log(n1) - math.log(n0))))

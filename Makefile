@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 EXTRAS := test,slurm,reports
 
-.PHONY: demo test lint clean lock docs
+.PHONY: demo test check lint types clean lock docs
 
 # the locked environment: pyproject.toml's ranges, constrained to requirements.lock's exact versions
 $(STAMP): pyproject.toml requirements.lock
@@ -29,8 +29,17 @@ demo: $(STAMP)
 	$(BIN)/synthval run -c $(CONFIG) --cores $(CORES)
 	@echo "Report: $(CURDIR)/results/report/report.html"
 
-test: $(STAMP)
-	$(BIN)/python -m pytest
+# everything: lint, types, the unit tests and the workflow runs (the cluster tests where SLURM runs), with
+# the share of the library's lines the test processes ran (jobs run in their own processes: not counted)
+test: lint types
+	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered
+
+# a few minutes: lint, types and the unit tests, without the workflow runs (what .pre-commit-config.yaml runs)
+check: lint types
+	$(BIN)/python -m pytest -m "not integration" -q
+
+types: $(STAMP)
+	$(BIN)/mypy
 
 # docs/glossary.md and docs/citing.md are rendered from the library (the report's glossary, the papers)
 docs: $(STAMP)

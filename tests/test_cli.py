@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 from PIL import Image
-from snakemake_runs import ROOT, TINY
+from snakemake_runs import ROOT, TINY, run_watched
 
 from synthval.data import read_image_set
 from synthval.plan.paths import data_manifest, quality_table, reference_weights, report_html, synthetic_manifest
@@ -17,9 +17,7 @@ from synthval.seeding import derive_seed
 
 
 def synthval(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "synthval.cli", *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600
-    )
+    return run_watched([sys.executable, "-m", "synthval.cli", *map(str, args)], cwd=cwd)
 
 
 def test_errors_are_one_line_with_exit_status_2(tmp_path):

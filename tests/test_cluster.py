@@ -80,10 +80,10 @@ def test_the_local_tiny_run_wrote_identical_files(cluster_run, tiny_run):
     assert {k: slurm[k] for k in shared} == {k: local[k] for k in shared}
 
 
-def _running_job(rule, workflow, timeout=300):
-    """The id of a running SLURM job whose comment names ``rule`` (the executor puts the rule there)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _running_job(rule, workflow):
+    """The id of a running SLURM job whose comment names ``rule`` (the executor puts the rule there), once
+    one runs; the workflow ending first fails the test."""
+    while True:
         if workflow.poll() is not None:
             raise AssertionError(f"the workflow ended before a {rule} job ran:\n{workflow.stdout.read()[-3000:]}")
         listing = subprocess.run(["squeue", "-h", "-o", "%i %T %k"], capture_output=True, text=True).stdout
@@ -92,7 +92,6 @@ def _running_job(rule, workflow, timeout=300):
             if state == "RUNNING" and rule in comment:
                 return job
         time.sleep(0.2)
-    raise AssertionError(f"no {rule} job started within {timeout} s")
 
 
 def test_a_cancelled_job_is_rerun_to_completion(tmp_path):
@@ -116,11 +115,10 @@ def test_a_cancelled_job_is_rerun_to_completion(tmp_path):
     )
     try:
         job = _running_job("train_classifier", workflow)
-        deadline = time.monotonic() + 120
-        while not state.exists() and time.monotonic() < deadline:  # cancel it mid-training, after an epoch is saved
+        while not state.exists() and workflow.poll() is None:  # cancel it mid-training, after an epoch is saved
             time.sleep(0.05)
         subprocess.run(["scancel", job], check=True)
-        out, _ = workflow.communicate(timeout=600)
+        out, _ = workflow.communicate()  # the job cancelled, the run ends
     finally:
         if workflow.poll() is None:
             workflow.send_signal(signal.SIGINT)

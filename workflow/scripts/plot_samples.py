@@ -8,7 +8,7 @@ log = setup(snakemake.threads, log_file=snakemake.log[0])
 trainset, generator = snakemake.wildcards.trainset, snakemake.wildcards.generator
 images = read_image_set(snakemake.input.manifest)
 sample_grid(images.images, images.labels, snakemake.output.grid, title=f"{generator} ({trainset})")
-if "weights" in snakemake.input:  # imported samples have no training history
+if "weights" in snakemake.input.keys():  # imported samples have no training history
     result_figure(
         "generator_history", [snakemake.input.weights], snakemake.output.history, trainset=trainset, generator=generator
     )

@@ -20,7 +20,7 @@ models = {
     for member in member_sets
 }
 outcomes, sets = {}, {}  # (member, epoch, input name) -> (predictions, confidences); input name -> keys, labels
-for key in [k for k in snakemake.input if k != "weights"]:
+for key in [k for k in snakemake.input.keys() if k != "weights"]:
     users = {
         (member, meta["epoch"]): model
         for member, named in member_sets.items()

@@ -40,7 +40,7 @@ if p.settings["conditioning"] == "pseudo_label":
     log.info("pseudo-labels: drew %d, kept %d (confidence >= %.2f)", stats["drawn"], len(labels), stats["confidence"])
 else:
     labels = shard_labels(model.num_classes, p.per_class, p.shards, p.index)
-    if "train" in snakemake.input:  # latent prior: samples start from real training images, each
+    if "train" in snakemake.input.keys():  # latent prior: samples start from real training images, each
         train = ManifestImages(snakemake.input.train)  # decoded where drawn (the split need not fit in memory)
         # this shard's stretch of the set's walk: each class from where the earlier shards stopped
         before = [shard_labels(model.num_classes, p.per_class, p.shards, i) for i in range(p.index)]
@@ -49,7 +49,7 @@ else:
     images = sample_images(model, labels, p.seed, p.batch_size)
 name = snakemake.wildcards.generator
 keys = [f"{p.key_prefix}-{i:06d}" for i in range(len(labels))]
-if "train" in snakemake.input:  # which real image seeded which sample
+if "train" in snakemake.input.keys():  # which real image seeded which sample
     metadata = {
         "latent_prior": {
             "strength": model.strength if model.latent_prior else None,  # null: only the guidance token's image

@@ -17,8 +17,8 @@ job = (
     p.seed,
     p.resume,
     snakemake.output.weights,
-    inputs.summary if "summary" in inputs else None,
-    inputs.reference if "reference" in inputs else None,
+    inputs.summary if "summary" in inputs.keys() else None,
+    inputs.reference if "reference" in inputs.keys() else None,
     getattr(p, "cls", None),
     p.loading,
 )

@@ -83,7 +83,7 @@ for eval_set, manifest in eval_sets.items():
         )
         accuracy = float((pred == labels).mean())
         log.info("%s: accuracy %.4f, mean loss %.4f on %d images", name, accuracy, float(loss.mean()), len(keys))
-if "pool" in inp:  # a LiRA model: the logit-scaled confidence of every pool image (synthval.metrics.membership)
+if "pool" in inp.keys():  # a LiRA model: the logit-scaled confidence of every pool image (synthval.metrics.membership)
     queries = {"phi": lambda x, y: (predict_logits(model, x),)}
     if p.mirror:  # the reference's second query: the image mirrored left to right (NHWC: the width axis)
         queries["phi_mirror"] = lambda x, y: (predict_logits(model, np.ascontiguousarray(x[:, :, ::-1])),)

@@ -33,7 +33,7 @@ def import_classifier(
         raise FileNotFoundError(f"{where}: no weights file")
     try:
         tensors, _ = load_tensors(entry["weights"])
-    except Exception as err:
+    except Exception as err:  # any unreadable file is the same user error
         raise ValueError(f"{where}: not a readable safetensors file ({err})") from err
     network = getattr(model.body, "network", model.body)  # inside the resizing wrapper, if any
     try:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from synthval.checkpoint import ResumeState, rng_state, set_rng_state
 from synthval.classifiers.guidance import pgd_attack, pretrained_guidance_loss, real_guidance_update
@@ -127,12 +128,14 @@ class _Stream:
 def channel_stats(batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and (unbiased) std of the [0, 1] pixels of uint8 NCHW batches, from float64 sums:
     what :meth:`Classifier.set_normalisation` computes over a split it holds, for a streamed one."""
-    total = squares = 0.0
+    total: torch.Tensor | float = 0.0
+    squares: torch.Tensor | float = 0.0
     count = 0
     for x, _ in batches:
         x = x.double().div(255)
         total, squares = total + x.sum(dim=(0, 2, 3)), squares + x.square().sum(dim=(0, 2, 3))
         count += x.numel() // x.shape[1]
+    total, squares = torch.as_tensor(total), torch.as_tensor(squares)
     if ranks()[1] > 1:  # each rank streamed its own shards: the sums of them all
         sums = torch.cat([total, squares, torch.tensor([float(count)], dtype=torch.float64)])
         torch.distributed.all_reduce(sums)
@@ -142,7 +145,7 @@ def channel_stats(batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> tuple
     return mean.float(), var.clamp_min(0).sqrt().float()
 
 
-def _flat_grad(loss: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
+def _flat_grad(loss: torch.Tensor, params: Sequence[torch.Tensor]) -> torch.Tensor:
     """The gradient of ``loss`` with respect to ``params`` as one flat float32 vector (zeros for a
     parameter the loss does not reach)."""
     grads = torch.autograd.grad(loss, params, allow_unused=True)
@@ -155,6 +158,10 @@ class _Training:
     """One training run's state and steps, in the order :func:`fit` takes them: the batches of an epoch
     (:meth:`epoch`), each one optimiser step (:meth:`step`), and what the resume state holds
     (:meth:`state`, :meth:`restore`)."""
+
+    real: ShardStream  # a streamed split (held: data and targets)
+    stream: ShardCycle | _Stream  # the synthetic images of a mixed batch
+    net: nn.Module  # what the forward pass runs: the model, or its DistributedDataParallel wrapper
 
     def __init__(
         self,
@@ -174,7 +181,7 @@ class _Training:
         self.accel = accel = accelerator()
         self.scaler = accel.scaler(dev)
         self.streamed = isinstance(images, ShardStream)
-        if self.streamed:  # decoded batch by batch, every epoch
+        if isinstance(images, ShardStream):  # decoded batch by batch, every epoch
             self.real, self.n = images, len(images)
         else:
             self.data = torch.as_tensor(images).permute(0, 3, 1, 2).contiguous().to(dev)  # uint8 NCHW, decoded once
@@ -184,9 +191,9 @@ class _Training:
         self.ratio = ratio
         self.b_real, self.b_syn = batch_split(settings.batch_size, ratio if self.mixed else 0.0)
         self.syn_streamed = self.mixed and isinstance(synthetic, ShardStream)
-        if self.syn_streamed:
+        if isinstance(synthetic, ShardStream) and self.mixed:
             self.stream = ShardCycle(synthetic, settings.seed + 1, dev)
-        elif self.mixed:
+        elif synthetic is not None and self.mixed:
             syn_images = torch.as_tensor(synthetic[0]).permute(0, 3, 1, 2).contiguous().to(dev)
             syn_labels = torch.as_tensor(synthetic[1], dtype=torch.long, device=dev)
             self.stream = _Stream(syn_images, syn_labels, settings.seed + 1)
@@ -226,7 +233,7 @@ class _Training:
         guidance = self.guidance
         if guidance.guide is not None or guidance.real_guidance or guidance.adversarial:
             raise ValueError("Pretrained Guidance, Real Guidance and PGD training run in one process: use 1 rank")
-        if self.syn_streamed:  # each rank cycles through its own shards of the synthetic set, its share a batch
+        if self.syn_streamed and isinstance(self.stream, ShardCycle):  # each rank cycles through its own shards
             if self.b_syn % self.world:
                 raise ValueError(f"{self.b_syn} synthetic images a batch do not split over {self.world} ranks")
             self.stream = ShardCycle(self.stream.stream.for_rank(self.rank, self.world), self.stream.seed, dev)

@@ -69,9 +69,11 @@ class FamilyTrainer:
     averages its gradients with the other ranks' before clipping and stepping (:meth:`backward`): with
     losses that are means over the batch's rows, the whole batch's gradient."""
 
-    #: Images of each class :meth:`prepare` needs when the split is streamed (it then gets a seeded
-    #: class-balanced sample of the split instead of all of it); 0: none.
-    prepare_per_class = 0
+    @property
+    def prepare_per_class(self) -> int:
+        """Images of each class :meth:`prepare` needs when the split is streamed (it then gets a seeded
+        class-balanced sample of the split instead of all of it); 0: none."""
+        return 0
 
     def __init__(self, model: Generator, device: torch.device, gen: torch.Generator):
         self.model, self.device, self.gen = model, device, gen

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,8 @@ class StableDiffusionTrainer(FamilyTrainer):
     weighted residuals, per latent element, times ``mmd_weight`` (their 0.003 at 8 images a GPU: about
     0.19 on the squared mean). ``snr_gamma=None, mmd_reduction="mean"`` is eq. 7 as the paper writes it:
     the plain diffusion loss plus ``mmd_weight`` times the squared batch mean."""
+
+    model: StableDiffusion
 
     def __init__(
         self,
@@ -211,6 +214,14 @@ class StableDiffusion(Generator):
     """A local diffusers Stable Diffusion folder (``unet``, ``vae``, ``text_encoder``, ``tokenizer``,
     ``scheduler``; ``image_encoder`` for visual guidance, or the folder ``image_encoder`` names)."""
 
+    # diffusers' and transformers' modules (Any to mypy), and what fine-tuning adds
+    unet: Any
+    vae: Any
+    text_encoder: Any
+    image_encoder: Any
+    vg_proj: nn.Module
+    vg_embeds: torch.Tensor
+
     def __init__(
         self,
         num_classes: int,
@@ -318,10 +329,11 @@ class StableDiffusion(Generator):
     def _learnt(name: str) -> bool:
         return "lora_" in name or name.startswith(("vg_proj.", "vg_embeds"))
 
-    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
+    # only what fine-tuning learnt: narrower than Module.state_dict's overloads on purpose
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         return {k: v for k, v in super().state_dict(*args, **kwargs).items() if self._learnt(k)}
 
-    def load_state_dict(self, state: dict[str, torch.Tensor], strict: bool = True, assign: bool = False) -> Any:
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
         own = self.state_dict()
         misfit = sorted(k for k in set(state) & set(own) if state[k].shape != own[k].shape)
         missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
@@ -468,7 +480,7 @@ class StableDiffusion(Generator):
             raise ValueError(f"latent prior: no training image of class {c}")
         if self.prior_draws == "replacement":
             draw = torch.randint(len(members), (1,), generator=generator, device=generator.device)
-            return int(np.sort(members)[draw.item()])
+            return int(np.sort(members)[int(draw.item())])
         self._cursor[c] += 1
         return int(members[(self._cursor[c] - 1) % len(members)])
 

@@ -43,11 +43,11 @@ class Generators(Stage):
         return generator_spec(self.section(wildcards))
 
     def train_seed(self, wildcards) -> int:
-        member = [wildcards.cls] if "cls" in wildcards else []
+        member = [wildcards.cls] if "cls" in wildcards.keys() else []
         return self.seed("train_generator", wildcards.trainset, wildcards.generator, *member)
 
     def resume(self, wildcards) -> str:
-        cls = wildcards.cls if "cls" in wildcards else None
+        cls = wildcards.cls if "cls" in wildcards.keys() else None
         return paths.generator_resume_state(wildcards.trainset, wildcards.generator, cls)
 
     def class_index(self, wildcards) -> int:

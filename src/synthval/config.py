@@ -29,7 +29,7 @@ def _safe_path(value: object) -> bool:
     return not isinstance(value, str) or ".." not in Path(value).parts
 
 
-def _with_defaults(cls: type) -> type:
+def _with_defaults(cls: Any) -> Any:
     base = cls.VALIDATORS["properties"]
 
     def fill(validator, properties, instance, schema):

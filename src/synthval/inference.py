@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 CONFIGURATIONS = "configurations"
@@ -95,7 +96,7 @@ def _correlate(rx: np.ndarray, ry: np.ndarray) -> np.ndarray:
     return (rx * ry).sum(axis=-1) / np.sqrt((rx**2).sum(axis=-1) * (ry**2).sum(axis=-1))
 
 
-def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+def spearman(x: ArrayLike, y: ArrayLike) -> float:
     """Spearman's rho; NaN with fewer than 3 points or either side constant."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
@@ -103,7 +104,7 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     return float(_correlate(_ranks(x), _ranks(y)))
 
 
-def permutation_p(x: Sequence[float], y: Sequence[float], seed: int, resamples: int = PERMUTATIONS) -> float:
+def permutation_p(x: ArrayLike, y: ArrayLike, seed: int, resamples: int = PERMUTATIONS) -> float:
     """Two-sided p-value of Spearman's rho = 0 by permuting the pairing of ``x`` with ``y``: all n!
     pairings up to :data:`EXACT_UP_TO` points (an exact p), else ``resamples`` random ones counted with
     the observed pairing (Phipson & Smyth 2010), so a p-value is never 0. With 3 points and a perfect
@@ -149,11 +150,11 @@ def _fisher_bounds(r: float, n: int, level: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def rank_interval(x: Sequence[float], y: Sequence[float], seed: int, level: float = LEVEL) -> Interval:
+def rank_interval(x: ArrayLike, y: ArrayLike, seed: int, level: float = LEVEL) -> Interval:
     """Spearman's rho of ``x`` against ``y`` (one value per configuration) with its Fisher-z interval
     (Bonett-Wright variance; none below 4 configurations, where it is undefined) and its permutation
     p-value (:func:`permutation_p`)."""
-    n = len(x)
+    n = np.size(x)
     r = spearman(x, y)
     if r != r:
         return Interval(math.nan, math.nan, math.nan, math.nan, n, NO_INTERVAL)
@@ -176,7 +177,7 @@ def _hall(t: float, gamma: float, n: int) -> float:
     return t + gamma * t * t / 3 + gamma * gamma * t**3 / 27 + gamma / (6 * n)
 
 
-def mean_interval(values: Sequence[float], unit: str = CONFIGURATIONS, level: float = LEVEL) -> Interval:
+def mean_interval(values: ArrayLike, unit: str = CONFIGURATIONS, level: float = LEVEL) -> Interval:
     """The mean of ``values`` (one per unit) with its interval and two-sided p-value against 0. From
     :data:`HALL_FROM` units, Student's t after Hall's (1992) transformation, which removes the skewness of
     the standardised mean (J. R. Stat. Soc. B 54:221-228; the interval of Zhou & Gao 2000) with the sample
@@ -220,13 +221,11 @@ def _zou_bounds(r12: float, r13: float, r23: float, n: int, level: float) -> tup
     return low, high
 
 
-def correlation_difference(
-    test: Sequence[float], a: Sequence[float], b: Sequence[float], level: float = LEVEL
-) -> Interval:
+def correlation_difference(test: ArrayLike, a: ArrayLike, b: ArrayLike, level: float = LEVEL) -> Interval:
     """rho(a, test) - rho(b, test), the two rank correlations sharing ``test`` (one value per
     configuration), with Zou's (2007) interval built from the Fisher intervals; its p-value is the
     level at which that interval just reaches 0 (found by bisection), so the two never disagree."""
-    n = len(test)
+    n = np.size(test)
     r12, r13, r23 = spearman(a, test), spearman(b, test), spearman(a, b)
     if any(r != r for r in (r12, r13, r23)):
         return Interval(math.nan, math.nan, math.nan, math.nan, n, NO_INTERVAL)

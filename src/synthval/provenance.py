@@ -114,8 +114,8 @@ def code_digest(script: str | Path, root: Path = SOURCE_ROOT, plan: str | None =
     reruns that stage's jobs and no others; and of the package data those modules read (:data:`MODULE_DATA`).
     Cached for the life of the process (one Snakemake invocation)."""
     modules = library_modules(script, root)
-    if plan is not None:
-        modules = dict(sorted({**modules, plan: _module_file(plan, root)}.items()))
+    if plan is not None and (plan_file := _module_file(plan, root)) is not None:
+        modules = dict(sorted({**modules, plan: plan_file}.items()))
     digest = hashlib.sha256()
     for module, path in modules.items():
         digest.update(module.encode() + b"\0" + _parsed(path)[0].encode() + b"\0")

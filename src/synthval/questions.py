@@ -47,6 +47,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from synthval.inference import (
@@ -290,7 +291,7 @@ def config_taus(x: np.ndarray, y: np.ndarray, layout: Layout) -> tuple[np.ndarra
 
 
 def architecture_answer(
-    x: Sequence[float], y: Sequence[float], layout: Layout, seed: int = 0, resamples: int = PERMUTATIONS
+    x: ArrayLike, y: ArrayLike, layout: Layout, seed: int = 0, resamples: int = PERMUTATIONS
 ) -> Answer:
     """Spearman's rho over architecture means (see the module docstring), its Fisher-z interval from 4
     architectures and its permutation p-value from 3."""
@@ -326,7 +327,7 @@ def _floor_se(values: np.ndarray, step: float) -> float:
 
 
 def hyperparameter_answer(
-    x: Sequence[float], y: Sequence[float], layout: Layout, seed: int = 0, resamples: int = PERMUTATIONS
+    x: ArrayLike, y: ArrayLike, layout: Layout, seed: int = 0, resamples: int = PERMUTATIONS
 ) -> Answer:
     """The mean over architectures of each architecture's Kendall tau-a over its variants, with a
     permutation p-value (variant labels permuted jointly when crossed) and a jackknife t interval (see
@@ -375,9 +376,7 @@ def hyperparameter_answer(
 # ---- which trained model (seed)? -------------------------------------------------------------------------
 
 
-def seed_answer(
-    x: Sequence[float], y: Sequence[float], layout: Layout, seed: int = 0, resamples: int = PERMUTATIONS
-) -> Answer:
+def seed_answer(x: ArrayLike, y: ArrayLike, layout: Layout, seed: int = 0, resamples: int = PERMUTATIONS) -> Answer:
     """The mean over configurations with two seeds or more of their Kendall tau-a over seeds, a
     permutation p-value (seed labels permuted within configurations) and a t interval whose standard
     error deletes one architecture at a time."""
@@ -415,7 +414,7 @@ ANSWERERS = {ARCHITECTURE: architecture_answer, HYPERPARAMETERS: hyperparameter_
 
 
 def answer(
-    x: Sequence[float], y: Sequence[float], layout: Layout, seed: int = 0, resamples: int = PERMUTATIONS
+    x: ArrayLike, y: ArrayLike, layout: Layout, seed: int = 0, resamples: int = PERMUTATIONS
 ) -> dict[str, Answer]:
     """Every question's answer for one set against test errors (one value per member)."""
     return {q: f(x, y, layout, seed, resamples) for q, f in ANSWERERS.items()}

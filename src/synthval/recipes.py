@@ -199,7 +199,7 @@ def lira_runs(config: dict) -> list[Run]:
 
 def lira_generators(config: dict) -> list[str]:
     """The generators trained once per pool half for LiRA: those of the attacked runs with synthetic data."""
-    return list(dict.fromkeys(r.generator for r in lira_runs(config) if r.uses_synthetic))
+    return list(dict.fromkeys(r.generator for r in lira_runs(config) if r.uses_synthetic and r.generator))
 
 
 def lira_seed(global_seed: int, trainset: str, half: int) -> int:

@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     import polars as pl
@@ -249,7 +249,8 @@ class Accelerator:
 
         # inductor's own deterministic flag, which deterministic() leaves to the jobs that compile
         torch.use_deterministic_algorithms(torch.are_deterministic_algorithms_enabled(), warn_only=True)
-        return torch.compile(module, mode=None if self.compile in (True, "default") else self.compile)
+        mode = None if self.compile is True or self.compile == "default" else str(self.compile)
+        return cast("torch.nn.Module", torch.compile(module, mode=mode))
 
 
 def deterministic(torch: ModuleType) -> None:

@@ -136,11 +136,16 @@ def calibrate(question: str, target: float, layout: Layout, c: Components, seed:
     lo, hi = -1.0, 1.0
     for _ in range(16):
         mid = (lo + hi) / 2
-        if truth(question, layout, replace(c, **{key: mid}), seed) < target:
+        if truth(question, layout, _with(c, key, mid), seed) < target:
             lo = mid
         else:
             hi = mid
-    return replace(c, **{key: (lo + hi) / 2})
+    return _with(c, key, (lo + hi) / 2)
+
+
+def _with(c: Components, key: str, value: float) -> Components:
+    """``c`` with its correlation ``key`` set to ``value``."""
+    return replace(c, **{key: value})  # type: ignore[arg-type]  # key is one of the float correlations
 
 
 @dataclass(frozen=True)

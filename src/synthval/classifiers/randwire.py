@@ -24,7 +24,7 @@ def watts_strogatz(nodes: int, k: int, p: float, rng: np.random.Generator) -> li
     (i, r) for a uniform r that is neither i nor already linked to i (Watts & Strogatz 1998)."""
     if k % 2 or not 2 <= k < nodes:
         raise ValueError(f"WS needs an even k with 2 <= k < nodes, got k={k}, nodes={nodes}")
-    adjacent = [set() for _ in range(nodes)]
+    adjacent: list[set[int]] = [set() for _ in range(nodes)]
     for i in range(nodes):
         for j in range(1, k // 2 + 1):
             adjacent[i].add((i + j) % nodes)

@@ -20,6 +20,9 @@ class Classifier(nn.Module):
     """A network plus its input normalisation, so saved weights carry everything predict needs.
     Inputs are float images in [0, 1], NCHW."""
 
+    mean: torch.Tensor  # buffers: the per-channel input normalisation
+    std: torch.Tensor
+
     def __init__(self, body: nn.Module, in_chans: int, arch: str, config: dict[str, Any]):
         super().__init__()
         self.body = body

@@ -10,6 +10,8 @@ Weights are always randomly initialised: nothing is downloaded.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,7 +39,7 @@ def _four_stage_resnet(block: str, depths: tuple[int, ...], num_classes: int, in
 def timm_resnet18(num_classes: int, in_chans: int, image_size: int, width: int = 16) -> nn.Module:
     """ResNet-18 (He et al. 2016): 4 stages of 2 basic blocks at widths w, 2w, 4w, 8w, with a small-image stem."""
     model = _four_stage_resnet("BasicBlock", (2, 2, 2, 2), num_classes, in_chans, width)
-    model.conv1, model.maxpool = _small_stem(model.conv1), nn.Identity()
+    model.conv1, model.maxpool = _small_stem(cast(nn.Conv2d, model.conv1)), nn.Identity()
     return model
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,7 +42,7 @@ def augment_images(images: np.ndarray, settings: Mapping[str, object], seed: int
     largest translation as a fraction of the image side, ``brightness`` and ``contrast`` the largest
     relative change of each; ``flip`` mirrors half of the images.
     """
-    s = {**DEFAULTS, **settings}
+    s: dict[str, Any] = {**DEFAULTS, **settings}
     n = len(images)
     gen = torch.Generator().manual_seed(seed)
     angle = _uniform(gen, n, math.radians(float(s["rotation"])))
@@ -73,7 +74,8 @@ def augment_images(images: np.ndarray, settings: Mapping[str, object], seed: int
 def augmented_set(images: ImageSet, settings: Mapping[str, object], seed: int) -> ImageSet:
     """``copies`` augmented versions of every image of ``images``, keyed ``<key>-aug<j>``; copy j has
     its own seed derived from (``seed``, j), so adding copies keeps the earlier ones."""
-    copies = int({**DEFAULTS, **settings}["copies"])
+    merged: dict[str, Any] = {**DEFAULTS, **settings}
+    copies = int(merged["copies"])
     keys: list[str] = []
     parts, labels = [], []
     for j in range(copies):

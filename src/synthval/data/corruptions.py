@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from matplotlib.colors import hsv_to_rgb, rgb_to_hsv
@@ -26,7 +27,7 @@ from synthval.seeding import derive_seed
 
 SEVERITIES = (1, 2, 3, 4, 5)
 
-Corruption = Callable[[np.ndarray, float, np.random.Generator], np.ndarray]
+Corruption = Callable[[np.ndarray, Any, np.random.Generator], np.ndarray]  # image, parameter, rng
 
 
 def _gaussian_noise(x: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:

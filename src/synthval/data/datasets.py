@@ -8,6 +8,7 @@ import io
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from PIL import Image
@@ -26,7 +27,7 @@ class DatasetNotFoundError(FileNotFoundError):
 
 @dataclass
 class ImageArray:
-    images: np.ndarray  # uint8, (N, H, W, C)
+    images: np.ndarray  # uint8, (N, H, W, C): an array, or FolderImages, which reads what is sliced
     labels: np.ndarray  # int64, (N,)
     class_names: list[str]
 
@@ -93,7 +94,8 @@ class FolderImages:
 def folder_pool(root: Path, size: int, channels: int | None) -> ImageArray:
     """An image folder (``root/<class>/<image>``) as a pool whose images are read when sliced."""
     paths, labels, classes = _folder_files(root)
-    return ImageArray(FolderImages(paths, size, channels or 3), np.asarray(labels, np.int64), classes)
+    lazy = cast(np.ndarray, FolderImages(paths, size, channels or 3))  # sliced, indexed and measured as one
+    return ImageArray(lazy, np.asarray(labels, np.int64), classes)
 
 
 def resize_images(images: np.ndarray, size: int, channels: int | None) -> np.ndarray:

@@ -14,6 +14,7 @@ import json
 import tarfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -118,7 +119,7 @@ def write_manifest(
     counts, sha256); call after all shards. ``digests``: their sha256 as already checked (for shards
     other jobs wrote, :func:`synthval.io.check_record`), else they are hashed here."""
     path = Path(path)
-    shards = []
+    shards: list[dict[str, Any]] = []
     if digests is None:
         digests = [sha256_file(shard) for shard in shard_paths]
     for shard, digest in zip(map(Path, shard_paths), digests, strict=True):
@@ -129,7 +130,7 @@ def write_manifest(
         shards.append(
             {"path": str(shard.resolve().relative_to(path.parent.resolve())), "count": count, "sha256": digest}
         )
-    manifest = {**extra, "count": sum(s["count"] for s in shards), "shards": shards}
+    manifest = {**extra, "count": sum(int(s["count"]) for s in shards), "shards": shards}
     write_json(path, manifest, seal=True)
     return manifest
 
@@ -163,7 +164,7 @@ def write_sharded(
         )
     if class_names:
         extra["class_names"] = list(class_names)
-    return write_manifest(folder / "manifest.json", paths, source=source, **extra)
+    return write_manifest(folder / "manifest.json", paths, None, source=source, **extra)
 
 
 def derived_fields(manifest: dict) -> dict:

@@ -119,7 +119,7 @@ class ShardStream(IterableDataset):
         epoch's shard order dealt out to the ranks, then a rank's shards to its workers (so a rank reads
         the same shards whatever its number of workers)."""
         worker, workers = self._worker()
-        order = list(range(len(self.shards)))
+        order = np.arange(len(self.shards))
         if self.shuffle:
             order = np.random.default_rng(derive_seed(self.seed, "shard order", self.epoch)).permutation(order)
         mine = order[self.rank :: self.world]
@@ -241,7 +241,7 @@ class ShardCycle:
 
     def take(self, k: int, with_keys: bool = False) -> tuple:
         """The next ``k`` images and labels (and their keys, ``with_keys``)."""
-        rows = []
+        rows: list = []
         while len(rows) < k:
             if (row := next(self.rows, None)) is None:  # the pass is over (a rank's pass: its shards)
                 if self.taken == 0:

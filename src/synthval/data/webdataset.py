@@ -55,6 +55,14 @@ def count_tar_samples(path: str | Path) -> int:
         return sum(1 for m in tar.getmembers() if m.name.endswith(".cls"))
 
 
+def _member_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    """The bytes of a regular file of ``tar``."""
+    data = tar.extractfile(member)
+    if data is None:
+        raise tarfile.TarError(f"{member.name} is not a regular file")
+    return data.read()
+
+
 def read_tar_shard(path: str | Path) -> ImageSet:
     """Decode a shard written by :func:`write_tar_shard` (sample order preserved)."""
     samples: dict[str, dict[str, bytes]] = {}
@@ -64,7 +72,7 @@ def read_tar_shard(path: str | Path) -> ImageSet:
                 if not member.isfile():
                     raise IntegrityError(f"{path}: unexpected member {member.name!r}")
                 key, _, ext = member.name.partition(".")
-                samples.setdefault(key, {})[ext] = tar.extractfile(member).read()
+                samples.setdefault(key, {})[ext] = _member_bytes(tar, member)
     except tarfile.TarError as err:
         raise IntegrityError(f"WebDataset shard {path} cannot be read: {err}") from err
     incomplete = [k for k, v in samples.items() if {"png", "cls"} - v.keys()]

@@ -4,7 +4,7 @@ model id, epoch, eval set, sample key, label, prediction, confidence."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -70,7 +70,8 @@ def map_set(
     stream = ShardStream(manifest)
     progress = Progress(log, f"images of {manifest}", len(stream))
     keys: list[str] = []
-    labels, outcomes = [], {name: [] for name in functions}
+    labels: list[np.ndarray] = []
+    outcomes: dict[Hashable, list[tuple[np.ndarray, ...]]] = {name: [] for name in functions}
     for batch in stream_batches(stream, batch_size):
         keys += batch.keys
         labels.append(batch.labels)
@@ -85,7 +86,10 @@ def predict_set(
     models: Mapping[Hashable, torch.nn.Module], manifest: str | Path, batch_size: int = BATCH_SIZE
 ) -> tuple[list[str], np.ndarray, dict[Hashable, tuple[np.ndarray, np.ndarray]]]:
     """Every model's :func:`predict` on one image set streamed once for them all (:func:`map_set`)."""
-    return map_set(manifest, {name: partial(_predict, model, batch_size) for name, model in models.items()}, batch_size)
+    keys, labels, outcomes = map_set(
+        manifest, {name: partial(_predict, model, batch_size) for name, model in models.items()}, batch_size
+    )
+    return keys, labels, {name: (classes, confidences) for name, (classes, confidences) in outcomes.items()}
 
 
 def _predict(model: torch.nn.Module, batch_size: int, images: np.ndarray, labels: np.ndarray):
@@ -98,7 +102,8 @@ def predict_with_loss(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Predicted class, its probability, and every sample's cross-entropy ``-log p(label)`` (the
     per-sample loss of Wang et al. 2024 Observation 3)."""
-    outcomes, start = [], 0
+    outcomes: list[tuple[np.ndarray, ...]] = []
+    start = 0
     for probs in _probabilities(model, images, batch_size):
         outcomes.append(_outcomes(probs, labels[start : start + len(probs)]))
         start += len(probs)
@@ -112,7 +117,7 @@ def _outcomes(probs: torch.Tensor, labels: np.ndarray) -> tuple[np.ndarray, np.n
     return pred.cpu().numpy(), conf.cpu().numpy(), loss.cpu().numpy()
 
 
-def _concatenate(outcomes: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _concatenate(outcomes: Sequence[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pred, conf, loss = (np.concatenate(parts) for parts in zip(*outcomes, strict=True))
     return pred.astype(np.int64), conf.astype(np.float32), loss.astype(np.float32)
 

@@ -54,7 +54,7 @@ def robustness_summary(scores: pl.DataFrame, corruptions: list[str]) -> pl.DataF
                 "shift": shift,
                 "severity": severity,
                 "seeds": group.height,
-                "images": int(group["images"].max()),
+                "images": int(group["images"].to_numpy().max()),
                 "accuracy": acc[0],
                 "low": acc[1],
                 "high": acc[2],

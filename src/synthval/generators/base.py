@@ -233,8 +233,8 @@ def _ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> No
     d = min(decay, (1 + step) / (10 + step))
     for e, p in zip(ema.parameters(), model.parameters(), strict=True):
         e.lerp_(p, 1 - d)
-    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
-        e.copy_(b)
+    for kept, b in zip(ema.buffers(), model.buffers(), strict=True):
+        kept.copy_(b)
 
 
 Score = Callable[[Callable[[np.ndarray, int], np.ndarray], int], float]
@@ -288,7 +288,7 @@ class _GeneratorTraining:
         self.ema = copy.deepcopy(model).eval().requires_grad_(False) if ema_decay > 0 else None
         self.keeper = self.ema if self.ema is not None else model
         self.streamed = isinstance(images, ShardStream)
-        if self.streamed:  # decoded batch by batch: an endless seeded stream, drawn without replacement
+        if isinstance(images, ShardStream):  # decoded batch by batch: an endless seeded stream, no replacement
             self.cycle = ShardCycle(images, derive_seed(seed, "batches"), dev)
         else:
             self.data = to_unit(images).to(dev)
@@ -384,6 +384,8 @@ class _GeneratorTraining:
 
     def evaluate(self, step: int) -> None:
         """Score the kept weights; remember them when they score best so far."""
+        if self.score is None:
+            raise ValueError("this generator has no score to evaluate (eval_every 0)")
         self.keeper.eval()
         value = self.score(lambda y, s: sample_images(self.keeper, y, s), self.model.num_classes)
         if self.keeper is self.model:
@@ -397,7 +399,7 @@ class _GeneratorTraining:
 
     def finish(self, iterations: int) -> tuple[int, str]:
         """Leave the kept weights in the model: the best-scoring, else the EMA's or the last step's."""
-        if self.best_state is not None:
+        if self.best_state is not None and self.best is not None:
             self.model.load_state_dict(self.best_state)
             chosen, how = self.best["step"], "lowest score"
         else:

@@ -31,6 +31,8 @@ def _diffusers() -> Any:
 
 
 class DDPMTrainer(FamilyTrainer):
+    model: DDPM
+
     def __init__(
         self,
         model: DDPM,

@@ -130,6 +130,8 @@ class _SNDiscriminator(nn.Module):
 class _GANTrainer(FamilyTrainer):
     """The alternating loop shared by both GANs: ``n_critic`` critic steps, then one generator step."""
 
+    model: ConvGenerator
+
     def __init__(
         self,
         model: ConvGenerator,

@@ -3,7 +3,7 @@ own job and assembled into one :class:`Generator` afterwards (Shoshan et al.'s "
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -43,7 +43,7 @@ class PerClassGenerator(Generator):
 
     def rewind(self) -> None:
         for member in self.members:
-            member.rewind()
+            cast(Generator, member).rewind()
 
     def sample_tensor(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         out = torch.empty(len(labels), self.in_chans, self.image_size, self.image_size, device=labels.device)

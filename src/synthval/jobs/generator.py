@@ -4,6 +4,7 @@ over ranks."""
 from __future__ import annotations
 
 import logging
+from typing import Any, cast
 
 import numpy as np
 
@@ -37,6 +38,9 @@ def train_generator_job(
     synthval.plan.stage.Stage.loading) is streamed from its shards. Plain data in, so a rank can run it."""
     family, conditioning = spec["family"], spec["conditioning"]
     arch, settings = dict(spec["architecture"]), spec["training"]
+    images: np.ndarray | ShardStream
+    labels: np.ndarray | None
+    prior: tuple[Any, np.ndarray, list[str]]  # the latent prior's images (held, or decoded where drawn)
     if loading is not None and should_stream(train_manifest, loading):
         images, labels, num_classes = _streamed_split(train_manifest, conditioning, loading, seed)
         lazy = ManifestImages(train_manifest)  # the latent prior's images, decoded where drawn
@@ -54,9 +58,11 @@ def train_generator_job(
         arch["class_names"] = read_json(summary)["class_names"]
     model = create_generator(family, num_classes, c, h, **arch)
     if getattr(model, "uses_real_images", False):  # scoring a checkpoint samples from the train split's images
-        model.set_prior(*prior)
+        cast(Any, model).set_prior(*prior)
     score = None
     if settings["eval_every"] > 0 and ranks()[0] == 0:  # rank 0 scores
+        if reference is None:
+            raise ValueError(f"{family} is scored every {settings['eval_every']} steps: that needs a reference")
         classifier, _ = load_classifier(reference, device())
         score = FIDScore(classifier, images, spec["eval_samples"], seed=derive_seed(seed, "score"))
     world = ranks()[1]
@@ -80,7 +86,9 @@ def train_generator_job(
         save_generator(weights, model.cpu(), record)
 
 
-def _streamed_split(manifest: str, conditioning: str, loading: dict, seed: int) -> tuple[ShardStream, None, int]:
+def _streamed_split(
+    manifest: str, conditioning: str, loading: dict, seed: int
+) -> tuple[np.ndarray | ShardStream, None, int]:
     """A generator's split read as a seeded stream: (stream, None, its class count); a pseudo-labelled
     generator's one class stands for all (its trainer reads label 0)."""
     if conditioning == "per_class":

@@ -44,7 +44,10 @@ class QualitySettings:
     @classmethod
     def from_config(cls, quality: dict[str, Any]) -> QualitySettings:
         fields = cls.__dataclass_fields__
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in quality.items() if k in fields})
+        settings: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in quality.items() if k in fields
+        }
+        return cls(**settings)
 
 
 def canonical(x: np.ndarray) -> np.ndarray:

@@ -42,19 +42,19 @@ class Plan:
         """The plan of a validated config; ``scripts`` is the folder of the workflow's scripts (whose
         library code each job's ``code`` digests)."""
         study = Study.from_config(config)
-        stages = {
-            "data": Data,
-            "generators": Generators,
-            "classifiers": Classifiers,
-            "evaluation": Evaluation,
-            "metrics": Metrics,
-            "selection": Selection,
-            "training": Training,
-            "privacy": Privacy,
-            "robustness": Robustness,
-            "report": Report,
-        }
-        return cls(study=study, **{name: stage(study, scripts) for name, stage in stages.items()})
+        return cls(
+            study=study,
+            data=Data(study, scripts),
+            generators=Generators(study, scripts),
+            classifiers=Classifiers(study, scripts),
+            evaluation=Evaluation(study, scripts),
+            metrics=Metrics(study, scripts),
+            selection=Selection(study, scripts),
+            training=Training(study, scripts),
+            privacy=Privacy(study, scripts),
+            robustness=Robustness(study, scripts),
+            report=Report(study, scripts),
+        )
 
     def stages(self) -> list[Stage]:
         """The stage objects, in the order of the DAG."""

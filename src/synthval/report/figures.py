@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import matplotlib
 
@@ -115,7 +115,7 @@ def error_scatter(
         .rows()
     )
     fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(4.2 * max(len(panels), 1), 3.9), squeeze=False)
-    hover = {}
+    hover: dict[Artist, Sequence[str]] = {}
     for ax, (eval_set, ranked) in zip(axes[0], panels, strict=False):
         members = wide.filter(pl.col("split") == ("train" if ranked == TRAIN_MEMBERS else "fit"))
         for group in members["group"].unique().sort():
@@ -404,7 +404,7 @@ def content_gap_histograms(gap: pl.DataFrame, path: str | Path, title: str = "")
     if not generators:
         _empty_figure(path, "not computed: no real-only or synthetic-only run")
         return
-    top = max(float(gap["loss"].quantile(0.99)), 1e-3)
+    top = max(cast(float, gap["loss"].quantile(0.99)), 1e-3)
     bins = np.linspace(0, top, 31)
     fig, axes = plt.subplots(1, len(generators), figsize=(4.2 * len(generators), 3.0), squeeze=False, sharey=True)
     for ax, generator in zip(axes[0], generators, strict=True):
@@ -500,7 +500,7 @@ def lira_roc(attacks: pl.DataFrame, roc: pl.DataFrame, path: str | Path, title: 
         a for a in ("online", "online_fixed_variance", "offline", "offline_fixed_variance") if a in set(roc["attack"])
     ]
     fig, axes = plt.subplots(1, len(kinds), figsize=(3.6 * len(kinds), 3.4), squeeze=False, sharey=True)
-    floor = 1.0 / max(int(attacks["non_members"].max()), 1)
+    floor = 1.0 / max(int(attacks["non_members"].to_numpy().max()), 1)
     for ax, attack in zip(axes[0], kinds, strict=True):
         for run in attacks["run"].unique(maintain_order=True):
             curve = roc.filter((pl.col("attack") == attack) & (pl.col("run") == run))

@@ -26,6 +26,7 @@ import dataclasses
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import polars as pl
 
@@ -89,7 +90,8 @@ class Finding:
     adjusted_p: float = NAN
     n: int = 0
     needed: int | None = None  # units a verdict needs, where it has too few or is unclear
-    word: Callable[[str, float], str] | None = dataclasses.field(default=None, compare=False, repr=False)
+    #: the finding's text for a settled verdict and adjusted p (and, for a question, the units it needs)
+    word: Callable[..., str] | None = dataclasses.field(default=None, compare=False, repr=False)
     question: str = ""  # for rank findings: the question (synthval.questions) or "pooled"
     #: a rank verdict's interval at another level, and the units it would need over m tests (settle uses both)
     bounds: Callable[[float], tuple[float, float]] | None = dataclasses.field(default=None, compare=False, repr=False)
@@ -301,6 +303,12 @@ def _design_words(row: dict) -> str:
     return f"design {row['design']}{luck}; the simulation of this design {holds}"
 
 
+def _span(errors: pl.Series) -> str:
+    """The lowest and highest of ``errors``, in percent."""
+    values = errors.to_numpy()
+    return f"{values.min() * 100:.2f}% to {values.max() * 100:.2f}%"
+
+
 def rank_findings(trainset: str, rank: pl.DataFrame, test_errors: pl.Series | None) -> list[Finding]:
     """Per (set, models ranked, group): the three questions' answers, each over its own unit, and the
     rank correlation over configurations pooled as if independent, described only, with a note where the
@@ -317,7 +325,7 @@ def rank_findings(trainset: str, rank: pl.DataFrame, test_errors: pl.Series | No
             group = "" if row["group"] == ALL else f" (group <b>{html.escape(row['group'])}</b>)"
             if ranked == TRAIN_MEMBERS:
                 span = (
-                    f"; test errors span {test_errors.min() * 100:.2f}% to {test_errors.max() * 100:.2f}%"
+                    f"; test errors span {_span(test_errors)}"
                     if row["group"] == ALL and test_errors is not None and test_errors.len()
                     else ""
                 )
@@ -369,7 +377,7 @@ def rank_findings(trainset: str, rank: pl.DataFrame, test_errors: pl.Series | No
                     n=row["n_units"] or 0,
                     question=question,
                     bounds=a.bounds,
-                    needs=lambda m, a=a: units_needed(a, m),
+                    needs=partial(units_needed, a),
                     strong_at=STRONG_RHO if row["scale"] == "fisher" else STRONG_TAU,
                     word=word,
                 )
@@ -505,7 +513,8 @@ def calibration_findings(trainset: str, cal: pl.DataFrame) -> list[Finding]:
         before, after = point["uncalibrated_spearman"], point["spearman"]
         n = point.get("evaluation_architectures", point["evaluation_configs"])
         label = "" if point["group"] == ALL else f", group <b>{html.escape(point['group'])}</b>"
-        best_loo = cal.filter(pl.col("generator") == point["generator"])["loo_spearman"].fill_nan(None).max()
+        loo = cal.filter(pl.col("generator") == point["generator"])["loo_spearman"].fill_nan(None).drop_nulls()
+        best_loo = float(loo.to_numpy().max()) if len(loo) else None
         caveat = ""
         if best_loo is not None and best_loo <= LOO_SUPPORT_RHO:
             caveat = (
@@ -687,7 +696,9 @@ def privacy_findings(trainset: str, attacks: pl.DataFrame, num_classes: int | No
     low leakage as privacy."""
     found = []
     for (run,), group in attacks.group_by(["run"], maintain_order=True):
-        enough = group["targets"].max() >= PER_IMAGE_VARIANCE_MODELS and "online" in set(group["attack"])
+        enough = int(group["targets"].to_numpy().max()) >= PER_IMAGE_VARIANCE_MODELS and "online" in set(
+            group["attack"]
+        )
         attack = "online" if enough else "online_fixed_variance"
         row = group.filter(pl.col("attack") == attack).row(0, named=True)
         text = (

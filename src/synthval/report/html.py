@@ -116,7 +116,7 @@ def column_format(name: str, values: pl.Series, floats: str | None = None) -> Ca
     if floats is not None:
         return floats.format
     finite = values.drop_nulls().drop_nans().abs() if values.dtype.is_float() else values.drop_nulls().abs()
-    largest = finite.max() if finite.len() else 0.0
+    largest = float(finite.to_numpy().max()) if finite.len() else 0.0
     decimals = 3 if not largest else min(max(2 - math.floor(math.log10(largest)), 0), 6)
     return lambda v: f"{v:.{decimals}f}"
 
@@ -171,7 +171,7 @@ def picture(path: str | Path, alt: str, what: str = "", hint: str = "") -> Shown
 def missing_html(what: str, files: Iterable[str | Path], hint: str = "") -> str:
     """The box a section shows in place of what the run has not made yet."""
     files = sorted(map(str, files))
-    shown = "".join(f"<li><code>{html.escape(f)}</code></li>" for f in files[:8])
+    shown = "".join(f"<li><code>{html.escape(str(f))}</code></li>" for f in files[:8])
     more = f"<li>... and {len(files) - 8} more</li>" if len(files) > 8 else ""
     return (
         f'<div class="missing"><b>Not available yet: {html.escape(what)}.</b> {hint} Missing '

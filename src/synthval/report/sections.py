@@ -28,7 +28,7 @@ from synthval.metrics import METRICS, directions_sentence
 from synthval.metrics.copies import NEAR_COPY_QUANTILE, copy_summary
 from synthval.papers import PAPERS
 from synthval.plan.paths import data_manifest
-from synthval.plan.report import GeneratorFiles, TrainsetFiles
+from synthval.plan.report import GeneratorFiles, PrivacyFiles, RobustnessFiles, TrainingFiles, TrainsetFiles
 from synthval.report.figures import Figures
 from synthval.report.html import HEADERS, missing_html, picture, run_metadata, table_html
 from synthval.runtime import stage_times
@@ -117,6 +117,8 @@ def data_section(summaries: dict[str, dict], trainsets: dict[str, TrainsetFiles]
 
 def _trained(name: str, trainset: str, g: GeneratorFiles, figure: Figures) -> dict:
     """A trained generator: its family and settings, the checkpoint kept and why, its figures."""
+    if g.weights is None or g.history_plot is None:
+        raise ValueError(f"{name} was imported: it has no weights or training history")
     meta = read_metadata(g.weights)
     record, family, hparams = meta["record"], meta["family"], meta["hparams"]
     if family == "per_class":
@@ -521,8 +523,9 @@ def _training_gains(summary: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _training(t: str, f: TrainsetFiles, accuracy: pl.DataFrame | None, summary: pl.DataFrame | None, figure):
-    files = f.training
+def _training(
+    t: str, files: TrainingFiles, accuracy: pl.DataFrame | None, summary: pl.DataFrame | None, figure: Figures
+) -> dict:
     if summary is None:
         return {"table": None, "accuracy_path": files.accuracy}
     gap = None if missing_files(files.content_gap) else read_frame(files.content_gap)
@@ -550,7 +553,7 @@ def _training(t: str, f: TrainsetFiles, accuracy: pl.DataFrame | None, summary: 
         "pgd": method_summary(accuracy, eval_set="test_pgd").select(
             _percent("run", "seeds", **{"robust accuracy %": "accuracy", "95% low": "low", "95% high": "high"})
         )
-        if robust
+        if robust and accuracy is not None
         else None,
     }
 
@@ -562,7 +565,7 @@ def training_section(
     figure: Figures,
 ) -> Markup:
     parts = {
-        t: _training(t, f, accuracies.get(t), studies.get(t), figure)
+        t: _training(t, f.training, accuracies.get(t), studies.get(t), figure)
         for t, f in trainsets.items()
         if f.training is not None
     }
@@ -572,8 +575,7 @@ def training_section(
 # --- privacy and robustness (Yuan et al. 2024, §4.4-4.5) ---
 
 
-def _lira(t: str, f: TrainsetFiles, figure: Figures) -> dict:
-    files = f.lira
+def _lira(t: str, files: PrivacyFiles, figure: Figures) -> dict:
     if missing_files(files.attacks, files.roc):
         return {"table": None, "absent": [files.attacks, files.roc]}
     table = read_frame(files.attacks).select(
@@ -603,11 +605,10 @@ def _lira(t: str, f: TrainsetFiles, figure: Figures) -> dict:
 
 
 def lira_section(trainsets: dict[str, TrainsetFiles], figure: Figures) -> Markup:
-    return render("privacy", parts={t: _lira(t, f, figure) for t, f in trainsets.items() if f.lira is not None})
+    return render("privacy", parts={t: _lira(t, f.lira, figure) for t, f in trainsets.items() if f.lira is not None})
 
 
-def _robustness(t: str, f: TrainsetFiles, figure: Figures) -> dict:
-    files = f.robustness
+def _robustness(t: str, files: RobustnessFiles, figure: Figures) -> dict:
     if missing_files(files.accuracy):
         return {"table": None, "accuracy_path": files.accuracy}
     columns = {
@@ -630,5 +631,5 @@ def _robustness(t: str, f: TrainsetFiles, figure: Figures) -> dict:
 
 
 def robustness_section(trainsets: dict[str, TrainsetFiles], figure: Figures) -> Markup:
-    parts = {t: _robustness(t, f, figure) for t, f in trainsets.items() if f.robustness is not None}
+    parts = {t: _robustness(t, f.robustness, figure) for t, f in trainsets.items() if f.robustness is not None}
     return render("robustness", parts=parts)

@@ -113,8 +113,8 @@ def leave_one_out(
             weights = calibrate(correct.rows(chosen), {c: e[index] for c, e in real_error.items()}, lam)
             estimates.append(float(calibrated_error(correct.rows([held]), weights, class_weights)[0]))
         predicted.append(np.mean(estimates))
-    predicted = np.array(predicted)
-    return rank_statistic(predicted, val), float(np.abs(predicted - val).mean())
+    held_out = np.array(predicted)
+    return rank_statistic(held_out, np.asarray(val)), float(np.abs(held_out - val).mean())
 
 
 def choose_point(sweep: pl.DataFrame, point: str | dict) -> tuple[int, float]:

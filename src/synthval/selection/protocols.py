@@ -193,7 +193,7 @@ def hps_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed: i
         out = {
             "random model": float(random),
             "synthetic protocol": float(pick["test"]),
-            "oracle": float(pool["test"].min()),
+            "oracle": float(pool["test"].to_numpy().min()),
         }
         chosen = {"synthetic protocol": f"{pick['model']} epoch {pick['epoch']}"}
         if has_standard:
@@ -204,7 +204,8 @@ def hps_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed: i
                 .sort("val", "config")
             )
             if val.height:
-                out["standard protocol"] = float(last.filter(pl.col("config") == val["config"][0])["test"].mean())
+                standard = last.filter(pl.col("config") == val["config"][0])["test"].to_numpy()
+                out["standard protocol"] = float(standard.mean())
                 out["synthetic minus standard"] = out["synthetic protocol"] - out["standard protocol"]
                 chosen["standard protocol"] = val["config"][0]
         return out, chosen

@@ -24,6 +24,7 @@ Intervals, p-values and the sizes they need are :mod:`synthval.inference`'s and
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -122,7 +123,7 @@ def configuration_means(x: np.ndarray, y: np.ndarray, configs: np.ndarray) -> tu
     )
 
 
-def correlation_row(x: np.ndarray, y: np.ndarray, configs: np.ndarray, seed: int) -> dict[str, float | str]:
+def correlation_row(x: np.ndarray, y: np.ndarray, configs: np.ndarray, seed: int) -> dict[str, Any]:
     """Spearman's rho and Kendall's tau over configurations of ``x`` against ``y`` (members' values,
     averaged over each configuration's seeds first), with rho's Fisher-z interval and exact permutation
     p-value (:mod:`synthval.inference`), and the configurations a verdict on a rho this size would need."""

@@ -30,10 +30,10 @@ SIZES = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
 
 def split_halves(keys: Sequence[str], seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The test keys (sorted) cut into a scoring half and a drawing half by a seeded permutation."""
-    keys = np.array(sorted(keys))
+    ordered = np.array(sorted(keys))
     order = np.random.default_rng(seed).permutation(len(keys))
     half = len(keys) // 2
-    return np.sort(keys[order[:half]]), np.sort(keys[order[half:]])
+    return np.sort(ordered[order[:half]]), np.sort(ordered[order[half:]])
 
 
 def _curve_value(curve: list[tuple[int, float]], rho: float) -> float:

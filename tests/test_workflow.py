@@ -636,23 +636,6 @@ def test_bad_config_stops_before_any_job(tmp_path, override, message):
     assert not (tmp_path / RESULTS).exists()
 
 
-def test_ruff_is_clean():
-    # lint and format, configured in pyproject.toml (120 columns)
-    for args in (["check", "."], ["format", "--check", "."]):
-        proc = subprocess.run([sys.executable, "-m", "ruff", *args], cwd=ROOT, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-def test_snakefmt_is_clean():
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/rules"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
 def test_paper_scale_config_plans_without_data(tmp_path):
     jobs = dry_run_jobs_for(tmp_path, ROOT / "config" / "cifar10.yaml")
     configurations = 3 * (

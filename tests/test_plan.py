@@ -198,9 +198,9 @@ LAYERS = [  # synthval/__init__.py states this order
     {"evaluation"},
     {"generators"},
     {"metrics"},
-    {"jobs"},
     {"selection"},
     {"report"},
+    {"jobs"},
     {"cli"},
 ]
 

@@ -9,9 +9,10 @@ before it (tests/test_plan.py checks this):
 2. ``data``: datasets, splits, shards
 3. what a config says: ``zoo``, ``recipes``, ``config``
 4. ``plan``: the workflow's plan (which jobs, what each reads, how each is set); torch-free
-5. ``classifiers`` -> ``evaluation`` -> ``generators`` -> ``metrics`` -> ``jobs`` (what a training job
-   or each of its ranks runs) -> ``selection`` -> ``report``
-6. ``cli``
+5. ``classifiers`` -> ``evaluation`` -> ``generators`` -> ``metrics`` -> ``selection`` -> ``report``
+6. ``jobs``: what each job of the workflow runs (one module a job; its script in workflow/scripts hands it
+   Snakemake's object), and what each rank of a distributed job runs
+7. ``cli``
 
 ``generators`` come after ``classifiers`` and ``evaluation`` although the workflow trains them first:
 pseudo-labelling and checkpoint scoring use the reference classifier.

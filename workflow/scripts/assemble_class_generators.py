@@ -1,19 +1,5 @@
-"""assemble_class_generators: one per-class generator from its trained one-class members."""
+"""assemble_class_generators: :func:`synthval.jobs.assemble_class_generators.run`."""
 
-from synthval.generators import PerClassGenerator, load_generator, save_generator
-from synthval.io import read_metadata
-from synthval.runtime import setup
+from synthval.jobs.assemble_class_generators import run
 
-log = setup(snakemake.threads, log_file=snakemake.log[0])
-paths = list(snakemake.input.members)
-model = PerClassGenerator.assemble([load_generator(path) for path in paths])
-records = [read_metadata(path)["record"] for path in paths]
-record = {
-    "members": records,
-    "train_split": records[0]["train_split"],
-    "conditioning": "per_class",
-    "chosen_step": [r["chosen_step"] for r in records],
-    "selection": records[0]["selection"] + " (per class)",
-}
-save_generator(snakemake.output.weights, model, record)
-log.info("assembled %d class generators of family %s", len(paths), model.hparams["member"])
+run(snakemake)

@@ -1,14 +1,5 @@
-"""convert_webdataset: the same synthetic images as a WebDataset tar shard, for streaming readers."""
+"""convert_webdataset: :func:`synthval.jobs.convert_webdataset.run`."""
 
-from pathlib import Path
+from synthval.jobs.convert_webdataset import run
 
-from synthval.data.shards import read_shard
-from synthval.data.webdataset import write_tar_shard
-from synthval.io import read_parquet
-from synthval.runtime import setup
-
-log = setup(snakemake.threads, log_file=snakemake.log[0])
-part = read_shard(Path(snakemake.input.shard), recorded=True)  # as synthesize_shard wrote it, or refused
-row = read_parquet(snakemake.input.shard, columns=["source", "generator", "seed"]).slice(0, 1).to_pylist()
-write_tar_shard(snakemake.output.tar, part.keys, part.images, part.labels, row[0] if row else {}, record=True)
-log.info("wrote %d samples to %s", len(part), snakemake.output.tar)
+run(snakemake)

@@ -1,23 +1,5 @@
-"""import_classifier: a classifier trained elsewhere (zoo.imported) checked against the data and saved
-as a zoo member's weights (epoch 1) with a one-row history, so predict treats it like a trained member."""
+"""import_classifier: :func:`synthval.jobs.import_classifier.run`."""
 
-import math
+from synthval.jobs.import_classifier import run
 
-import polars as pl
-
-from synthval.classifiers import save_classifier
-from synthval.classifiers.imported import import_classifier
-from synthval.io import read_json, write_frame
-from synthval.runtime import setup
-
-log = setup(snakemake.threads, log_file=snakemake.log[0])
-member = snakemake.wildcards.model
-summary = read_json(snakemake.input.summary)
-entry = snakemake.params.entry
-model = import_classifier(member, entry, len(summary["class_names"]), tuple(summary["image_shape"]))
-save_classifier(snakemake.output.weights, model, epoch=1, imported=entry)
-history = pl.DataFrame(
-    {"epoch": [1], "loss": [math.nan], "train_accuracy": [math.nan], "seconds": [0.0], "model": [member]}
-)
-write_frame(snakemake.output.history, history)
-log.info("imported %s (%s) from %s", member, entry["architecture"], entry["weights"])
+run(snakemake)

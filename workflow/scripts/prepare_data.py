@@ -1,47 +1,5 @@
-"""prepare_data: load the pool once, split it deterministically, write every split as Parquet shards."""
+"""prepare_data: :func:`synthval.jobs.prepare_data.run`."""
 
-from pathlib import Path
+from synthval.jobs.prepare_data import run
 
-import numpy as np
-
-from synthval.data import load_dataset, make_splits, write_sharded
-from synthval.io import write_json
-from synthval.runtime import setup
-
-log = setup(snakemake.threads, log_file=snakemake.log[0])
-cfg = snakemake.params.data
-pool = load_dataset(cfg["source"], cfg["root"], cfg["image_size"], cfg["channels"], cfg["download"])
-log.info(
-    "loaded %s: %d images %s, %d classes", cfg["source"], len(pool.labels), pool.images.shape[1:], len(pool.class_names)
-)
-trainset = snakemake.wildcards.trainset
-# make_splits draws one permutation from (seed, pool size), so each size's splits are the same
-# whether it is computed alone or beside the others: training sets stay nested.
-splits = make_splits(len(pool.labels), {trainset: cfg["size"]}, cfg["val_fraction"], snakemake.params.seed)[trainset]
-keys = np.array([f"{cfg['source']}-{i:07d}" for i in range(len(pool.labels))])
-summary = {
-    "source": cfg["source"],
-    "pool": len(pool.labels),
-    "image_shape": list(pool.images.shape[1:]),
-    "class_names": pool.class_names,
-    "splits": {},
-}
-for split, idx in splits.items():
-    folder = Path(snakemake.output.summary).parent / split
-    write_sharded(
-        folder,
-        keys[idx].tolist(),
-        pool.images[idx],
-        pool.labels[idx],
-        cfg["shard_size"],
-        source=cfg["source"],
-        class_names=pool.class_names,
-        split=split,
-        trainset=trainset,
-        num_classes=len(pool.class_names),
-        image_shape=list(pool.images.shape[1:]),
-    )
-    counts = np.bincount(pool.labels[idx], minlength=len(pool.class_names))
-    summary["splits"][split] = {"count": len(idx), "per_class": counts.tolist()}
-    log.info("%s/%s: %d images", trainset, split, len(idx))
-write_json(snakemake.output.summary, summary, seal=True)
+run(snakemake)

@@ -1,9 +1,5 @@
-"""render_report / partial_report: the self-contained HTML report of the run (of what exists, when partial)."""
+"""render_report / partial_report: :func:`synthval.jobs.render_report.run`."""
 
-from synthval.report.build import build_report
-from synthval.runtime import setup
+from synthval.jobs.render_report import run
 
-p = snakemake.params
-log = setup(snakemake.threads, log_file=snakemake.log[0])
-build_report(snakemake.output.html, title=p.config["report"]["title"], config=p.config, partial=p.partial)
-log.info("report written to %s", snakemake.output.html)
+run(snakemake)

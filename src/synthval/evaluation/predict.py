@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -21,6 +22,9 @@ log = logging.getLogger("synthval.evaluation")
 
 #: Images per forward pass (a streamed set is read in batches of this size, so it gives the same numbers).
 BATCH_SIZE = 512
+
+
+K = TypeVar("K", bound=Hashable)  # what names a set's functions or models (a member, a (member, epoch) pair)
 
 
 def _logits(model: torch.nn.Module, images: np.ndarray, batch_size: int):
@@ -60,9 +64,9 @@ def predict(model: torch.nn.Module, images: np.ndarray, batch_size: int = BATCH_
 
 def map_set(
     manifest: str | Path,
-    functions: Mapping[Hashable, Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]],
+    functions: Mapping[K, Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]],
     batch_size: int = BATCH_SIZE,
-) -> tuple[list[str], np.ndarray, dict[Hashable, tuple[np.ndarray, ...]]]:
+) -> tuple[list[str], np.ndarray, dict[K, tuple[np.ndarray, ...]]]:
     """Each of ``functions`` (uint8 NHWC images, labels -> per-image arrays) over one image set, streamed
     once for them all in batches of ``batch_size`` (:mod:`synthval.data.stream`): memory holds one batch,
     whatever the set's size. With this module's functions at the same ``batch_size``, the numbers are a
@@ -71,7 +75,7 @@ def map_set(
     progress = Progress(log, f"images of {manifest}", len(stream))
     keys: list[str] = []
     labels: list[np.ndarray] = []
-    outcomes: dict[Hashable, list[tuple[np.ndarray, ...]]] = {name: [] for name in functions}
+    outcomes: dict[K, list[tuple[np.ndarray, ...]]] = {name: [] for name in functions}
     for batch in stream_batches(stream, batch_size):
         keys += batch.keys
         labels.append(batch.labels)
@@ -83,8 +87,8 @@ def map_set(
 
 
 def predict_set(
-    models: Mapping[Hashable, torch.nn.Module], manifest: str | Path, batch_size: int = BATCH_SIZE
-) -> tuple[list[str], np.ndarray, dict[Hashable, tuple[np.ndarray, np.ndarray]]]:
+    models: Mapping[K, torch.nn.Module], manifest: str | Path, batch_size: int = BATCH_SIZE
+) -> tuple[list[str], np.ndarray, dict[K, tuple[np.ndarray, np.ndarray]]]:
     """Every model's :func:`predict` on one image set streamed once for them all (:func:`map_set`)."""
     keys, labels, outcomes = map_set(
         manifest, {name: partial(_predict, model, batch_size) for name, model in models.items()}, batch_size

@@ -9,12 +9,13 @@ from typing import Any, cast
 import numpy as np
 
 from synthval.classifiers import load_classifier
+from synthval.classifiers.distributed import run_ranks
 from synthval.data import read_image_set
 from synthval.data.stream import ManifestImages, ShardStream, image_shape, should_stream, training_images
 from synthval.generators import conditioned_training_set, create_generator, save_generator, train_generator
 from synthval.io import read_json
 from synthval.metrics.frechet import FIDScore
-from synthval.runtime import device, ranks
+from synthval.runtime import device, ranks, setup
 from synthval.seeding import derive_seed
 
 log = logging.getLogger("synthval.generators")
@@ -99,3 +100,30 @@ def _streamed_split(
     stream, _ = training_images(manifest, loading, seed, streamed=True)
     log.info("%s: streamed from its shards (data.stream)", manifest)
     return stream, None, 1 if conditioning == "pseudo_label" else read_json(manifest)["num_classes"]
+
+
+def run(snakemake: Any) -> None:
+    """train_generator and train_class_generator: fit one generator on one training split (never the test
+    split), scoring checkpoints with the reference classifier when ``eval_every`` > 0. What it trains and
+    how is the plan's spec (:func:`synthval.config.generator_spec`); the training itself is
+    :func:`synthval.jobs.generator.train_generator_job`, run here or, with ``ranks`` > 1, as one distributed job over
+    the node's GPUs."""
+    p = snakemake.params
+    log = setup(snakemake.threads, seed=p.seed, log_file=snakemake.log[0])
+    inputs = snakemake.input
+    job = (
+        p.spec,
+        inputs.train,
+        p.seed,
+        p.resume,
+        snakemake.output.weights,
+        inputs.summary if "summary" in inputs.keys() else None,
+        inputs.reference if "reference" in inputs.keys() else None,
+        getattr(p, "cls", None),
+        p.loading,
+    )
+    if p.ranks > 1:
+        log.info("training over %d ranks (rank 0 writes)", p.ranks)
+        run_ranks(p.ranks, 1, "synthval.jobs.generator:train_generator_job", *job)
+    else:
+        train_generator_job(*job)

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from synthval.io import read_frame, write_frame
+from synthval.metrics import TV, TV_FLOOR
 from synthval.runtime import setup
 from synthval.selection import model_errors
 from synthval.selection.calibration import calibration_sweep, corollary_check
@@ -32,7 +33,7 @@ def run(snakemake: Any) -> None:
     for path in snakemake.input.quality:
         table = read_frame(path).filter(pl.col("class") == "all")
         values = dict(table.select("metric", "value").iter_rows())
-        tv[table["generator"][0]] = (values["tv"], values.get("tv_floor", float("nan")))
+        tv[table["generator"][0]] = (values[TV], values.get(TV_FLOOR, float("nan")))
 
     protocols, calibration, corollary = [], [], []
     for eval_set in p.selection_sets:

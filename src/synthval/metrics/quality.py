@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from synthval.metrics import BY_NAME, METRICS
 from synthval.metrics.arc import arc
 from synthval.metrics.frechet import frechet_distance, gaussian_stats
 from synthval.metrics.kernel import kid, median_distance, mmd_rbf
@@ -88,7 +89,9 @@ def compare(
     ).tv
     values["tv_floor_n"] = half
     curves = {"prd": (curve.recall, curve.precision), "arc": (a.epsilons, a.accuracy)}
-    return values, curves
+    if set(values) != set(BY_NAME):  # the table's metrics are the ones the report and the command name
+        raise RuntimeError(f"computed {sorted(values)}, but synthval.metrics.METRICS names {sorted(BY_NAME)}")
+    return {m.name: values[m.name] for m in METRICS}, curves
 
 
 def quality_tables(

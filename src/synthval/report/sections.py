@@ -24,7 +24,7 @@ from synthval.evaluation.study import cas_table, content_gap_summary, method_sum
 from synthval.inference import MIN_CONFIGURATIONS
 from synthval.io import read_frame, read_json, read_metadata
 from synthval.live import read_live_log
-from synthval.metrics import METRICS, directions_sentence
+from synthval.metrics import BY_NAME, METRICS, TV, TV_FLOOR, directions_sentence
 from synthval.metrics.copies import NEAR_COPY_QUANTILE, copy_summary
 from synthval.papers import PAPERS
 from synthval.plan.paths import data_manifest
@@ -243,8 +243,8 @@ def _quality(t: str, f: TrainsetFiles, rank: pl.DataFrame | None, study: pl.Data
         "extractor": table["extractor"][0],
         "table": overall.select(
             *columns,
-            pl.col("n_real").cast(pl.Int64).alias("real points"),
-            pl.col("n_fake").cast(pl.Int64).alias("synthetic points"),
+            pl.col("n_real").cast(pl.Int64).alias(BY_NAME["n_real"].display),
+            pl.col("n_fake").cast(pl.Int64).alias(BY_NAME["n_fake"].display),
         ),
         "per_class": table.filter(pl.col("class") != "all", pl.col("metric").is_in(order))
         .pivot(on="metric", index=["generator", "class"], values="value")
@@ -443,8 +443,8 @@ CALIBRATION_COLUMNS = {
     "evaluation_architectures": "architectures (the change's unit)",
 }
 COROLLARY_NAMES = {
-    "tv": "TV",
-    "tv_floor": "TV floor",
+    TV: BY_NAME[TV].display,
+    TV_FLOOR: BY_NAME[TV_FLOOR].display,
     "pairs": "pairs",
     "pairs_above_tv": "pairs above TV",
     "preserved_above_tv": "kept above TV",

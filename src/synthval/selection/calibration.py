@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from synthval.inference import correlation_difference
+from synthval.metrics import TV, TV_FLOOR
 from synthval.selection.ranking import ALL, configuration_means, group_names, last_epoch, rank_statistic
 from synthval.zoo import architecture_of
 
@@ -308,8 +309,8 @@ def corollary_check(
 
     above, above2 = gap > tv, gap > 2 * tv
     return {
-        "tv": tv,
-        "tv_floor": tv_floor,
+        TV: tv,
+        TV_FLOOR: tv_floor,
         "pairs": len(i),
         "pairs_above_tv": int(above.sum()),
         "preserved_above_tv": share(above),

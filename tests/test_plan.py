@@ -192,7 +192,7 @@ LAYERS = [  # synthval/__init__.py states this order
     {"io", "seeding", "schema", "runtime", "live", "checkpoint", "provenance", "inference", "questions"},
     {"simulation", "papers"},
     {"data"},
-    {"zoo", "recipes", "config"},
+    {"zoo", "recipes", "families", "config"},
     {"plan"},
     {"classifiers"},
     {"evaluation"},

@@ -7,7 +7,8 @@ before it (tests/test_plan.py checks this):
    ``provenance``, ``inference``, ``questions`` (the three questions a zoo answers), ``simulation`` (zoos
    with a known truth), ``papers``
 2. ``data``: datasets, splits, shards
-3. what a config says: ``zoo``, ``recipes``, ``config``
+3. what a config says: ``zoo``, ``recipes``, ``families`` (each generator family's torch-free facts),
+   ``config``
 4. ``plan``: the workflow's plan (which jobs, what each reads, how each is set); torch-free
 5. ``classifiers`` -> ``evaluation`` -> ``generators`` -> ``metrics`` -> ``selection`` -> ``report``
 6. ``jobs``: what each job of the workflow runs (one module a job; its script in workflow/scripts hands it

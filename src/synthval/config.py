@@ -13,6 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker, validators
 
 from synthval.data.datasets import NUM_CLASSES, POOL_SIZES
+from synthval.families import FAMILIES, family_of
 from synthval.schema import SCHEMA_PATH
 from synthval.zoo import groups
 
@@ -112,7 +113,7 @@ def _imported_classifier_errors(config: dict) -> Iterator[str]:
     if "imported" in zoo["variants"]:
         yield "config key zoo.variants.imported: the variant name of imported classifiers; choose another"
     for name, entry in (zoo.get("imported") or {}).items():
-        if name in zoo["architectures"] or name.startswith("rwnn"):
+        if name in zoo["architectures"] or name.startswith("rwnn"):  # rwnn<anything>: taken by the generated graphs
             yield f"config key zoo.imported.{name}: the name of an architecture the zoo trains; choose another"
         if (entry["architecture"] == "timm") != bool(entry.get("timm_model")):
             yield f"config key zoo.imported.{name}: timm_model is needed with architecture timm, and only then"
@@ -126,21 +127,13 @@ def _generator_errors(config: dict) -> Iterator[str]:
                 f"config key generators.{name}.conditioning: per_class needs data.num_classes for source "
                 f"{config['data']['source']!r} (one job per class)"
             )
-        if gen["family"] == "imported" and gen["conditioning"] != "class":
-            yield f"config key generators.{name}.conditioning: imported samples carry their labels; use class"
-        if gen["family"] == "imported" and name in config["training"]["generators"]:
+        family = family_of(gen)
+        yield from family.problems(name, gen, config)
+        if not family.trained and name in config["training"]["generators"]:
             yield (
                 f"config key training.generators: {name!r} is imported; the training study needs a generator to "
                 "sample training images apart from the validation set"
             )
-        if gen["family"] == "stable_diffusion" and gen["conditioning"] != "class":
-            yield (
-                f"config key generators.{name}.conditioning: stable_diffusion is conditioned by class prompts; "
-                f"use class, not {gen['conditioning']}"
-            )
-        if gen["family"] == "ddpm":
-            for problem in ddpm_shape_problems(config["data"]["image_size"], gen["block_channels"], gen["norm_groups"]):
-                yield f"config key generators.{name}: {problem}"
 
 
 def default_weights(extractor: str) -> str:
@@ -276,41 +269,9 @@ def extractor_settings(config: dict) -> dict:
 SYNTHESIS_ONLY = ("confidence", "max_draws")
 
 #: Each trained family's architecture: its generator's constructor keywords, saved with the weights
-#: (tests/test_generators.py keeps this equal to the constructors). A section's other keys are the job's
-#: (:data:`GENERATOR_JOB_KEYS`), synthesis-only, or the family trainer's settings.
-ARCHITECTURE_KEYS: dict[str, tuple[str, ...]] = {
-    "wgan_gp": ("latent_dim", "width"),
-    "sngan": ("latent_dim", "width"),
-    "ddpm": (
-        "block_channels",
-        "layers_per_block",
-        "attention",
-        "norm_groups",
-        "train_timesteps",
-        "beta_schedule",
-        "sampler",
-        "sampling_steps",
-        "guidance_scale",
-    ),
-    "stable_diffusion": (
-        "pipeline",
-        "class_names",
-        "prompt",
-        "negative_prompt",
-        "resolution",
-        "scheduler",
-        "sampling_steps",
-        "guidance_scale",
-        "lora_rank",
-        "visual_guidance",
-        "image_encoder",
-        "latent_prior",
-        "strength",
-        "lora_scale",
-        "prior_draws",
-        "captions",
-    ),
-}
+#: (synthval.families; tests/test_generators.py keeps them equal to the constructors). A section's other keys
+#: are the job's (:data:`GENERATOR_JOB_KEYS`), synthesis-only, or the family trainer's settings.
+ARCHITECTURE_KEYS: dict[str, tuple[str, ...]] = {n: f.architecture for n, f in FAMILIES.items() if f.trained}
 
 #: What the training job itself reads of a generator's section: which family, what labels training
 #: sees, and how many images each checkpoint score samples.
@@ -343,29 +304,14 @@ def generator_synthesis_settings(section: dict) -> dict:
 
 
 def samples_from_real_images(section: dict) -> bool:
-    """Whether a generator's sampling reads the real training images (stable_diffusion's latent prior,
-    or its per-image visual guidance or captions, which take the token or caption of each sample's real
-    image)."""
-    return any((section.get("latent_prior"), section.get("visual_guidance") == "per_image", section.get("captions")))
+    """Whether a generator's sampling reads the real training images (its family decides:
+    :meth:`synthval.families.Family.samples_from_real_images`)."""
+    return family_of(section).samples_from_real_images(section)
 
 
 def num_classes(config: dict) -> int | None:
     """The class count: the source's own, or ``data.num_classes`` for folders and tables."""
     return NUM_CLASSES.get(config["data"]["source"], config["data"].get("num_classes"))
-
-
-def ddpm_shape_problems(image_size: int, block_channels: list[int], norm_groups: int) -> list[str]:
-    """Why a DDPM UNet of these channels cannot take this image size (empty when it can)."""
-    problems = []
-    levels = len(block_channels)
-    if image_size % 2 ** (levels - 1):
-        problems.append(
-            f"ddpm with {levels} resolution levels needs an image size divisible by {2 ** (levels - 1)}, got "
-            f"{image_size}"
-        )
-    if any(c % norm_groups for c in block_channels):
-        problems.append(f"ddpm block_channels {list(block_channels)} must be multiples of norm_groups={norm_groups}")
-    return problems
 
 
 def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:

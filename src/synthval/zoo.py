@@ -25,6 +25,18 @@ CONFIGURATION_PATTERN = r"[A-Za-z0-9_]+-[A-Za-z0-9]+"
 MODEL_PATTERN = CONFIGURATION_PATTERN + r"-s[0-9]+(?:-fit)?"
 _MODEL = re.compile(r"(?P<arch>[A-Za-z0-9_]+)-(?P<variant>[A-Za-z0-9]+)-s(?P<seed>[0-9]+)(?P<fit>-fit)?")
 _RWNN = re.compile(r"rwnn(?P<index>[0-9]+)")
+
+
+def is_random_wired(arch: str) -> bool:
+    """Whether ``arch`` names one of the config's randomly wired networks (``rwnnNN``)."""
+    return _RWNN.fullmatch(arch) is not None
+
+
+def architecture_family(arch: str) -> str:
+    """The architecture family: ``rwnn`` for every randomly wired graph, else the architecture itself."""
+    return "rwnn" if is_random_wired(arch) else arch
+
+
 _ZOO = defaults("zoo")
 
 
@@ -51,8 +63,8 @@ class Member:
 
     @property
     def family(self) -> str:
-        """The architecture family: ``rwnn`` for every randomly wired graph, else the architecture."""
-        return "rwnn" if _RWNN.fullmatch(self.arch) else self.arch
+        """The architecture family (:func:`architecture_family`)."""
+        return architecture_family(self.arch)
 
 
 @dataclass
@@ -188,12 +200,11 @@ def groups(zoo: dict) -> dict[str, str]:
     named = zoo.get("groups") or {}
     imported = {m.arch: IMPORTED for m in imported_members(zoo)}  # a group of their own
     if not named:
-        return {a: RANDOM_WIRED if _RWNN.fullmatch(a) else STANDARD for a in archs} | imported
+        return {a: RANDOM_WIRED if is_random_wired(a) else STANDARD for a in archs} | imported
     out: dict[str, str] = {}
     for group, listed in named.items():
         for arch in archs:
-            family = "rwnn" if _RWNN.fullmatch(arch) else arch
-            if arch in listed or family in listed:
+            if arch in listed or architecture_family(arch) in listed:
                 if arch in out:
                     raise ValueError(f"config key zoo.groups: {arch!r} is in both {out[arch]!r} and {group!r}")
                 out[arch] = group
@@ -284,8 +295,7 @@ def training_spec(
     width), overridden by a member's variant (the hyper-parameter axis, so it always wins); ``epochs``,
     when given (the reference's, a study run's), is the training length whatever the others say.
     ``arch`` may be ``rwnnNN``, the config's NN-th randomly wired network."""
-    family = "rwnn" if _RWNN.fullmatch(arch) else arch
-    own = zoo["architecture_settings"].get(family, {})
+    own = zoo["architecture_settings"].get(architecture_family(arch), {})
     train = train_settings(zoo)
     hparams: dict[str, Any] = {}
     for overrides in (own, variant or {}):

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from synthval.config import ddpm_shape_problems
+from synthval.families import ddpm_shape_problems
 from synthval.generators.base import Batch, FamilyTrainer, Generator, register
 
 SAMPLERS = {"ddim": "DDIMScheduler", "dpm_solver": "DPMSolverMultistepScheduler"}

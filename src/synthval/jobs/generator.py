@@ -12,6 +12,7 @@ from synthval.classifiers import load_classifier
 from synthval.classifiers.distributed import run_ranks
 from synthval.data import read_image_set
 from synthval.data.stream import ManifestImages, ShardStream, image_shape, should_stream, training_images
+from synthval.families import checkpoints_scored
 from synthval.generators import conditioned_training_set, create_generator, save_generator, train_generator
 from synthval.io import read_json
 from synthval.metrics.frechet import FIDScore
@@ -61,7 +62,7 @@ def train_generator_job(
     if getattr(model, "uses_real_images", False):  # scoring a checkpoint samples from the train split's images
         cast(Any, model).set_prior(*prior)
     score = None
-    if settings["eval_every"] > 0 and ranks()[0] == 0:  # rank 0 scores
+    if checkpoints_scored(settings) and ranks()[0] == 0:  # rank 0 scores
         if reference is None:
             raise ValueError(f"{family} is scored every {settings['eval_every']} steps: that needs a reference")
         classifier, _ = load_classifier(reference, device())

@@ -4,6 +4,7 @@ samples are drawn into shards, imported samples, and the WebDataset copies of th
 from __future__ import annotations
 
 from synthval.config import generator_spec, generator_synthesis_settings, samples_from_real_images
+from synthval.families import checkpoints_scored, family_of
 from synthval.plan import paths
 from synthval.plan.stage import Stage
 
@@ -31,9 +32,9 @@ class Generators(Stage):
         summary when prompts name the classes."""
         section, trainset = self.section(wildcards), wildcards.trainset
         inputs = {"train": paths.data_manifest(trainset, "train")}
-        if section["eval_every"] > 0:
+        if checkpoints_scored(section):
             inputs["reference"] = paths.reference_weights(trainset)
-        if section["family"] == "stable_diffusion":  # the prompts name the classes of the summary
+        if family_of(section).names_classes:  # the prompts name the classes of the summary
             inputs["summary"] = paths.data_summary(trainset)
         return inputs
 

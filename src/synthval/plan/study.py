@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synthval.config import num_classes
+from synthval.families import family_of
 from synthval.plan import paths
 from synthval.recipes import Run, lira_generators, lira_runs, pool_scale, runs, study_generators
 from synthval.zoo import (
@@ -67,7 +68,7 @@ class Study:
             trainsets=list(config["data"]["train_sizes"]),
             generators=generators,
             per_class=[g for g in generators if config["generators"][g]["conditioning"] == "per_class"],
-            imported=[g for g in generators if config["generators"][g]["family"] == "imported"],
+            imported=[g for g in generators if not family_of(config["generators"][g]).trained],
             classes=[paths.class_name(c) for c in range(num_classes(config) or 0)],
             all_models=all_models,
             imported_models=imported,

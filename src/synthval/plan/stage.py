@@ -58,9 +58,22 @@ class Stage:
 
     def training_threads(self, ranks: int = 1) -> int:
         """Cores a training job uses: one per rank, and each rank's DataLoader workers where its split may
-        be streamed (``data.loader_workers``; a held split is decoded once, in the training process)."""
+        be streamed (``data.loader_workers``; a held split is decoded once, in the training process). With
+        ``data.stream: auto`` a split is streamed when its decoded pixels exceed ``stream_above_gb``
+        (synthval.data.stream.should_stream); the largest training set's are bounded here by its size times
+        ``image_size`` squared times 3 channels, so that a job whose splits are held asks for one core a
+        rank, and two such jobs share a two-core machine instead of one waiting for the other's idle core."""
         data = self.config["data"]
-        return ranks * (1 + (data["loader_workers"] if data["stream"] != "never" else 0))
+        if data["stream"] == "never" or (data["stream"] == "auto" and not self._may_stream()):
+            return ranks
+        return ranks * (1 + data["loader_workers"])
+
+    def _may_stream(self) -> bool:
+        """Whether ``data.stream: auto`` may stream a training split: its decoded pixels, at most the largest
+        training set's images at the data's size and 3 channels, above ``stream_above_gb``."""
+        data = self.config["data"]
+        largest = max(data["train_sizes"].values(), default=0)
+        return largest * data["image_size"] ** 2 * (data["channels"] or 3) > data["stream_above_gb"] * 2**30
 
     @property
     def accelerator(self) -> dict[str, Any]:

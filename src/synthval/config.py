@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator, FormatChecker, validators
 
 from synthval.data.datasets import NUM_CLASSES, POOL_SIZES
 from synthval.families import FAMILIES, family_of
+from synthval.recipes import lira_generators
 from synthval.schema import SCHEMA_PATH
 from synthval.zoo import groups
 
@@ -361,11 +362,7 @@ def lira_problems(config: dict) -> list[str]:
             f"config key privacy.lira.generators: {name!r} is not a generator of the training study "
             f"({', '.join(study)})"
         )
-    # the generators trained per pool half (synthval.recipes.lira_generators; not imported here, so that an
-    # edit of the study's recipes does not rerun every job that validates a config)
-    attacked = [training["methods"][m] for m in lira["methods"] if m in training["methods"]]
-    per_half = (lira["generators"] or study) if any(m["data"] != "real" for m in attacked) else []
-    for name in [g for g in per_half if g not in unknown]:
+    for name in [g for g in lira_generators(config) if g not in unknown]:  # trained once per pool half
         gen = config["generators"][name]
         if gen["conditioning"] in ("per_class", "pseudo_label"):
             problems.append(

@@ -23,7 +23,7 @@ rule train_reference:
         accelerator=P.classifiers.accelerator,
         members=P.classifiers.reference_members,
         spec=P.classifiers.reference_spec,
-        save_epochs=[config["reference"]["epochs"]],
+        save_epochs=P.classifiers.reference_save_epochs,
         workdir=P.classifiers.reference_workdir,
         loading=P.classifiers.loading,
         ranks=P.classifiers.ranks("train_reference"),

@@ -17,7 +17,7 @@ rule prepare_data:
     params:
         code=P.data.code("prepare_data.py"),
         data=P.data.settings,
-        seed=config["seed"],
+        seed=P.data.global_seed,
     script:
         "../scripts/prepare_data.py"
 
@@ -41,6 +41,6 @@ rule augment_split:
         code=P.data.code("augment_split.py"),
         settings=P.data.augmented_settings,
         seed=P.data.augmented_seed,
-        shard_size=config["data"]["shard_size"],
+        shard_size=P.data.shard_size,
     script:
         "../scripts/augment_split.py"

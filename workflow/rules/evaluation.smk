@@ -13,7 +13,7 @@ rule predict:
     benchmark:
         paths.bench_path("predict", "{trainset}", "{configuration}")
     wildcard_constraints:
-        configuration=zoo.configuration_pattern(config["zoo"]["variants"]),
+        configuration=P.evaluation.configuration_pattern,
     conda:
         "../../envs/synthval.yaml"
     threads: 1

@@ -84,16 +84,16 @@ rule synthesize_shard:
     resources:
         mem_mb=P.grow(4000),
         runtime=P.grow(60),
-        gpu=config["gpus"],
+        gpu=P.generators.gpu,
     params:
         code=P.generators.code("synthesize_shard.py"),
         accelerator=P.generators.accelerator,
-        per_class=config["synthesis"]["per_class"],
+        per_class=P.generators.per_class,
         settings=P.generators.synthesis_settings,
         shards=len(P.study.shards),
         index=P.generators.shard_index,
         seed=P.generators.shard_seed,
-        batch_size=config["synthesis"]["batch_size"],
+        batch_size=P.generators.synthesis_batch_size,
         key_prefix=P.generators.key_prefix,
         prior_seed=P.generators.prior_seed,
     script:

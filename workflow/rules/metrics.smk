@@ -13,7 +13,7 @@ rule features:
     resources:
         mem_mb=P.grow(4000),
         runtime=P.grow(30),
-        gpu=config["gpus"],
+        gpu=P.metrics.gpu,
     params:
         code=P.metrics.code("features.py"),
         accelerator=P.metrics.accelerator,

@@ -20,8 +20,8 @@ rule lira_halves:
     params:
         code=P.privacy.code("lira_halves.py"),
         models=len(P.study.lira_halves),
-        seed=config["seed"],
-        shard_size=config["data"]["shard_size"],
+        seed=P.privacy.global_seed,
+        shard_size=P.privacy.shard_size,
     script:
         "../scripts/lira_halves.py"
 

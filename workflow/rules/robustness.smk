@@ -22,7 +22,7 @@ rule shift_split:
         code=P.robustness.code("shift_split.py"),
         corruption=P.robustness.is_corruption,
         seed=P.robustness.shift_seed,
-        shard_size=config["data"]["shard_size"],
+        shard_size=P.robustness.shard_size,
     script:
         "../scripts/shift_split.py"
 
@@ -42,7 +42,7 @@ rule score_shift:
     resources:
         mem_mb=P.grow(4000),
         runtime=P.grow(60),
-        gpu=config["gpus"],
+        gpu=P.robustness.gpu,
     params:
         code=P.robustness.code("score_shift.py"),
         accelerator=P.robustness.accelerator,

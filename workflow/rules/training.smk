@@ -20,7 +20,7 @@ use rule synthesize_shard as synthesize_train_shard with:
         code=P.training.code("synthesize_shard.py"),
         accelerator=P.training.accelerator,
         per_class=P.training.pool_per_class,
-        shards=config["training"]["shards_per_x"],
+        shards=P.training.shards_per_x,
         index=P.training.pool_shard_index,
         seed=P.training.pool_shard_seed,
         key_prefix=P.training.pool_key_prefix,

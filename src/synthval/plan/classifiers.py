@@ -11,6 +11,11 @@ from synthval.plan.stage import Stage
 
 
 class Classifiers(Stage):
+    @property
+    def reference_save_epochs(self) -> list[int]:
+        """The reference classifier keeps its last epoch only."""
+        return [self.config["reference"]["epochs"]]
+
     def outputs(self, t: str) -> list[str]:
         """The reference classifier, and each member's history and saved epochs, in epoch order."""
         files = [paths.reference_weights(t), paths.reference_history(t)]

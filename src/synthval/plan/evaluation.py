@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from synthval.plan import paths
 from synthval.plan.stage import Stage
-from synthval.zoo import IMPORTED, Member, parse_model
+from synthval.zoo import IMPORTED, Member, configuration_pattern, parse_model
 
 
 class Evaluation(Stage):
+    @property
+    def configuration_pattern(self) -> str:
+        """What a zoo configuration's name looks like (``<arch>-<variant>``, the config's variants)."""
+        return configuration_pattern(self.config["zoo"]["variants"])
+
     def outputs(self, t: str) -> list[str]:
         """Each member's predictions."""
         return [paths.predictions(t, m) for m in self.study.all_models]

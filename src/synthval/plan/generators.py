@@ -10,6 +10,14 @@ from synthval.plan.stage import Stage
 
 
 class Generators(Stage):
+    def per_class(self, wildcards) -> int:
+        """Synthetic images per class of a validation set (the config's ``synthesis.per_class``)."""
+        return self.config["synthesis"]["per_class"]
+
+    @property
+    def synthesis_batch_size(self) -> int:
+        return self.config["synthesis"]["batch_size"]
+
     def outputs(self, t: str) -> list[str]:
         """Each generator (per class, where it is one a class), its history plot, sample grid and
         synthetic set: manifest, shards and their WebDataset copies."""

@@ -41,6 +41,21 @@ class Stage:
         return digest
 
     @property
+    def global_seed(self) -> int:
+        """The config's ``seed``, from which every job's seed is derived (:meth:`seed`)."""
+        return self.config["seed"]
+
+    @property
+    def shard_size(self) -> int:
+        """Images a shard of a split holds (the config's ``data.shard_size``)."""
+        return self.config["data"]["shard_size"]
+
+    @property
+    def gpu(self) -> int:
+        """GPUs a one-process job asks for (the config's ``gpus``)."""
+        return self.config["gpus"]
+
+    @property
     def loading(self) -> dict[str, Any]:
         """How a job that trains on a split reads it: held or streamed, and the stream's settings
         (the config's ``data.stream``, ``stream_above_gb``, ``shuffle_buffer``, ``loader_workers``,

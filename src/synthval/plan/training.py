@@ -11,6 +11,11 @@ from synthval.plan.stage import Stage
 
 
 class Training(Stage):
+    @property
+    def shards_per_x(self) -> int:
+        """Shards of synthetic training images per 1x the training set (the config's ``training.shards_per_x``)."""
+        return self.config["training"]["shards_per_x"]
+
     def outputs(self, t: str) -> list[str]:
         """The study's synthetic training pools, every run's files for every seed, and its tables and
         figures (none without runs)."""

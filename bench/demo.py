@@ -1,0 +1,103 @@
+"""The embedded default as `make demo` runs it, on a fresh clone of this checkout: its wall time, and the
+wall and CPU seconds of each stage (rule), read from the jobs' benchmark files, beside the day's bare cnn
+loop (bench/trainer.py's, in images/s) so that a figure from a slow day can be told from a regression.
+
+    python bench/demo.py [--cores 2] [--out bench/results/demo.md]
+
+The clone shares this checkout's .venv (installed already: the figure is the run's, not the
+installation's). The run's Snakemake log and results stay in a temporary folder printed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report import emit, machine
+from trainer import bare_loop
+
+from synthval.classifiers import create_classifier
+from synthval.runtime import setup
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bare_cnn_images_per_second(images: int = 1000, epochs: int = 2, size: int = 16) -> float:
+    """bench/trainer.py's bare PyTorch loop over the default's cnn, one thread: the day's machine speed."""
+    setup(1, seed=0)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (images, size, size, 1), dtype=np.uint8)
+    y = (np.arange(images) % 10).astype(np.int64)
+    torch.manual_seed(0)
+    model = create_classifier("cnn", 10, 1, size)
+    start = time.perf_counter()
+    bare_loop(model.body, x, y, epochs, 64, 0.05)
+    return images * epochs / (time.perf_counter() - start)
+
+
+def stage_rows(results: Path) -> list[tuple[str, int, float, float, float]]:
+    """Per rule: jobs, summed wall s, summed CPU s and the longest job's wall s, from results/benchmarks."""
+    stages: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for table in sorted((results / "benchmarks").rglob("*.tsv")):
+        rule = table.relative_to(results / "benchmarks").parts[0]
+        with table.open() as f:
+            row = list(csv.DictReader(f, delimiter="\t"))[-1]
+        stages[rule].append((float(row["s"]), float(row["cpu_time"])))
+    rows = [
+        (rule, len(jobs), sum(w for w, _ in jobs), sum(c for _, c in jobs), max(w for w, _ in jobs))
+        for rule, jobs in stages.items()
+    ]
+    return sorted(rows, key=lambda r: -r[3])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    before = bare_cnn_images_per_second()
+    work = Path(tempfile.mkdtemp(prefix="synthval-demo-"))
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(work)], check=True)
+    (work / ".venv").symlink_to(ROOT / ".venv")
+    command = [str(work / ".venv" / "bin" / "synthval"), "run", "-c", "config/config.yaml", "--cores", str(args.cores)]
+    start = time.perf_counter()
+    proc = subprocess.run(command, cwd=work, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"the demo failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    after = bare_cnn_images_per_second()
+    rows = stage_rows(work / "results")
+    jobs, job_wall, cpu = sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows)
+    table = [[rule, str(n), f"{w:.0f}", f"{c:.0f}", f"{longest:.0f}"] for rule, n, w, c, longest in rows] + [
+        ["**all benchmarked jobs**", str(jobs), f"**{job_wall:.0f}**", f"**{cpu:.0f}**", ""]
+    ]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=work, capture_output=True, text=True)
+    setting = (
+        f"{machine(args.cores)}; `synthval run -c config/config.yaml --cores {args.cores}` on a fresh clone of "
+        f"{commit.stdout.strip()} (installed .venv shared); bare cnn loop {before:,.0f} img/s before the run and "
+        f"{after:,.0f} after (bench/results/trainer.md's quiet figure: 2,259)"
+    )
+    text = emit(setting, ["stage (rule)", "jobs", "wall s (summed)", "CPU s (summed)", "longest job s"], table, None)
+    text += (
+        f"\n**Wall time of the run: {wall:.0f} s ({wall / 60:.1f} min)**, {jobs} benchmarked jobs on {args.cores} "
+        "cores. A stage's summed wall seconds exceed its CPU seconds where its jobs wait for a core or for I/O; the "
+        "run's wall includes Snakemake's own planning and the jobs without a benchmark (indexing, figures). "
+        f"Results: {work}\n"
+    )
+    if args.out:
+        args.out.write_text(text)
+    print(text[text.index("**Wall") :])
+
+
+if __name__ == "__main__":
+    main()

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from snakemake_runs import snakemake
+from snakemake_runs import SharedRuns
 
 from synthval.runtime import setup
 
@@ -30,12 +30,36 @@ def sd_pipeline(tmp_path_factory):
     return save_tiny_pipeline(tmp_path_factory.mktemp("sd") / "pipeline")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_runs(request, tmp_path_factory):
+    """The runs several tests read, started before the first test so that they run beside the unit tests
+    (tests/snakemake_runs.py, SharedRuns); those still running when the session ends are stopped."""
+    runs = SharedRuns()
+    runs.start_needed(
+        set().union(*(getattr(item, "fixturenames", ()) for item in request.session.items)), tmp_path_factory.mktemp
+    )
+    yield runs
+    runs.stop()
+
+
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory):
+def tiny_run(shared_runs):
     """One local end-to-end run of the tiny config, shared by the workflow tests and the cluster
     test's determinism check."""
     if reuse := os.environ.get("SYNTHVAL_TINY_RUN"):  # a finished run of this code's tiny config, kept between
         return Path(reuse)  # pytest sessions while working on the tests that only read it (or copy it)
-    workdir = tmp_path_factory.mktemp("tiny")
-    snakemake(workdir)
-    return workdir
+    return shared_runs.wait("tiny")[0]
+
+
+@pytest.fixture(scope="session")
+def cluster_run(shared_runs):
+    """tests/configs/cluster.yaml through `snakemake --profile slurm` (tests/test_cluster.py): its folder
+    and output."""
+    workdir, proc = shared_runs.wait("cluster")
+    return workdir, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="session")
+def sd_run(shared_runs):
+    """tests/configs/sd.yaml, the Stable Diffusion family and imported samples and classifiers, run locally."""
+    return shared_runs.wait("sd")[0]

@@ -24,13 +24,6 @@ CLUSTER = ROOT / "tests" / "configs" / "cluster.yaml"
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(bool(problem := slurm_problem()), reason=problem or "")]
 
 
-@pytest.fixture(scope="module")
-def cluster_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("cluster")
-    proc = run_slurm(workdir, config=CLUSTER)
-    return workdir, proc.stdout + proc.stderr
-
-
 def test_every_stage_runs_through_the_profile(cluster_run):
     workdir, out = cluster_run
     assert f"Using profile {ROOT / 'slurm'}" in out or "Using profile slurm" in out

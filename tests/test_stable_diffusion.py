@@ -291,14 +291,10 @@ def test_stable_diffusion_is_conditioned_by_class_prompts_only():
 
 
 @pytest.mark.integration
-def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
-    import json
-
-    from snakemake_runs import ROOT, snakemake
-
+def test_real_fake_synthesis_runs_through_the_workflow(sd_run):
+    """tests/configs/sd.yaml end to end (started beside the unit tests: tests/snakemake_runs.py)."""
     from synthval.data import read_image_set
     from synthval.data.shards import read_shard_metadata
-    from synthval.generators.stable_diffusion import save_tiny_pipeline
     from synthval.io import read_json, read_metadata
     from synthval.plan.paths import (
         data_manifest,
@@ -312,19 +308,7 @@ def test_real_fake_synthesis_runs_through_the_workflow(tmp_path):
         training_table,
     )
 
-    save_tiny_pipeline(tmp_path / "sd-pipeline")
-    # a caption for every image of the source, by its key (as a captioning model's output would be)
-    (tmp_path / "captions.json").write_text(json.dumps({f"digits-{i:07d}": f"digit {i % 7}" for i in range(1797)}))
-    rng = np.random.default_rng(0)  # samples "made elsewhere": 16x16 RGB, 5 per class
-    np.savez(
-        tmp_path / "imported.npz", images=rng.integers(0, 256, (50, 16, 16, 3), np.uint8), labels=np.arange(50) % 10
-    )
-    from safetensors.torch import save_file
-
-    from synthval.classifiers import create_classifier
-
-    save_file(create_classifier("mlp", 10, 1, 8, seed=0).body.state_dict(), tmp_path / "pretrained-mlp.safetensors")
-    snakemake(tmp_path, config=ROOT / "tests" / "configs" / "sd.yaml")
+    tmp_path = sd_run
     meta = read_metadata(tmp_path / generator_weights("train200", "sd"))
     assert meta["family"] == "stable_diffusion"
     assert meta["hparams"]["visual_guidance"] == "per_image"

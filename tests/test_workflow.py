@@ -76,10 +76,10 @@ def test_dry_run_plans_every_stage(tmp_path):
         "train_generator": 3,
         "train_class_generator": 10,
         "assemble_class_generators": 1,
-        "synthesize_shard": 12,
+        "synthesize_shard": 8,
         "index_synthetic": 4,
         "plot_samples": 4,
-        "convert_webdataset": 12,
+        "convert_webdataset": 8,
         "index_webdataset": 4,
         "augment_split": 2,
         "train_classifier": 3,
@@ -543,7 +543,7 @@ def test_editing_a_synthesis_setting_resamples_without_retraining(run, tmp_path)
     edited.write_text(yaml.safe_dump(config))
     jobs = dry_run_jobs_for(run, edited)
     assert "train_generator" not in jobs, jobs
-    assert jobs["synthesize_shard"] == 3, jobs  # the pseudo-labelled set's shards, not its generator
+    assert jobs["synthesize_shard"] == 2, jobs  # the pseudo-labelled set's shards, not its generator
 
 
 def test_growing_the_zoo_retrains_configurations_as_a_fresh_run_would(run, tmp_path):

@@ -33,13 +33,11 @@ def sd_pipeline(tmp_path_factory):
 @pytest.fixture(scope="session", autouse=True)
 def shared_runs(request, tmp_path_factory):
     """The runs several tests read, started before the first test so that they run beside the unit tests
-    (tests/snakemake_runs.py, SharedRuns); those still running when the session ends are stopped."""
+    (tests/snakemake_runs.py, SharedRuns)."""
     runs = SharedRuns()
-    runs.start_needed(
-        set().union(*(getattr(item, "fixturenames", ()) for item in request.session.items)), tmp_path_factory.mktemp
-    )
-    yield runs
-    runs.stop()
+    fixtures = set().union(*(getattr(item, "fixturenames", ()) for item in request.session.items))
+    runs.start_needed(fixtures, tmp_path_factory.mktemp)
+    return runs
 
 
 @pytest.fixture(scope="session")
@@ -48,18 +46,29 @@ def tiny_run(shared_runs):
     test's determinism check."""
     if reuse := os.environ.get("SYNTHVAL_TINY_RUN"):  # a finished run of this code's tiny config, kept between
         return Path(reuse)  # pytest sessions while working on the tests that only read it (or copy it)
-    return shared_runs.wait("tiny")[0]
+    return shared_runs.wait("tiny_run")[0]
+
+
+@pytest.fixture(scope="session")
+def sd_run(shared_runs):
+    """tests/configs/sd.yaml, the Stable Diffusion family and imported samples and classifiers, run locally."""
+    return shared_runs.wait("sd_run")[0]
 
 
 @pytest.fixture(scope="session")
 def cluster_run(shared_runs):
     """tests/configs/cluster.yaml through `snakemake --profile slurm` (tests/test_cluster.py): its folder
     and output."""
-    workdir, proc = shared_runs.wait("cluster")
-    return workdir, proc.stdout + proc.stderr
+    return shared_runs.wait("cluster_run")
 
 
 @pytest.fixture(scope="session")
-def sd_run(shared_runs):
-    """tests/configs/sd.yaml, the Stable Diffusion family and imported samples and classifiers, run locally."""
-    return shared_runs.wait("sd")[0]
+def cancelled_run(shared_runs):
+    """A zoo job cancelled on SLURM mid-training, rerun, and run locally uninterrupted (cancelled_job_scenario)."""
+    return shared_runs.wait("cancelled_run")
+
+
+@pytest.fixture(scope="session")
+def two_rank_run(shared_runs):
+    """The reference classifier as one two-rank SLURM job (two_ranks_scenario)."""
+    return shared_runs.wait("two_rank_run")

@@ -1,6 +1,7 @@
 """Running the workflow from tests: locally (`--cores 2`) or through the SLURM profile."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -189,37 +190,126 @@ def write_sd_inputs(workdir):
     save_file(create_classifier("mlp", 10, 1, 8, seed=0).body.state_dict(), workdir / "pretrained-mlp.safetensors")
 
 
+def _running_job(rule, workflow):
+    """The id of a running SLURM job of ``rule`` that ``workflow`` (a Watched run) submitted, once one runs;
+    the workflow ending first fails the test. Its own jobs are the ids its output names as submitted."""
+    while True:
+        output = "".join(workflow.chunks["stdout"] + workflow.chunks["stderr"])
+        if workflow.proc.poll() is not None:
+            raise AssertionError(f"the workflow ended before a {rule} job ran:\n{output[-3000:]}")
+        ours = set(re.findall(r"has been submitted with SLURM jobid (\d+)", output))
+        listing = subprocess.run(["squeue", "-h", "-o", "%i %T %k"], capture_output=True, text=True).stdout
+        for line in listing.splitlines():
+            job, state, comment = ([*line.split(maxsplit=2), "", ""])[:3]
+            if state == "RUNNING" and rule in comment and job in ours:
+                return job
+        time.sleep(0.2)
+
+
+def cancelled_job_scenario(workdir):
+    """A zoo training job long enough (tens of seconds here) to be cancelled while it trains, through the
+    SLURM profile: cancelled after its first epoch is saved, then rerun to completion, beside an
+    uninterrupted local run of the same target (tests/test_cluster.py checks what this returns)."""
+    config = yaml.safe_load(CLUSTER.read_text())
+    config["zoo"]["epochs"] = 300
+    config["zoo"]["save_epochs"] = [300]
+    path = workdir / "long.yaml"
+    path.write_text(yaml.safe_dump(config))
+    target = "results/classifiers/train300/mlp-base-s0/epoch-300.safetensors"
+    run = workdir / "run"
+    state = run / "results" / "resume" / "classifiers" / "train300" / "mlp-base" / "train" / "state.safetensors"
+    run.mkdir(parents=True)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    workflow = Watched(slurm_command(run, path, target, "--retries", "0"), cwd=ROOT, env=env)
+    try:
+        job = _running_job("train_classifier", workflow)
+        while not state.exists() and workflow.proc.poll() is None:  # cancel it mid-training, after an epoch
+            time.sleep(0.05)
+        subprocess.run(["scancel", job], check=True)
+        cancelled = workflow.result()  # the job cancelled, the run ends
+    finally:
+        workflow.kill()
+    left = (run / target).exists()
+    rerun = run_slurm(run, target, config=path)
+    snakemake(workdir / "local", target, config=path)
+    return {"cancelled": cancelled, "left": left, "rerun": rerun, "target": target, "path": path}
+
+
+def two_ranks_scenario(workdir):
+    """The reference classifier as one job over two ranks through the SLURM profile: the job asks for one task
+    with 2 cores (and gpus x 2 GPUs on a GPU cluster) and starts its two ranks itself (a gloo job here)."""
+    config = yaml.safe_load(CLUSTER.read_text()) | {"ranks": {"train_reference": 2}}
+    (workdir / "two-ranks.yaml").write_text(yaml.safe_dump(config))
+    target = "results/reference/train300/classifier.safetensors"
+    return run_slurm(workdir, target, config=workdir / "two-ranks.yaml"), target
+
+
+class _Background:
+    """Callables run one after another in a daemon thread; :meth:`result` waits for one and returns what it
+    returned, or raises what it raised."""
+
+    def __init__(self, jobs):
+        self.done = {name: threading.Event() for name, _ in jobs}
+        self.results = {}
+        threading.Thread(target=self._run, args=(jobs,), daemon=True).start()
+
+    def _run(self, jobs):
+        for name, job in jobs:
+            try:
+                self.results[name] = (True, job())
+            except BaseException as err:  # noqa: BLE001 - handed to the test that waits for it
+                self.results[name] = (False, err)
+            self.done[name].set()
+
+    def result(self, name):
+        self.done[name].wait()
+        ok, value = self.results[name]
+        if not ok:
+            raise value
+        return value
+
+
 class SharedRuns:
-    """The runs several tests read, started together before the first test (tests/conftest.py) so that
-    they run while the unit tests do: the local tiny run, the same config's cut through the SLURM profile
-    (mostly waiting on the scheduler's status checks) and the Stable Diffusion run. A fixture that needs
-    one waits for it; each is run once per session."""
+    """The runs several tests read, started before the first test (tests/conftest.py) so that they run while
+    the unit tests do: the local tiny run and the Stable Diffusion run side by side, and one after another
+    the SLURM profile's runs (the cluster config, a cancelled job, a two-rank job: mostly waiting on the
+    scheduler's status checks). A fixture that needs one waits for it; each runs once per session."""
+
+    LOCAL = ("tiny_run", "sd_run")
+    SLURM = ("cluster_run", "cancelled_run", "two_rank_run")
 
     def __init__(self):
-        self.started = {}  # name -> (workdir, Watched, check)
-
-    def start(self, name, workdir, cmd, **kwargs):
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.started[name] = (workdir, Watched(cmd, env=env, **kwargs))
+        self.background = {}  # fixture -> _Background running it
 
     def start_needed(self, fixtures, mktemp):
-        """Start the runs whose fixtures (``tiny_run``, ``cluster_run``, ``sd_run``) are among ``fixtures``."""
+        """Start the runs whose fixtures are among ``fixtures``."""
+        local, slurm = [], []
         if "tiny_run" in fixtures and not os.environ.get("SYNTHVAL_TINY_RUN"):
-            workdir = mktemp("tiny")
-            self.start("tiny", workdir, snakemake_command(workdir))
-        if "cluster_run" in fixtures and slurm_problem() is None:
-            workdir = mktemp("cluster")
-            self.start("cluster", workdir, slurm_command(workdir, CLUSTER), cwd=ROOT)
+            local.append(("tiny_run", lambda: self._local(mktemp("tiny"))))
         if "sd_run" in fixtures:
-            workdir = mktemp("sd")
-            write_sd_inputs(workdir)
-            self.start("sd", workdir, snakemake_command(workdir, config=SD))
+            local.append(("sd_run", lambda: self._local(mktemp("sd"), SD, write_sd_inputs)))
+        if slurm_problem() is None:
+            scenarios = {
+                "cluster_run": lambda: self._cluster(mktemp("cluster")),
+                "cancelled_run": lambda: cancelled_job_scenario(mktemp("cancelled")),
+                "two_rank_run": lambda: two_ranks_scenario(mktemp("two-ranks")),
+            }
+            slurm = [(name, job) for name, job in scenarios.items() if name in fixtures]
+        for chain in [[job] for job in local] + ([slurm] if slurm else []):
+            background = _Background(chain)
+            self.background |= dict.fromkeys((name for name, _ in chain), background)
+
+    @staticmethod
+    def _local(workdir, config=TINY, prepare=None):
+        if prepare is not None:
+            prepare(workdir)
+        return workdir, snakemake(workdir, config=config)
+
+    @staticmethod
+    def _cluster(workdir):
+        proc = run_slurm(workdir, config=CLUSTER)
+        return workdir, proc.stdout + proc.stderr
 
     def wait(self, name):
-        """The finished run's folder and process (started now if no fixture asked for it beforehand)."""
-        workdir, watched = self.started[name]
-        return workdir, checked(watched.result())
-
-    def stop(self):
-        for _, watched in self.started.values():
-            watched.kill()
+        """What the run of fixture ``name`` returned, once it is done."""
+        return self.background[name].result(name)

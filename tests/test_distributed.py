@@ -2,6 +2,8 @@
 two ranks train what one process trains with the same global batch, a killed two-rank run resumes to the
 same weights, and a streamed split is read by each rank from its own shards."""
 
+import uuid
+
 import numpy as np
 import pytest
 import torch
@@ -65,7 +67,10 @@ def _rank(rank, world, rendezvous, work, streamed, kill_after, guided, mixed):
 
 def _ranks(tmp_path, name, world=2, streamed=False, kill_after=None, guided=False, mixed=False):
     work = tmp_path / name
-    mp.spawn(_rank, (world, tmp_path / f"{name}.rdv", work, streamed, kill_after, guided, mixed), nprocs=world)
+    # a rendezvous file of its own for every start: a killed run's file can outlive it, and ranks meeting at
+    # it would try the killed ranks' addresses (Gloo: connection refused)
+    rendezvous = tmp_path / f"{name}-{uuid.uuid4().hex}.rdv"
+    mp.spawn(_rank, (world, rendezvous, work, streamed, kill_after, guided, mixed), nprocs=world)
     return work
 
 

@@ -39,12 +39,15 @@ def test_every_result_is_listed_once_and_the_report_reads_only_results(name):
     assert set(inputs.files()) <= set(outputs)
     # the study's files are there exactly when the config has runs
     assert all((f.training is not None) == bool(study.runs) for f in inputs.trainsets.values())
+    listed, epochs = set(outputs), {}  # each member's weights, in the order rule all lists them
+    for p in outputs:
+        if p.startswith(f"{RESULTS}/classifiers/") and Path(p).name.startswith("epoch-"):
+            epochs.setdefault(str(Path(p).parent), []).append(p)
     for t in study.trainsets:
         for m in study.all_models:
-            assert predictions(t, m) in outputs
-            assert [classifier_weights(t, m, e) for e in study.epoch_tags(m)] == [
-                p for p in outputs if p.startswith(f"{RESULTS}/classifiers/{t}/{m}/epoch-")
-            ]
+            assert predictions(t, m) in listed
+            weights = [classifier_weights(t, m, e) for e in study.epoch_tags(m)]
+            assert weights == epochs[str(Path(weights[0]).parent)]
 
 
 def test_the_reports_live_paths_are_where_a_generator_appends():

@@ -30,6 +30,15 @@ def sd_pipeline(tmp_path_factory):
     return save_tiny_pipeline(tmp_path_factory.mktemp("sd") / "pipeline")
 
 
+SHARED = {*SharedRuns.LOCAL, *SharedRuns.SLURM}
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests that read a shared run go last, in their own order, so that every other test runs while the
+    shared runs (started before the first test) are still going."""
+    items.sort(key=lambda item: bool(SHARED & set(getattr(item, "fixturenames", ()))))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def shared_runs(request, tmp_path_factory):
     """The runs several tests read, started before the first test so that they run beside the unit tests

@@ -172,7 +172,8 @@ def _generator_rank(rank, world, rendezvous, family, path, kill_after, out):
 
 def _generator_ranks(tmp_path, family, name, kill_after=None):
     out = tmp_path / f"{name}.safetensors"
-    args = (2, tmp_path / f"{name}.rdv", family, tmp_path / f"{name}-state.safetensors", kill_after, out)
+    rendezvous = tmp_path / f"{name}-{uuid.uuid4().hex}.rdv"  # its own, as in _ranks
+    args = (2, rendezvous, family, tmp_path / f"{name}-state.safetensors", kill_after, out)
     mp.spawn(_generator_rank, args, nprocs=2)
     return out
 

@@ -43,7 +43,9 @@ def summarize_failures(log):
 def leave_partial_report(log):
     """The workflow's onsuccess/onerror hook (synthval.report.build.leave_partial_report), then the
     answer table of what exists (synthval.report.build.answer_of); it never masks the run's own outcome.
-    """
+    Neither with ``report.partial: false`` (nor their imports' second or two)."""
+    if not config["report"]["partial"]:
+        return
     from synthval.report.build import answer_of
     from synthval.report.build import leave_partial_report as leave
 

@@ -266,10 +266,11 @@ def test_a_killed_snakemake_and_a_second_run_meet_the_lock_then_the_rerun_matche
     ]
     targets = ["results/synthetic/train300/wgan/manifest.json", "results/synthetic/train300/wgan/wds/manifest.json"]
     started = work / "results/logs/train_generator/train300/wgan.log"
-    # the tar set goes too: a file the first run removes while the second is still planning would fail
-    # the second for that reason, before it reaches the lock this test is about
+    # the tar set and the shards' records go too: a file the first run removes while the second is still
+    # planning would fail the second for that reason, before it reaches the lock this test is about
     tars = [f"results/synthetic/train300/wgan/wds/shard-0000{i}.tar{end}" for i in range(2) for end in ("", ".sha256")]
-    for name in [*remade, *targets, *tars, started]:
+    records = [record_path(n) for n in remade[1:]]  # the shards' records too, for the same reason
+    for name in [*remade, *records, *targets, *tars, started]:
         (work / name).unlink()
     first = _start(work, *targets)
     while not started.exists() and first.poll() is None:  # the first run ends, or its job starts

@@ -282,19 +282,23 @@ class SharedRuns:
         self.background = {}  # fixture -> _Background running it
 
     def start_needed(self, fixtures, mktemp):
-        """Start the runs whose fixtures are among ``fixtures``."""
+        """Start the runs whose fixtures are among ``fixtures``. Their folders are made here, in the session's
+        thread: pytest's temporary folders are not made safely from two threads at once."""
         local, slurm = [], []
         if "tiny_run" in fixtures and not os.environ.get("SYNTHVAL_TINY_RUN"):
-            local.append(("tiny_run", lambda: self._local(mktemp("tiny"))))
+            tiny = mktemp("tiny")
+            local.append(("tiny_run", lambda: self._local(tiny)))
         if "sd_run" in fixtures:
-            local.append(("sd_run", lambda: self._local(mktemp("sd"), SD, write_sd_inputs)))
+            sd = mktemp("sd")
+            local.append(("sd_run", lambda: self._local(sd, SD, write_sd_inputs)))
         if slurm_problem() is None:
+            folders = {name: mktemp(name.removesuffix("_run")) for name in self.SLURM if name in fixtures}
             scenarios = {
-                "cluster_run": lambda: self._cluster(mktemp("cluster")),
-                "cancelled_run": lambda: cancelled_job_scenario(mktemp("cancelled")),
-                "two_rank_run": lambda: two_ranks_scenario(mktemp("two-ranks")),
+                "cluster_run": lambda: self._cluster(folders["cluster_run"]),
+                "cancelled_run": lambda: cancelled_job_scenario(folders["cancelled_run"]),
+                "two_rank_run": lambda: two_ranks_scenario(folders["two_rank_run"]),
             }
-            slurm = [(name, job) for name, job in scenarios.items() if name in fixtures]
+            slurm = [(name, job) for name, job in scenarios.items() if name in folders]
         for chain in [[job] for job in local] + ([slurm] if slurm else []):
             background = _Background(chain)
             self.background |= dict.fromkeys((name for name, _ in chain), background)

@@ -11,12 +11,10 @@ installation's). The run's Snakemake log and results stay in a temporary folder 
 from __future__ import annotations
 
 import argparse
-import csv
 import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +25,7 @@ from report import emit, machine
 from trainer import bare_loop
 
 from synthval.classifiers import create_classifier
-from synthval.runtime import setup
+from synthval.runtime import setup, stage_times
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,21 +44,6 @@ def bare_cnn_images_per_second(images: int = 1000, epochs: int = 2, size: int = 
     return images * epochs / (time.perf_counter() - start)
 
 
-def stage_rows(results: Path) -> list[tuple[str, int, float, float, float]]:
-    """Per rule: jobs, summed wall s, summed CPU s and the longest job's wall s, from results/benchmarks."""
-    stages: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for table in sorted((results / "benchmarks").rglob("*.tsv")):
-        rule = table.relative_to(results / "benchmarks").parts[0]
-        with table.open() as f:
-            row = list(csv.DictReader(f, delimiter="\t"))[-1]
-        stages[rule].append((float(row["s"]), float(row["cpu_time"])))
-    rows = [
-        (rule, len(jobs), sum(w for w, _ in jobs), sum(c for _, c in jobs), max(w for w, _ in jobs))
-        for rule, jobs in stages.items()
-    ]
-    return sorted(rows, key=lambda r: -r[3])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=2)
@@ -77,7 +60,8 @@ def main() -> None:
     if proc.returncode != 0:
         raise SystemExit(f"the demo failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     after = bare_cnn_images_per_second()
-    rows = stage_rows(work / "results")
+    stages = stage_times(work / "results" / "benchmarks").sort("CPU s (sum)", descending=True)
+    rows = stages.select("stage", "jobs", "wall s (sum)", "CPU s (sum)", "wall s (longest job)").rows()
     jobs, job_wall, cpu = sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows)
     table = [[rule, str(n), f"{w:.0f}", f"{c:.0f}", f"{longest:.0f}"] for rule, n, w, c, longest in rows] + [
         ["**all benchmarked jobs**", str(jobs), f"**{job_wall:.0f}**", f"**{cpu:.0f}**", ""]

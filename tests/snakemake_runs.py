@@ -215,9 +215,11 @@ def cancelled_job_scenario(workdir):
     config["zoo"]["save_epochs"] = [300]
     path = workdir / "long.yaml"
     path.write_text(yaml.safe_dump(config))
-    target = "results/classifiers/train300/mlp-base-s0/epoch-300.safetensors"
+    from synthval.plan.paths import RESULTS, classifier_weights
+
+    target = classifier_weights("train300", "mlp-base-s0", "300")
     run = workdir / "run"
-    state = run / "results" / "resume" / "classifiers" / "train300" / "mlp-base" / "train" / "state.safetensors"
+    state = run / RESULTS / "resume" / "classifiers" / "train300" / "mlp-base" / "train" / "state.safetensors"
     run.mkdir(parents=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     workflow = Watched(slurm_command(run, path, target, "--retries", "0"), cwd=ROOT, env=env)
@@ -240,7 +242,9 @@ def two_ranks_scenario(workdir):
     with 2 cores (and gpus x 2 GPUs on a GPU cluster) and starts its two ranks itself (a gloo job here)."""
     config = yaml.safe_load(CLUSTER.read_text()) | {"ranks": {"train_reference": 2}}
     (workdir / "two-ranks.yaml").write_text(yaml.safe_dump(config))
-    target = "results/reference/train300/classifier.safetensors"
+    from synthval.plan.paths import reference_weights
+
+    target = reference_weights("train300")
     return run_slurm(workdir, target, config=workdir / "two-ranks.yaml"), target
 
 

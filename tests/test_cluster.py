@@ -11,12 +11,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from snakemake_runs import ROOT, run_slurm, slurm_problem
+from snakemake_runs import CLUSTER, ROOT, run_slurm, slurm_problem
 
 from synthval.io import sha256_file
 from synthval.plan.paths import RESULTS, log_path, report_html, selection_table
 
-CLUSTER = ROOT / "tests" / "configs" / "cluster.yaml"
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(bool(problem := slurm_problem()), reason=problem or "")]
 
 

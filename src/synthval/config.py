@@ -304,12 +304,6 @@ def generator_synthesis_settings(section: dict) -> dict:
     return {k: section[k] for k in ("conditioning", *SYNTHESIS_ONLY) if k in section}
 
 
-def samples_from_real_images(section: dict) -> bool:
-    """Whether a generator's sampling reads the real training images (its family decides:
-    :meth:`synthval.families.Family.samples_from_real_images`)."""
-    return family_of(section).samples_from_real_images(section)
-
-
 def num_classes(config: dict) -> int | None:
     """The class count: the source's own, or ``data.num_classes`` for folders and tables."""
     return NUM_CLASSES.get(config["data"]["source"], config["data"].get("num_classes"))

@@ -3,7 +3,7 @@ samples are drawn into shards, imported samples, and the WebDataset copies of th
 
 from __future__ import annotations
 
-from synthval.config import generator_spec, generator_synthesis_settings, samples_from_real_images
+from synthval.config import generator_spec, generator_synthesis_settings
 from synthval.families import checkpoints_scored, family_of
 from synthval.plan import paths
 from synthval.plan.stage import Stage
@@ -76,7 +76,7 @@ class Generators(Stage):
         }
         if section["conditioning"] == "pseudo_label":
             inputs["reference"] = paths.reference_weights(trainset)
-        if samples_from_real_images(section):  # samples start from real training images (stable_diffusion)
+        if family_of(section).samples_from_real_images(section):  # samples start from real training images
             inputs["train"] = paths.data_manifest(trainset, "train")
         return inputs
 

@@ -5,7 +5,7 @@ generator trained on half k only."""
 from __future__ import annotations
 
 from synthval import recipes
-from synthval.config import samples_from_real_images
+from synthval.families import family_of
 from synthval.plan import paths
 from synthval.plan.generators import Generators
 
@@ -58,7 +58,8 @@ class Privacy(Generators):
             "generator": paths.lira_generator_weights(trainset, half, wildcards.generator),
             "summary": paths.data_summary(trainset),
         }
-        if samples_from_real_images(self.section(wildcards)):
+        section = self.section(wildcards)
+        if family_of(section).samples_from_real_images(section):
             inputs["train"] = paths.lira_half_manifest(trainset, half)
         return inputs
 

@@ -35,10 +35,16 @@ rule all:
         P.all_outputs(),
 
 
+onstart:
+    start_warm_process()
+
+
 onsuccess:
+    stop_warm_process()
     leave_partial_report(log)
 
 
 onerror:
+    stop_warm_process()
     leave_partial_report(log)
     summarize_failures(log)

@@ -1,9 +1,15 @@
 """The ``synthval`` command (synthval.cli): the workflow from any directory, the quality metrics of two
 image sets as the workflow computes them, the report, and one-line errors."""
 
+import io
 import json
+import os
 import subprocess
 import sys
+import traceback
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import polars as pl
@@ -17,7 +23,31 @@ from synthval.seeding import derive_seed
 
 
 def synthval(*args, cwd=None):
+    """The command as a user runs it: a fresh process."""
     return run_watched([sys.executable, "-m", "synthval.cli", *map(str, args)], cwd=cwd)
+
+
+def synthval_here(*args, cwd=None):
+    """The command's ``main`` in this process, as the console script calls it: its exit status, what it
+    prints and an uncaught exception's traceback, without a fresh interpreter's start-up for each call
+    (``run`` starts Snakemake, whose output only a fresh process captures: :func:`synthval`)."""
+    from synthval.cli import main
+
+    out, err, previous = io.StringIO(), io.StringIO(), Path.cwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as done:
+                code = done.code if isinstance(done.code, int) else int(done.code is not None)
+            except Exception:  # noqa: BLE001 - an uncaught exception, as the interpreter would print it
+                traceback.print_exc()
+                code = 1
+    finally:
+        os.chdir(previous)
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def test_errors_are_one_line_with_exit_status_2(tmp_path):
@@ -25,42 +55,42 @@ def test_errors_are_one_line_with_exit_status_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"synthval score: no image set at {tmp_path / 'nothing'}"
     (tmp_path / "a.txt").write_text("x")
-    proc = synthval("score", tmp_path / "a.txt", tmp_path / "a.txt")
+    proc = synthval_here("score", tmp_path / "a.txt", tmp_path / "a.txt")
     assert proc.returncode == 2
     assert "not a folder, .parquet, .npz or manifest.json" in proc.stderr
-    proc = synthval("report", "--bogus")
+    proc = synthval_here("report", "--bogus")
     assert proc.returncode == 2
     assert proc.stderr.strip() == "synthval report: unknown arguments --bogus"
-    proc = synthval("report", cwd=tmp_path)
+    proc = synthval_here("report", cwd=tmp_path)
     assert proc.returncode == 2
     assert "report inputs are missing" in proc.stderr
     assert "--partial" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
-    proc = synthval("report", "--results", tmp_path)  # the same run's folder, named from elsewhere
+    proc = synthval_here("report", "--results", tmp_path)  # the same run's folder, named from elsewhere
     assert proc.returncode == 2
     assert "report inputs are missing" in proc.stderr
-    proc = synthval("report", "--results", tmp_path / "nowhere")
+    proc = synthval_here("report", "--results", tmp_path / "nowhere")
     assert proc.returncode == 2
     assert proc.stderr.strip().endswith("(--results: the folder that holds results/)")
     # unreadable input names the file in one line; --debug shows the traceback instead
     (tmp_path / "set" / "cat").mkdir(parents=True)
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "set" / "cat" / "0.png")
     (tmp_path / "set" / "cat" / "1.png").write_bytes(b"not a png")
-    proc = synthval("score", tmp_path / "set", tmp_path / "set")
+    proc = synthval_here("score", tmp_path / "set", tmp_path / "set")
     assert proc.returncode == 2
     assert proc.stderr.strip() == (f"synthval score: cannot identify image file '{tmp_path / 'set' / 'cat' / '1.png'}'")
     np.savez(tmp_path / "x.npz", images=np.zeros((3, 8, 8), np.uint8))
-    proc = synthval("score", tmp_path / "x.npz", tmp_path / "x.npz")
+    proc = synthval_here("score", tmp_path / "x.npz", tmp_path / "x.npz")
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
         f"synthval score: {tmp_path / 'x.npz'} lacks the array(s) ['labels'] (it has ['images'])"
     )
-    proc = synthval("score", "--debug", tmp_path / "x.npz", tmp_path / "x.npz")
+    proc = synthval_here("score", "--debug", tmp_path / "x.npz", tmp_path / "x.npz")
     assert proc.returncode != 0
     assert "Traceback (most recent call last)" in proc.stderr
     # missing weights: the one line names the command that fetches them, and where they go
     np.savez(tmp_path / "y.npz", images=np.zeros((3, 8, 8), np.uint8), labels=np.array([0, 1, 0]))
-    proc = synthval("score", tmp_path / "y.npz", tmp_path / "y.npz", "--extractor", "inception", cwd=tmp_path)
+    proc = synthval_here("score", tmp_path / "y.npz", tmp_path / "y.npz", "--extractor", "inception", cwd=tmp_path)
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "synthval weights fetch inception --out weights/inception.safetensors" in proc.stderr
@@ -88,19 +118,19 @@ def test_weights_fetch_checks_converts_and_writes_where_the_config_looks(tmp_pat
         assert "Traceback" not in proc.stderr
         return proc.stderr.strip().splitlines()[-1]
 
-    proc = synthval("weights", "fetch", "sscd", "--url", url, "--sha256", "0" * 64, cwd=tmp_path)
+    proc = synthval_here("weights", "fetch", "sscd", "--url", url, "--sha256", "0" * 64, cwd=tmp_path)
     assert error(proc).startswith("synthval weights: ")
     assert f"{url} hashes to sha256 {digest[:16]}..., not the sha256 given 0000000000000000..." in proc.stderr
     # torch-fidelity's Inception: its published checksum (the file name's 6726825d) is checked by default
-    proc = synthval("weights", "fetch", "inception", "--url", url, cwd=tmp_path)
+    proc = synthval_here("weights", "fetch", "inception", "--url", url, cwd=tmp_path)
     assert "not its published checksum 6726825d" in error(proc)
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["sscd.pt"]  # nothing written, no download left
-    proc = synthval("weights", "fetch", "sscd", "--url", url, "--sha256", digest[:12], cwd=tmp_path)
+    proc = synthval_here("weights", "fetch", "sscd", "--url", url, "--sha256", digest[:12], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"weights: {default_weights('sscd')}"
     extractor = sscd_extractor(tmp_path / default_weights("sscd"))
     assert extractor(np.zeros((2, 16, 16, 3), np.uint8)).shape == (2, 512)
-    proc = synthval("weights", "fetch", "sscd", "--url", (tmp_path / "absent.pt").as_uri(), cwd=tmp_path)
+    proc = synthval_here("weights", "fetch", "sscd", "--url", (tmp_path / "absent.pt").as_uri(), cwd=tmp_path)
     assert error(proc).startswith("synthval weights: ")
     assert "absent.pt" in error(proc)
 
@@ -109,7 +139,7 @@ def test_version_and_every_option_has_help():
     from synthval import __version__
     from synthval.cli import parser
 
-    proc = synthval("--version")
+    proc = synthval_here("--version")
     assert proc.returncode == 0
     assert proc.stdout.strip() == f"synthval {__version__}"
     commands = next(a for a in parser()._actions if a.dest == "command").choices
@@ -128,7 +158,7 @@ def test_run_plans_the_workflow_from_any_directory(tmp_path):
     assert "train_reference" in proc.stdout
     assert "render_report" in proc.stdout
     assert (tmp_path / ".snakemake").is_dir()  # it works in the current directory, not the repository's
-    proc = synthval("run", "-c", "4", cwd=tmp_path)  # Snakemake's -c is --cores; here it names the config
+    proc = synthval_here("run", "-c", "4", cwd=tmp_path)  # Snakemake's -c is --cores; here it names the config
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
         "synthval run: config file not found: 4 (-c names the config here; --cores N sets the cores)"
@@ -171,7 +201,7 @@ def test_score_agrees_with_the_workflows_quality_table_and_report_renders(tiny_r
         Image.fromarray(image[..., 0]).save(folder / f"{i:05d}.png")
     seed = derive_seed(7, "quality", "train300", "wgan")  # tiny.yaml's seed; the quality job's identity
     out = tmp_path / "score.json"
-    proc = synthval(
+    proc = synthval_here(
         "score",
         tiny_run / data_manifest("train300", "train"),
         tmp_path / "wgan",
@@ -196,7 +226,7 @@ def test_score_agrees_with_the_workflows_quality_table_and_report_renders(tiny_r
     for row in table.iter_rows(named=True):
         assert result["metrics"][str(row["class"])][row["metric"]] == pytest.approx(row["value"], rel=1e-9, abs=1e-12)
     assert np.isfinite(result["metrics"]["all"]["fid"])
-    proc = synthval("report", "--config", TINY, cwd=tiny_run)
+    proc = synthval_here("report", "--config", TINY, cwd=tiny_run)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"report: {report_html()}"
     assert (tiny_run / report_html()).stat().st_size > 0

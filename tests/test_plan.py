@@ -192,7 +192,7 @@ def test_rules_are_named_and_matched_from_the_zoo():
 
 
 LAYERS = [  # synthval/__init__.py states this order
-    {"io", "seeding", "schema", "runtime", "live", "checkpoint", "provenance", "inference", "questions"},
+    {"io", "seeding", "schema", "runtime", "forkserver", "live", "checkpoint", "provenance", "inference", "questions"},
     {"simulation", "papers"},
     {"data"},
     {"zoo", "recipes", "families", "config"},

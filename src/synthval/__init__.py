@@ -3,7 +3,7 @@
 The library behind the Snakemake workflow, in layers; a module imports only its own layer and those
 before it (tests/test_plan.py checks this):
 
-1. shared utilities: ``io``, ``seeding``, ``schema``, ``runtime``, ``live``, ``checkpoint``,
+1. shared utilities: ``io``, ``seeding``, ``schema``, ``runtime``, ``forkserver``, ``live``, ``checkpoint``,
    ``provenance``, ``inference``, ``questions`` (the three questions a zoo answers), ``simulation`` (zoos
    with a known truth), ``papers``
 2. ``data``: datasets, splits, shards

@@ -23,6 +23,9 @@ SOURCE_ROOT = Path(__file__).resolve().parent.parent  # the folder that holds th
 #: Package data a module reads as it runs, which changes what it makes as its code does: the report's
 #: section templates and figure captions (a folder under the package, every file in it hashed as bytes).
 MODULE_DATA = {"synthval.report.sections": "report/templates"}
+#: Modules that decide how a job is started, not what it makes: every script imports them, and an edit
+#: to them must not rerun a study.
+NOT_DIGESTED = frozenset({"synthval.forkserver"})
 
 
 def _module_file(module: str, root: Path) -> Path | None:
@@ -113,7 +116,7 @@ def code_digest(script: str | Path, root: Path = SOURCE_ROOT, plan: str | None =
     (``synthval.plan.generators``): its own text only, not what it imports, so editing one stage's plan
     reruns that stage's jobs and no others; and of the package data those modules read (:data:`MODULE_DATA`).
     Cached for the life of the process (one Snakemake invocation)."""
-    modules = library_modules(script, root)
+    modules = {name: path for name, path in library_modules(script, root).items() if name not in NOT_DIGESTED}
     if plan is not None and (plan_file := _module_file(plan, root)) is not None:
         modules = dict(sorted({**modules, plan: plan_file}.items()))
     digest = hashlib.sha256()

@@ -287,20 +287,26 @@ class Progress:
 
 def stage_times(benchmarks: str | Path) -> pl.DataFrame:
     """Wall time per rule from Snakemake's ``benchmark:`` files (results/benchmarks/<rule>/...tsv): jobs,
-    summed and longest wall-clock seconds, CPU seconds and peak resident memory."""
+    summed and longest wall-clock seconds, CPU seconds and peak resident memory. A job forked from the
+    run's warm process (synthval.forkserver) did its work outside the process tree Snakemake measured:
+    its own record beside its log (results/logs/<rule>/....usage.json) adds its CPU seconds and memory."""
     import polars as pl  # the report's only: not every job pays for its import
+
+    from synthval.forkserver import usage_path
 
     rows = []
     for tsv in sorted(Path(benchmarks).rglob("*.tsv")):
-        rule = tsv.relative_to(benchmarks).parts[0]
+        relative = tsv.relative_to(benchmarks)
         bench = pl.read_csv(tsv, separator="\t", null_values=["NA", "-"], infer_schema_length=None)
+        usage = usage_path(Path(benchmarks).parent / "logs" / relative.with_suffix(".log"))
+        forked = json.loads(usage.read_text()) if usage.is_file() else {}
         for rec in bench.iter_rows(named=True):
             rows.append(
                 {
-                    "rule": rule,
+                    "rule": relative.parts[0],
                     "s": float(rec["s"]),
-                    "cpu_time": float(rec.get("cpu_time") or 0.0),
-                    "max_rss": float(rec.get("max_rss") or 0.0),
+                    "cpu_time": float(rec.get("cpu_time") or 0.0) + float(forked.get("cpu_time", 0.0)),
+                    "max_rss": max(float(rec.get("max_rss") or 0.0), float(forked.get("max_rss", 0.0))),
                 }
             )
     if not rows:

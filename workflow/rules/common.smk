@@ -6,7 +6,7 @@ from pathlib import Path
 
 from snakemake.logging import logger
 
-from synthval import zoo
+from synthval import forkserver, zoo
 from synthval.io import record_path
 from synthval.plan import paths
 from synthval.plan.workflow import Plan
@@ -23,6 +23,19 @@ wildcard_constraints:
     split=zoo.one_of(paths.SPLITS),
     cls=r"[0-9]{3}",
     dataset=zoo.one_of(["train", "test", *P.study.generators]),
+
+
+def start_warm_process():
+    """The workflow's onstart hook: jobs run on this machine start as forks of one process that has
+    imported torch already (synthval.forkserver), not as fresh interpreters; cluster executors never
+    start one. ``SYNTHVAL_FORKSERVER=0`` in the environment switches it off."""
+    if workflow.local_exec and workflow.is_main_process:
+        forkserver.start()
+
+
+def stop_warm_process():
+    """The workflow's onsuccess/onerror hooks: end the warm process (jobs still running keep running)."""
+    forkserver.stop()
 
 
 def summarize_failures(log):

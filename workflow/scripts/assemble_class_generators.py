@@ -1,5 +1,9 @@
-"""assemble_class_generators: :func:`synthval.jobs.assemble_class_generators.run`."""
+"""assemble_class_generators: :func:`synthval.jobs.assemble_class_generators.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.assemble_class_generators import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.assemble_class_generators import run
+
+    run(snakemake)

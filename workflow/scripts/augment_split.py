@@ -1,5 +1,9 @@
-"""augment_split: :func:`synthval.jobs.augment_split.run`."""
+"""augment_split: :func:`synthval.jobs.augment_split.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.augment_split import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.augment_split import run
+
+    run(snakemake)

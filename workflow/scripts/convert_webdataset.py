@@ -1,5 +1,9 @@
-"""convert_webdataset: :func:`synthval.jobs.convert_webdataset.run`."""
+"""convert_webdataset: :func:`synthval.jobs.convert_webdataset.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.convert_webdataset import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.convert_webdataset import run
+
+    run(snakemake)

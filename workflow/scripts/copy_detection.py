@@ -1,5 +1,9 @@
-"""copy_detection: :func:`synthval.jobs.copy_detection.run`."""
+"""copy_detection: :func:`synthval.jobs.copy_detection.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.copy_detection import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.copy_detection import run
+
+    run(snakemake)

@@ -1,5 +1,9 @@
-"""features: :func:`synthval.jobs.features.run`."""
+"""features: :func:`synthval.jobs.features.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.features import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.features import run
+
+    run(snakemake)

@@ -1,5 +1,9 @@
-"""import_classifier: :func:`synthval.jobs.import_classifier.run`."""
+"""import_classifier: :func:`synthval.jobs.import_classifier.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.import_classifier import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.import_classifier import run
+
+    run(snakemake)

@@ -1,5 +1,9 @@
-"""import_shard: :func:`synthval.jobs.import_shard.run`."""
+"""import_shard: :func:`synthval.jobs.import_shard.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.import_shard import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.import_shard import run
+
+    run(snakemake)

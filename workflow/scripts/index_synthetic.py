@@ -1,5 +1,9 @@
-"""index_synthetic and index_webdataset: :func:`synthval.jobs.index_synthetic.run`."""
+"""index_synthetic and index_webdataset: :func:`synthval.jobs.index_synthetic.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.index_synthetic import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.index_synthetic import run
+
+    run(snakemake)

@@ -1,5 +1,9 @@
-"""lira: :func:`synthval.jobs.lira.run`."""
+"""lira: :func:`synthval.jobs.lira.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.lira import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.lira import run
+
+    run(snakemake)

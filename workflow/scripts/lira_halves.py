@@ -1,5 +1,9 @@
-"""lira_halves: :func:`synthval.jobs.lira_halves.run`."""
+"""lira_halves: :func:`synthval.jobs.lira_halves.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.lira_halves import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.lira_halves import run
+
+    run(snakemake)

@@ -1,5 +1,9 @@
-"""plot_copies: :func:`synthval.jobs.plot_copies.run`."""
+"""plot_copies: :func:`synthval.jobs.plot_copies.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.plot_copies import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.plot_copies import run
+
+    run(snakemake)

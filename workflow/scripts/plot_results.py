@@ -1,5 +1,9 @@
-"""plot_results: :func:`synthval.jobs.plot_results.run`."""
+"""plot_results: :func:`synthval.jobs.plot_results.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.plot_results import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.plot_results import run
+
+    run(snakemake)

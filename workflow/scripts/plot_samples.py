@@ -1,5 +1,9 @@
-"""plot_samples: :func:`synthval.jobs.plot_samples.run`."""
+"""plot_samples: :func:`synthval.jobs.plot_samples.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.plot_samples import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.plot_samples import run
+
+    run(snakemake)

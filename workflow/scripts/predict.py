@@ -1,5 +1,9 @@
-"""predict: :func:`synthval.jobs.predict.run`."""
+"""predict: :func:`synthval.jobs.predict.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.predict import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.predict import run
+
+    run(snakemake)

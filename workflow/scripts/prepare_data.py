@@ -1,5 +1,9 @@
-"""prepare_data: :func:`synthval.jobs.prepare_data.run`."""
+"""prepare_data: :func:`synthval.jobs.prepare_data.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.prepare_data import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.prepare_data import run
+
+    run(snakemake)

@@ -1,5 +1,9 @@
-"""quality: :func:`synthval.jobs.quality.run`."""
+"""quality: :func:`synthval.jobs.quality.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.quality import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.quality import run
+
+    run(snakemake)

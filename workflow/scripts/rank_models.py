@@ -1,5 +1,9 @@
-"""rank_models: :func:`synthval.jobs.rank_models.run`."""
+"""rank_models: :func:`synthval.jobs.rank_models.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.rank_models import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.rank_models import run
+
+    run(snakemake)

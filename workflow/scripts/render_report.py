@@ -1,5 +1,9 @@
-"""render_report / partial_report: :func:`synthval.jobs.render_report.run`."""
+"""render_report / partial_report: :func:`synthval.jobs.render_report.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.render_report import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.render_report import run
+
+    run(snakemake)

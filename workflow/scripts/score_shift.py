@@ -1,5 +1,9 @@
-"""score_shift: :func:`synthval.jobs.score_shift.run`."""
+"""score_shift: :func:`synthval.jobs.score_shift.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.score_shift import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.score_shift import run
+
+    run(snakemake)

@@ -1,5 +1,9 @@
-"""select_models: :func:`synthval.jobs.select_models.run`."""
+"""select_models: :func:`synthval.jobs.select_models.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.select_models import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.select_models import run
+
+    run(snakemake)

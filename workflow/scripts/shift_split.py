@@ -1,5 +1,9 @@
-"""shift_split: :func:`synthval.jobs.shift_split.run`."""
+"""shift_split: :func:`synthval.jobs.shift_split.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.shift_split import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.shift_split import run
+
+    run(snakemake)

@@ -1,5 +1,9 @@
-"""summarize_robustness: :func:`synthval.jobs.summarize_robustness.run`."""
+"""summarize_robustness: :func:`synthval.jobs.summarize_robustness.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.summarize_robustness import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.summarize_robustness import run
+
+    run(snakemake)

@@ -1,5 +1,9 @@
-"""summarize_training: :func:`synthval.jobs.summarize_training.run`."""
+"""summarize_training: :func:`synthval.jobs.summarize_training.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.summarize_training import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.summarize_training import run
+
+    run(snakemake)

@@ -1,5 +1,9 @@
-"""synthesize_shard and synthesize_train_shard: :func:`synthval.jobs.synthesize_shard.run`."""
+"""synthesize_shard and synthesize_train_shard: :func:`synthval.jobs.synthesize_shard.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.synthesize_shard import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.synthesize_shard import run
+
+    run(snakemake)

@@ -1,5 +1,9 @@
-"""train_classifier and train_reference: :func:`synthval.jobs.classifier.run`."""
+"""train_classifier and train_reference: :func:`synthval.jobs.classifier.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.classifier import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.classifier import run
+
+    run(snakemake)

@@ -1,5 +1,9 @@
-"""train_recipe: :func:`synthval.jobs.recipe.run`."""
+"""train_recipe: :func:`synthval.jobs.recipe.run`
+(forked from the run's warm process where one listens: synthval.forkserver)."""
 
-from synthval.jobs.recipe import run
+from synthval.forkserver import forked
 
-run(snakemake)
+if not forked(snakemake):
+    from synthval.jobs.recipe import run
+
+    run(snakemake)

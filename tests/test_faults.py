@@ -276,6 +276,8 @@ def test_a_killed_snakemake_and_a_second_run_meet_the_lock_then_the_rerun_matche
     while not started.exists() and first.poll() is None:  # the first run ends, or its job starts
         time.sleep(0.2)
     assert first.poll() is None, first.communicate()[0][-3000:]
+    # frozen while the second run plans, so that it cannot finish first (its remaining jobs take a second)
+    os.killpg(first.pid, signal.SIGSTOP)
     second = snakemake(work, *targets, check=False)
     # refused: by the lock, or (when the first run is already writing a target the second one plans)
     # by that target's incomplete mark, which Snakemake checks before it locks
@@ -283,7 +285,7 @@ def test_a_killed_snakemake_and_a_second_run_meet_the_lock_then_the_rerun_matche
     assert second.returncode != 0, refusal[-3000:]
     assert "Directory cannot be locked" in refusal or "--rerun-incomplete" in refusal, refusal[-3000:]
     assert first.poll() is None, "the first run ended before it could be killed"
-    os.killpg(first.pid, signal.SIGKILL)
+    os.killpg(first.pid, signal.SIGKILL)  # a stopped process takes SIGKILL as a running one does
     first.wait()
     # the killed run left its lock and the incomplete marks of the job it was running; either refuses
     again = snakemake(work, *targets, check=False)

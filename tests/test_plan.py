@@ -65,8 +65,8 @@ def test_the_default_study():
     assert study.generators == ["wgan", "ddpm"]
     assert study.per_class == []
     assert study.suffixes == ["-s0", "-s1", "-s0-fit"]
-    assert len(study.all_models) == 6 * 3
-    assert len(study.models) == 12
+    assert len(study.all_models) == 5 * 3
+    assert len(study.models) == 10
     assert study.shards == ["00000", "00001"]
     assert study.epoch_groups == {("006", "012"): ["base"]}
     assert study.selection_sets == ["wgan", "ddpm", "augmented"]

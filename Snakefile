@@ -35,16 +35,17 @@ rule all:
         P.all_outputs(),
 
 
+# jobs run on this machine start as forks of one process that has imported torch (synthval.forkserver)
 onstart:
-    start_warm_process()
+    forkserver.start(local=workflow.local_exec and workflow.is_main_process)
 
 
 onsuccess:
-    stop_warm_process()
+    forkserver.stop()
     leave_partial_report(log)
 
 
 onerror:
-    stop_warm_process()
+    forkserver.stop()
     leave_partial_report(log)
     summarize_failures(log)

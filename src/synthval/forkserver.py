@@ -53,6 +53,9 @@ CHILD_VARIABLE = "SYNTHVAL_FORKED"  # set in a forked job's environment: it neve
 PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "torch.utils.data", "safetensors.torch", "PIL.Image")
 _HEADER = struct.Struct("!Q")
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: The thread pools a fresh interpreter sizes from the environment as it loads them (Snakemake puts the job's
+#: threads in these), by threadpoolctl's name for them.
+POOLS = {"blas": "OPENBLAS_NUM_THREADS", "openmp": "OMP_NUM_THREADS"}
 _IN_CHILD = False  # set in a forked child: its script's own forked() call runs the job in place
 _USAGE: Path | None = None  # where the child records what it used (usage_path of the job's log)
 
@@ -144,11 +147,12 @@ def _delegate(connection: socket.socket) -> int | None:
 # ---------------------------------------------------------------------------------------------- server
 
 
-def start(log: Any = None) -> str | None:
-    """Start a server for this Snakemake run (the workflow's ``onstart`` hook, local execution only)
-    and put its address in the environment the run's jobs inherit. It exits with the run (:func:`stop`),
-    or by itself within a second of its parent's end. None where it is switched off."""
-    if os.environ.get(VARIABLE) == "0":
+def start(local: bool = True) -> str | None:
+    """Start a server for this Snakemake run (the workflow's ``onstart`` hook) and put its address in
+    the environment the run's jobs inherit. It exits with the run (:func:`stop`), or by itself within a
+    second of its parent's end. None where it is switched off, or where the run's jobs do not run here
+    (``local`` false: a cluster executor, or a job step's own Snakemake)."""
+    if not local or os.environ.get(VARIABLE) == "0":
         return None
     folder = tempfile.mkdtemp(prefix="synthval-fork-")
     address = str(Path(folder) / "socket")
@@ -206,19 +210,25 @@ def _reap() -> None:
 
 
 def _receive(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    """One request (a length header, then JSON) and the file descriptors sent with its first bytes."""
     data, fds, _, _ = socket.recv_fds(connection, 1 << 16, 3)
-    while len(data) < _HEADER.size:
-        more = connection.recv(1 << 16)
-        if not more:
-            raise ConnectionError("the job hung up")
-        data += more
+    data = _fill(connection, data, _HEADER.size)
     (size,) = _HEADER.unpack_from(data)
-    while len(data) < _HEADER.size + size:
+    data = _fill(connection, data, _HEADER.size + size)
+    return json.loads(data[_HEADER.size : _HEADER.size + size]), fds
+
+
+def _fill(connection: socket.socket, data: bytes, size: int) -> bytes:
+    while len(data) < size:
         more = connection.recv(1 << 16)
         if not more:
             raise ConnectionError("the job hung up")
         data += more
-    return json.loads(data[_HEADER.size : _HEADER.size + size]), fds
+    return data
+
+
+def _send_line(connection: socket.socket, message: dict[str, Any]) -> None:
+    connection.sendall(json.dumps(message).encode() + b"\n")
 
 
 def _accept(listener: socket.socket) -> bool:
@@ -231,7 +241,7 @@ def _accept(listener: socket.socket) -> bool:
             return False
         refused = _refusal(request, fds)
         if refused:
-            connection.sendall(json.dumps({"refused": refused}).encode() + b"\n")
+            _send_line(connection, {"refused": refused})
             return True
         if os.fork() == 0:  # the child never returns from here
             listener.close()
@@ -279,16 +289,11 @@ def _become_job(connection: socket.socket, request: dict[str, Any], fds: list[in
         sys.argv = list(request["argv"])
         sys.path[:] = request["path"]
         _IN_CHILD = True
-        connection.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
+        _send_line(connection, {"pid": os.getpid()})
         threading.Thread(target=_die_with_the_job, args=(connection,), daemon=True).start()
         code = _run_script(sys.argv[0])
     finally:
         _finish(connection, code)
-
-
-#: The thread pools a fresh interpreter sizes from the environment as it loads them (Snakemake puts the job's
-#: threads in these), by threadpoolctl's name for them.
-POOLS = {"blas": "OPENBLAS_NUM_THREADS", "openmp": "OMP_NUM_THREADS"}
 
 
 def _match_thread_pools() -> None:
@@ -358,7 +363,7 @@ def _finish(connection: socket.socket, code: int) -> None:
         with contextlib.suppress(BaseException):
             stream.flush()
     with contextlib.suppress(OSError):
-        connection.sendall(json.dumps({"exit": code}).encode() + b"\n")
+        _send_line(connection, {"exit": code})
     os._exit(code)
 
 

@@ -25,19 +25,6 @@ wildcard_constraints:
     dataset=zoo.one_of(["train", "test", *P.study.generators]),
 
 
-def start_warm_process():
-    """The workflow's onstart hook: jobs run on this machine start as forks of one process that has
-    imported torch already (synthval.forkserver), not as fresh interpreters; cluster executors never
-    start one. ``SYNTHVAL_FORKSERVER=0`` in the environment switches it off."""
-    if workflow.local_exec and workflow.is_main_process:
-        forkserver.start()
-
-
-def stop_warm_process():
-    """The workflow's onsuccess/onerror hooks: end the warm process (jobs still running keep running)."""
-    forkserver.stop()
-
-
 def summarize_failures(log):
     """The workflow's onerror hook: one line per failed job, with what its own log says went wrong
     (synthval.runtime.failure_summary), so the terminal shows the cause beside Snakemake's error blocks.

@@ -17,6 +17,17 @@ from synthval.io import load_tensors, save_tensors
 from synthval.live import read_live_log
 from synthval.runtime import setup
 
+# Ranks start as forks of one server process that has imported torch and the library (multiprocessing's
+# forkserver), not as fresh interpreters: each of this file's ~24 rank processes would otherwise import
+# torch again (a few CPU-seconds each). What a rank runs is the same; the workflow's own jobs start fresh
+# interpreters (test_the_workflow_trains_the_reference_and_a_generator_as_two_rank_jobs).
+mp.set_forkserver_preload(["torch", "torch.distributed", "diffusers", "synthval.classifiers", "synthval.generators"])
+
+
+def _start(fn, args, nprocs=2):
+    mp.start_processes(fn, args, nprocs=nprocs, start_method="forkserver")
+
+
 SETTINGS = {"epochs": 3, "save_epochs": [1, 3], "seed": 4, "batch_size": 16, "lr": 0.05}
 
 
@@ -70,7 +81,7 @@ def _ranks(tmp_path, name, world=2, streamed=False, kill_after=None, guided=Fals
     # a rendezvous file of its own for every start: a killed run's file can outlive it, and ranks meeting at
     # it would try the killed ranks' addresses (Gloo: connection refused)
     rendezvous = tmp_path / f"{name}-{uuid.uuid4().hex}.rdv"
-    mp.spawn(_rank, (world, rendezvous, work, streamed, kill_after, guided, mixed), nprocs=world)
+    _start(_rank, (world, rendezvous, work, streamed, kill_after, guided, mixed), nprocs=world)
     return work
 
 
@@ -174,7 +185,7 @@ def _generator_ranks(tmp_path, family, name, kill_after=None):
     out = tmp_path / f"{name}.safetensors"
     rendezvous = tmp_path / f"{name}-{uuid.uuid4().hex}.rdv"  # its own, as in _ranks
     args = (2, rendezvous, family, tmp_path / f"{name}-state.safetensors", kill_after, out)
-    mp.spawn(_generator_rank, args, nprocs=2)
+    _start(_generator_rank, args)
     return out
 
 

@@ -4,6 +4,7 @@ any job starts with a message naming the key."""
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from jsonschema import Draft202012Validator, FormatChecker, validators
 from synthval.data.datasets import NUM_CLASSES, POOL_SIZES
 from synthval.families import FAMILIES, family_of
 from synthval.recipes import lira_generators
-from synthval.schema import SCHEMA_PATH
+from synthval.schema import SCHEMA_PATH, read_schema
 from synthval.zoo import groups
 
 
@@ -54,7 +55,7 @@ def _with_defaults(cls: Any) -> Any:
 
 
 def _copy(value: Any) -> Any:
-    return yaml.safe_load(yaml.safe_dump(value))
+    return copy.deepcopy(value)
 
 
 _Validator = _with_defaults(Draft202012Validator)
@@ -311,7 +312,7 @@ def num_classes(config: dict) -> int | None:
 
 def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
     """Fill defaults into ``config`` in place and return it; raise :class:`ConfigError` listing every problem."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = read_schema(Path(schema_path))
     problems = list(_errors(config, schema))
     if not problems:
         problems = list(_semantic_errors(config))

@@ -24,6 +24,7 @@ class Family:
     why_class_only: str = ""  # why it takes ``class`` conditioning only, where it does
     trained: bool = True  # False: samples made elsewhere, imported
     names_classes: bool = False  # its prompts name the classes: its jobs read the data summary's names
+    libraries: tuple[str, ...] = ()  # what its jobs import beyond torch (preloaded: synthval.forkserver)
 
     def samples_from_real_images(self, section: dict[str, Any]) -> bool:
         """Whether sampling reads the real training images (a generator's ``section`` of the config)."""
@@ -89,6 +90,7 @@ FAMILIES: dict[str, Family] = {
                 "sampling_steps",
                 "guidance_scale",
             ),
+            libraries=("diffusers",),
         ),
         StableDiffusionFamily(
             "stable_diffusion",
@@ -113,6 +115,7 @@ FAMILIES: dict[str, Family] = {
             conditionings=("class",),
             why_class_only="stable_diffusion is conditioned by class prompts",
             names_classes=True,
+            libraries=("diffusers", "transformers", "peft"),
         ),
         Family(
             "imported",

@@ -50,7 +50,19 @@ from typing import Any
 VARIABLE = "SYNTHVAL_FORKSERVER"  # the server's socket, in the environment Snakemake's local jobs inherit
 CHILD_VARIABLE = "SYNTHVAL_FORKED"  # set in a forked job's environment: it never asks for another fork
 #: What the server imports before it listens: what most jobs import first and pays most of their start-up.
-PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "torch.utils.data", "safetensors.torch", "PIL.Image")
+#: torch._dynamo is imported by an optimizer's first step (2 CPU-s of every training job); a run adds its
+#: generator families' libraries (:func:`start`'s ``preload``). Nothing that starts a thread as it is
+#: imported: polars, pyarrow's datasets (jemalloc's background thread) and scikit-learn's clustering do.
+PRELOAD = (
+    "numpy",
+    "torch",
+    "torch.nn",
+    "torch.nn.functional",
+    "torch.utils.data",
+    "torch._dynamo",
+    "safetensors.torch",
+    "PIL.Image",
+)
 _HEADER = struct.Struct("!Q")
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 #: The thread pools a fresh interpreter sizes from the environment as it loads them (Snakemake puts the job's
@@ -147,11 +159,12 @@ def _delegate(connection: socket.socket) -> int | None:
 # ---------------------------------------------------------------------------------------------- server
 
 
-def start(local: bool = True) -> str | None:
+def start(local: bool = True, preload: tuple[str, ...] | list[str] = ()) -> str | None:
     """Start a server for this Snakemake run (the workflow's ``onstart`` hook) and put its address in
     the environment the run's jobs inherit. It exits with the run (:func:`stop`), or by itself within a
     second of its parent's end. None where it is switched off, or where the run's jobs do not run here
-    (``local`` false: a cluster executor, or a job step's own Snakemake)."""
+    (``local`` false: a cluster executor, or a job step's own Snakemake). ``preload``: modules to import
+    beside :data:`PRELOAD`, those the run's jobs need (``Plan.warm_modules``: its generators' libraries)."""
     if not local or os.environ.get(VARIABLE) == "0":
         return None
     folder = tempfile.mkdtemp(prefix="synthval-fork-")
@@ -159,7 +172,7 @@ def start(local: bool = True) -> str | None:
     import subprocess
 
     subprocess.Popen(
-        [sys.executable, "-m", "synthval.forkserver", address, str(os.getpid())],
+        [sys.executable, "-m", "synthval.forkserver", address, str(os.getpid()), *preload],
         env={**os.environ, **dict.fromkeys(POOLS.values(), "1")},  # no idle pool threads in the forked process
         stdin=subprocess.DEVNULL,
         start_new_session=True,  # a terminal's Ctrl-C reaches the run and its jobs, not the server
@@ -181,10 +194,10 @@ def stop(address: str | None = None) -> None:
         connection.sendall(_HEADER.pack(len(body)) + body)
 
 
-def serve(address: str, parent: int) -> None:
-    """Import :data:`PRELOAD`, then fork a child for every job that connects, until ``stop`` or the
-    parent process (the Snakemake run) is gone."""
-    for module in PRELOAD:
+def serve(address: str, parent: int, preload: tuple[str, ...] | list[str] = ()) -> None:
+    """Import :data:`PRELOAD` and ``preload``, then fork a child for every job that connects, until ``stop``
+    or the parent process (the Snakemake run) is gone."""
+    for module in dict.fromkeys((*PRELOAD, *preload)):
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -370,4 +383,4 @@ def _finish(connection: socket.socket, code: int) -> None:
 if __name__ == "__main__":  # the importable module's globals, which the jobs' scripts see, not __main__'s
     from synthval.forkserver import serve as _serve
 
-    _serve(sys.argv[1], int(sys.argv[2]))
+    _serve(sys.argv[1], int(sys.argv[2]), sys.argv[3:])

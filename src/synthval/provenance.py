@@ -14,9 +14,15 @@ unparse differently and rerun jobs once. Torch-free: this runs while Snakemake b
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
+import json
+import os
+import sys
+import tempfile
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 PACKAGE = "synthval"
 SOURCE_ROOT = Path(__file__).resolve().parent.parent  # the folder that holds the synthval package
@@ -73,22 +79,52 @@ def _strip_docstrings(tree: ast.Module) -> ast.Module:
     return tree
 
 
-def _parsed(path: Path) -> tuple[str, ast.Module]:
-    """A file's normalised text (docstrings removed, formatting canonical) and its tree."""
+class _Facts(NamedTuple):
+    """What provenance needs from one source file: its normalised text and the synthval modules it imports."""
+
+    text: str
+    imports: frozenset[str]
+
+
+#: Bumped when what :func:`_facts` records changes, so that older cache files are not read.
+_FACTS_VERSION = 1
+
+
+def _facts(path: Path, module: str) -> _Facts:
+    """The :class:`_Facts` of the file of ``module``, worked out once per file version. Every rule's digest
+    follows the same modules, and parsing, stripping and printing ~140 syntax trees was most of a dry run's
+    time (~2 of 7 CPU-s for the tiny config), paid again by each Snakemake invocation and each SLURM job.
+    So each file's facts are also kept beside it, as Python keeps bytecode (``__pycache__/<name>.facts.json``,
+    valid for the exact source bytes, module name and Python version; written atomically, skipped where the
+    folder is read-only)."""
     stat = path.stat()
-    return _parse(path, stat.st_mtime_ns, stat.st_size)
+    return _facts_of(path, stat.st_mtime_ns, stat.st_size, module)
 
 
 @cache
-def _parse(path: Path, mtime_ns: int, size: int) -> tuple[str, ast.Module]:
-    tree = _strip_docstrings(ast.parse(path.read_text(), filename=str(path)))
-    return ast.unparse(tree), tree
+def _facts_of(path: Path, mtime_ns: int, size: int, module: str) -> _Facts:
+    source = path.read_bytes()
+    stamp = hashlib.sha256(
+        f"{_FACTS_VERSION}\0{sys.version_info[:2]}\0{module}\0{path.name}\0".encode() + source
+    ).hexdigest()
+    kept = path.parent / "__pycache__" / f"{path.stem}.facts.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        record = json.loads(kept.read_text())
+        if record["stamp"] == stamp:
+            return _Facts(record["text"], frozenset(record["imports"]))
+    tree = _strip_docstrings(ast.parse(source, filename=str(path)))
+    facts = _Facts(ast.unparse(tree), frozenset(_imports(tree, module, path.name == "__init__.py")))
+    with contextlib.suppress(OSError):
+        kept.parent.mkdir(exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=kept.parent, suffix=".tmp", delete=False) as fh:
+            json.dump({"stamp": stamp, "text": facts.text, "imports": sorted(facts.imports)}, fh)
+        os.replace(fh.name, kept)
+    return facts
 
 
 def library_modules(script: str | Path, root: Path = SOURCE_ROOT) -> dict[str, Path]:
     """Every synthval module ``script`` runs, by name, found under ``root``."""
-    _, tree = _parsed(Path(script).resolve())
-    pending = sorted(_imports(tree, "__main__", False))
+    pending = sorted(_facts(Path(script).resolve(), "__main__").imports)
     seen: dict[str, Path] = {}
     while pending:
         name = pending.pop()
@@ -99,7 +135,7 @@ def library_modules(script: str | Path, root: Path = SOURCE_ROOT) -> dict[str, P
             if path is None:  # a name imported from a module, not a submodule
                 continue
             seen[module] = path
-            pending.extend(_imports(_parsed(path)[1], module, path.name == "__init__.py"))
+            pending.extend(_facts(path, module).imports)
     return dict(sorted(seen.items()))
 
 
@@ -121,7 +157,7 @@ def code_digest(script: str | Path, root: Path = SOURCE_ROOT, plan: str | None =
         modules = dict(sorted({**modules, plan: plan_file}.items()))
     digest = hashlib.sha256()
     for module, path in modules.items():
-        digest.update(module.encode() + b"\0" + _parsed(path)[0].encode() + b"\0")
+        digest.update(module.encode() + b"\0" + _facts(path, module).text.encode() + b"\0")
         for data in _data_files(module, root):
             digest.update(data.relative_to(root).as_posix().encode() + b"\0" + data.read_bytes() + b"\0")
     return digest.hexdigest()[:16]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from synthval.families import family_of
 from synthval.plan import paths
 from synthval.plan.classifiers import Classifiers
 from synthval.plan.data import Data
@@ -70,6 +71,12 @@ class Plan:
             for stage in self.stages():
                 outputs += stage.outputs(t)
         return list(dict.fromkeys(outputs))  # a study run at 1x asks for the manifest the content gap needs too
+
+    def warm_modules(self) -> list[str]:
+        """What the local jobs' warm process imports beside torch (synthval.forkserver): the libraries of
+        the config's generator families (diffusers: ~3 CPU-s a DDPM job saves)."""
+        sections = self.study.config["generators"].values()
+        return list(dict.fromkeys(m for section in sections for m in family_of(section).libraries))
 
     @staticmethod
     def grow(base: int):

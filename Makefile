@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
+# pytest-xdist workers: the tests of each shared run stay on one worker (tests/conftest.py)
+TEST_WORKERS ?= 2
 CONFIG ?= config/config.yaml
 STAMP := $(VENV)/.installed
 
@@ -32,11 +34,11 @@ demo: $(STAMP)
 # everything: lint, types, the unit tests and the workflow runs (the cluster tests where SLURM runs), with
 # the share of the library's lines the test processes ran (jobs run in their own processes: not counted)
 test: lint types
-	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --cov --cov-report=term:skip-covered
 
 # a few minutes: lint, types and the unit tests, without the workflow runs (what .pre-commit-config.yaml runs)
 check: lint types
-	$(BIN)/python -m pytest -m "not integration" -q
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not integration" -q
 
 types: $(STAMP)
 	$(BIN)/mypy

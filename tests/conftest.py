@@ -33,20 +33,50 @@ def sd_pipeline(tmp_path_factory):
 SHARED = {*SharedRuns.LOCAL, *SharedRuns.SLURM}
 
 
+def _group(item):
+    """The xdist group of a test that reads a shared run: the tests of one run go to one worker, in order
+    (some change the tiny run and put it back; none may see another's change half done)."""
+    names = set(getattr(item, "fixturenames", ()))
+    if "tiny_run" in names:
+        return "tiny_run"
+    if "sd_run" in names:
+        return "sd_run"
+    return "slurm" if names & set(SharedRuns.SLURM) else None
+
+
 def pytest_collection_modifyitems(config, items):
     """The tests that read a shared run go last, in their own order, so that every other test runs while the
-    shared runs (started before the first test) are still going."""
-    items.sort(key=lambda item: bool(SHARED & set(getattr(item, "fixturenames", ()))))
+    shared runs (started before the first test) are still going; under pytest-xdist (``-n 2 --dist
+    loadgroup --no-loadscope-reorder``, as ``make test`` runs) each run's tests form one group, run in this
+    order by one worker."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: bool(SHARED & set(getattr(item, "fixturenames", ()))))
+        return
+    # Under xdist the tiny run's tests come first: the worker that takes them waits for the run (the CPU is
+    # the background runs' meanwhile) and then works through them while the other worker takes the unit tests.
+    # The Stable Diffusion and SLURM runs' tests come last, when those runs are done.
+    # (A tiny run test that also reads a SLURM run goes last of its group, not to wait for that run first.)
+    order = {"tiny_run": 0, None: 1, "sd_run": 2, "slurm": 3}
+    slurm = set(SharedRuns.SLURM)
+    items.sort(key=lambda item: (order[_group(item)], bool(slurm & set(getattr(item, "fixturenames", ())))))
+    for item in items:
+        if group := _group(item):
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session", autouse=True)
 def shared_runs(request, tmp_path_factory):
     """The runs several tests read, started before the first test so that they run beside the unit tests
-    (tests/snakemake_runs.py, SharedRuns)."""
-    runs = SharedRuns()
+    (tests/snakemake_runs.py, SharedRuns); under pytest-xdist, once for all workers."""
+    shared = None
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "shared-runs"
+        shared.mkdir(exist_ok=True)
+    runs = SharedRuns(shared)
     fixtures = set().union(*(getattr(item, "fixturenames", ()) for item in request.session.items))
     runs.start_needed(fixtures, tmp_path_factory.mktemp)
-    return runs
+    yield runs
+    runs.finish()
 
 
 @pytest.fixture(scope="session")

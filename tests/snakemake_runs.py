@@ -250,12 +250,15 @@ def two_ranks_scenario(workdir):
 
 class _Background:
     """Callables run one after another in a daemon thread; :meth:`result` waits for one and returns what it
-    returned, or raises what it raised."""
+    returned, or raises what it raised. With ``publish`` (a folder), each outcome is also pickled there as
+    ``<name>.result``, for the other pytest-xdist workers of the session (:class:`_Published`)."""
 
-    def __init__(self, jobs):
+    def __init__(self, jobs, publish=None):
         self.done = {name: threading.Event() for name, _ in jobs}
         self.results = {}
-        threading.Thread(target=self._run, args=(jobs,), daemon=True).start()
+        self.publish = publish
+        self.thread = threading.Thread(target=self._run, args=(jobs,), daemon=True)
+        self.thread.start()
 
     def _run(self, jobs):
         for name, job in jobs:
@@ -263,6 +266,8 @@ class _Background:
                 self.results[name] = (True, job())
             except BaseException as err:  # noqa: BLE001 - handed to the test that waits for it
                 self.results[name] = (False, err)
+            if self.publish is not None:
+                _publish(self.publish / f"{name}.result", self.results[name])
             self.done[name].set()
 
     def result(self, name):
@@ -273,30 +278,74 @@ class _Background:
         return value
 
 
+def _publish(path, outcome):
+    import pickle
+
+    try:
+        data = pickle.dumps(outcome)
+    except Exception as err:  # noqa: BLE001 - an exception that does not pickle is still reported
+        data = pickle.dumps((False, AssertionError(f"{outcome[1]!r} (could not be pickled: {err})")))
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(data)
+    partial.replace(path)
+
+
+class _Published:
+    """A run another pytest-xdist worker of this session started (its pid in ``claim``): its outcome, once
+    that worker pickles it beside the claim. A worker that died first fails the wait instead of hanging it."""
+
+    def __init__(self, claim):
+        self.claim = claim
+
+    def result(self, name):
+        import pickle
+
+        path = self.claim.parent / f"{name}.result"
+        pid = int(self.claim.read_text() or 0)
+        while not path.exists():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                if not path.exists():
+                    raise AssertionError(f"the worker (pid {pid}) that ran {name} ended without its result") from None
+            time.sleep(1)
+        ok, value = pickle.loads(path.read_bytes())
+        if not ok:
+            raise value
+        return value
+
+
 class SharedRuns:
     """The runs several tests read, started before the first test (tests/conftest.py) so that they run while
     the unit tests do: the local tiny run and the Stable Diffusion run side by side, and one after another
     the SLURM profile's runs (the cluster config, a cancelled job, a two-rank job: mostly waiting on the
-    scheduler's status checks). A fixture that needs one waits for it; each runs once per session."""
+    scheduler's status checks). A fixture that needs one waits for it; each runs once per session.
+
+    Under pytest-xdist (``make test`` runs two workers) each chain of runs is claimed by the first worker to
+    start (a file created exclusively in ``shared``, the session's folder all workers see), which runs it and
+    publishes each outcome there; the other workers wait for the files. A worker waits for the runs it
+    claimed before it ends (:meth:`finish`), so that no other worker waits for a run that was cut short."""
 
     LOCAL = ("tiny_run", "sd_run")
     SLURM = ("cluster_run", "cancelled_run", "two_rank_run")
 
-    def __init__(self):
-        self.background = {}  # fixture -> _Background running it
+    def __init__(self, shared=None):
+        self.background = {}  # fixture -> _Background running it, or _Published for another worker's
+        self.shared = shared  # the folder the session's xdist workers share, or None in a plain session
 
     def start_needed(self, fixtures, mktemp):
         """Start the runs whose fixtures are among ``fixtures``. Their folders are made here, in the session's
         thread: pytest's temporary folders are not made safely from two threads at once."""
         local, slurm = [], []
-        if "tiny_run" in fixtures and not os.environ.get("SYNTHVAL_TINY_RUN"):
+        if "tiny_run" in fixtures and not os.environ.get("SYNTHVAL_TINY_RUN") and self._claim("tiny_run"):
             tiny = mktemp("tiny")
             local.append(("tiny_run", lambda: self._local(tiny)))
-        if "sd_run" in fixtures:
+        if "sd_run" in fixtures and self._claim("sd_run"):
             sd = mktemp("sd")
             local.append(("sd_run", lambda: self._local(sd, SD, write_sd_inputs)))
-        if slurm_problem() is None:
-            folders = {name: mktemp(name.removesuffix("_run")) for name in self.SLURM if name in fixtures}
+        needed = [name for name in self.SLURM if name in fixtures]
+        if needed and slurm_problem() is None and self._claim(needed[0]):
+            folders = {name: mktemp(name.removesuffix("_run")) for name in needed}
             scenarios = {
                 "cluster_run": lambda: self._cluster(folders["cluster_run"]),
                 "cancelled_run": lambda: cancelled_job_scenario(folders["cancelled_run"]),
@@ -304,8 +353,33 @@ class SharedRuns:
             }
             slurm = [(name, job) for name, job in scenarios.items() if name in folders]
         for chain in [[job] for job in local] + ([slurm] if slurm else []):
-            background = _Background(chain)
+            background = _Background(chain, self.shared)
             self.background |= dict.fromkeys((name for name, _ in chain), background)
+        if self.shared is not None:  # the chains another worker claimed
+            if needed and slurm_problem() is None:
+                claim = self.shared / f"{needed[0]}.claim"
+                self.background |= {name: _Published(claim) for name in needed if name not in self.background}
+            for name in self.LOCAL:
+                if name in fixtures and name not in self.background and (self.shared / f"{name}.claim").exists():
+                    self.background[name] = _Published(self.shared / f"{name}.claim")
+
+    def _claim(self, name):
+        """Whether this process runs ``name`` (always, outside xdist): the first to create its claim file."""
+        if self.shared is None:
+            return True
+        try:
+            fd = os.open(self.shared / f"{name}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return False
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        return True
+
+    def finish(self):
+        """Wait for the runs this process started (the session's end)."""
+        for background in set(self.background.values()):
+            if isinstance(background, _Background):
+                background.thread.join()
 
     @staticmethod
     def _local(workdir, config=TINY, prepare=None):

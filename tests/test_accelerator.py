@@ -80,6 +80,10 @@ def test_channels_last_and_compile_train_the_eager_runs_weights(tmp_path, monkey
     train = TrainSettings(epochs=2, save_epochs=[2], seed=0, batch_size=40, lr=0.05)
     _, eager = fit(create_classifier("cnn", 2, 1, 8, seed=0, width=8), images, labels, train, tmp_path / "eager")
     _use(monkeypatch, **settings)
+    if settings.get("compile"):  # inductor compiles in this process: no pool of workers that import torch again
+        import torch._inductor.config
+
+        monkeypatch.setattr(torch._inductor.config, "compile_threads", 1)
     model = create_classifier("cnn", 2, 1, 8, seed=0, width=8)
     _, other = fit(model, images, labels, train, tmp_path / "other")
     if settings.get("channels_last"):

@@ -34,7 +34,7 @@ demo: $(STAMP)
 # everything: lint, types, the unit tests and the workflow runs (the cluster tests where SLURM runs), with
 # the share of the library's lines the test processes ran (jobs run in their own processes: not counted)
 test: lint types
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --cov --cov-report=term:skip-covered
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --no-loadscope-reorder --cov --cov-report=term:skip-covered
 
 # a few minutes: lint, types and the unit tests, without the workflow runs (what .pre-commit-config.yaml runs)
 check: lint types

@@ -37,7 +37,9 @@ rule all:
 
 # jobs run on this machine start as forks of one process that has imported torch (synthval.forkserver)
 onstart:
-    forkserver.start(local=workflow.local_exec and workflow.is_main_process, preload=P.warm_modules())
+    forkserver.start(
+        local=workflow.local_exec and workflow.is_main_process, preload=P.warm_modules()
+    )
 
 
 onsuccess:

@@ -1,3 +1,4 @@
+import json
 import os
 from pathlib import Path
 
@@ -34,8 +35,8 @@ SHARED = {*SharedRuns.LOCAL, *SharedRuns.SLURM}
 
 
 def _group(item):
-    """The xdist group of a test that reads a shared run: the tests of one run go to one worker, in order
-    (some change the tiny run and put it back; none may see another's change half done)."""
+    """The group of a test that reads a shared run, for pytest-xdist: the tests of one run go to one worker,
+    in order (some change the tiny run and put it back; none may see another's change half done)."""
     names = set(getattr(item, "fixturenames", ()))
     if "tiny_run" in names:
         return "tiny_run"
@@ -44,11 +45,12 @@ def _group(item):
     return "slurm" if names & set(SharedRuns.SLURM) else None
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups marked here
 def pytest_collection_modifyitems(config, items):
     """The tests that read a shared run go last, in their own order, so that every other test runs while the
-    shared runs (started before the first test) are still going; under pytest-xdist (``-n 2 --dist
-    loadgroup --no-loadscope-reorder``, as ``make test`` runs) each run's tests form one group, run in this
-    order by one worker."""
+    shared runs (started before the first test) are still going; under pytest-xdist (``-n 2
+    --no-loadscope-reorder``, as ``make test`` runs) each run's tests form one group, run in this order by
+    one worker (pytest_xdist_make_scheduler)."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         items.sort(key=lambda item: bool(SHARED & set(getattr(item, "fixturenames", ()))))
         return
@@ -59,9 +61,36 @@ def pytest_collection_modifyitems(config, items):
     order = {"tiny_run": 0, None: 1, "sd_run": 2, "slurm": 3}
     slurm = set(SharedRuns.SLURM)
     items.sort(key=lambda item: (order[_group(item)], bool(slurm & set(getattr(item, "fixturenames", ())))))
-    for item in items:
-        if group := _group(item):
-            item.add_marker(pytest.mark.xdist_group(group))
+    groups = {item.nodeid: group for item in items if (group := _group(item))}
+    # for the controller's scheduler (pytest_xdist_make_scheduler), which does not collect: every worker
+    # collects the same tests and writes the same file, before it reports its collection
+    folder = config._tmp_path_factory.getbasetemp().parent
+    partial = folder / f"{GROUPS}.{os.environ['PYTEST_XDIST_WORKER']}"
+    partial.write_text(json.dumps(groups))
+    partial.replace(folder / GROUPS)
+
+
+GROUPS = "shared-run-groups.json"
+
+
+@pytest.hookimpl(optionalhook=True)  # without xdist (-p no:xdist) there is no such hook
+def pytest_xdist_make_scheduler(config, log):
+    """Load scheduling in the collection's order, but each shared run's tests as one unit of work, so that
+    one worker runs them in order. (xdist's own ``--dist loadgroup`` renames the tests to group them, which
+    this pytest's node ids no longer allow.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    groups_file = config._tmp_path_factory.getbasetemp() / GROUPS
+
+    class SharedRunGroups(LoadScopeScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid):
+            if self.groups is None:
+                self.groups = json.loads(groups_file.read_text())
+            return self.groups.get(nodeid, nodeid)
+
+    return SharedRunGroups(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -48,6 +48,47 @@ def test_digest_ignores_docstrings_comments_and_formatting_but_not_code(tmp_path
     assert code_digest(script, root) != before
 
 
+def test_what_a_module_digest_takes_is_kept_beside_it_and_used_only_for_the_same_source(tmp_path):
+    """The kept facts (``__pycache__/<module>.facts.json``) give the digest a fresh parse gives; a kept
+    record of other source bytes (an edit, even one that keeps the size and modification time) is not used;
+    an unreadable one is replaced; where none can be written the digest is the same."""
+    import json
+    import os
+    import shutil
+
+    from synthval import provenance
+
+    root, script = _library(tmp_path)
+    before = code_digest(script, root)
+    kept = root / "synthval" / "b" / "__pycache__" / "d.facts.json"
+    record = json.loads(kept.read_text())
+    assert record["text"] == "X = 1"
+    assert record["imports"] == []
+    provenance._facts_of.cache_clear()
+    code_digest.cache_clear()
+    assert code_digest(script, root) == before  # from the kept records
+    d = root / "synthval" / "b" / "d.py"
+    stat = d.stat()
+    d.write_text("X = 2\n")  # same size, and the old modification time put back
+    os.utime(d, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    provenance._facts_of.cache_clear()
+    code_digest.cache_clear()
+    edited = code_digest(script, root)
+    assert edited != before
+    assert json.loads(kept.read_text())["text"] == "X = 2"
+    kept.write_text("{not json")
+    provenance._facts_of.cache_clear()
+    code_digest.cache_clear()
+    assert code_digest(script, root) == edited
+    assert json.loads(kept.read_text())["text"] == "X = 2"
+    for folder in list((root / "synthval").rglob("__pycache__")):  # nowhere to write (root ignores modes)
+        shutil.rmtree(folder)
+        folder.write_text("")
+    provenance._facts_of.cache_clear()
+    code_digest.cache_clear()
+    assert code_digest(script, root) == edited
+
+
 def test_every_workflow_script_reaches_the_modules_it_uses():
     scripts = ROOT / "workflow" / "scripts"
     report = library_modules(scripts / "render_report.py")

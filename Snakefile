@@ -38,7 +38,8 @@ rule all:
 # jobs run on this machine start as forks of one process that has imported torch (synthval.forkserver)
 onstart:
     forkserver.start(
-        local=workflow.local_exec and workflow.is_main_process, preload=P.warm_modules()
+        local=workflow.local_exec and workflow.is_main_process,
+        preload=P.warm_modules(),
     )
 
 

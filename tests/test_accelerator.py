@@ -81,9 +81,9 @@ def test_channels_last_and_compile_train_the_eager_runs_weights(tmp_path, monkey
     _, eager = fit(create_classifier("cnn", 2, 1, 8, seed=0, width=8), images, labels, train, tmp_path / "eager")
     _use(monkeypatch, **settings)
     if settings.get("compile"):  # inductor compiles in this process: no pool of workers that import torch again
-        import torch._inductor.config
+        from torch._inductor import config as inductor
 
-        monkeypatch.setattr(torch._inductor.config, "compile_threads", 1)
+        monkeypatch.setattr(inductor, "compile_threads", 1)
     model = create_classifier("cnn", 2, 1, 8, seed=0, width=8)
     _, other = fit(model, images, labels, train, tmp_path / "other")
     if settings.get("channels_last"):

@@ -34,10 +34,14 @@ def sd_pipeline(tmp_path_factory):
 SHARED = {*SharedRuns.LOCAL, *SharedRuns.SLURM}
 
 
+def _fixtures(item):
+    return set(getattr(item, "fixturenames", ()))
+
+
 def _group(item):
     """The group of a test that reads a shared run, for pytest-xdist: the tests of one run go to one worker,
     in order (some change the tiny run and put it back; none may see another's change half done)."""
-    names = set(getattr(item, "fixturenames", ()))
+    names = _fixtures(item)
     if "tiny_run" in names:
         return "tiny_run"
     if "sd_run" in names:
@@ -52,7 +56,7 @@ def pytest_collection_modifyitems(config, items):
     --no-loadscope-reorder``, as ``make test`` runs) each run's tests form one group, run in this order by
     one worker (pytest_xdist_make_scheduler)."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        items.sort(key=lambda item: bool(SHARED & set(getattr(item, "fixturenames", ()))))
+        items.sort(key=lambda item: bool(SHARED & _fixtures(item)))
         return
     # Under xdist the tiny run's tests come first: the worker that takes them waits for the run (the CPU is
     # the background runs' meanwhile) and then works through them while the other worker takes the unit tests.
@@ -60,7 +64,7 @@ def pytest_collection_modifyitems(config, items):
     # (A tiny run test that also reads a SLURM run goes last of its group, not to wait for that run first.)
     order = {"tiny_run": 0, None: 1, "sd_run": 2, "slurm": 3}
     slurm = set(SharedRuns.SLURM)
-    items.sort(key=lambda item: (order[_group(item)], bool(slurm & set(getattr(item, "fixturenames", ())))))
+    items.sort(key=lambda item: (order[_group(item)], bool(slurm & _fixtures(item))))
     groups = {item.nodeid: group for item in items if (group := _group(item))}
     # for the controller's scheduler (pytest_xdist_make_scheduler), which does not collect: every worker
     # collects the same tests and writes the same file, before it reports its collection
@@ -102,7 +106,7 @@ def shared_runs(request, tmp_path_factory):
         shared = tmp_path_factory.getbasetemp().parent / "shared-runs"
         shared.mkdir(exist_ok=True)
     runs = SharedRuns(shared)
-    fixtures = set().union(*(getattr(item, "fixturenames", ()) for item in request.session.items))
+    fixtures = set().union(*(_fixtures(item) for item in request.session.items))
     runs.start_needed(fixtures, tmp_path_factory.mktemp)
     yield runs
     runs.finish()

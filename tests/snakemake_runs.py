@@ -301,10 +301,11 @@ class _Published:
         import pickle
 
         path = self.claim.parent / f"{name}.result"
-        pid = int(self.claim.read_text() or 0)
         while not path.exists():
+            pid = int(self.claim.read_text() or 0)  # empty for the moment between the claim and its pid
             try:
-                os.kill(pid, 0)
+                if pid:
+                    os.kill(pid, 0)
             except ProcessLookupError:
                 if not path.exists():
                     raise AssertionError(f"the worker (pid {pid}) that ran {name} ended without its result") from None
@@ -336,32 +337,29 @@ class SharedRuns:
     def start_needed(self, fixtures, mktemp):
         """Start the runs whose fixtures are among ``fixtures``. Their folders are made here, in the session's
         thread: pytest's temporary folders are not made safely from two threads at once."""
-        local, slurm = [], []
-        if "tiny_run" in fixtures and not os.environ.get("SYNTHVAL_TINY_RUN") and self._claim("tiny_run"):
-            tiny = mktemp("tiny")
-            local.append(("tiny_run", lambda: self._local(tiny)))
-        if "sd_run" in fixtures and self._claim("sd_run"):
-            sd = mktemp("sd")
-            local.append(("sd_run", lambda: self._local(sd, SD, write_sd_inputs)))
-        needed = [name for name in self.SLURM if name in fixtures]
-        if needed and slurm_problem() is None and self._claim(needed[0]):
-            folders = {name: mktemp(name.removesuffix("_run")) for name in needed}
-            scenarios = {
-                "cluster_run": lambda: self._cluster(folders["cluster_run"]),
-                "cancelled_run": lambda: cancelled_job_scenario(folders["cancelled_run"]),
-                "two_rank_run": lambda: two_ranks_scenario(folders["two_rank_run"]),
-            }
-            slurm = [(name, job) for name, job in scenarios.items() if name in folders]
-        for chain in [[job] for job in local] + ([slurm] if slurm else []):
-            background = _Background(chain, self.shared)
-            self.background |= dict.fromkeys((name for name, _ in chain), background)
-        if self.shared is not None:  # the chains another worker claimed
-            if needed and slurm_problem() is None:
-                claim = self.shared / f"{needed[0]}.claim"
-                self.background |= {name: _Published(claim) for name in needed if name not in self.background}
-            for name in self.LOCAL:
-                if name in fixtures and name not in self.background and (self.shared / f"{name}.claim").exists():
-                    self.background[name] = _Published(self.shared / f"{name}.claim")
+        chains = []  # each run one after another in a thread of its own
+        if "tiny_run" in fixtures and not os.environ.get("SYNTHVAL_TINY_RUN"):
+            chains.append(["tiny_run"])
+        if "sd_run" in fixtures:
+            chains.append(["sd_run"])
+        if (slurm := [name for name in self.SLURM if name in fixtures]) and slurm_problem() is None:
+            chains.append(slurm)
+        for chain in chains:
+            if not self._claim(chain[0]):  # another xdist worker runs it
+                self.background |= dict.fromkeys(chain, _Published(self.shared / f"{chain[0]}.claim"))
+                continue
+            jobs = [(name, self._job(name, mktemp(name.removesuffix("_run")))) for name in chain]
+            self.background |= dict.fromkeys(chain, _Background(jobs, self.shared))
+
+    def _job(self, name, folder):
+        """What makes the run of fixture ``name`` in ``folder``."""
+        return {
+            "tiny_run": lambda: self._local(folder),
+            "sd_run": lambda: self._local(folder, SD, write_sd_inputs),
+            "cluster_run": lambda: self._cluster(folder),
+            "cancelled_run": lambda: cancelled_job_scenario(folder),
+            "two_rank_run": lambda: two_ranks_scenario(folder),
+        }[name]
 
     def _claim(self, name):
         """Whether this process runs ``name`` (always, outside xdist): the first to create its claim file."""

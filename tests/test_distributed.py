@@ -17,11 +17,12 @@ from synthval.io import load_tensors, save_tensors
 from synthval.live import read_live_log
 from synthval.runtime import setup
 
-# Ranks start as forks of one server process that has imported torch and the library (multiprocessing's
+# Ranks start as forks of one server process that has imported torch and diffusers (multiprocessing's
 # forkserver), not as fresh interpreters: each of this file's ~24 rank processes would otherwise import
-# torch again (a few CPU-seconds each). What a rank runs is the same; the workflow's own jobs start fresh
-# interpreters (test_the_workflow_trains_the_reference_and_a_generator_as_two_rank_jobs).
-mp.set_forkserver_preload(["torch", "torch.distributed", "diffusers", "synthval.classifiers", "synthval.generators"])
+# torch again (a few CPU-seconds each). Not the library: it imports polars, whose thread pool would not
+# survive the fork (as in synthval.forkserver). What a rank runs is the same; the workflow's own jobs start
+# fresh interpreters (test_the_workflow_trains_the_reference_and_a_generator_as_two_rank_jobs).
+mp.set_forkserver_preload(["torch", "torch.distributed", "diffusers"])
 
 
 def _start(fn, args, nprocs=2):

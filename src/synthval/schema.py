@@ -16,29 +16,21 @@ import yaml
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
 
-def load_yaml(text: str) -> Any:
-    """``yaml.safe_load`` through libyaml's parser where PyYAML has it (the same safe constructor, so the
-    same values, at a tenth of the time: every Snakemake invocation reads the schema while it plans)."""
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # a safe loader
-
-
 @cache
-def read_schema(path: Path = SCHEMA_PATH) -> dict:
-    """The schema file at ``path``, parsed once per process (callers must not change it)."""
-    return load_yaml(path.read_text())
-
-
-def _schema() -> dict:
-    return read_schema(SCHEMA_PATH)
+def read_schema(path: Path) -> dict:
+    """The schema file at ``path``, parsed once per process (callers must not change it). Through libyaml's
+    parser where PyYAML has it: the same safe constructor, so the same values, at a tenth of the time (every
+    Snakemake invocation reads the schema while it plans)."""
+    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # a safe loader
 
 
 def schema() -> dict:
     """The parsed schema (a copy: callers may change it)."""
-    return copy.deepcopy(_schema())
+    return copy.deepcopy(read_schema(SCHEMA_PATH))
 
 
 def defaults(section: str) -> dict[str, Any]:
     """The defaults of the keys of a top-level config section (e.g. ``zoo``, ``quality``), as the
     schema states them (lists stay lists)."""
-    properties = _schema()["properties"][section]["properties"]
+    properties = read_schema(SCHEMA_PATH)["properties"][section]["properties"]
     return {name: copy.deepcopy(sub["default"]) for name, sub in properties.items() if "default" in sub}

@@ -1,7 +1,7 @@
 """The GPU check: every accelerator path, its throughput and its agreement with the CPU on the same inputs,
 in one table. Run it through ``bench/gpu_check.sh`` (which first installs carried wheels, if any).
 
-    python bench/gpu_check.py [--cpu] [--out bench/results/gpu_check.md]
+    python bench/gpu_check.py [--cpu] [--threads N] [--out bench/results/gpu_check.md]
 
 Paths (each on the accelerator, then the same inputs on the CPU for the agreement column):
 
@@ -223,7 +223,7 @@ def check_features(images, rows, loose):
 def check_imagenet_cost(cpu: bool, rows):
     """What a 224 px ResNet-50 costs per image in training (held images, the job's precision and layout):
     the figure bench/imagenet_estimate.py turns into GPU-hours. One warm-up epoch, one timed."""
-    n, batch = (4, 4) if cpu else (2048, 256)  # on the CPU: that the path runs (ResNet-50 is ~12 GFLOP an image)
+    n, batch = (2, 2) if cpu else (2048, 256)  # on the CPU: that the path runs (ResNet-50 is ~12 GFLOP an image)
     rng = np.random.default_rng(0)
     images, labels = rng.integers(0, 256, (n, 224, 224, 3), dtype=np.uint8), np.arange(n) % 1000
     settings = TrainSettings(epochs=2, save_epochs=[2], seed=0, batch_size=batch, flip=True, crop_padding=28)
@@ -239,11 +239,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu", action="store_true", help="every path on the CPU, small sizes (what CI runs)")
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--threads", type=int, help="CPU threads (default 8; 2 with --cpu; the test suite's 1, beside other work)"
+    )
     args = parser.parse_args()
     if args.cpu:
         os.environ["SYNTHVAL_DEVICE"] = "cpu"
-    setup(2 if args.cpu else 8, seed=0)
-    n, size, epochs, steps, samples = (128, 16, 1, 3, 40) if args.cpu else (8192, 32, 1, 50, 1024)
+    threads = args.threads or (2 if args.cpu else 8)
+    setup(threads, seed=0)
+    n, size, epochs, steps, samples = (128, 16, 1, 3, 10) if args.cpu else (8192, 32, 1, 50, 1024)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
     labels = np.arange(n) % 10
@@ -254,7 +258,7 @@ def main() -> None:
     check_features(images, rows, loose)
     check_imagenet_cost(args.cpu, rows)
     emit(
-        f"{machine(2 if args.cpu else 8)}; torch {torch.__version__}; {n} random {size}x{size} RGB images, resnet8, "
+        f"{machine(threads)}; torch {torch.__version__}; {n} random {size}x{size} RGB images, resnet8, "
         f"batch 128; agreement against the CPU on the same inputs{' (CPU only: --cpu)' if args.cpu else ''}",
         ["path", "throughput", "agreement", "tolerance", "within"],
         [(*row[:4], "yes" if row[4] else "NO") for row in rows],

@@ -259,14 +259,15 @@ def test_the_workflow_trains_the_reference_and_a_generator_as_two_rank_jobs(tmp_
 
 def test_the_gpu_check_runs_its_paths_on_the_cpu(tmp_path):
     # bench/gpu_check.sh is run on a lent GPU; here (--cpu) every path runs on the CPU at small sizes, so the
-    # script is known to work before that day, and each path agrees with itself
+    # script is known to work before that day, and each path agrees with itself; on one thread, as every test
+    # (two threads beside the other worker's test would wait on each other's share of the cores)
     from pathlib import Path
 
     from snakemake_runs import run_watched
 
     root = Path(__file__).resolve().parents[1]
     out = tmp_path / "gpu_check.md"
-    proc = run_watched(["bash", str(root / "bench" / "gpu_check.sh"), "--cpu", "--out", str(out)])
+    proc = run_watched(["bash", str(root / "bench" / "gpu_check.sh"), "--cpu", "--threads", "1", "--out", str(out)])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     table = out.read_text()
     for path in ("predict", "fit", "fit_batched", "ddp (1 rank)", "ddpm sample", "features + FID"):

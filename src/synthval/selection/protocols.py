@@ -79,10 +79,16 @@ def _wide(errors: pl.DataFrame, selection: str) -> pl.DataFrame:
     return wide.rename({selection: "sel"})
 
 
+def _in_pick_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame``'s rows from the first a protocol would pick: the lowest ``sel``, then the later epoch, then
+    the model name."""
+    return frame.sort(["sel", "epoch", "model"], descending=[False, True, False])
+
+
 def _pick(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """Per group ``by``, the row with the lowest ``sel`` (ties: later epoch, then model name), whatever
     the row order."""
-    ordered = frame.sort(["sel", "epoch", "model"], descending=[False, True, False])
+    ordered = _in_pick_order(frame)
     return ordered.group_by(by, maintain_order=True).first() if by else ordered.head(1)
 
 
@@ -186,28 +192,38 @@ def hps_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed: i
         c: (total, n) for c, total, n in last.group_by("config").agg(pl.col("test").sum(), pl.len()).iter_rows()
     }
 
+    # Each repeat works on index arrays, not frames: the rows are sorted once in the order a pick takes
+    # (lowest ``sel``, then the later epoch, then the model name; a pool's first row in it is its pick), and
+    # the configurations once by their mean ``val`` error (the standard protocol's first in the draw).
+    index = {c: i for i, c in enumerate(configs)}
+    ordered = _in_pick_order(train)
+    row_config = np.array([index[c] for c in ordered["config"]], dtype=np.int64)
+    row_test = ordered["test"].to_numpy()
+    rows = ordered.select("model", "epoch", "test").rows()
+    by_val: list[str] = []
+    standard_of: dict[str, float] = {}
+    if has_standard:
+        means = fit.group_by("config").agg(val=pl.col("error").mean()).sort("val", "config")
+        by_val = [c for c in means["config"] if c in index]
+        standard_of = {c: float(last.filter(pl.col("config") == c)["test"].to_numpy().mean()) for c in by_val}
+
     def run(draw: list[str]) -> tuple[dict[str, float], dict[str, str]]:
-        pool = train.filter(pl.col("config").is_in(draw))
+        drawn = np.zeros(len(configs), dtype=bool)
+        drawn[[index[c] for c in draw]] = True
+        in_pool = drawn[row_config]
         random = sum(per_config[c][0] for c in draw) / sum(per_config[c][1] for c in draw)
-        pick = _pick(pool, []).row(0, named=True)
+        model, epoch, test = rows[int(np.argmax(in_pool))]
         out = {
             "random model": float(random),
-            "synthetic protocol": float(pick["test"]),
-            "oracle": float(pool["test"].to_numpy().min()),
+            "synthetic protocol": float(test),
+            "oracle": float(row_test[in_pool].min()),
         }
-        chosen = {"synthetic protocol": f"{pick['model']} epoch {pick['epoch']}"}
-        if has_standard:
-            val = (
-                fit.filter(pl.col("config").is_in(draw))
-                .group_by("config")
-                .agg(val=pl.col("error").mean())
-                .sort("val", "config")
-            )
-            if val.height:
-                standard = last.filter(pl.col("config") == val["config"][0])["test"].to_numpy()
-                out["standard protocol"] = float(standard.mean())
-                out["synthetic minus standard"] = out["synthetic protocol"] - out["standard protocol"]
-                chosen["standard protocol"] = val["config"][0]
+        chosen = {"synthetic protocol": f"{model} epoch {epoch}"}
+        standard = next((c for c in by_val if drawn[index[c]]), None)
+        if standard is not None:
+            out["standard protocol"] = standard_of[standard]
+            out["synthetic minus standard"] = out["synthetic protocol"] - out["standard protocol"]
+            chosen["standard protocol"] = standard
         return out, chosen
 
     point, chosen = run(configs)

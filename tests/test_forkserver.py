@@ -165,3 +165,16 @@ def test_stage_times_adds_what_forked_jobs_recorded(tmp_path):
     assert row["CPU s (sum)"] == pytest.approx(0.5 + 8.0 + 3.5)
     assert row["peak RSS (MB)"] == 400.0
     assert forkserver.usage_path(log).name == "cnn.v1.usage.json"
+
+
+def test_every_familys_libraries_preload_with_the_names_its_jobs_take():
+    """A family's ``libraries`` entry that names a missing module or attribute would be skipped by the warm
+    process in silence, and every job of the family would import it again (~6 CPU-s a DDPM job)."""
+    from synthval.families import FAMILIES
+
+    entries = [entry for family in FAMILIES.values() for entry in family.libraries]
+    assert any(":" in entry for entry in entries)
+    for entry in entries:
+        forkserver._preload(entry)
+    with pytest.raises(AttributeError):
+        forkserver._preload("diffusers:NoSuchModel")

@@ -24,7 +24,9 @@ class Family:
     why_class_only: str = ""  # why it takes ``class`` conditioning only, where it does
     trained: bool = True  # False: samples made elsewhere, imported
     names_classes: bool = False  # its prompts name the classes: its jobs read the data summary's names
-    libraries: tuple[str, ...] = ()  # what its jobs import beyond torch (preloaded: synthval.forkserver)
+    #: what its jobs import beyond torch, preloaded by the run's warm process (synthval.forkserver): a module,
+    #: or ``module:Name,Name`` for the names its jobs take from a library that imports them lazily
+    libraries: tuple[str, ...] = ()
 
     def samples_from_real_images(self, section: dict[str, Any]) -> bool:
         """Whether sampling reads the real training images (a generator's ``section`` of the config)."""
@@ -90,7 +92,7 @@ FAMILIES: dict[str, Family] = {
                 "sampling_steps",
                 "guidance_scale",
             ),
-            libraries=("diffusers",),
+            libraries=("diffusers:UNet2DModel,DDPMScheduler,DDIMScheduler,DPMSolverMultistepScheduler",),
         ),
         StableDiffusionFamily(
             "stable_diffusion",
@@ -115,7 +117,12 @@ FAMILIES: dict[str, Family] = {
             conditionings=("class",),
             why_class_only="stable_diffusion is conditioned by class prompts",
             names_classes=True,
-            libraries=("diffusers", "transformers", "peft"),
+            libraries=(
+                "diffusers:UNet2DConditionModel,AutoencoderKL,DDPMScheduler,UniPCMultistepScheduler,DDIMScheduler,"
+                "DPMSolverMultistepScheduler",
+                "transformers:CLIPTextModel,CLIPTokenizer,CLIPVisionConfig,CLIPVisionModelWithProjection",
+                "peft:LoraConfig",
+            ),
         ),
         Family(
             "imported",

@@ -164,7 +164,8 @@ def start(local: bool = True, preload: tuple[str, ...] | list[str] = ()) -> str 
     the environment the run's jobs inherit. It exits with the run (:func:`stop`), or by itself within a
     second of its parent's end. None where it is switched off, or where the run's jobs do not run here
     (``local`` false: a cluster executor, or a job step's own Snakemake). ``preload``: modules to import
-    beside :data:`PRELOAD`, those the run's jobs need (``Plan.warm_modules``: its generators' libraries)."""
+    beside :data:`PRELOAD`, those the run's jobs need (``Plan.warm_modules``: its generators' libraries), each
+    ``module`` or ``module:Name,Name`` (:func:`_preload`)."""
     if not local or os.environ.get(VARIABLE) == "0":
         return None
     folder = tempfile.mkdtemp(prefix="synthval-fork-")
@@ -194,12 +195,21 @@ def stop(address: str | None = None) -> None:
         connection.sendall(_HEADER.pack(len(body)) + body)
 
 
+def _preload(entry: str) -> None:
+    """Import ``module``, or for ``module:Name,Name`` also resolve those names: a library that loads its
+    submodules on first attribute access (diffusers, transformers) has loaded almost nothing at import."""
+    module, _, names = entry.partition(":")
+    loaded = importlib.import_module(module)
+    for name in filter(None, names.split(",")):
+        getattr(loaded, name)
+
+
 def serve(address: str, parent: int, preload: tuple[str, ...] | list[str] = ()) -> None:
     """Import :data:`PRELOAD` and ``preload``, then fork a child for every job that connects, until ``stop``
     or the parent process (the Snakemake run) is gone."""
-    for module in dict.fromkeys((*PRELOAD, *preload)):
-        with contextlib.suppress(ImportError):
-            importlib.import_module(module)
+    for entry in dict.fromkeys((*PRELOAD, *preload)):
+        with contextlib.suppress(ImportError, AttributeError):
+            _preload(entry)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     listener.listen(64)

@@ -74,7 +74,7 @@ class Plan:
 
     def warm_modules(self) -> list[str]:
         """What the local jobs' warm process imports beside torch (synthval.forkserver): the libraries of
-        the config's generator families (diffusers: ~3 CPU-s a DDPM job saves)."""
+        the config's generator families (diffusers' UNet and schedulers: ~6 CPU-s a DDPM job saves)."""
         sections = self.study.config["generators"].values()
         return list(dict.fromkeys(m for section in sections for m in family_of(section).libraries))
 

@@ -29,7 +29,7 @@ is drawn from them. Ties in a selection error are broken towards the later epoch
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -174,38 +174,29 @@ def es_rss_table(errors: pl.DataFrame, selection: str) -> list[Summary]:
     return rows
 
 
-def hps_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed: int = 0) -> list[Summary]:
-    """Table 2 of Shoshan et al. 2023 (§4.2.3): random model, standard protocol, synthetic protocol and oracle
-    over every configuration, and the paired difference synthetic minus standard protocol. Each repeat
-    draws the configurations with replacement and runs every protocol on that draw (a configuration
-    drawn twice weighs twice in the random model's mean; the minima the other protocols take are
-    unchanged by it). The random model's range is a percentile bootstrap of a mean; the others are
-    minima over the pool, so their ranges are labelled as sensitivity to the configuration pool."""
+def _hps_protocols(errors: pl.DataFrame, selection: str) -> tuple[list[str], Callable[[list[str]], tuple]]:
+    """The configurations, and the HPS protocols run on a draw of them (with replacement): each protocol's test
+    error and what it chose. A draw works on index arrays, not frames: the rows are sorted once in the order
+    a pick takes (lowest ``sel``, then the later epoch, then the model name; a pool's first row in it is its
+    pick), and the configurations once by their mean ``val`` error (the standard protocol's, §4.2.3 step 3:
+    the first of the draw in that order)."""
     e = with_members(errors)
     train = _wide(errors, selection)
     configs = sorted(train["config"].unique().to_list())
     fit = last_epoch(e.filter(pl.col("split") == "fit", pl.col("eval_set") == "val"))
-    has_standard = fit.height > 0
     last = last_epoch(train)
     # the random model's error is a mean over models, so a configuration drawn twice counts twice
     per_config = {
         c: (total, n) for c, total, n in last.group_by("config").agg(pl.col("test").sum(), pl.len()).iter_rows()
     }
-
-    # Each repeat works on index arrays, not frames: the rows are sorted once in the order a pick takes
-    # (lowest ``sel``, then the later epoch, then the model name; a pool's first row in it is its pick), and
-    # the configurations once by their mean ``val`` error (the standard protocol's first in the draw).
     index = {c: i for i, c in enumerate(configs)}
     ordered = _in_pick_order(train)
     row_config = np.array([index[c] for c in ordered["config"]], dtype=np.int64)
     row_test = ordered["test"].to_numpy()
     rows = ordered.select("model", "epoch", "test").rows()
-    by_val: list[str] = []
-    standard_of: dict[str, float] = {}
-    if has_standard:
-        means = fit.group_by("config").agg(val=pl.col("error").mean()).sort("val", "config")
-        by_val = [c for c in means["config"] if c in index]
-        standard_of = {c: float(last.filter(pl.col("config") == c)["test"].to_numpy().mean()) for c in by_val}
+    means = fit.group_by("config").agg(val=pl.col("error").mean()).sort("val", "config")
+    by_val = [c for c in means["config"] if c in index]
+    standard_of = {c: float(last.filter(pl.col("config") == c)["test"].to_numpy().mean()) for c in by_val}
 
     def run(draw: list[str]) -> tuple[dict[str, float], dict[str, str]]:
         drawn = np.zeros(len(configs), dtype=bool)
@@ -226,6 +217,17 @@ def hps_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed: i
             chosen["standard protocol"] = standard
         return out, chosen
 
+    return configs, run
+
+
+def hps_table(errors: pl.DataFrame, selection: str, repeats: int = 1000, seed: int = 0) -> list[Summary]:
+    """Table 2 of Shoshan et al. 2023 (§4.2.3): random model, standard protocol, synthetic protocol and oracle
+    over every configuration, and the paired difference synthetic minus standard protocol. Each repeat
+    draws the configurations with replacement and runs every protocol on that draw (a configuration
+    drawn twice weighs twice in the random model's mean; the minima the other protocols take are
+    unchanged by it). The random model's range is a percentile bootstrap of a mean; the others are
+    minima over the pool, so their ranges are labelled as sensitivity to the configuration pool."""
+    configs, run = _hps_protocols(errors, selection)
     point, chosen = run(configs)
     rng = np.random.default_rng(seed)
     draws = [run(rng.choice(configs, len(configs), replace=True).tolist())[0] for _ in range(repeats)]

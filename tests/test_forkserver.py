@@ -42,18 +42,35 @@ if not forked(snakemake):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server_process(tmp_path_factory):
+    """A server as a run with every generator family starts it (their libraries preloaded), as start() does:
+    its address and process."""
+    from synthval.families import FAMILIES
+
     folder = tmp_path_factory.mktemp("server")
     address = str(folder / "socket")
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    proc = subprocess.Popen([sys.executable, "-m", "synthval.forkserver", address, str(os.getpid())], env=env)
+    env = {**os.environ, "PYTHONPATH": str(SRC), **dict.fromkeys(forkserver.POOLS.values(), "1")}
+    libraries = list(dict.fromkeys(entry for family in FAMILIES.values() for entry in family.libraries))
+    cmd = [sys.executable, "-m", "synthval.forkserver", address, str(os.getpid()), *libraries]
+    proc = subprocess.Popen(cmd, env=env)
     while not Path(address).exists():  # it listens once it has imported torch
         assert proc.poll() is None, "the server exited"
         time.sleep(0.05)
-    yield address
+    yield address, proc
     forkserver.stop(address)
     assert proc.wait() == 0
     assert not folder.exists() or not any(folder.iterdir())  # it leaves no socket behind
+
+
+@pytest.fixture
+def server(server_process):
+    return server_process[0]
+
+
+def test_what_the_server_preloads_starts_no_thread(server_process):
+    """A fork copies only the forking thread: a library thread started by an import (a pool, an allocator's
+    background thread) would be missing in every job, holding whatever lock it held."""
+    assert os.listdir(f"/proc/{server_process[1].pid}/task") == [str(server_process[1].pid)]
 
 
 def job(tmp_path, address, **env):

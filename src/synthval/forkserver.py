@@ -50,9 +50,10 @@ from typing import Any
 VARIABLE = "SYNTHVAL_FORKSERVER"  # the server's socket, in the environment Snakemake's local jobs inherit
 CHILD_VARIABLE = "SYNTHVAL_FORKED"  # set in a forked job's environment: it never asks for another fork
 #: What the server imports before it listens: what most jobs import first and pays most of their start-up.
-#: torch._dynamo is imported by an optimizer's first step (2 CPU-s of every training job); a run adds its
-#: generator families' libraries (:func:`start`'s ``preload``). Nothing that starts a thread as it is
-#: imported: polars, pyarrow's datasets (jemalloc's background thread) and scikit-learn's clustering do.
+#: torch._dynamo is imported by an optimizer's first step (2 CPU-s of every training job), scipy.stats by
+#: the selection, ranking, LiRA and summary jobs (1.5 CPU-s each); a run adds its generator families'
+#: libraries (:func:`start`'s ``preload``). Nothing that starts a thread as it is imported (counted in
+#: /proc/self/task): polars, pyarrow's datasets (jemalloc's background thread) and scikit-learn do.
 PRELOAD = (
     "numpy",
     "torch",
@@ -60,6 +61,7 @@ PRELOAD = (
     "torch.nn.functional",
     "torch.utils.data",
     "torch._dynamo",
+    "scipy.stats",
     "safetensors.torch",
     "PIL.Image",
 )

@@ -195,3 +195,12 @@ def test_every_familys_libraries_preload_with_the_names_its_jobs_take():
         forkserver._preload(entry)
     with pytest.raises(AttributeError):
         forkserver._preload("diffusers:NoSuchModel")
+    # every sampler a generator may be configured with is among them (the lists live in the families' modules)
+    from synthval.generators.ddpm import SAMPLERS
+    from synthval.generators.stable_diffusion import SCHEDULERS
+
+    def diffusers_names(family):
+        return {n for e in FAMILIES[family].libraries if e.startswith("diffusers:") for n in e[10:].split(",")}
+
+    assert set(SAMPLERS.values()) <= diffusers_names("ddpm")
+    assert set(SCHEDULERS.values()) <= diffusers_names("stable_diffusion")

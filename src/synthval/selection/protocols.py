@@ -174,7 +174,10 @@ def es_rss_table(errors: pl.DataFrame, selection: str) -> list[Summary]:
     return rows
 
 
-def _hps_protocols(errors: pl.DataFrame, selection: str) -> tuple[list[str], Callable[[list[str]], tuple]]:
+_Draw = Callable[[list[str]], tuple[dict[str, float], dict[str, str]]]
+
+
+def _hps_protocols(errors: pl.DataFrame, selection: str) -> tuple[list[str], _Draw]:
     """The configurations, and the HPS protocols run on a draw of them (with replacement): each protocol's test
     error and what it chose. A draw works on index arrays, not frames: the rows are sorted once in the order
     a pick takes (lowest ``sel``, then the later epoch, then the model name; a pool's first row in it is its

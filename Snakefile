@@ -35,11 +35,14 @@ rule all:
         P.all_outputs(),
 
 
-# jobs run on this machine start as forks of one process that has imported torch (synthval.forkserver)
+# jobs run on this machine start as forks of one process that has imported torch (synthval.forkserver),
+# where the run has enough of them to repay its imports
 onstart:
+    scripts = forkserver.scripts_to_run(workflow)
     forkserver.start(
         local=workflow.local_exec and workflow.is_main_process,
-        preload=P.warm_modules(),
+        preload=P.warm_modules(scripts),
+        jobs=None if scripts is None else len(scripts),
     )
 
 

@@ -20,6 +20,8 @@ import pyarrow.parquet as pq
 import pytest
 from snakemake_runs import ROOT, TINY, snakemake
 
+from synthval import forkserver
+from synthval.forkserver import usage_path
 from synthval.io import record_path
 
 pytestmark = pytest.mark.integration
@@ -202,6 +204,9 @@ def test_every_artifact_flipped_truncated_or_deleted_is_refused_by_name_and_rema
         proc, out = _run(work, group)
         assert proc.returncode != 0
         _assert_refused(work, group, out, fault)
+        # a run of 7 jobs forks them from a warm process; one of 2 does without (forkserver.MIN_JOBS)
+        failed = [_log_of(work, a.consumer, out) for a in group if not a.resume_of]
+        assert {usage_path(log).exists() for log in failed} == {len(group) >= forkserver.MIN_JOBS}
         for a in group:  # a resumed job warned and started afresh, to the same weights
             if a.resume_of:
                 log = (work / "results/logs/train_lira_generator/train300/wgan/h2.log").read_text()

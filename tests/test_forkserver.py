@@ -53,9 +53,10 @@ def server_process(tmp_path_factory):
     libraries = list(dict.fromkeys(entry for family in FAMILIES.values() for entry in family.libraries))
     cmd = [sys.executable, "-m", "synthval.forkserver", address, str(os.getpid()), *libraries]
     proc = subprocess.Popen(cmd, env=env)
-    while not Path(address).exists():  # it listens once it has imported torch
+    while not Path(address).exists():  # it listens at once, and answers once it has imported what it preloads
         assert proc.poll() is None, "the server exited"
         time.sleep(0.05)
+    assert _refused_as_a_fork(address) == {"refused": "a forked job"}
     yield address, proc
     forkserver.stop(address)
     assert proc.wait() == 0
@@ -157,15 +158,43 @@ def test_without_a_server_the_script_runs_the_job_itself(server, tmp_path):
     assert json.loads(out)["pid"] == proc.pid
 
 
-def test_a_forked_job_never_asks_for_another_fork(server):
+def _refused_as_a_fork(address):
+    """The server's answer to a request from a forked job (which it refuses), once it has done its imports."""
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    connection.connect(server)
+    connection.connect(address)
     with connection:
         env = {**os.environ, "PYTHONPATH": str(SRC), forkserver.CHILD_VARIABLE: "1"}
         request = {"argv": [__file__], "cwd": "/", "env": env, "path": [], "executable": sys.executable}
         body = json.dumps(request).encode()
         socket.send_fds(connection, [forkserver._HEADER.pack(len(body)) + body], [0, 1, 2])
-        assert json.loads(connection.makefile("rb").readline()) == {"refused": "a forked job"}
+        return json.loads(connection.makefile("rb").readline())
+
+
+def test_a_forked_job_never_asks_for_another_fork(server):
+    assert _refused_as_a_fork(server) == {"refused": "a forked job"}
+
+
+def test_a_job_that_starts_while_the_server_imports_waits_for_it(tmp_path):
+    """A run's first jobs, and every job of a short rerun, start before the server has imported torch: they
+    queue on its socket and are forked once it has, rather than importing everything a second time."""
+    (tmp_path / "slow_library.py").write_text("import time\ntime.sleep(3)\n")
+    path = f"{SRC}{os.pathsep}{tmp_path}"
+    address = str(tmp_path / "socket")
+    cmd = [sys.executable, "-m", "synthval.forkserver", address, str(os.getpid()), "slow_library"]
+    server = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": path})
+    try:
+        while not Path(address).exists():
+            assert server.poll() is None, "the server exited"
+            time.sleep(0.01)
+        started = time.monotonic()
+        proc = job(tmp_path, address, PYTHONPATH=path)
+        out, err = proc.communicate()
+        assert proc.returncode == 0, err
+        assert json.loads(out)["pid"] != proc.pid  # forked by the server, not run in the script's own process
+        assert time.monotonic() - started >= 2.5  # it was held until the slow import was done (a lower bound)
+    finally:
+        forkserver.stop(address)
+        server.wait()
 
 
 def test_stage_times_adds_what_forked_jobs_recorded(tmp_path):
@@ -204,3 +233,16 @@ def test_every_familys_libraries_preload_with_the_names_its_jobs_take():
 
     assert set(SAMPLERS.values()) <= diffusers_names("ddpm")
     assert set(SCHEDULERS.values()) <= diffusers_names("stable_diffusion")
+    # they are preloaded where the run builds a generator: the scripts that do so are named correctly
+    from synthval.plan.workflow import GENERATOR_SCRIPTS
+
+    assert all((SRC.parent / "workflow" / "scripts" / script).is_file() for script in GENERATOR_SCRIPTS)
+
+
+def test_a_run_of_few_jobs_starts_no_server(monkeypatch):
+    """A rerun of a target or two costs less without a server than the server's imports (MIN_JOBS); the
+    faults tests see both cases in real runs (tests/test_faults.py)."""
+    monkeypatch.delenv(forkserver.VARIABLE, raising=False)
+    assert forkserver.start(jobs=forkserver.MIN_JOBS - 1) is None
+    assert forkserver.VARIABLE not in os.environ
+    assert forkserver.scripts_to_run(object()) is None  # a Snakemake whose workflow shows no DAG: unknown

@@ -18,7 +18,7 @@ never runs a tensor operation, so no thread pool or GPU context is inherited. Po
 its thread pool starts at import and would not survive a fork.
 
 It is used only where it can be: jobs fall back to running in their own process when no server is
-listening (the server still importing, cluster executors, which never start one, a job step on a
+listening (the moment before the server binds its socket, cluster executors, which never start one, a job step on a
 SLURM node), when the server runs another interpreter or ``PYTHONPATH``, or with
 ``SYNTHVAL_FORKSERVER=0`` in the environment. Snakemake's benchmark files measure the script's own
 process tree, which no longer holds the work: the child writes its CPU seconds and peak memory beside
@@ -113,8 +113,8 @@ def _connect() -> socket.socket | None:
         return None
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        connection.connect(address)
-    except OSError:  # not listening yet (still importing), or gone
+        connection.connect(address)  # accepted once the server has imported what it preloads (serve)
+    except OSError:  # not listening yet (the moment before it binds), or gone
         connection.close()
         return None
     return connection
@@ -161,14 +161,21 @@ def _delegate(connection: socket.socket) -> int | None:
 # ---------------------------------------------------------------------------------------------- server
 
 
-def start(local: bool = True, preload: tuple[str, ...] | list[str] = ()) -> str | None:
+#: The fewest jobs for which a run starts a server. Its imports cost 5-9 CPU-s (torch, torch._dynamo,
+#: scipy.stats, a family's diffusers classes); a job's own cost 0.2-2 s more than a fork
+#: (bench/results/startup.md): a rerun of one or two targets is cheaper, and no slower, without it.
+MIN_JOBS = 4
+
+
+def start(local: bool = True, preload: tuple[str, ...] | list[str] = (), jobs: int | None = None) -> str | None:
     """Start a server for this Snakemake run (the workflow's ``onstart`` hook) and put its address in
     the environment the run's jobs inherit. It exits with the run (:func:`stop`), or by itself within a
-    second of its parent's end. None where it is switched off, or where the run's jobs do not run here
-    (``local`` false: a cluster executor, or a job step's own Snakemake). ``preload``: modules to import
-    beside :data:`PRELOAD`, those the run's jobs need (``Plan.warm_modules``: its generators' libraries), each
-    ``module`` or ``module:Name,Name`` (:func:`_preload`)."""
-    if not local or os.environ.get(VARIABLE) == "0":
+    second of its parent's end. None where it is switched off, where the run's jobs do not run here
+    (``local`` false: a cluster executor, or a job step's own Snakemake), or where the run has fewer than
+    :data:`MIN_JOBS` ``jobs`` (its scripted jobs, :func:`scripts_to_run`; None: unknown). ``preload``:
+    modules to import beside :data:`PRELOAD`, those the run's jobs need (``Plan.warm_modules``: its
+    generators' libraries), each ``module`` or ``module:Name,Name`` (:func:`_preload`)."""
+    if not local or os.environ.get(VARIABLE) == "0" or (jobs is not None and jobs < MIN_JOBS):
         return None
     folder = tempfile.mkdtemp(prefix="synthval-fork-")
     address = str(Path(folder) / "socket")
@@ -182,6 +189,16 @@ def start(local: bool = True, preload: tuple[str, ...] | list[str] = ()) -> str 
     )
     os.environ[VARIABLE] = address
     return address
+
+
+def scripts_to_run(workflow: Any) -> list[str] | None:
+    """The script file name of each job this Snakemake run will run (its DAG, as ``onstart`` sees it), or
+    None where this Snakemake's DAG does not say."""
+    try:
+        jobs = list(workflow.dag.needrun_jobs())
+    except AttributeError:
+        return None
+    return [Path(job.rule.script).name for job in jobs if getattr(job.rule, "script", None)]
 
 
 def stop(address: str | None = None) -> None:
@@ -208,14 +225,18 @@ def _preload(entry: str) -> None:
 
 def serve(address: str, parent: int, preload: tuple[str, ...] | list[str] = ()) -> None:
     """Import :data:`PRELOAD` and ``preload``, then fork a child for every job that connects, until ``stop``
-    or the parent process (the Snakemake run) is gone."""
-    for entry in dict.fromkeys((*PRELOAD, *preload)):
-        with contextlib.suppress(ImportError, AttributeError):
-            _preload(entry)
+    or the parent process (the Snakemake run) is gone.
+
+    It listens before it imports: a job that starts meanwhile (a run's first jobs, every job of a short
+    rerun) connects, and the kernel holds its request until the imports are done, so it waits for them
+    instead of paying them a second time in its own process (the same seconds of wall, half the CPU)."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
-    listener.listen(64)
+    listener.listen(256)
     try:
+        for entry in dict.fromkeys((*PRELOAD, *preload)):
+            with contextlib.suppress(ImportError, AttributeError):
+                _preload(entry)
         while os.getppid() == parent:
             _reap()
             ready, _, _ = select.select([listener], [], [], 1.0)

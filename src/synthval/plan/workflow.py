@@ -21,6 +21,9 @@ from synthval.plan.stage import Stage, grow_with_attempt
 from synthval.plan.study import Study
 from synthval.plan.training import Training
 
+#: The job scripts that build a generator of the config's families (and so import its libraries).
+GENERATOR_SCRIPTS = frozenset({"train_generator.py", "assemble_class_generators.py", "synthesize_shard.py"})
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -72,9 +75,12 @@ class Plan:
                 outputs += stage.outputs(t)
         return list(dict.fromkeys(outputs))  # a study run at 1x asks for the manifest the content gap needs too
 
-    def warm_modules(self) -> list[str]:
+    def warm_modules(self, scripts: list[str] | None = None) -> list[str]:
         """What the local jobs' warm process imports beside torch (synthval.forkserver): the libraries of
-        the config's generator families (diffusers' UNet and schedulers: ~6 CPU-s a DDPM job saves)."""
+        the config's generator families (diffusers' UNet and schedulers: ~6 CPU-s a DDPM job saves), where
+        one of the run's ``scripts`` (the jobs' script file names; None: unknown) builds a generator."""
+        if scripts is not None and not GENERATOR_SCRIPTS & set(scripts):
+            return []
         sections = self.study.config["generators"].values()
         return list(dict.fromkeys(m for section in sections for m in family_of(section).libraries))
 

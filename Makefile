@@ -32,9 +32,13 @@ demo: $(STAMP)
 	@echo "Report: $(CURDIR)/results/report/report.html"
 
 # everything: lint, types, the unit tests and the workflow runs (the cluster tests where SLURM runs), with
-# the share of the library's lines the test processes ran (jobs run in their own processes: not counted)
-test: lint types
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --no-loadscope-reorder --cov --cov-report=term:skip-covered
+# the share of the library's lines the test processes ran (jobs run in their own processes: not counted).
+# The type check (one core for most of a minute) runs beside the tests; its verdict is printed after theirs.
+test: lint $(STAMP)
+	@rm -f .types.out; $(BIN)/mypy > .types.out 2>&1 & types=$$!; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --no-loadscope-reorder --cov --cov-report=term:skip-covered; \
+	tests=$$?; wait $$types; typed=$$?; echo "$(BIN)/mypy"; cat .types.out; rm -f .types.out; \
+	test $$tests -eq 0 -a $$typed -eq 0
 
 # a few minutes: lint, types and the unit tests, without the workflow runs (what .pre-commit-config.yaml runs)
 check: lint types

@@ -62,9 +62,17 @@ def pytest_collection_modifyitems(config, items):
     # the background runs' meanwhile) and then works through them while the other worker takes the unit tests.
     # The Stable Diffusion and SLURM runs' tests come last, when those runs are done.
     # (A tiny run test that also reads a SLURM run goes last of its group, not to wait for that run first.)
+    # Of the other tests the long ones go first: one of them started last would keep one worker busy while
+    # the other has nothing left to do.
     order = {"tiny_run": 0, None: 1, "sd_run": 2, "slurm": 3}
     slurm = set(SharedRuns.SLURM)
-    items.sort(key=lambda item: (order[_group(item)], bool(slurm & _fixtures(item))))
+    items.sort(
+        key=lambda item: (
+            order[_group(item)],
+            bool(slurm & _fixtures(item)),
+            _group(item) is None and item.get_closest_marker("long") is None,
+        )
+    )
     groups = {item.nodeid: group for item in items if (group := _group(item))}
     # for the controller's scheduler (pytest_xdist_make_scheduler), which does not collect: every worker
     # collects the same tests and writes the same file, before it reports its collection

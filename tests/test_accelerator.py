@@ -71,6 +71,7 @@ def test_mixed_precision_training_learns_in_its_dtype_and_resumes_bit_identicall
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("settings", [{"channels_last": True}, {"compile": True}])
 def test_channels_last_and_compile_train_the_eager_runs_weights(tmp_path, monkeypatch, settings):
     """The same run within float tolerance: a layout or a compiled graph changes summation order only.

@@ -50,6 +50,7 @@ def synthval_here(*args, cwd=None):
     return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
+@pytest.mark.long
 def test_errors_are_one_line_with_exit_status_2(tmp_path):
     proc = synthval("score", tmp_path / "nothing", tmp_path / "nothing2")
     assert proc.returncode == 2
@@ -165,6 +166,7 @@ def test_run_plans_the_workflow_from_any_directory(tmp_path):
     )
 
 
+@pytest.mark.long
 def test_run_resumes_after_a_killed_run_but_not_beside_a_live_one(tmp_path):
     # a run killed with SIGKILL leaves Snakemake's lock behind; no process holds it any more
     locks = tmp_path / ".snakemake" / "locks"

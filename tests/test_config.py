@@ -82,6 +82,8 @@ def test_empty_config_gets_every_default():
         ({"generators": {"test": {}}}, "config key generators"),
         ({"zoo": {"epochs": 3, "save_epochs": [5]}}, "config key zoo.save_epochs: epoch 5 is past zoo.epochs"),
         ({"zoo": {"lr": 0.1, "learning_rate": 0.1}}, "config key zoo: unknown key(s): 'learning_rate'"),
+        ({"bogus_key": 1}, "unknown key(s): 'bogus_key'"),
+        ({"generators": {"wgan": {"family": "nope"}}}, "config key generators.wgan.family: 'nope' is not one of"),
         (
             {"generators": {"d": {"family": "ddpm", "n_critic": 5}}},
             "config key generators.d: unknown key(s): 'n_critic' (not a setting of family 'ddpm')",

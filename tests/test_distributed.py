@@ -211,6 +211,7 @@ def test_a_killed_two_rank_gan_resumes_to_the_uninterrupted_runs_weights(tmp_pat
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
 
 
+@pytest.mark.long
 def test_the_workflow_trains_the_reference_and_a_generator_as_two_rank_jobs(tmp_path):
     # ranks per rule: the job starts its ranks itself (fresh interpreters, a file rendezvous) and asks for
     # as many cores. The generator's rank 0 scores its checkpoints with the reference classifier, from the
@@ -257,6 +258,7 @@ def test_the_workflow_trains_the_reference_and_a_generator_as_two_rank_jobs(tmp_
     assert (tmp_path / "results/reference/train300/classifier.safetensors").is_file()
 
 
+@pytest.mark.long
 def test_the_gpu_check_runs_its_paths_on_the_cpu(tmp_path):
     # bench/gpu_check.sh is run on a lent GPU; here (--cpu) every path runs on the CPU at small sizes, so the
     # script is known to work before that day, and each path agrees with itself; on one thread, as every test

@@ -56,6 +56,7 @@ def test_a_changed_shard_is_refused_against_its_producers_record(tmp_path, tiny_
         check_record(shard)
 
 
+@pytest.mark.long
 def test_no_flipped_byte_changes_what_a_shard_reads_silently(tmp_path, tiny_images):
     """Every byte of a shard flipped in turn. Its pages are covered by their checksums: a flip there is
     refused by any read, or reads exactly the images, keys and labels written (a page statistic no

@@ -190,6 +190,7 @@ def _random_tf_inception(monkeypatch) -> dict[str, torch.Tensor]:
     return {k: v.contiguous() for k, v in net.state_dict().items()}
 
 
+@pytest.mark.long
 def test_inception_extractor_gives_torch_fidelitys_fid_on_the_same_weights(tmp_path, monkeypatch):
     from torch_fidelity import calculate_metrics
 

@@ -142,10 +142,12 @@ def slurm_command(workdir, config, *args):
         "1",
         "--config",
         "gpus=0",
-        # a group asks for the sum of its members' threads: two predictions fit this 2-CPU node
+        # a group asks for the sum of its members' threads: two predictions fit this 2-CPU node (this option
+        # replaces the profile's group-components: the others are the profile's)
         "--group-components",
         "predict=2",
         "index=2",
+        "selection=2",
     ]
 
 

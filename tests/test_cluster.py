@@ -26,6 +26,7 @@ def test_every_stage_runs_through_the_profile(cluster_run):
     assert len(submitted) >= 15, out[-3000:]
     assert any("group_shard" in line for line in submitted)
     assert any("group_predict" in line for line in submitted)
+    assert any("group_selection" in line for line in submitted)  # ranking, selection and figures: one job
     html = (workdir / report_html()).read_text()
     for section in (
         "Generators",

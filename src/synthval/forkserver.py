@@ -18,11 +18,12 @@ never runs a tensor operation, so no thread pool or GPU context is inherited. Po
 its thread pool starts at import and would not survive a fork.
 
 It is used only where it can be: jobs fall back to running in their own process when no server is
-listening (the moment before the server binds its socket, cluster executors, which never start one, a job step on a
-SLURM node), when the server runs another interpreter or ``PYTHONPATH``, or with
-``SYNTHVAL_FORKSERVER=0`` in the environment. Snakemake's benchmark files measure the script's own
-process tree, which no longer holds the work: the child writes its CPU seconds and peak memory beside
-the job's log (:func:`usage_path`), and :func:`synthval.runtime.stage_times` adds them.
+listening (a run of fewer than :data:`MIN_JOBS` jobs, the moment before the server binds its socket,
+cluster executors, which never start one, a job step on a SLURM node), when the server runs another
+interpreter or ``PYTHONPATH``, or with ``SYNTHVAL_FORKSERVER=0`` in the environment. Snakemake's
+benchmark files measure the script's own process tree, which no longer holds the work: the child writes
+its CPU seconds and peak memory beside the job's log (:func:`usage_path`), and
+:func:`synthval.runtime.stage_times` adds them.
 
 Torch-free at import, and not part of any job's code digest (synthval.provenance): it decides how a
 job is started, not what the job makes.
@@ -163,7 +164,8 @@ def _delegate(connection: socket.socket) -> int | None:
 
 #: The fewest jobs for which a run starts a server. Its imports cost 5-9 CPU-s (torch, torch._dynamo,
 #: scipy.stats, a family's diffusers classes); a job's own cost 0.2-2 s more than a fork
-#: (bench/results/startup.md): a rerun of one or two targets is cheaper, and no slower, without it.
+#: (bench/results/startup.md): a run of up to three jobs is cheaper without it (a one-job rerun of the tiny
+#: config: 6.6 CPU-s without, 18-20 with).
 MIN_JOBS = 4
 
 

@@ -1,6 +1,10 @@
 from snakemake.utils import min_version
 
-from synthval.config import validate_config
+import os
+import sys
+
+from synthval.config import check_data, validate_config
+from synthval.plan.summary import plan_summary, rules_to_run
 
 min_version("9.0")
 
@@ -14,6 +18,9 @@ if not workflow.config_settings.configfiles:
 
 # every key and default: the schema synthval ships (workflow/schemas/config.schema.yaml links to it)
 validate_config(config)
+# the data on disk, once, by the run's main process (synthval run has checked it already)
+if workflow.is_main_process and not os.environ.get("SYNTHVAL_DATA_CHECKED"):
+    check_data(config)
 
 
 include: "workflow/rules/common.smk"
@@ -38,6 +45,8 @@ rule all:
 # jobs run on this machine start as forks of one process that has imported torch (synthval.forkserver),
 # where the run has enough of them to repay its imports
 onstart:
+    if (counts := rules_to_run(workflow)) is not None:
+        print(plan_summary(config, counts, workflow.cores), file=sys.stderr)
     scripts = forkserver.scripts_to_run(workflow)
     forkserver.start(
         local=workflow.local_exec and workflow.is_main_process,

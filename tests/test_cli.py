@@ -4,6 +4,7 @@ image sets as the workflow computes them, the report, and one-line errors."""
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import traceback
@@ -14,11 +15,20 @@ from types import SimpleNamespace
 import numpy as np
 import polars as pl
 import pytest
+import yaml
 from PIL import Image
 from snakemake_runs import ROOT, TINY, run_watched
 
 from synthval.data import read_image_set
-from synthval.plan.paths import data_manifest, quality_table, reference_weights, report_html, synthetic_manifest
+from synthval.plan import paths
+from synthval.plan.paths import (
+    data_manifest,
+    data_summary,
+    quality_table,
+    reference_weights,
+    report_html,
+    synthetic_manifest,
+)
 from synthval.seeding import derive_seed
 
 
@@ -161,8 +171,9 @@ def test_run_plans_the_workflow_from_any_directory(tmp_path):
     assert (tmp_path / ".snakemake").is_dir()  # it works in the current directory, not the repository's
     proc = synthval_here("run", "-c", "4", cwd=tmp_path)  # Snakemake's -c is --cores; here it names the config
     assert proc.returncode == 2
-    assert proc.stderr.strip() == (
-        "synthval run: config file not found: 4 (-c names the config here; --cores N sets the cores)"
+    assert proc.stderr.strip().startswith(
+        "synthval run: config file not found: 4 (-c names the config here; --cores N sets the cores); shipped "
+        "configs by name: cifar10, "
     )
 
 
@@ -172,7 +183,7 @@ def test_run_resumes_after_a_killed_run_but_not_beside_a_live_one(tmp_path):
     locks = tmp_path / ".snakemake" / "locks"
     locks.mkdir(parents=True)
     (locks / "0.input.lock").write_text(str(tmp_path / "results" / "x"))
-    proc = synthval("run", TINY, "-n", "--quiet", "rules", cwd=tmp_path)
+    proc = synthval("run", TINY, "--", "-n", "--quiet", "rules", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "synthval run: an earlier run was stopped before it finished: unlocked, resuming" in proc.stderr
     assert not any(locks.iterdir())
@@ -180,7 +191,7 @@ def test_run_resumes_after_a_killed_run_but_not_beside_a_live_one(tmp_path):
     (locks / "0.input.lock").write_text(str(tmp_path / "results" / "x"))
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "snakemake"], cwd=tmp_path)
     try:
-        proc = synthval("run", TINY, "-n", cwd=tmp_path)
+        proc = synthval("run", TINY, "--", "-n", cwd=tmp_path)
         assert proc.returncode == 2
         assert proc.stderr.strip() == (
             f"synthval run: another run (pid {live.pid}) is working in {tmp_path}: wait for it or stop it"
@@ -236,3 +247,74 @@ def test_score_agrees_with_the_workflows_quality_table_and_report_renders(tiny_r
 
 def test_the_console_script_is_declared():
     assert 'synthval = "synthval.cli:main"' in (ROOT / "pyproject.toml").read_text()
+
+
+def _readme_own_data_blocks() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Use your own data") : text.index("## What is computed")]
+    return re.findall(r"```yaml\n(.*?)```", section, re.S)
+
+
+def _merged(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def test_the_readmes_own_data_example_plans_and_runs(tmp_path):
+    """The README's template (config/my-data.yaml, verbatim) and its imported set and classifier, on the
+    files they name: digits as a folder of RGB PNGs, an npz of samples and a timm network's weights. The
+    dry run prints the plan by stage with an estimate; a real run of the data, the imported set and the
+    imported network reads them, with the classes in number order."""
+    timm = pytest.importorskip("timm")
+    from safetensors.torch import save_file
+    from sklearn.datasets import load_digits
+
+    from synthval.config import validate_config
+    from synthval.plan.study import Study
+
+    template, extras = _readme_own_data_blocks()
+    assert template == (ROOT / "config" / "my-data.yaml").read_text()
+    config = _merged(yaml.safe_load(template), yaml.safe_load(extras))
+    digits = load_digits()
+    for i, (image, label) in enumerate(zip(digits.images, digits.target, strict=True)):
+        folder = tmp_path / config["data"]["root"] / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.round(image * 255 / 16).astype(np.uint8)).convert("RGB").save(folder / f"{i}.png")
+    rng = np.random.default_rng(0)
+    (tmp_path / "samples").mkdir()
+    np.savez(
+        tmp_path / "samples" / "edm.npz", images=rng.integers(0, 256, (50, 8, 8), np.uint8), labels=np.arange(50) % 10
+    )
+    entry = config["zoo"]["imported"]["their_resnet"]
+    (tmp_path / "models").mkdir()
+    net = timm.create_model(entry["timm_model"], pretrained=False, num_classes=10)
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, tmp_path / entry["weights"])
+    (tmp_path / "my.yaml").write_text(yaml.safe_dump(config))
+    proc = synthval("run", "-c", "my.yaml", "--", "-n", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    plan = proc.stdout.splitlines()
+    assert re.fullmatch(r"synthval plan: \d+ jobs would run", plan[0]), proc.stdout
+    assert any(line.split()[:2] == ["classifiers", "5"] for line in plan), proc.stdout  # 3 zoo, reference, imported
+    assert "train_lira" not in proc.stdout  # the template is laptop-sized
+    assert "synthesize_train_shard 1," in proc.stdout  # the study samples the ddpm only, never the imported set
+    assert re.match(r"  estimate: ~\d+ min of CPU time, ~\d+ min on \d+ cores at best", plan[-1]), plan[-1]
+    study = Study.from_config(validate_config(yaml.safe_load((tmp_path / "my.yaml").read_text())))
+    [imported] = study.imported_models
+    targets = [
+        data_summary("train1000"),
+        synthetic_manifest("train1000", "theirs"),
+        paths.classifier_weights("train1000", imported, "001"),
+    ]
+    proc = synthval("run", "-c", "my.yaml", "--cores", "all", *targets, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / data_summary("train1000")).read_text())
+    assert summary["class_names"] == [str(c) for c in range(10)]
+    assert summary["image_shape"] == [16, 16, 3]
+    assert summary["decoding"] == {"skipped_files": 0, "resized": 1797}
+    splits = summary["splits"]
+    train_and_test = np.add(splits["train"]["per_class"], splits["test"]["per_class"])
+    assert train_and_test.tolist() == np.bincount(digits.target, minlength=10).tolist()  # labels as the folders
+    assert (tmp_path / targets[1]).is_file()
+    assert (tmp_path / targets[2]).is_file()

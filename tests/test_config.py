@@ -82,7 +82,14 @@ def test_empty_config_gets_every_default():
         ({"generators": {"test": {}}}, "config key generators"),
         ({"zoo": {"epochs": 3, "save_epochs": [5]}}, "config key zoo.save_epochs: epoch 5 is past zoo.epochs"),
         ({"zoo": {"lr": 0.1, "learning_rate": 0.1}}, "config key zoo: unknown key(s): 'learning_rate'"),
-        ({"bogus_key": 1}, "unknown key(s): 'bogus_key'"),
+        ({"bogus_key": 1, "x-anchor": {}}, "config key (top level): unknown key(s): 'bogus_key'"),
+        ({"dat": {}}, "config key (top level): unknown key(s): 'dat' (did you mean 'data'?)"),
+        ({"data": {"sorce": "digits"}}, "config key data: unknown key(s): 'sorce' (did you mean 'source'?)"),
+        (
+            {"generators": {"g": {"family": "ddpm", "sampling_step": 5}}},
+            "config key generators.g: unknown key(s): 'sampling_step' (did you mean 'sampling_steps'?) (not a "
+            "setting of family 'ddpm')",
+        ),
         ({"generators": {"wgan": {"family": "nope"}}}, "config key generators.wgan.family: 'nope' is not one of"),
         (
             {"generators": {"d": {"family": "ddpm", "n_critic": 5}}},

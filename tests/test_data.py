@@ -6,6 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+from synthval.config import data_problems, validate_config
 from synthval.data import DatasetNotFoundError, load_dataset, make_splits, read_image_set, write_sharded
 from synthval.data.augment import augment_images, augmented_set
 from synthval.data.datasets import read_source, resize_images
@@ -139,6 +140,67 @@ def test_imagefolder_and_parquet_sources(tmp_path, tiny_images):
     pool = load_dataset("parquet", tmp_path / "table.parquet", 8, channels=1)
     np.testing.assert_array_equal(pool.images, images)
     np.testing.assert_array_equal(pool.labels, labels)
+
+
+def _folder(root, classes, per_class=2, size=8, mode="L"):
+    for name in classes:
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            value = 10 * int(name) if name.isdecimal() else 0
+            Image.new(mode, (size, size), value if mode == "L" else (value, 0, 0)).save(root / name / f"{i}.png")
+    return root
+
+
+def test_class_folders_take_labels_that_cannot_shift(tmp_path):
+    """Numeric class folders sort as numbers (2 before 10); the order is the pool's class_names, which
+    the shards record; an empty class folder or a count other than data.num_classes is refused by name,
+    at plan time (data_problems) and when the pool is read."""
+    root = _folder(tmp_path / "pool", [str(c) for c in range(12)])
+    pool = load_dataset("imagefolder", root, 8)
+    assert pool.class_names == [str(c) for c in range(12)]
+    assert pool.images.shape[-1] == 1  # channels null: the folder's own (grey)
+    decoded = pool.images[:]
+    for label in range(12):  # every image's label is its folder's number: pixel value 10 x label
+        assert set(decoded[pool.labels == label].ravel().tolist()) == {10 * label}
+    config = validate_config({"data": {"source": "imagefolder", "root": str(root), "train_sizes": {"t": 20}}})
+    assert config["data"]["num_classes"] == 12  # counted from the folders
+    assert data_problems(config) == []
+    (root / "12").mkdir()
+    (root / "12" / "notes.txt").write_text("not an image")
+    with pytest.raises(ValueError, match=r"class folder\(s\) 12 hold no images"):
+        load_dataset("imagefolder", root, 8)
+    assert data_problems(config)[0] == "config key data.num_classes: 12, but " + str(root) + (
+        " has 13 class folders (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ...)"
+    )
+    config["data"]["num_classes"] = None
+    validate_config(config)
+    assert data_problems(config) == [f"config key data.root: class folder(s) 12 of {root} hold no images"]
+    with pytest.raises(ValueError, match=r"has 13 class folders but data\.num_classes is 12"):
+        load_dataset("imagefolder", root, 8, num_classes=12)
+    config["data"]["train_sizes"] = {"t": 30}
+    (root / "12" / "notes.txt").unlink()
+    (root / "12").rmdir()
+    config["data"]["num_classes"] = None
+    validate_config(config)
+    assert data_problems(config) == [f"config key data.train_sizes.t: 30 leaves no test images ({root} has 24)"]
+    config["data"]["root"] = str(tmp_path / "nowhere")
+    assert data_problems(config) == [
+        f"config key data.root: no image folder at {tmp_path / 'nowhere'} (source imagefolder reads "
+        "root/<class>/<image>)"
+    ]
+
+
+def test_an_image_folders_conversions_and_skipped_files_are_counted(tmp_path):
+    root = _folder(tmp_path / "pool", ["a", "b"], size=8)
+    _folder(root, ["b"], per_class=1, size=12, mode="RGB")  # b/0.png becomes a 12x12 RGB image
+    Image.new("L", (8, 6)).save(root / "a" / "wide.png")
+    (root / "a" / "readme.md").write_text("skipped")
+    pool = load_dataset("imagefolder", root, 8)
+    assert pool.images.shape == (5, 8, 8, 3)  # one RGB image among grey ones: the folder is RGB
+    pool.images[:]
+    assert pool.images.skipped == [root / "a" / "readme.md"]
+    assert dict(pool.images.changes) == {"converted from L": 4, "resized": 2, "not_square": 1}
+    assert load_dataset("imagefolder", root, 8, channels=1).images[:].shape == (5, 8, 8, 1)
 
 
 @pytest.mark.parametrize("class_names", [None, ["zero", "one", "two", "three"]])

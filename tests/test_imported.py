@@ -6,6 +6,7 @@ from PIL import Image
 
 from synthval.config import ConfigError, validate_config
 from synthval.data.imported import load_imported, shard_part, source_digest
+from synthval.recipes import study_generators
 
 NAMES = ["cat", "dog", "owl"]
 SHAPE = (8, 8, 1)
@@ -72,6 +73,9 @@ def test_shards_take_every_image_once_and_a_share_of_every_class():
 def test_imported_sets_validate_but_never_train():
     generators = {"theirs": {"family": "imported", "path": "samples.npz"}}
     assert validate_config({"generators": generators})["generators"]["theirs"]["path"] == "samples.npz"
+    # the study's default, every generator, means every generator trained here
+    both = validate_config({"generators": {**generators, "ddpm": {"family": "ddpm"}}})
+    assert study_generators(both) == ["ddpm"]
     with pytest.raises(ConfigError, match="'theirs' is imported"):
         validate_config({"generators": generators, "training": {"generators": ["theirs"]}})
     with pytest.raises(ConfigError, match="path"):

@@ -53,11 +53,45 @@ def base_command(args: argparse.Namespace) -> list[str]:
     else:
         cmd += ["--cores", str(args.cores)]
     if config := run_config(args):
-        if not Path(config).is_file():
-            hint = " (-c names the config here; --cores N sets the cores)" if config.isdigit() else ""
-            raise UsageError(f"config file not found: {config}{hint}")
-        cmd += ["--configfile", str(Path(config).resolve())]
+        cmd += ["--configfile", str(config_path(config).resolve())]
     return cmd
+
+
+def shipped_configs() -> list[str]:
+    """The configs this repository ships (``config/<name>.yaml``), by name."""
+    return sorted(p.stem for p in (REPOSITORY / "config").glob("*.yaml"))
+
+
+def config_path(config: str) -> Path:
+    """``-c``'s file: a path, or the name of a shipped config (``digits-study``) from any directory."""
+    given = Path(config)
+    if given.is_file():
+        return given
+    shipped = REPOSITORY / "config" / (given.name if given.suffix in (".yaml", ".yml") else f"{given.name}.yaml")
+    if shipped.is_file() and given.parent in (Path("."), Path("config")):
+        return shipped
+    hint = " (-c names the config here; --cores N sets the cores)" if config.isdigit() else ""
+    raise UsageError(f"config file not found: {config}{hint}; shipped configs by name: {', '.join(shipped_configs())}")
+
+
+def preflight(args: argparse.Namespace) -> dict:
+    """The run's config read, validated and checked against the data on disk before Snakemake starts:
+    a problem is a :class:`UsageError`, one line each, naming the file and the key (or line)."""
+    from synthval.config import ConfigError, data_problems, read_config_file, validate_config
+
+    given = run_config(args)
+    path = config_path(given) if given else REPOSITORY / "config" / "config.yaml"
+    shown = given or "the embedded default"
+    try:
+        config = validate_config(read_config_file(path))
+    except ConfigError as err:
+        lines = str(err).splitlines()
+        problems = [line.strip() for line in lines[1:]] if lines[0] == "invalid config:" else lines
+        prefix = "" if problems[0].startswith(str(path)) else f"{shown}: "
+        raise UsageError("\n".join(prefix + p for p in problems)) from err
+    if problems := data_problems(config):
+        raise UsageError("\n".join(f"{shown}: {p}" for p in problems))
+    return config
 
 
 def _leading_config(targets: list[str]) -> bool:
@@ -272,7 +306,7 @@ def parser() -> argparse.ArgumentParser:
     run = _add(commands, "run", "run the workflow in the current directory", debug=False)
     run.add_argument("-c", "--config", help="the config file (default: the embedded one, on scikit-learn's digits)")
     run.add_argument("--profile", help="a Snakemake profile (e.g. slurm)")
-    run.add_argument("--cores", type=int, default=2, help="cores for local runs (default 2)")
+    run.add_argument("--cores", type=_cores, default=2, help="cores for local runs: a number or all (default 2)")
     run.add_argument(
         "targets", nargs="*", help="targets (files or rules; default: everything); Snakemake's own options go after --"
     )
@@ -305,6 +339,18 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _cores(value: str) -> int | str:
+    if value == "all":
+        return value
+    try:
+        cores = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of cores or all") from None
+    if cores < 1:
+        raise argparse.ArgumentTypeError(f"{cores}: at least 1")
+    return cores
+
+
 def weights(args: argparse.Namespace) -> Path:
     from synthval.metrics.weights import ChecksumError, fetch_weights
     from synthval.runtime import setup
@@ -326,15 +372,55 @@ def _split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
-    if args.command == "run":  # options synthval does not know are Snakemake's (-n, --forceall...)
-        args.extra = extra
-        cmd = run_command(args)
-        if "--unlock" not in args.extra and (done := clear_stale_lock(base_command(args), Path.cwd())):
-            print(f"synthval run: {done}", file=sys.stderr)
-        return subprocess.call(cmd)
-    if extra:
-        raise UsageError(f"unknown arguments {' '.join(extra)}")
+DRY_RUN = ("-n", "--dry-run", "--dryrun")
+
+
+def _unknown_options(args: argparse.Namespace, unknown: list[str]) -> None:
+    if options := [a for a in unknown if a.startswith("-")]:
+        mine = "-c/--config, --profile, --cores"
+        jobs = " (cores: --cores N or --cores all)" if {"-j", "--jobs"} & {o.split("=")[0] for o in options} else ""
+        raise UsageError(
+            f"unknown option {' '.join(options)}{jobs}: synthval run takes {mine}, and passes Snakemake's own "
+            "options given after --, e.g. synthval run -c my.yaml -- -n"
+        )
+
+
+def dry_run(args: argparse.Namespace, cmd: list[str], config: dict) -> int:
+    """A dry run: Snakemake plans quietly, and the plan is printed as a summary by stage (Snakemake's full
+    listing: ``--quiet`` of your own after ``--``, e.g. ``-- -n --quiet progress``)."""
+    from collections import Counter
+
+    from synthval.plan.summary import parse_job_stats, plan_summary
+
+    env = {**os.environ, "SYNTHVAL_DATA_CHECKED": "1"}
+    proc = subprocess.run([*cmd, "--quiet", "rules", "host"], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.stdout.write(proc.stdout)
+        sys.stderr.write(proc.stderr)
+        return proc.returncode
+    counts = parse_job_stats(proc.stdout + proc.stderr)
+    cores = None if args.profile or args.cores == "all" else int(args.cores)
+    print(plan_summary(config, Counter(counts), cores, dry_run=True))
+    return 0
+
+
+def _run(args: argparse.Namespace, extra: list[str]) -> int:
+    args.extra = extra
+    config = preflight(args)
+    cmd = run_command(args)
+    if "--unlock" not in args.extra and (done := clear_stale_lock(base_command(args), Path.cwd())):
+        print(f"synthval run: {done}", file=sys.stderr)
+    if any(a in DRY_RUN for a in extra) and not any(a.startswith("--quiet") or a == "-q" for a in extra):
+        return dry_run(args, cmd, config)
+    return subprocess.call(cmd, env={**os.environ, "SYNTHVAL_DATA_CHECKED": "1"})
+
+
+def _dispatch(args: argparse.Namespace, unknown: list[str], after: list[str]) -> int:
+    if args.command == "run":
+        _unknown_options(args, unknown)
+        return _run(args, unknown + after)
+    if unknown or after:
+        raise UsageError(f"unknown arguments {' '.join(unknown + after)}")
     if args.command == "score":
         result = score(args)
         if args.json == "-":
@@ -352,13 +438,14 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv, after = _split_passthrough(list(sys.argv[1:] if argv is None else argv))
-    args, extra = parser().parse_known_args(argv)
+    args, unknown = parser().parse_known_args(argv)
     try:
-        return _dispatch(args, extra + after)
+        return _dispatch(args, unknown, after)
     except UsageError as err:
         if getattr(args, "debug", False):
             raise
-        print(f"synthval {args.command}: {err}", file=sys.stderr)
+        for line in str(err).splitlines():
+            print(f"synthval {args.command}: {line}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -5,6 +5,8 @@ any job starts with a message naming the key."""
 from __future__ import annotations
 
 import copy
+import difflib
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +15,9 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker, validators
 
-from synthval.data.datasets import NUM_CLASSES, POOL_SIZES
+from synthval.data.datasets import IMAGE_SUFFIXES, NUM_CLASSES, POOL_SIZES, empty_classes, folder_classes
 from synthval.families import FAMILIES, family_of
-from synthval.recipes import lira_generators
+from synthval.recipes import lira_generators, study_generators
 from synthval.schema import SCHEMA_PATH, read_schema
 from synthval.zoo import groups
 
@@ -73,7 +75,7 @@ def _errors(config: dict, schema: dict) -> Iterator[str]:
         if err.validator == "format" and err.validator_value == "safe-path":
             message = f"{err.instance!r} must not contain '..' (paths stay inside the project or are absolute)"
         elif err.validator in ("additionalProperties", "unevaluatedProperties"):
-            message = "unknown key(s): " + ", ".join(re.findall(r"'[^']*'", message.split("(", 1)[-1]))
+            message = "unknown key(s): " + ", ".join(_unknown_keys(err, message))
             if err.validator == "unevaluatedProperties" and isinstance(err.instance, dict) and "family" in err.instance:
                 message += f" (not a setting of family {err.instance['family']!r})"
         elif "propertyNames" in err.schema_path and "architecture_settings" in err.absolute_path:
@@ -84,6 +86,45 @@ def _errors(config: dict, schema: dict) -> Iterator[str]:
             else None
         )
         yield f"config key {_key(err.absolute_path)}: {message}" + (f"  [{description}]" if description else "")
+
+
+def _allowed_keys(schema: dict) -> set[str]:
+    """The keys a (sub)schema names, through its ``allOf``/``if``/``then`` branches."""
+    keys = set(schema.get("properties", {}))
+    for branch in [*schema.get("allOf", []), *schema.get("anyOf", []), *schema.get("oneOf", [])]:
+        keys |= _allowed_keys(branch)
+    for part in ("then", "else"):
+        if isinstance(schema.get(part), dict):
+            keys |= _allowed_keys(schema[part])
+    return keys
+
+
+def _family_keys(schema: dict, family: str) -> set[str]:
+    """The keys a generator of ``family`` may have: the common ones and its own branch's."""
+    keys = set(schema.get("properties", {}))
+    for branch in schema.get("allOf", []):
+        condition = branch.get("if", {}).get("properties", {}).get("family", {})
+        if condition.get("const") == family or family in condition.get("enum", []):
+            keys |= _allowed_keys(branch.get("then", {}))
+    return keys
+
+
+def _unknown_keys(err: Any, message: str) -> list[str]:
+    """The keys an additional- or unevaluated-properties error is about, each with a did-you-mean
+    where a key the schema names is close."""
+    allowed = _allowed_keys(err.schema)
+    if isinstance(err.instance, dict) and isinstance(err.instance.get("family"), str):
+        allowed = _family_keys(err.schema, err.instance["family"])
+    patterns = list(err.schema.get("patternProperties", {}))
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):  # not the ^x- pattern's text
+        unknown = [k for k in err.instance if k not in allowed and not any(re.search(p, str(k)) for p in patterns)]
+    else:
+        unknown = [k.strip("'") for k in re.findall(r"'[^']*'", message.split("(", 1)[-1])]
+    out = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), sorted(allowed - {key}), n=1, cutoff=0.6)
+        out.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return out
 
 
 def _semantic_errors(config: dict) -> Iterator[str]:
@@ -311,20 +352,113 @@ def num_classes(config: dict) -> int | None:
 
 
 def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
-    """Fill defaults into ``config`` in place and return it; raise :class:`ConfigError` listing every problem."""
+    """Fill defaults into ``config`` in place and return it; raise :class:`ConfigError` listing every problem.
+    An image folder's ``data.num_classes``, when not given, is its number of class folders (where the
+    folder is there to count)."""
     schema = read_schema(Path(schema_path))
     problems = list(_errors(config, schema))
     if not problems:
+        _infer_num_classes(config["data"])
         problems = list(_semantic_errors(config))
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
     return config
 
 
+def _infer_num_classes(data: dict) -> None:
+    root = Path(data["root"])
+    if data["source"] == "imagefolder" and data.get("num_classes") is None and root.is_dir():
+        data["num_classes"] = len(folder_classes(root)) or None
+
+
+def read_config_file(path: str | Path) -> dict:
+    """A config file's mapping; a YAML error names the file, line and column (:class:`ConfigError`)."""
+    try:
+        with open(path) as fh:
+            config = yaml.safe_load(fh)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        what = " ".join(str(getattr(err, "problem", None) or err).split())
+        raise ConfigError(f"{where}: not valid YAML: {what}") from err
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: a config is a mapping of keys (data:, zoo: ...), not a {type(config).__name__}")
+    return config
+
+
 def load_config(path: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict:
-    with open(path) as fh:
-        config = yaml.safe_load(fh) or {}
-    return validate_config(config, schema_path)
+    return validate_config(read_config_file(path), schema_path)
+
+
+def data_problems(config: dict) -> list[str]:
+    """What the data of a validated config lacks, checked on disk before any job starts: the root, an
+    image folder's class folders (none empty, as many as ``data.num_classes``) and a training set smaller
+    than the pool. Reads folder listings and table headers, never images; one message per problem."""
+    data = config["data"]
+    source, root = data["source"], Path(data["root"])
+    pool = POOL_SIZES.get(source)
+    if source == "imagefolder":
+        if not root.is_dir():
+            return [f"config key data.root: no image folder at {root} (source imagefolder reads root/<class>/<image>)"]
+        classes = folder_classes(root)
+        if not classes:
+            return [
+                f"config key data.root: {root} has no class folders (source imagefolder reads root/<class>/<image>)"
+            ]
+        if data.get("num_classes") not in (None, len(classes)):
+            return [
+                f"config key data.num_classes: {data['num_classes']}, but {root} has {len(classes)} class folders "
+                f"({', '.join(classes[:12])}{', ...' if len(classes) > 12 else ''})"
+            ]
+        if empty := empty_classes(root, classes):
+            return [f"config key data.root: class folder(s) {', '.join(empty)} of {root} hold no images"]
+        pool = _count_images(root, classes)
+    elif source in ("parquet", "npz"):
+        if not root.is_file():
+            return [f"config key data.root: no {source} file at {root}"]
+        pool = _table_rows(source, root)
+    elif source in ("cifar10", "cifar100", "mnist") and not data["download"]:
+        folder = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python", "mnist": "MNIST/raw"}[source]
+        if not (root / folder).is_dir():
+            return [f"config key data.root: {source} is not in {root / folder} (set data.download: true to fetch it)"]
+    if source in POOL_SIZES or pool is None:  # the built-in sizes are checked with the config
+        return []
+    return [
+        f"config key data.train_sizes.{name}: {size} leaves no test images ({root} has {pool})"
+        for name, size in data["train_sizes"].items()
+        if size >= pool
+    ]
+
+
+def check_data(config: dict) -> None:
+    """:func:`data_problems` as a :class:`ConfigError` (the Snakefile's check, before any job)."""
+    if problems := data_problems(config):
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def _count_images(root: Path, classes: list[str]) -> int:
+    return sum(
+        1
+        for c in classes
+        for e in os.scandir(root / c)
+        if not e.name.startswith(".") and Path(e.name).suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+def _table_rows(source: str, path: Path) -> int | None:
+    try:
+        if source == "parquet":
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        import numpy as np
+
+        with np.load(path, allow_pickle=False) as arrays:
+            return len(arrays["labels"]) if "labels" in arrays.files else None
+    except (OSError, ValueError):
+        return None  # unreadable: prepare_data says why
 
 
 def lira_problems(config: dict) -> list[str]:
@@ -350,7 +484,7 @@ def lira_problems(config: dict) -> list[str]:
             problems.append(
                 f"config key privacy.lira.methods: {name!r} has scale {method['scale']}; LiRA attacks scale 1"
             )
-    study = training["generators"] or list(config["generators"])
+    study = study_generators(config)
     unknown = [name for name in lira["generators"] if name not in study]
     for name in unknown:
         problems.append(

@@ -106,8 +106,12 @@ def run_seed(global_seed: int, trainset: str, seed: int) -> int:
 
 
 def study_generators(config: dict) -> list[str]:
-    """The generators whose data the study trains on: ``training.generators``, or every generator."""
-    return list(config["training"]["generators"] or config["generators"])
+    """The generators whose data the study trains on: ``training.generators``, or every generator trained
+    here (imported sets are validation sets only: they are never sampled for training)."""
+    from synthval.families import family_of
+
+    trained = [name for name, gen in config["generators"].items() if family_of(gen).trained]
+    return list(config["training"]["generators"] or trained)
 
 
 def methods(training: dict) -> dict[str, dict[str, Any]]:

@@ -5,7 +5,9 @@ uint8 NHWC."""
 from __future__ import annotations
 
 import io
+import os
 import pickle
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -55,47 +57,162 @@ def read_source(source: str, root: str | Path, download: bool = False) -> ImageA
 
 
 def load_dataset(
-    source: str, root: str | Path, image_size: int, channels: int | None = None, download: bool = False
+    source: str,
+    root: str | Path,
+    image_size: int,
+    channels: int | None = None,
+    download: bool = False,
+    num_classes: int | None = None,
 ) -> ImageArray:
     """Load the whole pool of ``source`` resized to ``image_size`` (square), optionally converted
     to ``channels`` (1 or 3; default: the source's own). An image folder's images are decoded as they are
     read (:class:`FolderImages`), so its pool never has to fit in memory: ImageNet-1K's 1.28M files
     need their paths only."""
     if source == "imagefolder":
-        return folder_pool(Path(root), image_size, channels)
+        return folder_pool(Path(root), image_size, channels, num_classes)
     data = read_source(source, root, download)
     return ImageArray(resize_images(data.images, image_size, channels), data.labels.astype(np.int64), data.class_names)
 
 
 class FolderImages:
-    """The images of an image folder, decoded when a slice of them is read (RGB, then ``channels`` and
+    """The images of an image folder, decoded when a slice of them is read (as ``channels``, then at
     ``size`` as :func:`resize_images` makes them); indexing with an array of positions selects files
     without decoding any. Stands in for a uint8 NHWC array where a pool is only sliced (the splits and
-    their shards)."""
+    their shards). ``changes`` counts what decoding did to the images read so far: ``resized`` (not
+    already ``size`` x ``size``), ``not_square`` (squashed to a square), ``converted`` (by source mode,
+    e.g. ``RGBA``, ``P``, ``L``: brought to grey or RGB)."""
 
     ndim, dtype = 4, np.dtype(np.uint8)
 
-    def __init__(self, paths: list[Path], size: int, channels: int):
+    def __init__(
+        self,
+        paths: list[Path],
+        size: int,
+        channels: int,
+        changes: Counter[str] | None = None,
+        skipped: list[Path] | None = None,
+        seen: set[Path] | None = None,
+    ):
         self.paths, self.size, self.channels = paths, size, channels
         self.shape = (len(paths), size, size, channels)
+        self.changes: Counter[str] = Counter() if changes is None else changes  # shared by selections
+        self.seen: set[Path] = set() if seen is None else seen  # each image counted once, however often read
+        self.skipped = skipped or []  # the folder's files that are not images
 
     def __len__(self) -> int:
         return len(self.paths)
 
+    def _decode(self, path: Path) -> np.ndarray:
+        mode = "L" if self.channels == 1 else "RGB"
+        with Image.open(path) as image:
+            if path not in self.seen:
+                self.seen.add(path)
+                changed = {
+                    "not_square": image.width != image.height,
+                    "resized": image.size != (self.size, self.size),
+                    f"converted from {image.mode}": image.mode != mode,
+                }
+                self.changes.update(what for what, yes in changed.items() if yes)
+            pixels = np.asarray(image.convert(mode))
+        return resize_images(pixels.reshape(1, *pixels.shape[:2], self.channels), self.size, self.channels)[0]
+
     def __getitem__(self, key):
         if isinstance(key, slice):
-            decoded = [np.asarray(Image.open(path).convert("RGB")) for path in self.paths[key]]
+            decoded = [self._decode(path) for path in self.paths[key]]
             if not decoded:
                 return np.zeros((0, *self.shape[1:]), np.uint8)
-            return np.concatenate([resize_images(image[None], self.size, self.channels) for image in decoded])
-        return FolderImages([self.paths[i] for i in np.asarray(key)], self.size, self.channels)
+            return np.stack(decoded)
+        chosen = [self.paths[i] for i in np.asarray(key)]
+        return FolderImages(chosen, self.size, self.channels, self.changes, self.skipped, self.seen)
 
 
-def folder_pool(root: Path, size: int, channels: int | None) -> ImageArray:
-    """An image folder (``root/<class>/<image>``) as a pool whose images are read when sliced."""
-    paths, labels, classes = _folder_files(root)
-    lazy = cast(np.ndarray, FolderImages(paths, size, channels or 3))  # sliced, indexed and measured as one
-    return ImageArray(lazy, np.asarray(labels, np.int64), classes)
+#: File names an image folder's images may have; other files are skipped, counted and named in the log.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"})
+
+
+@dataclass
+class FolderScan:
+    """An image folder's files: ``paths`` and ``labels`` (indices into ``classes``, in
+    :func:`class_order`), and the ``skipped`` files that are not images."""
+
+    root: Path
+    paths: list[Path]
+    labels: list[int]
+    classes: list[str]
+    skipped: list[Path]
+
+
+def class_order(names: list[str]) -> list[str]:
+    """The order that gives class folders their labels: numbers as numbers where every name is one
+    (``2`` before ``10``), otherwise by name. The order is recorded with the shards (``class_names``)."""
+    if names and all(n.isdecimal() for n in names):
+        return sorted(names, key=lambda n: (int(n), n))
+    return sorted(names)
+
+
+def folder_classes(root: Path) -> list[str]:
+    """The class folders of ``root/<class>/<image>`` in label order (hidden folders left out)."""
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"image folder not found: {root}")
+    return class_order([d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")])
+
+
+def empty_classes(root: Path, classes: list[str]) -> list[str]:
+    """The class folders that hold no image file (each stops at its first image: cheap on any size)."""
+    return [c for c in classes if not any(_is_image(e.name) for e in os.scandir(root / c) if e.is_file())]
+
+
+def _is_image(name: str) -> bool:
+    return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def scan_folder(root: Path, num_classes: int | None = None) -> FolderScan:
+    """The image files of ``root/<class>/<image>`` with their labels. Refused: no class folders, a
+    class folder with no image (it would take a label no image has, or, left out, shift the labels
+    after it) and a class count other than ``num_classes`` (when given)."""
+    classes = folder_classes(root)
+    if not classes:
+        raise DatasetNotFoundError(f"{root} has no class sub-folders (expected root/<class>/<image>)")
+    if num_classes is not None and len(classes) != num_classes:
+        raise ValueError(
+            f"{root} has {len(classes)} class folders but data.num_classes is {num_classes} "
+            f"({', '.join(classes[:12])}{', ...' if len(classes) > 12 else ''})"
+        )
+    paths, labels, skipped, empty = [], [], [], []
+    for label, cls in enumerate(classes):
+        files = sorted(e.name for e in os.scandir(root / cls) if e.is_file())
+        images = [root / cls / f for f in files if _is_image(f)]
+        skipped += [root / cls / f for f in files if not _is_image(f)]
+        if not images:
+            empty.append(cls)
+        paths += images
+        labels += [label] * len(images)
+    if empty:
+        raise ValueError(
+            f"{root}: class folder(s) {', '.join(empty)} hold no images (an empty class would take a label no "
+            "image has); remove them or add images"
+        )
+    return FolderScan(root, paths, labels, classes, skipped)
+
+
+def folder_channels(scan: FolderScan) -> int:
+    """An image folder's own channels: 1 where the first image of every class is grey, else 3 (RGB)."""
+    firsts: dict[int, Path] = {}
+    for path, label in zip(scan.paths, scan.labels, strict=True):
+        firsts.setdefault(label, path)
+    for path in firsts.values():
+        with Image.open(path) as image:
+            if image.mode not in ("L", "1", "I;16", "I", "LA"):
+                return 3
+    return 1
+
+
+def folder_pool(root: Path, size: int, channels: int | None, num_classes: int | None = None) -> ImageArray:
+    """An image folder (``root/<class>/<image>``) as a pool whose images are read when sliced
+    (``channels`` None: the folder's own, :func:`folder_channels`)."""
+    scan = scan_folder(root, num_classes)
+    lazy = FolderImages(scan.paths, size, channels or folder_channels(scan), skipped=scan.skipped)
+    return ImageArray(cast(np.ndarray, lazy), np.asarray(scan.labels, np.int64), scan.classes)
 
 
 def resize_images(images: np.ndarray, size: int, channels: int | None) -> np.ndarray:
@@ -196,30 +313,13 @@ def _mnist(root: Path, download: bool) -> ImageArray:
     return ImageArray(images.astype(np.uint8), labels, [str(i) for i in range(10)])
 
 
-def _folder_files(root: Path) -> tuple[list[Path], list[int], list[str]]:
-    """The image files of ``root/<class>/<image>``, their labels (classes in name order) and the classes."""
-    if not root.is_dir():
-        raise DatasetNotFoundError(f"image folder not found: {root}")
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir())
-    if not classes:
-        raise DatasetNotFoundError(f"{root} has no class sub-folders (expected root/<class>/<image>)")
-    paths, labels = [], []
-    for label, cls in enumerate(classes):
-        for path in sorted((root / cls).iterdir()):
-            if path.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp", ".webp"}:
-                paths.append(path)
-                labels.append(label)
-    return paths, labels, classes
-
-
 def _imagefolder(root: Path) -> ImageArray:
-    paths, labels, classes = _folder_files(root)
-    images = [np.asarray(Image.open(path).convert("RGB")) for path in paths]
-    shapes = {im.shape for im in images}
-    if len(shapes) > 1:  # differing sizes: bring everything to the first image's size before stacking
-        h, w = images[0].shape[:2]
-        images = [np.asarray(Image.fromarray(im).resize((w, h), Image.Resampling.BILINEAR)) for im in images]
-    return ImageArray(np.stack(images), np.asarray(labels, np.int64), classes)
+    """An image folder read whole, at the first image's size and the folder's own channels."""
+    scan = scan_folder(root)
+    with Image.open(scan.paths[0]) as first:
+        size = first.height
+    images = FolderImages(scan.paths, size, folder_channels(scan))[:]
+    return ImageArray(images, np.asarray(scan.labels, np.int64), scan.classes)
 
 
 def _parquet(path: Path) -> ImageArray:

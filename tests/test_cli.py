@@ -318,3 +318,52 @@ def test_the_readmes_own_data_example_plans_and_runs(tmp_path):
     assert train_and_test.tolist() == np.bincount(digits.target, minlength=10).tolist()  # labels as the folders
     assert (tmp_path / targets[1]).is_file()
     assert (tmp_path / targets[2]).is_file()
+
+
+def test_score_takes_flat_folders_offline_and_the_options_of_its_peers(tmp_path):
+    """Two flat folders (torch-fidelity's and clean-fid's input), no weights: the seeded random VGG-16,
+    unconditional metrics only, the groups --metrics names and nothing else, progress on stderr; the same
+    numbers on a second call and with another batch size. Class folders give per-class rows too."""
+    rng = np.random.default_rng(0)
+    for folder, shift in (("real", 0), ("fake", 40)):
+        for i in range(24):
+            cls = tmp_path / "classes" / folder / str(i % 2)
+            cls.mkdir(parents=True, exist_ok=True)
+            image = np.clip(rng.integers(0, 200, (32, 32)) + shift, 0, 255).astype(np.uint8)
+            Image.fromarray(image).save(cls / f"{i}.png")
+            (tmp_path / folder).mkdir(exist_ok=True)
+            Image.fromarray(image).save(tmp_path / folder / f"{i}.png")
+    out = tmp_path / "a.json"
+    proc = synthval_here("score", tmp_path / "real", tmp_path / "fake", "--metrics", "fid,prdc", "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "features of REAL: 24/24" in proc.stderr
+    result = json.loads(out.read_text())
+    assert result["extractor"] == "random"
+    assert result["per_class"] is False
+    assert list(result["metrics"]) == ["all"]
+    assert set(result["metrics"]["all"]) == {"fid", "precision", "recall", "density", "coverage", "n_real", "n_fake"}
+    assert result["metrics"]["all"]["fid"] > 0
+    again = synthval_here(
+        "score", tmp_path / "real", tmp_path / "fake", "--metrics", "fid", "--batch-size", "5", "--json", "-"
+    )
+    assert json.loads(again.stdout)["metrics"]["all"]["fid"] == pytest.approx(result["metrics"]["all"]["fid"], rel=1e-5)
+    per_class = synthval_here(
+        "score", tmp_path / "classes" / "real", tmp_path / "classes" / "fake", "--metrics", "fid", "--json", "-"
+    )
+    assert per_class.returncode == 0, per_class.stderr
+    assert json.loads(per_class.stdout)["per_class"] is True
+    for args, message in [
+        (
+            ("--metrics", "fid,bogus"),
+            "synthval score: --metrics: unknown bogus; choose from fid, kid, prdc, prd, mmd, arc",
+        ),
+        (
+            ("--extractor", "timm"),
+            "synthval score: --extractor timm needs --timm-model NAME (a timm model name, e.g. resnet50)",
+        ),
+        (("--extractor", "dinov2", "--weights", tmp_path / "none.safetensors"), "synthval score: DINOv2"),
+    ]:
+        proc = synthval_here("score", tmp_path / "real", tmp_path / "fake", *args)
+        assert proc.returncode == 2
+        assert proc.stderr.strip().startswith(message), proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1

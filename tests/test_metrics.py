@@ -286,9 +286,13 @@ def test_extractors_load_local_weights_and_refuse_missing_ones(tmp_path):
         build_extractor({"extractor": "inception", "weights": str(tmp_path / "missing.safetensors")}, None)
     with pytest.raises(ValueError, match="does not hold the TF-compatible Inception-v3 weights"):
         build_extractor({"extractor": "inception", "weights": str(tmp_path / "timm.safetensors")}, None)
+    # a classifier's weights, head included, are a feature extractor's: the head is left out
     small.reset_classifier(10)
-    save_file(small.state_dict(), str(tmp_path / "other.safetensors"))
+    save_file(small.state_dict(), str(tmp_path / "classifier.safetensors"))
+    settings = {"extractor": "timm", "timm_model": "resnet10t", "input_size": 32}
+    with_head = build_extractor({**settings, "weights": str(tmp_path / "classifier.safetensors")}, None)
+    np.testing.assert_array_equal(with_head(images), extractor(images))
+    other = timm.create_model("resnet18", pretrained=False, num_classes=0)  # another network's weights
+    save_file(other.state_dict(), str(tmp_path / "other.safetensors"))
     with pytest.raises(ValueError, match="does not hold timm resnet10t weights"):
-        build_extractor(
-            {"extractor": "timm", "timm_model": "resnet10t", "weights": str(tmp_path / "other.safetensors")}, None
-        )
+        build_extractor({**settings, "weights": str(tmp_path / "other.safetensors")}, None)

@@ -2,13 +2,14 @@
 report of a results folder, and the published weights of the feature extractors.
 
     synthval run [-c CONFIG] [--cores N | --profile P] [TARGETS...] [-- SNAKEMAKE OPTIONS...]
-    synthval score REAL FAKE [--config C] [--extractor E --weights W] [--seed S] [--json OUT]
+    synthval score REAL FAKE [--config C] [--extractor E --weights W] [--metrics M] [--device D] [--json OUT]
     synthval report [--results DIR] [--config C] [--partial]
     synthval weights fetch NAME [--out PATH] [--sha256 HEX]
 
 ``run`` wraps Snakemake with this repository's Snakefile, working in the current directory (its
-``results/``). ``score`` computes every quality metric of the workflow (synthval.metrics.quality) for
-two sets, each a folder of class folders (ImageFolder), a Parquet table, an npz or a synthval
+``results/``): it checks the config and the data first and prints the plan. ``score`` computes every
+quality metric of the workflow (synthval.metrics.quality) for two sets, each a folder of images, a
+folder of class folders (ImageFolder: per-class metrics too), a Parquet table, an npz or a synthval
 manifest; the images are brought to the first set's size and channels. ``report`` renders the report
 of ``results/`` in the current directory (or in ``--results DIR``). ``weights fetch`` downloads an
 extractor's published weights, checks them and writes them as safetensors where the config looks.
@@ -149,70 +150,141 @@ def clear_stale_lock(base: list[str], directory: Path) -> str | None:
 
 
 def load_images(path: str, size: int | None = None, channels: int | None = None) -> Any:
-    """An image set from a folder of class folders, a Parquet table, an npz or a synthval manifest,
-    brought to ``size`` and ``channels`` (default: its own)."""
-    from synthval.data.datasets import ImageArray, read_source, resize_images
+    """An image set from a folder of class folders, a flat folder of images (one class, ``flat``), a
+    Parquet table, an npz or a synthval manifest, brought to ``size`` and ``channels`` (default: its own)."""
+    from synthval.data.datasets import (
+        IMAGE_SUFFIXES,
+        FolderImages,
+        FolderScan,
+        ImageArray,
+        folder_channels,
+        folder_classes,
+        read_source,
+        resize_images,
+    )
     from synthval.data.shards import read_image_set
+
+    import numpy as np
+    from PIL import Image
 
     p = Path(path)
     if not p.exists():
         raise UsageError(f"no image set at {p}")
-    if p.suffix == ".json":
-        data = read_image_set(p)
-        array = ImageArray(data.images, data.labels, [])
-    else:
-        kind = "imagefolder" if p.is_dir() else {".parquet": "parquet", ".npz": "npz"}.get(p.suffix)
-        if kind is None:
-            raise UsageError(f"{p}: not a folder, .parquet, .npz or manifest.json")
-        try:
+    flat = False
+    try:
+        if p.suffix == ".json":
+            data = read_image_set(p)
+            array = ImageArray(data.images, data.labels, [])
+        elif p.is_dir() and not folder_classes(p):  # a flat folder: unconditional metrics only
+            files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            if not files:
+                raise UsageError(f"{p} holds no images (png, jpg, ...) and no class folders")
+            scan = FolderScan(p, files, [0] * len(files), ["all"], [])
+            with Image.open(files[0]) as first:
+                own = first.height
+            lazy = FolderImages(files, size or own, channels or folder_channels(scan))
+            array, flat = ImageArray(lazy[:], np.zeros(len(files), np.int64), ["all"]), True
+        else:
+            kind = "imagefolder" if p.is_dir() else {".parquet": "parquet", ".npz": "npz"}.get(p.suffix)
+            if kind is None:
+                raise UsageError(f"{p}: not a folder, .parquet, .npz or manifest.json")
             array = read_source(kind, p)
-        except (OSError, ValueError, KeyError) as err:  # an unreadable image, an npz without labels...
-            message = " ".join(str(err).split())
-            raise UsageError(message if str(p) in message else f"{p}: {message}") from err
+    except (OSError, ValueError, KeyError) as err:  # an unreadable image, an npz without labels...
+        message = " ".join(str(err).split())
+        raise UsageError(message if str(p) in message else f"{p}: {message}") from err
     if not len(array.labels):
         raise UsageError(f"{p} holds no images")
     h, _, c = array.images.shape[1:]
-    return ImageArray(resize_images(array.images, size or h, channels or c), array.labels, array.class_names)
+    images = resize_images(np.asarray(array.images), size or h, channels or c)
+    result = ImageArray(images, array.labels, array.class_names)
+    result.flat = flat  # type: ignore[attr-defined]
+    return result
+
+
+def _features(extractor: Any, images: Any, what: str, batch_size: int | None) -> Any:
+    """Features of ``images`` in batches, with progress on stderr (a line at most every 5 s)."""
+    import logging
+
+    import numpy as np
+
+    from synthval.runtime import Progress
+
+    log = logging.getLogger("synthval.score")
+    step = batch_size or getattr(extractor, "batch_size", 128)
+    progress = Progress(log, f"features of {what}:", len(images), every=5.0)
+    out = []
+    for start in range(0, len(images), step):
+        out.append(extractor(images[start : start + step], batch_size=step))
+        progress.update(min(start + step, len(images)))
+    return np.concatenate(out)
 
 
 def score(args: argparse.Namespace) -> dict[str, Any]:
-    """Every quality metric of FAKE against REAL, overall and per class, in one feature space."""
+    """Every quality metric of FAKE against REAL (or those ``--metrics`` names), overall and, where both
+    sets have classes, per class, in one feature space."""
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from synthval.config import fill_default_weights, load_config, validate_config
+    from synthval.config import ConfigError, fill_default_weights, load_config, validate_config
     from synthval.io import IntegrityError
     from synthval.metrics.extractors import build_extractor
-    from synthval.metrics.quality import QualitySettings, quality_tables
+    from synthval.metrics.quality import GROUPS, QualitySettings, quality_tables
     from synthval.runtime import setup
 
-    setup(args.threads)
-    config = load_config(args.config) if args.config else validate_config({})
+    threads = args.threads or len(os.sched_getaffinity(0))
+    setup(threads)
+    if args.device:
+        os.environ["SYNTHVAL_DEVICE"] = args.device
+        if args.device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise UsageError(f"--device {args.device}: no CUDA device here")
+    try:
+        config = load_config(args.config) if args.config else validate_config({})
+    except ConfigError as err:
+        raise UsageError(" ".join(str(err).split())) from err
     quality = dict(config["quality"])
-    if args.extractor and args.extractor != quality["extractor"]:
-        quality["extractor"], quality["weights"] = args.extractor, None  # the config's weights were another's
+    extractor_name = args.extractor or (quality["extractor"] if args.config else "random")
+    if extractor_name != quality["extractor"]:
+        quality["extractor"], quality["weights"] = extractor_name, None  # the config's weights were another's
     if args.weights:
         quality["weights"] = args.weights
     fill_default_weights(quality)
     if args.timm_model:
         quality["timm_model"] = args.timm_model
+    if quality["extractor"] == "timm" and not quality.get("timm_model"):
+        raise UsageError("--extractor timm needs --timm-model NAME (a timm model name, e.g. resnet50)")
+    if quality["extractor"] == "reference" and not args.weights:
+        raise UsageError("--extractor reference needs --weights, a synthval classifier file")
+    if quality["extractor"] not in ("reference", "random") and not quality.get("weights"):
+        raise UsageError(f"--extractor {quality['extractor']} needs --weights, a local safetensors file")
+    groups = tuple(args.metrics.split(",")) if args.metrics else None
+    if groups and (unknown := set(groups) - set(GROUPS)):
+        raise UsageError(f"--metrics: unknown {', '.join(sorted(unknown))}; choose from {', '.join(GROUPS)}")
     real = load_images(args.real)
     h, _, c = real.images.shape[1:]
-    fake = load_images(args.fake, h, c)
-    if quality["extractor"] == "reference" and not args.weights:
-        raise UsageError("the reference extractor needs --weights, a synthval classifier file")
+    if quality["extractor"] == "random":
+        quality["input_size"], quality["seed"] = h, 0
     try:
         extractor = build_extractor(quality, quality.get("weights"))
     except (OSError, ValueError, IntegrityError) as err:  # missing, wrong or damaged weights
-        raise UsageError(str(err)) from err
-    with threadpool_limits(args.threads):
+        raise UsageError(" ".join(str(err).split())) from err
+    if quality["extractor"] == "reference":  # the classifier's own size and channels
+        h, c = extractor.classifier.config["image_size"], extractor.classifier.config["in_chans"]
+        real = load_images(args.real, h, c)
+    fake = load_images(args.fake, h, c)
+    flat = real.flat or fake.flat
+    settings = QualitySettings.from_config({**quality, **({"per_class": False} if flat else {})})
+    with threadpool_limits(threads):
         rows, _ = quality_tables(
-            extractor(real.images),
-            np.asarray(real.labels),
-            extractor(fake.images),
-            np.asarray(fake.labels),
-            QualitySettings.from_config(quality),
+            _features(extractor, real.images, "REAL", args.batch_size),
+            np.asarray(real.labels) * (not flat),
+            _features(extractor, fake.images, "FAKE", args.batch_size),
+            np.asarray(fake.labels) * (not flat),
+            settings,
             args.seed,
+            groups,
         )
     metrics: dict[str, dict[str, float]] = {}
     for row in rows:
@@ -223,6 +295,8 @@ def score(args: argparse.Namespace) -> dict[str, Any]:
         "real_count": len(real.labels),
         "fake_count": len(fake.labels),
         "extractor": extractor.name,
+        "extractor_info": {k: v for k, v in extractor.info.items() if isinstance(v, str | int | float)},
+        "per_class": not flat,
         "seed": args.seed,
         "metrics": metrics,
     }
@@ -268,8 +342,11 @@ EXAMPLES = {
   synthval run -c my.yaml --profile slurm   # every job a SLURM job (see docs/cluster.md)
 output: results/ in the current directory; the report at results/report/report.html""",
     "score": """examples:
-  synthval score real/ fake/                       # two folders of class folders of images
+  synthval score real/ fake/                       # two folders of images (or of class folders: per class too)
+  synthval score real/ fake/ --metrics fid,prdc --device cuda --batch-size 256
   synthval score cifar10.npz samples.parquet --extractor inception --json scores.json
+offline, without --extractor: a seeded random VGG-16 (no weights; comparable between sets scored with
+the same seed and PyTorch, not with published FIDs: --extractor inception for those)
 output: a table of every metric overall (--json: per class as well, to a file or '-' for stdout)""",
     "report": """examples:
   synthval report                           # the run in the current directory
@@ -311,20 +388,27 @@ def parser() -> argparse.ArgumentParser:
         "targets", nargs="*", help="targets (files or rules; default: everything); Snakemake's own options go after --"
     )
     sc = _add(commands, "score", "quality metrics of FAKE against REAL")
-    sc.add_argument("real", help="the real images: a folder of class folders, .parquet, .npz or manifest.json")
+    sc.add_argument(
+        "real", help="the real images: a folder of images, a folder of class folders, .parquet, .npz or manifest.json"
+    )
     sc.add_argument("fake", help="the synthetic images, in any of the same forms")
     sc.add_argument("-c", "--config", help="a synthval config whose quality section to use (default: the schema's)")
     sc.add_argument(
         "--extractor",
-        choices=["reference", "inception", "dinov2", "timm", "sscd"],
-        help="the feature extractor: inception (FID as torch-fidelity), dinov2, timm (--timm-model), sscd "
-        "(copy-detection descriptors), reference (a trained synthval classifier; --weights); default: the "
-        "config's quality.extractor",
+        choices=["random", "reference", "inception", "dinov2", "timm", "sscd"],
+        help="the feature extractor: random (a seeded random VGG-16, no weights: the default without --config), "
+        "inception (FID as torch-fidelity), dinov2, timm (--timm-model), sscd (copy-detection descriptors), "
+        "reference (a trained synthval classifier; --weights); with --config: its quality.extractor",
     )
     sc.add_argument("--weights", help="the extractor's safetensors weights (default: weights/<extractor>.safetensors)")
     sc.add_argument("--timm-model", help="the timm model name (--extractor timm)")
     sc.add_argument("--seed", type=int, default=0, help="the metrics' seed (subsets, k-means, ARC splits)")
-    sc.add_argument("--threads", type=int, default=1, help="CPU threads torch may use (default 1)")
+    sc.add_argument("--threads", type=int, default=0, help="CPU threads torch may use (default: every core here)")
+    sc.add_argument("--device", help="cpu, cuda or cuda:N (default: the GPU where there is one)")
+    sc.add_argument("--batch-size", type=int, help="images per forward pass (default: the extractor's, 128 or 512)")
+    sc.add_argument(
+        "--metrics", help="comma-separated groups to compute: fid, kid, prdc, prd (with TV), mmd, arc (default: all)"
+    )
     sc.add_argument("--json", help="also write the result as JSON to this file ('-': stdout only, as JSON)")
     rep = _add(commands, "report", "the report of results/ in the current directory (or --results DIR)")
     rep.add_argument("--results", default=".", help="the run's folder, which holds results/ (default: here)")

@@ -13,6 +13,11 @@ and the features file records which extractor made it.
   ``timm_model``) or timm's, converted to safetensors.
 - ``timm``: any timm model's pooled features (e.g. a CLIP image tower), from a local safetensors file,
   images resized to the model's input size.
+- ``random``: a VGG-16's convolutional layers as a fixed seed initialises them, average-pooled to 512-d,
+  at the images' own size (32 to 224 px): ``synthval score``'s offline default. Random embeddings
+  order sets much as trained ones do, and need no weights (Naeem et al. 2020, "random embeddings");
+  scores are comparable between sets scored with the same seed and PyTorch version (the weights'
+  digest is recorded), not with published FIDs.
 - ``sscd``: the copy-detection descriptor of Pizzi et al. (2022), a ResNet-50 with GeM pooling (p = 3)
   and a 512-d projection, L2-normalised, at 288 px: the torchvision release of its weights
   (``sscd_disc_mixup.torchvision.pt``) converted to safetensors. Copy detection's extractor of choice.
@@ -95,6 +100,10 @@ def _read_weights(path: str | Path, what: str, fetch: str | None = None) -> dict
     return load_tensors(path)[0]
 
 
+#: Where timm and torchvision keep a network's classification head.
+HEAD_PREFIXES = ("fc.", "head.", "classifier.", "last_linear.", "AuxLogits.", "head_dist.")
+
+
 def _load_weights(
     module: nn.Module,
     path: str | Path,
@@ -109,8 +118,14 @@ def _load_weights(
     tensors = _read_weights(path, what, fetch)
     if convert is not None:
         tensors = convert(tensors, module)
-    missing, unexpected = module.load_state_dict(tensors, strict=False)
-    missing = [k for k in missing if keep_head or not k.startswith(("fc.", "head.", "AuxLogits."))]
+    if not keep_head:  # a classifier's head, saved with it, is not part of a feature extractor
+        own = set(module.state_dict())
+        tensors = {k: v for k, v in tensors.items() if k in own or not k.startswith(HEAD_PREFIXES)}
+    try:
+        missing, unexpected = module.load_state_dict(tensors, strict=False)
+    except RuntimeError as err:  # shapes that do not fit: another network's weights
+        raise ValueError(f"{path} does not hold {what} weights: {str(err).splitlines()[1].strip()}") from err
+    missing = [k for k in missing if keep_head or not k.startswith(HEAD_PREFIXES)]
     if missing or unexpected:
         raise ValueError(f"{path} does not hold {what} weights: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
@@ -213,6 +228,35 @@ def sscd_extractor(weights: str | Path) -> Extractor:
     )
 
 
+#: The random extractor's input sizes: VGG-16 pools 5 times (32 px leaves 1 x 1), and 224 px is its own.
+RANDOM_SIZES = (32, 224)
+
+
+def random_extractor(image_size: int, seed: int = 0) -> Extractor:
+    """VGG-16's convolutional layers (torchvision's configuration D, no batch norm), initialised from
+    ``seed`` as torchvision initialises them (He normal, fan-out; zero biases), average-pooled, at
+    ``image_size`` clamped to :data:`RANDOM_SIZES`. The draws use the CPU generator, so the weights
+    are the same on any machine with the same PyTorch."""
+    import hashlib
+
+    from torchvision.models.vgg import cfgs, make_layers
+
+    convolutions = make_layers(cfgs["D"], batch_norm=False)
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(seed)
+        for layer in convolutions:
+            if isinstance(layer, nn.Conv2d):
+                nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
+    net = nn.Sequential(convolutions, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    digest = hashlib.sha256()
+    for name, tensor in sorted(net.state_dict().items()):
+        digest.update(name.encode() + tensor.numpy().tobytes())
+    size = min(max(image_size, RANDOM_SIZES[0]), RANDOM_SIZES[1])
+    info = {"network": "vgg16 convolutions, He-initialised", "seed": seed, "sha256": digest.hexdigest()[:16], "dim": 512}
+    return Extractor("random", net.to(_device()).eval(), size, info=info)
+
+
 class ReferenceExtractor:
     """The reference classifier's penultimate layer, at the data's own resolution and normalisation."""
 
@@ -238,6 +282,8 @@ class ReferenceExtractor:
 def build_extractor(settings: dict[str, Any], reference: str | Path | None) -> Extractor | ReferenceExtractor:
     """The extractor that ``settings`` (the config's ``quality`` section) names."""
     kind = settings["extractor"]
+    if kind == "random":
+        return random_extractor(settings.get("input_size") or RANDOM_SIZES[0], settings.get("seed", 0))
     if kind == "reference":
         if reference is None:
             raise ValueError("the reference extractor needs the reference classifier's weights")

@@ -62,36 +62,64 @@ def _subsample(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     return x if len(x) <= n else x[np.sort(rng.choice(len(x), n, replace=False))]
 
 
+#: The metrics ``synthval score --metrics`` may choose, by group (each group computed as one).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "fid": ("fid",),
+    "kid": ("kid", "kid_std"),
+    "prdc": ("precision", "recall", "density", "coverage"),
+    "prd": ("prd_f8", "prd_f1_8", "tv", "tv_std", "tv_floor", "tv_floor_n"),
+    "mmd": ("mmd",),
+    "arc": ("arc",),
+}
+
+
 def compare(
-    real: np.ndarray, fake: np.ndarray, settings: QualitySettings, seed: int
+    real: np.ndarray,
+    fake: np.ndarray,
+    settings: QualitySettings,
+    seed: int,
+    groups: tuple[str, ...] | None = None,
 ) -> tuple[dict[str, float], dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """All metrics of ``fake`` against ``real`` features, and the PRD and ARC curves."""
+    """All metrics of ``fake`` against ``real`` features, and the PRD and ARC curves; with ``groups``
+    (names of :data:`GROUPS`), those only, each with the value the whole computation gives it."""
+    chosen = set(GROUPS) if groups is None else set(groups)
+    if unknown := chosen - set(GROUPS):
+        raise ValueError(f"unknown metric group(s) {sorted(unknown)}; choose from {', '.join(GROUPS)}")
     rng = np.random.default_rng(seed)
     real = _subsample(canonical(real), settings.max_samples, rng)
     fake = _subsample(canonical(fake), settings.max_samples, rng)
     values: dict[str, float] = {"n_real": len(real), "n_fake": len(fake)}
-    values["fid"] = frechet_distance(*gaussian_stats(real), *gaussian_stats(fake))
-    values["kid"], values["kid_std"] = kid(real, fake, settings.kid_subsets, settings.kid_subset_size, seed)
-    m = manifold_metrics(real, fake, settings.k_precision, settings.k_density)
-    values.update(precision=m.precision, recall=m.recall, density=m.density, coverage=m.coverage)
-    curve = prd(real, fake, settings.prd_clusters, settings.prd_runs, seed=seed)
-    values.update(prd_f8=curve.f_8, prd_f1_8=curve.f_1_8, tv=curve.tv, tv_std=curve.tv_std)
-    scale = median_distance(real, seed=seed)
-    values["mmd"] = mmd_rbf(real, fake, [b * scale for b in settings.mmd_bandwidths])
-    a = arc(real, fake, settings.arc_eps_max, settings.arc_epsilons, settings.arc_steps, seed=seed)
-    values["arc"] = a.area
-    # the TV estimator's floor: the same PRD TV between two disjoint halves of the real set, each as large
-    # as the synthetic set allows (Shoshan et al. 2023 Corollary 3.3 is only as sharp as this estimate)
-    half = min(len(fake), len(real) // 2)
-    order = rng.permutation(len(real))
-    values["tv_floor"] = prd(
-        real[order[:half]], real[order[half : 2 * half]], settings.prd_clusters, settings.prd_runs, seed=seed
-    ).tv
-    values["tv_floor_n"] = half
-    curves = {"prd": (curve.recall, curve.precision), "arc": (a.epsilons, a.accuracy)}
-    if set(values) != set(BY_NAME):  # the table's metrics are the ones the report and the command name
+    curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if "fid" in chosen:
+        values["fid"] = frechet_distance(*gaussian_stats(real), *gaussian_stats(fake))
+    if "kid" in chosen:
+        values["kid"], values["kid_std"] = kid(real, fake, settings.kid_subsets, settings.kid_subset_size, seed)
+    if "prdc" in chosen:
+        m = manifold_metrics(real, fake, settings.k_precision, settings.k_density)
+        values.update(precision=m.precision, recall=m.recall, density=m.density, coverage=m.coverage)
+    if "prd" in chosen:
+        curve = prd(real, fake, settings.prd_clusters, settings.prd_runs, seed=seed)
+        values.update(prd_f8=curve.f_8, prd_f1_8=curve.f_1_8, tv=curve.tv, tv_std=curve.tv_std)
+        curves["prd"] = (curve.recall, curve.precision)
+    if "mmd" in chosen:
+        scale = median_distance(real, seed=seed)
+        values["mmd"] = mmd_rbf(real, fake, [b * scale for b in settings.mmd_bandwidths])
+    if "arc" in chosen:
+        a = arc(real, fake, settings.arc_eps_max, settings.arc_epsilons, settings.arc_steps, seed=seed)
+        values["arc"] = a.area
+        curves["arc"] = (a.epsilons, a.accuracy)
+    if "prd" in chosen:
+        # the TV estimator's floor: the same PRD TV between two disjoint halves of the real set, each as large
+        # as the synthetic set allows (Shoshan et al. 2023 Corollary 3.3 is only as sharp as this estimate)
+        half = min(len(fake), len(real) // 2)
+        order = rng.permutation(len(real))
+        values["tv_floor"] = prd(
+            real[order[:half]], real[order[half : 2 * half]], settings.prd_clusters, settings.prd_runs, seed=seed
+        ).tv
+        values["tv_floor_n"] = half
+    if groups is None and set(values) != set(BY_NAME):  # the table's metrics are the ones the report names
         raise RuntimeError(f"computed {sorted(values)}, but synthval.metrics.METRICS names {sorted(BY_NAME)}")
-    return {m.name: values[m.name] for m in METRICS}, curves
+    return {m.name: values[m.name] for m in METRICS if m.name in values}, curves
 
 
 def quality_tables(
@@ -101,9 +129,11 @@ def quality_tables(
     fake_labels: np.ndarray,
     settings: QualitySettings,
     seed: int,
+    groups: tuple[str, ...] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Metric rows ``{class, metric, value}`` and curve rows ``{class, curve, x, y}``, for the whole
-    sets (class ``all``) and, with ``per_class``, for each class present in both."""
+    sets (class ``all``) and, with ``per_class``, for each class present in both (``groups``: the metric
+    groups to compute, :func:`compare`)."""
     scopes: list[tuple[str, np.ndarray, np.ndarray]] = [("all", real, fake)]
     if settings.per_class:
         minimum = max(settings.k_density, settings.k_precision) + 2
@@ -122,19 +152,12 @@ def quality_tables(
     rows, curve_rows = [], []
     seed %= 2**31  # numpy's legacy RandomState (KID) and scikit-learn take 32-bit seeds
     for i, (scope, r, f) in enumerate(scopes):
-        values, curves = compare(r, f, settings, seed + i)
+        values, curves = compare(r, f, settings, seed + i, groups)
         rows += [{"class": scope, "metric": k, "value": float(v)} for k, v in values.items()]
         for name, (x, y) in curves.items():
             curve_rows += [
                 {"class": scope, "curve": name, "x": float(a), "y": float(b)} for a, b in zip(x, y, strict=True)
             ]
-        log.info(
-            "%s: FID %.3f, TV %.3f, precision %.3f, recall %.3f, ARC %.3f",
-            scope,
-            values["fid"],
-            values["tv"],
-            values["precision"],
-            values["recall"],
-            values["arc"],
-        )
+        shown = [(BY_NAME[k].display, values[k]) for k in ("fid", "tv", "precision", "recall", "arc") if k in values]
+        log.info("%s: %s", scope, ", ".join(f"{name} {value:.3f}" for name, value in shown))
     return rows, curve_rows

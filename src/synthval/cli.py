@@ -152,6 +152,9 @@ def clear_stale_lock(base: list[str], directory: Path) -> str | None:
 def load_images(path: str, size: int | None = None, channels: int | None = None) -> Any:
     """An image set from a folder of class folders, a flat folder of images (one class, ``flat``), a
     Parquet table, an npz or a synthval manifest, brought to ``size`` and ``channels`` (default: its own)."""
+    import numpy as np
+    from PIL import Image
+
     from synthval.data.datasets import (
         IMAGE_SUFFIXES,
         FolderImages,
@@ -163,9 +166,6 @@ def load_images(path: str, size: int | None = None, channels: int | None = None)
         resize_images,
     )
     from synthval.data.shards import read_image_set
-
-    import numpy as np
-    from PIL import Image
 
     p = Path(path)
     if not p.exists():
@@ -210,7 +210,7 @@ def _features(extractor: Any, images: Any, what: str, batch_size: int | None) ->
     from synthval.runtime import Progress
 
     log = logging.getLogger("synthval.score")
-    step = batch_size or getattr(extractor, "batch_size", 128)
+    step: int = batch_size or getattr(extractor, "batch_size", 128)
     progress = Progress(log, f"features of {what}:", len(images), every=5.0)
     out = []
     for start in range(0, len(images), step):
@@ -219,27 +219,11 @@ def _features(extractor: Any, images: Any, what: str, batch_size: int | None) ->
     return np.concatenate(out)
 
 
-def score(args: argparse.Namespace) -> dict[str, Any]:
-    """Every quality metric of FAKE against REAL (or those ``--metrics`` names), overall and, where both
-    sets have classes, per class, in one feature space."""
-    import numpy as np
-    from threadpoolctl import threadpool_limits
-
+def _score_quality(args: argparse.Namespace) -> dict[str, Any]:
+    """The quality settings ``score`` uses: the config's (or the schema's), with the flags' extractor,
+    weights and model; a missing piece is an error naming the flag."""
     from synthval.config import ConfigError, fill_default_weights, load_config, validate_config
-    from synthval.io import IntegrityError
-    from synthval.metrics.extractors import build_extractor
-    from synthval.metrics.quality import GROUPS, QualitySettings, quality_tables
-    from synthval.runtime import setup
 
-    threads = args.threads or len(os.sched_getaffinity(0))
-    setup(threads)
-    if args.device:
-        os.environ["SYNTHVAL_DEVICE"] = args.device
-        if args.device.startswith("cuda"):
-            import torch
-
-            if not torch.cuda.is_available():
-                raise UsageError(f"--device {args.device}: no CUDA device here")
     try:
         config = load_config(args.config) if args.config else validate_config({})
     except ConfigError as err:
@@ -259,6 +243,36 @@ def score(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("--extractor reference needs --weights, a synthval classifier file")
     if quality["extractor"] not in ("reference", "random") and not quality.get("weights"):
         raise UsageError(f"--extractor {quality['extractor']} needs --weights, a local safetensors file")
+    return quality
+
+
+def _score_device(args: argparse.Namespace) -> int:
+    """Threads (every core here by default) and ``--device`` set for this process; the threads."""
+    from synthval.runtime import setup
+
+    threads = args.threads or len(os.sched_getaffinity(0))
+    setup(threads)
+    if args.device:
+        os.environ["SYNTHVAL_DEVICE"] = args.device
+        import torch
+
+        if args.device.startswith("cuda") and not torch.cuda.is_available():
+            raise UsageError(f"--device {args.device}: no CUDA device here")
+    return threads
+
+
+def score(args: argparse.Namespace) -> dict[str, Any]:
+    """Every quality metric of FAKE against REAL (or those ``--metrics`` names), overall and, where both
+    sets have classes, per class, in one feature space."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from synthval.io import IntegrityError
+    from synthval.metrics.extractors import ReferenceExtractor, build_extractor
+    from synthval.metrics.quality import GROUPS, QualitySettings, quality_tables
+
+    threads = _score_device(args)
+    quality = _score_quality(args)
     groups = tuple(args.metrics.split(",")) if args.metrics else None
     if groups and (unknown := set(groups) - set(GROUPS)):
         raise UsageError(f"--metrics: unknown {', '.join(sorted(unknown))}; choose from {', '.join(GROUPS)}")
@@ -270,7 +284,7 @@ def score(args: argparse.Namespace) -> dict[str, Any]:
         extractor = build_extractor(quality, quality.get("weights"))
     except (OSError, ValueError, IntegrityError) as err:  # missing, wrong or damaged weights
         raise UsageError(" ".join(str(err).split())) from err
-    if quality["extractor"] == "reference":  # the classifier's own size and channels
+    if isinstance(extractor, ReferenceExtractor):  # the classifier's own size and channels
         h, c = extractor.classifier.config["image_size"], extractor.classifier.config["in_chans"]
         real = load_images(args.real, h, c)
     fake = load_images(args.fake, h, c)

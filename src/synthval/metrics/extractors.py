@@ -245,7 +245,7 @@ def random_extractor(image_size: int, seed: int = 0) -> Extractor:
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         torch.manual_seed(seed)
         for layer in convolutions:
-            if isinstance(layer, nn.Conv2d):
+            if isinstance(layer, nn.Conv2d) and layer.bias is not None:
                 nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
                 nn.init.zeros_(layer.bias)
     net = nn.Sequential(convolutions, nn.AdaptiveAvgPool2d(1), nn.Flatten())
@@ -253,7 +253,8 @@ def random_extractor(image_size: int, seed: int = 0) -> Extractor:
     for name, tensor in sorted(net.state_dict().items()):
         digest.update(name.encode() + tensor.numpy().tobytes())
     size = min(max(image_size, RANDOM_SIZES[0]), RANDOM_SIZES[1])
-    info = {"network": "vgg16 convolutions, He-initialised", "seed": seed, "sha256": digest.hexdigest()[:16], "dim": 512}
+    info = {"network": "vgg16 convolutions, He-initialised", "seed": seed, "sha256": digest.hexdigest()[:16]}
+    info["dim"] = 512
     return Extractor("random", net.to(_device()).eval(), size, info=info)
 
 

@@ -210,7 +210,7 @@ def _features(extractor: Any, images: Any, what: str, batch_size: int | None) ->
     from synthval.runtime import Progress
 
     log = logging.getLogger("synthval.score")
-    step: int = batch_size or getattr(extractor, "batch_size", 128)
+    step = int(batch_size or getattr(extractor, "batch_size", None) or 128)
     progress = Progress(log, f"features of {what}:", len(images), every=5.0)
     out = []
     for start in range(0, len(images), step):

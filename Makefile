@@ -47,9 +47,11 @@ check: lint types
 types: $(STAMP)
 	$(BIN)/mypy
 
-# docs/glossary.md and docs/citing.md are rendered from the library (the report's glossary, the papers)
+# docs/glossary.md and docs/citing.md are rendered from the library (the report's glossary, the papers);
+# DEFAULT=<folder of a run of config/config.yaml> and STUDY=<... of config/digits-study.yaml> rewrite the
+# figures the README and docs/findings.md quote from those runs (bench/results/demo.md gives the time)
 docs: $(STAMP)
-	$(BIN)/python -m synthval.report.docs docs
+	$(BIN)/python -m synthval.report.docs docs $(if $(DEFAULT),--default $(DEFAULT)) $(if $(STUDY),--study $(STUDY))
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile $(CONFIG)

@@ -4,7 +4,7 @@ import os
 import sys
 
 from synthval.config import check_data, validate_config
-from synthval.plan.summary import plan_summary, rules_to_run
+from synthval.plan.summary import plan_summary, rules_to_run, run_cores
 
 min_version("9.0")
 
@@ -18,9 +18,10 @@ if not workflow.config_settings.configfiles:
 
 # every key and default: the schema synthval ships (workflow/schemas/config.schema.yaml links to it)
 validate_config(config)
-# the data on disk, once, by the run's main process (synthval run has checked it already)
+# the data on disk, once, by the run's main process (synthval run has checked it already); a dry run
+# plans without the data (a paper-scale config on a laptop), saying what a real run would stop on
 if workflow.is_main_process and not os.environ.get("SYNTHVAL_DATA_CHECKED"):
-    check_data(config)
+    check_data(config, warn_only=getattr(workflow.output_settings, "dryrun", False))
 
 
 include: "workflow/rules/common.smk"
@@ -46,7 +47,7 @@ rule all:
 # where the run has enough of them to repay its imports
 onstart:
     if (counts := rules_to_run(workflow)) is not None:
-        print(plan_summary(config, counts, workflow.cores), file=sys.stderr)
+        print(plan_summary(config, counts, run_cores(workflow)), file=sys.stderr)
     scripts = forkserver.scripts_to_run(workflow)
     forkserver.start(
         local=workflow.local_exec and workflow.is_main_process,

@@ -367,3 +367,43 @@ def test_score_takes_flat_folders_offline_and_the_options_of_its_peers(tmp_path)
         assert proc.returncode == 2
         assert proc.stderr.strip().startswith(message), proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_run_stops_on_a_bad_config_or_missing_data_in_one_line_before_snakemake(tmp_path):
+    """A wrong key (with the key it likely meant), a bad type, a YAML syntax error (file, line and column),
+    a missing data folder, an unknown option and a config that is not there: one line each, status 2,
+    before Snakemake starts. A dry run plans without the data, saying what a real run would stop on."""
+    cases = {
+        "key.yaml": (
+            "data: {sorce: digits}\n",
+            "key.yaml: config key data: unknown key(s): 'sorce' (did you mean 'source'?)",
+        ),
+        "type.yaml": ("zoo: {epochs: many}\n", "type.yaml: config key zoo.epochs: 'many' is not of type 'integer'"),
+        "syntax.yaml": (
+            "data:\n  source: digits\n   root: x\n",
+            "syntax.yaml:3:8: not valid YAML: mapping values are not allowed here",
+        ),
+        "root.yaml": (
+            "data: {source: imagefolder, root: nowhere}\n",
+            "root.yaml: config key data.root: no image folder at nowhere (source imagefolder reads "
+            "root/<class>/<image>)",
+        ),
+    }
+    for name, (text, message) in cases.items():
+        (tmp_path / name).write_text(text)
+        proc = synthval_here("run", "-c", name, cwd=tmp_path)
+        assert proc.returncode == 2, name
+        assert proc.stderr.splitlines() == [f"synthval run: {message}"], proc.stderr
+    proc = synthval_here("run", "-j", "4", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(
+        "synthval run: unknown option -j (cores: --cores N or --cores all): synthval run takes"
+    )
+    assert not (tmp_path / ".snakemake").exists()  # no Snakemake was started
+    proc = synthval("run", "-c", "root.yaml", "--cores", "all", "--", "-n", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        proc.stderr.splitlines()[0]
+        == f"synthval run: warning: root.yaml: {cases['root.yaml'][1].split(': ', 1)[1]} (a real run stops here)"
+    )
+    assert proc.stdout.startswith("synthval plan: ")

@@ -92,7 +92,7 @@ def test_sscd_descriptors_are_unit_512d_and_see_through_a_resize(tmp_path):
     assert np.allclose(np.linalg.norm(features, axis=1), 1, atol=1e-5)
     assert features[0] @ features[1] > features[0] @ features[2]
     save_file(resnet50(weights=None).state_dict(), tmp_path / "imagenet.safetensors")  # a 1000-class head
-    with pytest.raises(RuntimeError, match=r"size mismatch for fc\.weight"):
+    with pytest.raises(ValueError, match=r"does not hold SSCD weights: size mismatch for fc\.weight"):
         build_extractor({"extractor": "sscd", "weights": str(tmp_path / "imagenet.safetensors")}, None)
 
 

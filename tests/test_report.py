@@ -60,7 +60,7 @@ def test_table_html_marks_numbers_escapes_text_and_scrolls_long_tables():
     assert '<table class="sortable">' in out
     assert "<td>&lt;b&gt;</td>" in out
     assert '<td class="n">0.500</td>' in out
-    assert '<td class="n">NaN</td>' in out
+    assert '<td class="n">\u2013</td>' in out  # no number: a dash, which the report's legend explains
     assert '<td class="n">3</td>' in out
     assert "<td>a</td>" in out
     assert 'class="wide"' in out
@@ -249,6 +249,16 @@ def render_in_chromium(page_path: Path, screenshot: Path) -> dict:
             tables: document.querySelectorAll("table.sortable").length,
             width: document.documentElement.scrollWidth,
         })""")
+        result["first_screen"] = {}
+        for width, height in ((1280, 900), (1920, 1080)):  # where the answer lies at a laptop's and a desktop's width
+            page.set_viewport_size({"width": width, "height": height})
+            result["first_screen"][width] = page.evaluate("""() => {
+                const box = s => { const r = document.querySelector(s).getBoundingClientRect();
+                                   return [r.top, r.bottom, r.right]; };
+                return {verdict: box("#answer .verdict"), table: box("#answer table.answer"),
+                        width: document.documentElement.scrollWidth};
+            }""")
+        page.set_viewport_size({"width": 1280, "height": 900})
         # sort the zoo table by its test-error column, ascending then descending
         table = page.locator("#zoo table").first
         if table.count():
@@ -292,6 +302,12 @@ def test_report_renders_in_chromium_with_every_section_and_image_and_no_network(
     assert seen["missing"] == 0
     assert seen["tables"] >= 10
     assert seen["width"] <= 1280
+    for width, screen in seen["first_screen"].items():  # the verdict and the answer table start the first screen
+        height = 900 if width == 1280 else 1080
+        assert screen["verdict"][1] < height / 2, (width, screen)
+        assert screen["table"][0] < height / 2, (width, screen)
+        assert screen["table"][2] <= width, (width, screen)  # every column visible, no sideways scrolling
+        assert screen["width"] <= width, (width, screen)
     numbers = [float(x) for x in seen["ascending"]]
     assert numbers == sorted(numbers)
     assert [float(x) for x in seen["descending"]] == sorted(numbers, reverse=True)
@@ -486,3 +502,21 @@ def test_partial_run_leaves_a_report_that_says_what_is_missing(tiny_run, tmp_pat
     assert "Partial report of what exists" in proc.stderr + proc.stdout
     assert "Partial report" in page.read_text()
     assert "Not available yet: samples of ddpm" in page.read_text()
+
+
+@pytest.mark.integration
+def test_the_docs_figures_of_a_run_come_from_its_results(tiny_run):
+    """make docs' blocks of a run: the pooled zoo's answer table as the report has it, the verdict
+    sentences the report opens with, and each generator's FID and TV as its quality table holds them."""
+    from synthval.report.docs import run_blocks
+
+    blocks = run_blocks(tiny_run, TINY)
+    html = (tiny_run / report_html()).read_text()
+    assert blocks["verdict"] in html.replace("&#x27;", "'")
+    lines = blocks["answer"].splitlines()
+    assert lines[1].startswith("training set  selection set  group  question")
+    assert all(" all " in line for line in lines[3:-1])
+    for name in GENERATORS:
+        table = pl.read_parquet(tiny_run / quality_table("train300", name)).filter(pl.col("class") == "all")
+        fid = table.filter(pl.col("metric") == "fid")["value"][0]
+        assert f"{name} FID {fid:.1f}," in blocks["quality"]

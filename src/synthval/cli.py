@@ -75,9 +75,10 @@ def config_path(config: str) -> Path:
     raise UsageError(f"config file not found: {config}{hint}; shipped configs by name: {', '.join(shipped_configs())}")
 
 
-def preflight(args: argparse.Namespace) -> dict:
+def preflight(args: argparse.Namespace, dry: bool = False) -> dict:
     """The run's config read, validated and checked against the data on disk before Snakemake starts:
-    a problem is a :class:`UsageError`, one line each, naming the file and the key (or line)."""
+    a problem is a :class:`UsageError`, one line each, naming the file and the key (or line); in a dry
+    run (``dry``) the data's problems are warnings, so a config can be planned where its data is not."""
     from synthval.config import ConfigError, data_problems, read_config_file, validate_config
 
     given = run_config(args)
@@ -90,7 +91,10 @@ def preflight(args: argparse.Namespace) -> dict:
         problems = [line.strip() for line in lines[1:]] if lines[0] == "invalid config:" else lines
         prefix = "" if problems[0].startswith(str(path)) else f"{shown}: "
         raise UsageError("\n".join(prefix + p for p in problems)) from err
-    if problems := data_problems(config):
+    if (problems := data_problems(config)) and dry:
+        for problem in problems:
+            print(f"synthval run: warning: {shown}: {problem} (a real run stops here)", file=sys.stderr)
+    elif problems:
         raise UsageError("\n".join(f"{shown}: {p}" for p in problems))
     return config
 
@@ -365,7 +369,7 @@ output: a table of every metric overall (--json: per class as well, to a file or
     "report": """examples:
   synthval report                           # the run in the current directory
   synthval report --results runs/cifar10 -c runs/cifar10/my.yaml
-output: results/report/report.html (with --partial, results/report/partial.html)""",
+output: results/report/report.html (with --partial, results/report/partial-report.html)""",
     "weights": """examples:
   synthval weights fetch inception          # writes weights/inception.safetensors, where the config looks
   synthval weights fetch dinov2 --sha256 <hex>
@@ -504,11 +508,12 @@ def dry_run(args: argparse.Namespace, cmd: list[str], config: dict) -> int:
 
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
     args.extra = extra
-    config = preflight(args)
+    dry = any(a in DRY_RUN for a in extra)
+    config = preflight(args, dry)
     cmd = run_command(args)
     if "--unlock" not in args.extra and (done := clear_stale_lock(base_command(args), Path.cwd())):
         print(f"synthval run: {done}", file=sys.stderr)
-    if any(a in DRY_RUN for a in extra) and not any(a.startswith("--quiet") or a == "-q" for a in extra):
+    if dry and not any(a.startswith("--quiet") or a == "-q" for a in extra):
         return dry_run(args, cmd, config)
     return subprocess.call(cmd, env={**os.environ, "SYNTHVAL_DATA_CHECKED": "1"})
 

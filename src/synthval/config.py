@@ -8,6 +8,7 @@ import copy
 import difflib
 import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -432,9 +433,14 @@ def data_problems(config: dict) -> list[str]:
     ]
 
 
-def check_data(config: dict) -> None:
-    """:func:`data_problems` as a :class:`ConfigError` (the Snakefile's check, before any job)."""
-    if problems := data_problems(config):
+def check_data(config: dict, warn_only: bool = False) -> None:
+    """:func:`data_problems` as a :class:`ConfigError` (the Snakefile's check, before any job), or with
+    ``warn_only`` (a dry run) one line each on stderr."""
+    problems = data_problems(config)
+    if problems and warn_only:
+        for problem in problems:
+            print(f"warning: {problem} (a real run stops here)", file=sys.stderr)
+    elif problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
 
 

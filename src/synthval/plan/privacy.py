@@ -64,7 +64,8 @@ class Privacy(Generators):
         return inputs
 
     def per_class(self, wildcards) -> int:
-        return recipes.lira_per_class(self.config, wildcards.trainset, len(self.study.classes))
+        classes = len(self.study.classes) or 1  # unknown in a dry run without the data (see pool_per_class)
+        return recipes.lira_per_class(self.config, wildcards.trainset, classes)
 
     def shard_seed(self, wildcards) -> int:
         return self.seed("synthesize_lira", wildcards.trainset, wildcards.generator, wildcards.half)

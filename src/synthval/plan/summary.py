@@ -168,3 +168,11 @@ def rules_to_run(workflow) -> Counter[str] | None:
         return Counter(job.rule.name for job in workflow.dag.needrun_jobs())
     except AttributeError:
         return None
+
+
+def run_cores(workflow) -> int | None:
+    """The cores of a local run (``--cores``), or None where jobs go to a cluster or it is not known."""
+    try:
+        return int(workflow.resource_settings.cores) if workflow.local_exec else None
+    except (AttributeError, TypeError, ValueError):
+        return None

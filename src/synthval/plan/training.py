@@ -41,7 +41,9 @@ class Training(Stage):
         ]
 
     def pool_per_class(self, wildcards) -> int:
-        return recipes.pool_per_class(self.config, wildcards.trainset, len(self.study.classes))
+        """Synthetic images per class of a pool shard; where the class count is not known yet (an image
+        folder that is not there, in a dry run: a real run stops before any job) the plan counts one."""
+        return recipes.pool_per_class(self.config, wildcards.trainset, len(self.study.classes) or 1)
 
     def pool_shard_index(self, wildcards) -> int:
         return recipes.pool_shard_index(self.config, int(wildcards.shard))

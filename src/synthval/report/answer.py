@@ -12,6 +12,7 @@ over the report, "strong" only from the Bonferroni-adjusted interval, and only w
 from __future__ import annotations
 
 import html
+import re
 
 import polars as pl
 
@@ -36,7 +37,7 @@ COLUMNS = (
     "group",
     "question",
     "can it choose?",
-    "estimate vs test [95%]",
+    "estimate vs test [95%, unadjusted]",
     "units",
     "design simulated",
     "real val split [95%]",
@@ -127,28 +128,124 @@ def answer_rows(
 
 
 INTRO = (
-    "Can a synthetic set choose the models? Per training set, selection set and group of the zoo, three questions, "
-    "each over the unit that answers it: <b>which architecture?</b> (Spearman's rho over architecture means), "
-    "<b>which hyper-parameters?</b> (Kendall's tau within architectures) and <b>which trained model?</b> (Kendall's "
-    "tau within configurations, over seeds). The set chooses; the test split only scores. A verdict is Holm-corrected "
-    "over this report and drawn only where this run's own design (architectures x variants x seeds) was simulated with "
-    "a known truth and the interval held (bench/results/coverage.md has the designs users build); the real val split's "
-    "answer to the same question for the fit members is beside it. Seeds of one configuration split into two disjoint "
-    "halves for the first two questions where there are two or more, so a trained model's luck is not counted as "
-    "agreement. <b>group all</b> pools the groups; read it with them. Every term is defined in the "
+    "How to read it: each question is asked over the unit that answers it: <b>which architecture?</b> (Spearman's "
+    "rho over architecture means), <b>which hyper-parameters?</b> (Kendall's tau within architectures) and <b>which "
+    "trained model?</b> (Kendall's tau within configurations, over seeds). The selection set chooses; the test split "
+    "only scores. A verdict is Holm-adjusted over this report's tests and drawn only where this run's own design "
+    "(architectures x variants x seeds) was simulated with a known truth and the interval held "
+    "(bench/results/coverage.md); the interval beside it is the unadjusted 95% one, so an interval that excludes 0 "
+    "can stand beside <i>not shown</i>. The real val split answers the same question for the fit members. Seeds of "
+    "one configuration split into two disjoint halves for the first two questions, so a trained model's luck is not "
+    "counted as agreement. <b>group all</b> pools the groups; read it with them. Every term is in the "
     '<a href="#glossary">glossary</a>.'
 )
 
+#: the answer's words for the verdicts that claim, by question
+_CHOOSES = {"yes, strongly", "yes"}
+
+
+def _listing(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def verdict_sentences(rows: list[dict[str, str]]) -> str:
+    """The answer in three plain sentences, from the pooled zoo's rows of the first training set: which
+    sets were shown to choose (and for which question), what would settle the rest, and what the real
+    val split says to the same question."""
+    if not rows:
+        return ""
+    trainset = rows[0]["training set"]
+    pooled = [r for r in rows if r["training set"] == trainset and r["group"] == ALL]
+    asked = [r for r in pooled if r["can it choose?"] != SHORT["not asked"]]
+    sets = list(dict.fromkeys(r["selection set"] for r in pooled))
+    chooses = [r for r in asked if r["can it choose?"] in _CHOOSES]
+    reversed_ = [r for r in asked if r["can it choose?"] == SHORT["reversed"]]
+    if chooses:
+        first = "Shown to choose as the test split does: " + "; ".join(
+            f"{r['selection set']} for {r['question']} ({r['estimate vs test [95%, unadjusted]']})" for r in chooses
+        )
+        first += f", on {trainset} over the whole zoo."
+    else:
+        first = (
+            f"No selection set ({_listing(sets)}) was shown to choose among these classifiers as the test split does, "
+            f"on {trainset} over the whole zoo."
+        )
+    if reversed_:
+        first += " Reversed: " + _listing([f"{r['selection set']} ({r['question']})" for r in reversed_]) + "."
+    open_rows = [r for r in asked if r["to settle it"] not in ("settled", "")]
+    if open_rows:
+        needs = sorted({r["to settle it"] for r in open_rows if r["to settle it"].startswith("~")}, key=_leading)
+        second = (
+            f"{len(open_rows)} of {len(asked)} questions asked here are open"
+            + (f": the nearest would be settled by {needs[0].split(' (')[0]}" if needs else "")
+            + (f" ({_listing(_units(open_rows))} now)." if _units(open_rows) else ".")
+        )
+    else:
+        second = "Every question asked here is settled."
+    val = [r for r in asked if not r["real val split [95%]"].startswith("n/a")]
+    if val:
+        r = val[0]
+        third = (
+            f"To the same question ({r['question']}) the real val split gives "
+            f"{r['real val split [95%]'].rsplit(' (', 1)[0]} against the test split: what a held-out real set "
+            "would tell you at this size."
+        )
+    else:
+        third = "The real val split cannot answer these questions at this design."
+    return f"{first} {second} {third}"
+
+
+def _leading(text: str) -> int:
+    """The number a "to settle it" cell starts with (~1,200 architectures: 1200)."""
+    found = re.match(r"~?([\d,]+)", text)
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
+def _units(rows: list[dict[str, str]]) -> list[str]:
+    return list(dict.fromkeys(r["units"] for r in rows if r["units"][:1].isdigit()))
+
+
+#: the on-screen table's shorter headers, where its cells are shortened (:func:`_screen_cell`)
+_SCREEN = {"design simulated": "design simulated: interval", "to settle it": "to settle it (80% power)"}
+
+
+def _screen_cell(column: str, value: str) -> str:
+    """A cell of the on-screen table: the design's outcome with the design on hover, the units to settle
+    without the power the header states; other cells as they are."""
+    if column == "design simulated" and ": " in value:
+        design, outcome = value.rsplit(": ", 1)
+        return f'<td title="{html.escape(design)}">{html.escape(outcome)}</td>'
+    if column == "to settle it":
+        value = value.replace(" (80% power)", "")
+    return f"<td>{html.escape(value)}</td>"
+
+
+#: the on-screen table leaves out columns whose value every row shares (said above the table instead)
+_DROPPABLE = ("training set", "design simulated")
+
 
 def answer_html(rows: list[dict[str, str]]) -> str:
-    """The answer table as HTML, with its reading above it."""
+    """The answer: the verdict in plain sentences, then the whole table (rows of questions the design
+    cannot ask, and columns every row shares, said in a line instead), then how to read it."""
     if not rows:
         return "<p>No rank correlations yet: the answer follows from the rank tables, which are not written.</p>"
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(r[c])}</td>" for c in COLUMNS) + "</tr>" for r in rows)
+    shown = [r for r in rows if r["can it choose?"] != SHORT["not asked"]]
+    skipped = sorted({r["question"] for r in rows} - {r["question"] for r in shown})
+    shared = {c: rows[0][c] for c in _DROPPABLE if len({r[c] for r in rows}) == 1}
+    columns = [c for c in COLUMNS if c not in shared]
+    head = "".join(f"<th>{html.escape(_SCREEN.get(c, c))}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(_screen_cell(c, r[c]) for c in columns) + "</tr>" for r in shown or rows)
+    notes = [f"{c}: <b>{html.escape(v)}</b>" for c, v in shared.items()]
+    if skipped and shown:
+        notes.append(
+            f"not asked at this design: {html.escape(_listing(skipped))} (the design has one variant an "
+            "architecture, or one seed a configuration)"
+        )
     return (
-        f"<p>{INTRO}</p>"
-        f'<div class="scroll"><table class="answer"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+        f'<p class="verdict">{html.escape(verdict_sentences(rows))}</p>'
+        + (f'<p class="note">{"; ".join(notes)}.</p>' if notes else "")
+        + f'<table class="answer"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        + f'<p class="note">{INTRO}</p>'
     )
 
 
@@ -157,9 +254,9 @@ def answer_text(rows: list[dict[str, str]]) -> str:
     if not rows:
         return ""
     widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in COLUMNS}
-    line = "  ".join(c.ljust(widths[c]) for c in COLUMNS)
+    line = "  ".join(c.ljust(widths[c]) for c in COLUMNS).rstrip()
     rule = "  ".join("-" * widths[c] for c in COLUMNS)
-    body = ["  ".join(r[c].ljust(widths[c]) for c in COLUMNS) for r in rows]
+    body = ["  ".join(r[c].ljust(widths[c]) for c in COLUMNS).rstrip() for r in rows]
     return "\n".join(["The answer (the report opens with it):", line, rule, *body])
 
 

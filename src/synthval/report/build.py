@@ -9,6 +9,7 @@ or failed run (rule ``partial_report``, and the workflow's hook, :func:`leave_pa
 
 from __future__ import annotations
 
+import html
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,9 @@ from synthval.io import read_frame, read_json
 from synthval.plan.paths import partial_report_html, report_html
 from synthval.plan.report import ReportInputs, report_inputs
 from synthval.plan.study import Study
+from synthval.questions import ASKS, QUESTIONS
 from synthval.report import sections
-from synthval.report.answer import answer_html, answer_rows, answer_text, pooled_first
+from synthval.report.answer import SHORT, answer_html, answer_rows, answer_text, pooled_first
 from synthval.report.figures import Figures
 from synthval.report.findings import (
     Finding,
@@ -123,26 +125,59 @@ class Results:
         return pooled_first(answer_rows(self.findings() if findings is None else findings, self.ranks, self.worths))
 
 
-def _items(findings: list[Finding]) -> str:
-    return "".join(f"<li>{f.text}</li>" for f in findings)
+#: the findings' groups, in the order the report reads them: the three questions, then the rest by topic
+TOPICS = {
+    "protocol": "Selection protocols",
+    "calibration": "Calibration",
+    "corollary": "Corollary 3.3",
+    "training": "Training with synthetic data",
+    "robustness": "Robustness",
+    "privacy": "Privacy",
+}
+
+
+def _group_of(f: Finding) -> str:
+    if f.topic == "rank" and f.question in ASKS:
+        return ASKS[f.question].capitalize()
+    if f.topic == "rank":
+        return "Pooled over configurations (described, not concluded)"
+    return TOPICS.get(f.topic, f.topic.capitalize())
+
+
+def _findings_table(findings: list[Finding]) -> str:
+    """One group's findings as a table: where, about what, the verdict in a word, and the sentence."""
+    trainsets = {f.trainset for f in findings}
+    groups = {f.group for f in findings}
+    head = (["training set"] if len(trainsets) > 1 else []) + ["about"] + (["group"] if len(groups) > 1 else [])
+    head += ["verdict", "finding"]
+    rows = []
+    for f in findings:
+        cells = [f.trainset] if len(trainsets) > 1 else []
+        cells += [f.subject] + ([f.group] if len(groups) > 1 else []) + [SHORT.get(f.verdict, f.verdict)]
+        rows.append("".join(f"<td>{html.escape(c)}</td>" for c in cells) + f"<td>{f.text}</td>")
+    th = "".join(f"<th>{h}</th>" for h in head)
+    return (
+        f'<table class="findings"><thead><tr>{th}</tr></thead><tbody>'
+        + "".join(f"<tr>{r}</tr>" for r in rows)
+        + "</tbody></table>"
+    )
 
 
 def findings_html(findings: list[Finding], complete: bool) -> str:
-    """The findings as lists: selection first, then training with synthetic data."""
-    later = {"training": "Training with synthetic data", "robustness": "Robustness", "privacy": "Privacy"}
-    selection = [f for f in findings if f.topic not in later]
-    if selection:
-        caveat = (
-            "" if complete else '<p class="note">From a partial run: these findings cover only what has finished.</p>'
-        )
-        text = f"<p><b>{family_line(findings)}</b></p>{caveat}<ul>{_items(selection)}</ul>"
-    else:
-        text = missing_html(
+    """The findings as tables, one per question (which architecture, which hyper-parameters, which trained
+    model), then the pooled descriptions, then one per topic (protocols ... privacy)."""
+    if not findings:
+        return missing_html(
             "findings", [], "They follow from the rank and selection tables, which are not written yet."
         )
-    for topic, heading in later.items():
-        if topical := [f for f in findings if f.topic == topic]:
-            text += f"<h3>{heading}</h3><ul>{_items(topical)}</ul>"
+    caveat = "" if complete else '<p class="note">From a partial run: these findings cover only what has finished.</p>'
+    text = f"<p><b>{family_line(findings)}</b></p>{caveat}"
+    grouped: dict[str, list[Finding]] = {}
+    for f in findings:
+        grouped.setdefault(_group_of(f), []).append(f)
+    order = [ASKS[q].capitalize() for q in QUESTIONS] + ["Pooled over configurations (described, not concluded)"]
+    for name in sorted(grouped, key=lambda g: order.index(g) if g in order else len(order)):
+        text += f"<h3>{html.escape(name)}</h3>{_findings_table(grouped[name])}"
     return text
 
 

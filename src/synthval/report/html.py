@@ -35,8 +35,9 @@ table.sortable th.asc:after{content:" \\2191";color:#333}table.sortable th.desc:
 .wide{overflow-x:auto;max-width:100%}.scroll{max-height:34em;overflow:auto;display:inline-block;max-width:100%;border:1px solid #ddd}.scroll table{margin:0}
 img,svg.figure{max-width:100%;height:auto;border:1px solid #ddd;margin:.3em 0}.note{color:#555;font-size:.9em}
 .missing{background:#fff4e5;border-left:4px solid #f0a030;padding:.4em .8em;margin:.6em 0}.missing code{font-size:.85em}
-.status{padding:.5em .9em;margin:1em 0}.status.ok{background:#eaf6ea;border-left:4px solid #3a3}.status.partial{background:#fff4e5;border-left:4px solid #f0a030}
-nav li{margin:.1em 0}figure{display:inline-block;margin:.4em 1em .4em 0;vertical-align:top}figcaption{font-size:.85em;color:#555}
+.status{padding:.3em .9em;margin:.6em 0}.status.ok{background:#eaf6ea;border-left:4px solid #3a3}.status.partial{background:#fff4e5;border-left:4px solid #f0a030}
+nav li{margin:.1em 0}nav ol{columns:3;margin:.4em 0}.verdict{font-size:1.08em;margin:.4em 0 .5em}
+table.answer{font-size:.8em;margin:.4em 0}table.answer td{padding:.12em .4em;white-space:nowrap}table.answer th{padding:.2em .4em;white-space:normal;vertical-align:bottom}h2#answer-heading{margin-top:.6em}figure{display:inline-block;margin:.4em 1em .4em 0;vertical-align:top}figcaption{font-size:.85em;color:#555}
 """
 
 # click a header to sort by that column (numbers as numbers, NaN last), again to reverse
@@ -121,10 +122,14 @@ def column_format(name: str, values: pl.Series, floats: str | None = None) -> Ca
     return lambda v: f"{v:.{decimals}f}"
 
 
+#: what a table shows where it has no number (undefined, or not computed at the run's design)
+NO_VALUE = "\u2013"
+
+
 def _cell(value: object, fmt: Callable[[float], str]) -> str:
     if isinstance(value, float):
-        return "NaN" if value != value else fmt(value)
-    return "" if value is None else str(value)
+        return NO_VALUE if value != value else fmt(value)
+    return NO_VALUE if value is None else str(value)
 
 
 def table_html(df: pl.DataFrame, floats: str | None = None, percent: Iterable[str] = ()) -> str:
@@ -189,14 +194,24 @@ class Report:
         self.sections.append((anchor, heading, body))
 
     def render(self) -> str:
+        """The page: the title and status, the first section (the answer), then the contents and the rest,
+        so that the answer is the first screen."""
         toc = "".join(f'<li><a href="#{a}">{html.escape(h)}</a></li>' for a, h, _ in self.sections)
-        body = "".join(f'<section id="{a}"><h2>{html.escape(h)}</h2>{b}</section>' for a, h, b in self.sections)
+        legend = (
+            f'<p class="note">In every table, {NO_VALUE} marks a value that is undefined or not computed at this '
+            "run's design; the section says which.</p>"
+        )
+        parts = [
+            f'<section id="{a}"><h2 id="{a}-heading">{html.escape(h)}</h2>{b}</section>' for a, h, b in self.sections
+        ]
+        nav = f"<nav><h2>Contents</h2><ol>{toc}</ol>{legend}</nav>"
+        body = "".join(parts[:1]) + nav + "".join(parts[1:])
         return (
             '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
             f'content="{CSP}">'
             '<meta name="viewport" content="width=device-width, '
             f'initial-scale=1"><title>{html.escape(self.title)}</title>'
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(self.title)}</h1>{self.status}<nav><ol>{toc}</ol></nav>{body}"
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(self.title)}</h1>{self.status}{body}"
             f"<script>{SCRIPT}</script></body></html>\n"
         )
 

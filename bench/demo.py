@@ -4,6 +4,9 @@ loop (bench/trainer.py's, in images/s) so that a figure from a slow day can be t
 
     python bench/demo.py [--cores 2] [--out bench/results/demo.md]
 
+With ``--out`` it also writes each rule's CPU seconds per job to src/synthval/plan/stage_costs.json, from
+which the plan that ``synthval run`` prints estimates a run's time.
+
 The clone shares this checkout's .venv (installed already: the figure is the run's, not the
 installation's). The run's Snakemake log and results stay in a temporary folder printed at the end.
 """
@@ -44,6 +47,34 @@ def bare_cnn_images_per_second(images: int = 1000, epochs: int = 2, size: int = 
     return images * epochs / (time.perf_counter() - start)
 
 
+#: Where the plan's time estimate reads each rule's cost per job (synthval.plan.summary)
+COSTS = ROOT / "src" / "synthval" / "plan" / "stage_costs.json"
+
+
+def write_costs(stages, setting: str, path: Path = COSTS) -> None:
+    """Each rule's CPU seconds per job in this run, with the default's scale, for the plan's estimate."""
+    import json
+
+    import yaml
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    iterations = [g["iterations"] for g in config["generators"].values()]
+    costs = {
+        "source": f"bench/results/demo.md: {setting}",
+        "scale": {
+            "images": next(iter(config["data"]["train_sizes"].values())),
+            "image_size": config["data"]["image_size"],
+            "zoo_epochs": config["zoo"]["epochs"],
+            "study_epochs": config["training"]["epochs"],
+            "generator_iterations": sum(iterations) / len(iterations),
+        },
+        "cpu_seconds_per_job": {
+            rule: round(cpu / jobs, 1) for rule, jobs, cpu in stages.select("stage", "jobs", "CPU s (sum)").rows()
+        },
+    }
+    path.write_text(json.dumps(costs, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=2)
@@ -81,6 +112,7 @@ def main() -> None:
     )
     if args.out:
         args.out.write_text(text)
+        write_costs(stages, setting)
     print(text[text.index("**Wall") :])
 
 

@@ -334,11 +334,16 @@ def _print_table(result: dict[str, Any]) -> None:
 
 
 def report(args: argparse.Namespace) -> Path:
-    from synthval.config import load_config, validate_config
+    """The report of the run in ``--results`` (made with ``-c``, by default the embedded config, as
+    ``synthval run`` without ``-c``)."""
+    from synthval.config import ConfigError, load_config
     from synthval.plan.paths import partial_report_html, report_html
     from synthval.report.build import build_report
 
-    config = load_config(args.config) if args.config else validate_config({})
+    try:
+        config = load_config(config_path(args.config) if args.config else REPOSITORY / "config" / "config.yaml")
+    except ConfigError as err:
+        raise UsageError(" ".join(str(err).split())) from err
     if not Path(args.results).is_dir():
         raise UsageError(f"no folder {args.results} (--results: the folder that holds results/)")
     name = partial_report_html() if args.partial else report_html()
@@ -430,7 +435,11 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("--json", help="also write the result as JSON to this file ('-': stdout only, as JSON)")
     rep = _add(commands, "report", "the report of results/ in the current directory (or --results DIR)")
     rep.add_argument("--results", default=".", help="the run's folder, which holds results/ (default: here)")
-    rep.add_argument("-c", "--config", help="the config the results were made with (default: the embedded one)")
+    rep.add_argument(
+        "-c",
+        "--config",
+        help="the config the results were made with, a file or a shipped name (default: the embedded one)",
+    )
     rep.add_argument("--partial", action="store_true", help="render what exists, saying what is missing")
     wt = _add(commands, "weights", "download an extractor's published weights as safetensors")
     wt.add_argument("action", choices=["fetch"], help="fetch: download, check and convert")

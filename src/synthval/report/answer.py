@@ -206,7 +206,12 @@ def _units(rows: list[dict[str, str]]) -> list[str]:
 
 
 #: the on-screen table's shorter headers, where its cells are shortened (:func:`_screen_cell`)
-_SCREEN = {"design simulated": "design simulated: interval", "to settle it": "to settle it (80% power)"}
+_SCREEN = {
+    "design simulated": "design: interval",
+    "estimate vs test [95%, unadjusted]": "estimate vs test [95%, unadj.]",
+    "real val split [95%]": "real val split [95%]",
+    "to settle it": "to settle it (80% power)",
+}
 
 
 def _screen_cell(column: str, value: str) -> str:

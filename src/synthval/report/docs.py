@@ -92,15 +92,41 @@ def _quality_sentence(config: dict) -> str:
 
 
 def _time_sentence(bench: Path) -> str:
+    """bench/results/demo.md's run in one sentence: jobs, wall time, machine and the day's bare loop."""
     text = bench.read_text()
-    machine = text.splitlines()[0].removeprefix("Machine: ")
+    setting = text.splitlines()[0].removeprefix("Machine: ")
     wall = re.search(r"\*\*Wall time of the run: (\d+) s", text)
     jobs = re.search(r"\| \*\*all benchmarked jobs\*\* \| (\d+) \|", text)
+    loop = re.search(r"bare cnn loop ([\d,]+) img/s before the run and ([\d,]+) after", setting)
+    commit = re.search(r"fresh clone of (\w+)", setting)
     seconds = int(wall.group(1)) if wall else 0
     return (
-        f"{jobs.group(1) if jobs else '?'} benchmarked jobs, **{seconds // 60} min {seconds % 60} s** "
-        f"(bench/results/demo.md; {machine})."
+        f"{jobs.group(1) if jobs else '?'} timed jobs, **{seconds // 60} min {seconds % 60} s** on "
+        f"{setting.split(';')[0]} from a fresh clone{' of ' + commit.group(1) if commit else ''}"
+        + (
+            f", the day's bare cnn loop at {loop.group(1)}-{loop.group(2)} img/s (bench/'s quiet 2,259)."
+            if loop
+            else "."
+        )
     )
+
+
+#: the figure the README shows from the default run: the rank scatter of its first training set
+FIGURES = {"default": ("rank-scatter.svg", "scatter_plot")}
+
+
+def copy_figures(name: str, folder: Path, config: dict, figures: Path = ROOT / "docs" / "figures") -> list[Path]:
+    """The run's figures the docs show, copied from its results (``docs/figures``)."""
+    import shutil
+
+    from synthval.plan import paths
+
+    if name not in FIGURES:
+        return []
+    target, maker = FIGURES[name]
+    source = folder / getattr(paths, maker)(next(iter(config["data"]["train_sizes"])))
+    shutil.copyfile(source, figures / target)
+    return [figures / target]
 
 
 def _pooled_asked(rows: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -163,6 +189,11 @@ def main() -> None:
         path = ROOT / page
         path.write_text(rewrite_blocks(path.read_text(), blocks))
         print(path)
+    from synthval.config import load_config
+
+    for name, folder in runs.items():
+        for path in copy_figures(name, folder, load_config(ROOT / RUNS[name])):
+            print(path)
 
 
 if __name__ == "__main__":

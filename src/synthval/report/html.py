@@ -26,8 +26,8 @@ from synthval.metrics import METRICS
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #bbb;margin-top:2em}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1150px;margin:1em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{border-bottom:2px solid #444;margin:.2em 0 .3em}h2{border-bottom:1px solid #bbb;margin-top:2em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.88em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}
 th{background:#f0f0f0;position:sticky;top:0;white-space:nowrap}td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 table.sortable th{cursor:pointer}table.sortable th:after{content:" \\2195";color:#aaa;font-size:.8em}
@@ -35,9 +35,9 @@ table.sortable th.asc:after{content:" \\2191";color:#333}table.sortable th.desc:
 .wide{overflow-x:auto;max-width:100%}.scroll{max-height:34em;overflow:auto;display:inline-block;max-width:100%;border:1px solid #ddd}.scroll table{margin:0}
 img,svg.figure{max-width:100%;height:auto;border:1px solid #ddd;margin:.3em 0}.note{color:#555;font-size:.9em}
 .missing{background:#fff4e5;border-left:4px solid #f0a030;padding:.4em .8em;margin:.6em 0}.missing code{font-size:.85em}
-.status{padding:.3em .9em;margin:.6em 0}.status.ok{background:#eaf6ea;border-left:4px solid #3a3}.status.partial{background:#fff4e5;border-left:4px solid #f0a030}
-nav li{margin:.1em 0}nav ol{columns:3;margin:.4em 0}.verdict{font-size:1.08em;margin:.4em 0 .5em}
-table.answer{font-size:.8em;margin:.4em 0}table.answer td{padding:.12em .4em;white-space:nowrap}table.answer th{padding:.2em .4em;white-space:normal;vertical-align:bottom}h2#answer-heading{margin-top:.6em}figure{display:inline-block;margin:.4em 1em .4em 0;vertical-align:top}figcaption{font-size:.85em;color:#555}
+.status{padding:.2em .9em;margin:.3em 0}.status.ok{background:#eaf6ea;border-left:4px solid #3a3}.status.partial{background:#fff4e5;border-left:4px solid #f0a030}
+nav li{margin:.1em 0}nav ol{columns:3;margin:.4em 0}.verdict{font-size:1.05em;margin:.3em 0 .3em}#answer>.note{margin:.3em 0}
+table.answer{font-size:.8em;margin:.4em 0}table.answer td{padding:.12em .4em;white-space:nowrap}table.answer th{padding:.2em .4em;white-space:normal;vertical-align:bottom}h2#answer-heading{margin:.4em 0 .2em}figure{display:inline-block;margin:.4em 1em .4em 0;vertical-align:top}figcaption{font-size:.85em;color:#555}
 """
 
 # click a header to sort by that column (numbers as numbers, NaN last), again to reverse

@@ -295,6 +295,7 @@ def test_the_readmes_own_data_example_plans_and_runs(tmp_path):
     (tmp_path / "my.yaml").write_text(yaml.safe_dump(config))
     proc = synthval("run", "-c", "my.yaml", "--", "-n", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    assert "synthval run: data: 1,797 images in 10 classes (0, 1, 2, 3, 4, ...), labelled in that order" in proc.stderr
     plan = proc.stdout.splitlines()
     assert re.fullmatch(r"synthval plan: \d+ jobs would run", plan[0]), proc.stdout
     assert any(line.split()[:2] == ["classifiers", "5"] for line in plan), proc.stdout  # 3 zoo, reference, imported

@@ -183,6 +183,11 @@ def test_class_folders_take_labels_that_cannot_shift(tmp_path):
     config["data"]["num_classes"] = None
     validate_config(config)
     assert data_problems(config) == [f"config key data.train_sizes.t: 30 leaves no test images ({root} has 24)"]
+    (root / "12").mkdir()
+    (root / "12" / "0.png").write_bytes(b"not a png")  # the first image of each class is opened at plan time
+    config["data"]["num_classes"] = None
+    validate_config(config)
+    assert data_problems(config)[0].startswith(f"config key data.root: {root / '12' / '0.png'} is not an image PIL")
     config["data"]["root"] = str(tmp_path / "nowhere")
     assert data_problems(config) == [
         f"config key data.root: no image folder at {tmp_path / 'nowhere'} (source imagefolder reads "

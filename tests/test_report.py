@@ -253,8 +253,8 @@ def render_in_chromium(page_path: Path, screenshot: Path) -> dict:
         for width, height in ((1280, 900), (1920, 1080)):  # where the answer lies at a laptop's and a desktop's width
             page.set_viewport_size({"width": width, "height": height})
             result["first_screen"][width] = page.evaluate("""() => {
-                const box = s => { const r = document.querySelector(s).getBoundingClientRect();
-                                   return [r.top, r.bottom, r.right]; };
+                const box = s => { const e = document.querySelector(s); if (!e) return null;
+                                   const r = e.getBoundingClientRect(); return [r.top, r.bottom, r.right]; };
                 return {verdict: box("#answer .verdict"), table: box("#answer table.answer"),
                         width: document.documentElement.scrollWidth};
             }""")

@@ -79,7 +79,7 @@ def preflight(args: argparse.Namespace, dry: bool = False) -> dict:
     """The run's config read, validated and checked against the data on disk before Snakemake starts:
     a problem is a :class:`UsageError`, one line each, naming the file and the key (or line); in a dry
     run (``dry``) the data's problems are warnings, so a config can be planned where its data is not."""
-    from synthval.config import ConfigError, data_problems, read_config_file, validate_config
+    from synthval.config import ConfigError, data_facts, data_problems, read_config_file, validate_config
 
     given = run_config(args)
     path = config_path(given) if given else REPOSITORY / "config" / "config.yaml"
@@ -96,6 +96,8 @@ def preflight(args: argparse.Namespace, dry: bool = False) -> dict:
             print(f"synthval run: warning: {shown}: {problem} (a real run stops here)", file=sys.stderr)
     elif problems:
         raise UsageError("\n".join(f"{shown}: {p}" for p in problems))
+    if facts := data_facts(config):
+        print(f"synthval run: {facts}", file=sys.stderr)
     return config
 
 

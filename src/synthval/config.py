@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker, validators
 
-from synthval.data.datasets import IMAGE_SUFFIXES, NUM_CLASSES, POOL_SIZES, empty_classes, folder_classes
+from synthval.data.datasets import IMAGE_SUFFIXES, NUM_CLASSES, POOL_SIZES, first_images, folder_classes
 from synthval.families import FAMILIES, family_of
 from synthval.recipes import lira_generators, study_generators
 from synthval.schema import SCHEMA_PATH, read_schema
@@ -396,26 +396,15 @@ def load_config(path: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict
 def data_problems(config: dict) -> list[str]:
     """What the data of a validated config lacks, checked on disk before any job starts: the root, an
     image folder's class folders (none empty, as many as ``data.num_classes``) and a training set smaller
-    than the pool. Reads folder listings and table headers, never images; one message per problem."""
+    than the pool, and the first image of each class readable. Reads folder listings and headers (of tables,
+    of those first images), never pixels; one message per problem."""
     data = config["data"]
     source, root = data["source"], Path(data["root"])
     pool = POOL_SIZES.get(source)
     if source == "imagefolder":
-        if not root.is_dir():
-            return [f"config key data.root: no image folder at {root} (source imagefolder reads root/<class>/<image>)"]
-        classes = folder_classes(root)
-        if not classes:
-            return [
-                f"config key data.root: {root} has no class folders (source imagefolder reads root/<class>/<image>)"
-            ]
-        if data.get("num_classes") not in (None, len(classes)):
-            return [
-                f"config key data.num_classes: {data['num_classes']}, but {root} has {len(classes)} class folders "
-                f"({', '.join(classes[:12])}{', ...' if len(classes) > 12 else ''})"
-            ]
-        if empty := empty_classes(root, classes):
-            return [f"config key data.root: class folder(s) {', '.join(empty)} of {root} hold no images"]
-        pool = _count_images(root, classes)
+        problems, pool = _folder_problems(data, root)
+        if problems:
+            return problems
     elif source in ("parquet", "npz"):
         if not root.is_file():
             return [f"config key data.root: no {source} file at {root}"]
@@ -442,6 +431,66 @@ def check_data(config: dict, warn_only: bool = False) -> None:
             print(f"warning: {problem} (a real run stops here)", file=sys.stderr)
     elif problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def _folder_problems(data: dict, root: Path) -> tuple[list[str], int | None]:
+    """An image folder's problems (none: its image count): no folder, no class folders, a class count other
+    than ``data.num_classes``, an empty class folder, a first image that is not one."""
+    if not root.is_dir():
+        return [
+            f"config key data.root: no image folder at {root} (source imagefolder reads root/<class>/<image>)"
+        ], None
+    classes = folder_classes(root)
+    if not classes:
+        return [f"config key data.root: {root} has no class folders (source imagefolder: root/<class>/<image>)"], None
+    if data.get("num_classes") not in (None, len(classes)):
+        shown = f"{', '.join(classes[:12])}{', ...' if len(classes) > 12 else ''}"
+        return [
+            f"config key data.num_classes: {data['num_classes']}, but {root} has {len(classes)} class folders ({shown})"
+        ], None
+    firsts = first_images(root, classes)
+    if empty := [c for c, first in firsts.items() if first is None]:
+        return [f"config key data.root: class folder(s) {', '.join(empty)} of {root} hold no images"], None
+    if unreadable := _unreadable(list(firsts.values())):
+        return unreadable, None
+    return [], _count_images(root, classes)
+
+
+def _unreadable(paths: list) -> list[str]:
+    """One message for the first of ``paths`` that is not an image (its header is read, not its pixels)."""
+    from PIL import Image, UnidentifiedImageError
+
+    for path in paths:
+        try:
+            with Image.open(path):
+                pass
+        except (OSError, UnidentifiedImageError) as err:
+            return [f"config key data.root: {path} is not an image PIL can read ({' '.join(str(err).split())})"]
+    return []
+
+
+def data_facts(config: dict) -> str | None:
+    """An image folder in one line, for the plan: its classes, images, the first images' sizes and modes,
+    and what the config brings them to (None for the other sources, or a folder that is not there)."""
+    from PIL import Image
+
+    data = config["data"]
+    root = Path(data["root"])
+    if data["source"] != "imagefolder" or not root.is_dir():
+        return None
+    classes = folder_classes(root)
+    firsts = [p for p in first_images(root, classes).values() if p is not None]
+    seen = set()
+    for path in firsts:
+        with Image.open(path) as image:
+            seen.add(f"{image.width}x{image.height} {image.mode}")
+    size, channels = data["image_size"], data["channels"]
+    shown = ", ".join(classes[:5]) + (", ..." if len(classes) > 5 else "")
+    return (
+        f"data: {_count_images(root, classes):,} images in {len(classes)} classes ({shown}), labelled in that "
+        f"order; the first of each class {' / '.join(sorted(seen))}; brought to {size}x{size}"
+        + (f" with {channels} channel(s)" if channels else ", channels as the folder has them")
+    )
 
 
 def _count_images(root: Path, classes: list[str]) -> int:

@@ -157,9 +157,18 @@ def folder_classes(root: Path) -> list[str]:
     return class_order([d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")])
 
 
+def first_images(root: Path, classes: list[str]) -> dict[str, Path | None]:
+    """Each class folder's first image file found (None where it holds none); each listing stops at its
+    first image, so this is cheap on a folder of any size."""
+    found: dict[str, Path | None] = {}
+    for c in classes:
+        found[c] = next((root / c / e.name for e in os.scandir(root / c) if e.is_file() and _is_image(e.name)), None)
+    return found
+
+
 def empty_classes(root: Path, classes: list[str]) -> list[str]:
-    """The class folders that hold no image file (each stops at its first image: cheap on any size)."""
-    return [c for c in classes if not any(_is_image(e.name) for e in os.scandir(root / c) if e.is_file())]
+    """The class folders that hold no image file."""
+    return [c for c, first in first_images(root, classes).items() if first is None]
 
 
 def _is_image(name: str) -> bool:

@@ -37,7 +37,7 @@ img,svg.figure{max-width:100%;height:auto;border:1px solid #ddd;margin:.3em 0}.n
 .missing{background:#fff4e5;border-left:4px solid #f0a030;padding:.4em .8em;margin:.6em 0}.missing code{font-size:.85em}
 .status{padding:.2em .9em;margin:.3em 0}.status.ok{background:#eaf6ea;border-left:4px solid #3a3}.status.partial{background:#fff4e5;border-left:4px solid #f0a030}
 nav li{margin:.1em 0}nav ol{columns:3;margin:.4em 0}.verdict{font-size:1.05em;margin:.3em 0 .3em}#answer>.note{margin:.3em 0}
-table.answer{font-size:.8em;margin:.4em 0}table.answer td{padding:.12em .4em;white-space:nowrap}table.answer th{padding:.2em .4em;white-space:normal;vertical-align:bottom}h2#answer-heading{margin:.4em 0 .2em}figure{display:inline-block;margin:.4em 1em .4em 0;vertical-align:top}figcaption{font-size:.85em;color:#555}
+table.answer{font-size:.8em;margin:.4em 0}table.answer td{padding:.12em .4em;white-space:nowrap}table.answer th{padding:.2em .4em;white-space:normal;vertical-align:bottom}#answer>h2{margin:.4em 0 .2em}figure{display:inline-block;margin:.4em 1em .4em 0;vertical-align:top}figcaption{font-size:.85em;color:#555}
 """
 
 # click a header to sort by that column (numbers as numbers, NaN last), again to reverse
@@ -201,9 +201,7 @@ class Report:
             f'<p class="note">In every table, {NO_VALUE} marks a value that is undefined or not computed at this '
             "run's design; the section says which.</p>"
         )
-        parts = [
-            f'<section id="{a}"><h2 id="{a}-heading">{html.escape(h)}</h2>{b}</section>' for a, h, b in self.sections
-        ]
+        parts = [f'<section id="{a}"><h2>{html.escape(h)}</h2>{b}</section>' for a, h, b in self.sections]
         nav = f"<nav><h2>Contents</h2><ol>{toc}</ol>{legend}</nav>"
         body = "".join(parts[:1]) + nav + "".join(parts[1:])
         return (

@@ -520,3 +520,21 @@ def test_the_docs_figures_of_a_run_come_from_its_results(tiny_run):
         table = pl.read_parquet(tiny_run / quality_table("train300", name)).filter(pl.col("class") == "all")
         fid = table.filter(pl.col("metric") == "fid")["value"][0]
         assert f"{name} FID {fid:.1f}," in blocks["quality"]
+
+
+def test_the_data_section_states_the_label_order_and_what_reading_the_folder_changed():
+    from synthval.report.sections import data_section
+
+    summary = {
+        "source": "imagefolder",
+        "pool": 30,
+        "image_shape": [16, 16, 3],
+        "class_names": ["2", "10", "cat"],
+        "splits": {"train": {"count": 20, "per_class": [7, 7, 6]}, "test": {"count": 10, "per_class": [3, 3, 4]}},
+        "decoding": {"skipped_files": 2, "converted from L": 5, "resized": 30},
+    }
+    page = str(data_section({"t": summary}, {}))
+    assert "0 <b>2</b>, 1 <b>10</b>, 2 <b>cat</b>" in page  # labels in the order the shards record
+    assert "2 skipped files; 5 converted from L; 30 resized" in page
+    del summary["decoding"]  # a built-in source: nothing was decoded from files
+    assert "Reading the image folder" not in str(data_section({"t": summary}, {}))

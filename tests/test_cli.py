@@ -224,6 +224,8 @@ def test_score_agrees_with_the_workflows_quality_table_and_report_renders(tiny_r
         tiny_run / reference_weights("train300"),
         "--seed",
         seed,
+        "--threads",
+        1,  # as the quality job; the default, every core, would contend with the other test worker
         "--json",
         out,
     )

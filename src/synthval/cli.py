@@ -362,9 +362,12 @@ def report(args: argparse.Namespace) -> Path:
 EXAMPLES = {
     "run": """examples:
   synthval run                              # the embedded default (scikit-learn's digits), 2 cores
-  synthval run -c my.yaml --cores 8         # your config; results/ and the report go here
-  synthval run -c my.yaml -- -n             # Snakemake's options after --: a dry run
+  synthval run -c my-data.yaml -- -n        # the plan: jobs by stage, costly parts, a time estimate
+  synthval run -c my-data.yaml --cores all  # your config (copy config/my-data.yaml); results/ go here
+  synthval run -c digits-study              # a shipped config, by name
   synthval run -c my.yaml --profile slurm   # every job a SLURM job (see docs/cluster.md)
+  synthval run -c my.yaml -- --keep-going   # Snakemake's own options go after --
+before any job: the config and the data are checked (one line a problem, status 2) and the plan printed
 output: results/ in the current directory; the report at results/report/report.html""",
     "score": """examples:
   synthval score real/ fake/                       # two folders of images (or of class folders: per class too)

@@ -25,27 +25,7 @@ from safetensors.torch import save_file
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import emit, machine
 
-
-def random_tf_inception() -> dict[str, torch.Tensor]:
-    """torch-fidelity's Inception-v3 with seeded random weights and batch-norm statistics of noise."""
-    import torch_fidelity.feature_extractor_inceptionv3 as tfi
-
-    torch.manual_seed(0)
-    fetch, load = tfi.load_state_dict_from_url, tfi.FeatureExtractorInceptionV3.load_state_dict
-    tfi.load_state_dict_from_url = lambda *a, **k: None
-    tfi.FeatureExtractorInceptionV3.load_state_dict = lambda self, state: None
-    try:
-        net = tfi.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    finally:
-        tfi.load_state_dict_from_url, tfi.FeatureExtractorInceptionV3.load_state_dict = fetch, load
-    for module in net.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.momentum = None
-            module.bias.data.normal_(0.2, 0.1)
-    net.train()
-    with torch.no_grad():
-        net(torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8))
-    return {k: v.contiguous() for k, v in net.state_dict().items()}
+from synthval.metrics.extractors import random_tf_inception_weights
 
 
 def folders(root: Path, images: int, size: int) -> tuple[Path, Path]:
@@ -85,7 +65,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     work = Path(tempfile.mkdtemp(prefix="synthval-score-"))
     real, fake = folders(work, args.images, args.size)
-    state = random_tf_inception()
+    state = random_tf_inception_weights()
     torch.save(state, work / "inception.pth")  # torch-fidelity's own format
     save_file(state, str(work / "inception.safetensors"))
     common = ["--threads", str(args.threads), "--batch-size", str(args.batch_size)]

@@ -9,7 +9,7 @@ from scipy.spatial.distance import cdist
 
 from synthval.metrics import METRICS
 from synthval.metrics.arc import arc
-from synthval.metrics.extractors import build_extractor
+from synthval.metrics.extractors import build_extractor, random_tf_inception_weights
 from synthval.metrics.frechet import frechet_distance, gaussian_stats
 from synthval.metrics.kernel import kid, mmd_rbf
 from synthval.metrics.neighbours import manifold_metrics
@@ -169,32 +169,11 @@ def test_tv_floor_is_the_estimator_between_two_real_halves_at_the_synthetic_size
     assert small["tv_floor_n"] == 50  # capped by the halves of the real set
 
 
-def _random_tf_inception(monkeypatch) -> dict[str, torch.Tensor]:
-    """A state dict for torch-fidelity's Inception-v3 with random convolutions and batch-norm statistics
-    (its real weights cannot be downloaded here)."""
-    import torch_fidelity.feature_extractor_inceptionv3 as tfi
-
-    torch.manual_seed(0)
-    with monkeypatch.context() as m:
-        m.setattr(tfi, "load_state_dict_from_url", lambda *a, **k: None)
-        m.setattr(tfi.FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None)
-        net = tfi.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    # batch-norm statistics of a batch of noise images, so activations keep their scale through the depth
-    for module in net.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.momentum = None
-            module.bias.data.normal_(0.2, 0.1)
-    net.train()
-    with torch.no_grad():
-        net(torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8))
-    return {k: v.contiguous() for k, v in net.state_dict().items()}
-
-
 @pytest.mark.long
-def test_inception_extractor_gives_torch_fidelitys_fid_on_the_same_weights(tmp_path, monkeypatch):
+def test_inception_extractor_gives_torch_fidelitys_fid_on_the_same_weights(tmp_path):
     from torch_fidelity import calculate_metrics
 
-    state = _random_tf_inception(monkeypatch)
+    state = random_tf_inception_weights()
     torch.save(state, tmp_path / "inception.pth")  # torch-fidelity's own format, for its own computation
     save_file(state, str(tmp_path / "inception.safetensors"))
     rng = np.random.default_rng(0)

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker, validators
 
-from synthval.data.datasets import IMAGE_SUFFIXES, NUM_CLASSES, POOL_SIZES, first_images, folder_classes
+from synthval.data.datasets import NUM_CLASSES, POOL_SIZES, first_images, folder_classes, is_image_name
 from synthval.families import FAMILIES, family_of
 from synthval.recipes import lira_generators, study_generators
 from synthval.schema import SCHEMA_PATH, read_schema
@@ -504,12 +504,7 @@ def _count_images(root: Path, classes: list[str]) -> int:
 @functools.lru_cache(maxsize=8)
 def _counted(root: Path, classes: tuple[str, ...], changed: tuple[int, ...]) -> int:
     del changed  # part of the cache key only
-    return sum(
-        1
-        for c in classes
-        for e in os.scandir(root / c)
-        if not e.name.startswith(".") and Path(e.name).suffix.lower() in IMAGE_SUFFIXES
-    )
+    return sum(1 for c in classes for e in os.scandir(root / c) if is_image_name(e.name))
 
 
 def _table_rows(source: str, path: Path) -> int | None:

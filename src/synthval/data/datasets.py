@@ -162,16 +162,14 @@ def first_images(root: Path, classes: list[str]) -> dict[str, Path | None]:
     first image, so this is cheap on a folder of any size."""
     found: dict[str, Path | None] = {}
     for c in classes:
-        found[c] = next((root / c / e.name for e in os.scandir(root / c) if e.is_file() and _is_image(e.name)), None)
+        found[c] = next(
+            (root / c / e.name for e in os.scandir(root / c) if e.is_file() and is_image_name(e.name)), None
+        )
     return found
 
 
-def empty_classes(root: Path, classes: list[str]) -> list[str]:
-    """The class folders that hold no image file."""
-    return [c for c, first in first_images(root, classes).items() if first is None]
-
-
-def _is_image(name: str) -> bool:
+def is_image_name(name: str) -> bool:
+    """Whether a file of this name is read as an image (not hidden, an :data:`IMAGE_SUFFIXES` suffix)."""
     return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
 
 
@@ -190,8 +188,8 @@ def scan_folder(root: Path, num_classes: int | None = None) -> FolderScan:
     paths, labels, skipped, empty = [], [], [], []
     for label, cls in enumerate(classes):
         files = sorted(e.name for e in os.scandir(root / cls) if e.is_file())
-        images = [root / cls / f for f in files if _is_image(f)]
-        skipped += [root / cls / f for f in files if not _is_image(f)]
+        images = [root / cls / f for f in files if is_image_name(f)]
+        skipped += [root / cls / f for f in files if not is_image_name(f)]
         if not images:
             empty.append(cls)
         paths += images

@@ -147,6 +147,32 @@ def tf_inception(state_dict: dict[str, torch.Tensor]) -> nn.Module:
         tfi.load_state_dict_from_url = fetch
 
 
+def random_tf_inception_weights(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A state dict for torch-fidelity's Inception-v3 with random convolutions and batch-norm statistics of
+    a batch of noise images (so activations keep their scale through the depth): a stand-in where the
+    published weights cannot be downloaded (the tests and ``bench/score.py``; a cost does not depend on
+    the values)."""
+    import torch_fidelity.feature_extractor_inceptionv3 as tfi
+
+    fetch, load = tfi.load_state_dict_from_url, tfi.FeatureExtractorInceptionV3.load_state_dict
+    tfi.load_state_dict_from_url = lambda *_args, **_kwargs: None
+    tfi.FeatureExtractorInceptionV3.load_state_dict = lambda self, state: None
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = tfi.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+            for module in net.modules():
+                if isinstance(module, nn.BatchNorm2d):
+                    module.momentum = None
+                    module.bias.data.normal_(0.2, 0.1)
+            net.train()
+            with torch.no_grad():
+                net(torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8))
+    finally:
+        tfi.load_state_dict_from_url, tfi.FeatureExtractorInceptionV3.load_state_dict = fetch, load
+    return {k: v.contiguous() for k, v in net.state_dict().items()}
+
+
 def inception_extractor(weights: str | Path) -> Extractor:
     tensors = _read_weights(weights, "Inception-v3 (torch-fidelity's TF-compatible)", "inception")
     try:
